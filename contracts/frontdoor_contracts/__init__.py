@@ -1,0 +1,4 @@
+"""Front Door event contracts: pydantic models, topics and identifiers.
+
+Every service imports from here and from nowhere else shared.
+"""

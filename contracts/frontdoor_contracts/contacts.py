@@ -1,0 +1,188 @@
+"""Front-door events: contacts in, MASH decisions in, and what the contacts
+service publishes about them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Annotated, ClassVar
+
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, ValidationInfo, field_validator
+
+from .envelope import EventData
+from .identifiers import NhsNumber, SchoolUrn, Upn
+from .vocabulary import Channel, Concern, Decision, LevelOfNeed, ReferrerSource
+
+# Contact ids are derived from the producer's event identity, so the API can
+# answer with the id before the consumer has recorded anything, and a replay
+# maps to the same contact.
+CONTACT_ID_NAMESPACE = uuid.UUID("6f1c7e0a-2d0b-4c55-9a53-5b7a3f0d2e11")
+
+
+def contact_id_for(source: str, event_id: str) -> uuid.UUID:
+    return uuid.uuid5(CONTACT_ID_NAMESPACE, f"{source}\n{event_id}")
+
+
+def _not_in_future(value: date) -> date:
+    if value > datetime.now(UTC).date():
+        raise ValueError("date of birth must not be in the future")
+    return value
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Postcode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2}$"),
+]
+DateOfBirth = Annotated[date, AfterValidator(_not_in_future)]
+PoliceReference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40)]
+
+
+class Child(EventData):
+    ref: Ref = Field(description="The child's reference within this contact")
+    given_name: Name
+    family_name: Name
+    date_of_birth: DateOfBirth
+    nhs_number: NhsNumber | None = None
+    upn: Upn | None = None
+    postcode: Postcode | None = None
+    school_urn: SchoolUrn | None = None
+
+
+class Adult(EventData):
+    ref: Ref
+    given_name: Name
+    family_name: Name
+    date_of_birth: DateOfBirth | None = None
+    nhs_number: NhsNumber | None = None
+    postcode: Postcode | None = None
+    relationship: Annotated[str, StringConstraints(max_length=40)] | None = None
+
+
+class DAChild(EventData):
+    child_ref: Ref
+    present: bool = Field(description="Present at the incident (otherwise normally resident)")
+
+
+class DAIncident(EventData):
+    occurred_at: AwareDatetime
+    police_reference: PoliceReference
+    children: list[DAChild] = Field(min_length=1)
+
+
+class ContactSubmitted(EventData):
+    """Published by front-door systems on frontdoor.contacts.v1."""
+
+    EVENT_TYPE: ClassVar[str] = "uk.gov.frontdoor.contact.submitted.v1"
+
+    referrer_source: ReferrerSource
+    received_at: AwareDatetime
+    children: list[Child] = Field(min_length=1, max_length=30)
+    adults: list[Adult] = Field(default_factory=list, max_length=30)
+    concerns: list[Concern] = Field(min_length=1)
+    da_incident: DAIncident | None = None
+
+    @field_validator("children")
+    @classmethod
+    def _refs_unique(cls, children: list[Child]) -> list[Child]:
+        refs = [c.ref for c in children]
+        if len(set(refs)) != len(refs):
+            raise ValueError("each child's ref must be unique within the contact")
+        return children
+
+    @field_validator("da_incident")
+    @classmethod
+    def _incident_resolves(cls, incident: DAIncident | None, info: ValidationInfo) -> DAIncident | None:
+        if incident is None:
+            return None
+        if info.data.get("referrer_source") not in (None, ReferrerSource.POLICE):
+            raise ValueError("a DA incident is only accepted from referrer_source police")
+        refs = {c.ref for c in info.data.get("children") or ()}
+        for index, entry in enumerate(incident.children):
+            if refs and entry.child_ref not in refs:
+                raise ValueError(f"children[{index}].child_ref does not name a child in the contact")
+        return incident
+
+
+class DecisionSubmitted(EventData):
+    """A MASH decision on a contact, published on frontdoor.decisions.v1
+    by a case system (or by the contacts API)."""
+
+    EVENT_TYPE: ClassVar[str] = "uk.gov.frontdoor.decision.submitted.v1"
+
+    contact_id: uuid.UUID
+    decision: Decision
+    level_of_need: LevelOfNeed
+    rationale: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    decided_by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    decided_at: AwareDatetime
+
+
+class RecordedChild(EventData):
+    child_id: uuid.UUID
+    school_urn: SchoolUrn | None = None
+
+
+class ContactRecorded(EventData):
+    """contacts.recorded.v1: a contact was recorded once. No names."""
+
+    EVENT_TYPE: ClassVar[str] = "uk.gov.frontdoor.contacts.recorded.v1"
+
+    contact_id: uuid.UUID
+    family_id: uuid.UUID
+    referrer_source: ReferrerSource
+    channel: Channel
+    received_at: AwareDatetime
+    children: list[RecordedChild] = Field(min_length=1)
+    adult_count: int = Field(ge=0)
+    concerns: list[Concern]
+    da_incident: bool
+
+
+class DecidedChild(EventData):
+    child_id: uuid.UUID
+    referral: bool
+    re_referral: bool = Field(description="A referral within 12 months of this child's previous one")
+
+
+class ContactDecided(EventData):
+    """contacts.decided.v1: the MASH decision, with referral flags per child.
+    The rationale (free text) stays in the contacts service."""
+
+    EVENT_TYPE: ClassVar[str] = "uk.gov.frontdoor.contacts.decided.v1"
+
+    contact_id: uuid.UUID
+    family_id: uuid.UUID
+    decision: Decision
+    level_of_need: LevelOfNeed
+    decided_at: AwareDatetime
+    referrer_source: ReferrerSource
+    concerns: list[Concern]
+    children: list[DecidedChild] = Field(min_length=1)
+    referral: bool
+    re_referral: bool
+
+
+class DAChildReported(EventData):
+    """The minimum a school's key adult needs to recognise its pupil."""
+
+    child_id: uuid.UUID
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    upn: str | None = None
+    school_urn: str | None = None
+    present: bool
+
+
+class DAIncidentReported(EventData):
+    """contacts.da-incident-reported.v1: one entry per child involved."""
+
+    EVENT_TYPE: ClassVar[str] = "uk.gov.frontdoor.contacts.da-incident-reported.v1"
+
+    contact_id: uuid.UUID
+    police_reference: str
+    occurred_at: AwareDatetime
+    reported_at: AwareDatetime
+    children: list[DAChildReported] = Field(min_length=1)

@@ -1,0 +1,58 @@
+"""CloudEvents 1.0 structured-JSON envelope, generic over its data."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Generic, Literal, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+TRACEPARENT_PATTERN = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+
+
+class EventData(BaseModel):
+    """Base of every event payload. Producers validate strictly (extra fields
+    are refused); consumers of a newer minor revision ignore unknown fields
+    through `parse_lenient`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    EVENT_TYPE: ClassVar[str]
+
+
+DataT = TypeVar("DataT", bound=EventData)
+
+
+class CloudEvent(BaseModel, Generic[DataT]):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(min_length=1, max_length=200, description="Stable across retries: the idempotency key")
+    source: str = Field(min_length=1, max_length=500, description="URI-reference of the producing system")
+    type: str = Field(min_length=1, max_length=200)
+    time: AwareDatetime = Field(description="When the event happened (event time)")
+    subject: str | None = Field(default=None, max_length=200)
+    datacontenttype: Literal["application/json"] = "application/json"
+    traceparent: str | None = Field(default=None, pattern=TRACEPARENT_PATTERN)
+    data: DataT
+
+
+def new_event(
+    data: EventData,
+    *,
+    source: str,
+    subject: str | None = None,
+    time: datetime | None = None,
+    event_id: str | None = None,
+    traceparent: str | None = None,
+) -> CloudEvent[Any]:
+    """Wrap `data` in an envelope. Pass `event_id` when retries must reuse it."""
+    return CloudEvent[type(data)](  # type: ignore[misc]
+        id=event_id or str(uuid.uuid4()),
+        source=source,
+        type=data.EVENT_TYPE,
+        time=time or datetime.now(UTC),
+        subject=subject,
+        traceparent=traceparent,
+        data=data,
+    )

@@ -1,0 +1,103 @@
+"""Field-level validation errors that are safe to log, return and put in
+dead-letter headers: they name the field and the rule, never the value."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .envelope import CloudEvent, EventData
+
+DataT = TypeVar("DataT", bound=EventData)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    reason: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "reason": self.reason, "message": self.message}
+
+
+class InvalidEvent(Exception):
+    """An event that cannot be accepted. `reason` is a bounded code."""
+
+    def __init__(self, reason: str, errors: list[FieldError]):
+        self.reason = reason
+        self.errors = errors
+        super().__init__(f"{reason}: " + "; ".join(f"{e.field}: {e.message}" for e in errors))
+
+    @property
+    def field(self) -> str:
+        return self.errors[0].field if self.errors else ""
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + part
+    return path
+
+
+def _message(error: Any) -> str:
+    if error["type"] in ("value_error", "assertion_error"):
+        ctx = error.get("ctx") or {}
+        inner = ctx.get("error")
+        return str(inner) if inner is not None else "is not valid"
+    # pydantic's own messages describe the rule ("Input should be ..."),
+    # and only the enum/literal ones echo the allowed values, not the input.
+    return str(error["msg"])
+
+
+def field_errors(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[FieldError]:
+    return [
+        FieldError(
+            field=field_path(prefix + tuple(e["loc"])),
+            reason=str(e["type"]),
+            message=_message(e),
+        )
+        for e in exc.errors(include_input=False, include_url=False)
+    ]
+
+
+def parse_event(raw: bytes, data_model: type[DataT]) -> CloudEvent[DataT]:
+    """Parse and validate one CloudEvent carrying `data_model`, or raise
+    InvalidEvent with a reason of `not_json`, `invalid_envelope`,
+    `wrong_type` or `invalid_data`."""
+    try:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise InvalidEvent("not_json", [FieldError("", "json_invalid", "message is not valid JSON")]) from None
+    if not isinstance(document, dict):
+        raise InvalidEvent("invalid_envelope", [FieldError("", "dict_type", "message must be a JSON object")])
+    try:
+        header = CloudEvent[EventData].model_validate({**document, "data": {}})
+    except ValidationError as exc:
+        errors = [e for e in field_errors(exc) if e.field != "data"]
+        if errors:
+            raise InvalidEvent("invalid_envelope", errors) from None
+        header = None
+    if header is not None and header.type != data_model.EVENT_TYPE:
+        raise InvalidEvent(
+            "wrong_type", [FieldError("type", "literal_error", f"type must be {data_model.EVENT_TYPE}")]
+        )
+    try:
+        return CloudEvent[data_model].model_validate(document)  # type: ignore[valid-type]
+    except ValidationError as exc:
+        raise InvalidEvent("invalid_data", field_errors(exc)) from None
+
+
+def validate_data(document: Any, data_model: type[BaseModel]) -> BaseModel:
+    """Validate a bare payload (an HTTP body), raising InvalidEvent."""
+    try:
+        return data_model.model_validate(document)
+    except ValidationError as exc:
+        raise InvalidEvent("invalid_data", field_errors(exc)) from None

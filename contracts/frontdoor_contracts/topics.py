@@ -1,0 +1,128 @@
+"""Every Kafka topic, declared once: name, partitions, retention, cleanup
+policy, replication, the event it carries, its key, who produces and who
+consumes it. The broker runner, the tests, the compose file and the AsyncAPI
+document all read this declaration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .contacts import ContactDecided, ContactRecorded, ContactSubmitted, DAIncidentReported, DecisionSubmitted
+from .envelope import EventData
+
+DAY_MS = 24 * 60 * 60 * 1000
+DLQ_SUFFIX = ".dlq"
+
+CONTACTS = "contacts"
+ALLOCATION = "allocation"
+NOTIFICATIONS = "notifications"
+OUTCOMES = "outcomes"
+FRONT_DOOR_SYSTEMS = "front-door-systems"
+CASE_SYSTEMS = "case-systems"
+SERVICES = (CONTACTS, ALLOCATION, NOTIFICATIONS, OUTCOMES)
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    event: type[EventData] | None
+    key: str
+    producers: tuple[str, ...]
+    consumers: tuple[str, ...]
+    partitions: int = 3
+    retention_ms: int = 365 * DAY_MS
+    cleanup_policy: str = "delete"
+    replication_factor: int = 1
+    description: str = ""
+    configs: dict[str, str] = field(default_factory=dict)
+
+    def topic_configs(self, min_insync_replicas: int = 1) -> dict[str, str]:
+        return {
+            "cleanup.policy": self.cleanup_policy,
+            "retention.ms": str(self.retention_ms),
+            "min.insync.replicas": str(min_insync_replicas),
+            **self.configs,
+        }
+
+
+def dead_letter_topic(topic: str) -> str:
+    return topic + DLQ_SUFFIX
+
+
+FRONTDOOR_CONTACTS = TopicSpec(
+    name="frontdoor.contacts.v1",
+    event=ContactSubmitted,
+    key="producer's contact reference (any stable string)",
+    producers=(FRONT_DOOR_SYSTEMS, CONTACTS),
+    consumers=(CONTACTS,),
+    description="Contacts about children, as front-door systems submit them (and the contacts intake API).",
+)
+FRONTDOOR_DECISIONS = TopicSpec(
+    name="frontdoor.decisions.v1",
+    event=DecisionSubmitted,
+    key="contact_id",
+    producers=(CASE_SYSTEMS, CONTACTS),
+    consumers=(CONTACTS,),
+    description="MASH decisions on contacts, from a case system or the contacts decision API.",
+)
+CONTACTS_RECORDED = TopicSpec(
+    name="contacts.recorded.v1",
+    event=ContactRecorded,
+    key="contact_id",
+    producers=(CONTACTS,),
+    consumers=(OUTCOMES,),
+    description="A contact was recorded once, with its children matched to known people.",
+)
+CONTACTS_DECIDED = TopicSpec(
+    name="contacts.decided.v1",
+    event=ContactDecided,
+    key="contact_id",
+    producers=(CONTACTS,),
+    consumers=(ALLOCATION, OUTCOMES),
+    description="The MASH decision on a contact, with referral and re-referral flags per child.",
+)
+CONTACTS_DA_INCIDENT_REPORTED = TopicSpec(
+    name="contacts.da-incident-reported.v1",
+    event=DAIncidentReported,
+    key="contact_id",
+    producers=(CONTACTS,),
+    consumers=(NOTIFICATIONS, OUTCOMES),
+    description="A police domestic abuse incident, one entry per child present or normally resident.",
+)
+
+DOMAIN_TOPICS: tuple[TopicSpec, ...] = (
+    FRONTDOOR_CONTACTS,
+    FRONTDOOR_DECISIONS,
+    CONTACTS_RECORDED,
+    CONTACTS_DECIDED,
+    CONTACTS_DA_INCIDENT_REPORTED,
+)
+
+
+def _dead_letter_spec(spec: TopicSpec, consumer: str) -> TopicSpec:
+    return TopicSpec(
+        name=dead_letter_topic(spec.name),
+        event=None,
+        key="the original record's key",
+        producers=(consumer,),
+        consumers=(),
+        partitions=1,
+        retention_ms=365 * DAY_MS,
+        description=f"Records of {spec.name} that {consumer} could not accept: original bytes and headers, "
+        "plus dlq.reason, dlq.field and dlq.message headers.",
+    )
+
+
+def all_topics() -> tuple[TopicSpec, ...]:
+    """Every topic the platform needs: domain topics and one dead-letter
+    topic per consumed topic."""
+    dead_letters = tuple(
+        _dead_letter_spec(spec, spec.consumers[0])
+        for spec in DOMAIN_TOPICS
+        if spec.consumers
+    )
+    return DOMAIN_TOPICS + dead_letters
+
+
+def topics_consumed_by(service: str) -> tuple[TopicSpec, ...]:
+    return tuple(spec for spec in DOMAIN_TOPICS if service in spec.consumers)

@@ -1,0 +1,74 @@
+"""Shared vocabularies: bounded enums, safe to use as metric labels."""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class ReferrerSource(StrEnum):
+    POLICE = "police"
+    SCHOOL = "school"
+    HEALTH = "health"
+    GP = "gp"
+    HEALTH_VISITOR = "health_visitor"
+    LA_SERVICE = "la_service"
+    VOLUNTARY_SECTOR = "voluntary_sector"
+    FAMILY_SELF = "family_self"
+    PUBLIC = "public"
+
+
+class Concern(StrEnum):
+    """DfE Children in Need census assessment factors (grouped codes)."""
+
+    DOMESTIC_ABUSE = "domestic_abuse"
+    NEGLECT = "neglect"
+    EMOTIONAL_ABUSE = "emotional_abuse"
+    PHYSICAL_ABUSE = "physical_abuse"
+    SEXUAL_ABUSE = "sexual_abuse"
+    MENTAL_HEALTH = "mental_health"
+    ALCOHOL_MISUSE = "alcohol_misuse"
+    DRUG_MISUSE = "drug_misuse"
+    LEARNING_DISABILITY = "learning_disability"
+    PHYSICAL_DISABILITY = "physical_disability"
+    SELF_HARM = "self_harm"
+    SCHOOL_ATTENDANCE = "school_attendance"
+    EXCLUSION = "exclusion"
+    CSE = "cse"
+    CCE = "cce"
+    MISSING = "missing"
+    TRAFFICKING = "trafficking"
+    GANGS = "gangs"
+    RADICALISATION = "radicalisation"
+    FGM = "fgm"
+    YOUNG_CARER = "young_carer"
+    PRIVATELY_FOSTERED = "privately_fostered"
+    UNACCOMPANIED_ASYLUM_SEEKER = "unaccompanied_asylum_seeker"
+    HOMELESSNESS = "homelessness"
+    SOCIALLY_UNACCEPTABLE_BEHAVIOUR = "socially_unacceptable_behaviour"
+    OTHER = "other"
+
+
+class Decision(StrEnum):
+    S47_STRATEGY_DISCUSSION = "s47_strategy_discussion"
+    SOCIAL_CARE_ASSESSMENT = "social_care_assessment"
+    EARLY_HELP = "early_help"
+    ADVICE_EARLY_HELP_ASSESSMENT = "advice_early_help_assessment"
+    SIGNPOSTED = "signposted"
+    NO_FURTHER_ACTION = "no_further_action"
+
+
+REFERRAL_DECISIONS = frozenset(
+    {Decision.S47_STRATEGY_DISCUSSION, Decision.SOCIAL_CARE_ASSESSMENT}
+)
+
+
+class LevelOfNeed(IntEnum):
+    UNIVERSAL = 1
+    UNIVERSAL_PLUS = 2
+    TARGETED = 3
+    SPECIALIST = 4
+
+
+class Channel(StrEnum):
+    KAFKA = "kafka"
+    API = "api"
