@@ -47,7 +47,8 @@ def new_event(
     traceparent: str | None = None,
 ) -> CloudEvent[Any]:
     """Wrap `data` in an envelope. Pass `event_id` when retries must reuse it."""
-    return CloudEvent[type(data)](  # type: ignore[misc]
+    model: type[CloudEvent[Any]] = CloudEvent[type(data)]  # type: ignore[misc,assignment]
+    return model(
         id=event_id or str(uuid.uuid4()),
         source=source,
         type=data.EVENT_TYPE,

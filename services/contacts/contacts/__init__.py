@@ -1,0 +1,1 @@
+"""Front Door contacts service."""

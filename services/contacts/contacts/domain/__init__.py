@@ -1,0 +1,1 @@
+"""Pure rules of the front door: no I/O, no framework."""

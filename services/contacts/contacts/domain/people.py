@@ -1,0 +1,89 @@
+"""Matching children and adults to people already known.
+
+Order: NHS number, then Unique Pupil Number, then normalised name + date of
+birth + postcode. A candidate whose NHS number or UPN contradicts the
+incoming one is never the same person.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    given_name: str
+    family_name: str
+    date_of_birth: date | None = None
+    nhs_number: str | None = None
+    upn: str | None = None
+    postcode: str | None = None
+
+
+@dataclass(frozen=True)
+class KnownPerson:
+    person_id: uuid.UUID
+    nhs_number: str | None
+    upn: str | None
+    family_id: uuid.UUID | None = None
+
+
+def normalise_name(name: str) -> str:
+    """Case, accents, spaces, hyphens and apostrophes do not matter."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    return "".join(ch for ch in decomposed.casefold() if ch.isalpha())
+
+
+def normalise_postcode(postcode: str) -> str:
+    return "".join(postcode.split()).upper()
+
+
+def demographic_key(facts: PersonFacts) -> str | None:
+    """A one-way key of normalised name + date of birth + postcode, or None
+    when any part is missing (then people are matched by identifiers only)."""
+    if facts.date_of_birth is None or not facts.postcode:
+        return None
+    given, family = normalise_name(facts.given_name), normalise_name(facts.family_name)
+    if not given or not family:
+        return None
+    raw = f"{given}|{family}|{facts.date_of_birth.isoformat()}|{normalise_postcode(facts.postcode)}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def compatible(known: KnownPerson, facts: PersonFacts) -> bool:
+    if known.nhs_number and facts.nhs_number and known.nhs_number != facts.nhs_number:
+        return False
+    return not (known.upn and facts.upn and known.upn != facts.upn)
+
+
+def choose_match(
+    facts: PersonFacts,
+    by_nhs: KnownPerson | None,
+    by_upn: KnownPerson | None,
+    by_demographics: Iterable[KnownPerson],
+) -> KnownPerson | None:
+    """The known person these facts describe, in matching order, or None."""
+    if by_nhs is not None:
+        return by_nhs
+    if by_upn is not None and compatible(by_upn, facts):
+        return by_upn
+    for candidate in by_demographics:
+        if compatible(candidate, facts):
+            return candidate
+    return None
+
+
+def choose_family(
+    known_families: Sequence[uuid.UUID | None], new_id: Callable[[], uuid.UUID] = uuid.uuid4
+) -> uuid.UUID:
+    """Children in one household form one family: the first family already
+    known for any of them, otherwise a new one."""
+    for family_id in known_families:
+        if family_id is not None:
+            return family_id
+    return new_id()

@@ -1,0 +1,211 @@
+"""Event in -> state change -> events out, in one database transaction.
+
+The handlers write the outbound events to the outbox in the same
+transaction as the state they describe; the relay publishes them. A
+replayed event (same CloudEvents source + id) changes nothing and emits
+nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session
+
+from frontdoor_contracts.contacts import (
+    Child,
+    ContactDecided,
+    ContactRecorded,
+    ContactSubmitted,
+    DAChildReported,
+    DAIncidentReported,
+    DecidedChild,
+    DecisionSubmitted,
+    RecordedChild,
+    contact_id_for,
+)
+from frontdoor_contracts.envelope import CloudEvent, new_event
+from frontdoor_contracts.errors import FieldError, InvalidEvent
+from frontdoor_contracts.topics import CONTACTS_DA_INCIDENT_REPORTED, CONTACTS_DECIDED, CONTACTS_RECORDED
+from frontdoor_contracts.vocabulary import Channel
+
+from . import store
+from .domain.people import PersonFacts, choose_family, choose_match, demographic_key
+from .domain.referrals import referral_flags
+from .models import ChildReferral, Contact, ContactPerson, MashDecision, Person
+
+
+@dataclass
+class Outcome:
+    contact_id: uuid.UUID
+    duplicate: bool = False
+    emitted: list[str] = field(default_factory=list)
+    referrals: int = 0
+    re_referrals: int = 0
+
+
+def _event_id(contact_id: uuid.UUID, kind: str) -> str:
+    return str(uuid.uuid5(contact_id, kind))
+
+
+def _match_or_create(session: Session, facts: PersonFacts, kind: str, now: datetime) -> Person:
+    key = demographic_key(facts)
+    by_nhs = store.person_by_nhs(session, facts.nhs_number)
+    by_upn = store.person_by_upn(session, facts.upn)
+    candidates = {p.id: p for p in store.people_by_demographics(session, key, kind)}
+    match = choose_match(
+        facts, store.known(by_nhs), store.known(by_upn), [k for p in candidates.values() if (k := store.known(p))]
+    )
+    if match is None:
+        person = Person(id=uuid.uuid4(), kind=kind, given_name=facts.given_name, family_name=facts.family_name,
+                        date_of_birth=facts.date_of_birth, created_at=now)
+    else:
+        person = next(p for p in (by_nhs, by_upn, *candidates.values()) if p is not None and p.id == match.person_id)
+    # Fill in what this contact tells us that was not known; never take an
+    # identifier another person already holds.
+    if facts.nhs_number and not person.nhs_number and by_nhs is None:
+        person.nhs_number = facts.nhs_number
+    if facts.upn and not person.upn and by_upn is None:
+        person.upn = facts.upn
+    person.postcode = facts.postcode or person.postcode
+    person.date_of_birth = person.date_of_birth or facts.date_of_birth
+    person.demographic_key = person.demographic_key or key
+    session.add(person)
+    session.flush()
+    return person
+
+
+def _child_facts(child: Child) -> PersonFacts:
+    return PersonFacts(child.given_name, child.family_name, child.date_of_birth, child.nhs_number, child.upn,
+                       child.postcode)
+
+
+def channel_of(event: CloudEvent[ContactSubmitted], api_source_prefix: str) -> Channel:
+    return Channel.API if event.source.startswith(api_source_prefix) else Channel.KAFKA
+
+
+def record_contact(
+    session: Session, event: CloudEvent[ContactSubmitted], channel: Channel, source_uri: str, now: datetime
+) -> Outcome:
+    contact_id = contact_id_for(event.source, event.id)
+    if session.get(Contact, contact_id) is not None:
+        return Outcome(contact_id, duplicate=True)
+    data = event.data
+    children: list[tuple[Child, Person]] = []
+    for child in data.children:
+        person = _match_or_create(session, _child_facts(child), "child", now)
+        person.school_urn = child.school_urn or person.school_urn
+        children.append((child, person))
+    family_id = choose_family([person.family_id for _, person in children])
+    for _, person in children:
+        person.family_id = person.family_id or family_id
+        session.add(person)
+    incident = data.da_incident
+    session.add(Contact(
+        id=contact_id, event_id=event.id, event_source=event.source, referrer_source=data.referrer_source.value,
+        channel=channel.value, family_id=family_id, concerns=[c.value for c in data.concerns],
+        received_at=data.received_at, recorded_at=now,
+        police_reference=incident.police_reference if incident else None,
+        incident_at=incident.occurred_at if incident else None,
+    ))
+    session.flush()
+    present = {entry.child_ref: entry.present for entry in incident.children} if incident else {}
+    for child, person in children:
+        session.add(ContactPerson(contact_id=contact_id, ref=child.ref, person_id=person.id, role="child",
+                                  da_present=present.get(child.ref)))
+    for adult in data.adults:
+        facts = PersonFacts(adult.given_name, adult.family_name, adult.date_of_birth, adult.nhs_number, None,
+                            adult.postcode)
+        person = _match_or_create(session, facts, "adult", now)
+        person.family_id = person.family_id or family_id
+        session.add(ContactPerson(contact_id=contact_id, ref=adult.ref, person_id=person.id, role="adult",
+                                  relationship=adult.relationship))
+    outcome = Outcome(contact_id)
+    recorded = ContactRecorded(
+        contact_id=contact_id, family_id=family_id, referrer_source=data.referrer_source, channel=channel,
+        received_at=data.received_at,
+        children=[RecordedChild(child_id=p.id, school_urn=c.school_urn or p.school_urn) for c, p in children],
+        adult_count=len(data.adults), concerns=data.concerns, da_incident=incident is not None,
+    )
+    _emit(session, outcome, CONTACTS_RECORDED.name, recorded, event, source_uri, now, now, "recorded")
+    if incident is not None:
+        by_ref = {child.ref: (child, person) for child, person in children}
+        reported = DAIncidentReported(
+            contact_id=contact_id, police_reference=incident.police_reference, occurred_at=incident.occurred_at,
+            reported_at=data.received_at,
+            children=[
+                DAChildReported(
+                    child_id=by_ref[entry.child_ref][1].id,
+                    given_name=by_ref[entry.child_ref][0].given_name,
+                    family_name=by_ref[entry.child_ref][0].family_name,
+                    date_of_birth=by_ref[entry.child_ref][0].date_of_birth,
+                    upn=by_ref[entry.child_ref][1].upn,
+                    school_urn=by_ref[entry.child_ref][1].school_urn,
+                    present=entry.present,
+                )
+                for entry in incident.children
+            ],
+        )
+        _emit(session, outcome, CONTACTS_DA_INCIDENT_REPORTED.name, reported, event, source_uri, data.received_at, now,
+              "da-incident")
+    return outcome
+
+
+class DecisionRejected(InvalidEvent):
+    """A well-formed decision that cannot apply (unknown or decided contact)."""
+
+
+def record_decision(session: Session, event: CloudEvent[DecisionSubmitted], source_uri: str, now: datetime) -> Outcome:
+    data = event.data
+    contact = session.get(Contact, data.contact_id)
+    if contact is None:
+        raise DecisionRejected("unknown_contact", [FieldError("data.contact_id", "not_found", "no such contact")])
+    existing = session.get(MashDecision, data.contact_id)
+    if existing is not None:
+        if existing.event_id == event.id:
+            return Outcome(contact.id, duplicate=True)
+        raise DecisionRejected(
+            "already_decided", [FieldError("data.contact_id", "conflict", "the contact already has a decision")]
+        )
+    child_ids = [link.person_id for link in store.contact_children(session, contact.id)]
+    flags = referral_flags(data.decision, data.decided_at, child_ids, store.previous_referrals(session, child_ids))
+    any_referral = any(f.referral for f in flags)
+    any_re_referral = any(f.re_referral for f in flags)
+    session.add(MashDecision(
+        contact_id=contact.id, event_id=event.id, decision=data.decision.value, level_of_need=int(data.level_of_need),
+        rationale=data.rationale, decided_by=data.decided_by, decided_at=data.decided_at,
+        referral=any_referral, re_referral=any_re_referral,
+    ))
+    for flag in flags:
+        if flag.referral:
+            session.add(ChildReferral(child_id=flag.child_id, contact_id=contact.id, decided_at=data.decided_at,
+                                      re_referral=flag.re_referral))
+    decided = ContactDecided(
+        contact_id=contact.id, family_id=contact.family_id, decision=data.decision, level_of_need=data.level_of_need,
+        decided_at=data.decided_at, referrer_source=contact.referrer_source, concerns=contact.concerns,
+        children=[DecidedChild(child_id=f.child_id, referral=f.referral, re_referral=f.re_referral) for f in flags],
+        referral=any_referral, re_referral=any_re_referral,
+    )
+    outcome = Outcome(contact.id, referrals=sum(f.referral for f in flags),
+                      re_referrals=sum(f.re_referral for f in flags))
+    _emit(session, outcome, CONTACTS_DECIDED.name, decided, event, source_uri, data.decided_at, now, "decided")
+    return outcome
+
+
+def _emit(
+    session: Session,
+    outcome: Outcome,
+    topic: str,
+    data: ContactRecorded | ContactDecided | DAIncidentReported,
+    cause: CloudEvent,  # type: ignore[type-arg]
+    source_uri: str,
+    time: datetime,
+    now: datetime,
+    kind: str,
+) -> None:
+    out = new_event(data, source=source_uri, subject=str(outcome.contact_id), time=time,
+                    event_id=_event_id(outcome.contact_id, kind), traceparent=cause.traceparent)
+    store.add_outbox(session, topic, str(outcome.contact_id), out, now)
+    outcome.emitted.append(topic)

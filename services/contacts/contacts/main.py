@@ -1,0 +1,48 @@
+"""Command line: `frontdoor-contacts serve | create-client | migrate`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+
+from sqlmodel import Session
+
+from .auth import create_client, parse_roles
+from .database import build_engine, migrate
+from .settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="frontdoor-contacts", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the API, the consumer and the outbox relay")
+    commands.add_parser("migrate", help="bring the database schema up to date")
+    client = commands.add_parser("create-client", help="create an API client and print its key once")
+    client.add_argument("--name", required=True)
+    client.add_argument("--roles", default="intake,decide,read", help="comma-separated: intake, decide, read")
+    args = parser.parse_args(argv)
+    settings = Settings()
+
+    if args.command == "serve":
+        import uvicorn
+
+        from .app import create_app
+
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
+                    access_log=False)
+        return 0
+    engine = build_engine(settings.database_url)
+    migrate(engine)
+    if args.command == "create-client":
+        try:
+            roles = parse_roles(args.roles)
+        except ValueError as error:
+            parser.error(str(error))
+        with Session(engine) as session:
+            print(create_client(session, args.name, roles, datetime.now(UTC)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

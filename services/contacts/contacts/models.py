@@ -1,0 +1,140 @@
+"""The contacts service's own tables (SQLModel). Only this service reads them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, LargeBinary, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stored as naive UTC everywhere (SQLite keeps no zone); read back aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: times are stored in UTC")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utc_column(nullable: bool = False, index: bool = False) -> Any:
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class Person(SQLModel, table=True):
+    __tablename__ = "people"
+
+    id: uuid.UUID = Field(primary_key=True)
+    kind: str = Field(max_length=10)
+    given_name: str = Field(max_length=100)
+    family_name: str = Field(max_length=100)
+    date_of_birth: date | None = None
+    nhs_number: str | None = Field(default=None, max_length=10, unique=True, index=True)
+    upn: str | None = Field(default=None, max_length=13, unique=True, index=True)
+    postcode: str | None = Field(default=None, max_length=10)
+    demographic_key: str | None = Field(default=None, max_length=64, index=True)
+    family_id: uuid.UUID | None = Field(default=None, index=True)
+    school_urn: str | None = Field(default=None, max_length=6)
+    created_at: datetime = Field(sa_column=utc_column())
+
+
+class Contact(SQLModel, table=True):
+    __tablename__ = "contacts"
+
+    id: uuid.UUID = Field(primary_key=True)
+    event_id: str = Field(max_length=200)
+    event_source: str = Field(max_length=500)
+    referrer_source: str = Field(max_length=30, index=True)
+    channel: str = Field(max_length=10)
+    family_id: uuid.UUID = Field(index=True)
+    concerns: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    received_at: datetime = Field(sa_column=utc_column(index=True))
+    recorded_at: datetime = Field(sa_column=utc_column())
+    police_reference: str | None = Field(default=None, max_length=40)
+    incident_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class ContactPerson(SQLModel, table=True):
+    __tablename__ = "contact_people"
+
+    contact_id: uuid.UUID = Field(primary_key=True, foreign_key="contacts.id")
+    ref: str = Field(primary_key=True, max_length=40)
+    person_id: uuid.UUID = Field(index=True, foreign_key="people.id")
+    role: str = Field(max_length=10)
+    relationship: str | None = Field(default=None, max_length=40)
+    da_present: bool | None = None
+
+
+class MashDecision(SQLModel, table=True):
+    __tablename__ = "decisions"
+
+    contact_id: uuid.UUID = Field(primary_key=True, foreign_key="contacts.id")
+    event_id: str = Field(max_length=200, unique=True)
+    decision: str = Field(max_length=40, index=True)
+    level_of_need: int
+    rationale: str = Field(max_length=4000)
+    decided_by: str = Field(max_length=100)
+    decided_at: datetime = Field(sa_column=utc_column())
+    referral: bool
+    re_referral: bool
+
+
+class ChildReferral(SQLModel, table=True):
+    """One row per child per referral: what the 12-month rule looks back on."""
+
+    __tablename__ = "child_referrals"
+
+    child_id: uuid.UUID = Field(primary_key=True, foreign_key="people.id")
+    contact_id: uuid.UUID = Field(primary_key=True, foreign_key="contacts.id")
+    decided_at: datetime = Field(sa_column=utc_column(index=True))
+    re_referral: bool
+
+
+class OutboxEvent(SQLModel, table=True):
+    """Events written in the same transaction as the change they describe,
+    published by the relay afterwards (transactional outbox)."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=200, unique=True)
+    topic: str = Field(max_length=200)
+    key: str = Field(max_length=200)
+    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(sa_column=utc_column())
+    published_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True, index=True))
+
+
+class ApiClient(SQLModel, table=True):
+    __tablename__ = "api_clients"
+
+    id: uuid.UUID = Field(primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    key_hash: str = Field(max_length=64, unique=True, index=True)
+    roles: str = Field(max_length=200)
+    created_at: datetime = Field(sa_column=utc_column())
+    disabled: bool = False
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("client_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: uuid.UUID = Field(foreign_key="api_clients.id")
+    key: str = Field(max_length=200)
+    request_hash: str = Field(max_length=64)
+    contact_id: uuid.UUID
+    created_at: datetime = Field(sa_column=utc_column())

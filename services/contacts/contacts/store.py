@@ -1,0 +1,128 @@
+"""Queries on the contacts service's tables. Callers own the transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from frontdoor_contracts.envelope import CloudEvent
+
+from .domain.people import KnownPerson
+from .models import (
+    ApiClient,
+    ChildReferral,
+    Contact,
+    ContactPerson,
+    IdempotencyRecord,
+    MashDecision,
+    OutboxEvent,
+    Person,
+)
+
+
+def known(person: Person | None) -> KnownPerson | None:
+    if person is None:
+        return None
+    return KnownPerson(person.id, person.nhs_number, person.upn, person.family_id)
+
+
+def person_by_nhs(session: Session, nhs_number: str | None) -> Person | None:
+    if not nhs_number:
+        return None
+    return session.exec(select(Person).where(Person.nhs_number == nhs_number)).first()
+
+
+def person_by_upn(session: Session, upn: str | None) -> Person | None:
+    if not upn:
+        return None
+    return session.exec(select(Person).where(Person.upn == upn)).first()
+
+
+def people_by_demographics(session: Session, key: str | None, kind: str) -> Sequence[Person]:
+    if key is None:
+        return ()
+    query = select(Person).where(Person.demographic_key == key, Person.kind == kind).order_by(col(Person.created_at))
+    return session.exec(query).all()
+
+
+def previous_referrals(session: Session, child_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[datetime]]:
+    ids = list(child_ids)
+    found: dict[uuid.UUID, list[datetime]] = defaultdict(list)
+    if not ids:
+        return found
+    rows = session.exec(select(ChildReferral).where(col(ChildReferral.child_id).in_(ids))).all()
+    for row in rows:
+        found[row.child_id].append(row.decided_at)
+    return found
+
+
+def contact_children(session: Session, contact_id: uuid.UUID) -> Sequence[ContactPerson]:
+    query = (
+        select(ContactPerson)
+        .where(ContactPerson.contact_id == contact_id, ContactPerson.role == "child")
+        .order_by(col(ContactPerson.ref))
+    )
+    return session.exec(query).all()
+
+
+def contact_people(session: Session, contact_id: uuid.UUID) -> Sequence[tuple[ContactPerson, Person]]:
+    query = (
+        select(ContactPerson, Person)
+        .join(Person, col(Person.id) == col(ContactPerson.person_id))
+        .where(ContactPerson.contact_id == contact_id)
+        .order_by(col(ContactPerson.role), col(ContactPerson.ref))
+    )
+    return [(link, person) for link, person in session.exec(query).all()]
+
+
+def contacts_for_child(session: Session, child_id: uuid.UUID) -> Sequence[tuple[Contact, MashDecision | None]]:
+    query = (
+        select(Contact, MashDecision)
+        .join(ContactPerson, col(ContactPerson.contact_id) == col(Contact.id))
+        .outerjoin(MashDecision, col(MashDecision.contact_id) == col(Contact.id))
+        .where(ContactPerson.person_id == child_id, ContactPerson.role == "child")
+        .order_by(col(Contact.received_at))
+    )
+    return [(contact, decision) for contact, decision in session.exec(query).all()]
+
+
+def add_outbox(session: Session, topic: str, key: str, event: CloudEvent, now: datetime) -> None:  # type: ignore[type-arg]
+    session.add(
+        OutboxEvent(
+            event_id=event.id,
+            topic=topic,
+            key=key,
+            payload=event.model_dump_json().encode(),
+            created_at=now,
+        )
+    )
+
+
+def pending_outbox(session: Session, limit: int) -> Sequence[OutboxEvent]:
+    query = (
+        select(OutboxEvent).where(col(OutboxEvent.published_at).is_(None)).order_by(col(OutboxEvent.id)).limit(limit)
+    )
+    return session.exec(query).all()
+
+
+def mark_published(session: Session, ids: Sequence[int], now: datetime) -> None:
+    session.execute(update(OutboxEvent).where(col(OutboxEvent.id).in_(ids)).values(published_at=now))
+
+
+def count_pending_outbox(session: Session) -> int:
+    query = select(func.count()).select_from(OutboxEvent).where(col(OutboxEvent.published_at).is_(None))
+    return int(session.exec(query).one())
+
+
+def client_by_key_hash(session: Session, key_hash: str) -> ApiClient | None:
+    return session.exec(select(ApiClient).where(ApiClient.key_hash == key_hash)).first()
+
+
+def idempotency_record(session: Session, client_id: uuid.UUID, key: str) -> IdempotencyRecord | None:
+    query = select(IdempotencyRecord).where(IdempotencyRecord.client_id == client_id, IdempotencyRecord.key == key)
+    return session.exec(query).first()
