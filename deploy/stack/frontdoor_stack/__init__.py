@@ -1,0 +1,1 @@
+"""Front Door local stack: broker, topics, services, demo stream."""

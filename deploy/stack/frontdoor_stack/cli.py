@@ -1,0 +1,167 @@
+"""`frontdoor-stack`: run the Front Door platform locally.
+
+    frontdoor-stack run      broker + topics + services + demo stream, foreground (Ctrl-C stops all)
+    frontdoor-stack up       the same stack in the background (no demo); `down` stops it
+    frontdoor-stack down     stop what `up` (or an interrupted `run`) started; idempotent
+    frontdoor-stack broker   just the Kafka broker, foreground
+    frontdoor-stack topics   create the declared topics on a bootstrap (idempotent)
+    frontdoor-stack demo     feed the demo stream to a running stack
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+from .demo import publish_with_progress
+from .kafka_broker import KafkaBroker, KafkaBrokerError
+from .paths import run_dir
+from .services import ServiceError
+from .stack import KAFKA_CONTROLLER_PORT, KAFKA_PORT, LocalStack, StackError, stop_recorded
+from .topics import ensure_topics
+
+DEFAULT_BOOTSTRAP = f"127.0.0.1:{KAFKA_PORT}"
+
+
+def _interrupt_on_sigterm() -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _wait_forever() -> None:
+    while True:
+        time.sleep(3600)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    _interrupt_on_sigterm()
+    stack = LocalStack(root=args.run_dir)
+    try:
+        stack.start()
+        print(stack.summary(), flush=True)
+        print(f"feeding the demo stream ({args.count or 'endless'} contacts at {args.rate}/s); Ctrl-C stops "
+              "everything\n", flush=True)
+        if args.count >= 0:
+            asyncio.run(publish_with_progress(stack.bootstrap, args.count, args.rate, args.seed))
+        print("\nthe stack keeps running; Ctrl-C stops everything", flush=True)
+        _wait_forever()
+    except KeyboardInterrupt:
+        print("\nstopping...", flush=True)
+    finally:
+        stack.stop()
+        print("stopped.", flush=True)
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    stack = LocalStack(root=args.run_dir)
+    stack.start()
+    stack.detach()
+    print(stack.summary())
+    print("`frontdoor-stack demo` feeds it a demo stream; `frontdoor-stack down` stops it.")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    stopped = stop_recorded(args.run_dir)
+    print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+    return 0
+
+
+def cmd_broker(args: argparse.Namespace) -> int:
+    _interrupt_on_sigterm()
+    broker = KafkaBroker(args.run_dir / "kafka", port=args.port, controller_port=args.controller_port)
+    try:
+        with broker:
+            asyncio.run(ensure_topics(broker.bootstrap))
+            print(f"Kafka is up on {broker.bootstrap} with the declared topics (log: {broker.log_file}); "
+                  "Ctrl-C stops it", flush=True)
+            _wait_forever()
+    except KeyboardInterrupt:
+        print("\nstopped.")
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    deadline = time.monotonic() + args.wait
+    while True:
+        try:
+            result = asyncio.run(ensure_topics(args.bootstrap, replication_factor=args.replication_factor))
+            break
+        except Exception as exc:  # noqa: BLE001 - broker not reachable yet: retry until --wait runs out
+            if time.monotonic() >= deadline:
+                raise StackError(f"could not create topics on {args.bootstrap}: {exc!r}") from exc
+            time.sleep(1.0)
+    for name in result.created:
+        print(f"created  {name}")
+    for name in result.existing:
+        print(f"exists   {name}")
+    for name in result.mismatched:
+        print(f"WARNING  {name} exists with a different partition count than declared")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    try:
+        result = asyncio.run(publish_with_progress(args.bootstrap, args.count, args.rate, args.seed))
+    except KeyboardInterrupt:
+        return 130
+    print(f"published {result.contacts} contacts and {result.decisions} decisions")
+    return 0
+
+
+def _demo_options(parser: argparse.ArgumentParser, count: int) -> None:
+    parser.add_argument("--count", type=int, default=count, help=f"contacts to publish, 0 = endless (default {count})")
+    parser.add_argument("--rate", type=float, default=1.0, help="contacts per second (default 1.0; 0 = flat out)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed for a repeatable stream")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="frontdoor-stack", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run-dir", type=Path, default=None, help="where state, logs and pids go (default .run/)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="the whole stack in the foreground, fed by the demo stream")
+    _demo_options(run, count=200)
+    run.set_defaults(func=cmd_run)
+    sub.add_parser("up", help="the whole stack in the background").set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop what `up` started").set_defaults(func=cmd_down)
+
+    broker = sub.add_parser("broker", help="just the Kafka broker (with topics), foreground")
+    broker.add_argument("--port", type=int, default=KAFKA_PORT)
+    broker.add_argument("--controller-port", type=int, default=KAFKA_CONTROLLER_PORT)
+    broker.set_defaults(func=cmd_broker)
+
+    topics = sub.add_parser("topics", help="create the declared topics (idempotent)")
+    topics.add_argument("--bootstrap", default=DEFAULT_BOOTSTRAP)
+    topics.add_argument("--replication-factor", type=int, default=None)
+    topics.add_argument("--wait", type=float, default=60.0, help="seconds to keep retrying an unreachable broker")
+    topics.set_defaults(func=cmd_topics)
+
+    demo = sub.add_parser("demo", help="feed the demo stream to a running stack")
+    demo.add_argument("--bootstrap", default=DEFAULT_BOOTSTRAP)
+    _demo_options(demo, count=100)
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.run_dir = (args.run_dir or run_dir()).resolve()
+    try:
+        return int(args.func(args))
+    except (KafkaBrokerError, ServiceError, StackError) as exc:
+        print(f"frontdoor-stack: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,265 @@
+"""A real Apache Kafka broker (KRaft, one combined broker+controller node)
+run from the jars Maven Central publishes. No Docker needed: Java 17 and mvn.
+
+    with KafkaBroker(Path(".run/kafka")) as broker:
+        print(broker.bootstrap)   # 127.0.0.1:9092
+
+Broker logs go to `<workdir>/broker.log`; nothing reaches the terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+from string import Template
+from collections.abc import Coroutine
+from types import TracebackType
+from typing import Any, TypeVar
+
+from .paths import default_kafka_cache, kafka_deploy_dir
+
+FETCH_MARKER = ".frontdoor-fetched"
+DEFAULT_HEAP = "512m"
+T = TypeVar("T")
+
+
+class KafkaBrokerError(RuntimeError):
+    pass
+
+
+def _pom_fingerprint(pom: Path) -> str:
+    return hashlib.sha256(pom.read_bytes()).hexdigest()
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class KafkaBroker:
+    def __init__(
+        self,
+        workdir: Path,
+        port: int = 9092,
+        controller_port: int = 9093,
+        cache_dir: Path | None = None,
+        heap: str = DEFAULT_HEAP,
+        startup_timeout: float = 90.0,
+    ) -> None:
+        self.workdir = Path(workdir).resolve()
+        self.port = port
+        self.controller_port = controller_port
+        self.cache_dir = Path(cache_dir or default_kafka_cache()).resolve()
+        self.heap = heap
+        self.startup_timeout = startup_timeout
+        self.process: subprocess.Popen[bytes] | None = None
+        self._deploy = kafka_deploy_dir()
+
+    # -- paths ---------------------------------------------------------------
+    @property
+    def libs_dir(self) -> Path:
+        return self.cache_dir / "libs"
+
+    @property
+    def log_file(self) -> Path:
+        return self.workdir / "broker.log"
+
+    @property
+    def properties_file(self) -> Path:
+        return self.workdir / "server.properties"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.workdir / "data"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    # -- fetch ---------------------------------------------------------------
+    def is_fetched(self) -> bool:
+        marker = self.libs_dir / FETCH_MARKER
+        pom = self._deploy / "pom.xml"
+        return marker.is_file() and marker.read_text().strip() == _pom_fingerprint(pom)
+
+    def fetch(self) -> bool:
+        """Download the pinned broker jars into `cache_dir/libs` once.
+        Returns True when it downloaded, False when the cache was current."""
+        if self.is_fetched():
+            return False
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise KafkaBrokerError("mvn is not on PATH: it fetches the Kafka broker jars from Maven Central")
+        pom = self._deploy / "pom.xml"
+        staging = self.cache_dir / "libs.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        result = subprocess.run(
+            [mvn, "-B", "-q", "-f", str(pom), "dependency:copy-dependencies",
+             "-DincludeScope=runtime", f"-DoutputDirectory={staging}"],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0 or not any(staging.glob("kafka_2.13-*.jar")):
+            raise KafkaBrokerError(f"mvn could not fetch the Kafka jars:\n{result.stdout}\n{result.stderr}")
+        shutil.rmtree(self.libs_dir, ignore_errors=True)
+        staging.rename(self.libs_dir)
+        (self.libs_dir / FETCH_MARKER).write_text(_pom_fingerprint(pom) + "\n")
+        return True
+
+    # -- start / stop --------------------------------------------------------
+    def _java(self) -> list[str]:
+        java = shutil.which("java")
+        if java is None:
+            raise KafkaBrokerError("java is not on PATH (Java 17 runs the broker)")
+        return [java, f"-Xmx{self.heap}", f"-Xms{min_heap(self.heap)}", "-XX:+UseSerialGC",
+                "-Djava.awt.headless=true", "-cp", str(self.libs_dir / "*")]
+
+    def write_properties(self) -> None:
+        template = Template((self._deploy / "server.properties.template").read_text())
+        self.properties_file.write_text(
+            template.substitute(port=self.port, controller_port=self.controller_port, log_dirs=self.data_dir)
+        )
+
+    def _format_storage(self) -> None:
+        if (self.data_dir / "meta.properties").is_file():
+            return  # already formatted: keep the data across restarts
+        cluster_id = subprocess.run(
+            [*self._java(), "kafka.tools.StorageTool", "random-uuid"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip().splitlines()[-1]
+        result = subprocess.run(
+            [*self._java(), *self._log_options(), "kafka.tools.StorageTool", "format",
+             "-t", cluster_id, "-c", str(self.properties_file)],
+            capture_output=True, text=True,
+        )
+        if result.returncode != 0:
+            raise KafkaBrokerError(f"formatting Kafka storage failed:\n{result.stdout}\n{result.stderr}")
+
+    def _log_options(self) -> list[str]:
+        return [f"-Dlog4j2.configurationFile={self._deploy / 'log4j2.xml'}",
+                f"-Dfrontdoor.kafka.log={self.log_file}"]
+
+    def start(self) -> KafkaBroker:
+        if self.process is not None and self.process.poll() is None:
+            return self
+        self.fetch()
+        for port in (self.port, self.controller_port):
+            if port_in_use(port):
+                raise KafkaBrokerError(
+                    f"port {port} is already in use: another broker (`frontdoor-stack up`?) is running. "
+                    "Stop it with `frontdoor-stack down` or pick other ports."
+                )
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.write_properties()
+        self._format_storage()
+        with open(self.workdir / "broker.stdout", "ab") as out:
+            self.process = subprocess.Popen(
+                [*self._java(), *self._log_options(), "kafka.Kafka", str(self.properties_file)],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                cwd=self.workdir, start_new_session=True,  # Ctrl-C reaches us, and we stop it cleanly
+            )
+        (self.workdir / "broker.pid").write_text(f"{self.process.pid}\n")
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        last_error: BaseException | None = None
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise KafkaBrokerError(
+                    f"the Kafka broker exited with code {self.process.returncode} while starting; "
+                    f"see {self.log_file} and {self.workdir / 'broker.stdout'}"
+                )
+            if not port_in_use(self.port):
+                time.sleep(0.3)  # not listening yet: do not let the client log connection errors
+                continue
+            try:
+                run_coroutine_in_thread(probe(self.bootstrap))
+                return
+            except Exception as exc:  # noqa: BLE001 - any failure means "not yet"
+                last_error = exc
+                time.sleep(0.5)
+        raise KafkaBrokerError(
+            f"the Kafka broker did not answer on {self.bootstrap} within {self.startup_timeout:.0f}s "
+            f"(last error: {last_error!r}); see {self.log_file}"
+        )
+
+    def stop(self, timeout: float = 30.0) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+        (self.workdir / "broker.pid").unlink(missing_ok=True)
+
+    def __enter__(self) -> KafkaBroker:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def min_heap(heap: str) -> str:
+    return "128m" if heap.endswith(("m", "g")) else heap
+
+
+async def probe(bootstrap: str, timeout_ms: int = 3000) -> dict[str, object]:
+    """Ask the broker for its cluster metadata with a real Kafka client."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms)
+    await admin.start()
+    try:
+        cluster = await admin.describe_cluster()
+        if not cluster.get("brokers"):
+            raise KafkaBrokerError("the broker reports no brokers yet")
+        return cluster
+    finally:
+        await admin.close()
+
+
+def run_coroutine_in_thread(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion on a fresh event loop in a worker thread,
+    so sync code may call it whether or not an event loop is running here."""
+    outcome: dict[str, object] = {}
+
+    def runner() -> None:
+        try:
+            outcome["value"] = asyncio.run(coro)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=runner, daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["value"]  # type: ignore[return-value]
+
