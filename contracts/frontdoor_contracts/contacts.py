@@ -7,7 +7,15 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, ClassVar
 
-from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from .envelope import EventData
 from .identifiers import NhsNumber, SchoolUrn, Upn
@@ -31,9 +39,14 @@ def _not_in_future(value: date) -> date:
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+def _tidy_postcode(value: object) -> object:
+    return " ".join(value.upper().split()) if isinstance(value, str) else value
+
+
 Postcode = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2}$"),
+    str, BeforeValidator(_tidy_postcode), StringConstraints(pattern=r"^[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2}$")
 ]
 DateOfBirth = Annotated[date, AfterValidator(_not_in_future)]
 PoliceReference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40)]

@@ -1,0 +1,97 @@
+"""Recording contacts on a real database: once, matched, with its events."""
+
+from __future__ import annotations
+
+import json
+
+from contacts_testkit import NOW, ContactFactory, child, nhs_number
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from contacts import handlers, store
+from contacts.models import Contact, OutboxEvent, Person
+from frontdoor_contracts.vocabulary import Channel
+
+SOURCE = "urn:frontdoor:contacts"
+
+
+def record(engine: Engine, event: object) -> handlers.Outcome:
+    with Session(engine) as session:
+        outcome = handlers.record_contact(session, event, Channel.KAFKA, SOURCE, NOW)  # type: ignore[arg-type]
+        session.commit()
+    return outcome
+
+
+def outbox(engine: Engine) -> list[OutboxEvent]:
+    with Session(engine) as session:
+        return list(session.exec(select(OutboxEvent).order_by(OutboxEvent.id)).all())  # type: ignore[arg-type]
+
+
+def test_a_contact_is_recorded_once_with_one_event(engine: Engine, make_contact: ContactFactory) -> None:
+    event = make_contact()
+    first = record(engine, event)
+    again = record(engine, event)
+    assert not first.duplicate and again.duplicate
+    assert first.contact_id == again.contact_id
+    rows = outbox(engine)
+    assert [r.topic for r in rows] == ["contacts.recorded.v1"]
+    payload = json.loads(rows[0].payload)
+    assert payload["data"]["contact_id"] == str(first.contact_id)
+    assert "Testchild" not in rows[0].payload.decode()  # the recorded event carries no names
+    with Session(engine) as session:
+        assert len(session.exec(select(Contact)).all()) == 1
+
+
+def test_children_match_by_nhs_number_then_upn_then_demographics(
+    engine: Engine, make_contact: ContactFactory
+) -> None:
+    nhs = nhs_number(123456780)
+    record(engine, make_contact(children=[child(nhs_number=nhs, postcode="RG2 2BB")]))
+    # Same NHS number, different name: the same child.
+    record(engine, make_contact(children=[child(nhs_number=nhs, given_name="Other", postcode=None)]))
+    # No NHS number but the same name, date of birth and postcode: the same child.
+    record(engine, make_contact(children=[child(given_name="TESTCHILD", postcode="rg2 2bb")]))
+    # Different date of birth: someone else.
+    record(engine, make_contact(children=[child(date_of_birth="2017-04-01", postcode="RG2 2BB")]))
+    with Session(engine) as session:
+        people = session.exec(select(Person)).all()
+        assert len(people) == 2
+        matched = store.person_by_nhs(session, nhs)
+        assert matched is not None
+        assert len(store.contacts_for_child(session, matched.id)) == 3
+
+
+def test_upn_matches_and_conflicting_nhs_does_not(engine: Engine, make_contact: ContactFactory) -> None:
+    record(engine, make_contact(children=[child(upn="H801200001001", postcode=None)]))
+    record(engine, make_contact(children=[child(upn="H801200001001", nhs_number=nhs_number(22), postcode=None)]))
+    record(engine, make_contact(children=[child(nhs_number=nhs_number(500), postcode=None, upn=None)]))
+    with Session(engine) as session:
+        by_upn = store.person_by_upn(session, "H801200001001")
+        assert by_upn is not None and by_upn.nhs_number == nhs_number(22)  # filled in from the second contact
+        assert len(session.exec(select(Person)).all()) == 2
+
+
+def test_siblings_form_one_family_that_later_contacts_join(engine: Engine, make_contact: ContactFactory) -> None:
+    a, b, c = nhs_number(1000), nhs_number(2000), nhs_number(3000)
+    first = record(engine, make_contact(children=[child("c1", nhs_number=a), child("c2", nhs_number=b)]))
+    second = record(engine, make_contact(children=[child("x", nhs_number=c), child("y", nhs_number=b)]))
+    with Session(engine) as session:
+        family = {p.family_id for p in session.exec(select(Person)).all()}
+        assert len(family) == 1
+        contacts = {c.id: c.family_id for c in session.exec(select(Contact)).all()}
+        assert contacts[first.contact_id] == contacts[second.contact_id]
+
+
+def test_a_police_da_incident_reports_every_child(engine: Engine, make_contact: ContactFactory) -> None:
+    event = make_contact(
+        referrer_source="police", concerns=["domestic_abuse"],
+        children=[child("c1", nhs_number=nhs_number(7), school_urn="123456"), child("c2", date_of_birth="2012-01-09")],
+        da_incident={"occurred_at": "2026-03-01T22:40:00+00:00", "police_reference": "TVP-2026-0001",
+                     "children": [{"child_ref": "c1", "present": True}, {"child_ref": "c2", "present": False}]},
+    )
+    outcome = record(engine, event)
+    topics = [r.topic for r in outbox(engine)]
+    assert topics == ["contacts.recorded.v1", "contacts.da-incident-reported.v1"]
+    reported = json.loads(outbox(engine)[1].payload)["data"]
+    assert reported["contact_id"] == str(outcome.contact_id)
+    assert [(c["school_urn"], c["present"]) for c in reported["children"]] == [("123456", True), (None, False)]

@@ -1,0 +1,89 @@
+"""MASH decisions on a real database: referrals, re-referrals, rejections."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from contacts_testkit import NOW, ContactFactory, child, decision_event, nhs_number
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from contacts import handlers
+from contacts.models import OutboxEvent
+from frontdoor_contracts.vocabulary import Channel
+
+SOURCE = "urn:frontdoor:contacts"
+
+
+def record(engine: Engine, event: object) -> uuid.UUID:
+    with Session(engine) as session:
+        outcome = handlers.record_contact(session, event, Channel.KAFKA, SOURCE, NOW)  # type: ignore[arg-type]
+        session.commit()
+    return outcome.contact_id
+
+
+def decide(engine: Engine, event: object) -> handlers.Outcome:
+    with Session(engine) as session:
+        outcome = handlers.record_decision(session, event, SOURCE, NOW)  # type: ignore[arg-type]
+        session.commit()
+    return outcome
+
+
+def decided_events(engine: Engine) -> list[dict[str, object]]:
+    with Session(engine) as session:
+        rows = session.exec(select(OutboxEvent).where(OutboxEvent.topic == "contacts.decided.v1")).all()
+        return [json.loads(r.payload)["data"] for r in rows]
+
+
+def test_a_second_referral_within_twelve_months_is_a_re_referral(engine: Engine, make_contact: ContactFactory
+                                                                  ) -> None:
+    nhs, sibling = nhs_number(4242), nhs_number(5353)
+    first = record(engine, make_contact(children=[child(nhs_number=nhs)]))
+    decide(engine, decision_event(first, "social_care_assessment", "2025-09-01T10:00:00+00:00"))
+    second = record(engine, make_contact(children=[child("a", nhs_number=nhs), child("b", nhs_number=sibling)]))
+    outcome = decide(engine, decision_event(second, "s47_strategy_discussion", "2026-03-02T10:00:00+00:00"))
+    assert (outcome.referrals, outcome.re_referrals) == (2, 1)
+    latest = decided_events(engine)[-1]
+    assert latest["referral"] is True and latest["re_referral"] is True
+    flags = {c["re_referral"] for c in latest["children"]}  # type: ignore[attr-defined]
+    assert flags == {True, False}
+    assert "rationale" not in latest
+
+
+def test_a_referral_after_twelve_months_is_not_a_re_referral(engine: Engine, make_contact: ContactFactory) -> None:
+    nhs = nhs_number(777)
+    first = record(engine, make_contact(children=[child(nhs_number=nhs)]))
+    decide(engine, decision_event(first, "social_care_assessment", "2025-03-01T10:00:00+00:00"))
+    second = record(engine, make_contact(children=[child(nhs_number=nhs)]))
+    outcome = decide(engine, decision_event(second, "social_care_assessment", "2026-03-02T10:00:00+00:00"))
+    assert (outcome.referrals, outcome.re_referrals) == (1, 0)
+
+
+def test_early_help_is_not_a_referral_and_does_not_count_later(engine: Engine, make_contact: ContactFactory) -> None:
+    nhs = nhs_number(888)
+    first = record(engine, make_contact(children=[child(nhs_number=nhs)]))
+    decide(engine, decision_event(first, "early_help", "2026-01-01T10:00:00+00:00"))
+    second = record(engine, make_contact(children=[child(nhs_number=nhs)]))
+    outcome = decide(engine, decision_event(second, "social_care_assessment", "2026-03-02T10:00:00+00:00"))
+    assert (outcome.referrals, outcome.re_referrals) == (1, 0)
+
+
+def test_replayed_decision_changes_nothing_and_a_second_one_is_refused(
+    engine: Engine, make_contact: ContactFactory
+) -> None:
+    contact = record(engine, make_contact())
+    event = decision_event(contact, "early_help", "2026-03-02T10:00:00+00:00")
+    assert not decide(engine, event).duplicate
+    assert decide(engine, event).duplicate
+    with pytest.raises(handlers.DecisionRejected) as refused:
+        decide(engine, decision_event(contact, "signposted", "2026-03-02T11:00:00+00:00"))
+    assert refused.value.reason == "already_decided"
+    assert len(decided_events(engine)) == 1
+
+
+def test_a_decision_for_an_unknown_contact_is_refused(engine: Engine) -> None:
+    with pytest.raises(handlers.DecisionRejected) as refused:
+        decide(engine, decision_event(uuid.uuid4(), "early_help", "2026-03-02T10:00:00+00:00"))
+    assert refused.value.reason == "unknown_contact" and refused.value.field == "data.contact_id"

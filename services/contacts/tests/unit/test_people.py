@@ -1,0 +1,76 @@
+import uuid
+from datetime import date
+
+from contacts.domain.people import (
+    KnownPerson,
+    PersonFacts,
+    choose_family,
+    choose_match,
+    demographic_key,
+    normalise_name,
+    normalise_postcode,
+)
+
+AMY = PersonFacts("Amy", "Test-Child", date(2015, 3, 1), nhs_number="9434765919", postcode="RG1 1AA")
+
+
+def known(nhs: str | None = None, upn: str | None = None) -> KnownPerson:
+    return KnownPerson(uuid.uuid4(), nhs, upn)
+
+
+def test_names_normalise_case_accents_spaces_and_punctuation() -> None:
+    assert normalise_name("  Zoë O'Brien-Smith ") == normalise_name("ZOE OBRIEN SMITH")
+    assert normalise_postcode(" rg1 1aa ") == "RG11AA"
+
+
+def test_demographic_key_ignores_presentation_but_not_substance() -> None:
+    same = PersonFacts("AMY", "test child", date(2015, 3, 1), postcode="rg11aa")
+    assert demographic_key(AMY) == demographic_key(same)
+    assert demographic_key(AMY) != demographic_key(
+        PersonFacts("Amy", "Test-Child", date(2015, 3, 2), postcode="RG1 1AA")
+    )
+    assert demographic_key(AMY) != demographic_key(
+        PersonFacts("Amy", "Test-Child", date(2015, 3, 1), postcode="RG1 1AB")
+    )
+
+
+def test_demographic_key_needs_dob_and_postcode() -> None:
+    assert demographic_key(PersonFacts("Amy", "Test", None, postcode="RG1 1AA")) is None
+    assert demographic_key(PersonFacts("Amy", "Test", date(2015, 3, 1))) is None
+
+
+def test_the_key_is_one_way() -> None:
+    key = demographic_key(AMY)
+    assert key is not None and "amy" not in key.lower() and "2015" not in key
+
+
+def test_nhs_number_wins_over_everything() -> None:
+    by_nhs, by_upn, by_demo = known(nhs="9434765919"), known(upn="H801200001001"), known()
+    assert choose_match(AMY, by_nhs, by_upn, [by_demo]) is by_nhs
+
+
+def test_upn_used_when_no_nhs_match() -> None:
+    by_upn = known(upn="H801200001001")
+    assert choose_match(AMY, None, by_upn, [known()]) is by_upn
+
+
+def test_upn_match_refused_when_its_nhs_number_contradicts() -> None:
+    by_upn = known(nhs="4010232137", upn="H801200001001")
+    by_demo = known()
+    assert choose_match(AMY, None, by_upn, [by_demo]) is by_demo
+
+
+def test_demographic_candidates_with_conflicting_identifiers_are_skipped() -> None:
+    conflicting, compatible = known(nhs="4010232137"), known(nhs=None)
+    assert choose_match(AMY, None, None, [conflicting, compatible]) is compatible
+    assert choose_match(AMY, None, None, [conflicting]) is None
+
+
+def test_no_candidates_means_a_new_person() -> None:
+    assert choose_match(AMY, None, None, []) is None
+
+
+def test_family_is_the_first_known_or_a_new_one() -> None:
+    first, second, new = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    assert choose_family([None, first, second]) == first
+    assert choose_family([None, None], new_id=lambda: new) == new
