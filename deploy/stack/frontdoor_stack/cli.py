@@ -95,7 +95,7 @@ def cmd_topics(args: argparse.Namespace) -> int:
         try:
             result = asyncio.run(ensure_topics(args.bootstrap, replication_factor=args.replication_factor))
             break
-        except Exception as exc:  # noqa: BLE001 - broker not reachable yet: retry until --wait runs out
+        except Exception as exc:
             if time.monotonic() >= deadline:
                 raise StackError(f"could not create topics on {args.bootstrap}: {exc!r}") from exc
             time.sleep(1.0)

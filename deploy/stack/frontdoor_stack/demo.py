@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from aiokafka import AIOKafkaProducer
+
 from frontdoor_contracts.contacts import (
     Adult,
     ContactSubmitted,

@@ -17,9 +17,9 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Coroutine
 from pathlib import Path
 from string import Template
-from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -196,7 +196,7 @@ class KafkaBroker:
             try:
                 run_coroutine_in_thread(probe(self.bootstrap))
                 return
-            except Exception as exc:  # noqa: BLE001 - any failure means "not yet"
+            except Exception as exc:
                 last_error = exc
                 time.sleep(0.5)
         raise KafkaBrokerError(
@@ -237,7 +237,7 @@ async def probe(bootstrap: str, timeout_ms: int = 3000) -> dict[str, object]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms)
     await admin.start()
     try:
-        cluster = await admin.describe_cluster()
+        cluster: dict[str, object] = await admin.describe_cluster()
         if not cluster.get("brokers"):
             raise KafkaBrokerError("the broker reports no brokers yet")
         return cluster
@@ -253,7 +253,7 @@ def run_coroutine_in_thread(coro: Coroutine[Any, Any, T]) -> T:
     def runner() -> None:
         try:
             outcome["value"] = asyncio.run(coro)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+        except BaseException as exc:
             outcome["error"] = exc
 
     thread = threading.Thread(target=runner, daemon=True)

@@ -4,6 +4,7 @@ is started with, and start/health/stop. docker-compose.yml mirrors this
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -136,10 +137,8 @@ def terminate(pid: int, timeout: float = 15.0) -> bool:
         if not alive(pid):
             return True
         time.sleep(0.1)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     return True
 
 
@@ -155,6 +154,5 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     stat = Path(f"/proc/{pid}/stat")
-    if stat.is_file() and stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z":
-        return False  # a zombie is as good as gone
-    return True
+    # a zombie is as good as gone
+    return not (stat.is_file() and stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z")

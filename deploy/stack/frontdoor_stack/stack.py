@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .kafka_broker import KafkaBroker, run_coroutine_in_thread
@@ -129,11 +130,13 @@ class LocalStack:
 
     def create_credentials(self) -> Credentials:
         contacts = next(p for p in self.processes if p.spec.name == "contacts")
-        output = contacts.run_command("create-client", "--name", DEV_CLIENT_NAME, "--roles", DEV_CLIENT_ROLES)
+        # client names are unique and .run/data persists across runs: one fresh client per start
+        name = f"{DEV_CLIENT_NAME}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+        output = contacts.run_command("create-client", "--name", name, "--roles", DEV_CLIENT_ROLES)
         lines = [line.strip() for line in output.splitlines() if line.strip()]
         if not lines:
             raise StackError("frontdoor-contacts create-client printed no API key")
-        credentials = Credentials(DEV_CLIENT_NAME, DEV_CLIENT_ROLES, lines[-1])
+        credentials = Credentials(name, DEV_CLIENT_ROLES, lines[-1])
         path = self.root / CREDENTIALS_FILE
         path.write_text(f"name={credentials.name}\nroles={credentials.roles}\napi_key={credentials.api_key}\n")
         os.chmod(path, 0o600)

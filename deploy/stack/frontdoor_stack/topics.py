@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
+
 from frontdoor_contracts.topics import TopicSpec, all_topics
 
 

@@ -30,7 +30,8 @@ async def broker_reachable(bootstrap: str, timeout: float = BROKER_CHECK_TIMEOUT
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     registry = CollectorRegistry()
-    Info("frontdoor_allocation_build", "Version of the allocation service", registry=registry).info({"version": __version__})
+    build = Info("frontdoor_allocation_build", "Version of the allocation service", registry=registry)
+    build.info({"version": __version__})
     Gauge("frontdoor_allocation_up", "1 while the allocation service is serving", registry=registry).set(1)
     readiness = Counter(
         "frontdoor_allocation_readiness_checks", "Readiness checks by result", ["result"], registry=registry

@@ -30,7 +30,8 @@ async def broker_reachable(bootstrap: str, timeout: float = BROKER_CHECK_TIMEOUT
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     registry = CollectorRegistry()
-    Info("frontdoor_notifications_build", "Version of the notifications service", registry=registry).info({"version": __version__})
+    build = Info("frontdoor_notifications_build", "Version of the notifications service", registry=registry)
+    build.info({"version": __version__})
     Gauge("frontdoor_notifications_up", "1 while the notifications service is serving", registry=registry).set(1)
     readiness = Counter(
         "frontdoor_notifications_readiness_checks", "Readiness checks by result", ["result"], registry=registry
