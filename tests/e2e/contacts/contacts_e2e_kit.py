@@ -1,0 +1,130 @@
+"""End-to-end kit: the real contacts service (its own process, as `make up`
+runs it) and a plain Kafka client to publish and watch topics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+
+from frontdoor_stack.kafka_broker import free_port
+
+
+@dataclass
+class ContactsService:
+    url: str
+    token: str
+    read_only_token: str
+    log: Path
+
+    def headers(self, token: str | None = None, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token or self.token}", **extra}
+
+
+def _cli(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "contacts.main", *args], env=env, capture_output=True, text=True,
+                            check=True, timeout=60)
+    return result.stdout.strip()
+
+
+def start_contacts(
+    tmp: Path, bootstrap: str, wait_ready: bool = True
+) -> tuple[subprocess.Popen[bytes], ContactsService]:
+    port = free_port()
+    env = {**os.environ, "CONTACTS_KAFKA_BOOTSTRAP": bootstrap, "CONTACTS_PORT": str(port),
+           "CONTACTS_DATABASE_URL": f"sqlite:///{tmp / 'contacts.db'}",
+           "CONTACTS_CONSUMER_GROUP": f"contacts-e2e-{uuid.uuid4().hex[:8]}",
+           "CONTACTS_PUBLISH_TIMEOUT_SECONDS": "3"}
+    token = _cli(env, "create-client", "--name", "e2e-front-door", "--roles", "intake,decide,read")
+    read_only = _cli(env, "create-client", "--name", "e2e-reader", "--roles", "read")
+    log = tmp / "contacts.log"
+    process = subprocess.Popen([sys.executable, "-m", "contacts.main", "serve"], env=env,
+                               stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    service = ContactsService(f"http://127.0.0.1:{port}", token, read_only, log)
+    deadline = time.monotonic() + 60
+    path = "/readyz" if wait_ready else "/healthz"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"contacts service exited; see {log}")
+        try:
+            if httpx.get(service.url + path, timeout=2).status_code == 200:
+                return process, service
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    process.terminate()
+    raise RuntimeError(f"contacts service not ready within 60s; see {log}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+class Kafka:
+    """A plain Kafka client: publish raw bytes, read topics from the start."""
+
+    def __init__(self, bootstrap: str):
+        self.bootstrap = bootstrap
+
+    async def publish(self, topic: str, value: bytes, key: str | None = None,
+                      headers: list[tuple[str, bytes]] | None = None) -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True)
+        await producer.start()
+        try:
+            await producer.send_and_wait(topic, value, key=key.encode() if key else None, headers=headers or [])
+        finally:
+            await producer.stop()
+
+    async def publish_event(self, topic: str, event: Any, key: str | None = None) -> None:
+        await self.publish(topic, event.model_dump_json().encode(), key=key)
+
+    async def collect(self, topic: str, match: Callable[[ConsumerRecord[bytes, bytes]], bool], *,
+                      until: Callable[[list[ConsumerRecord[bytes, bytes]]], bool] | None = None,
+                      timeout: float = 30.0, settle: float = 1.5) -> list[ConsumerRecord[bytes, bytes]]:
+        """Every record of `topic` that matches, read from the beginning,
+        waiting until `until(found)` (default: one found), then `settle`
+        seconds more so that an unwanted duplicate would show."""
+        until = until or (lambda found: len(found) >= 1)
+        consumer = AIOKafkaConsumer(topic, bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None,
+                                    auto_offset_reset="earliest")
+        await consumer.start()
+        found: list[ConsumerRecord[bytes, bytes]] = []
+        try:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            settled_at: float | None = None
+            while loop.time() < (settled_at or deadline):
+                batch = await consumer.getmany(timeout_ms=200)
+                found += [r for records in batch.values() for r in records if match(r)]
+                if settled_at is None and until(found):
+                    settled_at = loop.time() + settle
+        finally:
+            await consumer.stop()
+        return found
+
+
+def data_of(record: ConsumerRecord[bytes, bytes]) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(record.value or b"{}")
+    return document.get("data", {})
+
+
+def header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:
+    for key, value in record.headers or ():
+        if key == name:
+            return value.decode()
+    return None
