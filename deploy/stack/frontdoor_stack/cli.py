@@ -3,6 +3,7 @@
     frontdoor-stack run      broker + topics + services + demo stream, foreground (Ctrl-C stops all)
     frontdoor-stack up       the same stack in the background (no demo); `down` stops it
     frontdoor-stack down     stop what `up` (or an interrupted `run`) started; idempotent
+    frontdoor-stack fetch    download the pinned Kafka broker jars once (cached in .cache/kafka)
     frontdoor-stack broker   just the Kafka broker, foreground
     frontdoor-stack topics   create the declared topics on a bootstrap (idempotent)
     frontdoor-stack demo     feed the demo stream to a running stack
@@ -48,8 +49,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(stack.summary(), flush=True)
         print(f"feeding the demo stream ({args.count or 'endless'} contacts at {args.rate}/s); Ctrl-C stops "
               "everything\n", flush=True)
-        if args.count >= 0:
-            asyncio.run(publish_with_progress(stack.bootstrap, args.count, args.rate, args.seed))
+        asyncio.run(publish_with_progress(stack.bootstrap, args.count, args.rate, args.seed))
         print("\nthe stack keeps running; Ctrl-C stops everything", flush=True)
         _wait_forever()
     except KeyboardInterrupt:
@@ -72,6 +72,16 @@ def cmd_up(args: argparse.Namespace) -> int:
 def cmd_down(args: argparse.Namespace) -> int:
     stopped = stop_recorded(args.run_dir)
     print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+    return 0
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    broker = KafkaBroker(args.run_dir / "kafka")
+    started = time.monotonic()
+    if broker.fetch():
+        print(f"fetched the Kafka broker jars into {broker.libs_dir} in {time.monotonic() - started:.1f}s")
+    else:
+        print(f"the Kafka broker jars are already in {broker.libs_dir}")
     return 0
 
 
@@ -134,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     sub.add_parser("up", help="the whole stack in the background").set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop what `up` started").set_defaults(func=cmd_down)
+
+    sub.add_parser("fetch", help="download the pinned Kafka broker jars (once)").set_defaults(func=cmd_fetch)
 
     broker = sub.add_parser("broker", help="just the Kafka broker (with topics), foreground")
     broker.add_argument("--port", type=int, default=KAFKA_PORT)
