@@ -39,18 +39,23 @@ def _cli(env: dict[str, str], *args: str) -> str:
 
 
 def start_contacts(
-    tmp: Path, bootstrap: str, wait_ready: bool = True
+    tmp: Path, bootstrap: str, wait_ready: bool = True, env_overrides: dict[str, str] | None = None,
+    tokens: tuple[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], ContactsService]:
+    """Start the service on `tmp`'s database; pass `tokens` to restart it
+    on the same database without creating API clients again."""
     port = free_port()
     env = {**os.environ, "CONTACTS_KAFKA_BOOTSTRAP": bootstrap, "CONTACTS_PORT": str(port),
            "CONTACTS_DATABASE_URL": f"sqlite:///{tmp / 'contacts.db'}",
            "CONTACTS_CONSUMER_GROUP": f"contacts-e2e-{uuid.uuid4().hex[:8]}",
-           "CONTACTS_PUBLISH_TIMEOUT_SECONDS": "3"}
-    token = _cli(env, "create-client", "--name", "e2e-front-door", "--roles", "intake,decide,read")
-    read_only = _cli(env, "create-client", "--name", "e2e-reader", "--roles", "read")
+           "CONTACTS_PUBLISH_TIMEOUT_SECONDS": "3", **(env_overrides or {})}
+    if tokens is None:
+        tokens = (_cli(env, "create-client", "--name", "e2e-front-door", "--roles", "intake,decide,read"),
+                  _cli(env, "create-client", "--name", "e2e-reader", "--roles", "read"))
+    token, read_only = tokens
     log = tmp / "contacts.log"
     process = subprocess.Popen([sys.executable, "-m", "contacts.main", "serve"], env=env,
-                               stdout=log.open("wb"), stderr=subprocess.STDOUT)
+                               stdout=log.open("ab"), stderr=subprocess.STDOUT)
     service = ContactsService(f"http://127.0.0.1:{port}", token, read_only, log)
     deadline = time.monotonic() + 60
     path = "/readyz" if wait_ready else "/healthz"
