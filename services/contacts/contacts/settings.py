@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -12,7 +12,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8001
     kafka_bootstrap: str = "localhost:9092"
-    database_url: str = "sqlite:///.data/contacts.db"
+    # CONTACTS_DATABASE_URL, or the conventional DATABASE_URL (e.g. PostgreSQL:
+    # postgresql://user@host/db). SQLite under .data/ when neither is set.
+    database_url: str = Field(
+        default="sqlite:///.data/contacts.db",
+        validation_alias=AliasChoices("CONTACTS_DATABASE_URL", "DATABASE_URL"),
+    )
     consumer_group: str = "contacts"
     source_uri: str = "urn:frontdoor:contacts"
     log_level: str = "INFO"
