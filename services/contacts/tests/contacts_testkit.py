@@ -3,6 +3,8 @@ pytest puts this folder on sys.path through its conftest)."""
 
 from __future__ import annotations
 
+import random
+import string
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -25,7 +27,10 @@ def nhs_number(seed: int) -> str:
 
 
 def child(ref: str = "c1", **overrides: Any) -> dict[str, Any]:
-    return {"ref": ref, "given_name": "Testchild", "family_name": "Example", "date_of_birth": "2016-04-01",
+    """A child whose default name is unique, so that contacts built in
+    different tests never match one another by name + date of birth + postcode."""
+    unique = "".join(random.choices(string.ascii_lowercase, k=8))
+    return {"ref": ref, "given_name": f"Testchild{unique}", "family_name": "Example", "date_of_birth": "2016-04-01",
             "postcode": "RG1 1AA", **overrides}
 
 

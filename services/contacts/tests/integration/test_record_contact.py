@@ -46,13 +46,14 @@ def test_children_match_by_nhs_number_then_upn_then_demographics(
     engine: Engine, make_contact: ContactFactory
 ) -> None:
     nhs = nhs_number(123456780)
-    record(engine, make_contact(children=[child(nhs_number=nhs, postcode="RG2 2BB")]))
+    record(engine, make_contact(children=[child(nhs_number=nhs, given_name="Testchild", postcode="RG2 2BB")]))
     # Same NHS number, different name: the same child.
     record(engine, make_contact(children=[child(nhs_number=nhs, given_name="Other", postcode=None)]))
     # No NHS number but the same name, date of birth and postcode: the same child.
     record(engine, make_contact(children=[child(given_name="TESTCHILD", postcode="rg2 2bb")]))
     # Different date of birth: someone else.
-    record(engine, make_contact(children=[child(date_of_birth="2017-04-01", postcode="RG2 2BB")]))
+    sibling = child(given_name="Testchild", date_of_birth="2017-04-01", postcode="RG2 2BB")
+    record(engine, make_contact(children=[sibling]))
     with Session(engine) as session:
         people = session.exec(select(Person)).all()
         assert len(people) == 2
