@@ -58,14 +58,19 @@ class FrontDoorConsumer:
             else:
                 decision = parse_event(record.value or b"", DecisionSubmitted)
                 outcome = handlers.record_decision(session, decision, settings.source_uri, self._clock())
-                if not outcome.duplicate:
-                    self._metrics.decisions.labels(decision.data.decision.value).inc()
-                    self._metrics.referrals.inc(outcome.referrals)
-                    self._metrics.re_referrals.inc(outcome.re_referrals)
             session.commit()
-        if outcome.duplicate:
-            self._metrics.duplicates.labels(record.topic).inc()
+        self._count(record.topic, outcome)
         return outcome
+
+    def _count(self, topic: str, outcome: handlers.Outcome) -> None:
+        if outcome.duplicate:
+            self._metrics.duplicates.labels(topic).inc()
+        if outcome.parked:
+            self._metrics.decisions_parked.inc()
+        for decision in outcome.decisions:
+            self._metrics.decisions.labels(decision.value).inc()
+        self._metrics.referrals.inc(outcome.referrals)
+        self._metrics.re_referrals.inc(outcome.re_referrals)
 
     async def dead_letter(self, record: ConsumerRecord[bytes, bytes], error: InvalidEvent) -> None:
         headers = [

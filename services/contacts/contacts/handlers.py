@@ -27,23 +27,31 @@ from frontdoor_contracts.contacts import (
     contact_id_for,
 )
 from frontdoor_contracts.envelope import CloudEvent, new_event
-from frontdoor_contracts.errors import FieldError, InvalidEvent
+from frontdoor_contracts.errors import FieldError, InvalidEvent, parse_event
 from frontdoor_contracts.topics import CONTACTS_DA_INCIDENT_REPORTED, CONTACTS_DECIDED, CONTACTS_RECORDED
-from frontdoor_contracts.vocabulary import Channel
+from frontdoor_contracts.vocabulary import Channel, Decision
 
 from . import store
 from .domain.people import PersonFacts, choose_family, choose_match, demographic_key
 from .domain.referrals import referral_flags
-from .models import ChildReferral, Contact, ContactPerson, MashDecision, Person
+from .models import ChildReferral, Contact, ContactPerson, MashDecision, PendingDecision, Person
 
 
 @dataclass
 class Outcome:
     contact_id: uuid.UUID
     duplicate: bool = False
+    parked: bool = False
     emitted: list[str] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
     referrals: int = 0
     re_referrals: int = 0
+
+    def absorb(self, other: Outcome) -> None:
+        self.emitted += other.emitted
+        self.decisions += other.decisions
+        self.referrals += other.referrals
+        self.re_referrals += other.re_referrals
 
 
 def _event_id(contact_id: uuid.UUID, kind: str) -> str:
@@ -150,18 +158,27 @@ def record_contact(
         )
         _emit(session, outcome, CONTACTS_DA_INCIDENT_REPORTED.name, reported, event, source_uri, data.received_at, now,
               "da-incident")
+    for pending in store.pending_decisions(session, contact_id):
+        outcome.absorb(record_decision(session, parse_event(pending.payload, DecisionSubmitted), source_uri, now))
+        session.delete(pending)
     return outcome
 
 
 class DecisionRejected(InvalidEvent):
-    """A well-formed decision that cannot apply (unknown or decided contact)."""
+    """A well-formed decision that cannot apply (the contact has one already)."""
 
 
 def record_decision(session: Session, event: CloudEvent[DecisionSubmitted], source_uri: str, now: datetime) -> Outcome:
+    """Record a MASH decision. One that arrives before its contact is parked
+    and applied when the contact is recorded."""
     data = event.data
     contact = session.get(Contact, data.contact_id)
     if contact is None:
-        raise DecisionRejected("unknown_contact", [FieldError("data.contact_id", "not_found", "no such contact")])
+        if session.get(PendingDecision, event.id) is not None:
+            return Outcome(data.contact_id, duplicate=True)
+        session.add(PendingDecision(event_id=event.id, contact_id=data.contact_id,
+                                    payload=event.model_dump_json().encode(), received_at=now))
+        return Outcome(data.contact_id, parked=True)
     existing = session.get(MashDecision, data.contact_id)
     if existing is not None:
         if existing.event_id == event.id:
@@ -188,7 +205,7 @@ def record_decision(session: Session, event: CloudEvent[DecisionSubmitted], sour
         children=[DecidedChild(child_id=f.child_id, referral=f.referral, re_referral=f.re_referral) for f in flags],
         referral=any_referral, re_referral=any_re_referral,
     )
-    outcome = Outcome(contact.id, referrals=sum(f.referral for f in flags),
+    outcome = Outcome(contact.id, decisions=[data.decision], referrals=sum(f.referral for f in flags),
                       re_referrals=sum(f.re_referral for f in flags))
     _emit(session, outcome, CONTACTS_DECIDED.name, decided, event, source_uri, data.decided_at, now, "decided")
     return outcome

@@ -21,6 +21,9 @@ class Metrics:
             "frontdoor_contacts_re_referrals_total", "Children re-referred within 12 months", registry=r)
         self.da_incidents = Counter(
             "frontdoor_contacts_da_incidents_total", "Police domestic abuse incidents reported", registry=r)
+        self.decisions_parked = Counter(
+            "frontdoor_contacts_decisions_parked_total", "Decisions that arrived before their contact (kept, applied "
+            "when it is recorded)", registry=r)
         self.duplicates = Counter(
             "frontdoor_contacts_duplicates_total", "Replayed events that changed nothing", ["topic"], registry=r)
         self.dead_lettered = Counter(

@@ -138,3 +138,15 @@ class IdempotencyRecord(SQLModel, table=True):
     request_hash: str = Field(max_length=64)
     contact_id: uuid.UUID
     created_at: datetime = Field(sa_column=utc_column())
+
+
+class PendingDecision(SQLModel, table=True):
+    """A decision that arrived before its contact (the two topics are not
+    ordered with each other): kept, and applied when the contact is recorded."""
+
+    __tablename__ = "pending_decisions"
+
+    event_id: str = Field(primary_key=True, max_length=200)
+    contact_id: uuid.UUID = Field(index=True)
+    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    received_at: datetime = Field(sa_column=utc_column())

@@ -21,6 +21,7 @@ from .models import (
     IdempotencyRecord,
     MashDecision,
     OutboxEvent,
+    PendingDecision,
     Person,
 )
 
@@ -126,3 +127,10 @@ def client_by_key_hash(session: Session, key_hash: str) -> ApiClient | None:
 def idempotency_record(session: Session, client_id: uuid.UUID, key: str) -> IdempotencyRecord | None:
     query = select(IdempotencyRecord).where(IdempotencyRecord.client_id == client_id, IdempotencyRecord.key == key)
     return session.exec(query).first()
+
+
+def pending_decisions(session: Session, contact_id: uuid.UUID) -> Sequence[PendingDecision]:
+    query = select(PendingDecision).where(PendingDecision.contact_id == contact_id).order_by(
+        col(PendingDecision.received_at)
+    )
+    return session.exec(query).all()

@@ -131,3 +131,19 @@ async def test_a_da_incident_with_two_children_reports_both(kafka: Kafka, contac
     children = data_of(reported[0])["children"]
     assert [(c["school_urn"], c["present"]) for c in children] == [("123456", True), ("654321", False)]
     assert data_of(reported[0])["police_reference"] == "TVP/26/12345"
+
+
+async def test_a_decision_published_before_its_contact_is_applied_when_it_arrives(
+    kafka: Kafka, contacts_service: ContactsService
+) -> None:
+    event = make_contact()
+    contact_id = contact_id_for(event.source, event.id)
+    decision = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "urn:test:case-system",
+                "type": "uk.gov.frontdoor.decision.submitted.v1", "time": "2026-03-02T11:00:00Z",
+                "data": {"contact_id": str(contact_id), "decision": "early_help", "level_of_need": 2,
+                         "rationale": "test", "decided_by": "worker-9", "decided_at": "2026-03-02T11:00:00Z"}}
+    await kafka.publish("frontdoor.decisions.v1", json.dumps(decision).encode(), key=str(contact_id))
+    await kafka.collect("contacts.decided.v1", of_contact(contact_id), timeout=2, settle=0)  # let it park
+    await kafka.publish_event(IN, event, key=event.id)
+    decided = await kafka.collect("contacts.decided.v1", of_contact(contact_id))
+    assert len(decided) == 1 and data_of(decided[0])["decision"] == "early_help"

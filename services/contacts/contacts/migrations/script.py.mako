@@ -9,6 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+
+import contacts.models  # noqa: F401  (column types)
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

@@ -6,13 +6,16 @@ import json
 import uuid
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from contacts_testkit import NOW, ContactFactory, child, decision_event, nhs_number
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from contacts import handlers
-from contacts.models import OutboxEvent
-from frontdoor_contracts.vocabulary import Channel
+from contacts.models import OutboxEvent, PendingDecision
+from frontdoor_contracts.contacts import contact_id_for
+from frontdoor_contracts.vocabulary import Channel, Decision
 
 SOURCE = "urn:frontdoor:contacts"
 
@@ -83,7 +86,24 @@ def test_replayed_decision_changes_nothing_and_a_second_one_is_refused(
     assert len(decided_events(engine)) == 1
 
 
-def test_a_decision_for_an_unknown_contact_is_refused(engine: Engine) -> None:
-    with pytest.raises(handlers.DecisionRejected) as refused:
-        decide(engine, decision_event(uuid.uuid4(), "early_help", "2026-03-02T10:00:00+00:00"))
-    assert refused.value.reason == "unknown_contact" and refused.value.field == "data.contact_id"
+def test_a_decision_that_arrives_before_its_contact_waits_for_it(engine: Engine, make_contact: ContactFactory
+                                                                  ) -> None:
+    event = make_contact()
+    contact_id = contact_id_for(event.source, event.id)
+    early = decision_event(contact_id, "early_help", "2026-03-02T10:00:00+00:00")
+    parked = decide(engine, early)
+    assert parked.parked and decided_events(engine) == []
+    assert decide(engine, early).duplicate  # a replay while waiting changes nothing
+    with Session(engine) as session:
+        outcome = handlers.record_contact(session, event, Channel.KAFKA, SOURCE, NOW)
+        session.commit()
+    assert outcome.decisions == [Decision.EARLY_HELP]
+    assert [e["contact_id"] for e in decided_events(engine)] == [str(contact_id)]
+    with Session(engine) as session:
+        assert session.exec(select(PendingDecision)).all() == []
+
+
+def test_migrations_match_the_models(engine: Engine) -> None:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection)
+        assert compare_metadata(context, SQLModel.metadata) == []
