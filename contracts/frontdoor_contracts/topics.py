@@ -99,28 +99,25 @@ DOMAIN_TOPICS: tuple[TopicSpec, ...] = (
 )
 
 
-def _dead_letter_spec(spec: TopicSpec, consumer: str) -> TopicSpec:
+def _dead_letter_spec(spec: TopicSpec) -> TopicSpec:
     return TopicSpec(
         name=dead_letter_topic(spec.name),
         event=None,
         key="the original record's key",
-        producers=(consumer,),
+        producers=spec.consumers,
         consumers=(),
         partitions=1,
         retention_ms=365 * DAY_MS,
-        description=f"Records of {spec.name} that {consumer} could not accept: original bytes and headers, "
-        "plus dlq.reason, dlq.field and dlq.message headers.",
+        description=f"Records of {spec.name} that {' or '.join(spec.consumers)} could not accept: the original "
+        "bytes and headers, plus dlq.reason, dlq.field, dlq.message, dlq.topic, dlq.partition and dlq.offset "
+        "headers.",
     )
 
 
 def all_topics() -> tuple[TopicSpec, ...]:
     """Every topic the platform needs: domain topics and one dead-letter
-    topic per consumed topic."""
-    dead_letters = tuple(
-        _dead_letter_spec(spec, spec.consumers[0])
-        for spec in DOMAIN_TOPICS
-        if spec.consumers
-    )
+    topic per consumed topic (every consumer of the topic may write to it)."""
+    dead_letters = tuple(_dead_letter_spec(spec) for spec in DOMAIN_TOPICS if spec.consumers)
     return DOMAIN_TOPICS + dead_letters
 
 
