@@ -13,8 +13,8 @@ TRACEPARENT_PATTERN = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 
 class EventData(BaseModel):
     """Base of every event payload. Producers validate strictly (extra fields
-    are refused); consumers of a newer minor revision ignore unknown fields
-    through `parse_lenient`."""
+    are refused); consumers of a newer backward-compatible revision ignore
+    unknown fields through `errors.parse_event(..., lenient=True)`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     EVENT_TYPE: ClassVar[str]

@@ -54,7 +54,13 @@ def _message(error: Any) -> str:
         return str(inner) if inner is not None else "is not valid"
     # pydantic's own messages describe the rule ("Input should be ..."),
     # and only the enum/literal ones echo the allowed values, not the input.
-    return str(error["msg"])
+    # A few parsers add a detail quoting part of the input (uuid_parsing:
+    # "invalid character: found `S` at 0"): keep the rule, drop the detail.
+    message = str(error["msg"])
+    detail = (error.get("ctx") or {}).get("error")
+    if isinstance(detail, str) and "`" in detail:
+        return message.replace(f", {detail}", "").replace(detail, "").strip(" ,:") or "is not valid"
+    return message
 
 
 def field_errors(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[FieldError]:
@@ -68,10 +74,16 @@ def field_errors(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[Fie
     ]
 
 
-def parse_event(raw: bytes, data_model: type[DataT]) -> CloudEvent[DataT]:
+def parse_event(raw: bytes, data_model: type[DataT], *, lenient: bool = False) -> CloudEvent[DataT]:
     """Parse and validate one CloudEvent carrying `data_model`, or raise
     InvalidEvent with a reason of `not_json`, `invalid_envelope`,
-    `wrong_type` or `invalid_data`."""
+    `wrong_type` or `invalid_data`.
+
+    Unknown envelope attributes (CloudEvents extensions) are always ignored.
+    Unknown fields inside `data` are refused by default (producers validate
+    strictly); a consumer passes `lenient=True` to ignore them, so a payload
+    from a newer, backward-compatible revision of the same topic version
+    (one that added optional fields) still parses."""
     try:
         document = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -90,7 +102,8 @@ def parse_event(raw: bytes, data_model: type[DataT]) -> CloudEvent[DataT]:
             "wrong_type", [FieldError("type", "literal_error", f"type must be {data_model.EVENT_TYPE}")]
         )
     try:
-        return CloudEvent[data_model].model_validate(document)  # type: ignore[valid-type]
+        envelope = CloudEvent[data_model]  # type: ignore[valid-type]
+        return envelope.model_validate(document, extra="ignore" if lenient else None)
     except ValidationError as exc:
         raise InvalidEvent("invalid_data", field_errors(exc)) from None
 
