@@ -48,7 +48,7 @@ class FrontDoorConsumer:
         settings = self._settings
         with Session(self._engine) as session:
             if record.topic == FRONTDOOR_CONTACTS.name:
-                contact = parse_event(record.value or b"", ContactSubmitted)
+                contact = parse_event(record.value or b"", ContactSubmitted, lenient=True)
                 channel = handlers.channel_of(contact, api_source(settings))
                 outcome = handlers.record_contact(session, contact, channel, settings.source_uri, self._clock())
                 if not outcome.duplicate:
@@ -56,7 +56,7 @@ class FrontDoorConsumer:
                     if contact.data.da_incident is not None:
                         self._metrics.da_incidents.inc()
             else:
-                decision = parse_event(record.value or b"", DecisionSubmitted)
+                decision = parse_event(record.value or b"", DecisionSubmitted, lenient=True)
                 outcome = handlers.record_decision(session, decision, settings.source_uri, self._clock())
             session.commit()
         self._count(record.topic, outcome)

@@ -147,3 +147,11 @@ async def test_a_decision_published_before_its_contact_is_applied_when_it_arrive
     await kafka.publish_event(IN, event, key=event.id)
     decided = await kafka.collect("contacts.decided.v1", of_contact(contact_id))
     assert len(decided) == 1 and data_of(decided[0])["decision"] == "early_help"
+
+
+async def test_a_newer_producer_with_an_extra_field_is_still_recorded(kafka: Kafka,
+                                                                      contacts_service: ContactsService) -> None:
+    document = envelope({**contact_data(), "a_field_added_in_a_later_minor_revision": True})
+    await kafka.publish(IN, json.dumps(document).encode(), key=document["id"])
+    contact_id = contact_id_for(document["source"], document["id"])
+    assert len(await kafka.collect(RECORDED, of_contact(contact_id))) == 1
