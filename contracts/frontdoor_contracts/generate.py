@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from . import contacts  # noqa: F401  (imports every event model, so the subclass walk finds them)
+from . import allocation, contacts, outcomes  # noqa: F401  (imports every event model, so the subclass walk finds them)
 from .envelope import CloudEvent, EventData
 from .topics import DLQ_SUFFIX, TopicSpec, all_topics
 

@@ -7,8 +7,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .allocation import (
+    CaseAllocated,
+    CaseOpened,
+    OfferAnswered,
+    OfferDueSoon,
+    OfferMade,
+    OfferOverdue,
+    StepDownRequested,
+    SteppedUp,
+)
 from .contacts import ContactDecided, ContactRecorded, ContactSubmitted, DAIncidentReported, DecisionSubmitted
 from .envelope import EventData
+from .outcomes import FamilyIdentified
 
 DAY_MS = 24 * 60 * 60 * 1000
 DLQ_SUFFIX = ".dlq"
@@ -89,6 +100,78 @@ CONTACTS_DA_INCIDENT_REPORTED = TopicSpec(
     consumers=(NOTIFICATIONS, OUTCOMES),
     description="A police domestic abuse incident, one entry per child present or normally resident.",
 )
+FRONTDOOR_STEP_DOWNS = TopicSpec(
+    name="frontdoor.step-downs.v1",
+    event=StepDownRequested,
+    key="family_id",
+    producers=(CASE_SYSTEMS,),
+    consumers=(ALLOCATION,),
+    description="Families stepped down from children's social care to Early Help, from a case system.",
+)
+OUTCOMES_FAMILY_IDENTIFIED = TopicSpec(
+    name="outcomes.family-identified.v1",
+    event=FamilyIdentified,
+    key="family_id",
+    producers=(OUTCOMES,),
+    consumers=(ALLOCATION,),
+    description="A family identified in data as meeting Troubled Families headline problems.",
+)
+ALLOCATION_CASE_OPENED = TopicSpec(
+    name="allocation.case-opened.v1",
+    event=CaseOpened,
+    key="case_id",
+    producers=(ALLOCATION,),
+    consumers=(OUTCOMES,),
+    description="An allocation case opened for a family (one open case per family), with its target date.",
+)
+ALLOCATION_CASE_ALLOCATED = TopicSpec(
+    name="allocation.case-allocated.v1",
+    event=CaseAllocated,
+    key="case_id",
+    producers=(ALLOCATION,),
+    consumers=(NOTIFICATIONS, OUTCOMES),
+    description="A lead agency and lead professional were allocated to a case.",
+)
+ALLOCATION_OFFER_MADE = TopicSpec(
+    name="allocation.offer-made.v1",
+    event=OfferMade,
+    key="case_id",
+    producers=(ALLOCATION,),
+    consumers=(OUTCOMES,),
+    description="The lead agency offered Early Help to the family, with the days taken from the SPA decision.",
+)
+ALLOCATION_OFFER_ANSWERED = TopicSpec(
+    name="allocation.offer-answered.v1",
+    event=OfferAnswered,
+    key="case_id",
+    producers=(ALLOCATION,),
+    consumers=(OUTCOMES,),
+    description="The family accepted or declined the offer of Early Help.",
+)
+ALLOCATION_STEPPED_UP = TopicSpec(
+    name="allocation.stepped-up.v1",
+    event=SteppedUp,
+    key="case_id",
+    producers=(ALLOCATION,),
+    consumers=(OUTCOMES,),
+    description="A case was stepped up to children's social care.",
+)
+ALLOCATION_OFFER_DUE_SOON = TopicSpec(
+    name="allocation.offer-due-soon.v1",
+    event=OfferDueSoon,
+    key="case_id",
+    producers=(ALLOCATION,),
+    consumers=(OUTCOMES,),
+    description="A case without an offer is near its target date (once per case).",
+)
+ALLOCATION_OFFER_OVERDUE = TopicSpec(
+    name="allocation.offer-overdue.v1",
+    event=OfferOverdue,
+    key="case_id",
+    producers=(ALLOCATION,),
+    consumers=(NOTIFICATIONS, OUTCOMES),
+    description="A case passed its target date without an offer (once per case).",
+)
 
 DOMAIN_TOPICS: tuple[TopicSpec, ...] = (
     FRONTDOOR_CONTACTS,
@@ -96,6 +179,15 @@ DOMAIN_TOPICS: tuple[TopicSpec, ...] = (
     CONTACTS_RECORDED,
     CONTACTS_DECIDED,
     CONTACTS_DA_INCIDENT_REPORTED,
+    FRONTDOOR_STEP_DOWNS,
+    OUTCOMES_FAMILY_IDENTIFIED,
+    ALLOCATION_CASE_OPENED,
+    ALLOCATION_CASE_ALLOCATED,
+    ALLOCATION_OFFER_MADE,
+    ALLOCATION_OFFER_ANSWERED,
+    ALLOCATION_STEPPED_UP,
+    ALLOCATION_OFFER_DUE_SOON,
+    ALLOCATION_OFFER_OVERDUE,
 )
 
 

@@ -72,3 +72,59 @@ class LevelOfNeed(IntEnum):
 class Channel(StrEnum):
     KAFKA = "kafka"
     API = "api"
+
+
+class HeadlineProblem(StrEnum):
+    """The six headline problems of the Troubled Families (Supporting Families) programme."""
+
+    SCHOOL_ATTENDANCE = "school_attendance"
+    CRIME_ASB = "crime_asb"
+    CHILDREN_IN_NEED = "children_in_need"
+    WORKLESSNESS = "worklessness"
+    DOMESTIC_ABUSE = "domestic_abuse"
+    HEALTH = "health"
+
+
+class CaseSource(StrEnum):
+    """What opened an allocation case."""
+
+    EARLY_HELP_DECISION = "early_help_decision"
+    NFA_REVIEW = "nfa_review"
+    STEP_DOWN = "step_down"
+    IDENTIFIED_IN_DATA = "identified_in_data"
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    ALLOCATED = "allocated"
+    OFFER_MADE = "offer_made"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    STEPPED_UP = "stepped_up"
+
+
+class AgencyKind(StrEnum):
+    """Kinds of organisation that can take the lead professional role."""
+
+    SCHOOL = "school"
+    HEALTH_VISITING = "health_visiting"
+    SCHOOL_NURSING = "school_nursing"
+    VOLUNTARY_SECTOR = "voluntary_sector"
+    LA_EARLY_HELP = "la_early_help"
+    POLICE = "police"
+    HOUSING = "housing"
+    OTHER = "other"
+
+
+class OfferAnswer(StrEnum):
+    """Early Help is consensual: the family accepts or declines the offer."""
+
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class TargetCalendar(StrEnum):
+    """How the days of the SPA-to-offer target are counted."""
+
+    CALENDAR_DAYS = "calendar_days"
+    WORKING_DAYS = "working_days"
