@@ -20,6 +20,16 @@ ISSUE_MANDATED = {
     "contacts.recorded.v1",
     "contacts.decided.v1",
     "contacts.da-incident-reported.v1",
+    "outcomes.family-identified.v1",
+}
+ALLOCATION_TOPICS = {
+    "allocation.case-opened.v1",
+    "allocation.case-allocated.v1",
+    "allocation.offer-made.v1",
+    "allocation.offer-answered.v1",
+    "allocation.stepped-up.v1",
+    "allocation.offer-due-soon.v1",
+    "allocation.offer-overdue.v1",
 }
 
 
@@ -53,7 +63,7 @@ def test_names_are_unique() -> None:
 
 def test_the_issue_mandated_topics_exist_exactly() -> None:
     # exact spellings; later topics (e.g. allocation.*) may join them
-    assert {spec.name for spec in DOMAIN_TOPICS} >= ISSUE_MANDATED
+    assert {spec.name for spec in DOMAIN_TOPICS} >= ISSUE_MANDATED | ALLOCATION_TOPICS
 
 
 def test_every_domain_topic_carries_one_event_type_with_a_key_and_producer() -> None:
@@ -75,6 +85,25 @@ def test_consumers_are_known_services() -> None:
         assert set(spec.consumers) <= set(SERVICES)
     assert {spec.name for spec in topics_consumed_by("contacts")} == {
         "frontdoor.contacts.v1", "frontdoor.decisions.v1"}
+    assert {spec.name for spec in topics_consumed_by("allocation")} == {
+        "contacts.decided.v1", "frontdoor.step-downs.v1", "outcomes.family-identified.v1"}
+
+
+def test_allocation_produces_its_case_topics_keyed_by_case() -> None:
+    by_name = {spec.name: spec for spec in DOMAIN_TOPICS}
+    for name in ALLOCATION_TOPICS:
+        assert by_name[name].producers == ("allocation",) and by_name[name].key == "case_id"
+        assert "outcomes" in by_name[name].consumers
+    assert "notifications" in by_name["allocation.case-allocated.v1"].consumers
+    assert "notifications" in by_name["allocation.offer-overdue.v1"].consumers
+    for name, producer in (("outcomes.family-identified.v1", "outcomes"), ("frontdoor.step-downs.v1", "case-systems")):
+        assert by_name[name].producers == (producer,) and by_name[name].key == "family_id"
+
+
+def test_allocation_consumers_get_dead_letter_topics() -> None:
+    names = {spec.name for spec in all_topics()}
+    for spec in topics_consumed_by("allocation"):
+        assert dead_letter_topic(spec.name) in names
 
 
 def test_topic_configs_carry_retention_and_cleanup() -> None:
