@@ -63,6 +63,11 @@ def _message(error: Any) -> str:
     return message
 
 
+def safe_message(error: Any) -> str:
+    """The rule an error dict (pydantic's or FastAPI's) breaks, without the input."""
+    return _message(error)
+
+
 def field_errors(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[FieldError]:
     return [
         FieldError(

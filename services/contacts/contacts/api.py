@@ -18,13 +18,14 @@ from sqlmodel import Session
 
 from frontdoor_contracts.contacts import ContactSubmitted, DecisionSubmitted, contact_id_for
 from frontdoor_contracts.envelope import new_event
-from frontdoor_contracts.errors import InvalidEvent, validate_data
+from frontdoor_contracts.errors import FieldError, InvalidEvent, validate_data
 from frontdoor_contracts.topics import FRONTDOOR_CONTACTS, FRONTDOOR_DECISIONS
 from frontdoor_contracts.vocabulary import Decision, LevelOfNeed
 
 from . import store, views
 from .auth import Caller, Role, authenticate
 from .consumer import api_source
+from .handlers import DECISION_CLOCK_SKEW
 from .kafka import BrokerUnavailable
 from .models import Contact, IdempotencyRecord, MashDecision
 from .runtime import Runtime
@@ -116,21 +117,31 @@ async def submit_contact(
             error.errors.append(views.not_json_error())
         return invalid(error, rt)
     body_hash = hashlib.sha256(contact.model_dump_json().encode()).hexdigest()
-    record = store.idempotency_record(db, who.client_id, idempotency_key) if idempotency_key else None
-    if record is not None and record.request_hash != body_hash:
-        raise HTTPException(409, "Idempotency-Key was used before with a different body")
-    event = new_event(contact, source=api_source(rt.settings), event_id=event_id_for(who, "contact", idempotency_key),
+    event_id = event_id_for(who, "contact", idempotency_key)
+    contact_id = contact_id_for(api_source(rt.settings), event_id)
+    if idempotency_key is not None:
+        claim_idempotency_key(db, who, idempotency_key, body_hash, contact_id)
+    event = new_event(contact, source=api_source(rt.settings), event_id=event_id,
                       traceparent=request.headers.get("traceparent"))
-    contact_id = contact_id_for(event.source, event.id)
     await publish(rt, FRONTDOOR_CONTACTS.name, str(contact_id), event)
-    if idempotency_key and record is None:
+    return accepted(contact_id)
+
+
+def claim_idempotency_key(db: Session, who: Caller, key: str, body_hash: str, contact_id: uuid.UUID) -> None:
+    """Bind the key to this body before publishing, so a different body can
+    never ride on it (a concurrent duplicate loses the insert and is compared)."""
+    record = store.idempotency_record(db, who.client_id, key)
+    if record is None:
         try:
-            db.add(IdempotencyRecord(client_id=who.client_id, key=idempotency_key, request_hash=body_hash,
+            db.add(IdempotencyRecord(client_id=who.client_id, key=key, request_hash=body_hash,
                                      contact_id=contact_id, created_at=datetime.now(UTC)))
             db.commit()
-        except IntegrityError:  # a concurrent retry with the same key got there first
+            return
+        except IntegrityError:
             db.rollback()
-    return accepted(contact_id)
+            record = store.idempotency_record(db, who.client_id, key)
+    if record is not None and record.request_hash != body_hash:
+        raise HTTPException(409, "Idempotency-Key was used before with a different body")
 
 
 class DecisionRequest(BaseModel):
@@ -159,6 +170,9 @@ async def decide(
         if not error.errors:
             error.errors.append(views.not_json_error())
         return invalid(error, rt)
+    if decision.decided_at > datetime.now(UTC) + DECISION_CLOCK_SKEW:
+        return invalid(InvalidEvent("invalid_data", [FieldError("decided_at", "in_future",
+                                                                "a decision cannot be in the future")]), rt)
     if db.get(Contact, contact_id) is None:
         raise HTTPException(404, "no such contact (it may still be being recorded: retry shortly)")
     if db.get(MashDecision, contact_id) is not None:
@@ -193,7 +207,7 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", tags=["ops"])
 def readyz(rt: RuntimeDep, db: SessionDep) -> JSONResponse:
-    checks = {"database": True, "broker": rt.publisher.connected,
+    checks = {"database": True, "broker": rt.publisher.connected, "outbox": rt.relay.healthy,
               "consumer": rt.consumer.running or not rt.settings.run_consumer}
     try:
         db.exec(text("SELECT 1"))  # type: ignore[call-overload]

@@ -8,7 +8,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from frontdoor_contracts.errors import field_path, safe_message
 
 from . import logs
 from .api import router
@@ -60,4 +64,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Front Door contacts service", version="1.0.0", lifespan=lifespan,
                   description="Front-door intake, MASH decisions, people matching, re-referrals, DA incidents.")
     app.include_router(router)
+    app.add_exception_handler(RequestValidationError, _safe_validation_error)
     return app
+
+
+async def _safe_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's default 422 echoes the input; ours names the field only."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": field_path(tuple(e["loc"])), "reason": str(e["type"]), "message": safe_message(e)}
+        for e in exc.errors()
+    ]
+    return JSONResponse(status_code=422, content={"detail": errors})

@@ -29,7 +29,7 @@ def build_engine(database_url: str) -> Engine:
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA synchronous=FULL")  # committed means on disk: offsets follow
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
@@ -28,10 +28,17 @@ from frontdoor_contracts.contacts import (
 )
 from frontdoor_contracts.envelope import CloudEvent, new_event
 from frontdoor_contracts.errors import FieldError, InvalidEvent, parse_event
-from frontdoor_contracts.topics import CONTACTS_DA_INCIDENT_REPORTED, CONTACTS_DECIDED, CONTACTS_RECORDED
+from frontdoor_contracts.topics import (
+    CONTACTS_DA_INCIDENT_REPORTED,
+    CONTACTS_DECIDED,
+    CONTACTS_RECORDED,
+    FRONTDOOR_DECISIONS,
+    dead_letter_topic,
+)
 from frontdoor_contracts.vocabulary import Channel, Decision
 
 from . import store
+from .deadletters import dead_letter_headers
 from .domain.people import PersonFacts, choose_family, choose_match, demographic_key
 from .domain.referrals import referral_flags
 from .models import ChildReferral, Contact, ContactPerson, MashDecision, PendingDecision, Person
@@ -44,14 +51,20 @@ class Outcome:
     parked: bool = False
     emitted: list[str] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
+    dead_lettered: list[str] = field(default_factory=list)
     referrals: int = 0
     re_referrals: int = 0
 
     def absorb(self, other: Outcome) -> None:
         self.emitted += other.emitted
         self.decisions += other.decisions
+        self.dead_lettered += other.dead_lettered
         self.referrals += other.referrals
         self.re_referrals += other.re_referrals
+
+
+DECISION_CLOCK_SKEW = timedelta(minutes=5)
+DECISION_KEY_NAMESPACE = uuid.UUID("0b8e2f55-4a8c-4d0e-8f0e-3c1f9a6d7b21")
 
 
 def _event_id(contact_id: uuid.UUID, kind: str) -> str:
@@ -158,10 +171,29 @@ def record_contact(
         )
         _emit(session, outcome, CONTACTS_DA_INCIDENT_REPORTED.name, reported, event, source_uri, data.received_at, now,
               "da-incident")
-    for pending in store.pending_decisions(session, contact_id):
-        outcome.absorb(record_decision(session, parse_event(pending.payload, DecisionSubmitted), source_uri, now))
-        session.delete(pending)
+    _apply_pending_decisions(session, outcome, source_uri, now)
     return outcome
+
+
+def _apply_pending_decisions(session: Session, outcome: Outcome, source_uri: str, now: datetime) -> None:
+    """The first decision that waited for this contact applies; any later
+    one conflicts with it and is dead-lettered through the outbox."""
+    for pending in store.pending_decisions(session, outcome.contact_id):
+        try:
+            with session.begin_nested():
+                outcome.absorb(record_decision(session, parse_event(pending.payload, DecisionSubmitted), source_uri,
+                                               now))
+        except DecisionRejected as error:
+            headers = dead_letter_headers(error, FRONTDOOR_DECISIONS.name, None, None)
+            store.add_outbox_raw(session, dead_letter_topic(FRONTDOOR_DECISIONS.name), str(outcome.contact_id),
+                                 pending.payload, pending.event_id + ":dlq", now, headers)
+            outcome.dead_lettered.append(error.reason)
+        session.delete(pending)
+
+
+def decision_key(event: CloudEvent[DecisionSubmitted]) -> str:
+    """Decisions are deduplicated on CloudEvents source + id, like contacts."""
+    return str(uuid.uuid5(DECISION_KEY_NAMESPACE, f"{event.source}\n{event.id}"))
 
 
 class DecisionRejected(InvalidEvent):
@@ -172,26 +204,32 @@ def record_decision(session: Session, event: CloudEvent[DecisionSubmitted], sour
     """Record a MASH decision. One that arrives before its contact is parked
     and applied when the contact is recorded."""
     data = event.data
+    if data.decided_at > now + DECISION_CLOCK_SKEW:
+        raise DecisionRejected(
+            "decided_in_future", [FieldError("data.decided_at", "in_future", "a decision cannot be in the future")]
+        )
     contact = session.get(Contact, data.contact_id)
+    key = decision_key(event)
     if contact is None:
-        if session.get(PendingDecision, event.id) is not None:
+        if session.get(PendingDecision, key) is not None:
             return Outcome(data.contact_id, duplicate=True)
-        session.add(PendingDecision(event_id=event.id, contact_id=data.contact_id,
+        session.add(PendingDecision(event_id=key, contact_id=data.contact_id,
                                     payload=event.model_dump_json().encode(), received_at=now))
         return Outcome(data.contact_id, parked=True)
     existing = session.get(MashDecision, data.contact_id)
     if existing is not None:
-        if existing.event_id == event.id:
+        if existing.event_id == key:
             return Outcome(contact.id, duplicate=True)
         raise DecisionRejected(
             "already_decided", [FieldError("data.contact_id", "conflict", "the contact already has a decision")]
         )
-    child_ids = [link.person_id for link in store.contact_children(session, contact.id)]
+    # Two entries of one contact can be the same child: count each child once.
+    child_ids = list(dict.fromkeys(link.person_id for link in store.contact_children(session, contact.id)))
     flags = referral_flags(data.decision, data.decided_at, child_ids, store.previous_referrals(session, child_ids))
     any_referral = any(f.referral for f in flags)
     any_re_referral = any(f.re_referral for f in flags)
     session.add(MashDecision(
-        contact_id=contact.id, event_id=event.id, decision=data.decision.value, level_of_need=int(data.level_of_need),
+        contact_id=contact.id, event_id=key, decision=data.decision.value, level_of_need=int(data.level_of_need),
         rationale=data.rationale, decided_by=data.decided_by, decided_at=data.decided_at,
         referral=any_referral, re_referral=any_re_referral,
     ))

@@ -78,12 +78,15 @@ class Publisher:
         except (KafkaError, TimeoutError) as exc:
             raise BrokerUnavailable(type(exc).__name__) from exc
 
-    async def publish_many(self, records: Sequence[tuple[str, str, bytes]]) -> None:
+    async def publish_many(self, records: Sequence[tuple[str, str, bytes, Headers]]) -> None:
         """Send a batch and wait for every acknowledgement."""
         if self._producer is None:
             raise BrokerUnavailable("not connected to the broker")
         try:
-            futures = [await self._producer.send(topic, value=value, key=key.encode()) for topic, key, value in records]
+            futures = [
+                await self._producer.send(topic, value=value, key=key.encode(), headers=list(headers))
+                for topic, key, value, headers in records
+            ]
             await asyncio.wait_for(asyncio.gather(*futures), timeout=self._timeout)
         except (KafkaError, TimeoutError) as exc:
             raise BrokerUnavailable(type(exc).__name__) from exc

@@ -113,6 +113,7 @@ class OutboxEvent(SQLModel, table=True):
     topic: str = Field(max_length=200)
     key: str = Field(max_length=200)
     payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    headers: list[list[str]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(sa_column=utc_column())
     published_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True, index=True))
 

@@ -29,6 +29,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._clock = clock
         self._wake = asyncio.Event()
+        self.healthy = True
 
     def wake(self) -> None:
         self._wake.set()
@@ -40,21 +41,30 @@ class OutboxRelay:
             if not pending:
                 self._metrics.outbox_pending.set(0)
                 return 0
-            await self._publisher.publish_many([(row.topic, row.key, row.payload) for row in pending])
+            await self._publisher.publish_many(
+                [(row.topic, row.key, row.payload, [(k, v.encode()) for k, v in row.headers or ()]) for row in pending]
+            )
             store.mark_published(session, [row.id for row in pending if row.id is not None], self._clock())
             session.commit()
             self._metrics.outbox_pending.set(store.count_pending_outbox(session))
         return len(pending)
 
     async def run(self) -> None:
+        """Publish until cancelled; a broker or database failure pauses the
+        relay (and makes the service not ready), it never ends it."""
         while True:
             try:
                 while await self.publish_pending():
                     pass
-            except BrokerUnavailable:
-                log.warning("outbox relay waiting for the broker")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.healthy = False
+                level = logging.WARNING if isinstance(exc, BrokerUnavailable) else logging.ERROR
+                log.log(level, "outbox relay paused; retrying", extra={"error": type(exc).__name__})
                 await asyncio.sleep(1.0)
                 continue
+            self.healthy = True
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=1.0)

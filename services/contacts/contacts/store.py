@@ -93,15 +93,14 @@ def contacts_for_child(session: Session, child_id: uuid.UUID) -> Sequence[tuple[
 
 
 def add_outbox(session: Session, topic: str, key: str, event: CloudEvent, now: datetime) -> None:  # type: ignore[type-arg]
-    session.add(
-        OutboxEvent(
-            event_id=event.id,
-            topic=topic,
-            key=key,
-            payload=event.model_dump_json().encode(),
-            created_at=now,
-        )
-    )
+    add_outbox_raw(session, topic, key, event.model_dump_json().encode(), event.id, now)
+
+
+def add_outbox_raw(session: Session, topic: str, key: str, payload: bytes, record_id: str, now: datetime,
+                   headers: Sequence[tuple[str, bytes]] = ()) -> None:
+    stored = [[name, value.decode()] for name, value in headers] or None
+    session.add(OutboxEvent(event_id=record_id, topic=topic, key=key, payload=payload, headers=stored,
+                            created_at=now))
 
 
 def pending_outbox(session: Session, limit: int) -> Sequence[OutboxEvent]:

@@ -26,6 +26,7 @@ class ContactsService:
     url: str
     token: str
     read_only_token: str
+    intake_only_token: str
     log: Path
 
     def headers(self, token: str | None = None, **extra: str) -> dict[str, str]:
@@ -40,7 +41,7 @@ def _cli(env: dict[str, str], *args: str) -> str:
 
 def start_contacts(
     tmp: Path, bootstrap: str, wait_ready: bool = True, env_overrides: dict[str, str] | None = None,
-    tokens: tuple[str, str] | None = None,
+    tokens: tuple[str, str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], ContactsService]:
     """Start the service on `tmp`'s database; pass `tokens` to restart it
     on the same database without creating API clients again."""
@@ -51,12 +52,12 @@ def start_contacts(
            "CONTACTS_PUBLISH_TIMEOUT_SECONDS": "3", **(env_overrides or {})}
     if tokens is None:
         tokens = (_cli(env, "create-client", "--name", "e2e-front-door", "--roles", "intake,decide,read"),
-                  _cli(env, "create-client", "--name", "e2e-reader", "--roles", "read"))
-    token, read_only = tokens
+                  _cli(env, "create-client", "--name", "e2e-reader", "--roles", "read"),
+                  _cli(env, "create-client", "--name", "e2e-intake", "--roles", "intake"))
     log = tmp / "contacts.log"
     process = subprocess.Popen([sys.executable, "-m", "contacts.main", "serve"], env=env,
                                stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    service = ContactsService(f"http://127.0.0.1:{port}", token, read_only, log)
+    service = ContactsService(f"http://127.0.0.1:{port}", *tokens, log)
     deadline = time.monotonic() + 60
     path = "/readyz" if wait_ready else "/healthz"
     while time.monotonic() < deadline:
@@ -133,3 +134,11 @@ def header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:
         if key == name:
             return value.decode()
     return None
+
+
+def metric(service: ContactsService, line_prefix: str) -> float:
+    """The value of the first sample whose line starts with `line_prefix`, or 0."""
+    for line in httpx.get(f"{service.url}/metrics").text.splitlines():
+        if line.startswith(line_prefix):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0

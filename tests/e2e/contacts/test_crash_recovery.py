@@ -73,7 +73,8 @@ async def test_kill_mid_stream_loses_and_duplicates_nothing(kafka: Kafka, kafka_
     assert 0 < killed_at < COUNT, "the kill must land mid-stream for this test to mean anything"
 
     process, service = start_contacts(tmp_path, kafka_bootstrap, env_overrides=env,
-                                      tokens=(service.token, service.read_only_token))
+                                      tokens=(service.token, service.read_only_token,
+                                                                   service.intake_only_token))
     try:
         expected = {str(contact_id_for(e.source, e.id)) for e in events}
         recorded = await kafka.collect(

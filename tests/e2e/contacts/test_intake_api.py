@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from contacts_e2e_kit import ContactsService, Kafka, data_of, start_contacts, stop
+from contacts_e2e_kit import ContactsService, Kafka, data_of, metric, start_contacts, stop
 from contacts_testkit import child, contact_data, nhs_number
 
 from frontdoor_stack.kafka_broker import free_port
@@ -76,6 +76,12 @@ def test_credentials_are_checked(contacts_service: ContactsService) -> None:
     assert httpx.get(f"{contacts_service.url}/v1/contacts/{uuid.uuid4()}").status_code == 401
     missing = httpx.get(f"{contacts_service.url}/v1/contacts/{uuid.uuid4()}", headers=contacts_service.headers())
     assert missing.status_code == 404
+    intake_only = contacts_service.headers(contacts_service.intake_only_token)
+    assert httpx.get(f"{contacts_service.url}/v1/contacts/{uuid.uuid4()}", headers=intake_only).status_code == 403
+    children = f"{contacts_service.url}/v1/children/{uuid.uuid4()}/contacts"
+    assert httpx.get(children, headers=intake_only).status_code == 403
+    decide = f"{contacts_service.url}/v1/contacts/{uuid.uuid4()}/decision"
+    assert httpx.post(decide, json={}, headers=intake_only).status_code == 403
 
 
 def test_bad_input_gets_field_errors_without_the_values(contacts_service: ContactsService) -> None:
@@ -96,6 +102,8 @@ def test_bad_input_gets_field_errors_without_the_values(contacts_service: Contac
     assert unknown.status_code == 404
     bad_level = httpx.post(decide_url, headers=contacts_service.headers(), json={**decision, "level_of_need": 7})
     assert bad_level.status_code == 422 and bad_level.json()["detail"][0]["field"] == "level_of_need"
+    not_a_uuid = httpx.get(f"{contacts_service.url}/v1/contacts/SECRET-REF-123", headers=contacts_service.headers())
+    assert not_a_uuid.status_code == 422 and "SECRET" not in not_a_uuid.text
 
 
 @pytest.fixture
@@ -114,10 +122,14 @@ def test_503_when_the_broker_is_down(contacts_without_broker: ContactsService) -
 
 
 async def test_metrics_count_what_happened(kafka: Kafka, contacts_service: ContactsService) -> None:
+    received = 'frontdoor_contacts_received_total{channel="api",source="gp"}'
+    dead = 'frontdoor_contacts_dead_lettered_total{reason="not_json",topic="frontdoor.contacts.v1"}'
+    before = (metric(contacts_service, received), metric(contacts_service, dead))
     contact_id = post_contact(contacts_service, contact_data(referrer_source="gp")).json()["contact_id"]
-    await kafka.collect(RECORDED, lambda r: data_of(r).get("contact_id") == contact_id, settle=0.5)
-    text = httpx.get(f"{contacts_service.url}/metrics").text
-    assert 'frontdoor_contacts_received_total{channel="api",source="gp"}' in text
-    assert "frontdoor_contacts_dead_lettered_total" in text
-    assert "frontdoor_contacts_processing_seconds_bucket" in text
-    assert "Testchild" not in text
+    await kafka.collect(RECORDED, lambda r: data_of(r).get("contact_id") == contact_id, settle=0)
+    key = f"metrics-{uuid.uuid4()}"
+    await kafka.publish("frontdoor.contacts.v1", b"not json", key=key)
+    await kafka.collect("frontdoor.contacts.v1.dlq", lambda r: r.key == key.encode(), settle=0.5)
+    assert metric(contacts_service, received) == before[0] + 1
+    assert metric(contacts_service, dead) == before[1] + 1
+    assert metric(contacts_service, "frontdoor_contacts_processing_seconds_count") > 0

@@ -3,13 +3,14 @@ Kafka client; the contacts service records, dead-letters and reports."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
 
 import httpx
 import pytest
-from contacts_e2e_kit import ContactsService, Kafka, data_of, header
+from contacts_e2e_kit import ContactsService, Kafka, data_of, header, metric
 from contacts_testkit import child, contact_data, make_contact, nhs_number
 
 from frontdoor_contracts.contacts import ContactSubmitted, contact_id_for
@@ -142,8 +143,13 @@ async def test_a_decision_published_before_its_contact_is_applied_when_it_arrive
                 "type": "uk.gov.frontdoor.decision.submitted.v1", "time": "2026-03-02T11:00:00Z",
                 "data": {"contact_id": str(contact_id), "decision": "early_help", "level_of_need": 2,
                          "rationale": "test", "decided_by": "worker-9", "decided_at": "2026-03-02T11:00:00Z"}}
+    parked = "frontdoor_contacts_decisions_parked_total"
+    before = metric(contacts_service, parked)
     await kafka.publish("frontdoor.decisions.v1", json.dumps(decision).encode(), key=str(contact_id))
-    await kafka.collect("contacts.decided.v1", of_contact(contact_id), timeout=2, settle=0)  # let it park
+    deadline = asyncio.get_running_loop().time() + 30
+    while metric(contacts_service, parked) == before and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.2)
+    assert metric(contacts_service, parked) == before + 1  # it waited for its contact
     await kafka.publish_event(IN, event, key=event.id)
     decided = await kafka.collect("contacts.decided.v1", of_contact(contact_id))
     assert len(decided) == 1 and data_of(decided[0])["decision"] == "early_help"
@@ -155,3 +161,17 @@ async def test_a_newer_producer_with_an_extra_field_is_still_recorded(kafka: Kaf
     await kafka.publish(IN, json.dumps(document).encode(), key=document["id"])
     contact_id = contact_id_for(document["source"], document["id"])
     assert len(await kafka.collect(RECORDED, of_contact(contact_id))) == 1
+
+
+async def test_a_bad_decision_is_dead_lettered(kafka: Kafka, contacts_service: ContactsService) -> None:
+    key = f"bad-decision-{uuid.uuid4()}"
+    decision = {"specversion": "1.0", "id": key, "source": "urn:test:case-system",
+                "type": "uk.gov.frontdoor.decision.submitted.v1", "time": "2026-03-02T11:00:00Z",
+                "data": {"contact_id": str(uuid.uuid4()), "decision": "adopt_immediately", "level_of_need": 2,
+                         "rationale": "Confidential rationale text", "decided_by": "worker-9",
+                         "decided_at": "2026-03-02T11:00:00Z"}}
+    await kafka.publish("frontdoor.decisions.v1", json.dumps(decision).encode(), key=key)
+    dead = await kafka.collect("frontdoor.decisions.v1.dlq", lambda r: r.key == key.encode())
+    assert len(dead) == 1
+    assert header(dead[0], "dlq.reason") == "invalid_data" and header(dead[0], "dlq.field") == "data.decision"
+    assert "Confidential" not in (header(dead[0], "dlq.message") or "")

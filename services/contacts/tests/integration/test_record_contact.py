@@ -63,12 +63,17 @@ def test_children_match_by_nhs_number_then_upn_then_demographics(
 
 
 def test_upn_matches_and_conflicting_nhs_does_not(engine: Engine, make_contact: ContactFactory) -> None:
-    record(engine, make_contact(children=[child(upn="H801200001001", postcode=None)]))
-    record(engine, make_contact(children=[child(upn="H801200001001", nhs_number=nhs_number(22), postcode=None)]))
-    record(engine, make_contact(children=[child(nhs_number=nhs_number(500), postcode=None, upn=None)]))
+    upn = "H801200001001"
+    record(engine, make_contact(children=[child(upn=upn, postcode=None)]))
+    record(engine, make_contact(children=[child(upn=upn, nhs_number=nhs_number(22), postcode=None)]))
+    # Same UPN but an NHS number that contradicts the one now known: someone
+    # else (a data error), who must not take the UPN either.
+    record(engine, make_contact(children=[child(upn=upn, nhs_number=nhs_number(500), postcode=None)]))
     with Session(engine) as session:
-        by_upn = store.person_by_upn(session, "H801200001001")
+        by_upn = store.person_by_upn(session, upn)
         assert by_upn is not None and by_upn.nhs_number == nhs_number(22)  # filled in from the second contact
+        other = store.person_by_nhs(session, nhs_number(500))
+        assert other is not None and other.id != by_upn.id and other.upn is None
         assert len(session.exec(select(Person)).all()) == 2
 
 

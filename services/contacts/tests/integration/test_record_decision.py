@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, select
 
 from contacts import handlers
-from contacts.models import OutboxEvent, PendingDecision
+from contacts.models import Contact, OutboxEvent, PendingDecision
 from frontdoor_contracts.contacts import contact_id_for
 from frontdoor_contracts.vocabulary import Channel, Decision
 
@@ -81,7 +81,7 @@ def test_replayed_decision_changes_nothing_and_a_second_one_is_refused(
     assert not decide(engine, event).duplicate
     assert decide(engine, event).duplicate
     with pytest.raises(handlers.DecisionRejected) as refused:
-        decide(engine, decision_event(contact, "signposted", "2026-03-02T11:00:00+00:00"))
+        decide(engine, decision_event(contact, "signposted", "2026-03-02T09:45:00+00:00"))
     assert refused.value.reason == "already_decided"
     assert len(decided_events(engine)) == 1
 
@@ -107,3 +107,38 @@ def test_migrations_match_the_models(engine: Engine) -> None:
     with engine.connect() as connection:
         context = MigrationContext.configure(connection)
         assert compare_metadata(context, SQLModel.metadata) == []
+
+
+def test_of_two_decisions_waiting_for_a_contact_the_first_applies_and_the_second_is_dead_lettered(
+    engine: Engine, make_contact: ContactFactory
+) -> None:
+    event = make_contact()
+    contact_id = contact_id_for(event.source, event.id)
+    decide(engine, decision_event(contact_id, "early_help", "2026-03-02T09:00:00+00:00"))
+    decide(engine, decision_event(contact_id, "signposted", "2026-03-02T09:30:00+00:00"))
+    with Session(engine) as session:
+        outcome = handlers.record_contact(session, event, Channel.KAFKA, SOURCE, NOW)
+        session.commit()
+    assert outcome.decisions == [Decision.EARLY_HELP] and outcome.dead_lettered == ["already_decided"]
+    with Session(engine) as session:
+        assert session.get(Contact, contact_id) is not None  # the contact itself is recorded
+        dead = session.exec(select(OutboxEvent).where(OutboxEvent.topic == "frontdoor.decisions.v1.dlq")).all()
+        assert len(dead) == 1
+        headers = dict(dead[0].headers or [])
+        assert headers["dlq.reason"] == "already_decided" and headers["dlq.field"] == "data.contact_id"
+        assert json.loads(dead[0].payload)["data"]["decision"] == "signposted"  # the original event
+
+
+def test_a_child_named_twice_in_one_contact_is_referred_once(engine: Engine, make_contact: ContactFactory) -> None:
+    nhs = nhs_number(606060)
+    contact = record(engine, make_contact(children=[child("a", nhs_number=nhs), child("b", nhs_number=nhs)]))
+    outcome = decide(engine, decision_event(contact, "social_care_assessment", "2026-03-02T09:00:00+00:00"))
+    assert outcome.referrals == 1
+    assert len(decided_events(engine)[0]["children"]) == 1  # type: ignore[arg-type]
+
+
+def test_a_decision_in_the_future_is_refused(engine: Engine, make_contact: ContactFactory) -> None:
+    contact = record(engine, make_contact())
+    with pytest.raises(handlers.DecisionRejected) as refused:
+        decide(engine, decision_event(contact, "early_help", "2026-03-03T10:00:00+00:00"))
+    assert refused.value.field == "data.decided_at"
