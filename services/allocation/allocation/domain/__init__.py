@@ -1,0 +1,2 @@
+"""Pure allocation rules: no I/O, no framework. Every rule about time takes
+the clock (`now`) and the calendar as arguments."""

@@ -1,0 +1,299 @@
+"""An allocation case: a small state machine, one open case per family.
+
+    open ──allocate──▶ allocated ──record_offer──▶ offer_made ──record_answer──▶ accepted | declined
+      │                   │                            │
+      └───────────────────┴────────step_up─────────────┴──▶ stepped_up
+
+`accepted`, `declined` and `stepped_up` are closed. Any other move raises
+`IllegalTransition`, which names the case, the action, the current status and
+the statuses the action is allowed from. A case is immutable: every move
+returns a new `Case`.
+
+A trigger for a family that has an open case is attached to it (its
+children, concerns and headline problems join the case, its level of need
+raises the case's if higher); it never moves the clock. A trigger already
+seen (the same event, redelivered) changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from enum import StrEnum
+from typing import TypeVar
+
+from frontdoor_contracts.vocabulary import (
+    AgencyKind,
+    CaseSource,
+    CaseStatus,
+    Concern,
+    HeadlineProblem,
+    LevelOfNeed,
+    OfferAnswer,
+    TargetCalendar,
+)
+
+from .calendar import DEFAULT_TARGET, BankHolidays, TargetPolicy, days_between, due_at, due_date_of, local_date
+from .sla import DEFAULT_SLA, SlaEvent, SlaPolicy, owed_sla_events
+from .triggers import Trigger
+
+CLOSED = frozenset({CaseStatus.ACCEPTED, CaseStatus.DECLINED, CaseStatus.STEPPED_UP})
+ALLOCATE = "allocate"
+RECORD_OFFER = "record an offer on"
+RECORD_ANSWER = "record an answer on"
+STEP_UP = "step up"
+ATTACH = "attach a trigger to"
+ALLOWED_FROM: dict[str, frozenset[CaseStatus]] = {
+    ALLOCATE: frozenset({CaseStatus.OPEN}),
+    RECORD_OFFER: frozenset({CaseStatus.ALLOCATED}),
+    RECORD_ANSWER: frozenset({CaseStatus.OFFER_MADE}),
+    STEP_UP: frozenset({CaseStatus.OPEN, CaseStatus.ALLOCATED, CaseStatus.OFFER_MADE}),
+    ATTACH: frozenset({CaseStatus.OPEN, CaseStatus.ALLOCATED, CaseStatus.OFFER_MADE}),
+}
+_ORDER = tuple(CaseStatus)
+
+
+class IllegalTransition(ValueError):
+    """A move the case's current status does not allow."""
+
+    def __init__(self, case_id: uuid.UUID, action: str, status: CaseStatus):
+        self.case_id = case_id
+        self.action = action
+        self.status = status
+        self.allowed = ALLOWED_FROM[action]
+        allowed = " or ".join(s.value for s in sorted(self.allowed, key=_ORDER.index))
+        super().__init__(
+            f"cannot {action} case {case_id}: it is {status.value}, and that is allowed only when {allowed}"
+        )
+
+
+class TriggerOutcome(StrEnum):
+    OPENED = "opened"
+    ATTACHED = "attached"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class Allocation:
+    lead_agency_id: str
+    agency_kind: AgencyKind
+    lead_professional_ref: str
+    allocated_by: str
+    allocated_at: datetime
+    at_meeting: bool
+
+
+def _aware(moment: datetime, what: str) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{what} must carry a time zone")
+    return moment
+
+
+T = TypeVar("T")
+
+
+def _union(first: tuple[T, ...], more: Iterable[T]) -> tuple[T, ...]:
+    return tuple(dict.fromkeys((*first, *more)))
+
+
+@dataclass(frozen=True)
+class Case:
+    case_id: uuid.UUID
+    family_id: uuid.UUID
+    source: CaseSource
+    started_at: datetime
+    due_at: datetime
+    target_days: int
+    target_calendar: TargetCalendar
+    opened_at: datetime
+    triggers: tuple[Trigger, ...]
+    child_ids: tuple[uuid.UUID, ...] = ()
+    level_of_need: LevelOfNeed | None = None
+    concerns: tuple[Concern, ...] = ()
+    headline_problems: tuple[HeadlineProblem, ...] = ()
+    status: CaseStatus = CaseStatus.OPEN
+    allocation: Allocation | None = None
+    offered_at: datetime | None = None
+    answer: OfferAnswer | None = None
+    answered_at: datetime | None = None
+    stepped_up_at: datetime | None = None
+    sla_emitted: frozenset[SlaEvent] = frozenset()
+
+    # ---- opening and attaching
+
+    @classmethod
+    def open(
+        cls,
+        trigger: Trigger,
+        *,
+        opened_at: datetime,
+        policy: TargetPolicy = DEFAULT_TARGET,
+        bank_holidays: BankHolidays | None = None,
+    ) -> Case:
+        """A new case for the trigger's family; the clock starts at the trigger's event time."""
+        started_at = _aware(trigger.occurred_at, "the trigger's time")
+        return cls(
+            case_id=trigger.case_id,
+            family_id=trigger.family_id,
+            source=trigger.source,
+            started_at=started_at,
+            due_at=due_at(started_at, policy, bank_holidays),
+            target_days=policy.days,
+            target_calendar=policy.calendar,
+            opened_at=_aware(opened_at, "opened_at"),
+            triggers=(trigger,),
+            child_ids=trigger.child_ids,
+            level_of_need=trigger.level_of_need,
+            concerns=trigger.concerns,
+            headline_problems=trigger.headline_problems,
+        )
+
+    def has_trigger(self, trigger: Trigger) -> bool:
+        return any((t.event_source, t.event_id) == (trigger.event_source, trigger.event_id) for t in self.triggers)
+
+    def attach(self, trigger: Trigger) -> Case:
+        """Join a further trigger for the same family to this open case (no change if already attached)."""
+        if trigger.family_id != self.family_id:
+            raise ValueError(f"a trigger for another family cannot join case {self.case_id}")
+        if self.has_trigger(trigger):
+            return self
+        self._check(ATTACH)
+        levels = [level for level in (self.level_of_need, trigger.level_of_need) if level is not None]
+        return replace(
+            self,
+            triggers=(*self.triggers, trigger),
+            child_ids=_union(self.child_ids, trigger.child_ids),
+            level_of_need=max(levels) if levels else None,
+            concerns=_union(self.concerns, trigger.concerns),
+            headline_problems=_union(self.headline_problems, trigger.headline_problems),
+        )
+
+    # ---- status
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in CLOSED
+
+    @property
+    def awaiting_allocation(self) -> bool:
+        return self.status is CaseStatus.OPEN
+
+    @property
+    def awaiting_offer(self) -> bool:
+        return self.status in (CaseStatus.OPEN, CaseStatus.ALLOCATED)
+
+    @property
+    def due_date(self) -> date:
+        return due_date_of(self.due_at)
+
+    def _check(self, action: str) -> None:
+        if self.status not in ALLOWED_FROM[action]:
+            raise IllegalTransition(self.case_id, action, self.status)
+
+    def _not_before(self, moment: datetime, earlier: datetime, what: str, than: str) -> datetime:
+        if _aware(moment, what) < earlier:
+            raise ValueError(f"{what} cannot be before {than} on case {self.case_id}")
+        return moment
+
+    # ---- moves
+
+    def allocate(
+        self,
+        *,
+        lead_agency_id: str,
+        agency_kind: AgencyKind,
+        lead_professional_ref: str,
+        allocated_by: str,
+        allocated_at: datetime,
+        at_meeting: bool,
+    ) -> Case:
+        self._check(ALLOCATE)
+        self._not_before(allocated_at, self.started_at, "allocated_at", "the case started")
+        allocation = Allocation(
+            lead_agency_id, agency_kind, lead_professional_ref, allocated_by, allocated_at, at_meeting
+        )
+        return replace(self, status=CaseStatus.ALLOCATED, allocation=allocation)
+
+    def record_offer(self, offered_at: datetime) -> Case:
+        self._check(RECORD_OFFER)
+        assert self.allocation is not None
+        self._not_before(offered_at, self.allocation.allocated_at, "offered_at", "the allocation")
+        return replace(self, status=CaseStatus.OFFER_MADE, offered_at=offered_at)
+
+    def record_answer(self, answer: OfferAnswer, answered_at: datetime) -> Case:
+        self._check(RECORD_ANSWER)
+        assert self.offered_at is not None
+        self._not_before(answered_at, self.offered_at, "answered_at", "the offer")
+        status = CaseStatus.ACCEPTED if answer is OfferAnswer.ACCEPTED else CaseStatus.DECLINED
+        return replace(self, status=status, answer=answer, answered_at=answered_at)
+
+    def step_up(self, stepped_up_at: datetime) -> Case:
+        self._check(STEP_UP)
+        self._not_before(stepped_up_at, self.started_at, "stepped_up_at", "the case started")
+        return replace(self, status=CaseStatus.STEPPED_UP, stepped_up_at=stepped_up_at)
+
+    # ---- days
+
+    def days_waiting(self, now: datetime, bank_holidays: BankHolidays | None = None) -> int:
+        """Days (of the case's calendar) from the start to the offer, or to today while there is none."""
+        end = self.offered_at if self.offered_at is not None else now
+        return days_between(local_date(self.started_at), local_date(end), self.target_calendar, bank_holidays)
+
+    def days_left(self, now: datetime, bank_holidays: BankHolidays | None = None) -> int:
+        """Days (of the case's calendar) from today to the due date: 0 on the due date, negative when overdue."""
+        return days_between(local_date(now), self.due_date, self.target_calendar, bank_holidays)
+
+    def days_taken(self, bank_holidays: BankHolidays | None = None) -> int | None:
+        """SPA decision to offer, in days of the case's calendar; None before an offer."""
+        if self.offered_at is None:
+            return None
+        start, offered = local_date(self.started_at), local_date(self.offered_at)
+        return days_between(start, offered, self.target_calendar, bank_holidays)
+
+    @property
+    def within_target(self) -> bool | None:
+        return None if self.offered_at is None else self.offered_at < self.due_at
+
+    def is_overdue(self, now: datetime) -> bool:
+        """No offer yet and the target has passed: stays true until an offer or a step up."""
+        return self.awaiting_offer and now >= self.due_at
+
+    # ---- never late without anyone knowing
+
+    def sla_owed(self, now: datetime, policy: SlaPolicy = DEFAULT_SLA) -> tuple[SlaEvent, ...]:
+        return owed_sla_events(
+            self.due_at, now, awaiting_offer=self.awaiting_offer, emitted=self.sla_emitted, policy=policy
+        )
+
+    def mark_sla_emitted(self, kind: SlaEvent) -> Case:
+        return replace(self, sla_emitted=self.sla_emitted | {kind})
+
+
+@dataclass(frozen=True)
+class TriggerResult:
+    outcome: TriggerOutcome
+    case: Case
+
+
+def apply_trigger(
+    family_cases: Iterable[Case],
+    trigger: Trigger,
+    *,
+    opened_at: datetime,
+    policy: TargetPolicy = DEFAULT_TARGET,
+    bank_holidays: BankHolidays | None = None,
+) -> TriggerResult:
+    """Open a case for the trigger's family, attach the trigger to the family's open case, or, for a trigger
+    already seen on any of the family's cases (a redelivery), change nothing."""
+    cases = [case for case in family_cases if case.family_id == trigger.family_id]
+    for case in cases:
+        if case.has_trigger(trigger) or case.case_id == trigger.case_id:
+            return TriggerResult(TriggerOutcome.DUPLICATE, case)
+    open_cases = [case for case in cases if case.is_open]
+    if open_cases:
+        earliest = min(open_cases, key=lambda case: (case.started_at, case.case_id))
+        return TriggerResult(TriggerOutcome.ATTACHED, earliest.attach(trigger))
+    return TriggerResult(TriggerOutcome.OPENED, Case.open(trigger, opened_at=opened_at, policy=policy,
+                                                          bank_holidays=bank_holidays))
