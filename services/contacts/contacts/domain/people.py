@@ -72,10 +72,10 @@ def choose_match(
         return by_nhs
     if by_upn is not None and compatible(by_upn, facts):
         return by_upn
-    for candidate in by_demographics:
-        if compatible(candidate, facts):
-            return candidate
-    return None
+    # Name + date of birth + postcode is weaker evidence: it decides only
+    # when exactly one compatible person fits (a tie is left unmatched).
+    fitting = [candidate for candidate in by_demographics if compatible(candidate, facts)]
+    return fitting[0] if len(fitting) == 1 else None
 
 
 def choose_family(

@@ -74,3 +74,7 @@ def test_family_is_the_first_known_or_a_new_one() -> None:
     first, second, new = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     assert choose_family([None, first, second]) == first
     assert choose_family([None, None], new_id=lambda: new) == new
+
+
+def test_a_demographic_tie_is_left_unmatched() -> None:
+    assert choose_match(AMY, None, None, [known(), known()]) is None
