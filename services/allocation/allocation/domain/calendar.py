@@ -5,6 +5,8 @@ Europe/London dates: the start date is day 0, and the target is met by the end
 of the due date. `due_at` is the exclusive instant the target passes (local
 midnight at the start of the day after the due date), so a case is overdue
 when `now >= due_at` and an offer is within target when `offered_at < due_at`.
+Instants come back in UTC: Python subtracts two datetimes that share one
+tzinfo by wall clock, which is wrong across a clock change.
 
 - Calendar days (default): the due date is the start date plus N days, whatever
   day of the week or holiday it falls on.
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Container
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -112,8 +114,8 @@ def end_of_day(day: date, tz: ZoneInfo = LONDON) -> datetime:
 
 
 def due_at(started_at: datetime, policy: TargetPolicy, bank_holidays: BankHolidays | None = None) -> datetime:
-    """The instant the target passes: the end of the due date, Europe/London (exclusive)."""
-    return end_of_day(due_date(started_at, policy, bank_holidays))
+    """The instant the target passes (exclusive): the end of the due date in Europe/London, in UTC."""
+    return end_of_day(due_date(started_at, policy, bank_holidays)).astimezone(UTC)
 
 
 def due_date_of(due: datetime) -> date:

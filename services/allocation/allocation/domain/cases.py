@@ -20,7 +20,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import TypeVar
 
@@ -100,6 +100,8 @@ def _union(first: tuple[T, ...], more: Iterable[T]) -> tuple[T, ...]:
 
 @dataclass(frozen=True)
 class Case:
+    """An allocation case. Times are stored in UTC."""
+
     case_id: uuid.UUID
     family_id: uuid.UUID
     source: CaseSource
@@ -133,7 +135,7 @@ class Case:
         bank_holidays: BankHolidays | None = None,
     ) -> Case:
         """A new case for the trigger's family; the clock starts at the trigger's event time."""
-        started_at = _aware(trigger.occurred_at, "the trigger's time")
+        started_at = _aware(trigger.occurred_at, "the trigger's time").astimezone(UTC)
         return cls(
             case_id=trigger.case_id,
             family_id=trigger.family_id,
@@ -142,7 +144,7 @@ class Case:
             due_at=due_at(started_at, policy, bank_holidays),
             target_days=policy.days,
             target_calendar=policy.calendar,
-            opened_at=_aware(opened_at, "opened_at"),
+            opened_at=_aware(opened_at, "opened_at").astimezone(UTC),
             triggers=(trigger,),
             child_ids=trigger.child_ids,
             level_of_need=trigger.level_of_need,
@@ -195,7 +197,7 @@ class Case:
     def _not_before(self, moment: datetime, earlier: datetime, what: str, than: str) -> datetime:
         if _aware(moment, what) < earlier:
             raise ValueError(f"{what} cannot be before {than} on case {self.case_id}")
-        return moment
+        return moment.astimezone(UTC)
 
     # ---- moves
 
@@ -210,7 +212,7 @@ class Case:
         at_meeting: bool,
     ) -> Case:
         self._check(ALLOCATE)
-        self._not_before(allocated_at, self.started_at, "allocated_at", "the case started")
+        allocated_at = self._not_before(allocated_at, self.started_at, "allocated_at", "the case started")
         allocation = Allocation(
             lead_agency_id, agency_kind, lead_professional_ref, allocated_by, allocated_at, at_meeting
         )
@@ -219,19 +221,19 @@ class Case:
     def record_offer(self, offered_at: datetime) -> Case:
         self._check(RECORD_OFFER)
         assert self.allocation is not None
-        self._not_before(offered_at, self.allocation.allocated_at, "offered_at", "the allocation")
+        offered_at = self._not_before(offered_at, self.allocation.allocated_at, "offered_at", "the allocation")
         return replace(self, status=CaseStatus.OFFER_MADE, offered_at=offered_at)
 
     def record_answer(self, answer: OfferAnswer, answered_at: datetime) -> Case:
         self._check(RECORD_ANSWER)
         assert self.offered_at is not None
-        self._not_before(answered_at, self.offered_at, "answered_at", "the offer")
+        answered_at = self._not_before(answered_at, self.offered_at, "answered_at", "the offer")
         status = CaseStatus.ACCEPTED if answer is OfferAnswer.ACCEPTED else CaseStatus.DECLINED
         return replace(self, status=status, answer=answer, answered_at=answered_at)
 
     def step_up(self, stepped_up_at: datetime) -> Case:
         self._check(STEP_UP)
-        self._not_before(stepped_up_at, self.started_at, "stepped_up_at", "the case started")
+        stepped_up_at = self._not_before(stepped_up_at, self.started_at, "stepped_up_at", "the case started")
         return replace(self, status=CaseStatus.STEPPED_UP, stepped_up_at=stepped_up_at)
 
     # ---- days

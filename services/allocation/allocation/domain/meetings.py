@@ -62,13 +62,13 @@ DEFAULT_MEETING = MeetingSchedule()
 
 def _meeting_on(day: date, schedule: MeetingSchedule) -> datetime:
     # A wall-clock time inside a spring-forward gap is normalised forward by the round trip.
-    return datetime.combine(day, schedule.at, tzinfo=schedule.tz).astimezone(UTC).astimezone(schedule.tz)
+    return datetime.combine(day, schedule.at, tzinfo=schedule.tz).astimezone(UTC)
 
 
 def next_meeting(
     now: datetime, schedule: MeetingSchedule = DEFAULT_MEETING, bank_holidays: BankHolidays | None = None
 ) -> datetime:
-    """The start of the first meeting at or after `now` (aware, in the schedule's zone)."""
+    """The start of the first meeting at or after `now`, in UTC."""
     holidays = england_and_wales_bank_holidays() if bank_holidays is None else bank_holidays
     today = local_date(now, schedule.tz)
     scheduled = today - timedelta(days=(today.weekday() - schedule.weekday) % 7)
@@ -127,7 +127,7 @@ def agenda(
     return [
         AgendaItem(
             case=case,
-            time_left=case.due_at - now,
+            time_left=case.due_at.astimezone(UTC) - now.astimezone(UTC),
             days_left=days_between(today, due_date_of(case.due_at), case.target_calendar, bank_holidays),
             allocate_before_meeting=case.due_at <= meeting_at,
         )
