@@ -1,0 +1,135 @@
+"""Trigger or command in -> case change -> events out, in one transaction.
+The rules are the domain's; this module stores and announces."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session
+
+from frontdoor_contracts.envelope import EventData, new_event
+from frontdoor_contracts.topics import (
+    ALLOCATION_CASE_ALLOCATED,
+    ALLOCATION_CASE_OPENED,
+    ALLOCATION_OFFER_ANSWERED,
+    ALLOCATION_OFFER_DUE_SOON,
+    ALLOCATION_OFFER_MADE,
+    ALLOCATION_OFFER_OVERDUE,
+    ALLOCATION_STEPPED_UP,
+)
+from frontdoor_contracts.vocabulary import AgencyKind, OfferAnswer
+
+from . import events, store
+from .domain.calendar import BankHolidays, TargetPolicy
+from .domain.cases import Case, TriggerOutcome, apply_trigger
+from .domain.sla import SlaEvent, SlaPolicy, sla_event_id
+from .domain.triggers import NfaReviewPolicy, Trigger
+
+SLA_TOPICS = {SlaEvent.DUE_SOON: ALLOCATION_OFFER_DUE_SOON.name, SlaEvent.OVERDUE: ALLOCATION_OFFER_OVERDUE.name}
+
+
+@dataclass(frozen=True)
+class Rules:
+    target: TargetPolicy
+    bank_holidays: BankHolidays
+    sla: SlaPolicy
+    nfa: NfaReviewPolicy
+    source_uri: str
+
+
+class CaseNotFound(LookupError):
+    pass
+
+
+def _emit(session: Session, rules: Rules, topic: str, case: Case, data: EventData, time: datetime, now: datetime,
+          event_id: str) -> None:
+    event = new_event(data, source=rules.source_uri, subject=str(case.case_id), time=time, event_id=event_id)
+    store.add_outbox(session, topic, str(case.case_id), event, now)
+
+
+def _event_id(case: Case, kind: str) -> str:
+    return str(uuid.uuid5(case.case_id, kind))
+
+
+def on_trigger(session: Session, trigger: Trigger, rules: Rules, now: datetime) -> tuple[TriggerOutcome, Case]:
+    """Open the family's case, attach to its open one, or (a redelivery) do nothing."""
+    result = apply_trigger(store.family_cases(session, trigger.family_id), trigger, opened_at=now,
+                           policy=rules.target, bank_holidays=rules.bank_holidays)
+    case = result.case
+    if result.outcome is TriggerOutcome.DUPLICATE:
+        return result.outcome, case
+    store.save_case(session, case)
+    if result.outcome is TriggerOutcome.OPENED:
+        _emit(session, rules, ALLOCATION_CASE_OPENED.name, case, events.case_opened(case), case.started_at, now,
+              _event_id(case, "opened"))
+        store.add_timeline(session, case.case_id, now, "opened", source=trigger.source.value,
+                           started_at=case.started_at.isoformat(), due_at=case.due_at.isoformat())
+    else:
+        store.add_timeline(session, case.case_id, now, "trigger_attached", source=trigger.source.value)
+    return result.outcome, case
+
+
+def _change(session: Session, case_id: uuid.UUID, move: Callable[[Case], Case]) -> tuple[Case, Case]:
+    before = store.get_case(session, case_id)
+    if before is None:
+        raise CaseNotFound(str(case_id))
+    after = move(before)
+    store.save_case(session, after)
+    return before, after
+
+
+def allocate(session: Session, case_id: uuid.UUID, rules: Rules, now: datetime, *, lead_agency_id: str,
+             agency_kind: AgencyKind, lead_professional_ref: str, allocated_by: str, at_meeting: bool) -> Case:
+    _, case = _change(session, case_id, lambda c: c.allocate(
+        lead_agency_id=lead_agency_id, agency_kind=agency_kind, lead_professional_ref=lead_professional_ref,
+        allocated_by=allocated_by, allocated_at=now, at_meeting=at_meeting))
+    _emit(session, rules, ALLOCATION_CASE_ALLOCATED.name, case, events.case_allocated(case), now, now,
+          _event_id(case, "allocated"))
+    store.add_timeline(session, case_id, now, "allocated", lead_agency_id=lead_agency_id,
+                       agency_kind=agency_kind.value, at_meeting=at_meeting)
+    return case
+
+
+def record_offer(session: Session, case_id: uuid.UUID, rules: Rules, offered_at: datetime, now: datetime) -> Case:
+    _, case = _change(session, case_id, lambda c: c.record_offer(offered_at))
+    made = events.offer_made(case, rules.bank_holidays)
+    _emit(session, rules, ALLOCATION_OFFER_MADE.name, case, made, offered_at, now, _event_id(case, "offer-made"))
+    store.add_timeline(session, case_id, now, "offer_made", days_taken=made.days_taken,
+                       within_target=made.within_target)
+    return case
+
+
+def record_answer(session: Session, case_id: uuid.UUID, rules: Rules, answer: OfferAnswer, answered_at: datetime,
+                  now: datetime) -> Case:
+    _, case = _change(session, case_id, lambda c: c.record_answer(answer, answered_at))
+    _emit(session, rules, ALLOCATION_OFFER_ANSWERED.name, case, events.offer_answered(case), answered_at, now,
+          _event_id(case, "offer-answered"))
+    store.add_timeline(session, case_id, now, "offer_answered", answer=answer.value)
+    return case
+
+
+def step_up(session: Session, case_id: uuid.UUID, rules: Rules, recorded_by: str, now: datetime) -> Case:
+    before, case = _change(session, case_id, lambda c: c.step_up(now))
+    _emit(session, rules, ALLOCATION_STEPPED_UP.name, case, events.stepped_up(case, before.status, recorded_by),
+          now, now, _event_id(case, "stepped-up"))
+    store.add_timeline(session, case_id, now, "stepped_up")
+    return case
+
+
+def sla_sweep(session: Session, rules: Rules, now: datetime) -> list[tuple[uuid.UUID, SlaEvent]]:
+    """Emit every due-soon / overdue event owed at `now` and not yet emitted,
+    from stored state: after downtime this catches up, each exactly once."""
+    emitted: list[tuple[uuid.UUID, SlaEvent]] = []
+    horizon = now + rules.sla.due_soon_lead + timedelta(seconds=1)
+    for case in store.cases_awaiting_offer_due_by(session, horizon):
+        for kind in case.sla_owed(now, rules.sla):
+            _emit(session, rules, SLA_TOPICS[kind], case, events.sla_event(case, kind), now, now,
+                  sla_event_id(case.case_id, kind))
+            store.add_timeline(session, case.case_id, now, kind.value.replace("-", "_"))
+            case = case.mark_sla_emitted(kind)
+            emitted.append((case.case_id, kind))
+        store.save_case(session, case)
+    return emitted

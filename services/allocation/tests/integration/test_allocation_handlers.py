@@ -1,0 +1,107 @@
+"""Allocation handlers on a real (SQLite) database: cases opened once,
+attached, allocated, offered, and due-soon / overdue emitted exactly once."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from allocation import handlers, store
+from allocation.database import build_engine, create_schema
+from allocation.domain.calendar import DEFAULT_TARGET, england_and_wales_bank_holidays
+from allocation.domain.cases import IllegalTransition, TriggerOutcome
+from allocation.domain.sla import DEFAULT_SLA
+from allocation.domain.triggers import NfaReviewPolicy, Trigger
+from allocation.models import OutboxEvent
+from frontdoor_contracts.vocabulary import AgencyKind, CaseSource, OfferAnswer
+
+RULES = handlers.Rules(DEFAULT_TARGET, england_and_wales_bank_holidays(), DEFAULT_SLA, NfaReviewPolicy(),
+                       "urn:frontdoor:allocation")
+DECIDED = datetime(2026, 12, 24, 18, 30, tzinfo=UTC)  # Christmas Eve, evening
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    built = build_engine(f"sqlite:///{tmp_path / 'allocation.db'}")
+    create_schema(built)
+    yield built
+    built.dispose()
+
+
+def trigger(family: uuid.UUID, event_id: str = "e1", at: datetime = DECIDED) -> Trigger:
+    return Trigger(source=CaseSource.EARLY_HELP_DECISION, event_source="urn:test", event_id=event_id,
+                   family_id=family, occurred_at=at, child_ids=(uuid.uuid4(),))
+
+
+def topics(engine: Engine) -> list[str]:
+    with Session(engine) as session:
+        return [row.topic for row in session.exec(select(OutboxEvent).order_by(OutboxEvent.id)).all()]  # type: ignore[arg-type]
+
+
+def run(engine: Engine, action, *args, **kwargs):  # type: ignore[no-untyped-def]
+    with Session(engine) as session:
+        result = action(session, *args, **kwargs)
+        session.commit()
+    return result
+
+
+def test_one_case_per_family_opened_once(engine: Engine) -> None:
+    family = uuid.uuid4()
+    outcome, case = run(engine, handlers.on_trigger, trigger(family), RULES, DECIDED)
+    assert outcome is TriggerOutcome.OPENED
+    assert run(engine, handlers.on_trigger, trigger(family), RULES, DECIDED)[0] is TriggerOutcome.DUPLICATE
+    second = trigger(family, "e2", DECIDED + timedelta(days=1))
+    assert run(engine, handlers.on_trigger, second, RULES, DECIDED)[0] is TriggerOutcome.ATTACHED
+    assert topics(engine) == ["allocation.case-opened.v1"]
+    with Session(engine) as session:
+        stored = store.get_case(session, case.case_id)
+        assert stored is not None and len(stored.triggers) == 2 and stored.started_at == DECIDED
+        assert [t.kind for t in store.timeline(session, case.case_id)] == ["opened", "trigger_attached"]
+
+
+def test_allocation_and_offer_within_target(engine: Engine) -> None:
+    _, case = run(engine, handlers.on_trigger, trigger(uuid.uuid4()), RULES, DECIDED)
+    meeting = DECIDED + timedelta(days=5)
+    run(engine, handlers.allocate, case.case_id, RULES, meeting, lead_agency_id="la-early-help-1",
+        agency_kind=AgencyKind.LA_EARLY_HELP, lead_professional_ref="staff-42", allocated_by="coord-1",
+        at_meeting=True)
+    offered = run(engine, handlers.record_offer, case.case_id, RULES, meeting + timedelta(days=2),
+                  meeting + timedelta(days=2))
+    assert offered.within_target
+    run(engine, handlers.record_answer, case.case_id, RULES, OfferAnswer.ACCEPTED, meeting + timedelta(days=3),
+        meeting + timedelta(days=3))
+    assert topics(engine)[1:] == ["allocation.case-allocated.v1", "allocation.offer-made.v1",
+                                  "allocation.offer-answered.v1"]
+    with Session(engine) as session:
+        made = session.exec(select(OutboxEvent).where(OutboxEvent.topic == "allocation.offer-made.v1")).one()
+        assert json.loads(made.payload)["data"]["days_taken"] == 7
+    with pytest.raises(IllegalTransition):
+        run(engine, handlers.record_offer, case.case_id, RULES, meeting, meeting)
+
+
+def test_due_soon_and_overdue_exactly_once_even_after_downtime(engine: Engine) -> None:
+    _, case = run(engine, handlers.on_trigger, trigger(uuid.uuid4()), RULES, DECIDED)
+    assert run(engine, handlers.sla_sweep, RULES, DECIDED + timedelta(days=1)) == []
+    # The service was down across both moments: on start it owes both, once.
+    late = case.due_at + timedelta(days=3)
+    swept = run(engine, handlers.sla_sweep, RULES, late)
+    assert [kind.value for _, kind in swept] == ["offer-due-soon", "offer-overdue"]
+    assert run(engine, handlers.sla_sweep, RULES, late + timedelta(hours=1)) == []
+    assert topics(engine).count("allocation.offer-overdue.v1") == 1
+    with Session(engine) as session:
+        assert [c.case_id for c in store.open_cases(session)] == [case.case_id]  # overdue stays visible
+
+
+def test_an_offer_before_the_warning_means_no_warning(engine: Engine) -> None:
+    _, case = run(engine, handlers.on_trigger, trigger(uuid.uuid4()), RULES, DECIDED)
+    run(engine, handlers.allocate, case.case_id, RULES, DECIDED + timedelta(days=1), lead_agency_id="school-100001",
+        agency_kind=AgencyKind.SCHOOL, lead_professional_ref="staff-7", allocated_by="coord-1", at_meeting=False)
+    run(engine, handlers.record_offer, case.case_id, RULES, DECIDED + timedelta(days=2), DECIDED + timedelta(days=2))
+    assert run(engine, handlers.sla_sweep, RULES, case.due_at + timedelta(days=1)) == []
