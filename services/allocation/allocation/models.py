@@ -69,3 +69,15 @@ class OutboxEvent(SQLModel, table=True):
     payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(sa_column=utc_column())
     published_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True, index=True))
+
+
+class ApiClient(SQLModel, table=True):
+    """An API client: a bearer key stored only as its SHA-256 hash, with roles."""
+
+    __tablename__ = "api_clients"
+
+    id: uuid.UUID = Field(primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    key_hash: str = Field(max_length=64, unique=True, index=True)
+    roles: str = Field(max_length=200)
+    created_at: datetime = Field(sa_column=utc_column())

@@ -72,3 +72,13 @@ def pending_outbox(session: Session, limit: int) -> Sequence[OutboxEvent]:
 
 def mark_published(session: Session, ids: Sequence[int], now: datetime) -> None:
     session.execute(update(OutboxEvent).where(col(OutboxEvent.id).in_(ids)).values(published_at=now))
+
+
+def lead_organisations_by_kind(session: Session) -> dict[str, int]:
+    """Distinct lead agencies per kind, over every case ever allocated."""
+    seen: dict[str, set[str]] = {}
+    for row in session.exec(select(CaseRow).where(col(CaseRow.status) != "open")).all():
+        allocation = load_case(row.document).allocation
+        if allocation is not None:
+            seen.setdefault(allocation.agency_kind.value, set()).add(allocation.lead_agency_id)
+    return {kind: len(ids) for kind, ids in sorted(seen.items())}

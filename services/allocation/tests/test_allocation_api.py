@@ -1,58 +1,128 @@
-import socket
+"""The allocation API as a component: the real app and lifespan on a real
+SQLite file, no broker (events wait in the outbox), the clock injected."""
 
-import httpx
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
 import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
 
-from allocation.api import create_app
+from allocation import handlers
+from allocation.app import create_app, rules_from
+from allocation.auth import create_client, parse_roles
+from allocation.database import build_engine, create_schema
+from allocation.domain.triggers import Trigger
+from allocation.models import OutboxEvent
 from allocation.settings import Settings
+from frontdoor_contracts.vocabulary import CaseSource
+
+NOW = datetime(2026, 12, 21, 9, 0, tzinfo=UTC)  # a Monday; the meeting is Tuesday 10:00
 
 
-def client(settings: Settings) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings)), base_url="http://test")
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(database_url=f"sqlite:///{tmp_path / 'allocation.db'}", kafka_bootstrap="127.0.0.1:1",
+                    run_consumer=False, sla_check_seconds=3600, publish_timeout_seconds=1)
 
 
-def unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@pytest.fixture
+def keys(settings: Settings) -> dict[str, str]:
+    engine = build_engine(settings.database_url)
+    create_schema(engine)
+    with Session(engine) as session:
+        made = {role: create_client(session, f"test-{role}", parse_roles(role), NOW)
+                for role in ("coordinator", "agency", "read")}
+    engine.dispose()
+    return made
 
 
-async def test_healthz() -> None:
-    async with client(Settings()) as http:
-        response = await http.get("/healthz")
+def open_case(settings: Settings, started: datetime) -> uuid.UUID:
+    engine = build_engine(settings.database_url)
+    trigger = Trigger(source=CaseSource.EARLY_HELP_DECISION, event_source="urn:test", event_id=str(uuid.uuid4()),
+                      family_id=uuid.uuid4(), occurred_at=started, child_ids=(uuid.uuid4(),))
+    with Session(engine) as session:
+        _, case = handlers.on_trigger(session, trigger, rules_from(settings), started)
+        session.commit()
+    engine.dispose()
+    return case.case_id
+
+
+@pytest.fixture
+def api(settings: Settings, keys: dict[str, str]) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, clock=lambda: NOW)) as client:
+        yield client
+
+
+def auth(keys: dict[str, str], role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {keys[role]}"}
+
+
+def test_agenda_is_most_urgent_first_and_flags_cases_due_before_the_meeting(
+    api: TestClient, settings: Settings, keys: dict[str, str]
+) -> None:
+    later = open_case(settings, NOW - timedelta(days=2))
+    urgent = open_case(settings, NOW - timedelta(days=10, hours=-1))  # due tonight, before Tuesday's meeting
+    response = api.get("/v1/agenda", headers=auth(keys, "read"))
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    body = response.json()
+    assert body["meeting_at"] == "2026-12-22T10:00:00+00:00"
+    assert [c["case_id"] for c in body["cases"]] == [str(urgent), str(later)]
+    assert [c["allocate_before_meeting"] for c in body["cases"]] == [True, False]
+    assert body["cases"][1]["days_waiting"] == 2 and body["cases"][1]["days_left"] == 8
 
 
-async def test_metrics_are_prometheus_text_with_service_prefix() -> None:
-    async with client(Settings()) as http:
-        response = await http.get("/metrics")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain")
-    assert "frontdoor_allocation_up 1.0" in response.text
-    assert 'frontdoor_allocation_build_info{version=' in response.text
+def test_allocate_offer_answer_with_roles(api: TestClient, settings: Settings, keys: dict[str, str]) -> None:
+    case = open_case(settings, NOW - timedelta(days=3))
+    allocation = {"lead_agency_id": "school-100001", "agency_kind": "school", "lead_professional_ref": "staff-9",
+                  "at_meeting": True}
+    assert api.post(f"/v1/cases/{case}/allocation", json=allocation).status_code == 401
+    assert api.post(f"/v1/cases/{case}/allocation", json=allocation, headers=auth(keys, "agency")).status_code == 403
+    allocated = api.post(f"/v1/cases/{case}/allocation", json=allocation, headers=auth(keys, "coordinator"))
+    assert allocated.status_code == 200 and allocated.json()["status"] == "allocated"
+    assert api.post(f"/v1/cases/{case}/offer", json={}, headers=auth(keys, "read")).status_code == 403
+    offered = api.post(f"/v1/cases/{case}/offer", json={}, headers=auth(keys, "agency")).json()
+    assert (offered["days_taken"], offered["within_target"]) == (3, True)
+    again = api.post(f"/v1/cases/{case}/allocation", json=allocation, headers=auth(keys, "coordinator"))
+    assert again.status_code == 409
+    answered = api.post(f"/v1/cases/{case}/answer", json={"answer": "declined"}, headers=auth(keys, "agency"))
+    assert answered.json()["status"] == "declined"
+    timeline = api.get(f"/v1/cases/{case}", headers=auth(keys, "read")).json()["timeline"]
+    assert [e["kind"] for e in timeline] == ["opened", "allocated", "offer_made", "offer_answered"]
+    leads = api.get("/v1/agencies/leads", headers=auth(keys, "read")).json()
+    assert leads == {"lead_organisations_by_kind": {"school": 1}}
+    engine = build_engine(settings.database_url)
+    with Session(engine) as session:
+        topics = [row.topic for row in session.exec(select(OutboxEvent)).all()]
+    assert topics == ["allocation.case-opened.v1", "allocation.case-allocated.v1", "allocation.offer-made.v1",
+                      "allocation.offer-answered.v1"]
 
 
-async def test_not_ready_without_a_broker() -> None:
-    async with client(Settings(kafka_bootstrap=f"127.0.0.1:{unused_port()}")) as http:
-        response = await http.get("/readyz")
-    assert response.status_code == 503
+def test_bad_input_names_the_field_and_never_echoes_it(api: TestClient, settings: Settings,
+                                                       keys: dict[str, str]) -> None:
+    case = open_case(settings, NOW - timedelta(days=1))
+    bad = {"lead_agency_id": "school-1", "agency_kind": "school", "lead_professional_ref": "Jane Smith"}
+    response = api.post(f"/v1/cases/{case}/allocation", json=bad, headers=auth(keys, "coordinator"))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "body.lead_professional_ref"
+    assert "Jane" not in response.text
+    assert api.get(f"/v1/cases/{uuid.uuid4()}", headers=auth(keys, "read")).status_code == 404
+    future = api.post(f"/v1/cases/{case}/offer", json={"offered_at": "2030-01-01T00:00:00Z"},
+                      headers=auth(keys, "coordinator"))
+    assert future.status_code == 422 and future.json()["detail"][0]["field"] == "offered_at"
 
 
-async def test_ready_when_the_broker_answers() -> None:
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        port = listener.getsockname()[1]
-        async with client(Settings(kafka_bootstrap=f"127.0.0.1:{port}")) as http:
-            response = await http.get("/readyz")
-            metrics = await http.get("/metrics")
-    assert response.status_code == 200
-    assert 'frontdoor_allocation_readiness_checks_total{result="ready"} 1.0' in metrics.text
-
-def test_settings_read_the_service_env_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ALLOCATION_PORT", "9999")
-    monkeypatch.setenv("ALLOCATION_KAFKA_BOOTSTRAP", "broker:1")
-    monkeypatch.setenv("ALLOCATION_DATABASE_URL", "sqlite:///x.db")
-    settings = Settings()
-    assert (settings.port, settings.kafka_bootstrap, settings.database_url) == (9999, "broker:1", "sqlite:///x.db")
+def test_board_metrics_and_readiness_without_a_broker(api: TestClient, settings: Settings,
+                                                      keys: dict[str, str]) -> None:
+    open_case(settings, NOW - timedelta(days=12))
+    board = api.get("/v1/cases", headers=auth(keys, "read")).json()["cases"]
+    assert board[0]["overdue"] is True and board[0]["days_left"] < 0
+    metrics = api.get("/metrics").text
+    assert "frontdoor_allocation_overdue_cases 1.0" in metrics
+    assert 'frontdoor_allocation_open_cases{days_waiting="11-20"} 1.0' in metrics
+    assert api.get("/readyz").status_code == 503
+    assert api.get("/healthz").json() == {"status": "ok"}

@@ -17,11 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from frontdoor_contracts.contacts import ContactSubmitted, DecisionSubmitted
+from frontdoor_contracts.deadletters import dead_letter_headers
 from frontdoor_contracts.errors import FieldError, InvalidEvent, parse_event
 from frontdoor_contracts.topics import FRONTDOOR_CONTACTS, FRONTDOOR_DECISIONS, dead_letter_topic
 
 from . import handlers
-from .deadletters import dead_letter_headers
 from .kafka import Publisher
 from .metrics import Metrics
 from .outbox import OutboxRelay

@@ -26,6 +26,7 @@ from frontdoor_contracts.contacts import (
     RecordedChild,
     contact_id_for,
 )
+from frontdoor_contracts.deadletters import dead_letter_headers
 from frontdoor_contracts.envelope import CloudEvent, new_event
 from frontdoor_contracts.errors import FieldError, InvalidEvent, parse_event
 from frontdoor_contracts.topics import (
@@ -38,7 +39,6 @@ from frontdoor_contracts.topics import (
 from frontdoor_contracts.vocabulary import Channel, Decision
 
 from . import store
-from .deadletters import dead_letter_headers
 from .domain.people import PersonFacts, choose_family, choose_match, demographic_key
 from .domain.referrals import referral_flags
 from .models import ChildReferral, Contact, ContactPerson, MashDecision, PendingDecision, Person

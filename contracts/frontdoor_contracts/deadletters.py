@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from frontdoor_contracts.errors import InvalidEvent
+from .errors import InvalidEvent
 
 Headers = list[tuple[str, bytes]]
 
