@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
-from . import models  # noqa: F401  (registers the tables)
+from .models import AllocationTable
 
 
 def build_engine(database_url: str) -> Engine:
@@ -34,4 +34,4 @@ def build_engine(database_url: str) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
+    AllocationTable.metadata.create_all(engine)

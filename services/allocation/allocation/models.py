@@ -9,8 +9,14 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, LargeBinary, Text
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+
+class AllocationTable(SQLModel, registry=registry()):
+    """Base of this service's tables: their own metadata, apart from any
+    other service's (each service owns its database)."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -34,7 +40,7 @@ def utc_column(nullable: bool = False, index: bool = False) -> Any:
     return Column(UTCDateTime(), nullable=nullable, index=index)
 
 
-class CaseRow(SQLModel, table=True):
+class CaseRow(AllocationTable, table=True):
     __tablename__ = "cases"
 
     case_id: uuid.UUID = Field(primary_key=True)
@@ -47,7 +53,7 @@ class CaseRow(SQLModel, table=True):
     document: str = Field(sa_column=Column(Text, nullable=False))
 
 
-class TimelineEntry(SQLModel, table=True):
+class TimelineEntry(AllocationTable, table=True):
     __tablename__ = "timeline"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -57,7 +63,7 @@ class TimelineEntry(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-class OutboxEvent(SQLModel, table=True):
+class OutboxEvent(AllocationTable, table=True):
     """Events written in the same transaction as the change they describe."""
 
     __tablename__ = "outbox"
@@ -71,7 +77,7 @@ class OutboxEvent(SQLModel, table=True):
     published_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True, index=True))
 
 
-class ApiClient(SQLModel, table=True):
+class ApiClient(AllocationTable, table=True):
     """An API client: a bearer key stored only as its SHA-256 hash, with roles."""
 
     __tablename__ = "api_clients"

@@ -8,8 +8,14 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, LargeBinary, UniqueConstraint
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+
+class ContactsTable(SQLModel, registry=registry()):
+    """Base of this service's tables: their own metadata, apart from any
+    other service's (each service owns its database)."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -33,7 +39,7 @@ def utc_column(nullable: bool = False, index: bool = False) -> Any:
     return Column(UTCDateTime(), nullable=nullable, index=index)
 
 
-class Person(SQLModel, table=True):
+class Person(ContactsTable, table=True):
     __tablename__ = "people"
 
     id: uuid.UUID = Field(primary_key=True)
@@ -50,7 +56,7 @@ class Person(SQLModel, table=True):
     created_at: datetime = Field(sa_column=utc_column())
 
 
-class Contact(SQLModel, table=True):
+class Contact(ContactsTable, table=True):
     __tablename__ = "contacts"
 
     id: uuid.UUID = Field(primary_key=True)
@@ -66,7 +72,7 @@ class Contact(SQLModel, table=True):
     incident_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
-class ContactPerson(SQLModel, table=True):
+class ContactPerson(ContactsTable, table=True):
     __tablename__ = "contact_people"
 
     contact_id: uuid.UUID = Field(primary_key=True, foreign_key="contacts.id")
@@ -77,7 +83,7 @@ class ContactPerson(SQLModel, table=True):
     da_present: bool | None = None
 
 
-class MashDecision(SQLModel, table=True):
+class MashDecision(ContactsTable, table=True):
     __tablename__ = "decisions"
 
     contact_id: uuid.UUID = Field(primary_key=True, foreign_key="contacts.id")
@@ -91,7 +97,7 @@ class MashDecision(SQLModel, table=True):
     re_referral: bool
 
 
-class ChildReferral(SQLModel, table=True):
+class ChildReferral(ContactsTable, table=True):
     """One row per child per referral: what the 12-month rule looks back on."""
 
     __tablename__ = "child_referrals"
@@ -102,7 +108,7 @@ class ChildReferral(SQLModel, table=True):
     re_referral: bool
 
 
-class OutboxEvent(SQLModel, table=True):
+class OutboxEvent(ContactsTable, table=True):
     """Events written in the same transaction as the change they describe,
     published by the relay afterwards (transactional outbox)."""
 
@@ -118,7 +124,7 @@ class OutboxEvent(SQLModel, table=True):
     published_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True, index=True))
 
 
-class ApiClient(SQLModel, table=True):
+class ApiClient(ContactsTable, table=True):
     __tablename__ = "api_clients"
 
     id: uuid.UUID = Field(primary_key=True)
@@ -129,7 +135,7 @@ class ApiClient(SQLModel, table=True):
     disabled: bool = False
 
 
-class IdempotencyRecord(SQLModel, table=True):
+class IdempotencyRecord(ContactsTable, table=True):
     __tablename__ = "idempotency_keys"
     __table_args__ = (UniqueConstraint("client_id", "key"),)
 
@@ -141,7 +147,7 @@ class IdempotencyRecord(SQLModel, table=True):
     created_at: datetime = Field(sa_column=utc_column())
 
 
-class PendingDecision(SQLModel, table=True):
+class PendingDecision(ContactsTable, table=True):
     """A decision that arrived before its contact (the two topics are not
     ordered with each other): kept, and applied when the contact is recorded."""
 

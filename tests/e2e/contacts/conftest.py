@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from contacts_e2e_kit import ContactsService, Kafka, start_contacts, stop
+from contacts_e2e_kit import ContactsService, start_contacts, stop
 
 
 @pytest.fixture(scope="session")
@@ -13,8 +13,3 @@ def contacts_service(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFact
     process, service = start_contacts(tmp_path_factory.mktemp("contacts"), kafka_bootstrap)
     yield service
     stop(process)
-
-
-@pytest.fixture(scope="session")
-def kafka(kafka_bootstrap: str) -> Kafka:
-    return Kafka(kafka_bootstrap)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlmodel import SQLModel
 
-from contacts import models  # noqa: F401  (registers the tables)
+from contacts.models import ContactsTable
 
 connection = context.config.attributes.get("connection")
 if connection is None:
     raise RuntimeError("run migrations through contacts.database.migrate(engine)")
 context.configure(
     connection=connection,
-    target_metadata=SQLModel.metadata,
+    target_metadata=ContactsTable.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
 )
 with context.begin_transaction():

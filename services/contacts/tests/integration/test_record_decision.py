@@ -10,10 +10,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from contacts_testkit import NOW, ContactFactory, child, decision_event, nhs_number
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 
 from contacts import handlers
-from contacts.models import Contact, OutboxEvent, PendingDecision
+from contacts.models import Contact, ContactsTable, OutboxEvent, PendingDecision
 from frontdoor_contracts.contacts import contact_id_for
 from frontdoor_contracts.vocabulary import Channel, Decision
 
@@ -106,7 +106,7 @@ def test_a_decision_that_arrives_before_its_contact_waits_for_it(engine: Engine,
 def test_migrations_match_the_models(engine: Engine) -> None:
     with engine.connect() as connection:
         context = MigrationContext.configure(connection)
-        assert compare_metadata(context, SQLModel.metadata) == []
+        assert compare_metadata(context, ContactsTable.metadata) == []
 
 
 def test_of_two_decisions_waiting_for_a_contact_the_first_applies_and_the_second_is_dead_lettered(
