@@ -18,7 +18,8 @@ from .topics import ensure_topics
 KAFKA_PORT = 9092
 KAFKA_CONTROLLER_PORT = 9093
 DEV_CLIENT_NAME = "local-dev"
-DEV_CLIENT_ROLES = "intake,decide,read"
+# The services that issue API keys, and the roles of the local key each gets.
+DEV_CLIENT_ROLES = {"contacts": "intake,decide,read", "allocation": "coordinator,read"}
 CREDENTIALS_FILE = "credentials"
 
 Say = Callable[[str], None]
@@ -75,6 +76,7 @@ def stop_recorded(root: Path) -> list[str]:
 
 @dataclass
 class Credentials:
+    service: str
     name: str
     roles: str
     api_key: str
@@ -88,7 +90,7 @@ class LocalStack:
     services: tuple[ServiceSpec, ...] = SERVICES
     broker: KafkaBroker | None = None
     processes: list[ServiceProcess] = field(default_factory=list)
-    credentials: Credentials | None = None
+    credentials: list[Credentials] = field(default_factory=list)
 
     @property
     def bootstrap(self) -> str:
@@ -128,19 +130,23 @@ class LocalStack:
             say(f"{process.spec.name} is healthy on {process.spec.base_url}")
         self.credentials = self.create_credentials()
 
-    def create_credentials(self) -> Credentials:
-        contacts = next(p for p in self.processes if p.spec.name == "contacts")
+    def create_credentials(self) -> list[Credentials]:
         # client names are unique and .run/data persists across runs: one fresh client per start
         name = f"{DEV_CLIENT_NAME}-{datetime.now(UTC):%Y%m%d-%H%M%S}"
-        output = contacts.run_command("create-client", "--name", name, "--roles", DEV_CLIENT_ROLES)
-        lines = [line.strip() for line in output.splitlines() if line.strip()]
-        if not lines:
-            raise StackError("frontdoor-contacts create-client printed no API key")
-        credentials = Credentials(name, DEV_CLIENT_ROLES, lines[-1])
+        made = []
+        for process in self.processes:
+            roles = DEV_CLIENT_ROLES.get(process.spec.name)
+            if roles is None:
+                continue
+            output = process.run_command("create-client", "--name", name, "--roles", roles)
+            lines = [line.strip() for line in output.splitlines() if line.strip()]
+            if not lines:
+                raise StackError(f"frontdoor-{process.spec.name} create-client printed no API key")
+            made.append(Credentials(process.spec.name, name, roles, lines[-1]))
         path = self.root / CREDENTIALS_FILE
-        path.write_text(f"name={credentials.name}\nroles={credentials.roles}\napi_key={credentials.api_key}\n")
+        path.write_text("".join(f"{c.service}: name={c.name} roles={c.roles} api_key={c.api_key}\n" for c in made))
         os.chmod(path, 0o600)
-        return credentials
+        return made
 
     def detach(self) -> None:
         """Leave everything running (for `up`): forget the handles, keep the pid files."""
@@ -170,10 +176,10 @@ class LocalStack:
             f"  Kafka bootstrap  {self.bootstrap}   (log: .run/kafka/broker.log)",
             "  Data             .run/data/*.db (sqlite)",
         ]
-        if self.credentials:
+        for credentials in self.credentials:
             lines += [
                 "",
-                f"  Dev API key ({self.credentials.name}, roles {self.credentials.roles}), shown once:",
-                f"    Authorization: Bearer {self.credentials.api_key}",
+                f"  Dev API key for {credentials.service} ({credentials.name}, roles {credentials.roles}), shown once:",
+                f"    Authorization: Bearer {credentials.api_key}",
             ]
         return "\n".join(lines) + "\n"
