@@ -6,6 +6,7 @@ dead-lettered."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -92,3 +93,33 @@ async def test_a_bad_event_is_dead_lettered(kafka: Kafka, allocation_service: Al
     await kafka.publish(DECIDED, json.dumps(document).encode(), key=key)
     dead = await kafka.collect("contacts.decided.v1.dlq", lambda r: r.key == key.encode())
     assert len(dead) == 1 and header(dead[0], "dlq.field") == "data.level_of_need"
+
+
+async def test_a_family_identified_in_data_and_a_step_down_join_one_case(
+    kafka: Kafka, allocation_service: AllocationService
+) -> None:
+    family = str(uuid.uuid4())
+    identified_at = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    identified = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "urn:test:outcomes",
+                  "type": "uk.gov.frontdoor.outcomes.family-identified.v1", "time": identified_at,
+                  "data": {"family_id": family, "child_ids": [str(uuid.uuid4())],
+                           "headline_problems": ["school_attendance", "worklessness"], "identified_at": identified_at}}
+    await kafka.publish("outcomes.family-identified.v1", json.dumps(identified).encode(), key=family)
+    case_id = case_id_for(identified["source"], identified["id"])
+    opened = await kafka.collect("allocation.case-opened.v1", of_case(case_id))
+    assert len(opened) == 1 and data_of(opened[0])["source"] == "identified_in_data"
+    step_down = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "urn:test:case-system",
+                 "type": "uk.gov.frontdoor.step-down.requested.v1", "time": identified_at,
+                 "data": {"family_id": family, "child_ids": [str(uuid.uuid4())], "level_of_need": 3,
+                          "concerns": ["neglect"], "stepped_down_at": identified_at, "decided_by": "sw-12"}}
+    await kafka.publish("frontdoor.step-downs.v1", json.dumps(step_down).encode(), key=family)
+    svc = allocation_service
+    deadline = asyncio.get_running_loop().time() + 30
+    timeline: list[str] = []
+    while "trigger_attached" not in timeline and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.3)
+        response = httpx.get(f"{svc.url}/v1/cases/{case_id}", headers=svc.headers(svc.coordinator))
+        timeline = [e["kind"] for e in response.json().get("timeline", [])] if response.status_code == 200 else []
+    assert timeline == ["opened", "trigger_attached"]  # one open case per family
+    assert len(await kafka.collect("allocation.case-opened.v1",
+                                   lambda r: data_of(r).get("family_id") == family, settle=1)) == 1
