@@ -102,6 +102,8 @@ def _move(rt: Runtime, db: Session, action: Any, *args: Any, **kwargs: Any) -> C
         raise HTTPException(404, "no such case") from None
     except IllegalTransition as error:
         raise HTTPException(409, str(error)) from None
+    except store.StaleCase:
+        raise HTTPException(409, "the case changed meanwhile; read it again and retry") from None
     except ValueError as error:  # a time before the step it follows
         raise HTTPException(422, str(error)) from None
     rt.relay.wake()
@@ -197,7 +199,7 @@ def metrics(rt: RuntimeDep, db: SessionDep) -> Response:
     now = rt.clock()
     counts: dict[str, int] = {}
     overdue = 0
-    for case in store.open_cases(db):
+    for case in (c for c in store.open_cases(db) if c.awaiting_offer):
         bucket = waiting_bucket(case.days_waiting(now, rt.rules.bank_holidays))
         counts[bucket] = counts.get(bucket, 0) + 1
         overdue += case.is_overdue(now)

@@ -1,6 +1,6 @@
 """API clients of the allocation service: bearer keys hashed at rest, roles
-coordinator (allocate, step up, everything an agency may), agency (record
-offers and answers) and read (agenda, board, timelines)."""
+coordinator (allocate, and everything an agency may), agency (record offers,
+answers and step-ups, and read) and read (agenda, board, timelines)."""
 
 from __future__ import annotations
 

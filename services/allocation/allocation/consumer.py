@@ -12,12 +12,13 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.structs import OffsetAndMetadata
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from frontdoor_contracts.allocation import StepDownRequested
 from frontdoor_contracts.contacts import ContactDecided
 from frontdoor_contracts.deadletters import dead_letter_headers
-from frontdoor_contracts.errors import InvalidEvent, parse_event
+from frontdoor_contracts.errors import FieldError, InvalidEvent, parse_event
 from frontdoor_contracts.outcomes import FamilyIdentified
 from frontdoor_contracts.topics import (
     CONTACTS_DECIDED,
@@ -72,17 +73,25 @@ class TriggerConsumer:
         """Handle one record; True when it was dead-lettered."""
         try:
             outcome = self.handle(record)
+        except (ValueError, IntegrityError) as exc:
+            # Well-formed but impossible to apply (it contradicts stored state):
+            # retrying cannot help. A database or broker outage is not caught here.
+            return await self._dead_letter(record, InvalidEvent("processing_failed", [
+                FieldError("", type(exc).__name__, "the event could not be applied to the stored case")]))
         except InvalidEvent as error:
-            headers = dead_letter_headers(error, record.topic, record.partition, record.offset, record.headers or ())
-            key = record.key.decode(errors="replace") if record.key is not None else None
-            await self._publisher.publish(dead_letter_topic(record.topic), key, record.value or b"", headers)
-            self._metrics.dead_lettered.labels(record.topic, error.reason).inc()
-            log.warning("dead-lettered", extra={"topic": record.topic, "offset": record.offset,
-                                                "reason": error.reason, "field": error.field})
-            return True
+            return await self._dead_letter(record, error)
         log.info("processed", extra={"topic": record.topic, "offset": record.offset,
                                      "outcome": outcome.value if outcome else "no_case"})
         return False
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], error: InvalidEvent) -> bool:
+        headers = dead_letter_headers(error, record.topic, record.partition, record.offset, record.headers or ())
+        key = record.key.decode(errors="replace") if record.key is not None else None
+        await self._publisher.publish(dead_letter_topic(record.topic), key, record.value or b"", headers)
+        self._metrics.dead_lettered.labels(record.topic, error.reason).inc()
+        log.warning("dead-lettered", extra={"topic": record.topic, "offset": record.offset,
+                                            "reason": error.reason, "field": error.field})
+        return True
 
     async def run(self) -> None:
         delay = 1.0

@@ -131,5 +131,5 @@ def sla_sweep(session: Session, rules: Rules, now: datetime) -> list[tuple[uuid.
             store.add_timeline(session, case.case_id, now, kind.value.replace("-", "_"))
             case = case.mark_sla_emitted(kind)
             emitted.append((case.case_id, kind))
-        store.save_case(session, case)
+            store.save_case(session, case)
     return emitted

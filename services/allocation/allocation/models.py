@@ -50,6 +50,7 @@ class CaseRow(AllocationTable, table=True):
     source: str = Field(max_length=30)
     started_at: datetime = Field(sa_column=utc_column())
     due_at: datetime = Field(sa_column=utc_column(index=True))
+    version: int = 1
     document: str = Field(sa_column=Column(Text, nullable=False))
 
 

@@ -17,38 +17,60 @@ from .domain.cases import Case
 from .models import CaseRow, OutboxEvent, TimelineEntry
 
 
+class StaleCase(RuntimeError):
+    """The case changed since it was read (another writer): retry from a fresh read."""
+
+
+def _loaded(session: Session, rows: Sequence[CaseRow]) -> list[Case]:
+    """Remember the version each case was read at, for save_case's check."""
+    versions: dict[uuid.UUID, int] = session.info.setdefault("case_versions", {})
+    cases = []
+    for row in rows:
+        versions[row.case_id] = row.version
+        cases.append(load_case(row.document))
+    return cases
+
+
 def get_case(session: Session, case_id: uuid.UUID) -> Case | None:
-    row = session.get(CaseRow, case_id)
-    return None if row is None else load_case(row.document)
+    found = _loaded(session, session.exec(select(CaseRow).where(CaseRow.case_id == case_id)).all())
+    return found[0] if found else None
 
 
 def family_cases(session: Session, family_id: uuid.UUID) -> list[Case]:
-    rows = session.exec(select(CaseRow).where(CaseRow.family_id == family_id)).all()
-    return [load_case(row.document) for row in rows]
+    return _loaded(session, session.exec(select(CaseRow).where(CaseRow.family_id == family_id)).all())
 
 
 def open_cases(session: Session) -> list[Case]:
-    rows = session.exec(select(CaseRow).where(col(CaseRow.is_open).is_(True)).order_by(col(CaseRow.due_at))).all()
-    return [load_case(row.document) for row in rows]
+    query = select(CaseRow).where(col(CaseRow.is_open).is_(True)).order_by(col(CaseRow.due_at))
+    return _loaded(session, session.exec(query).all())
 
 
 def cases_awaiting_offer_due_by(session: Session, moment: datetime) -> list[Case]:
     """Open cases without an offer whose due time is at or before `moment`."""
-    query = select(CaseRow).where(
-        col(CaseRow.status).in_(("open", "allocated")), col(CaseRow.due_at) <= moment
-    )
-    return [load_case(row.document) for row in session.exec(query).all()]
+    query = select(CaseRow).where(col(CaseRow.status).in_(("open", "allocated")), col(CaseRow.due_at) <= moment)
+    return _loaded(session, session.exec(query).all())
 
 
 def save_case(session: Session, case: Case) -> None:
-    row = session.get(CaseRow, case.case_id)
-    if row is None:
-        row = CaseRow(case_id=case.case_id, family_id=case.family_id, status=case.status.value, is_open=case.is_open,
-                      source=case.source.value, started_at=case.started_at, due_at=case.due_at,
-                      document=dump_case(case))
-    else:
-        row.status, row.is_open, row.document = case.status.value, case.is_open, dump_case(case)
-    session.add(row)
+    """Insert a new case, or update one only if nobody changed it since this
+    session read it (optimistic concurrency: raises StaleCase otherwise)."""
+    versions: dict[uuid.UUID, int] = session.info.setdefault("case_versions", {})
+    read_at = versions.get(case.case_id)
+    if read_at is None:
+        session.add(CaseRow(case_id=case.case_id, family_id=case.family_id, status=case.status.value,
+                            is_open=case.is_open, source=case.source.value, started_at=case.started_at,
+                            due_at=case.due_at, version=1, document=dump_case(case)))
+        session.flush()
+        versions[case.case_id] = 1
+        return
+    result = session.execute(
+        update(CaseRow)
+        .where(col(CaseRow.case_id) == case.case_id, col(CaseRow.version) == read_at)
+        .values(status=case.status.value, is_open=case.is_open, document=dump_case(case), version=read_at + 1)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise StaleCase(str(case.case_id))
+    versions[case.case_id] = read_at + 1
 
 
 def add_timeline(session: Session, case_id: uuid.UUID, at: datetime, kind: str, **detail: Any) -> None:

@@ -17,7 +17,7 @@ from allocation import handlers, store
 from allocation.database import build_engine, create_schema
 from allocation.domain.calendar import DEFAULT_TARGET, england_and_wales_bank_holidays
 from allocation.domain.cases import IllegalTransition, TriggerOutcome
-from allocation.domain.sla import DEFAULT_SLA
+from allocation.domain.sla import DEFAULT_SLA, SlaEvent
 from allocation.domain.triggers import NfaReviewPolicy, Trigger
 from allocation.models import OutboxEvent
 from frontdoor_contracts.vocabulary import AgencyKind, CaseSource, OfferAnswer
@@ -105,3 +105,23 @@ def test_an_offer_before_the_warning_means_no_warning(engine: Engine) -> None:
         agency_kind=AgencyKind.SCHOOL, lead_professional_ref="staff-7", allocated_by="coord-1", at_meeting=False)
     run(engine, handlers.record_offer, case.case_id, RULES, DECIDED + timedelta(days=2), DECIDED + timedelta(days=2))
     assert run(engine, handlers.sla_sweep, RULES, case.due_at + timedelta(days=1)) == []
+
+
+def test_a_concurrent_change_is_never_overwritten(engine: Engine) -> None:
+    _, case = run(engine, handlers.on_trigger, trigger(uuid.uuid4()), RULES, DECIDED)
+    with Session(engine) as sweeper:
+        stale = store.get_case(sweeper, case.case_id)  # one writer reads the case ...
+        assert stale is not None
+        # ... meanwhile a coordinator allocates it and commits ...
+        run(engine, handlers.allocate, case.case_id, RULES, DECIDED + timedelta(days=1), lead_agency_id="vs-1",
+            agency_kind=AgencyKind.VOLUNTARY_SECTOR, lead_professional_ref="staff-1", allocated_by="coord-1",
+            at_meeting=False)
+        # ... and the first writer's save, from its stale read, is refused rather than undoing the allocation.
+        with pytest.raises(store.StaleCase):
+            store.save_case(sweeper, stale.mark_sla_emitted(SlaEvent.DUE_SOON))
+        sweeper.rollback()
+    with Session(engine) as session:
+        stored = store.get_case(session, case.case_id)
+        assert stored is not None and stored.allocation is not None and not stored.sla_emitted
+    swept = run(engine, handlers.sla_sweep, RULES, case.due_at + timedelta(days=1))
+    assert [kind.value for _, kind in swept] == ["offer-due-soon", "offer-overdue"]
