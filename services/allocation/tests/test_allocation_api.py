@@ -126,3 +126,13 @@ def test_board_metrics_and_readiness_without_a_broker(api: TestClient, settings:
     assert 'frontdoor_allocation_open_cases{days_waiting="11-20"} 1.0' in metrics
     assert api.get("/readyz").status_code == 503
     assert api.get("/healthz").json() == {"status": "ok"}
+
+
+def test_step_up_needs_the_agency_role_and_closes_the_case(api: TestClient, settings: Settings,
+                                                           keys: dict[str, str]) -> None:
+    case = open_case(settings, NOW - timedelta(days=4))
+    assert api.post(f"/v1/cases/{case}/step-up", headers=auth(keys, "read")).status_code == 403
+    stepped = api.post(f"/v1/cases/{case}/step-up", headers=auth(keys, "agency"))
+    assert stepped.status_code == 200 and stepped.json()["status"] == "stepped_up"
+    assert str(case) not in [c["case_id"] for c in api.get("/v1/cases", headers=auth(keys, "read")).json()["cases"]]
+    assert api.post(f"/v1/cases/{case}/step-up", headers=auth(keys, "agency")).status_code == 409
