@@ -7,11 +7,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 SERVICES := contacts allocation notifications outcomes
 # Every package, editable. A package whose pyproject.toml is not there yet is skipped.
-PACKAGE_DIRS := contracts deploy/stack $(addprefix services/,$(SERVICES))
+PACKAGE_DIRS := contracts services/platform deploy/stack $(addprefix services/,$(SERVICES))
 PYPROJECTS := $(wildcard $(addsuffix /pyproject.toml,$(PACKAGE_DIRS)))
 INSTALLED := $(patsubst %/pyproject.toml,%,$(PYPROJECTS))
 STAMP := $(VENV)/.frontdoor-installed
-MYPY_TARGETS := $(wildcard contracts/frontdoor_contracts deploy/stack/frontdoor_stack \
+MYPY_TARGETS := $(wildcard contracts/frontdoor_contracts services/platform/frontdoor_platform deploy/stack/frontdoor_stack \
                  $(foreach s,$(SERVICES),services/$(s)/$(s)))
 
 .PHONY: help venv kafka postgres run up down demo test lint typecheck clean

@@ -16,8 +16,10 @@ from sqlmodel import Session
 
 from frontdoor_contracts.errors import field_path, safe_message
 from frontdoor_contracts.vocabulary import TargetCalendar
+from frontdoor_platform import logs
+from frontdoor_platform.kafka import Publisher
 
-from . import handlers, logs
+from . import handlers
 from .api import router
 from .consumer import TriggerConsumer
 from .database import build_engine, create_schema
@@ -25,7 +27,6 @@ from .domain.calendar import TargetPolicy, england_and_wales_bank_holidays
 from .domain.meetings import MeetingSchedule
 from .domain.sla import SlaPolicy
 from .domain.triggers import NfaReviewPolicy
-from .kafka import Publisher
 from .metrics import Metrics
 from .outbox import OutboxRelay
 from .runtime import Runtime

@@ -26,11 +26,11 @@ from frontdoor_contracts.topics import (
     OUTCOMES_FAMILY_IDENTIFIED,
     dead_letter_topic,
 )
+from frontdoor_platform.kafka import Publisher
 
 from . import handlers
 from .domain.cases import TriggerOutcome
 from .domain.triggers import Trigger, trigger_from_decided, trigger_from_family_identified, trigger_from_step_down
-from .kafka import Publisher
 from .metrics import Metrics
 from .outbox import OutboxRelay
 

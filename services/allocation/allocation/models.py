@@ -4,40 +4,19 @@ document of the domain `Case`, beside the columns the board queries on."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, LargeBinary, Text
-from sqlalchemy.engine import Dialect
+from sqlalchemy import JSON, Column, LargeBinary, Text
 from sqlalchemy.orm import registry
-from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from frontdoor_platform.database import utc_column
 
 
 class AllocationTable(SQLModel, registry=registry()):
     """Base of this service's tables: their own metadata, apart from any
     other service's (each service owns its database)."""
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Stored as naive UTC (SQLite keeps no zone); read back aware."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime refused: times are stored in UTC")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
-
-
-def utc_column(nullable: bool = False, index: bool = False) -> Any:
-    return Column(UTCDateTime(), nullable=nullable, index=index)
 
 
 class CaseRow(AllocationTable, table=True):

@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from frontdoor_platform.kafka import BrokerUnavailable, Publisher
+
 from . import store
-from .kafka import BrokerUnavailable, Publisher
 
 log = logging.getLogger("allocation.outbox")
 

@@ -8,10 +8,11 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
+from frontdoor_platform.kafka import Publisher
+
 from .consumer import TriggerConsumer
 from .domain.meetings import MeetingSchedule
 from .handlers import Rules
-from .kafka import Publisher
 from .metrics import Metrics
 from .outbox import OutboxRelay
 from .settings import Settings

@@ -21,12 +21,12 @@ from frontdoor_contracts.envelope import new_event
 from frontdoor_contracts.errors import FieldError, InvalidEvent, validate_data
 from frontdoor_contracts.topics import FRONTDOOR_CONTACTS, FRONTDOOR_DECISIONS
 from frontdoor_contracts.vocabulary import Decision, LevelOfNeed
+from frontdoor_platform.kafka import BrokerUnavailable
 
 from . import store, views
 from .auth import Caller, Role, authenticate
 from .consumer import api_source
 from .handlers import DECISION_CLOCK_SKEW
-from .kafka import BrokerUnavailable
 from .models import Contact, IdempotencyRecord, MashDecision
 from .runtime import Runtime
 

@@ -13,12 +13,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from frontdoor_contracts.errors import field_path, safe_message
+from frontdoor_platform import logs
+from frontdoor_platform.kafka import Publisher
 
-from . import logs
 from .api import router
 from .consumer import FrontDoorConsumer
 from .database import build_engine, migrate
-from .kafka import Publisher
 from .metrics import Metrics
 from .outbox import OutboxRelay
 from .runtime import Runtime
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = build_engine(config.database_url)
         migrate(engine)
         metrics = Metrics()
-        publisher = Publisher(config.kafka_bootstrap, config.publish_timeout_seconds)
+        publisher = Publisher(config.kafka_bootstrap, config.publish_timeout_seconds, client_id="contacts")
         publisher.start()
         relay = OutboxRelay(engine, publisher, metrics, config.consumer_batch_size)
         consumer = FrontDoorConsumer(config, engine, publisher, relay, metrics)

@@ -20,9 +20,9 @@ from frontdoor_contracts.contacts import ContactSubmitted, DecisionSubmitted
 from frontdoor_contracts.deadletters import dead_letter_headers
 from frontdoor_contracts.errors import FieldError, InvalidEvent, parse_event
 from frontdoor_contracts.topics import FRONTDOOR_CONTACTS, FRONTDOOR_DECISIONS, dead_letter_topic
+from frontdoor_platform.kafka import Publisher
 
 from . import handlers
-from .kafka import Publisher
 from .metrics import Metrics
 from .outbox import OutboxRelay
 from .settings import Settings

@@ -1,39 +1,20 @@
-"""Engine construction and schema migrations (Alembic). Nothing here runs
-at import time: the app's lifespan or the CLI calls these."""
+"""Schema migrations (Alembic), run by the lifespan or the CLI. Engines are
+built the platform's way (`frontdoor_platform.database.build_engine`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
-from sqlmodel import create_engine
+from sqlalchemy.engine import Engine
+
+from frontdoor_platform.database import build_engine
+
+__all__ = ["build_engine", "migrate"]
+
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def build_engine(database_url: str) -> Engine:
-    url = make_url(database_url)
-    if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
-        url = url.set(drivername="postgresql+psycopg")
-    if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-    @event.listens_for(engine, "connect")
-    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")  # committed means on disk: offsets follow
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    return engine
 
 
 def migrate(engine: Engine) -> None:

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from frontdoor_platform.kafka import BrokerUnavailable, Publisher
+
 from . import store
-from .kafka import BrokerUnavailable, Publisher
 from .metrics import Metrics
 
 log = logging.getLogger("contacts.outbox")

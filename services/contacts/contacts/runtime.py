@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
+from frontdoor_platform.kafka import Publisher
+
 from .consumer import FrontDoorConsumer
-from .kafka import Publisher
 from .metrics import Metrics
 from .outbox import OutboxRelay
 from .settings import Settings

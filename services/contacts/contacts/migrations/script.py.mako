@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import contacts.models  # noqa: F401  (column types)
+import frontdoor_platform.database  # noqa: F401  (column types)
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

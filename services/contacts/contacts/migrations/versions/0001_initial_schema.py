@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import contacts.models
+import frontdoor_platform.database
 
 
 revision: str = '0001'
@@ -26,7 +26,7 @@ def upgrade() -> None:
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('key_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('roles', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('created_at', contacts.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', frontdoor_platform.database.UTCDateTime(), nullable=False),
     sa.Column('disabled', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
@@ -42,10 +42,10 @@ def upgrade() -> None:
     sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('family_id', sa.Uuid(), nullable=False),
     sa.Column('concerns', sa.JSON(), nullable=False),
-    sa.Column('received_at', contacts.models.UTCDateTime(), nullable=False),
-    sa.Column('recorded_at', contacts.models.UTCDateTime(), nullable=False),
+    sa.Column('received_at', frontdoor_platform.database.UTCDateTime(), nullable=False),
+    sa.Column('recorded_at', frontdoor_platform.database.UTCDateTime(), nullable=False),
     sa.Column('police_reference', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-    sa.Column('incident_at', contacts.models.UTCDateTime(), nullable=True),
+    sa.Column('incident_at', frontdoor_platform.database.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('contacts', schema=None) as batch_op:
@@ -59,8 +59,8 @@ def upgrade() -> None:
     sa.Column('topic', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('payload', sa.LargeBinary(), nullable=False),
-    sa.Column('created_at', contacts.models.UTCDateTime(), nullable=False),
-    sa.Column('published_at', contacts.models.UTCDateTime(), nullable=True),
+    sa.Column('created_at', frontdoor_platform.database.UTCDateTime(), nullable=False),
+    sa.Column('published_at', frontdoor_platform.database.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('event_id')
     )
@@ -79,7 +79,7 @@ def upgrade() -> None:
     sa.Column('demographic_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('family_id', sa.Uuid(), nullable=True),
     sa.Column('school_urn', sqlmodel.sql.sqltypes.AutoString(length=6), nullable=True),
-    sa.Column('created_at', contacts.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', frontdoor_platform.database.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('people', schema=None) as batch_op:
@@ -91,7 +91,7 @@ def upgrade() -> None:
     op.create_table('child_referrals',
     sa.Column('child_id', sa.Uuid(), nullable=False),
     sa.Column('contact_id', sa.Uuid(), nullable=False),
-    sa.Column('decided_at', contacts.models.UTCDateTime(), nullable=False),
+    sa.Column('decided_at', frontdoor_platform.database.UTCDateTime(), nullable=False),
     sa.Column('re_referral', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['child_id'], ['people.id'], ),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], ),
@@ -121,7 +121,7 @@ def upgrade() -> None:
     sa.Column('level_of_need', sa.Integer(), nullable=False),
     sa.Column('rationale', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
     sa.Column('decided_by', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-    sa.Column('decided_at', contacts.models.UTCDateTime(), nullable=False),
+    sa.Column('decided_at', frontdoor_platform.database.UTCDateTime(), nullable=False),
     sa.Column('referral', sa.Boolean(), nullable=False),
     sa.Column('re_referral', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], ),
@@ -137,7 +137,7 @@ def upgrade() -> None:
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('request_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('contact_id', sa.Uuid(), nullable=False),
-    sa.Column('created_at', contacts.models.UTCDateTime(), nullable=False),
+    sa.Column('created_at', frontdoor_platform.database.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['client_id'], ['api_clients.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('client_id', 'key')

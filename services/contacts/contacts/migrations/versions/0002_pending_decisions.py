@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import contacts.models
+import frontdoor_platform.database
 
 
 revision: str = '0002'
@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('event_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('contact_id', sa.Uuid(), nullable=False),
     sa.Column('payload', sa.LargeBinary(), nullable=False),
-    sa.Column('received_at', contacts.models.UTCDateTime(), nullable=False),
+    sa.Column('received_at', frontdoor_platform.database.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('event_id')
     )
     with op.batch_alter_table('pending_decisions', schema=None) as batch_op:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-log = logging.getLogger("allocation.kafka")
+log = logging.getLogger("frontdoor.kafka")
 
 Headers = Sequence[tuple[str, bytes]]
 
@@ -20,7 +20,7 @@ class BrokerUnavailable(Exception):
 
 
 class Publisher:
-    def __init__(self, bootstrap: str, timeout_seconds: float, client_id: str = "allocation"):
+    def __init__(self, bootstrap: str, timeout_seconds: float, client_id: str):
         self._bootstrap = bootstrap
         self._timeout = timeout_seconds
         self._client_id = client_id
