@@ -57,3 +57,13 @@ def new_event(
         traceparent=traceparent,
         data=data,
     )
+
+
+OPTIONAL_ATTRIBUTES = ("subject", "traceparent")
+
+
+def encode_event(event: CloudEvent[Any]) -> bytes:
+    """Structured-mode JSON: attributes without a value are left out, never
+    `null` (CloudEvents 1.0); the data is the contract's, as it stands."""
+    absent = {name for name in OPTIONAL_ATTRIBUTES if getattr(event, name) is None}
+    return event.model_dump_json(exclude=absent).encode()

@@ -1,1 +1,2 @@
 """Front Door contacts service."""
+__version__ = "1.0.0"

@@ -37,11 +37,12 @@ from frontdoor_contracts.topics import (
     dead_letter_topic,
 )
 from frontdoor_contracts.vocabulary import Channel, Decision
+from frontdoor_platform import outbox
 
 from . import store
 from .domain.people import PersonFacts, choose_family, choose_match, demographic_key
 from .domain.referrals import referral_flags
-from .models import ChildReferral, Contact, ContactPerson, MashDecision, PendingDecision, Person
+from .models import ChildReferral, Contact, ContactPerson, MashDecision, OutboxEvent, PendingDecision, Person
 
 
 @dataclass
@@ -185,8 +186,8 @@ def _apply_pending_decisions(session: Session, outcome: Outcome, source_uri: str
                                                now))
         except DecisionRejected as error:
             headers = dead_letter_headers(error, FRONTDOOR_DECISIONS.name, None, None)
-            store.add_outbox_raw(session, dead_letter_topic(FRONTDOOR_DECISIONS.name), str(outcome.contact_id),
-                                 pending.payload, pending.event_id + ":dlq", now, headers)
+            outbox.add_record(session, OutboxEvent, dead_letter_topic(FRONTDOOR_DECISIONS.name),
+                              str(outcome.contact_id), pending.payload, pending.event_id + ":dlq", now, headers)
             outcome.dead_lettered.append(error.reason)
         session.delete(pending)
 
@@ -262,5 +263,5 @@ def _emit(
 ) -> None:
     out = new_event(data, source=source_uri, subject=str(outcome.contact_id), time=time,
                     event_id=_event_id(outcome.contact_id, kind), traceparent=cause.traceparent)
-    store.add_outbox(session, topic, str(outcome.contact_id), out, now)
+    outbox.add_event(session, OutboxEvent, topic, str(outcome.contact_id), out, now)
     outcome.emitted.append(topic)

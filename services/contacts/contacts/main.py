@@ -1,14 +1,14 @@
-"""Command line: `frontdoor-contacts serve | create-client | migrate`."""
+"""Command line: `frontdoor-contacts serve | migrate | create-client |
+list-clients | revoke-client`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 
-from sqlmodel import Session
+from frontdoor_platform.cli import add_client_commands, run_client_command
 
-from .auth import create_client, parse_roles
+from .access import keyring
 from .database import build_engine, migrate
 from .settings import Settings
 
@@ -18,9 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the API, the consumer and the outbox relay")
     commands.add_parser("migrate", help="bring the database schema up to date")
-    client = commands.add_parser("create-client", help="create an API client and print its key once")
-    client.add_argument("--name", required=True)
-    client.add_argument("--roles", default="intake,decide,read", help="comma-separated: intake, decide, read")
+    add_client_commands(commands, keyring(), default_roles="intake,decide,read")
     args = parser.parse_args(argv)
     settings = Settings()
 
@@ -34,14 +32,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     engine = build_engine(settings.database_url)
     migrate(engine)
-    if args.command == "create-client":
-        try:
-            roles = parse_roles(args.roles)
-        except ValueError as error:
-            parser.error(str(error))
-        with Session(engine) as session:
-            print(create_client(session, args.name, roles, datetime.now(UTC)))
-    return 0
+    if args.command == "migrate":
+        return 0
+    return run_client_command(args, parser, engine, keyring())
 
 
 if __name__ == "__main__":

@@ -1,14 +1,17 @@
-"""Prometheus metrics of the contacts service. Labels are bounded enums
-(source, channel, decision, topic, reason), never ids or names."""
+"""Prometheus metrics of the contacts service: the kit's (consumer, outbox,
+API) and the front door's own. Labels are bounded enums (source, channel,
+decision, topic, reason), never ids or names."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter
+
+from frontdoor_platform.metrics import KitMetrics
 
 
-class Metrics:
+class Metrics(KitMetrics):
     def __init__(self, registry: CollectorRegistry | None = None):
-        self.registry = registry or CollectorRegistry()
+        super().__init__("contacts", registry)
         r = self.registry
         self.contacts_received = Counter(
             "frontdoor_contacts_received_total", "Contacts recorded, by referrer source and channel",
@@ -26,16 +29,3 @@ class Metrics:
             "when it is recorded)", registry=r)
         self.duplicates = Counter(
             "frontdoor_contacts_duplicates_total", "Replayed events that changed nothing", ["topic"], registry=r)
-        self.dead_lettered = Counter(
-            "frontdoor_contacts_dead_lettered_total", "Records sent to a dead-letter topic", ["topic", "reason"],
-            registry=r)
-        self.processing_seconds = Histogram(
-            "frontdoor_contacts_processing_seconds", "Time to handle one consumed record", ["topic"], registry=r,
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
-        self.consumer_lag = Gauge(
-            "frontdoor_contacts_consumer_lag", "Records not yet consumed, by topic", ["topic"], registry=r)
-        self.outbox_pending = Gauge(
-            "frontdoor_contacts_outbox_pending", "Events recorded but not yet published", registry=r)
-        self.api_rejections = Counter(
-            "frontdoor_contacts_api_rejections_total", "Intake API requests refused, by HTTP status", ["status"],
-            registry=r)

@@ -9,7 +9,9 @@ from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from frontdoor_platform.apikeys import ApiClientFields
 from frontdoor_platform.database import utc_column
+from frontdoor_platform.outbox import OutboxFields
 
 
 class ContactsTable(SQLModel, registry=registry()):
@@ -86,31 +88,15 @@ class ChildReferral(ContactsTable, table=True):
     re_referral: bool
 
 
-class OutboxEvent(ContactsTable, table=True):
+class OutboxEvent(OutboxFields, ContactsTable, table=True):
     """Events written in the same transaction as the change they describe,
-    published by the relay afterwards (transactional outbox)."""
+    published by the kit's relay afterwards (transactional outbox)."""
 
     __tablename__ = "outbox"
 
-    id: int | None = Field(default=None, primary_key=True)
-    event_id: str = Field(max_length=200, unique=True)
-    topic: str = Field(max_length=200)
-    key: str = Field(max_length=200)
-    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    headers: list[list[str]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
-    created_at: datetime = Field(sa_column=utc_column())
-    published_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True, index=True))
 
-
-class ApiClient(ContactsTable, table=True):
+class ApiClient(ApiClientFields, ContactsTable, table=True):
     __tablename__ = "api_clients"
-
-    id: uuid.UUID = Field(primary_key=True)
-    name: str = Field(max_length=100, unique=True)
-    key_hash: str = Field(max_length=64, unique=True, index=True)
-    roles: str = Field(max_length=200)
-    created_at: datetime = Field(sa_column=utc_column())
-    disabled: bool = False
 
 
 class IdempotencyRecord(ContactsTable, table=True):

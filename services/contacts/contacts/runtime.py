@@ -6,11 +6,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from frontdoor_platform.kafka import Publisher
+from frontdoor_platform.clock import Clock
+from frontdoor_platform.consumer import BatchConsumer
+from frontdoor_platform.http import Gate
+from frontdoor_platform.kafka import EventPublisher
+from frontdoor_platform.outbox import OutboxRelay
 
-from .consumer import FrontDoorConsumer
 from .metrics import Metrics
-from .outbox import OutboxRelay
 from .settings import Settings
 
 
@@ -19,6 +21,8 @@ class Runtime:
     settings: Settings
     engine: Engine
     metrics: Metrics
-    publisher: Publisher
+    publisher: EventPublisher
     relay: OutboxRelay
-    consumer: FrontDoorConsumer
+    consumer: BatchConsumer
+    gate: Gate
+    clock: Clock

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from frontdoor_platform.settings import ServiceSettings
 
 
-class Settings(BaseSettings):
+class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CONTACTS_", extra="ignore")
 
-    host: str = "127.0.0.1"
     port: int = 8001
-    kafka_bootstrap: str = "localhost:9092"
     # CONTACTS_DATABASE_URL, or the conventional DATABASE_URL (e.g. PostgreSQL:
     # postgresql://user@host/db). SQLite under .data/ when neither is set.
     database_url: str = Field(
@@ -20,7 +20,8 @@ class Settings(BaseSettings):
     )
     consumer_group: str = "contacts"
     source_uri: str = "urn:frontdoor:contacts"
-    log_level: str = "INFO"
-    publish_timeout_seconds: float = Field(default=10.0, gt=0)
-    run_consumer: bool = True
-    consumer_batch_size: int = Field(default=500, ge=1)
+
+    @property
+    def api_source(self) -> str:
+        """CloudEvents source of contacts and decisions taken over HTTP."""
+        return self.source_uri + ":api"

@@ -7,20 +7,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, update
 from sqlmodel import Session, col, select
-
-from frontdoor_contracts.envelope import CloudEvent
 
 from .domain.people import KnownPerson
 from .models import (
-    ApiClient,
     ChildReferral,
     Contact,
     ContactPerson,
     IdempotencyRecord,
     MashDecision,
-    OutboxEvent,
     PendingDecision,
     Person,
 )
@@ -90,37 +85,6 @@ def contacts_for_child(session: Session, child_id: uuid.UUID) -> Sequence[tuple[
         .order_by(col(Contact.received_at))
     )
     return [(contact, decision) for contact, decision in session.exec(query).all()]
-
-
-def add_outbox(session: Session, topic: str, key: str, event: CloudEvent, now: datetime) -> None:  # type: ignore[type-arg]
-    add_outbox_raw(session, topic, key, event.model_dump_json().encode(), event.id, now)
-
-
-def add_outbox_raw(session: Session, topic: str, key: str, payload: bytes, record_id: str, now: datetime,
-                   headers: Sequence[tuple[str, bytes]] = ()) -> None:
-    stored = [[name, value.decode()] for name, value in headers] or None
-    session.add(OutboxEvent(event_id=record_id, topic=topic, key=key, payload=payload, headers=stored,
-                            created_at=now))
-
-
-def pending_outbox(session: Session, limit: int) -> Sequence[OutboxEvent]:
-    query = (
-        select(OutboxEvent).where(col(OutboxEvent.published_at).is_(None)).order_by(col(OutboxEvent.id)).limit(limit)
-    )
-    return session.exec(query).all()
-
-
-def mark_published(session: Session, ids: Sequence[int], now: datetime) -> None:
-    session.execute(update(OutboxEvent).where(col(OutboxEvent.id).in_(ids)).values(published_at=now))
-
-
-def count_pending_outbox(session: Session) -> int:
-    query = select(func.count()).select_from(OutboxEvent).where(col(OutboxEvent.published_at).is_(None))
-    return int(session.exec(query).one())
-
-
-def client_by_key_hash(session: Session, key_hash: str) -> ApiClient | None:
-    return session.exec(select(ApiClient).where(ApiClient.key_hash == key_hash)).first()
 
 
 def idempotency_record(session: Session, client_id: uuid.UUID, key: str) -> IdempotencyRecord | None:

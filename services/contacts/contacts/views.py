@@ -5,13 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from frontdoor_contracts.errors import FieldError
-
 from .models import Contact, ContactPerson, MashDecision, Person
-
-
-def not_json_error() -> FieldError:
-    return FieldError("", "json_invalid", "request body is not valid JSON")
 
 
 def _person(link: ContactPerson, person: Person) -> dict[str, Any]:

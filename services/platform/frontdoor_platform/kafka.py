@@ -1,11 +1,22 @@
-"""The service's Kafka producer: acks=all, idempotent, and honest about an
-unreachable broker (BrokerUnavailable, which the API answers with 503)."""
+"""The service's Kafka producer: acks=all, idempotent, and honest.
+
+`publish` returns only once the broker acknowledged, and raises
+BrokerUnavailable only when the record was definitely not written: it never
+gives up on a record still in the producer's buffer (which would be sent
+later, so a 503 would mean "maybe"); it waits for the buffer's own verdict,
+which aiokafka gives within its request timeout. While the broker is known
+to be down, a record is refused before it is buffered at all. `ready()`
+says whether the broker answers now, not whether it once did.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -13,45 +24,68 @@ from aiokafka.errors import KafkaError
 log = logging.getLogger("frontdoor.kafka")
 
 Headers = Sequence[tuple[str, bytes]]
+CLOUDEVENTS_CONTENT_TYPE = ("content-type", b"application/cloudevents+json")
 
 
 class BrokerUnavailable(Exception):
-    """The broker did not acknowledge in time."""
+    """The broker did not take the record: it was not written."""
+
+
+@dataclass(frozen=True)
+class OutboundRecord:
+    topic: str
+    key: str | None
+    value: bytes
+    headers: Headers = ()
+
+
+class EventPublisher(Protocol):
+    """What services need of a publisher (tests pass a fake)."""
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def ready(self) -> bool: ...
+
+    async def publish(self, topic: str, key: str | None, value: bytes, headers: Headers = ()) -> None: ...
+
+    async def publish_many(self, records: Sequence[OutboundRecord]) -> list[bool]: ...
 
 
 class Publisher:
-    def __init__(self, bootstrap: str, timeout_seconds: float, client_id: str):
+    def __init__(self, bootstrap: str, timeout_seconds: float, client_id: str, linger_ms: int = 5,
+                 probe_interval: float = 1.0):
         self._bootstrap = bootstrap
         self._timeout = timeout_seconds
         self._client_id = client_id
+        self._linger_ms = linger_ms
+        self._probe_interval = probe_interval
         self._producer: AIOKafkaProducer | None = None
         self._connecting: asyncio.Task[None] | None = None
-
-    @property
-    def connected(self) -> bool:
-        return self._producer is not None
+        self._down = False  # the last send failed: refuse new records until a probe succeeds
+        self._probed_at = -1e9
+        self._probe_result = False
+        self._probe_lock = asyncio.Lock()
 
     def start(self) -> None:
         """Connect in the background, retrying: the service starts (and
         answers 503) while the broker is down."""
-        self._connecting = asyncio.create_task(self._connect_forever())
+        self._connecting = asyncio.create_task(self._connect_forever(), name=f"{self._client_id}-producer")
 
     async def _connect_forever(self) -> None:
         delay = 0.5
         while self._producer is None:
             producer = AIOKafkaProducer(
-                bootstrap_servers=self._bootstrap,
-                client_id=self._client_id,
-                acks="all",
-                enable_idempotence=True,
-                request_timeout_ms=int(self._timeout * 1000),
-                linger_ms=5,
+                bootstrap_servers=self._bootstrap, client_id=self._client_id, acks="all", enable_idempotence=True,
+                request_timeout_ms=int(self._timeout * 1000), linger_ms=self._linger_ms,
             )
             try:
                 await producer.start()
             except KafkaError as exc:
                 await producer.stop()
-                log.warning("broker not reachable; retrying", extra={"error": type(exc).__name__})
+                log.warning("broker not reachable; retrying", extra={"error": type(exc).__name__,
+                                                                      "retry_in_seconds": delay})
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
             else:
@@ -64,29 +98,59 @@ class Publisher:
             await self._producer.stop()
             self._producer = None
 
-    async def publish(self, topic: str, key: str | None, value: bytes, headers: Headers = ()) -> None:
-        """Return only once the broker has acknowledged the record."""
+    async def ready(self) -> bool:
+        """Does the broker answer now? (A metadata request, at most one a second.)"""
         if self._producer is None:
-            raise BrokerUnavailable("not connected to the broker")
-        try:
-            await asyncio.wait_for(
-                self._producer.send_and_wait(
-                    topic, value=value, key=key.encode() if key is not None else None, headers=list(headers)
-                ),
-                timeout=self._timeout,
-            )
-        except (KafkaError, TimeoutError) as exc:
-            raise BrokerUnavailable(type(exc).__name__) from exc
+            return False
+        async with self._probe_lock:
+            if time.monotonic() - self._probed_at >= self._probe_interval:
+                try:
+                    await asyncio.wait_for(self._producer.client.fetch_all_metadata(), timeout=2.0)
+                    self._probe_result = True
+                except (KafkaError, TimeoutError, OSError):
+                    self._probe_result = False
+                self._probed_at = time.monotonic()
+                if self._probe_result:
+                    self._down = False
+            return self._probe_result
 
-    async def publish_many(self, records: Sequence[tuple[str, str, bytes, Headers]]) -> None:
-        """Send a batch and wait for every acknowledgement."""
-        if self._producer is None:
+    async def _producer_for_send(self) -> AIOKafkaProducer:
+        producer = self._producer
+        if producer is None:
             raise BrokerUnavailable("not connected to the broker")
+        if self._down and not await self.ready():
+            raise BrokerUnavailable("the broker is down")
+        return producer
+
+    async def publish(self, topic: str, key: str | None, value: bytes, headers: Headers = ()) -> None:
+        """Return once the broker acknowledged; BrokerUnavailable if it was not written."""
+        results = await self.publish_many([OutboundRecord(topic, key, value, headers)])
+        if not results[0]:
+            raise BrokerUnavailable("the broker did not acknowledge")
+
+    async def publish_many(self, records: Sequence[OutboundRecord]) -> list[bool]:
+        """Send a batch without waiting on each record, then wait for every
+        verdict. Returns, per record, whether the broker acknowledged it.
+        Raises BrokerUnavailable (nothing sent) while the broker is down."""
+        producer = await self._producer_for_send()
+        futures: list[asyncio.Future[object]] = []
         try:
-            futures = [
-                await self._producer.send(topic, value=value, key=key.encode(), headers=list(headers))
-                for topic, key, value, headers in records
-            ]
-            await asyncio.wait_for(asyncio.gather(*futures), timeout=self._timeout)
-        except (KafkaError, TimeoutError) as exc:
-            raise BrokerUnavailable(type(exc).__name__) from exc
+            for record in records:
+                key = record.key.encode() if record.key is not None else None
+                futures.append(await producer.send(record.topic, value=record.value, key=key,
+                                                   headers=list(record.headers)))
+        except KafkaError as exc:
+            self._down = True
+            if not futures:
+                raise BrokerUnavailable(type(exc).__name__) from exc
+        # No timeout of our own: the buffer resolves every future within the
+        # request timeout, and giving up earlier would turn "sent" into "maybe".
+        verdicts = await asyncio.gather(*futures, return_exceptions=True)
+        acknowledged = [not isinstance(v, BaseException) for v in verdicts]
+        acknowledged += [False] * (len(records) - len(acknowledged))
+        if not all(acknowledged):
+            self._down = True
+            failed = next(v for v in verdicts if isinstance(v, BaseException)) if len(verdicts) else None
+            log.warning("broker refused records", extra={"failed": acknowledged.count(False),
+                                                          "error": type(failed).__name__ if failed else "KafkaError"})
+        return acknowledged

@@ -6,17 +6,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from frontdoor_contracts.contacts import ContactDecided
 from frontdoor_contracts.envelope import CloudEvent, new_event
+from frontdoor_platform import processes
 from frontdoor_stack.kafka_broker import free_port
 
 
@@ -51,29 +49,14 @@ def start_allocation(tmp: Path, bootstrap: str, previous: AllocationService | No
         env, coordinator, agency = previous.env, previous.coordinator, previous.agency
     env = {**env, "ALLOCATION_PORT": str(free_port())}
     log = tmp / "allocation.log"
-    process = subprocess.Popen([sys.executable, "-m", "allocation.main", "serve"], env=env, stdout=log.open("ab"),
-                               stderr=subprocess.STDOUT)
-    service = AllocationService(process, f"http://127.0.0.1:{env['ALLOCATION_PORT']}", coordinator, agency, env, log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"allocation service exited; see {log}")
-        try:
-            if httpx.get(service.url + "/readyz", timeout=2).status_code == 200:
-                return service
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    process.terminate()
-    raise RuntimeError(f"allocation service not ready within 60s; see {log}")
+    url = f"http://127.0.0.1:{env['ALLOCATION_PORT']}"
+    process = processes.start_and_wait([sys.executable, "-m", "allocation.main", "serve"], env, log, url + "/readyz",
+                                       name="allocation")
+    return AllocationService(process, url, coordinator, agency, env, log)
 
 
 def stop_allocation(service: AllocationService) -> None:
-    service.process.terminate()
-    try:
-        service.process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        service.process.kill()
+    processes.stop(service.process)
 
 
 def decided(decision: str, decided_at: datetime, **overrides: Any) -> CloudEvent[ContactDecided]:

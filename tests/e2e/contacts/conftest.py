@@ -10,6 +10,8 @@ from contacts_e2e_kit import ContactsService, start_contacts, stop
 
 @pytest.fixture(scope="session")
 def contacts_service(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContactsService]:
-    process, service = start_contacts(tmp_path_factory.mktemp("contacts"), kafka_bootstrap)
+    # DEBUG: the most verbose log, which test_logs_have_no_personal_data reads.
+    process, service = start_contacts(tmp_path_factory.mktemp("contacts"), kafka_bootstrap,
+                                      env_overrides={"CONTACTS_LOG_LEVEL": "DEBUG"})
     yield service
     stop(process)

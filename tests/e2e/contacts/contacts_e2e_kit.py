@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
+from frontdoor_platform import processes
 from frontdoor_stack.kafka_broker import free_port
 
 
@@ -55,30 +55,14 @@ def start_contacts(
                   _cli(env, "create-client", "--name", "e2e-reader", "--roles", "read"),
                   _cli(env, "create-client", "--name", "e2e-intake", "--roles", "intake"))
     log = tmp / "contacts.log"
-    process = subprocess.Popen([sys.executable, "-m", "contacts.main", "serve"], env=env,
-                               stdout=log.open("ab"), stderr=subprocess.STDOUT)
     service = ContactsService(f"http://127.0.0.1:{port}", *tokens, log)
-    deadline = time.monotonic() + 60
-    path = "/readyz" if wait_ready else "/healthz"
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"contacts service exited; see {log}")
-        try:
-            if httpx.get(service.url + path, timeout=2).status_code == 200:
-                return process, service
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    process.terminate()
-    raise RuntimeError(f"contacts service not ready within 60s; see {log}")
+    process = processes.start_and_wait([sys.executable, "-m", "contacts.main", "serve"], env, log,
+                                       service.url + ("/readyz" if wait_ready else "/healthz"), name="contacts")
+    return process, service
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    processes.stop(process)
 
 
 class Kafka:

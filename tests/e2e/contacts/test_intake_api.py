@@ -88,12 +88,13 @@ def test_bad_input_gets_field_errors_without_the_values(contacts_service: Contac
     bad_nhs = "9434765918"
     response = post_contact(contacts_service, contact_data(children=[child(nhs_number=bad_nhs, given_name="Zedd")]))
     assert response.status_code == 422
-    errors = response.json()["detail"]
+    assert response.headers["content-type"] == "application/problem+json"
+    errors = response.json()["errors"]
     assert errors == [{"field": "children[0].nhs_number", "reason": "value_error",
                        "message": "NHS number fails the modulus 11 check"}]
     assert bad_nhs not in response.text and "Zedd" not in response.text
     no_child = post_contact(contacts_service, contact_data(children=[]))
-    assert no_child.status_code == 422 and no_child.json()["detail"][0]["field"] == "children"
+    assert no_child.status_code == 422 and no_child.json()["errors"][0]["field"] == "children"
     not_json = httpx.post(f"{contacts_service.url}/v1/contacts", content=b"{nope", headers=contacts_service.headers())
     assert not_json.status_code == 422
     decide_url = f"{contacts_service.url}/v1/contacts/{uuid.uuid4()}/decision"
@@ -101,7 +102,7 @@ def test_bad_input_gets_field_errors_without_the_values(contacts_service: Contac
     unknown = httpx.post(decide_url, headers=contacts_service.headers(), json=decision)
     assert unknown.status_code == 404
     bad_level = httpx.post(decide_url, headers=contacts_service.headers(), json={**decision, "level_of_need": 7})
-    assert bad_level.status_code == 422 and bad_level.json()["detail"][0]["field"] == "level_of_need"
+    assert bad_level.status_code == 422 and bad_level.json()["errors"][0]["field"] == "level_of_need"
     not_a_uuid = httpx.get(f"{contacts_service.url}/v1/contacts/SECRET-REF-123", headers=contacts_service.headers())
     assert not_a_uuid.status_code == 422 and "SECRET" not in not_a_uuid.text
 
@@ -132,4 +133,4 @@ async def test_metrics_count_what_happened(kafka: Kafka, contacts_service: Conta
     await kafka.collect("frontdoor.contacts.v1.dlq", lambda r: r.key == key.encode(), settle=0.5)
     assert metric(contacts_service, received) == before[0] + 1
     assert metric(contacts_service, dead) == before[1] + 1
-    assert metric(contacts_service, "frontdoor_contacts_processing_seconds_count") > 0
+    assert metric(contacts_service, "frontdoor_contacts_batch_seconds_count") > 0

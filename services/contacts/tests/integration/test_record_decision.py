@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from contacts import handlers
+from frontdoor_platform.outbox import stored_headers
 from contacts.models import Contact, ContactsTable, OutboxEvent, PendingDecision
 from frontdoor_contracts.contacts import contact_id_for
 from frontdoor_contracts.vocabulary import Channel, Decision
@@ -124,7 +125,7 @@ def test_of_two_decisions_waiting_for_a_contact_the_first_applies_and_the_second
         assert session.get(Contact, contact_id) is not None  # the contact itself is recorded
         dead = session.exec(select(OutboxEvent).where(OutboxEvent.topic == "frontdoor.decisions.v1.dlq")).all()
         assert len(dead) == 1
-        headers = dict(dead[0].headers or [])
+        headers = {name: value.decode() for name, value in stored_headers(dead[0])}
         assert headers["dlq.reason"] == "already_decided" and headers["dlq.field"] == "data.contact_id"
         assert json.loads(dead[0].payload)["data"]["decision"] == "signposted"  # the original event
 

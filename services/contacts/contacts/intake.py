@@ -1,0 +1,74 @@
+"""The consumer's routes: which handler takes each front-door topic, and
+what is counted once its batch is durable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from frontdoor_contracts.contacts import ContactSubmitted, DecisionSubmitted
+from frontdoor_contracts.envelope import CloudEvent
+from frontdoor_contracts.errors import parse_event
+from frontdoor_contracts.topics import FRONTDOOR_CONTACTS, FRONTDOOR_DECISIONS
+from frontdoor_contracts.vocabulary import Channel
+from frontdoor_platform.consumer import Consumed, Route, Routes
+
+from . import handlers
+from .metrics import Metrics
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class Recorded:
+    outcome: handlers.Outcome
+    event: CloudEvent[ContactSubmitted]
+    channel: Channel
+
+
+def _trace(event: CloudEvent[Any]) -> tuple[str | None, str | None]:
+    return event.id, event.traceparent
+
+
+def _describe(outcome: handlers.Outcome) -> dict[str, Any]:
+    return {"contact_id": str(outcome.contact_id), "duplicate": outcome.duplicate, "parked": outcome.parked}
+
+
+def routes(settings: Settings, metrics: Metrics) -> Routes:
+    def apply_contact(session: Session, event: CloudEvent[ContactSubmitted], where: Consumed) -> Recorded:
+        channel = handlers.channel_of(event, settings.api_source)
+        return Recorded(handlers.record_contact(session, event, channel, settings.source_uri, where.now), event,
+                        channel)
+
+    def apply_decision(session: Session, event: CloudEvent[DecisionSubmitted], where: Consumed) -> handlers.Outcome:
+        return handlers.record_decision(session, event, settings.source_uri, where.now)
+
+    def count(topic: str, outcome: handlers.Outcome) -> None:
+        if outcome.duplicate:
+            metrics.duplicates.labels(topic).inc()
+        if outcome.parked:
+            metrics.decisions_parked.inc()
+        for decision in outcome.decisions:
+            metrics.decisions.labels(decision.value).inc()
+        for reason in outcome.dead_lettered:
+            metrics.dead_lettered.labels(FRONTDOOR_DECISIONS.name, reason).inc()
+        metrics.referrals.inc(outcome.referrals)
+        metrics.re_referrals.inc(outcome.re_referrals)
+
+    def after_contact(result: Recorded) -> None:
+        count(FRONTDOOR_CONTACTS.name, result.outcome)
+        if not result.outcome.duplicate:
+            metrics.contacts_received.labels(result.event.data.referrer_source.value, result.channel.value).inc()
+            if result.event.data.da_incident is not None:
+                metrics.da_incidents.inc()
+
+    return (
+        Routes()
+        .add(FRONTDOOR_CONTACTS.name, Route(
+            decode=lambda raw: parse_event(raw, ContactSubmitted, lenient=True), apply=apply_contact,
+            after_commit=after_contact, trace=_trace, describe=lambda r: _describe(r.outcome)))
+        .add(FRONTDOOR_DECISIONS.name, Route(
+            decode=lambda raw: parse_event(raw, DecisionSubmitted, lenient=True), apply=apply_decision,
+            after_commit=lambda outcome: count(FRONTDOOR_DECISIONS.name, outcome), trace=_trace, describe=_describe))
+    )

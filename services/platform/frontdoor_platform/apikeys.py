@@ -1,0 +1,121 @@
+"""API clients: bearer keys with per-service roles, hashed at rest.
+
+Keys are 256-bit random tokens, so a plain SHA-256 is enough at rest (no
+password stretching needed): a leaked table does not give the keys. A key
+can expire and can be revoked; a revoked or expired key is refused at once
+(every request looks the key up: nothing is cached). A key may carry a
+scope (the agency or school it acts for), which the service enforces.
+
+A service declares its table once (`class ApiClient(ApiClientFields,
+MyTable, table=True)`) and builds a `KeyRing` with its roles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import update
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from .database import UTCDateTime
+
+CLIENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")  # a staff or system id, never a person's name
+
+
+class ApiClientFields(SQLModel):
+    id: uuid.UUID = Field(primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    key_hash: str = Field(max_length=64, unique=True, index=True)
+    roles: str = Field(max_length=200)
+    scope: str | None = Field(default=None, max_length=100)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the API client (recorded beside every write it makes)."""
+
+    client_id: uuid.UUID
+    name: str
+    roles: frozenset[str]
+    scope: str | None = None
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    name: str
+    roles: str
+    scope: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    def status(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+
+def hash_key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class KeyRing:
+    def __init__(self, table: type[ApiClientFields], roles: type[StrEnum], token_prefix: str):
+        self.table = table
+        self.roles = roles
+        self.token_prefix = token_prefix
+
+    def parse_roles(self, text: str) -> frozenset[str]:
+        names = {part.strip() for part in text.split(",") if part.strip()}
+        allowed = {r.value for r in self.roles}
+        if not names or names - allowed:
+            raise ValueError(f"roles must be a comma-separated subset of {', '.join(sorted(allowed))}")
+        return frozenset(names)
+
+    def create(self, session: Session, name: str, roles: Iterable[str], now: datetime,
+               expires_at: datetime | None = None, scope: str | None = None) -> str:
+        """Create a client; return its key, which is shown only this once."""
+        if not CLIENT_NAME.match(name):
+            raise ValueError("name must be a staff or system identifier: letters, digits and ._:/- only")
+        if scope is not None and not CLIENT_NAME.match(scope):
+            raise ValueError("scope must be an identifier: letters, digits and ._:/- only")
+        if session.exec(select(self.table.id).where(col(self.table.name) == name)).first() is not None:
+            raise ValueError("a client with this name exists already")
+        token = self.token_prefix + secrets.token_urlsafe(32)
+        session.add(self.table(id=uuid.uuid4(), name=name, key_hash=hash_key(token), roles=",".join(sorted(roles)),
+                               scope=scope, created_at=now, expires_at=expires_at))
+        session.commit()
+        return token
+
+    def list(self, session: Session) -> Sequence[ClientInfo]:
+        rows = session.exec(select(self.table).order_by(col(self.table.created_at))).all()
+        return [ClientInfo(r.name, r.roles, r.scope, r.created_at, r.expires_at, r.revoked_at) for r in rows]
+
+    def revoke(self, session: Session, name: str, now: datetime) -> bool:
+        result = session.execute(update(self.table).where(col(self.table.name) == name,
+                                                          col(self.table.revoked_at).is_(None))
+                                 .values(revoked_at=now))
+        session.commit()
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def authenticate(self, session: Session, token: str, now: datetime) -> Caller | None:
+        if not token.startswith(self.token_prefix):
+            return None
+        client = session.exec(select(self.table).where(col(self.table.key_hash) == hash_key(token))).first()
+        if client is None or client.revoked_at is not None:
+            return None
+        if client.expires_at is not None and client.expires_at <= now:
+            return None
+        return Caller(client.id, client.name, frozenset(r for r in client.roles.split(",") if r), client.scope)

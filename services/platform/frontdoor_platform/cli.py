@@ -1,0 +1,57 @@
+"""The command line every service shares: `serve`, `migrate`, and the API
+client commands (`create-client`, `list-clients`, `revoke-client`)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from .apikeys import KeyRing
+from .clock import utc_now
+
+
+def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser], keyring: KeyRing,
+                        default_roles: str, scope_help: str | None = None) -> None:
+    create = commands.add_parser("create-client", help="create an API client and print its key once")
+    create.add_argument("--name", required=True, help="a staff or system identifier, never a person's name")
+    roles = ", ".join(r.value for r in keyring.roles)
+    create.add_argument("--roles", default=default_roles, help=f"comma-separated: {roles}")
+    create.add_argument("--expires-in-days", type=float, default=None, help="the key stops working after this")
+    if scope_help:
+        create.add_argument("--scope", default=None, help=scope_help)
+    commands.add_parser("list-clients", help="list API clients (names, roles, status; never keys)")
+    revoke = commands.add_parser("revoke-client", help="revoke a client's key at once")
+    revoke.add_argument("--name", required=True)
+
+
+def run_client_command(args: argparse.Namespace, parser: argparse.ArgumentParser, engine: Engine,
+                       keyring: KeyRing) -> int:
+    now = utc_now()
+    with Session(engine) as session:
+        if args.command == "create-client":
+            try:
+                roles = keyring.parse_roles(args.roles)
+                expires = now + timedelta(days=args.expires_in_days) if args.expires_in_days else None
+                print(keyring.create(session, args.name, roles, now, expires, getattr(args, "scope", None)))
+            except ValueError as error:
+                parser.error(str(error))
+            return 0
+        if args.command == "list-clients":
+            for client in keyring.list(session):
+                expiry = client.expires_at.isoformat() if client.expires_at else "-"
+                print(f"{client.name}\t{client.roles}\t{client.scope or '-'}\t{client.status(now)}\texpires {expiry}")
+            return 0
+        if args.command == "revoke-client":
+            if not keyring.revoke(session, args.name, now):
+                parser.error("no active client with this name")
+            print(f"revoked {args.name}")
+            return 0
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+def is_client_command(command: str) -> bool:
+    return command in ("create-client", "list-clients", "revoke-client")

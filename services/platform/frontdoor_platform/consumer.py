@@ -1,0 +1,266 @@
+"""The one consumer loop: batches in, one database transaction, offsets out.
+
+Each batch (`getmany`) is decoded record by record with the contracts,
+handed to the handlers registered for each topic, and written in ONE
+transaction together with the outbox rows the handlers add and the dead
+letters of poison records; offsets are committed only after that
+transaction. The database work runs in a worker thread, so the event loop
+(and the HTTP API on it) never waits on it.
+
+A poison record (the record's fault: it does not decode, or its handler
+raises InvalidEvent, or it conflicts with stored data) is dead-lettered with
+its original bytes and headers, and the rest of the batch goes on. Anything
+else (a corrupt stored row, a database or broker down) is not the record's
+fault: the batch is rolled back, the consumer goes back to its last commit
+and retries, loudly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeAlias, TypeVar
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka.structs import OffsetAndMetadata, TopicPartition
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from frontdoor_contracts.deadletters import dead_letter_headers
+from frontdoor_contracts.errors import FieldError, InvalidEvent
+from frontdoor_contracts.topics import dead_letter_topic
+
+from .clock import Clock, utc_now
+from .logs import log_context
+from .metrics import KitMetrics
+from .outbox import OutboxFields, add_record
+
+log = logging.getLogger("frontdoor.consumer")
+E = TypeVar("E")
+R = TypeVar("R")
+Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
+CONFLICT = InvalidEvent("integrity_conflict", [FieldError("", "conflict", "the record conflicts with stored data")])
+
+
+@dataclass(frozen=True)
+class Consumed:
+    """Where a record came from, for handlers that need it."""
+
+    topic: str
+    partition: int
+    offset: int
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Route(Generic[E, R]):
+    """How one topic is handled. `decode` and `apply` raise InvalidEvent for
+    the record's faults; `prefetch` loads what a whole batch needs in a few
+    queries; `after_commit` counts what happened (metrics) once it is durable."""
+
+    decode: Callable[[bytes], E]
+    apply: Callable[[Session, E, Consumed], R]
+    prefetch: Callable[[Session, Sequence[E]], None] | None = None
+    after_commit: Callable[[R], None] | None = None
+    trace: Callable[[E], tuple[str | None, str | None]] = lambda _: (None, None)
+    describe: Callable[[R], dict[str, Any]] = lambda _: {}
+
+
+@dataclass
+class Routes:
+    by_topic: dict[str, Route[Any, Any]] = field(default_factory=dict)
+
+    def add(self, topic: str, route: Route[Any, Any]) -> Routes:
+        if topic in self.by_topic:
+            raise ValueError(f"{topic} has a route already")
+        self.by_topic[topic] = route
+        return self
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return tuple(self.by_topic)
+
+
+@dataclass
+class BatchResult:
+    handled: list[tuple[Route[Any, Any], Any]] = field(default_factory=list)
+    dead_lettered: list[tuple[str, str]] = field(default_factory=list)  # (topic, reason)
+    wrote: bool = False
+
+
+class _Poison(Exception):
+    def __init__(self, index: int, error: InvalidEvent):
+        self.index, self.error = index, error
+
+
+class BatchConsumer:
+    def __init__(self, *, bootstrap: str, group: str, client_id: str, routes: Routes, engine: Engine,
+                 outbox: type[OutboxFields], metrics: KitMetrics, on_commit: Callable[[], None] = lambda: None,
+                 batch_size: int = 500, clock: Clock = utc_now):
+        self._bootstrap, self._group, self._client_id = bootstrap, group, client_id
+        self._routes, self._engine, self._outbox = routes, engine, outbox
+        self._metrics, self._on_commit = metrics, on_commit
+        self._batch_size, self._clock = batch_size, clock
+        self.running = False
+
+    # -- the transaction (worker thread) ---------------------------------
+
+    def apply_batch(self, records: Sequence[Record]) -> BatchResult:
+        """Apply a batch in one transaction. Fast path: every record in one
+        go. If a record turns out to be poison, the transaction is rolled
+        back and the batch applied again with a savepoint per record, so the
+        fault is pinned on the right record and only it is dead-lettered."""
+        try:
+            return self._transaction(records, careful=False)
+        except _Poison:
+            return self._transaction(records, careful=True)
+
+    def _transaction(self, records: Sequence[Record], careful: bool) -> BatchResult:
+        result = BatchResult()
+        now = self._clock()
+        with Session(self._engine) as session:
+            decoded: list[tuple[int, Route[Any, Any], Any]] = []
+            for index, record in enumerate(records):
+                route = self._routes.by_topic.get(record.topic)
+                try:
+                    if route is None:
+                        raise InvalidEvent("unknown_topic", [FieldError("", "topic", "no handler for this topic")])
+                    decoded.append((index, route, route.decode(record.value or b"")))
+                except InvalidEvent as error:
+                    self._dead_letter(session, record, error, now, result)
+            self._prefetch(session, decoded)
+            for index, route, event in decoded:
+                record = records[index]
+                where = Consumed(record.topic, record.partition, record.offset, now)
+                event_id, traceparent = route.trace(event)
+                with log_context(event_id, traceparent):
+                    if not careful:
+                        try:
+                            outcome = route.apply(session, event, where)
+                            result.handled.append((route, outcome))
+                            self._log_handled(record, route, outcome)
+                        except InvalidEvent as error:
+                            raise _Poison(index, error) from None
+                        except IntegrityError:
+                            raise _Poison(index, CONFLICT) from None
+                        continue
+                    try:
+                        with session.begin_nested():
+                            outcome = route.apply(session, event, where)
+                    except InvalidEvent as error:
+                        self._dead_letter(session, record, error, now, result)
+                    except IntegrityError:
+                        self._dead_letter(session, record, CONFLICT, now, result)
+                    else:
+                        result.handled.append((route, outcome))
+                        self._log_handled(record, route, outcome)
+            try:
+                result.wrote = bool(session.new or session.dirty or session.deleted)
+                session.commit()
+            except IntegrityError:
+                if careful:
+                    raise
+                raise _Poison(-1, CONFLICT) from None
+        return result
+
+    def _log_handled(self, record: Record, route: Route[Any, Any], outcome: Any) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("handled", extra={"topic": record.topic, "partition": record.partition, "offset": record.offset,
+                                        **route.describe(outcome)})
+
+    def _prefetch(self, session: Session, decoded: Sequence[tuple[int, Route[Any, Any], Any]]) -> None:
+        by_route: dict[int, tuple[Route[Any, Any], list[Any]]] = {}
+        for _, route, event in decoded:
+            by_route.setdefault(id(route), (route, []))[1].append(event)
+        for route, events in by_route.values():
+            if route.prefetch is not None:
+                route.prefetch(session, events)
+
+    def _dead_letter(self, session: Session, record: Record, error: InvalidEvent, now: datetime,
+                     result: BatchResult) -> None:
+        """The original bytes and headers, through the outbox in this transaction."""
+        record_id = f"dlq:{record.topic}:{record.partition}:{record.offset}"
+        table = self._outbox
+        if session.exec(select(table.id).where(col(table.event_id) == record_id)).first() is None:
+            headers = dead_letter_headers(error, record.topic, record.partition, record.offset, record.headers or ())
+            key = record.key.decode(errors="replace") if record.key is not None else ""
+            add_record(session, table, dead_letter_topic(record.topic), key, record.value or b"", record_id, now,
+                       headers)
+        result.dead_lettered.append((record.topic, error.reason))
+        result.wrote = True
+        log.warning("dead-lettered", extra={"topic": record.topic, "partition": record.partition,
+                                            "offset": record.offset, "reason": error.reason, "field": error.field})
+
+    # -- the loop (event loop) -------------------------------------------
+
+    def _count(self, records: Sequence[Record], result: BatchResult, seconds: float) -> None:
+        for route, outcome in result.handled:
+            if route.after_commit is not None:
+                route.after_commit(outcome)
+        for topic, reason in result.dead_lettered:
+            self._metrics.dead_lettered.labels(topic, reason).inc()
+        by_topic: dict[str, int] = {}
+        for record in records:
+            by_topic[record.topic] = by_topic.get(record.topic, 0) + 1
+        for topic, count in by_topic.items():
+            self._metrics.consumed.labels(topic).inc(count)
+        self._metrics.batch_seconds.observe(seconds)
+        self._metrics.batch_records.observe(len(records))
+
+    async def run(self) -> None:
+        """Consume until cancelled; any failure that is not a record's
+        restarts the consumer from the last committed offsets after a pause."""
+        delay = 1.0
+        while True:
+            try:
+                await self._consume()
+                delay = 1.0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._metrics.consumer_restarts.inc()
+                log.error("consumer failed; restarting from the last commit",
+                          extra={"error": type(exc).__name__, "retry_in_seconds": delay})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    async def _consume(self) -> None:
+        consumer = AIOKafkaConsumer(
+            *self._routes.topics, bootstrap_servers=self._bootstrap, group_id=self._group, client_id=self._client_id,
+            enable_auto_commit=False, auto_offset_reset="earliest", max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+        await consumer.start()
+        self.running = True
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
+                records = [record for part in batches.values() for record in part]
+                if records:
+                    started = time.perf_counter()
+                    result = await asyncio.to_thread(self.apply_batch, records)
+                    await consumer.commit({tp: OffsetAndMetadata(part[-1].offset + 1, "")
+                                           for tp, part in batches.items() if part})
+                    if result.wrote:
+                        self._on_commit()
+                    log.info("batch committed", extra={"records": len(records), "handled": len(result.handled),
+                                                       "dead_lettered": len(result.dead_lettered)})
+                    self._count(records, result, time.perf_counter() - started)
+                await self._update_lag(consumer)
+        finally:
+            self.running = False
+            await consumer.stop()
+
+    async def _update_lag(self, consumer: AIOKafkaConsumer) -> None:
+        lag: dict[str, int] = {}
+        assigned: set[TopicPartition] = consumer.assignment()
+        for tp in assigned:
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                lag[tp.topic] = lag.get(tp.topic, 0) + max(0, highwater - await consumer.position(tp))
+        for topic, value in lag.items():
+            self._metrics.consumer_lag.labels(topic).set(value)

@@ -1,0 +1,34 @@
+"""The metrics every service has in the same shape, named
+`frontdoor_<service>_<thing>_<unit>`. Labels are bounded (topic, reason,
+status), never ids or names. A service adds its own to the same registry."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+BATCH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+SIZE_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500)
+
+
+class KitMetrics:
+    def __init__(self, service: str, registry: CollectorRegistry | None = None):
+        self.service = service
+        self.registry = r = registry or CollectorRegistry()
+        p = f"frontdoor_{service}_"
+        self.consumer_lag = Gauge(p + "consumer_lag", "Records not yet consumed, by topic", ["topic"], registry=r)
+        self.batch_seconds = Histogram(p + "batch_seconds", "Time to handle one consumed batch, commit included",
+                                       buckets=BATCH_BUCKETS, registry=r)
+        self.batch_records = Histogram(p + "batch_records", "Records in one consumed batch", buckets=SIZE_BUCKETS,
+                                       registry=r)
+        self.consumed = Counter(p + "consumed_total", "Records consumed and handled, by topic", ["topic"], registry=r)
+        self.dead_lettered = Counter(p + "dead_lettered_total", "Records sent to a dead-letter topic",
+                                     ["topic", "reason"], registry=r)
+        self.consumer_restarts = Counter(p + "consumer_restarts_total", "Times the consumer went back to its last "
+                                         "commit after a failure that was not the record's fault", registry=r)
+        self.outbox_pending = Gauge(p + "outbox_pending", "Events recorded but not yet published", registry=r)
+        self.outbox_published = Counter(p + "outbox_published_total", "Outbox events the broker acknowledged",
+                                        registry=r)
+        self.outbox_batch_seconds = Histogram(p + "outbox_batch_seconds", "Time to publish one outbox batch",
+                                              buckets=BATCH_BUCKETS, registry=r)
+        self.api_rejections = Counter(p + "api_rejections_total", "API requests refused, by HTTP status",
+                                      ["status"], registry=r)

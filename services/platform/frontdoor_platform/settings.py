@@ -1,0 +1,22 @@
+"""What every service's one settings object has; each service subclasses
+it with its own env prefix (`CONTACTS_`, `ALLOCATION_`...) and its own rules."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings
+
+
+class ServiceSettings(BaseSettings):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    kafka_bootstrap: str = "localhost:9092"
+    log_level: str = "INFO"
+    consumer_group: str = "frontdoor"
+    source_uri: str = "urn:frontdoor"
+    publish_timeout_seconds: float = Field(default=10.0, gt=0)
+    run_consumer: bool = True
+    consumer_batch_size: int = Field(default=500, ge=1)
+    outbox_batch_size: int = Field(default=1000, ge=1)
+    database_pool_size: int = Field(default=10, ge=1)
+    max_requests_in_flight: int = Field(default=256, ge=1)
