@@ -13,23 +13,57 @@ INSTALLED := $(patsubst %/pyproject.toml,%,$(PYPROJECTS))
 STAMP := $(VENV)/.frontdoor-installed
 MYPY_TARGETS := $(wildcard contracts/frontdoor_contracts services/platform/frontdoor_platform deploy/stack/frontdoor_stack \
                  $(foreach s,$(SERVICES),services/$(s)/$(s)))
+# The exact versions CI tested, with hashes: `make venv` installs them, `make lock` makes them.
+LOCK := requirements.lock
+LOCKED := $(VENV)/.frontdoor-locked
+# The local packages (frontdoor-contracts, frontdoor-platform, ...) are installed editable, never locked.
+LOCAL_PACKAGES := $(addprefix frontdoor-,$(notdir $(INSTALLED)))
+LOCK_FLAGS ?=
+PIP_INSTALL := $(BIN)/python -m pip install -q --disable-pip-version-check --no-input
+UV_CACHE_DIR ?= $(CURDIR)/.cache/uv
+UV := UV_CACHE_DIR=$(UV_CACHE_DIR) UV_PYTHON_DOWNLOADS=never $(BIN)/uv
+# Duplicate-code check: DUPES_GATE=0 prints what it finds without failing.
+DUPES_GATE ?= 1
+DUPES_TARGETS := $(wildcard services/platform/frontdoor_platform $(foreach s,$(SERVICES),services/$(s)/$(s)))
 
-.PHONY: help venv kafka postgres run up down demo test lint typecheck clean
+.PHONY: help venv lock kafka postgres run up down demo test lint layers dupes typecheck clean
 
 help:
 	@echo "make run    the whole platform locally, fed by a demo stream (Ctrl-C stops it)"
 	@echo "make test   lint, type-check and every test (starts a real Kafka broker)"
 	@echo "make up     the platform in the background; make down stops it"
-	@echo "make venv | kafka | postgres | lint | typecheck | demo | clean"
+	@echo "make venv | lock | kafka | postgres | lint | layers | dupes | typecheck | demo | clean"
 
 venv: $(STAMP)
 
-# Reinstalls only when a pyproject.toml or requirements-dev.txt changed.
-$(STAMP): $(PYPROJECTS) requirements-dev.txt Makefile
+# Quiet installs: no pip version nag, and not setuptools' page-long notice per editable package.
+$(LOCKED) $(STAMP): export PYTHONWARNINGS := ignore:Editable installation
+
+# First exactly what requirements.lock pins, hash-checked (again whenever the lock changes) ...
+$(LOCKED): $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements-dev.txt $(addprefix -e ./,$(INSTALLED))
+	$(PIP_INSTALL) --require-hashes -r $(LOCK)
 	@touch $@
+
+# ... then every package editable without its dependencies (the lock has them), built with the
+# locked setuptools. A dependency a pyproject.toml or requirements-dev.txt names that the lock
+# lacks (or pins at a version it refuses) stops here: run `make lock`.
+$(STAMP): $(LOCKED) $(PYPROJECTS) requirements-dev.txt Makefile
+	$(PIP_INSTALL) --no-deps --no-build-isolation $(addprefix -e ./,$(INSTALLED))
+	@out=$$($(BIN)/python -m pip check 2>&1) && out=$$($(PIP_INSTALL) --dry-run --no-index -r requirements-dev.txt 2>&1) \
+		|| { echo "$$out"; echo "$(LOCK) does not cover every pyproject.toml and requirements-dev.txt: run make lock"; exit 1; }
+	@touch $@
+
+# Pins requirements-dev.txt and every package's dependencies, with hashes, into requirements.lock,
+# keeping the versions already pinned unless a requirement needs another: after adding or changing
+# a dependency, `make lock` then `make venv`. LOCK_FLAGS=--upgrade takes the newest of everything,
+# LOCK_FLAGS="--upgrade-package NAME" of one. An unchanged lock is left as it is (no reinstall).
+lock: $(LOCKED)
+	cp $(LOCK) $(LOCK).new
+	printf '%s\n' $(addprefix ./,$(INSTALLED)) | $(UV) pip compile -q --universal --python-version 3.11 --generate-hashes \
+		--custom-compile-command "make lock" $(addprefix --no-emit-package ,$(LOCAL_PACKAGES)) $(LOCK_FLAGS) \
+		requirements-dev.txt - -o $(LOCK).new || { rm -f $(LOCK).new; exit 1; }
+	@if cmp -s $(LOCK) $(LOCK).new; then rm $(LOCK).new; echo "$(LOCK) unchanged"; else mv $(LOCK).new $(LOCK); fi
 
 kafka: venv
 	$(BIN)/frontdoor-stack fetch
@@ -55,11 +89,23 @@ demo: venv
 lint: venv
 	$(BIN)/ruff check .
 
+# The import rules in pyproject.toml's [tool.importlinter]: domain code free of frameworks, I/O
+# and the clock; no service imports another; the contracts import nothing of ours.
+layers: venv
+	$(BIN)/lint-imports
+
+# Code copied between the services and the platform (pylint's duplicate-code alone; its settings
+# are in pyproject.toml).
+dupes: venv
+	@$(BIN)/pylint --disable=all --enable=duplicate-code $(DUPES_TARGETS); rc=$$?; \
+	if [ $$rc -eq 8 ] && [ "$(DUPES_GATE)" = 0 ]; then echo "duplicate code found (DUPES_GATE=0: not failing)"; \
+	elif [ $$rc -ne 0 ]; then exit $$rc; fi
+
 typecheck: venv
 	$(BIN)/mypy $(MYPY_TARGETS)
 
-test: venv kafka postgres lint typecheck
+test: venv kafka postgres lint layers dupes typecheck
 	$(BIN)/pytest
 
 clean: down
-	rm -rf .run .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .run .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
