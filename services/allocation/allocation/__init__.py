@@ -1,3 +1,3 @@
-"""Front Door allocation: decided referrals to teams and workers."""
+"""Front Door allocation: every Early Help family from SPA decision to offer within the target."""
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"

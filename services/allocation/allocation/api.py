@@ -1,5 +1,6 @@
 """HTTP routes: the meeting agenda, the board, a case's timeline, and the
-moves (allocate, record offer, record answer, step up)."""
+moves (allocate, record offer, record answer, step up). The routes are plain
+functions: FastAPI runs them in worker threads, off the event loop."""
 
 from __future__ import annotations
 
@@ -8,24 +9,27 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
-from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import APIRouter, Depends, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict
-from sqlalchemy import text
 from sqlmodel import Session
 
 from frontdoor_contracts.allocation import AgencyId, StaffRef
+from frontdoor_contracts.errors import FieldError
 from frontdoor_contracts.vocabulary import AgencyKind, OfferAnswer
+from frontdoor_platform.apikeys import Caller
+from frontdoor_platform.database import for_writing
+from frontdoor_platform.http import requires
+from frontdoor_platform.problems import ProblemError, problem_responses
 
 from . import handlers, store, views
-from .auth import Caller, Role, authenticate
+from .access import Role
 from .domain.cases import Case, IllegalTransition
 from .domain.meetings import agenda, next_meeting
-from .metrics import waiting_bucket
 from .runtime import Runtime
 
 router = APIRouter()
+READS = problem_responses(401, 403, 422)
+MOVES = problem_responses(401, 403, 404, 409, 422)
 
 
 def runtime(request: Request) -> Runtime:
@@ -41,26 +45,13 @@ def session(rt: RuntimeDep) -> Iterator[Session]:
         yield db
 
 
+def writer(rt: RuntimeDep) -> Iterator[Session]:
+    with Session(for_writing(rt.engine)) as db:
+        yield db
+
+
 SessionDep = Annotated[Session, Depends(session)]
-
-
-def caller(db: SessionDep, authorization: Annotated[str | None, Header()] = None) -> Caller:
-    scheme, _, token = (authorization or "").partition(" ")
-    found = authenticate(db, token.strip()) if scheme.lower() == "bearer" and token.strip() else None
-    if found is None:
-        raise HTTPException(401, "a valid bearer API key is required", headers={"WWW-Authenticate": "Bearer"})
-    return found
-
-
-def requires(role: Role) -> Any:
-    def check(who: Annotated[Caller, Depends(caller)]) -> Caller:
-        if not who.may(role):
-            raise HTTPException(403, f"this API key lacks the {role.value} role")
-        return who
-
-    return check
-
-
+WriterDep = Annotated[Session, Depends(writer)]
 Coordinator = Annotated[Caller, Depends(requires(Role.COORDINATOR))]
 Agency = Annotated[Caller, Depends(requires(Role.AGENCY))]
 Reader = Annotated[Caller, Depends(requires(Role.READ))]
@@ -90,7 +81,7 @@ def _not_future(rt: Runtime, moment: datetime | None, field: str) -> datetime:
     if moment is None:
         return now
     if moment > now:
-        raise HTTPException(422, [{"field": field, "reason": "in_future", "message": "cannot be in the future"}])
+        raise ProblemError(422, "the request is not valid", [FieldError(field, "in_future", "cannot be in the future")])
     return moment
 
 
@@ -99,18 +90,18 @@ def _move(rt: Runtime, db: Session, action: Any, *args: Any, **kwargs: Any) -> C
         case: Case = action(db, *args, **kwargs)
         db.commit()
     except handlers.CaseNotFound:
-        raise HTTPException(404, "no such case") from None
+        raise ProblemError(404, "no such case") from None
     except IllegalTransition as error:
-        raise HTTPException(409, str(error)) from None
+        raise ProblemError(409, str(error)) from None
     except store.StaleCase:
-        raise HTTPException(409, "the case changed meanwhile; read it again and retry") from None
+        raise ProblemError(409, "the case changed meanwhile; read it again and retry") from None
     except ValueError as error:  # a time before the step it follows
-        raise HTTPException(422, str(error)) from None
+        raise ProblemError(422, str(error)) from None
     rt.relay.wake()
     return case
 
 
-@router.get("/v1/agenda", tags=["meeting"])
+@router.get("/v1/agenda", tags=["meeting"], responses=READS)
 def meeting_agenda(rt: RuntimeDep, db: SessionDep, who: Reader) -> dict[str, Any]:
     """The next allocations meeting: every unallocated case, most urgent first."""
     now = rt.clock()
@@ -119,24 +110,24 @@ def meeting_agenda(rt: RuntimeDep, db: SessionDep, who: Reader) -> dict[str, Any
     return views.agenda_view(meeting_at, items, now, rt.rules.bank_holidays)
 
 
-@router.get("/v1/cases", tags=["board"])
+@router.get("/v1/cases", tags=["board"], responses=READS)
 def board(rt: RuntimeDep, db: SessionDep, who: Reader) -> dict[str, Any]:
     """Every open case with days waiting and days left, overdue ones included."""
     now = rt.clock()
     return {"cases": [views.case_view(c, now, rt.rules.bank_holidays) for c in store.open_cases(db)]}
 
 
-@router.get("/v1/cases/{case_id}", tags=["board"])
+@router.get("/v1/cases/{case_id}", tags=["board"], responses=problem_responses(401, 403, 404, 422))
 def case_timeline(case_id: uuid.UUID, rt: RuntimeDep, db: SessionDep, who: Reader) -> dict[str, Any]:
     case = store.get_case(db, case_id)
     if case is None:
-        raise HTTPException(404, "no such case")
+        raise ProblemError(404, "no such case")
     return {**views.case_view(case, rt.clock(), rt.rules.bank_holidays),
             "timeline": views.timeline_view(store.timeline(db, case_id))}
 
 
-@router.post("/v1/cases/{case_id}/allocation", tags=["moves"])
-def allocate(case_id: uuid.UUID, body: AllocationRequest, rt: RuntimeDep, db: SessionDep,
+@router.post("/v1/cases/{case_id}/allocation", tags=["moves"], responses=MOVES)
+def allocate(case_id: uuid.UUID, body: AllocationRequest, rt: RuntimeDep, db: WriterDep,
              who: Coordinator) -> dict[str, Any]:
     case = _move(rt, db, handlers.allocate, case_id, rt.rules, rt.clock(), lead_agency_id=body.lead_agency_id,
                  agency_kind=body.agency_kind, lead_professional_ref=body.lead_professional_ref,
@@ -145,8 +136,8 @@ def allocate(case_id: uuid.UUID, body: AllocationRequest, rt: RuntimeDep, db: Se
     return views.case_view(case, rt.clock(), rt.rules.bank_holidays)
 
 
-@router.post("/v1/cases/{case_id}/offer", tags=["moves"])
-def record_offer(case_id: uuid.UUID, body: OfferRequest, rt: RuntimeDep, db: SessionDep,
+@router.post("/v1/cases/{case_id}/offer", tags=["moves"], responses=MOVES)
+def record_offer(case_id: uuid.UUID, body: OfferRequest, rt: RuntimeDep, db: WriterDep,
                  who: Agency) -> dict[str, Any]:
     offered_at = _not_future(rt, body.offered_at, "offered_at")
     case = _move(rt, db, handlers.record_offer, case_id, rt.rules, offered_at, rt.clock())
@@ -157,54 +148,21 @@ def record_offer(case_id: uuid.UUID, body: OfferRequest, rt: RuntimeDep, db: Ses
     return views.case_view(case, rt.clock(), rt.rules.bank_holidays)
 
 
-@router.post("/v1/cases/{case_id}/answer", tags=["moves"])
-def record_answer(case_id: uuid.UUID, body: AnswerRequest, rt: RuntimeDep, db: SessionDep,
+@router.post("/v1/cases/{case_id}/answer", tags=["moves"], responses=MOVES)
+def record_answer(case_id: uuid.UUID, body: AnswerRequest, rt: RuntimeDep, db: WriterDep,
                   who: Agency) -> dict[str, Any]:
     answered_at = _not_future(rt, body.answered_at, "answered_at")
     case = _move(rt, db, handlers.record_answer, case_id, rt.rules, body.answer, answered_at, rt.clock())
     return views.case_view(case, rt.clock(), rt.rules.bank_holidays)
 
 
-@router.post("/v1/cases/{case_id}/step-up", tags=["moves"])
-def step_up(case_id: uuid.UUID, rt: RuntimeDep, db: SessionDep, who: Agency) -> dict[str, Any]:
+@router.post("/v1/cases/{case_id}/step-up", tags=["moves"], responses=MOVES)
+def step_up(case_id: uuid.UUID, rt: RuntimeDep, db: WriterDep, who: Agency) -> dict[str, Any]:
     case = _move(rt, db, handlers.step_up, case_id, rt.rules, who.name, rt.clock())
     return views.case_view(case, rt.clock(), rt.rules.bank_holidays)
 
 
-@router.get("/v1/agencies/leads", tags=["board"])
+@router.get("/v1/agencies/leads", tags=["board"], responses=READS)
 def lead_agencies(db: SessionDep, who: Reader) -> dict[str, Any]:
     """How many organisations of each kind have taken the lead professional role."""
     return {"lead_organisations_by_kind": store.lead_organisations_by_kind(db)}
-
-
-@router.get("/healthz", tags=["ops"])
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
-
-
-@router.get("/readyz", tags=["ops"])
-def readyz(rt: RuntimeDep, db: SessionDep) -> JSONResponse:
-    checks = {"database": True, "broker": rt.publisher.connected, "outbox": rt.relay.healthy,
-              "consumer": rt.consumer.running or not rt.settings.run_consumer}
-    try:
-        db.exec(text("SELECT 1"))  # type: ignore[call-overload]
-    except Exception:
-        checks["database"] = False
-    ready = all(checks.values())
-    return JSONResponse(status_code=200 if ready else 503, content={"ready": ready, "checks": checks})
-
-
-@router.get("/metrics", tags=["ops"])
-def metrics(rt: RuntimeDep, db: SessionDep) -> Response:
-    now = rt.clock()
-    counts: dict[str, int] = {}
-    overdue = 0
-    for case in (c for c in store.open_cases(db) if c.awaiting_offer):
-        bucket = waiting_bucket(case.days_waiting(now, rt.rules.bank_holidays))
-        counts[bucket] = counts.get(bucket, 0) + 1
-        overdue += case.is_overdue(now)
-    rt.metrics.open_cases.clear()
-    for bucket, count in counts.items():
-        rt.metrics.open_cases.labels(bucket).set(count)
-    rt.metrics.overdue_cases.set(overdue)
-    return Response(generate_latest(rt.metrics.registry), media_type=CONTENT_TYPE_LATEST)

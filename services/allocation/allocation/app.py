@@ -1,34 +1,37 @@
 """Composition root: builds everything in the lifespan (nothing at import
-time): engine, rules, publisher, outbox relay, trigger consumer, SLA timer."""
+time): engine, rules, publisher, outbox relay, trigger consumer, SLA timer.
+Tests pass their own publisher, engine and clock."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from frontdoor_contracts.errors import field_path, safe_message
 from frontdoor_contracts.vocabulary import TargetCalendar
-from frontdoor_platform import logs
-from frontdoor_platform.kafka import Publisher
+from frontdoor_platform import service
+from frontdoor_platform.clock import Clock, utc_now
+from frontdoor_platform.database import for_writing
+from frontdoor_platform.http import in_thread
+from frontdoor_platform.kafka import EventPublisher
+from frontdoor_platform.lifespan import service_app
 
-from . import handlers
+from . import __version__, handlers, intake, store
+from .access import IMPLIED, keyring
 from .api import router
-from .consumer import TriggerConsumer
-from .database import build_engine, create_schema
-from .domain.calendar import TargetPolicy, england_and_wales_bank_holidays
+from .database import migrate
+from .domain.calendar import TargetPolicy, days_between, england_and_wales_bank_holidays, local_date
 from .domain.meetings import MeetingSchedule
 from .domain.sla import SlaPolicy
 from .domain.triggers import NfaReviewPolicy
-from .metrics import Metrics
-from .outbox import OutboxRelay
+from .metrics import Metrics, WaitingCases
+from .models import OutboxEvent
 from .runtime import Runtime
 from .settings import Settings
 
@@ -45,17 +48,21 @@ def rules_from(settings: Settings) -> handlers.Rules:
     )
 
 
+def _sweep(rt: Runtime) -> int:
+    with Session(for_writing(rt.engine)) as session:
+        emitted = handlers.sla_sweep(session, rt.rules, rt.clock())
+        session.commit()
+    for _, kind in emitted:
+        rt.metrics.sla_events.labels(kind.value).inc()
+    return len(emitted)
+
+
 async def sla_timer(rt: Runtime) -> None:
     """Wake every few seconds and emit what is owed; on start this catches
     up from the stored cases, so a due time missed while stopped still fires once."""
     while True:
         try:
-            with Session(rt.engine) as session:
-                emitted = handlers.sla_sweep(session, rt.rules, rt.clock())
-                session.commit()
-            for _, kind in emitted:
-                rt.metrics.sla_events.labels(kind.value).inc()
-            if emitted:
+            if await in_thread(_sweep, rt):
                 rt.relay.wake()
         except asyncio.CancelledError:
             raise
@@ -64,45 +71,37 @@ async def sla_timer(rt: Runtime) -> None:
         await asyncio.sleep(rt.settings.sla_check_seconds)
 
 
-def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> FastAPI:
+def _waiting(engine: Engine, rules: handlers.Rules, clock: Clock) -> WaitingCases:
+    def read(now: datetime) -> tuple[list[int], int]:
+        today = local_date(now)
+        with Session(engine) as session:
+            starts = store.awaiting_offer_starts(session)
+            overdue = store.overdue_count(session, now)
+        return [days_between(local_date(s), today, rules.target.calendar, rules.bank_holidays) for s in starts], overdue
+
+    return WaitingCases(read, clock)
+
+
+def create_app(settings: Settings | None = None, *, publisher: EventPublisher | None = None,
+               engine: Engine | None = None, clock: Clock = utc_now) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         config = settings or Settings()
-        logs.configure(config.log_level)
-        engine = build_engine(config.database_url)
-        create_schema(engine)
         rules = rules_from(config)
         metrics = Metrics()
-        publisher = Publisher(config.kafka_bootstrap, config.publish_timeout_seconds, client_id="allocation")
-        publisher.start()
-        relay = OutboxRelay(engine, publisher)
-        consumer = TriggerConsumer(config.kafka_bootstrap, config.consumer_group, engine, rules, publisher, relay,
-                                   metrics, clock)
-        rt = Runtime(config, engine, rules, MeetingSchedule.parse(config.meeting_weekday, config.meeting_time),
-                     metrics, publisher, relay, consumer, clock)
+        parts = await service.build(config, database_url=config.database_url, client_id="allocation",
+                                    outbox=OutboxEvent, metrics=metrics, routes=lambda: intake.routes(rules, metrics),
+                                    migrate=migrate, clock=clock, publisher=publisher, engine=engine)
+        metrics.registry.register(_waiting(parts.engine, rules, clock))
+        rt = Runtime(config, parts.engine, rules, MeetingSchedule.parse(config.meeting_weekday, config.meeting_time),
+                     metrics, parts.publisher, parts.relay, parts.consumer, clock)
         app.state.runtime = rt
-        tasks = [asyncio.create_task(relay.run(), name="outbox-relay"),
-                 asyncio.create_task(sla_timer(rt), name="sla-timer")]
-        if config.run_consumer:
-            tasks.append(asyncio.create_task(consumer.run(), name="consumer"))
-        try:
+        service.install(app, parts, keyring(), IMPLIED)
+        async with service.running(parts, sla_timer=sla_timer(rt)):
+            log.info("allocation service started", extra={"port": config.port})
             yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await publisher.stop()
-            engine.dispose()
 
-    app = FastAPI(title="Front Door allocation service", version="1.0.0", lifespan=lifespan,
-                  description="Early Help allocation: every family from SPA decision to offer within the target.")
+    app = service_app("Front Door allocation service", "Early Help allocation: every family from SPA decision to "
+                      "offer within the target.", __version__, lifespan)
     app.include_router(router)
-    app.add_exception_handler(RequestValidationError, _safe_validation_error)
     return app
-
-
-async def _safe_validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    errors = [{"field": field_path(tuple(e["loc"])), "reason": str(e["type"]), "message": safe_message(e)}
-              for e in exc.errors()]
-    return JSONResponse(status_code=422, content={"detail": errors})

@@ -21,12 +21,14 @@ from frontdoor_contracts.topics import (
     ALLOCATION_STEPPED_UP,
 )
 from frontdoor_contracts.vocabulary import AgencyKind, OfferAnswer
+from frontdoor_platform import outbox
 
 from . import events, store
 from .domain.calendar import BankHolidays, TargetPolicy
 from .domain.cases import Case, TriggerOutcome, apply_trigger
 from .domain.sla import SlaEvent, SlaPolicy, sla_event_id
 from .domain.triggers import NfaReviewPolicy, Trigger
+from .models import OutboxEvent
 
 SLA_TOPICS = {SlaEvent.DUE_SOON: ALLOCATION_OFFER_DUE_SOON.name, SlaEvent.OVERDUE: ALLOCATION_OFFER_OVERDUE.name}
 
@@ -47,7 +49,7 @@ class CaseNotFound(LookupError):
 def _emit(session: Session, rules: Rules, topic: str, case: Case, data: EventData, time: datetime, now: datetime,
           event_id: str) -> None:
     event = new_event(data, source=rules.source_uri, subject=str(case.case_id), time=time, event_id=event_id)
-    store.add_outbox(session, topic, str(case.case_id), event, now)
+    outbox.add_event(session, OutboxEvent, topic, str(case.case_id), event, now)
 
 
 def _event_id(case: Case, kind: str) -> str:

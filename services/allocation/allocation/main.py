@@ -1,43 +1,30 @@
-"""Command line: `frontdoor-allocation serve | create-client`."""
+"""Command line: `frontdoor-allocation serve | migrate | create-client |
+list-clients | revoke-client`."""
 
 from __future__ import annotations
 
-import argparse
 import sys
-from datetime import UTC, datetime
+from typing import Any
 
-from sqlmodel import Session
+from frontdoor_platform.cli import service_main
 
-from .auth import create_client, parse_roles
-from .database import build_engine, create_schema
+from .access import keyring
+from .database import migrate
 from .settings import Settings
 
 
+def _app(settings: Settings) -> Any:
+    from .app import create_app
+
+    return create_app(settings)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="frontdoor-allocation", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the API, the trigger consumer, the outbox relay and the SLA timer")
-    client = commands.add_parser("create-client", help="create an API client and print its key once")
-    client.add_argument("--name", required=True, help="a staff or system identifier, never a person's name")
-    client.add_argument("--roles", default="coordinator,read", help="comma-separated: coordinator, agency, read")
-    args = parser.parse_args(argv)
-    settings = Settings()
-    if args.command == "serve":
-        import uvicorn
-
-        from .app import create_app
-
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
-        return 0
-    engine = build_engine(settings.database_url)
-    create_schema(engine)
-    try:
-        roles = parse_roles(args.roles)
-        with Session(engine) as session:
-            print(create_client(session, args.name, roles, datetime.now(UTC)))
-    except ValueError as error:
-        parser.error(str(error))
-    return 0
+    return service_main(argv, prog="frontdoor-allocation", description=__doc__, keyring=keyring(),
+                        serve_help="run the API, the trigger consumer, the outbox relay and the SLA timer",
+                        default_roles="coordinator,read", settings=Settings, app=_app,
+                        database_url=lambda s: s.database_url, migrate=migrate,
+                        scope_help="for an agency key: the agency it acts for (its lead_agency_id)")
 
 
 if __name__ == "__main__":

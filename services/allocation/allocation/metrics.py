@@ -1,8 +1,17 @@
-"""Prometheus metrics of the allocation service (bounded labels only)."""
+"""Prometheus metrics of the allocation service: the kit's (consumer, outbox,
+API) and its own. Bounded labels only. The open-cases and overdue gauges are
+computed at scrape time from one column and one count, not from the cases."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+from prometheus_client import Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from frontdoor_platform.metrics import KitMetrics
 
 WAITING_BUCKETS = ("0-2", "3-5", "6-10", "11-20", "21+")
 
@@ -14,17 +23,14 @@ def waiting_bucket(days: int) -> str:
     return WAITING_BUCKETS[-1]
 
 
-class Metrics:
+class Metrics(KitMetrics):
     def __init__(self) -> None:
-        self.registry = r = CollectorRegistry()
+        super().__init__("allocation")
+        r = self.registry
         self.cases_opened = Counter("frontdoor_allocation_cases_opened_total", "Cases opened, by source", ["source"],
                                     registry=r)
         self.triggers_attached = Counter("frontdoor_allocation_triggers_attached_total",
                                          "Triggers joined to a family's open case", ["source"], registry=r)
-        self.open_cases = Gauge("frontdoor_allocation_open_cases", "Open cases by days waiting", ["days_waiting"],
-                                registry=r)
-        self.overdue_cases = Gauge("frontdoor_allocation_overdue_cases", "Open cases past the target without an "
-                                   "offer", registry=r)
         self.spa_to_offer_days = Histogram("frontdoor_allocation_spa_to_offer_days", "Days from SPA decision to "
                                            "offer", buckets=(1, 2, 3, 5, 7, 10, 14, 21, 28), registry=r)
         self.offers = Counter("frontdoor_allocation_offers_total", "Offers made, within or outside the target",
@@ -33,7 +39,25 @@ class Metrics:
                                  ["agency_kind"], registry=r)
         self.sla_events = Counter("frontdoor_allocation_sla_events_total", "Due-soon and overdue events emitted",
                                   ["kind"], registry=r)
-        self.dead_lettered = Counter("frontdoor_allocation_dead_lettered_total", "Records sent to a dead-letter "
-                                     "topic", ["topic", "reason"], registry=r)
-        self.consumer_lag = Gauge("frontdoor_allocation_consumer_lag", "Records not yet consumed", ["topic"],
-                                  registry=r)
+
+
+class WaitingCases(Collector):
+    """`open_cases{days_waiting}` and `overdue_cases`, read when scraped.
+    `read` returns (days waiting of each case awaiting an offer, overdue count)."""
+
+    def __init__(self, read: Callable[[datetime], tuple[list[int], int]], clock: Callable[[], datetime]):
+        self._read = read
+        self._clock = clock
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        waiting, overdue = self._read(self._clock())
+        counts = dict.fromkeys(WAITING_BUCKETS, 0)
+        for days in waiting:
+            counts[waiting_bucket(days)] += 1
+        family = GaugeMetricFamily("frontdoor_allocation_open_cases", "Cases awaiting an offer, by days waiting",
+                                   labels=["days_waiting"])
+        for bucket, count in counts.items():
+            family.add_metric([bucket], count)
+        yield family
+        yield GaugeMetricFamily("frontdoor_allocation_overdue_cases", "Open cases past the target without an offer",
+                                value=overdue)

@@ -7,11 +7,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, LargeBinary, Text
+from sqlalchemy import JSON, Column, Text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from frontdoor_platform.apikeys import ApiClientFields
 from frontdoor_platform.database import utc_column
+from frontdoor_platform.outbox import OutboxFields
 
 
 class AllocationTable(SQLModel, registry=registry()):
@@ -43,27 +45,14 @@ class TimelineEntry(AllocationTable, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-class OutboxEvent(AllocationTable, table=True):
+class OutboxEvent(OutboxFields, AllocationTable, table=True):
     """Events written in the same transaction as the change they describe."""
 
     __tablename__ = "outbox"
 
-    id: int | None = Field(default=None, primary_key=True)
-    event_id: str = Field(max_length=200, unique=True)
-    topic: str = Field(max_length=200)
-    key: str = Field(max_length=200)
-    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    created_at: datetime = Field(sa_column=utc_column())
-    published_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True, index=True))
 
-
-class ApiClient(AllocationTable, table=True):
-    """An API client: a bearer key stored only as its SHA-256 hash, with roles."""
+class ApiClient(ApiClientFields, AllocationTable, table=True):
+    """An API client: a bearer key stored only as its SHA-256 hash, with roles
+    (and, for an agency key, the agency it acts for as its scope)."""
 
     __tablename__ = "api_clients"
-
-    id: uuid.UUID = Field(primary_key=True)
-    name: str = Field(max_length=64, unique=True)
-    key_hash: str = Field(max_length=64, unique=True, index=True)
-    roles: str = Field(max_length=200)
-    created_at: datetime = Field(sa_column=utc_column())

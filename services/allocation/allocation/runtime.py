@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from frontdoor_platform.kafka import Publisher
+from frontdoor_platform.clock import Clock
+from frontdoor_platform.consumer import BatchConsumer
+from frontdoor_platform.kafka import EventPublisher
+from frontdoor_platform.outbox import OutboxRelay
 
-from .consumer import TriggerConsumer
 from .domain.meetings import MeetingSchedule
 from .handlers import Rules
 from .metrics import Metrics
-from .outbox import OutboxRelay
 from .settings import Settings
 
 
@@ -25,7 +24,7 @@ class Runtime:
     rules: Rules
     meeting: MeetingSchedule
     metrics: Metrics
-    publisher: Publisher
+    publisher: EventPublisher
     relay: OutboxRelay
-    consumer: TriggerConsumer
-    clock: Callable[[], datetime]
+    consumer: BatchConsumer
+    clock: Clock

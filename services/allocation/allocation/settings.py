@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field
+from pydantic_settings import SettingsConfigDict
+
+from frontdoor_platform.settings import ServiceSettings
 
 
-class Settings(BaseSettings):
+class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ALLOCATION_", extra="ignore")
 
-    host: str = "127.0.0.1"
     port: int = 8002
-    kafka_bootstrap: str = "localhost:9092"
-    database_url: str = "sqlite:///.data/allocation.db"
-    log_level: str = "INFO"
+    database_url: str = Field(
+        default="sqlite:///.data/allocation.db",
+        validation_alias=AliasChoices("ALLOCATION_DATABASE_URL", "DATABASE_URL"),
+    )
     consumer_group: str = "allocation"
     source_uri: str = "urn:frontdoor:allocation"
-    publish_timeout_seconds: float = Field(default=10.0, gt=0)
     # The promise: SPA decision to offer within this many days.
     target_days: int = Field(default=10, ge=1, le=365)
     target_calendar: str = Field(default="calendar_days", pattern="^(calendar_days|working_days)$")
@@ -26,4 +27,3 @@ class Settings(BaseSettings):
     meeting_weekday: str = "tuesday"
     meeting_time: str = Field(default="10:00", pattern=r"^\d{2}:\d{2}$")
     sla_check_seconds: float = Field(default=30.0, gt=0)
-    run_consumer: bool = True

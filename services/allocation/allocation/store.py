@@ -7,14 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
-
-from frontdoor_contracts.envelope import CloudEvent
 
 from .codec import dump_case, load_case
 from .domain.cases import Case
-from .models import CaseRow, OutboxEvent, TimelineEntry
+from .models import CaseRow, TimelineEntry
 
 
 class StaleCase(RuntimeError):
@@ -82,18 +80,16 @@ def timeline(session: Session, case_id: uuid.UUID) -> Sequence[TimelineEntry]:
     return session.exec(query).all()
 
 
-def add_outbox(session: Session, topic: str, key: str, event: CloudEvent, now: datetime) -> None:  # type: ignore[type-arg]
-    session.add(OutboxEvent(event_id=event.id, topic=topic, key=key, payload=event.model_dump_json().encode(),
-                            created_at=now))
+def awaiting_offer_starts(session: Session) -> Sequence[datetime]:
+    """When each case awaiting an offer started: one column, for the gauges."""
+    query = select(CaseRow.started_at).where(col(CaseRow.status).in_(("open", "allocated")))
+    return session.exec(query).all()
 
 
-def pending_outbox(session: Session, limit: int) -> Sequence[OutboxEvent]:
-    query = select(OutboxEvent).where(col(OutboxEvent.published_at).is_(None)).order_by(col(OutboxEvent.id))
-    return session.exec(query.limit(limit)).all()
-
-
-def mark_published(session: Session, ids: Sequence[int], now: datetime) -> None:
-    session.execute(update(OutboxEvent).where(col(OutboxEvent.id).in_(ids)).values(published_at=now))
+def overdue_count(session: Session, now: datetime) -> int:
+    query = select(func.count()).select_from(CaseRow).where(col(CaseRow.status).in_(("open", "allocated")),
+                                                           col(CaseRow.due_at) <= now)
+    return int(session.exec(query).one())
 
 
 def lead_organisations_by_kind(session: Session) -> dict[str, int]:

@@ -13,13 +13,14 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from allocation import handlers
+from allocation.access import keyring
 from allocation.app import create_app, rules_from
-from allocation.auth import create_client, parse_roles
-from allocation.database import build_engine, create_schema
+from allocation.database import build_engine, migrate
 from allocation.domain.triggers import Trigger
 from allocation.models import OutboxEvent
 from allocation.settings import Settings
 from frontdoor_contracts.vocabulary import CaseSource
+from frontdoor_platform.database import for_writing
 
 NOW = datetime(2026, 12, 21, 9, 0, tzinfo=UTC)  # a Monday; the meeting is Tuesday 10:00
 
@@ -33,9 +34,9 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def keys(settings: Settings) -> dict[str, str]:
     engine = build_engine(settings.database_url)
-    create_schema(engine)
+    migrate(engine)
     with Session(engine) as session:
-        made = {role: create_client(session, f"test-{role}", parse_roles(role), NOW)
+        made = {role: keyring().create(session, f"test-{role}", {role}, NOW)
                 for role in ("coordinator", "agency", "read")}
     engine.dispose()
     return made
@@ -45,7 +46,7 @@ def open_case(settings: Settings, started: datetime) -> uuid.UUID:
     engine = build_engine(settings.database_url)
     trigger = Trigger(source=CaseSource.EARLY_HELP_DECISION, event_source="urn:test", event_id=str(uuid.uuid4()),
                       family_id=uuid.uuid4(), occurred_at=started, child_ids=(uuid.uuid4(),))
-    with Session(engine) as session:
+    with Session(for_writing(engine)) as session:
         _, case = handlers.on_trigger(session, trigger, rules_from(settings), started)
         session.commit()
     engine.dispose()
@@ -108,12 +109,13 @@ def test_bad_input_names_the_field_and_never_echoes_it(api: TestClient, settings
     bad = {"lead_agency_id": "school-1", "agency_kind": "school", "lead_professional_ref": "Jane Smith"}
     response = api.post(f"/v1/cases/{case}/allocation", json=bad, headers=auth(keys, "coordinator"))
     assert response.status_code == 422
-    assert response.json()["detail"][0]["field"] == "body.lead_professional_ref"
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["field"] == "lead_professional_ref"
     assert "Jane" not in response.text
     assert api.get(f"/v1/cases/{uuid.uuid4()}", headers=auth(keys, "read")).status_code == 404
     future = api.post(f"/v1/cases/{case}/offer", json={"offered_at": "2030-01-01T00:00:00Z"},
                       headers=auth(keys, "coordinator"))
-    assert future.status_code == 422 and future.json()["detail"][0]["field"] == "offered_at"
+    assert future.status_code == 422 and future.json()["errors"][0]["field"] == "offered_at"
 
 
 def test_board_metrics_and_readiness_without_a_broker(api: TestClient, settings: Settings,

@@ -21,6 +21,7 @@ from frontdoor_contracts.errors import FieldError, InvalidEvent, validate_data
 from frontdoor_contracts.topics import FRONTDOOR_CONTACTS, FRONTDOOR_DECISIONS
 from frontdoor_contracts.vocabulary import Decision, LevelOfNeed
 from frontdoor_platform.apikeys import Caller
+from frontdoor_platform.database import for_writing
 from frontdoor_platform.http import in_thread, requires
 from frontdoor_platform.kafka import CLOUDEVENTS_CONTENT_TYPE, BrokerUnavailable
 from frontdoor_platform.problems import ProblemError, problem_responses
@@ -95,7 +96,7 @@ def claim_idempotency_key(engine: Engine, who: Caller, key: str, body_hash: str,
                           now: datetime) -> None:
     """Bind the key to this body before publishing, so a different body can
     never ride on it (a concurrent duplicate loses the insert and is compared)."""
-    with Session(engine) as db:
+    with Session(for_writing(engine)) as db:
         record = store.idempotency_record(db, who.client_id, key)
         if record is None:
             try:

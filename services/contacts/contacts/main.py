@@ -3,38 +3,27 @@ list-clients | revoke-client`."""
 
 from __future__ import annotations
 
-import argparse
 import sys
+from typing import Any
 
-from frontdoor_platform.cli import add_client_commands, run_client_command
+from frontdoor_platform.cli import service_main
 
 from .access import keyring
-from .database import build_engine, migrate
+from .database import migrate
 from .settings import Settings
 
 
+def _app(settings: Settings) -> Any:
+    from .app import create_app
+
+    return create_app(settings)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="frontdoor-contacts", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the API, the consumer and the outbox relay")
-    commands.add_parser("migrate", help="bring the database schema up to date")
-    add_client_commands(commands, keyring(), default_roles="intake,decide,read")
-    args = parser.parse_args(argv)
-    settings = Settings()
-
-    if args.command == "serve":
-        import uvicorn
-
-        from .app import create_app
-
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                    access_log=False)
-        return 0
-    engine = build_engine(settings.database_url)
-    migrate(engine)
-    if args.command == "migrate":
-        return 0
-    return run_client_command(args, parser, engine, keyring())
+    return service_main(argv, prog="frontdoor-contacts", description=__doc__, keyring=keyring(),
+                        serve_help="run the API, the consumer and the outbox relay",
+                        default_roles="intake,decide,read", settings=Settings, app=_app,
+                        database_url=lambda s: s.database_url, migrate=migrate)
 
 
 if __name__ == "__main__":

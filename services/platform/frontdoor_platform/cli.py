@@ -4,13 +4,17 @@ client commands (`create-client`, `list-clients`, `revoke-client`)."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from .apikeys import KeyRing
 from .clock import utc_now
+from .database import build_engine, for_writing
+from .settings import ServiceSettings
 
 
 def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser], keyring: KeyRing,
@@ -30,7 +34,7 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
 def run_client_command(args: argparse.Namespace, parser: argparse.ArgumentParser, engine: Engine,
                        keyring: KeyRing) -> int:
     now = utc_now()
-    with Session(engine) as session:
+    with Session(for_writing(engine)) as session:
         if args.command == "create-client":
             try:
                 roles = keyring.parse_roles(args.roles)
@@ -55,3 +59,27 @@ def run_client_command(args: argparse.Namespace, parser: argparse.ArgumentParser
 
 def is_client_command(command: str) -> bool:
     return command in ("create-client", "list-clients", "revoke-client")
+
+
+def service_main(argv: list[str] | None, *, prog: str, description: str | None, serve_help: str, keyring: KeyRing,
+                 default_roles: str, settings: Callable[[], ServiceSettings], app: Callable[[Any], Any],
+                 database_url: Callable[[Any], str], migrate: Callable[[Engine], None],
+                 scope_help: str | None = None) -> int:
+    """`serve | migrate | create-client | list-clients | revoke-client` for a service."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help=serve_help)
+    commands.add_parser("migrate", help="bring the database schema up to date")
+    add_client_commands(commands, keyring, default_roles, scope_help)
+    args = parser.parse_args(argv)
+    config = settings()
+    if args.command == "serve":
+        import uvicorn
+
+        uvicorn.run(app(config), host=config.host, port=config.port, log_config=None, access_log=False)
+        return 0
+    engine = build_engine(database_url(config))
+    migrate(engine)
+    if args.command == "migrate":
+        return 0
+    return run_client_command(args, parser, engine, keyring)

@@ -36,6 +36,7 @@ from frontdoor_contracts.errors import FieldError, InvalidEvent
 from frontdoor_contracts.topics import dead_letter_topic
 
 from .clock import Clock, utc_now
+from .database import for_writing
 from .logs import log_context
 from .metrics import KitMetrics
 from .outbox import OutboxFields, add_record
@@ -103,7 +104,7 @@ class BatchConsumer:
                  outbox: type[OutboxFields], metrics: KitMetrics, on_commit: Callable[[], None] = lambda: None,
                  batch_size: int = 500, clock: Clock = utc_now):
         self._bootstrap, self._group, self._client_id = bootstrap, group, client_id
-        self._routes, self._engine, self._outbox = routes, engine, outbox
+        self._routes, self._engine, self._outbox = routes, for_writing(engine), outbox
         self._metrics, self._on_commit = metrics, on_commit
         self._batch_size, self._clock = batch_size, clock
         self.running = False

@@ -2,9 +2,11 @@
 for every service (SQLite durable on commit, PostgreSQL by URL). Called by
 lifespans and CLIs, never at import time.
 
-SQLite: every transaction starts with BEGIN IMMEDIATE (one writer at a
-time, waiting its turn instead of failing on a lock upgrade) and SAVEPOINT
-works, so a consumer can roll back one poison record inside its batch."""
+SQLite: SQLAlchemy (not the driver) begins transactions, so SAVEPOINT
+works and a consumer can roll back one poison record inside its batch; a
+session on `for_writing(engine)` begins with BEGIN IMMEDIATE (one writer at
+a time, waiting its turn instead of failing on a lock upgrade), any other
+with a plain BEGIN (readers never wait in WAL mode)."""
 
 from __future__ import annotations
 
@@ -38,6 +40,15 @@ def utc_column(nullable: bool = False, index: bool = False) -> Any:
     return Column(UTCDateTime(), nullable=nullable, index=index)
 
 
+WRITER_OPTION = "frontdoor_writer"
+
+
+def for_writing(engine: Engine) -> Engine:
+    """The same engine and pool, for sessions that will write (on SQLite
+    they take the write lock at BEGIN; elsewhere nothing changes)."""
+    return engine.execution_options(**{WRITER_OPTION: True})
+
+
 def build_engine(database_url: str, pool_size: int = 10) -> Engine:
     """PostgreSQL (`postgresql://` means psycopg 3) or SQLite, whose file's
     folder is created and which commits durably (WAL, synchronous=FULL), so a
@@ -63,7 +74,8 @@ def build_engine(database_url: str, pool_size: int = 10) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        immediate = connection.get_execution_options().get(WRITER_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 
@@ -73,3 +85,30 @@ def answers(engine: Engine) -> bool:
     with engine.connect() as connection:
         connection.exec_driver_sql("SELECT 1")
     return True
+
+
+def migrate(engine: Engine, migrations: Path) -> None:
+    """Bring the schema to the newest revision of a service's Alembic
+    `migrations` folder (its env.py calls `run_migrations`)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def run_migrations(metadata: Any) -> None:
+    """The body of every service's migrations/env.py: run on the connection
+    `migrate` hands over (batch mode on SQLite, which cannot alter tables)."""
+    from alembic import context
+
+    connection = context.config.attributes.get("connection")
+    if connection is None:
+        raise RuntimeError("run migrations through the service's database.migrate(engine)")
+    context.configure(connection=connection, target_metadata=metadata,
+                      render_as_batch=connection.dialect.name == "sqlite")
+    with context.begin_transaction():
+        context.run_migrations()

@@ -28,7 +28,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from frontdoor_contracts.envelope import CloudEvent, encode_event
 
 from .clock import Clock, utc_now
-from .database import UTCDateTime
+from .database import UTCDateTime, for_writing
 from .kafka import CLOUDEVENTS_CONTENT_TYPE, BrokerUnavailable, EventPublisher, Headers, OutboundRecord
 from .metrics import KitMetrics
 
@@ -87,11 +87,23 @@ class OutboxRelay:
         self._clock = clock
         self._idle = idle_seconds
         self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.healthy = True
 
     def wake(self) -> None:
-        """Called after a commit that wrote outbox rows: publish now."""
-        self._wake.set()
+        """Called after a commit that wrote outbox rows: publish now. Safe
+        from any thread (a route running in the thread pool calls it)."""
+        loop = self._loop
+        if loop is None:
+            return  # not running yet: it reads the outbox when it starts
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
 
     def _read(self) -> list[tuple[int, OutboundRecord]]:
         with Session(self._engine) as session:
@@ -99,7 +111,7 @@ class OutboxRelay:
                     for row in pending(session, self._table, self._batch_size) if row.id is not None]
 
     def _mark(self, ids: Sequence[int]) -> int:
-        with Session(self._engine) as session:
+        with Session(for_writing(self._engine)) as session:
             if ids:
                 session.execute(update(self._table).where(col(self._table.id).in_(ids))
                                 .values(published_at=self._clock()))
@@ -126,6 +138,7 @@ class OutboxRelay:
     async def run(self) -> None:
         """Publish until cancelled; a broker or database failure pauses the
         relay (and makes the service not ready), it never ends it."""
+        self._loop = asyncio.get_running_loop()
         delay = 0.5
         while True:
             self._wake.clear()

@@ -9,6 +9,7 @@
 
 Every other decision opens nothing. The clock starts at the event's own time
 field (decided_at, stepped_down_at, identified_at), never at processing time.
+The wire events are mapped to `Trigger` in `allocation/wire.py`.
 """
 
 from __future__ import annotations
@@ -18,10 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from frontdoor_contracts.allocation import StepDownRequested, case_id_for
-from frontdoor_contracts.contacts import ContactDecided
-from frontdoor_contracts.envelope import CloudEvent
-from frontdoor_contracts.outcomes import FamilyIdentified
+from frontdoor_contracts.allocation import case_id_for
 from frontdoor_contracts.vocabulary import CaseSource, Concern, Decision, HeadlineProblem, LevelOfNeed
 
 
@@ -96,50 +94,3 @@ def case_source_for_decision(decision: Decision, level: LevelOfNeed, policy: Nfa
     if decision is Decision.NO_FURTHER_ACTION and policy.reviews(level):
         return CaseSource.NFA_REVIEW
     return None
-
-
-def trigger_from_decided(event: CloudEvent[ContactDecided], policy: NfaReviewPolicy) -> Trigger | None:
-    data = event.data
-    source = case_source_for_decision(data.decision, data.level_of_need, policy)
-    if source is None:
-        return None
-    return Trigger(
-        source=source,
-        event_source=event.source,
-        event_id=event.id,
-        family_id=data.family_id,
-        occurred_at=data.decided_at,
-        child_ids=tuple(child.child_id for child in data.children),
-        contact_id=data.contact_id,
-        decision=data.decision,
-        level_of_need=data.level_of_need,
-        concerns=tuple(data.concerns),
-    )
-
-
-def trigger_from_step_down(event: CloudEvent[StepDownRequested]) -> Trigger:
-    data = event.data
-    return Trigger(
-        source=CaseSource.STEP_DOWN,
-        event_source=event.source,
-        event_id=event.id,
-        family_id=data.family_id,
-        occurred_at=data.stepped_down_at,
-        child_ids=tuple(data.child_ids),
-        contact_id=data.contact_id,
-        level_of_need=data.level_of_need,
-        concerns=tuple(data.concerns),
-    )
-
-
-def trigger_from_family_identified(event: CloudEvent[FamilyIdentified]) -> Trigger:
-    data = event.data
-    return Trigger(
-        source=CaseSource.IDENTIFIED_IN_DATA,
-        event_source=event.source,
-        event_id=event.id,
-        family_id=data.family_id,
-        occurred_at=data.identified_at,
-        child_ids=tuple(data.child_ids),
-        headline_problems=tuple(data.headline_problems),
-    )

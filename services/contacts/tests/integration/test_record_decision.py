@@ -13,10 +13,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from contacts import handlers
-from frontdoor_platform.outbox import stored_headers
 from contacts.models import Contact, ContactsTable, OutboxEvent, PendingDecision
 from frontdoor_contracts.contacts import contact_id_for
 from frontdoor_contracts.vocabulary import Channel, Decision
+from frontdoor_platform.outbox import stored_headers
 
 SOURCE = "urn:frontdoor:contacts"
 

@@ -1,0 +1,64 @@
+"""The consumer's routes: each trigger topic, decoded to a domain trigger
+(or to nothing: a decision that opens no case), applied to the family's case."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlmodel import Session
+
+from frontdoor_contracts.allocation import StepDownRequested
+from frontdoor_contracts.contacts import ContactDecided
+from frontdoor_contracts.envelope import CloudEvent, EventData
+from frontdoor_contracts.errors import parse_event
+from frontdoor_contracts.outcomes import FamilyIdentified
+from frontdoor_contracts.topics import CONTACTS_DECIDED, FRONTDOOR_STEP_DOWNS, OUTCOMES_FAMILY_IDENTIFIED
+from frontdoor_platform.consumer import Consumed, Route, Routes
+
+from . import handlers
+from .domain.cases import TriggerOutcome
+from .domain.triggers import Trigger
+from .metrics import Metrics
+from .wire import trigger_from_decided, trigger_from_family_identified, trigger_from_step_down
+
+Applied = tuple[Trigger, TriggerOutcome] | None
+Decoded = tuple[CloudEvent[Any], Trigger | None]
+
+
+def _decoder(model: type[EventData], to_trigger: Callable[[Any], Trigger | None]) -> Callable[[bytes], Decoded]:
+    def decode(raw: bytes) -> Decoded:
+        event = parse_event(raw, model, lenient=True)
+        return event, to_trigger(event)
+
+    return decode
+
+
+def routes(rules: handlers.Rules, metrics: Metrics) -> Routes:
+    def apply(session: Session, decoded: Decoded, where: Consumed) -> Applied:
+        _, trigger = decoded
+        if trigger is None:
+            return None  # a decision that opens nothing
+        outcome, _ = handlers.on_trigger(session, trigger, rules, where.now)
+        return trigger, outcome
+
+    def count(applied: Applied) -> None:
+        if applied is None:
+            return
+        trigger, outcome = applied
+        if outcome is TriggerOutcome.OPENED:
+            metrics.cases_opened.labels(trigger.source.value).inc()
+        elif outcome is TriggerOutcome.ATTACHED:
+            metrics.triggers_attached.labels(trigger.source.value).inc()
+
+    def route(model: type[EventData], to_trigger: Callable[[Any], Trigger | None]) -> Route[Decoded, Applied]:
+        return Route(decode=_decoder(model, to_trigger), apply=apply, after_commit=count,
+                     trace=lambda decoded: (decoded[0].id, decoded[0].traceparent),
+                     describe=lambda applied: {"outcome": applied[1].value if applied else "no_case"})
+
+    return (
+        Routes()
+        .add(CONTACTS_DECIDED.name, route(ContactDecided, lambda e: trigger_from_decided(e, rules.nfa)))
+        .add(FRONTDOOR_STEP_DOWNS.name, route(StepDownRequested, trigger_from_step_down))
+        .add(OUTCOMES_FAMILY_IDENTIFIED.name, route(FamilyIdentified, trigger_from_family_identified))
+    )

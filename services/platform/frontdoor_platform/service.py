@@ -1,0 +1,93 @@
+"""The wiring every service with a consumer does the same way, in one
+place: build the engine (unless a test passed one), migrate it, start the
+publisher, the outbox relay and the batch consumer; put auth, metrics and
+the readiness checks on the app; run the background tasks and stop
+everything in order."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+
+from . import logs
+from .apikeys import KeyRing
+from .clock import Clock
+from .consumer import BatchConsumer, Routes
+from .database import answers, build_engine
+from .http import Auth, in_thread
+from .kafka import EventPublisher, Publisher
+from .lifespan import Background
+from .metrics import KitMetrics
+from .ops import Ops
+from .outbox import OutboxFields, OutboxRelay
+from .settings import ServiceSettings
+
+
+@dataclass
+class Plumbing:
+    settings: ServiceSettings
+    engine: Engine
+    metrics: KitMetrics
+    publisher: EventPublisher
+    relay: OutboxRelay
+    consumer: BatchConsumer
+    clock: Clock
+    owns_engine: bool
+
+
+async def build(settings: ServiceSettings, *, database_url: str, client_id: str, outbox: type[OutboxFields],
+                metrics: KitMetrics, routes: Callable[[], Routes], migrate: Callable[[Engine], None],
+                clock: Clock, publisher: EventPublisher | None = None, engine: Engine | None = None) -> Plumbing:
+    logs.configure(settings.log_level)
+    db = engine or build_engine(database_url, settings.database_pool_size)
+    await in_thread(migrate, db)
+    broker = publisher or Publisher(settings.kafka_bootstrap, settings.publish_timeout_seconds, client_id=client_id)
+    broker.start()
+    relay = OutboxRelay(db, outbox, broker, metrics, settings.outbox_batch_size, clock)
+    consumer = BatchConsumer(bootstrap=settings.kafka_bootstrap, group=settings.consumer_group, client_id=client_id,
+                             routes=routes(), engine=db, outbox=outbox, metrics=metrics, on_commit=relay.wake,
+                             batch_size=settings.consumer_batch_size, clock=clock)
+    return Plumbing(settings, db, metrics, broker, relay, consumer, clock, owns_engine=engine is None)
+
+
+def install(app: FastAPI, parts: Plumbing, keyring: KeyRing,
+            implied: Mapping[str, frozenset[str]] | None = None) -> None:
+    """Auth, metrics and the readiness checks (database, broker now, outbox, consumer)."""
+    app.state.auth = Auth(keyring, parts.engine, parts.clock, implied or {})
+    app.state.metrics = parts.metrics
+
+    async def database() -> bool:
+        return await in_thread(answers, parts.engine)
+
+    async def relaying() -> bool:
+        return parts.relay.healthy
+
+    async def consuming() -> bool:
+        return parts.consumer.running or not parts.settings.run_consumer
+
+    app.state.ops = Ops(parts.metrics.registry, {"database": database, "broker": parts.publisher.ready,
+                                                 "outbox": relaying, "consumer": consuming})
+
+
+@contextlib.asynccontextmanager
+async def running(parts: Plumbing, **more: Coroutine[Any, Any, Any]) -> AsyncIterator[None]:
+    """The relay, the consumer (unless turned off) and `more` named tasks,
+    until the app stops; then the publisher and the engine it built."""
+    background = Background()
+    background.start("outbox-relay", parts.relay.run())
+    if parts.settings.run_consumer:
+        background.start("consumer", parts.consumer.run())
+    for name, work in more.items():
+        background.start(name, work)
+    try:
+        yield
+    finally:
+        await background.stop()
+        await parts.publisher.stop()
+        if parts.owns_engine:
+            parts.engine.dispose()
