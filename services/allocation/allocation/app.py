@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Coroutine, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
@@ -84,23 +84,21 @@ def _waiting(engine: Engine, rules: handlers.Rules, clock: Clock) -> WaitingCase
 
 def create_app(settings: Settings | None = None, *, publisher: EventPublisher | None = None,
                engine: Engine | None = None, clock: Clock = utc_now) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        config = settings or Settings()
-        rules = rules_from(config)
-        metrics = Metrics()
-        parts = await service.build(config, database_url=config.database_url, client_id="allocation",
-                                    outbox=OutboxEvent, metrics=metrics, routes=lambda: intake.routes(rules, metrics),
-                                    migrate=migrate, clock=clock, publisher=publisher, engine=engine)
+    config = settings or Settings()
+    rules = rules_from(config)
+    metrics = Metrics()
+
+    def started(app: FastAPI, parts: service.Plumbing) -> Mapping[str, Coroutine[Any, Any, Any]]:
         metrics.registry.register(_waiting(parts.engine, rules, clock))
         rt = Runtime(config, parts.engine, rules, MeetingSchedule.parse(config.meeting_weekday, config.meeting_time),
                      metrics, parts.publisher, parts.relay, parts.consumer, clock)
         app.state.runtime = rt
-        service.install(app, parts, keyring(), IMPLIED)
-        async with service.running(parts, sla_timer=sla_timer(rt)):
-            log.info("allocation service started", extra={"port": config.port})
-            yield
+        return {"sla-timer": sla_timer(rt)}
 
+    lifespan = service.lifespan(config, metrics, database_url=config.database_url, client_id="allocation",
+                                outbox=OutboxEvent, routes=lambda: intake.routes(rules, metrics), migrate=migrate,
+                                keyring=keyring(), implied=IMPLIED, clock=clock, publisher=publisher, engine=engine,
+                                started=started)
     app = service_app("Front Door allocation service", "Early Help allocation: every family from SPA decision to "
                       "offer within the target.", __version__, lifespan)
     app.include_router(router)

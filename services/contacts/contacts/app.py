@@ -4,9 +4,8 @@ Tests pass their own publisher, engine and clock."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Coroutine, Mapping
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
@@ -26,25 +25,20 @@ from .models import OutboxEvent
 from .runtime import Runtime
 from .settings import Settings
 
-log = logging.getLogger("contacts")
-
 
 def create_app(settings: Settings | None = None, *, publisher: EventPublisher | None = None,
                engine: Engine | None = None, clock: Clock = utc_now) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        config = settings or Settings()
-        metrics = Metrics()
-        parts = await service.build(config, database_url=config.database_url, client_id="contacts",
-                                    outbox=OutboxEvent, metrics=metrics, routes=lambda: intake.routes(config, metrics),
-                                    migrate=migrate, clock=clock, publisher=publisher, engine=engine)
+    config = settings or Settings()
+    metrics = Metrics()
+
+    def started(app: FastAPI, parts: service.Plumbing) -> Mapping[str, Coroutine[Any, Any, Any]]:
         app.state.runtime = Runtime(config, parts.engine, metrics, parts.publisher, parts.relay, parts.consumer,
                                     Gate(config.max_requests_in_flight), clock)
-        service.install(app, parts, keyring())
-        async with service.running(parts):
-            log.info("contacts service started", extra={"port": config.port})
-            yield
+        return {}
 
+    lifespan = service.lifespan(config, metrics, database_url=config.database_url, client_id="contacts",
+                                outbox=OutboxEvent, routes=lambda: intake.routes(config, metrics), migrate=migrate,
+                                keyring=keyring(), clock=clock, publisher=publisher, engine=engine, started=started)
     app = service_app("Front Door contacts service", "Front-door intake, MASH decisions, people matching, "
                       "re-referrals, DA incidents.", __version__, lifespan)
     app.include_router(router)

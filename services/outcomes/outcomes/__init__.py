@@ -1,3 +1,4 @@
-"""Front Door outcomes: front-door measures (referrals, re-referrals, timeliness)."""
+"""Front Door outcomes: families found in data, sustained outcomes and the
+partnership's KPIs (being built: issue 10)."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1,29 +1,29 @@
-"""`frontdoor-outcomes serve`: run the outcomes service."""
+"""Command line: `frontdoor-outcomes serve | migrate | create-client |
+list-clients | revoke-client`."""
 
 from __future__ import annotations
 
-import argparse
 import sys
+from typing import Any
+
+from frontdoor_platform.cli import service_main
+
+from .access import keyring
+from .database import migrate
+from .settings import Settings
 
 
-def serve() -> None:
-    import uvicorn
+def _app(settings: Settings) -> Any:
+    from .app import create_app
 
-    from .api import create_app
-    from .settings import Settings
-
-    settings = Settings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+    return create_app(settings)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="frontdoor-outcomes")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="run the HTTP API")
-    args = parser.parse_args(argv)
-    if args.command == "serve":
-        serve()
-    return 0
+    return service_main(argv, prog="frontdoor-outcomes", description=__doc__, keyring=keyring(),
+                        serve_help="run the API, the consumer and the outbox relay",
+                        default_roles="analyst", settings=Settings, app=_app,
+                        database_url=lambda s: s.database_url, migrate=migrate)
 
 
 if __name__ == "__main__":

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field
+from pydantic_settings import SettingsConfigDict
+
+from frontdoor_platform.settings import ServiceSettings
 
 
-class Settings(BaseSettings):
+class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="OUTCOMES_", extra="ignore")
 
-    host: str = "127.0.0.1"
     port: int = 8004
-    kafka_bootstrap: str = "localhost:9092"
-    database_url: str = "sqlite:///.data/outcomes.db"
-    log_level: str = "INFO"
+    database_url: str = Field(
+        default="sqlite:///.data/outcomes.db",
+        validation_alias=AliasChoices("OUTCOMES_DATABASE_URL", "DATABASE_URL"),
+    )
+    consumer_group: str = "outcomes"
+    source_uri: str = "urn:frontdoor:outcomes"

@@ -7,6 +7,7 @@ everything in order."""
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -91,3 +92,28 @@ async def running(parts: Plumbing, **more: Coroutine[Any, Any, Any]) -> AsyncIte
         await parts.publisher.stop()
         if parts.owns_engine:
             parts.engine.dispose()
+
+
+Started = Callable[[FastAPI, Plumbing], Mapping[str, Coroutine[Any, Any, Any]]]
+
+
+def lifespan(settings: ServiceSettings, metrics: KitMetrics, *, database_url: str, client_id: str,
+             outbox: type[OutboxFields], routes: Callable[[], Routes], migrate: Callable[[Engine], None],
+             keyring: KeyRing, implied: Mapping[str, frozenset[str]] | None = None, clock: Clock,
+             publisher: EventPublisher | None = None, engine: Engine | None = None,
+             started: Started | None = None) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """A service's whole lifespan: build, install, run; `started` puts the
+    service's own runtime on the app and names any tasks of its own."""
+
+    @contextlib.asynccontextmanager
+    async def run(app: FastAPI) -> AsyncIterator[None]:
+        parts = await build(settings, database_url=database_url, client_id=client_id, outbox=outbox,
+                            metrics=metrics, routes=routes, migrate=migrate, clock=clock, publisher=publisher,
+                            engine=engine)
+        install(app, parts, keyring, implied)
+        more = dict(started(app, parts)) if started is not None else {}
+        async with running(parts, **more):
+            logging.getLogger(client_id).info("service started", extra={"port": settings.port})
+            yield
+
+    return run
