@@ -4,17 +4,16 @@ is started with, and start/health/stop. docker-compose.yml mirrors this
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+from frontdoor_platform import processes
+from frontdoor_platform.processes import alive as alive  # re-exported for the stack and the bench
+from frontdoor_platform.processes import terminate as terminate
 
 
 @dataclass(frozen=True)
@@ -86,29 +85,17 @@ class ServiceProcess:
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_file, "ab") as log:
-            self.process = subprocess.Popen(
-                [executable(self.spec.command), "serve"],
-                env=self.env(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches the stack runner, which stops us in order
-            )
+        # A session of its own: Ctrl-C reaches the stack runner, which stops us in order.
+        self.process = processes.start([executable(self.spec.command), "serve"], self.env(), self.log_file)
 
     def wait_healthy(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        url = f"http://127.0.0.1:{self.spec.port}/healthz"
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                raise ServiceError(
-                    f"{self.spec.name} exited with code {self.process.returncode} while starting; see {self.log_file}"
-                )
-            try:
-                if httpx.get(url, timeout=2.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise ServiceError(f"{self.spec.name} did not answer {url} within {timeout:.0f}s; see {self.log_file}")
+        if self.process is None:
+            raise ServiceError(f"{self.spec.name} was not started")
+        try:
+            processes.wait_until_answers(self.process, f"http://127.0.0.1:{self.spec.port}/healthz", self.log_file,
+                                         timeout, self.spec.name)
+        except processes.ProcessError as error:
+            raise ServiceError(str(error)) from None
 
     def run_command(self, *args: str) -> str:
         """Run `frontdoor-<service> <args>` with this service's environment; its stdout."""
@@ -124,35 +111,3 @@ class ServiceProcess:
         if process is not None:
             terminate(process.pid, timeout)
             process.poll()
-
-
-def terminate(pid: int, timeout: float = 15.0) -> bool:
-    """SIGTERM, wait, then SIGKILL. True if the process was running."""
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return True
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    return True
-
-
-def alive(pid: int) -> bool:
-    try:
-        waited, _ = os.waitpid(pid, os.WNOHANG)  # reap our own child, if it is one
-        if waited == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat")
-    # a zombie is as good as gone
-    return not (stat.is_file() and stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z")
