@@ -86,6 +86,14 @@ down:
 demo: venv
 	$(BIN)/frontdoor-stack demo
 
+# Throughput beside its anchors, one run of about 5-8 minutes (not part of `make test`); writes
+# deploy/bench/results.md. Sizes: BENCH_ARGS="--contacts N --decisions N --duration S --time-cap S".
+.PHONY: bench
+bench: venv kafka
+	@command -v wrk >/dev/null && command -v hey >/dev/null || { echo "installing Debian's wrk and hey (HTTP load)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk hey; }
+	$(BIN)/frontdoor-stack bench $(BENCH_ARGS)
+
 lint: venv
 	$(BIN)/ruff check .
 

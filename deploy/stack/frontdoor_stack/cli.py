@@ -7,6 +7,7 @@
     frontdoor-stack broker   just the Kafka broker, foreground
     frontdoor-stack topics   create the declared topics on a bootstrap (idempotent)
     frontdoor-stack demo     feed the demo stream to a running stack
+    frontdoor-stack bench    throughput of the project beside its anchors (deploy/bench/results.md)
 """
 
 from __future__ import annotations
@@ -127,6 +128,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench.context import Sizes
+    from .bench.runner import run as run_bench
+
+    sizes = Sizes(contacts=args.contacts, decisions=args.decisions, duration=args.duration, time_cap=args.time_cap,
+                  rate=args.rate)
+    return run_bench(args.run_dir, sizes, seed=args.seed, results_path=args.results)
+
+
 def _demo_options(parser: argparse.ArgumentParser, count: int) -> None:
     parser.add_argument("--count", type=int, default=count, help=f"contacts to publish, 0 = endless (default {count})")
     parser.add_argument("--rate", type=float, default=1.0, help="contacts per second (default 1.0; 0 = flat out)")
@@ -162,6 +172,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--bootstrap", default=DEFAULT_BOOTSTRAP)
     _demo_options(demo, count=100)
     demo.set_defaults(func=cmd_demo)
+
+    bench = sub.add_parser("bench", help="throughput of the project beside its anchors, one run (make bench)")
+    bench.add_argument("--contacts", type=int, default=20_000, help="contacts on the Kafka paths (default 20000)")
+    bench.add_argument("--decisions", type=int, default=10_000, help="decisions for allocation (default 10000)")
+    bench.add_argument("--duration", type=float, default=10.0, help="seconds of each HTTP load (default 10)")
+    bench.add_argument("--time-cap", type=float, default=90.0,
+                       help="longest wait for a project step's output, seconds (default 90)")
+    bench.add_argument("--rate", type=float, default=500.0, help="fixed rate for the p99, requests/s (default 500)")
+    bench.add_argument("--seed", type=int, default=2024, help="seed of the synthetic contacts")
+    bench.add_argument("--results", type=Path, default=None, help="default deploy/bench/results.md")
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -1,0 +1,237 @@
+"""The bench's results: every figure, each project figure over its anchor
+from the same run, the goals met or not, the machine and the commit; as
+markdown for deploy/bench/results.md and the terminal."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..paths import repo_root
+from .anchors_kafka_tools import ConsumerResult, ProducerResult
+from .contacts_http import ContactsHttpResult
+from .context import Sizes
+from .http_load import HttpResult
+from .kafka_io import FlowResult
+
+MET, NOT_MET, NOT_MEASURED = "met", "**not met**", "not measured"
+
+
+def results_file() -> Path:
+    return repo_root() / "deploy" / "bench" / "results.md"
+
+
+@dataclass
+class Results:
+    sizes: Sizes
+    producer: ProducerResult | None = None
+    consumer: ConsumerResult | None = None
+    bare_loop: FlowResult | None = None
+    bare_http: tuple[HttpResult, HttpResult] | None = None
+    contacts_kafka: FlowResult | None = None
+    contacts_http: ContactsHttpResult | None = None
+    allocation: FlowResult | None = None
+    failures: dict[str, str] = field(default_factory=dict)
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    seconds: float = 0.0
+
+
+def git_commit() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=repo_root(), capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD") or "unknown"
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{commit} (with uncommitted changes in the working tree)" if dirty else commit
+
+
+def _n(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.1f} ms"
+
+
+def _pct(numerator: float | None, denominator: float | None) -> str:
+    if numerator is None or not denominator:
+        return "–"
+    return f"{numerator / denominator:.1%}"
+
+
+def _flow_detail(flow: FlowResult) -> str:
+    arrived = f"{flow.arrived:,} of {flow.expected:,} arrived"
+    if not flow.complete:
+        arrived += f" within the {flow.time_cap:.0f} s cap"
+    since = ("" if flow.per_second_since_ready is None
+             else f"; {flow.per_second_since_ready:,.1f}/s counted from the service answering /healthz")
+    return (f"{arrived}; {flow.lost:,} missing, {flow.duplicates:,} duplicates; first→last output "
+            f"{flow.span_seconds:,.1f} s{since}")
+
+
+def _http_detail(result: HttpResult) -> str:
+    target = f"target {result.target_rate:g} req/s, " if result.target_rate else ""
+    return (f"{target}{result.requests:,} requests, p50 {_ms(result.p50_ms)}, p99 {_ms(result.p99_ms)}, "
+            f"{result.non_2xx:,} non-2xx, {result.timeouts:,} timeouts, {result.errors:,} other errors")
+
+
+def figures(r: Results) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    if r.producer:
+        rows.append(("Kafka ProducerPerformance (anchor)", f"{_n(r.producer.per_second)} msg/s",
+                     f"{r.producer.records:,} records of the contacts, acks=all, {r.producer.mb_per_second:g} MB/s, "
+                     f"send p99 {_n(r.producer.p99_ms)} ms"))
+    if r.consumer:
+        rows.append(("Kafka ConsumerPerformance (anchor)", f"{_n(r.consumer.per_second)} msg/s",
+                     f"{r.consumer.records:,} records, fetch rate; {_n(r.consumer.per_second_overall)} msg/s "
+                     "with the group join"))
+    if r.bare_loop:
+        rows.append(("bare aiokafka consume→validate→produce→commit (anchor)", f"{_n(r.bare_loop.per_second)} msg/s",
+                     _flow_detail(r.bare_loop)))
+    if r.bare_http:
+        closed, fixed = r.bare_http
+        rows.append((f"bare FastAPI, wrk {r.sizes.connections} connections (anchor)",
+                     f"{_n(closed.per_second)} req/s", _http_detail(closed)))
+        rows.append((f"bare FastAPI, hey fixed {r.sizes.rate:g} req/s (anchor)", f"{_n(fixed.per_second)} req/s",
+                     _http_detail(fixed)))
+    if r.contacts_kafka:
+        rows.append(("contacts Kafka intake", f"{_n(r.contacts_kafka.per_second, 1)} contacts/s",
+                     _flow_detail(r.contacts_kafka)))
+    if r.contacts_http:
+        h = r.contacts_http
+        rows.append((f"contacts HTTP intake, wrk {r.sizes.connections} connections",
+                     f"{_n(h.closed.per_second)} req/s", _http_detail(h.closed)))
+        rows.append((f"contacts HTTP intake, hey fixed {r.sizes.rate:g} req/s", f"{_n(h.fixed.per_second)} req/s",
+                     _http_detail(h.fixed)))
+        within = "" if h.complete else f" within the {h.time_cap:.0f} s cap"
+        rows.append(("contacts HTTP 202s recorded once", f"{h.recorded:,} of {h.accepted:,}",
+                     f"{h.lost:,} missing{within}, {h.duplicates:,} duplicates on contacts.recorded.v1; "
+                     f"{h.in_flight:,} more recorded that were in flight when a load stopped (answer never read)"))
+    if r.allocation:
+        rows.append(("allocation decisions → cases opened", f"{_n(r.allocation.per_second, 1)} decisions/s",
+                     _flow_detail(r.allocation)))
+    return rows
+
+
+def ratios(r: Results) -> list[tuple[str, str]]:
+    def rate(flow: FlowResult | None) -> float | None:
+        return flow.per_second if flow else None
+
+    return [
+        ("contacts Kafka intake / bare aiokafka loop", _pct(rate(r.contacts_kafka), rate(r.bare_loop))),
+        ("contacts HTTP / bare FastAPI (wrk, req/s)",
+         _pct(r.contacts_http.closed.per_second if r.contacts_http else None,
+              r.bare_http[0].per_second if r.bare_http else None)),
+        ("bare aiokafka loop / Kafka ProducerPerformance",
+         _pct(rate(r.bare_loop), r.producer.per_second if r.producer else None)),
+    ]
+
+
+def _verdict(ok: bool | None) -> str:
+    return NOT_MEASURED if ok is None else (MET if ok else NOT_MET)
+
+
+def goals(r: Results) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    ck, bl, h, al = r.contacts_kafka, r.bare_loop, r.contacts_http, r.allocation
+    share = ck.per_second / bl.per_second if ck and bl and bl.per_second else None
+    rows.append(("contacts Kafka intake ≥ 50% of the bare loop", _pct(ck.per_second if ck else None,
+                                                                      bl.per_second if bl else None),
+                 _verdict(None if share is None else share >= 0.5)))
+    rows.append(("contacts Kafka intake ≥ 10,000 contacts/s", f"{_n(ck.per_second, 1)}/s" if ck else "–",
+                 _verdict(None if ck is None else ck.per_second >= 10_000)))
+    rows.append(("allocation ≥ 5,000 decisions/s", f"{_n(al.per_second, 1)}/s" if al else "–",
+                 _verdict(None if al is None else al.per_second >= 5_000)))
+    rows.append((f"contacts HTTP ≥ 2,000 req/s at {r.sizes.connections} connections",
+                 f"{_n(h.closed.per_second)} req/s" if h else "–",
+                 _verdict(None if h is None else h.closed.per_second >= 2_000)))
+    rows.append((f"contacts HTTP: zero timeouts at {r.sizes.connections} connections",
+                 f"{h.closed.timeouts:,} timeouts" if h else "–",
+                 _verdict(None if h is None else h.closed.timeouts == 0)))
+    held = h is not None and h.fixed.per_second >= 0.95 * r.sizes.rate
+    rows.append((f"contacts HTTP p99 < 50 ms at {r.sizes.rate:g} req/s",
+                 f"p99 {_ms(h.fixed.p99_ms)} at {_n(h.fixed.per_second)} req/s" if h else "–",
+                 _verdict(None if h is None else held and h.fixed.p99_ms is not None and h.fixed.p99_ms < 50)))
+    flows = {"contacts Kafka": ck, "allocation": al}
+    loss = [f"{name} {flow.lost:,}" + ("" if flow.complete else " (cap)") for name, flow in flows.items() if flow]
+    if h:
+        loss.append(f"contacts HTTP {h.lost:,}" + ("" if h.complete else " (cap)"))
+    measured = [f for f in (ck, al) if f] + ([h] if h else [])
+    all_measured = len(measured) == 3
+    rows.append(("zero loss (every input out once, within the cap)", "; ".join(loss) or "–",
+                 _verdict(None if not all_measured else all(m.lost == 0 for m in measured))))
+    dups = [f"{name} {flow.duplicates:,}" for name, flow in flows.items() if flow]
+    if h:
+        dups.append(f"contacts HTTP {h.duplicates:,}")
+    rows.append(("zero duplicates", "; ".join(dups) or "–",
+                 _verdict(None if not all_measured else all(m.duplicates == 0 for m in measured))))
+    return rows
+
+
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return lines
+
+
+def markdown(r: Results) -> str:
+    s = r.sizes
+    lines = [
+        "# Front Door benchmark (`make bench`)",
+        "",
+        f"- date: {r.started:%Y-%m-%d %H:%M} UTC; took {r.seconds / 60:.1f} min",
+        f"- git commit: {git_commit()}",
+        f"- machine: {os.cpu_count()} cores (`os.cpu_count()`); everything (broker, services, load generators) "
+        "on this one machine, on 127.0.0.1",
+        f"- sizes: {s.contacts:,} contacts on the Kafka paths, {s.decisions:,} decisions, HTTP loads of "
+        f"{s.duration:g} s each, {s.time_cap:g} s cap on each project wait",
+        "",
+        "## Figures",
+        "",
+        *_table(("what", "figure", "detail"), figures(r)),
+        "",
+        "## Project over anchor (same run)",
+        "",
+        *_table(("ratio", "value"), ratios(r)),
+        "",
+        "## Goals",
+        "",
+        *_table(("goal", "this run", "verdict"), goals(r)),
+        "",
+    ]
+    if r.failures:
+        lines += ["## Steps that failed", ""]
+        lines += [f"- {name}: {message}" for name, message in r.failures.items()]
+        lines.append("")
+    lines += [
+        "## How it was measured",
+        "",
+        "- One Kafka 4.4.0 KRaft broker (frontdoor_stack.kafka_broker), topics as declared; every Kafka path "
+        "uses the same synthetic contacts from frontdoor_stack.demo (ProducerPerformance via `--payload-file`, "
+        "acks=all, idempotent; its rate includes its own JVM warm-up, so small --contacts underrate it).",
+        "- Kafka rates (bare loop, contacts, allocation): distinct output events over the time from the first to "
+        "the last output record (record timestamps); counted by CloudEvents `id` and by contact id.",
+        "- Closed loop: `wrk` (2 threads, --timeout 2s, --latency, deploy/bench/post_contacts.lua, distinct "
+        "bodies). Fixed rate: `hey` (Debian; `wrk2` is not packaged), 50 workers × "
+        f"{s.rate / 50:g} req/s (its `-q` is per worker), one body; its latency is measured from each send, "
+        "so a server that falls behind shows as a lower achieved rate.",
+        "- The contacts service is restarted before the HTTP phase with its consumer group moved past what the "
+        "time-capped Kafka phase left, so HTTP contacts are not queued behind that backlog.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write(r: Results, path: Path | None = None) -> Path:
+    target = path or results_file()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(markdown(r))
+    return target

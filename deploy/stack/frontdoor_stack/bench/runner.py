@@ -1,0 +1,131 @@
+"""`frontdoor-stack bench`: one run, in order: a fresh Kafka broker on free
+ports with the declared topics, the payloads, the anchors (Kafka's tools,
+the bare aiokafka loop, the bare FastAPI endpoint), then the project
+(contacts from Kafka, contacts over HTTP, allocation), each service its own
+process. A step that fails is reported and the rest still run; every wait
+is bounded in count and time. Writes deploy/bench/results.md and prints it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import signal
+import time
+from collections.abc import Awaitable
+from pathlib import Path
+from types import FrameType
+from typing import TypeVar
+
+from rich.console import Console
+from rich.markdown import Markdown
+
+from ..kafka_broker import KafkaBroker, free_port
+from ..topics import ensure_topics
+from . import allocation, anchor_aiokafka, anchor_fastapi, anchors_kafka_tools, contacts_http, contacts_kafka, report
+from .context import BenchContext, BenchProgress, Sizes
+from .http_load import LoadError as BenchError
+from .http_load import require
+from .kafka_io import create_topics
+from .payloads import contacts, write_body_lines, write_event_lines
+from .processes import BenchService, stop_all
+
+T = TypeVar("T")
+STEPS = 7
+BENCH_TOPICS = (anchors_kafka_tools.TOOLS_TOPIC, anchor_aiokafka.SOURCE_TOPIC, anchor_aiokafka.SINK_TOPIC)
+
+
+def _interrupt_on_sigterm() -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+async def _guarded(results: report.Results, name: str, progress: BenchProgress, step: Awaitable[T]) -> T | None:
+    """Run one step; a failure is recorded (no personal data: our own messages) and the bench goes on."""
+    try:
+        return await step
+    except Exception as exc:
+        message = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        results.failures[name] = message
+        progress.done(f"[red]{name} failed[/red]: {message}")
+        return None
+
+
+async def _run(bootstrap: str, workdir: Path, sizes: Sizes, seed: int, progress: BenchProgress) -> report.Results:
+    results = report.Results(sizes)
+    step = progress.step("topics and payloads", sizes.contacts)
+    await ensure_topics(bootstrap)
+    await create_topics(bootstrap, BENCH_TOPICS)
+    *items, extra = await asyncio.to_thread(contacts, sizes.contacts + 1, seed)
+    step.update(sizes.contacts)
+    ctx = BenchContext(
+        bootstrap=bootstrap, workdir=workdir, sizes=sizes, contacts=items, progress=progress,
+        events_file=write_event_lines(items, workdir / "contacts.jsonl"),
+        bodies_file=write_body_lines(items, workdir / "contact-bodies.jsonl"),
+        body_file=write_body_lines([extra], workdir / "contact-body.json"),
+        body_received_at=str(json.loads(extra.value)["data"]["received_at"]),
+    )
+    progress.done(f"{len(items):,} synthetic contacts (seed {seed}), "
+                  f"{ctx.events_file.stat().st_size / len(items):,.0f} bytes each on Kafka")
+
+    tools = await _guarded(results, "Kafka tools", progress, anchors_kafka_tools.measure(ctx))
+    if tools:
+        results.producer, results.consumer = tools
+    loop = await _guarded(results, "bare aiokafka loop", progress, anchor_aiokafka.measure(ctx))
+    results.bare_loop = loop[0] if loop else None
+    results.bare_http = await _guarded(results, "bare FastAPI", progress, anchor_fastapi.measure(ctx))
+
+    service = contacts_kafka.contacts_service(ctx)
+    try:
+        intake = await _guarded(results, "contacts Kafka intake", progress, contacts_kafka.measure(ctx, service))
+        if intake:
+            results.contacts_kafka, api_key = intake
+            results.contacts_http = await _guarded(results, "contacts HTTP intake", progress,
+                                                   contacts_http.measure(ctx, service, api_key))
+        else:
+            progress.done("contacts HTTP intake skipped: no contacts service")
+    finally:
+        await asyncio.to_thread(service.stop)
+
+    allocator: BenchService = allocation.allocation_service(ctx)
+    try:
+        results.allocation = await _guarded(results, "allocation", progress, allocation.measure(ctx, allocator))
+    finally:
+        await asyncio.to_thread(allocator.stop)
+    return results
+
+
+def run(run_dir: Path, sizes: Sizes, seed: int = 2024, results_path: Path | None = None) -> int:
+    _interrupt_on_sigterm()
+    console = Console()
+    try:
+        for tool in ("wrk", "hey"):
+            require(tool)
+    except BenchError as exc:
+        console.print(f"bench: {exc}")
+        return 2
+    workdir = run_dir / "bench"
+    shutil.rmtree(workdir, ignore_errors=True)  # a fresh broker, databases and logs every run
+    (workdir / "logs").mkdir(parents=True)
+    started = time.monotonic()
+    broker = KafkaBroker(workdir / "kafka", port=free_port(), controller_port=free_port())
+    console.print(f"bench: {sizes.contacts:,} contacts, {sizes.decisions:,} decisions, {sizes.duration:g} s HTTP "
+                  f"loads, {sizes.time_cap:g} s caps; scratch and logs in {workdir}")
+    try:
+        with broker, BenchProgress(STEPS, console) as progress:
+            progress.say(f"Kafka is up on {broker.bootstrap}")
+            try:
+                results = asyncio.run(_run(broker.bootstrap, workdir, sizes, seed, progress))
+            finally:
+                stop_all()  # the services before the broker, whatever happened
+    except KeyboardInterrupt:
+        console.print("\nbench interrupted; everything it started is stopped")
+        return 130
+    results.seconds = time.monotonic() - started
+    path = report.write(results, results_path)
+    console.print()
+    console.print(Markdown(report.markdown(results)))
+    console.print(f"\nwritten to {path}")
+    return 1 if results.failures else 0
