@@ -38,6 +38,8 @@ class Results:
     failures: dict[str, str] = field(default_factory=dict)
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     seconds: float = 0.0
+    # The machine is shared: the 1-minute load average before the bench started its own processes.
+    load_before: float = field(default_factory=lambda: os.getloadavg()[0])
 
 
 def git_commit() -> str:
@@ -190,7 +192,7 @@ def markdown(r: Results) -> str:
         f"- date: {r.started:%Y-%m-%d %H:%M} UTC; took {r.seconds / 60:.1f} min",
         f"- git commit: {git_commit()}",
         f"- machine: {os.cpu_count()} cores (`os.cpu_count()`); everything (broker, services, load generators) "
-        "on this one machine, on 127.0.0.1",
+        f"on this one machine, on 127.0.0.1; load average {r.load_before:.2f} before the bench started",
         f"- sizes: {s.contacts:,} contacts on the Kafka paths, {s.decisions:,} decisions, HTTP loads of "
         f"{s.duration:g} s each, {s.time_cap:g} s cap on each project wait",
         "",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import signal
 import time
@@ -53,8 +54,9 @@ async def _guarded(results: report.Results, name: str, progress: BenchProgress, 
         return None
 
 
-async def _run(bootstrap: str, workdir: Path, sizes: Sizes, seed: int, progress: BenchProgress) -> report.Results:
-    results = report.Results(sizes)
+async def _run(bootstrap: str, workdir: Path, sizes: Sizes, seed: int, progress: BenchProgress,
+               load_before: float) -> report.Results:
+    results = report.Results(sizes, load_before=load_before)
     step = progress.step("topics and payloads", sizes.contacts)
     await ensure_topics(bootstrap)
     await create_topics(bootstrap, BENCH_TOPICS)
@@ -109,7 +111,7 @@ def run(run_dir: Path, sizes: Sizes, seed: int = 2024, results_path: Path | None
     workdir = run_dir / "bench"
     shutil.rmtree(workdir, ignore_errors=True)  # a fresh broker, databases and logs every run
     (workdir / "logs").mkdir(parents=True)
-    started = time.monotonic()
+    started, load_before = time.monotonic(), os.getloadavg()[0]
     broker = KafkaBroker(workdir / "kafka", port=free_port(), controller_port=free_port())
     console.print(f"bench: {sizes.contacts:,} contacts, {sizes.decisions:,} decisions, {sizes.duration:g} s HTTP "
                   f"loads, {sizes.time_cap:g} s caps; scratch and logs in {workdir}")
@@ -117,7 +119,7 @@ def run(run_dir: Path, sizes: Sizes, seed: int = 2024, results_path: Path | None
         with broker, BenchProgress(STEPS, console) as progress:
             progress.say(f"Kafka is up on {broker.bootstrap}")
             try:
-                results = asyncio.run(_run(broker.bootstrap, workdir, sizes, seed, progress))
+                results = asyncio.run(_run(broker.bootstrap, workdir, sizes, seed, progress, load_before))
             finally:
                 stop_all()  # the services before the broker, whatever happened
     except KeyboardInterrupt:
