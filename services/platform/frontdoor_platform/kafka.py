@@ -3,10 +3,14 @@
 `publish` returns only once the broker acknowledged, and raises
 BrokerUnavailable only when the record was definitely not written: it never
 gives up on a record still in the producer's buffer (which would be sent
-later, so a 503 would mean "maybe"); it waits for the buffer's own verdict,
-which aiokafka gives within its request timeout. While the broker is known
-to be down, a record is refused before it is buffered at all. `ready()`
-says whether the broker answers now, not whether it once did.
+later, so a 503 would mean "maybe"); it waits for the producer's own
+verdict. A record is refused before it is buffered at all while the broker
+does not answer a metadata request (probed at most once a second, and at
+once after a failed send), so in an outage only the few records buffered
+before it was noticed wait for the broker's return (aiokafka's idempotent
+producer retries them until it comes back); every later one is answered
+BrokerUnavailable at once. `ready()` says whether the broker answers now,
+not whether it once did.
 """
 
 from __future__ import annotations
@@ -63,10 +67,10 @@ class Publisher:
         self._probe_interval = probe_interval
         self._producer: AIOKafkaProducer | None = None
         self._connecting: asyncio.Task[None] | None = None
-        self._down = False  # the last send failed: refuse new records until a probe succeeds
         self._probed_at = -1e9
         self._probe_result = False
         self._probe_lock = asyncio.Lock()
+        self._retiring: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         """Connect in the background, retrying: the service starts (and
@@ -91,9 +95,34 @@ class Publisher:
             else:
                 self._producer = producer
 
+    def _reset_if(self, producer: AIOKafkaProducer) -> None:
+        if self._producer is producer:  # not already replaced by a concurrent failure
+            self._reset()
+
+    def _reset(self) -> None:
+        """Replace the producer after a failed send. An idempotent producer
+        whose batch expired has a gap in its sequence numbers, and the broker
+        refuses everything after it (OutOfOrderSequenceNumber) for good: a
+        new producer (a new producer id) starts clean."""
+        old, self._producer = self._producer, None
+        if old is not None:
+            task = asyncio.create_task(self._retire(old))
+            self._retiring.add(task)
+            task.add_done_callback(self._retiring.discard)
+        if self._connecting is None or self._connecting.done():
+            self._connecting = asyncio.create_task(self._connect_forever(), name=f"{self._client_id}-producer")
+
+    @staticmethod
+    async def _retire(producer: AIOKafkaProducer) -> None:
+        try:
+            await producer.stop()
+        except Exception as exc:
+            log.warning("could not close the old producer", extra={"error": type(exc).__name__})
+
     async def stop(self) -> None:
         if self._connecting is not None:
             self._connecting.cancel()
+        await asyncio.gather(*self._retiring, return_exceptions=True)
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
@@ -110,16 +139,14 @@ class Publisher:
                 except (KafkaError, TimeoutError, OSError):
                     self._probe_result = False
                 self._probed_at = time.monotonic()
-                if self._probe_result:
-                    self._down = False
             return self._probe_result
 
     async def _producer_for_send(self) -> AIOKafkaProducer:
         producer = self._producer
         if producer is None:
             raise BrokerUnavailable("not connected to the broker")
-        if self._down and not await self.ready():
-            raise BrokerUnavailable("the broker is down")
+        if not await self.ready():
+            raise BrokerUnavailable("the broker does not answer")
         return producer
 
     async def publish(self, topic: str, key: str | None, value: bytes, headers: Headers = ()) -> None:
@@ -140,8 +167,9 @@ class Publisher:
                 futures.append(await producer.send(record.topic, value=record.value, key=key,
                                                    headers=list(record.headers)))
         except KafkaError as exc:
-            self._down = True
+            self._probed_at = -1e9
             if not futures:
+                self._reset_if(producer)
                 raise BrokerUnavailable(type(exc).__name__) from exc
         # No timeout of our own: the buffer resolves every future within the
         # request timeout, and giving up earlier would turn "sent" into "maybe".
@@ -149,7 +177,8 @@ class Publisher:
         acknowledged = [not isinstance(v, BaseException) for v in verdicts]
         acknowledged += [False] * (len(records) - len(acknowledged))
         if not all(acknowledged):
-            self._down = True
+            self._probed_at = -1e9  # probe again before the next record is taken
+            self._reset_if(producer)
             failed = next(v for v in verdicts if isinstance(v, BaseException)) if len(verdicts) else None
             log.warning("broker refused records", extra={"failed": acknowledged.count(False),
                                                           "error": type(failed).__name__ if failed else "KafkaError"})

@@ -4,6 +4,7 @@ name the field and the rule, never the value."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -17,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from frontdoor_contracts.errors import FieldError, InvalidEvent, field_path, safe_message
 
 PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("frontdoor.http")
 
 
 class FieldProblem(BaseModel):
@@ -96,8 +98,15 @@ async def _invalid(request: Request, exc: Exception) -> JSONResponse:
     return _counted(request, problem_response(422, "the request is not valid", exc.errors))
 
 
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """A fault of ours: logged by type only (never the request), answered as a problem."""
+    log.error("unexpected error", extra={"error": type(exc).__name__, "path": request.url.path})
+    return _counted(request, problem_response(500, "an unexpected error; it has been logged"))
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _problem)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(InvalidEvent, _invalid)
+    app.add_exception_handler(Exception, _unexpected)

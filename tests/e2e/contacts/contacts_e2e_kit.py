@@ -80,6 +80,17 @@ class Kafka:
         finally:
             await producer.stop()
 
+    async def publish_events(self, topic: str, events: list[Any]) -> None:
+        """Many events through one producer, keyed by their ids."""
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", enable_idempotence=True,
+                                    linger_ms=5)
+        await producer.start()
+        try:
+            sent = [await producer.send(topic, e.model_dump_json().encode(), key=e.id.encode()) for e in events]
+            await asyncio.gather(*sent)
+        finally:
+            await producer.stop()
+
     async def publish_event(self, topic: str, event: Any, key: str | None = None) -> None:
         await self.publish(topic, event.model_dump_json().encode(), key=key)
 
