@@ -71,11 +71,13 @@ def _pct(numerator: float | None, denominator: float | None) -> str:
 
 def _flow_detail(flow: FlowResult) -> str:
     arrived = f"{flow.arrived:,} of {flow.expected:,} arrived"
-    if not flow.complete:
-        arrived += f" within the {flow.time_cap:.0f} s cap"
+    if flow.complete:
+        arrived += ", 0 missing"
+    else:
+        arrived += f" within the {flow.time_cap:.0f} s cap ({flow.lost:,} not out yet: loss not verifiable)"
     since = ("" if flow.per_second_since_ready is None
              else f"; {flow.per_second_since_ready:,.1f}/s counted from the service answering /healthz")
-    return (f"{arrived}; {flow.lost:,} missing, {flow.duplicates:,} duplicates; first→last output "
+    return (f"{arrived}; {flow.duplicates:,} duplicates; first→last output "
             f"{flow.span_seconds:,.1f} s{since}")
 
 
@@ -163,9 +165,10 @@ def goals(r: Results) -> list[tuple[str, str, str]]:
                  f"p99 {_ms(h.fixed.p99_ms)} at {_n(h.fixed.per_second)} req/s" if h else "–",
                  _verdict(None if h is None else held and h.fixed.p99_ms is not None and h.fixed.p99_ms < 50)))
     flows = {"contacts Kafka": ck, "allocation": al}
-    loss = [f"{name} {flow.lost:,}" + ("" if flow.complete else " (cap)") for name, flow in flows.items() if flow]
+    loss = [f"{name} {flow.lost:,}" + ("" if flow.complete else " not out by the cap")
+            for name, flow in flows.items() if flow]
     if h:
-        loss.append(f"contacts HTTP {h.lost:,}" + ("" if h.complete else " (cap)"))
+        loss.append(f"contacts HTTP {h.lost:,}" + ("" if h.complete else " not out by the cap"))
     measured = [f for f in (ck, al) if f] + ([h] if h else [])
     all_measured = len(measured) == 3
     rows.append(("zero loss (every input out once, within the cap)", "; ".join(loss) or "–",
