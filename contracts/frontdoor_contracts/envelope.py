@@ -37,6 +37,9 @@ class CloudEvent(BaseModel, Generic[DataT]):
     data: DataT
 
 
+_ENVELOPES: dict[type[EventData], type[CloudEvent[Any]]] = {}
+
+
 def new_event(
     data: EventData,
     *,
@@ -47,7 +50,10 @@ def new_event(
     traceparent: str | None = None,
 ) -> CloudEvent[Any]:
     """Wrap `data` in an envelope. Pass `event_id` when retries must reuse it."""
-    model: type[CloudEvent[Any]] = CloudEvent[type(data)]  # type: ignore[misc,assignment]
+    model = _ENVELOPES.get(type(data))
+    if model is None:
+        made: type[CloudEvent[Any]] = CloudEvent[type(data)]  # type: ignore[misc,assignment]
+        model = _ENVELOPES[type(data)] = made
     return model(
         id=event_id or str(uuid.uuid4()),
         source=source,

@@ -42,6 +42,7 @@ from frontdoor_platform import outbox
 from . import store
 from .domain.people import PersonFacts, choose_family, choose_match, demographic_key
 from .domain.referrals import referral_flags
+from .lookups import Lookups, lookups_for
 from .models import ChildReferral, Contact, ContactPerson, MashDecision, OutboxEvent, PendingDecision, Person
 
 
@@ -72,11 +73,11 @@ def _event_id(contact_id: uuid.UUID, kind: str) -> str:
     return str(uuid.uuid5(contact_id, kind))
 
 
-def _match_or_create(session: Session, facts: PersonFacts, kind: str, now: datetime) -> Person:
+def _match_or_create(lookups: Lookups, session: Session, facts: PersonFacts, kind: str, now: datetime) -> Person:
     key = demographic_key(facts)
-    by_nhs = store.person_by_nhs(session, facts.nhs_number)
-    by_upn = store.person_by_upn(session, facts.upn)
-    candidates = {p.id: p for p in store.people_by_demographics(session, key, kind)}
+    by_nhs = lookups.by_nhs(facts.nhs_number)
+    by_upn = lookups.by_upn(facts.upn)
+    candidates = {p.id: p for p in lookups.by_demographics(key, kind)}
     match = choose_match(
         facts, store.known(by_nhs), store.known(by_upn), [k for p in candidates.values() if (k := store.known(p))]
     )
@@ -95,7 +96,7 @@ def _match_or_create(session: Session, facts: PersonFacts, kind: str, now: datet
     person.date_of_birth = person.date_of_birth or facts.date_of_birth
     person.demographic_key = person.demographic_key or key
     session.add(person)
-    session.flush()
+    lookups.remember(person)
     return person
 
 
@@ -112,12 +113,13 @@ def record_contact(
     session: Session, event: CloudEvent[ContactSubmitted], channel: Channel, source_uri: str, now: datetime
 ) -> Outcome:
     contact_id = contact_id_for(event.source, event.id)
-    if session.get(Contact, contact_id) is not None:
+    lookups = lookups_for(session)
+    if lookups.contact_known(contact_id):
         return Outcome(contact_id, duplicate=True)
     data = event.data
     children: list[tuple[Child, Person]] = []
     for child in data.children:
-        person = _match_or_create(session, _child_facts(child), "child", now)
+        person = _match_or_create(lookups, session, _child_facts(child), "child", now)
         person.school_urn = child.school_urn or person.school_urn
         children.append((child, person))
     family_id = choose_family([person.family_id for _, person in children])
@@ -132,7 +134,7 @@ def record_contact(
         police_reference=incident.police_reference if incident else None,
         incident_at=incident.occurred_at if incident else None,
     ))
-    session.flush()
+    lookups.note_contact(contact_id)
     present = {entry.child_ref: entry.present for entry in incident.children} if incident else {}
     for child, person in children:
         session.add(ContactPerson(contact_id=contact_id, ref=child.ref, person_id=person.id, role="child",
@@ -140,7 +142,7 @@ def record_contact(
     for adult in data.adults:
         facts = PersonFacts(adult.given_name, adult.family_name, adult.date_of_birth, adult.nhs_number, None,
                             adult.postcode)
-        person = _match_or_create(session, facts, "adult", now)
+        person = _match_or_create(lookups, session, facts, "adult", now)
         person.family_id = person.family_id or family_id
         session.add(ContactPerson(contact_id=contact_id, ref=adult.ref, person_id=person.id, role="adult",
                                   relationship=adult.relationship))
@@ -172,14 +174,15 @@ def record_contact(
         )
         _emit(session, outcome, CONTACTS_DA_INCIDENT_REPORTED.name, reported, event, source_uri, data.received_at, now,
               "da-incident")
-    _apply_pending_decisions(session, outcome, source_uri, now)
+    _apply_pending_decisions(session, lookups, outcome, source_uri, now)
     return outcome
 
 
-def _apply_pending_decisions(session: Session, outcome: Outcome, source_uri: str, now: datetime) -> None:
+def _apply_pending_decisions(session: Session, lookups: Lookups, outcome: Outcome, source_uri: str,
+                             now: datetime) -> None:
     """The first decision that waited for this contact applies; any later
     one conflicts with it and is dead-lettered through the outbox."""
-    for pending in store.pending_decisions(session, outcome.contact_id):
+    for pending in lookups.pending_for(outcome.contact_id):
         try:
             with session.begin_nested():
                 outcome.absorb(record_decision(session, parse_event(pending.payload, DecisionSubmitted), source_uri,

@@ -15,7 +15,7 @@ from frontdoor_contracts.topics import FRONTDOOR_CONTACTS, FRONTDOOR_DECISIONS
 from frontdoor_contracts.vocabulary import Channel
 from frontdoor_platform.consumer import Consumed, Route, Routes
 
-from . import handlers
+from . import handlers, lookups
 from .metrics import Metrics
 from .settings import Settings
 
@@ -67,6 +67,7 @@ def routes(settings: Settings, metrics: Metrics) -> Routes:
         Routes()
         .add(FRONTDOOR_CONTACTS.name, Route(
             decode=lambda raw: parse_event(raw, ContactSubmitted, lenient=True), apply=apply_contact,
+            prefetch=lookups.prefetch,
             after_commit=after_contact, trace=_trace, describe=lambda r: _describe(r.outcome)))
         .add(FRONTDOOR_DECISIONS.name, Route(
             decode=lambda raw: parse_event(raw, DecisionSubmitted, lenient=True), apply=apply_decision,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
+from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint, orm
 from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Relationship, SQLModel
 
 from frontdoor_platform.apikeys import ApiClientFields
 from frontdoor_platform.database import utc_column
@@ -61,6 +61,10 @@ class ContactPerson(ContactsTable, table=True):
     role: str = Field(max_length=10)
     relationship: str | None = Field(default=None, max_length=40)
     da_present: bool | None = None
+    # Never loaded: they tell the unit of work to insert people and contacts
+    # before the links to them, so a batch needs one flush, not one per record.
+    person: Person | None = Relationship(sa_relationship=orm.relationship("Person", lazy="raise"))
+    contact: Contact | None = Relationship(sa_relationship=orm.relationship("Contact", lazy="raise"))
 
 
 class MashDecision(ContactsTable, table=True):

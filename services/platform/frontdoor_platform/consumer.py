@@ -134,7 +134,8 @@ class BatchConsumer:
                     decoded.append((index, route, route.decode(record.value or b"")))
                 except InvalidEvent as error:
                     self._dead_letter(session, record, error, now, result)
-            self._prefetch(session, decoded)
+            if not careful:  # a careful re-run asks the database: savepoints may undo what a cache holds
+                self._prefetch(session, decoded)
             for index, route, event in decoded:
                 record = records[index]
                 where = Consumed(record.topic, record.partition, record.offset, now)
