@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
     metrics = Metrics()
 
     def started(app: FastAPI, parts: service.Plumbing) -> Mapping[str, Coroutine[Any, Any, Any]]:
-        metrics.registry.register(_waiting(parts.engine, rules, clock))
+        metrics.add_collector(_waiting(parts.engine, rules, clock))
         rt = Runtime(config, parts.engine, rules, MeetingSchedule.parse(config.meeting_weekday, config.meeting_time),
                      metrics, parts.publisher, parts.relay, parts.consumer, clock)
         app.state.runtime = rt

@@ -20,7 +20,8 @@ def _app(settings: Settings) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return service_main(argv, prog="frontdoor-allocation", description=__doc__, keyring=keyring(),
+    return service_main(argv, prog="frontdoor-allocation", module="allocation.main",
+                        description=__doc__, keyring=keyring(),
                         serve_help="run the API, the trigger consumer, the outbox relay and the SLA timer",
                         default_roles="coordinator,read", settings=Settings, app=_app,
                         database_url=lambda s: s.database_url, migrate=migrate,

@@ -20,7 +20,8 @@ def _app(settings: Settings) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return service_main(argv, prog="frontdoor-contacts", description=__doc__, keyring=keyring(),
+    return service_main(argv, prog="frontdoor-contacts", module="contacts.main",
+                        description=__doc__, keyring=keyring(),
                         serve_help="run the API, the consumer and the outbox relay",
                         default_roles="intake,decide,read", settings=Settings, app=_app,
                         database_url=lambda s: s.database_url, migrate=migrate)

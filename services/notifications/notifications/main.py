@@ -20,7 +20,8 @@ def _app(settings: Settings) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return service_main(argv, prog="frontdoor-notifications", description=__doc__, keyring=keyring(),
+    return service_main(argv, prog="frontdoor-notifications", module="notifications.main",
+                        description=__doc__, keyring=keyring(),
                         serve_help="run the API, the consumer and the outbox relay",
                         default_roles="mash", settings=Settings, app=_app,
                         database_url=lambda s: s.database_url, migrate=migrate)

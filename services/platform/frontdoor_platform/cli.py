@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from . import workers
 from .apikeys import KeyRing
 from .clock import utc_now
 from .database import build_engine, for_writing
@@ -61,7 +62,8 @@ def is_client_command(command: str) -> bool:
     return command in ("create-client", "list-clients", "revoke-client")
 
 
-def service_main(argv: list[str] | None, *, prog: str, description: str | None, serve_help: str, keyring: KeyRing,
+def service_main(argv: list[str] | None, *, prog: str, module: str, description: str | None, serve_help: str,
+                 keyring: KeyRing,
                  default_roles: str, settings: Callable[[], ServiceSettings], app: Callable[[Any], Any],
                  database_url: Callable[[Any], str], migrate: Callable[[Engine], None],
                  scope_help: str | None = None) -> int:
@@ -69,6 +71,7 @@ def service_main(argv: list[str] | None, *, prog: str, description: str | None, 
     parser = argparse.ArgumentParser(prog=prog, description=description)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help=serve_help)
+    commands.add_parser("consume", help="the worker `serve` starts: consumer, outbox relay and timers, no HTTP")
     commands.add_parser("migrate", help="bring the database schema up to date")
     add_client_commands(commands, keyring, default_roles, scope_help)
     args = parser.parse_args(argv)
@@ -76,7 +79,16 @@ def service_main(argv: list[str] | None, *, prog: str, description: str | None, 
     if args.command == "serve":
         import uvicorn
 
-        uvicorn.run(app(config), host=config.host, port=config.port, log_config=None, access_log=False)
+        def serve(settings: ServiceSettings) -> None:
+            uvicorn.run(app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
+
+        if config.consumer_process and config.role == "all":
+            workers.serve_with_worker(module, lambda: serve(config.model_copy(update={"role": "api"})))
+        else:
+            serve(config)
+        return 0
+    if args.command == "consume":
+        workers.run_worker(app(config.model_copy(update={"role": "worker"})))
         return 0
     engine = build_engine(database_url(config))
     migrate(engine)

@@ -5,6 +5,10 @@ status), never ids or names. A service adds its own to the same registry."""
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+from .workers import multiproc_dir
 
 BATCH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 SIZE_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500)
@@ -15,7 +19,9 @@ class KitMetrics:
         self.service = service
         self.registry = r = registry or CollectorRegistry()
         p = f"frontdoor_{service}_"
-        self.consumer_lag = Gauge(p + "consumer_lag", "Records not yet consumed, by topic", ["topic"], registry=r)
+        self.collectors: list[Collector] = []
+        self.consumer_lag = Gauge(p + "consumer_lag", "Records not yet consumed, by topic", ["topic"], registry=r,
+                                  multiprocess_mode="livesum")
         self.batch_seconds = Histogram(p + "batch_seconds", "Time to handle one consumed batch, commit included",
                                        buckets=BATCH_BUCKETS, registry=r)
         self.batch_records = Histogram(p + "batch_records", "Records in one consumed batch", buckets=SIZE_BUCKETS,
@@ -25,10 +31,28 @@ class KitMetrics:
                                      ["topic", "reason"], registry=r)
         self.consumer_restarts = Counter(p + "consumer_restarts_total", "Times the consumer went back to its last "
                                          "commit after a failure that was not the record's fault", registry=r)
-        self.outbox_pending = Gauge(p + "outbox_pending", "Events recorded but not yet published", registry=r)
+        self.outbox_pending = Gauge(p + "outbox_pending", "Events recorded but not yet published", registry=r,
+                                    multiprocess_mode="livemax")
         self.outbox_published = Counter(p + "outbox_published_total", "Outbox events the broker acknowledged",
                                         registry=r)
         self.outbox_batch_seconds = Histogram(p + "outbox_batch_seconds", "Time to publish one outbox batch",
                                               buckets=BATCH_BUCKETS, registry=r)
         self.api_rejections = Counter(p + "api_rejections_total", "API requests refused, by HTTP status",
                                       ["status"], registry=r)
+
+    def add_collector(self, collector: Collector) -> None:
+        """A collector computed when scraped (e.g. from the database)."""
+        self.registry.register(collector)
+        self.collectors.append(collector)
+
+    def exposed(self) -> CollectorRegistry:
+        """What /metrics shows: this registry, or, when the service runs as
+        two processes, both processes' metrics (Prometheus's multiprocess
+        files) and the scrape-time collectors."""
+        if multiproc_dir() is None:
+            return self.registry
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        for collector in self.collectors:
+            registry.register(collector)
+        return registry

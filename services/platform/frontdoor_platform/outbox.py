@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, LargeBinary, func, update
 from sqlalchemy.engine import Engine
@@ -30,7 +30,9 @@ from frontdoor_contracts.envelope import CloudEvent, encode_event
 from .clock import Clock, utc_now
 from .database import UTCDateTime, for_writing
 from .kafka import CLOUDEVENTS_CONTENT_TYPE, BrokerUnavailable, EventPublisher, Headers, OutboundRecord
-from .metrics import KitMetrics
+
+if TYPE_CHECKING:  # prometheus_client must not load before `serve` sets up multiprocess metrics
+    from .metrics import KitMetrics
 
 log = logging.getLogger("frontdoor.outbox")
 

@@ -27,6 +27,7 @@ from .metrics import KitMetrics
 from .ops import Ops
 from .outbox import OutboxFields, OutboxRelay
 from .settings import ServiceSettings
+from .workers import read_status, report_status
 
 
 @dataclass
@@ -65,14 +66,22 @@ def install(app: FastAPI, parts: Plumbing, keyring: KeyRing,
     async def database() -> bool:
         return await in_thread(answers, parts.engine)
 
+    def local() -> dict[str, bool]:
+        return {"outbox": parts.relay.healthy,
+                "consumer": parts.consumer.running or not parts.settings.run_consumer}
+
+    def worker(name: str) -> bool:
+        status = read_status() if parts.settings.role == "api" else local()
+        return bool(status and status.get(name))
+
     async def relaying() -> bool:
-        return parts.relay.healthy
+        return worker("outbox")
 
     async def consuming() -> bool:
-        return parts.consumer.running or not parts.settings.run_consumer
+        return worker("consumer")
 
-    app.state.ops = Ops(parts.metrics.registry, {"database": database, "broker": parts.publisher.ready,
-                                                 "outbox": relaying, "consumer": consuming})
+    app.state.ops = Ops(parts.metrics.exposed(), {"database": database, "broker": parts.publisher.ready,
+                                                  "outbox": relaying, "consumer": consuming})
 
 
 @contextlib.asynccontextmanager
@@ -80,11 +89,19 @@ async def running(parts: Plumbing, **more: Coroutine[Any, Any, Any]) -> AsyncIte
     """The relay, the consumer (unless turned off) and `more` named tasks,
     until the app stops; then the publisher and the engine it built."""
     background = Background()
-    background.start("outbox-relay", parts.relay.run())
-    if parts.settings.run_consumer:
-        background.start("consumer", parts.consumer.run())
-    for name, work in more.items():
-        background.start(name, work)
+    role = parts.settings.role
+    if role == "api":
+        for work in more.values():
+            work.close()  # the worker process runs them
+    else:
+        background.start("outbox-relay", parts.relay.run())
+        if parts.settings.run_consumer:
+            background.start("consumer", parts.consumer.run())
+        for name, work in more.items():
+            background.start(name, work)
+    if role == "worker":
+        background.start("worker-status", report_status(lambda: {
+            "outbox": parts.relay.healthy, "consumer": parts.consumer.running or not parts.settings.run_consumer}))
     try:
         yield
     finally:
@@ -110,8 +127,8 @@ def lifespan(settings: ServiceSettings, metrics: KitMetrics, *, database_url: st
         parts = await build(settings, database_url=database_url, client_id=client_id, outbox=outbox,
                             metrics=metrics, routes=routes, migrate=migrate, clock=clock, publisher=publisher,
                             engine=engine)
-        install(app, parts, keyring, implied)
         more = dict(started(app, parts)) if started is not None else {}
+        install(app, parts, keyring, implied)
         async with running(parts, **more):
             logging.getLogger(client_id).info("service started", extra={"port": settings.port})
             yield

@@ -3,6 +3,8 @@ it with its own env prefix (`CONTACTS_`, `ALLOCATION_`...) and its own rules."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
@@ -20,3 +22,8 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = Field(default=1000, ge=1)
     database_pool_size: int = Field(default=10, ge=1)
     max_requests_in_flight: int = Field(default=256, ge=1)
+    # `serve` runs the API here and the consumer, relay and timers in a child
+    # process (`consume`), so both cores work; false: all in one process.
+    consumer_process: bool = True
+    # Set by `serve` for its two processes: "api", "worker"; "all" for both in one.
+    role: Literal["all", "api", "worker"] = "all"
