@@ -32,7 +32,7 @@ READS = problem_responses(401, 403, 422)
 MOVES = problem_responses(401, 403, 404, 409, 422)
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
 

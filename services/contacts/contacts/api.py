@@ -38,7 +38,7 @@ TraceParent = Annotated[str | None, Header(alias="traceparent", max_length=55)]
 RETRY_AFTER = {"Retry-After": "5"}
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
 

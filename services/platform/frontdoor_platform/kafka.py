@@ -71,6 +71,7 @@ class Publisher:
         self._probe_result = False
         self._probe_lock = asyncio.Lock()
         self._retiring: set[asyncio.Task[None]] = set()
+        self._probing: asyncio.Task[bool] | None = None
 
     def start(self) -> None:
         """Connect in the background, retrying: the service starts (and
@@ -145,7 +146,11 @@ class Publisher:
         producer = self._producer
         if producer is None:
             raise BrokerUnavailable("not connected to the broker")
-        if not await self.ready():
+        fresh = time.monotonic() - self._probed_at < self._probe_interval
+        if self._probe_result and not fresh and not self._probe_lock.locked():
+            # Known good a moment ago: send now, and look again beside it.
+            self._probing = asyncio.create_task(self.ready())
+        elif not self._probe_result and not await self.ready():
             raise BrokerUnavailable("the broker does not answer")
         return producer
 
