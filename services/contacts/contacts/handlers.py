@@ -40,7 +40,7 @@ from frontdoor_contracts.vocabulary import Channel, Decision
 from frontdoor_platform import outbox
 
 from . import store
-from .domain.people import PersonFacts, choose_family, choose_match, demographic_key
+from .domain.people import PersonFacts, StoredPerson, choose_family, choose_match, demographic_key, filled_in
 from .domain.referrals import referral_flags
 from .lookups import Lookups, lookups_for
 from .models import ChildReferral, Contact, ContactPerson, MashDecision, OutboxEvent, PendingDecision, Person
@@ -86,15 +86,11 @@ def _match_or_create(lookups: Lookups, session: Session, facts: PersonFacts, kin
                         date_of_birth=facts.date_of_birth, created_at=now)
     else:
         person = next(p for p in (by_nhs, by_upn, *candidates.values()) if p is not None and p.id == match.person_id)
-    # Fill in what this contact tells us that was not known; never take an
-    # identifier another person already holds.
-    if facts.nhs_number and not person.nhs_number and by_nhs is None:
-        person.nhs_number = facts.nhs_number
-    if facts.upn and not person.upn and by_upn is None:
-        person.upn = facts.upn
-    person.postcode = facts.postcode or person.postcode
-    person.date_of_birth = person.date_of_birth or facts.date_of_birth
-    person.demographic_key = person.demographic_key or key
+    known = StoredPerson(person.nhs_number, person.upn, person.postcode, person.date_of_birth, person.demographic_key)
+    now_known = filled_in(known, facts, nhs_taken=by_nhs is not None and by_nhs.id != person.id,
+                          upn_taken=by_upn is not None and by_upn.id != person.id)
+    person.nhs_number, person.upn, person.postcode = now_known.nhs_number, now_known.upn, now_known.postcode
+    person.date_of_birth, person.demographic_key = now_known.date_of_birth, now_known.demographic_key
     session.add(person)
     lookups.remember(person)
     return person

@@ -78,6 +78,30 @@ def choose_match(
     return fitting[0] if len(fitting) == 1 else None
 
 
+@dataclass(frozen=True)
+class StoredPerson:
+    """What is known of a matched (or new) person, as far as the rules care."""
+
+    nhs_number: str | None
+    upn: str | None
+    postcode: str | None
+    date_of_birth: date | None
+    demographic_key: str | None
+
+
+def filled_in(known: StoredPerson, facts: PersonFacts, nhs_taken: bool, upn_taken: bool) -> StoredPerson:
+    """What a contact adds to a person: identifiers not yet known (never one
+    another person holds already), the latest postcode, a date of birth and
+    a demographic key where none was known."""
+    return StoredPerson(
+        nhs_number=known.nhs_number or (facts.nhs_number if not nhs_taken else None),
+        upn=known.upn or (facts.upn if not upn_taken else None),
+        postcode=facts.postcode or known.postcode,
+        date_of_birth=known.date_of_birth or facts.date_of_birth,
+        demographic_key=known.demographic_key or demographic_key(facts),
+    )
+
+
 def choose_family(
     known_families: Sequence[uuid.UUID | None], new_id: Callable[[], uuid.UUID] = uuid.uuid4
 ) -> uuid.UUID:

@@ -78,3 +78,16 @@ def test_family_is_the_first_known_or_a_new_one() -> None:
 
 def test_a_demographic_tie_is_left_unmatched() -> None:
     assert choose_match(AMY, None, None, [known(), known()]) is None
+
+
+def test_a_contact_fills_in_what_was_not_known_but_never_takes_an_identifier_held_by_another() -> None:
+    from datetime import date
+
+    from contacts.domain.people import StoredPerson, filled_in
+
+    known = StoredPerson(nhs_number=None, upn="A123", postcode="RG1 1AA", date_of_birth=None, demographic_key=None)
+    facts = PersonFacts("Ann", "Example", date(2016, 4, 1), nhs_number="9434765919", upn="B999", postcode="RG2 2BB")
+    after = filled_in(known, facts, nhs_taken=False, upn_taken=False)
+    assert after.nhs_number == "9434765919" and after.upn == "A123"  # a known UPN is kept
+    assert after.postcode == "RG2 2BB" and after.date_of_birth == date(2016, 4, 1) and after.demographic_key
+    assert filled_in(known, facts, nhs_taken=True, upn_taken=False).nhs_number is None
