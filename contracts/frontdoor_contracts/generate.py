@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from . import allocation, contacts, outcomes  # noqa: F401  (imports every event model, so the subclass walk finds them)
-from .envelope import CloudEvent, EventData
+from .envelope import OPTIONAL_ATTRIBUTES, CloudEvent, EventData
 from .topics import DLQ_SUFFIX, TopicSpec, all_topics
 
 CONTRACTS_DIR = Path(__file__).resolve().parent.parent
@@ -66,6 +66,14 @@ def event_schema(model: type[EventData]) -> dict[str, Any]:
         "title": "Type",
         "type": "string",
     }
+    properties = schema["properties"]
+    properties["source"]["format"] = "uri-reference"
+    for name in OPTIONAL_ATTRIBUTES:  # absent when there is no value, never null
+        attribute = properties[name]
+        branch = next(b for b in attribute.pop("anyOf") if b.get("type") != "null")
+        attribute.pop("default", None)
+        attribute.update(branch)
+    schema["required"] = ["specversion", *(n for n in schema.get("required", []) if n != "specversion")]
     doc = (model.__doc__ or "").strip()
     return {
         "$schema": JSON_SCHEMA_DIALECT,
