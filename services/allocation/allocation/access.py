@@ -1,6 +1,8 @@
 """Who may call the allocation API: coordinator (allocate, and everything an
-agency may), agency (record offers, answers and step-ups, and read) and
-read (agenda, board, timelines)."""
+agency may, on any case), agency (record offers, answers and step-ups, and
+see the board and timelines, only of the cases allocated to the agency its
+key names: another agency's case is 404) and read (agenda, board,
+timelines, leads: every case, no moves)."""
 
 from __future__ import annotations
 
@@ -17,10 +19,17 @@ class Role(StrEnum):
     READ = "read"
 
 
-IMPLIED = {
-    Role.COORDINATOR.value: frozenset({Role.AGENCY.value, Role.READ.value}),
-    Role.AGENCY.value: frozenset({Role.READ.value}),
-}
+IMPLIED = {Role.COORDINATOR.value: frozenset({Role.AGENCY.value, Role.READ.value})}
+
+
+def acting_agency(roles: frozenset[str], scope: str | None, *, reading: bool) -> str | None:
+    """The agency a caller is held to (None: any case). A coordinator acts on
+    every case, a reader reads every case; an agency key only its own."""
+    if Role.COORDINATOR.value in roles or (reading and Role.READ.value in roles):
+        return None
+    if scope is None:
+        raise PermissionError("this agency key names no agency (create it with --scope)")
+    return scope
 
 
 def keyring() -> KeyRing:

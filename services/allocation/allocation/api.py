@@ -18,11 +18,11 @@ from frontdoor_contracts.errors import FieldError
 from frontdoor_contracts.vocabulary import AgencyKind, OfferAnswer
 from frontdoor_platform.apikeys import Caller
 from frontdoor_platform.database import for_writing
-from frontdoor_platform.http import requires
+from frontdoor_platform.http import requires, requires_any
 from frontdoor_platform.problems import ProblemError, problem_responses
 
 from . import handlers, store, views
-from .access import Role
+from .access import Role, acting_agency
 from .domain.cases import Case, IllegalTransition
 from .domain.meetings import agenda, next_meeting
 from .runtime import Runtime
@@ -55,6 +55,21 @@ WriterDep = Annotated[Session, Depends(writer)]
 Coordinator = Annotated[Caller, Depends(requires(Role.COORDINATOR))]
 Agency = Annotated[Caller, Depends(requires(Role.AGENCY))]
 Reader = Annotated[Caller, Depends(requires(Role.READ))]
+BoardReader = Annotated[Caller, Depends(requires_any(Role.READ, Role.AGENCY))]
+
+
+def _agency_of(who: Caller, reading: bool) -> str | None:
+    try:
+        return acting_agency(who.roles, who.scope, reading=reading)
+    except PermissionError as error:
+        raise ProblemError(403, str(error)) from None
+
+
+def _visible(case: Case | None, agency: str | None) -> Case:
+    """The case, if the caller may see it; 404 otherwise (ids are not confirmed)."""
+    if case is None or (agency is not None and (case.allocation is None or case.allocation.lead_agency_id != agency)):
+        raise ProblemError(404, "no such case")
+    return case
 
 
 class AllocationRequest(BaseModel):
@@ -85,9 +100,10 @@ def _not_future(rt: Runtime, moment: datetime | None, field: str) -> datetime:
     return moment
 
 
-def _move(rt: Runtime, db: Session, action: Any, *args: Any, **kwargs: Any) -> Case:
+def _move(rt: Runtime, db: Session, who: Caller, action: Any, case_id: uuid.UUID, *args: Any, **kwargs: Any) -> Case:
+    _visible(store.get_case(db, case_id), _agency_of(who, reading=False))
     try:
-        case: Case = action(db, *args, **kwargs)
+        case: Case = action(db, case_id, *args, **kwargs)
         db.commit()
     except handlers.CaseNotFound:
         raise ProblemError(404, "no such case") from None
@@ -110,18 +126,20 @@ def meeting_agenda(rt: RuntimeDep, db: SessionDep, who: Reader) -> dict[str, Any
     return views.agenda_view(meeting_at, items, now, rt.rules.bank_holidays)
 
 
-@router.get("/v1/cases", tags=["board"], responses=READS)
-def board(rt: RuntimeDep, db: SessionDep, who: Reader) -> dict[str, Any]:
-    """Every open case with days waiting and days left, overdue ones included."""
+@router.get("/v1/cases", tags=["board"], responses=problem_responses(401, 403, 422))
+def board(rt: RuntimeDep, db: SessionDep, who: BoardReader) -> dict[str, Any]:
+    """Every open case with days waiting and days left, overdue ones included
+    (an agency sees the cases allocated to it)."""
     now = rt.clock()
-    return {"cases": [views.case_view(c, now, rt.rules.bank_holidays) for c in store.open_cases(db)]}
+    agency = _agency_of(who, reading=True)
+    cases = [c for c in store.open_cases(db)
+             if agency is None or (c.allocation is not None and c.allocation.lead_agency_id == agency)]
+    return {"cases": [views.case_view(c, now, rt.rules.bank_holidays) for c in cases]}
 
 
 @router.get("/v1/cases/{case_id}", tags=["board"], responses=problem_responses(401, 403, 404, 422))
-def case_timeline(case_id: uuid.UUID, rt: RuntimeDep, db: SessionDep, who: Reader) -> dict[str, Any]:
-    case = store.get_case(db, case_id)
-    if case is None:
-        raise ProblemError(404, "no such case")
+def case_timeline(case_id: uuid.UUID, rt: RuntimeDep, db: SessionDep, who: BoardReader) -> dict[str, Any]:
+    case = _visible(store.get_case(db, case_id), _agency_of(who, reading=True))
     return {**views.case_view(case, rt.clock(), rt.rules.bank_holidays),
             "timeline": views.timeline_view(store.timeline(db, case_id))}
 
@@ -129,7 +147,7 @@ def case_timeline(case_id: uuid.UUID, rt: RuntimeDep, db: SessionDep, who: Reade
 @router.post("/v1/cases/{case_id}/allocation", tags=["moves"], responses=MOVES)
 def allocate(case_id: uuid.UUID, body: AllocationRequest, rt: RuntimeDep, db: WriterDep,
              who: Coordinator) -> dict[str, Any]:
-    case = _move(rt, db, handlers.allocate, case_id, rt.rules, rt.clock(), lead_agency_id=body.lead_agency_id,
+    case = _move(rt, db, who, handlers.allocate, case_id, rt.rules, rt.clock(), lead_agency_id=body.lead_agency_id,
                  agency_kind=body.agency_kind, lead_professional_ref=body.lead_professional_ref,
                  allocated_by=who.name, at_meeting=body.at_meeting)
     rt.metrics.allocated.labels(body.agency_kind.value).inc()
@@ -140,7 +158,7 @@ def allocate(case_id: uuid.UUID, body: AllocationRequest, rt: RuntimeDep, db: Wr
 def record_offer(case_id: uuid.UUID, body: OfferRequest, rt: RuntimeDep, db: WriterDep,
                  who: Agency) -> dict[str, Any]:
     offered_at = _not_future(rt, body.offered_at, "offered_at")
-    case = _move(rt, db, handlers.record_offer, case_id, rt.rules, offered_at, rt.clock())
+    case = _move(rt, db, who, handlers.record_offer, case_id, rt.rules, offered_at, rt.clock(), who.name)
     days = case.days_taken(rt.rules.bank_holidays)
     if days is not None:
         rt.metrics.spa_to_offer_days.observe(days)
@@ -152,13 +170,14 @@ def record_offer(case_id: uuid.UUID, body: OfferRequest, rt: RuntimeDep, db: Wri
 def record_answer(case_id: uuid.UUID, body: AnswerRequest, rt: RuntimeDep, db: WriterDep,
                   who: Agency) -> dict[str, Any]:
     answered_at = _not_future(rt, body.answered_at, "answered_at")
-    case = _move(rt, db, handlers.record_answer, case_id, rt.rules, body.answer, answered_at, rt.clock())
+    case = _move(rt, db, who, handlers.record_answer, case_id, rt.rules, body.answer, answered_at, rt.clock(),
+                 who.name)
     return views.case_view(case, rt.clock(), rt.rules.bank_holidays)
 
 
 @router.post("/v1/cases/{case_id}/step-up", tags=["moves"], responses=MOVES)
 def step_up(case_id: uuid.UUID, rt: RuntimeDep, db: WriterDep, who: Agency) -> dict[str, Any]:
-    case = _move(rt, db, handlers.step_up, case_id, rt.rules, who.name, rt.clock())
+    case = _move(rt, db, who, handlers.step_up, case_id, rt.rules, who.name, rt.clock())
     return views.case_view(case, rt.clock(), rt.rules.bank_holidays)
 
 

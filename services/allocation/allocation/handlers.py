@@ -91,25 +91,26 @@ def allocate(session: Session, case_id: uuid.UUID, rules: Rules, now: datetime, 
     _emit(session, rules, ALLOCATION_CASE_ALLOCATED.name, case, events.case_allocated(case), now, now,
           _event_id(case, "allocated"))
     store.add_timeline(session, case_id, now, "allocated", lead_agency_id=lead_agency_id,
-                       agency_kind=agency_kind.value, at_meeting=at_meeting)
+                       agency_kind=agency_kind.value, at_meeting=at_meeting, by=allocated_by)
     return case
 
 
-def record_offer(session: Session, case_id: uuid.UUID, rules: Rules, offered_at: datetime, now: datetime) -> Case:
+def record_offer(session: Session, case_id: uuid.UUID, rules: Rules, offered_at: datetime, now: datetime,
+                 recorded_by: str = "") -> Case:
     _, case = _change(session, case_id, lambda c: c.record_offer(offered_at))
     made = events.offer_made(case, rules.bank_holidays)
     _emit(session, rules, ALLOCATION_OFFER_MADE.name, case, made, offered_at, now, _event_id(case, "offer-made"))
     store.add_timeline(session, case_id, now, "offer_made", days_taken=made.days_taken,
-                       within_target=made.within_target)
+                       within_target=made.within_target, by=recorded_by)
     return case
 
 
 def record_answer(session: Session, case_id: uuid.UUID, rules: Rules, answer: OfferAnswer, answered_at: datetime,
-                  now: datetime) -> Case:
+                  now: datetime, recorded_by: str = "") -> Case:
     _, case = _change(session, case_id, lambda c: c.record_answer(answer, answered_at))
     _emit(session, rules, ALLOCATION_OFFER_ANSWERED.name, case, events.offer_answered(case), answered_at, now,
           _event_id(case, "offer-answered"))
-    store.add_timeline(session, case_id, now, "offer_answered", answer=answer.value)
+    store.add_timeline(session, case_id, now, "offer_answered", answer=answer.value, by=recorded_by)
     return case
 
 
@@ -117,7 +118,7 @@ def step_up(session: Session, case_id: uuid.UUID, rules: Rules, recorded_by: str
     before, case = _change(session, case_id, lambda c: c.step_up(now))
     _emit(session, rules, ALLOCATION_STEPPED_UP.name, case, events.stepped_up(case, before.status, recorded_by),
           now, now, _event_id(case, "stepped-up"))
-    store.add_timeline(session, case_id, now, "stepped_up")
+    store.add_timeline(session, case_id, now, "stepped_up", by=recorded_by)
     return case
 
 

@@ -37,7 +37,10 @@ def keys(settings: Settings) -> dict[str, str]:
     migrate(engine)
     with Session(engine) as session:
         made = {role: keyring().create(session, f"test-{role}", {role}, NOW)
-                for role in ("coordinator", "agency", "read")}
+                for role in ("coordinator", "read")}
+        made["agency"] = keyring().create(session, "test-agency", {"agency"}, NOW, scope="school-100001")
+        made["other-agency"] = keyring().create(session, "test-other", {"agency"}, NOW, scope="vs-42")
+        made["unscoped-agency"] = keyring().create(session, "test-unscoped", {"agency"}, NOW)
     engine.dispose()
     return made
 
@@ -134,7 +137,34 @@ def test_step_up_needs_the_agency_role_and_closes_the_case(api: TestClient, sett
                                                            keys: dict[str, str]) -> None:
     case = open_case(settings, NOW - timedelta(days=4))
     assert api.post(f"/v1/cases/{case}/step-up", headers=auth(keys, "read")).status_code == 403
+    assert api.post(f"/v1/cases/{case}/step-up", headers=auth(keys, "agency")).status_code == 404  # not its case yet
+    allocation = {"lead_agency_id": "school-100001", "agency_kind": "school", "lead_professional_ref": "staff-9"}
+    assert api.post(f"/v1/cases/{case}/allocation", json=allocation,
+                    headers=auth(keys, "coordinator")).status_code == 200
     stepped = api.post(f"/v1/cases/{case}/step-up", headers=auth(keys, "agency"))
     assert stepped.status_code == 200 and stepped.json()["status"] == "stepped_up"
     assert str(case) not in [c["case_id"] for c in api.get("/v1/cases", headers=auth(keys, "read")).json()["cases"]]
     assert api.post(f"/v1/cases/{case}/step-up", headers=auth(keys, "agency")).status_code == 409
+
+
+def test_an_agency_key_acts_and_reads_only_on_its_own_agencys_cases(api: TestClient, settings: Settings,
+                                                                      keys: dict[str, str]) -> None:
+    ours, theirs = open_case(settings, NOW - timedelta(days=2)), open_case(settings, NOW - timedelta(days=3))
+    for case, agency in ((ours, "school-100001"), (theirs, "vs-42")):
+        allocation = {"lead_agency_id": agency, "agency_kind": "school", "lead_professional_ref": "staff-9"}
+        assert api.post(f"/v1/cases/{case}/allocation", json=allocation,
+                        headers=auth(keys, "coordinator")).status_code == 200
+    # Another agency's case is 404 (not 403: its id is not confirmed), for moves and reads alike.
+    assert api.post(f"/v1/cases/{theirs}/offer", json={}, headers=auth(keys, "agency")).status_code == 404
+    assert api.get(f"/v1/cases/{theirs}", headers=auth(keys, "agency")).status_code == 404
+    assert api.post(f"/v1/cases/{ours}/offer", json={}, headers=auth(keys, "agency")).status_code == 200
+    board = [c["case_id"] for c in api.get("/v1/cases", headers=auth(keys, "agency")).json()["cases"]]
+    assert board == [str(ours)]
+    timeline = api.get(f"/v1/cases/{ours}", headers=auth(keys, "agency")).json()["timeline"]
+    assert [(e["kind"], e["by"]) for e in timeline if "by" in e] == [("allocated", "test-coordinator"),
+                                                                     ("offer_made", "test-agency")]
+    everything = [c["case_id"] for c in api.get("/v1/cases", headers=auth(keys, "coordinator")).json()["cases"]]
+    assert {str(ours), str(theirs)} <= set(everything)
+    assert api.get("/v1/agenda", headers=auth(keys, "agency")).status_code == 403
+    unscoped = api.post(f"/v1/cases/{ours}/answer", json={"answer": "accepted"}, headers=auth(keys, "unscoped-agency"))
+    assert unscoped.status_code == 403 and "names no agency" in unscoped.json()["detail"]

@@ -102,6 +102,17 @@ def requires(role: str) -> Any:
     return check
 
 
+def requires_any(*roles: str) -> Any:
+    """A dependency: the caller, if their key holds any of `roles`."""
+
+    async def check(request: Request, who: Annotated[Caller, Depends(caller)]) -> Caller:
+        if not any(_auth(request).may(who, role) for role in roles):
+            raise ProblemError(403, f"this API key lacks the {' or '.join(roles)} role")
+        return who
+
+    return check
+
+
 async def in_thread(work: Callable[..., T], *args: Any) -> T:
     """Run blocking work (the database) in a worker thread."""
     return await run_in_threadpool(work, *args)

@@ -44,7 +44,7 @@ def start_allocation(tmp: Path, bootstrap: str, previous: AllocationService | No
                "ALLOCATION_CONSUMER_GROUP": f"allocation-e2e-{uuid.uuid4().hex[:8]}",
                "ALLOCATION_SLA_CHECK_SECONDS": "0.5"}
         coordinator = _cli(env, "create-client", "--name", "e2e-coordinator", "--roles", "coordinator")
-        agency = _cli(env, "create-client", "--name", "e2e-agency", "--roles", "agency")
+        agency = _cli(env, "create-client", "--name", "e2e-agency", "--roles", "agency", "--scope", "hv-team-3")
     else:
         env, coordinator, agency = previous.env, previous.coordinator, previous.agency
     env = {**env, "ALLOCATION_PORT": str(free_port())}
