@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from api_conformance import fuzz, openapi_gaps
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
@@ -21,6 +22,7 @@ from allocation.models import OutboxEvent
 from allocation.settings import Settings
 from frontdoor_contracts.vocabulary import CaseSource
 from frontdoor_platform.database import for_writing
+from frontdoor_platform.testing import MemoryPublisher
 
 NOW = datetime(2026, 12, 21, 9, 0, tzinfo=UTC)  # a Monday; the meeting is Tuesday 10:00
 
@@ -168,3 +170,13 @@ def test_an_agency_key_acts_and_reads_only_on_its_own_agencys_cases(api: TestCli
     assert api.get("/v1/agenda", headers=auth(keys, "agency")).status_code == 403
     unscoped = api.post(f"/v1/cases/{ours}/answer", json={"answer": "accepted"}, headers=auth(keys, "unscoped-agency"))
     assert unscoped.status_code == 403 and "names no agency" in unscoped.json()["detail"]
+
+
+def test_the_openapi_document_is_complete_for_a_generated_client(api: TestClient) -> None:
+    assert openapi_gaps(api.get("/openapi.json").json()) == []
+
+
+def test_schemathesis_finds_no_5xx_and_no_undocumented_answer(settings: Settings, keys: dict[str, str]) -> None:
+    open_case(settings, NOW - timedelta(days=3))
+    with TestClient(create_app(settings, publisher=MemoryPublisher(), clock=lambda: NOW)) as ready:
+        assert fuzz(ready, keys["coordinator"]) == []

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from frontdoor_contracts.contacts import ContactSubmitted, DecisionSubmitted, contact_id_for
-from frontdoor_contracts.envelope import CloudEvent, encode_event, new_event
+from frontdoor_contracts.envelope import TRACEPARENT_PATTERN, CloudEvent, encode_event, new_event
 from frontdoor_contracts.errors import FieldError, InvalidEvent, validate_data
 from frontdoor_contracts.topics import FRONTDOOR_CONTACTS, FRONTDOOR_DECISIONS
 from frontdoor_contracts.vocabulary import Decision, LevelOfNeed
@@ -34,7 +34,8 @@ from .runtime import Runtime
 
 router = APIRouter()
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
-TraceParent = Annotated[str | None, Header(alias="traceparent", max_length=55)]
+TraceParent = Annotated[str | None, Header(alias="traceparent", pattern=TRACEPARENT_PATTERN,
+                                           description="W3C trace context, carried onto the event")]
 RETRY_AFTER = {"Retry-After": "5"}
 
 

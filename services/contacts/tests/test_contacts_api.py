@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from api_conformance import fuzz, openapi_gaps
 from contacts_testkit import child, contact_data, nhs_number
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -146,3 +147,13 @@ async def test_a_burst_past_the_limit_is_answered_503_at_once(running: tuple[Fas
     publisher.gate.set()
     accepted = await asyncio.gather(*(set(posts) - done))
     assert [r.status_code for r in accepted] == [202] * 4 and len(publisher.records) == 4
+
+
+def test_the_openapi_document_is_complete_for_a_generated_client(api: TestClient) -> None:
+    assert openapi_gaps(api.get("/openapi.json").json()) == []
+
+
+def test_schemathesis_finds_no_5xx_and_no_undocumented_answer(api: TestClient, keys: dict[str, str]) -> None:
+    with Session(for_writing(build_engine(str(api.app.state.runtime.settings.database_url)))) as session:
+        token = keyring().create(session, "test-everything", {"intake", "decide", "read"}, NOW)
+    assert fuzz(api, token) == []

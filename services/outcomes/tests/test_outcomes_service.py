@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from api_conformance import openapi_gaps
 from fastapi.testclient import TestClient
 
 from outcomes.app import create_app
@@ -34,3 +35,7 @@ def test_an_unknown_route_answers_a_problem(api: TestClient) -> None:
     response = api.get("/v1/nothing-here")
     assert response.status_code == 404 and response.headers["content-type"] == "application/problem+json"
     assert response.json()["status"] == 404
+
+
+def test_the_openapi_document_is_complete_for_a_generated_client(api: TestClient) -> None:
+    assert openapi_gaps(api.get("/openapi.json").json()) == []
