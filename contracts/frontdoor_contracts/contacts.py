@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, ClassVar
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
@@ -31,8 +32,17 @@ def contact_id_for(source: str, event_id: str) -> uuid.UUID:
     return uuid.uuid5(CONTACT_ID_NAMESPACE, f"{source}\n{event_id}")
 
 
+LONDON = ZoneInfo("Europe/London")
+
+
+def today_in_england(now: datetime | None = None) -> date:
+    """The date in England at `now` (a child born at 00:30 BST is born
+    "today", though it is still yesterday in UTC)."""
+    return (now or datetime.now(UTC)).astimezone(LONDON).date()
+
+
 def _not_in_future(value: date) -> date:
-    if value > datetime.now(UTC).date():
+    if value > today_in_england():
         raise ValueError("date of birth must not be in the future")
     return value
 

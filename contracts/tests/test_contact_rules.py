@@ -163,3 +163,13 @@ def _refused_raw(raw: bytes) -> InvalidEvent:
     with pytest.raises(InvalidEvent) as caught:
         parse_event(raw, ContactSubmitted)
     return caught.value
+
+
+def test_date_of_birth_is_judged_on_the_date_in_england() -> None:
+    from datetime import UTC, date, datetime
+
+    from frontdoor_contracts.contacts import today_in_england
+
+    # 00:30 BST on 2 June is 23:30 UTC on 1 June: a child born that night is born "today".
+    assert today_in_england(datetime(2026, 6, 1, 23, 30, tzinfo=UTC)) == date(2026, 6, 2)
+    assert today_in_england(datetime(2026, 12, 1, 23, 30, tzinfo=UTC)) == date(2026, 12, 1)  # GMT in winter

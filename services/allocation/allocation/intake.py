@@ -11,13 +11,13 @@ from sqlmodel import Session
 from frontdoor_contracts.allocation import StepDownRequested
 from frontdoor_contracts.contacts import ContactDecided
 from frontdoor_contracts.envelope import CloudEvent, EventData
-from frontdoor_contracts.errors import parse_event
+from frontdoor_contracts.errors import FieldError, InvalidEvent, parse_event
 from frontdoor_contracts.outcomes import FamilyIdentified
 from frontdoor_contracts.topics import CONTACTS_DECIDED, FRONTDOOR_STEP_DOWNS, OUTCOMES_FAMILY_IDENTIFIED
 from frontdoor_platform.consumer import Consumed, Route, Routes
 
 from . import handlers
-from .domain.cases import TriggerOutcome
+from .domain.cases import IllegalTransition, TriggerOutcome
 from .domain.triggers import Trigger
 from .metrics import Metrics
 from .wire import trigger_from_decided, trigger_from_family_identified, trigger_from_step_down
@@ -39,7 +39,10 @@ def routes(rules: handlers.Rules, metrics: Metrics) -> Routes:
         _, trigger = decoded
         if trigger is None:
             return None  # a decision that opens nothing
-        outcome, _ = handlers.on_trigger(session, trigger, rules, where.now)
+        try:
+            outcome, _ = handlers.on_trigger(session, trigger, rules, where.now)
+        except IllegalTransition as refused:  # the record's fault: it cannot apply to this case
+            raise InvalidEvent("cannot_apply", [FieldError("", "illegal_transition", str(refused))]) from None
         return trigger, outcome
 
     def count(applied: Applied) -> None:

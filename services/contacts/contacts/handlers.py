@@ -41,7 +41,7 @@ from frontdoor_platform import outbox
 
 from . import store
 from .domain.people import PersonFacts, StoredPerson, choose_family, choose_match, demographic_key, filled_in
-from .domain.referrals import referral_flags
+from .domain.referrals import RE_REFERRAL_WINDOW_MONTHS, referral_flags
 from .lookups import Lookups, lookups_for
 from .models import ChildReferral, Contact, ContactPerson, MashDecision, OutboxEvent, PendingDecision, Person
 
@@ -106,7 +106,8 @@ def channel_of(event: CloudEvent[ContactSubmitted], api_source_prefix: str) -> C
 
 
 def record_contact(
-    session: Session, event: CloudEvent[ContactSubmitted], channel: Channel, source_uri: str, now: datetime
+    session: Session, event: CloudEvent[ContactSubmitted], channel: Channel, source_uri: str, now: datetime,
+    *, window_months: int = RE_REFERRAL_WINDOW_MONTHS,
 ) -> Outcome:
     contact_id = contact_id_for(event.source, event.id)
     lookups = lookups_for(session)
@@ -170,19 +171,19 @@ def record_contact(
         )
         _emit(session, outcome, CONTACTS_DA_INCIDENT_REPORTED.name, reported, event, source_uri, data.received_at, now,
               "da-incident")
-    _apply_pending_decisions(session, lookups, outcome, source_uri, now)
+    _apply_pending_decisions(session, lookups, outcome, source_uri, now, window_months)
     return outcome
 
 
 def _apply_pending_decisions(session: Session, lookups: Lookups, outcome: Outcome, source_uri: str,
-                             now: datetime) -> None:
+                             now: datetime, window_months: int) -> None:
     """The first decision that waited for this contact applies; any later
     one conflicts with it and is dead-lettered through the outbox."""
     for pending in lookups.pending_for(outcome.contact_id):
         try:
             with session.begin_nested():
                 outcome.absorb(record_decision(session, parse_event(pending.payload, DecisionSubmitted), source_uri,
-                                               now))
+                                               now, window_months=window_months))
         except DecisionRejected as error:
             headers = dead_letter_headers(error, FRONTDOOR_DECISIONS.name, None, None)
             outbox.add_record(session, OutboxEvent, dead_letter_topic(FRONTDOOR_DECISIONS.name),
@@ -200,7 +201,8 @@ class DecisionRejected(InvalidEvent):
     """A well-formed decision that cannot apply (the contact has one already)."""
 
 
-def record_decision(session: Session, event: CloudEvent[DecisionSubmitted], source_uri: str, now: datetime) -> Outcome:
+def record_decision(session: Session, event: CloudEvent[DecisionSubmitted], source_uri: str, now: datetime,
+                    *, window_months: int = RE_REFERRAL_WINDOW_MONTHS) -> Outcome:
     """Record a MASH decision. One that arrives before its contact is parked
     and applied when the contact is recorded."""
     data = event.data
@@ -225,7 +227,8 @@ def record_decision(session: Session, event: CloudEvent[DecisionSubmitted], sour
         )
     # Two entries of one contact can be the same child: count each child once.
     child_ids = list(dict.fromkeys(link.person_id for link in store.contact_children(session, contact.id)))
-    flags = referral_flags(data.decision, data.decided_at, child_ids, store.previous_referrals(session, child_ids))
+    flags = referral_flags(data.decision, data.decided_at, child_ids, store.previous_referrals(session, child_ids),
+                           window_months)
     any_referral = any(f.referral for f in flags)
     any_re_referral = any(f.re_referral for f in flags)
     session.add(MashDecision(

@@ -38,11 +38,13 @@ def _describe(outcome: handlers.Outcome) -> dict[str, Any]:
 def routes(settings: Settings, metrics: Metrics) -> Routes:
     def apply_contact(session: Session, event: CloudEvent[ContactSubmitted], where: Consumed) -> Recorded:
         channel = handlers.channel_of(event, settings.api_source)
-        return Recorded(handlers.record_contact(session, event, channel, settings.source_uri, where.now), event,
-                        channel)
+        outcome = handlers.record_contact(session, event, channel, settings.source_uri, where.now,
+                                          window_months=settings.re_referral_window_months)
+        return Recorded(outcome, event, channel)
 
     def apply_decision(session: Session, event: CloudEvent[DecisionSubmitted], where: Consumed) -> handlers.Outcome:
-        return handlers.record_decision(session, event, settings.source_uri, where.now)
+        return handlers.record_decision(session, event, settings.source_uri, where.now,
+                                        window_months=settings.re_referral_window_months)
 
     def count(topic: str, outcome: handlers.Outcome) -> None:
         if outcome.duplicate:

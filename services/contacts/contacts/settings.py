@@ -20,6 +20,8 @@ class Settings(ServiceSettings):
     )
     consumer_group: str = "contacts"
     source_uri: str = "urn:frontdoor:contacts"
+    # A referral for a child referred within this many months before is a re-referral (DfE: 12).
+    re_referral_window_months: int = Field(default=12, ge=1, le=60)
 
     @property
     def api_source(self) -> str:

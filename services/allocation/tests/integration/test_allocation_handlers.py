@@ -125,3 +125,36 @@ def test_migrations_match_the_models(engine: Engine) -> None:
     with engine.connect() as connection:
         context = MigrationContext.configure(connection)
         assert compare_metadata(context, AllocationTable.metadata) == []
+
+
+def test_a_corrupt_stored_case_stops_the_consumer_loudly_and_is_not_dead_lettered(engine: Engine) -> None:
+    from aiokafka import ConsumerRecord
+    from pydantic import ValidationError
+
+    from allocation import intake
+    from allocation.metrics import Metrics
+    from allocation.models import CaseRow
+    from frontdoor_contracts.contacts import ContactDecided
+    from frontdoor_contracts.envelope import encode_event, new_event
+    from frontdoor_platform.consumer import BatchConsumer
+
+    family = uuid.uuid4()
+    _, case = run(engine, handlers.on_trigger, trigger(family), RULES, DECIDED)
+    with Session(for_writing(engine)) as session:
+        row = session.get(CaseRow, case.case_id)
+        assert row is not None
+        row.document = '{"case_id": "not a case"}'  # a stored row gone bad: not the next record's fault
+        session.add(row)
+        session.commit()
+    decided = ContactDecided.model_validate({
+        "contact_id": uuid.uuid4(), "family_id": family, "decision": "early_help", "level_of_need": 3,
+        "decided_at": DECIDED, "referrer_source": "school", "concerns": [],
+        "children": [{"child_id": uuid.uuid4(), "referral": False, "re_referral": False}],
+        "referral": False, "re_referral": False})
+    value = encode_event(new_event(decided, source="urn:frontdoor:contacts", time=DECIDED))
+    record = ConsumerRecord("contacts.decided.v1", 0, 7, 0, 0, None, value, None, 0, len(value), [])
+    consumer = BatchConsumer(bootstrap="unused:9092", group="g", client_id="t", routes=intake.routes(RULES, Metrics()),
+                             engine=engine, outbox=OutboxEvent, metrics=Metrics())
+    with pytest.raises(ValidationError):
+        consumer.apply_batch([record])
+    assert "contacts.decided.v1.dlq" not in topics(engine)

@@ -1,8 +1,10 @@
 """Matching children and adults to people already known.
 
 Order: NHS number, then Unique Pupil Number, then normalised name + date of
-birth + postcode. A candidate whose NHS number or UPN contradicts the
-incoming one is never the same person.
+birth + postcode. An NHS number match is taken even when the UPNs differ (a
+temporary UPN is replaced by a permanent one; a child moves authority). A
+UPN match whose NHS number contradicts is not the same person; nor is a
+demographic candidate whose NHS number or UPN contradicts.
 """
 
 from __future__ import annotations

@@ -35,8 +35,9 @@ def months_before(moment: datetime, months: int) -> datetime:
             day -= 1
 
 
-def is_re_referral(decided_at: datetime, previous_referrals: Iterable[datetime]) -> bool:
-    window_start = months_before(decided_at, RE_REFERRAL_WINDOW_MONTHS)
+def is_re_referral(decided_at: datetime, previous_referrals: Iterable[datetime],
+                   window_months: int = RE_REFERRAL_WINDOW_MONTHS) -> bool:
+    window_start = months_before(decided_at, window_months)
     return any(window_start <= earlier < decided_at for earlier in previous_referrals)
 
 
@@ -52,13 +53,14 @@ def referral_flags(
     decided_at: datetime,
     children: Iterable[uuid.UUID],
     previous_referrals: Mapping[uuid.UUID, Iterable[datetime]],
+    window_months: int = RE_REFERRAL_WINDOW_MONTHS,
 ) -> list[ChildReferral]:
     referral = is_referral(decision)
     return [
         ChildReferral(
             child_id=child,
             referral=referral,
-            re_referral=referral and is_re_referral(decided_at, previous_referrals.get(child, ())),
+            re_referral=referral and is_re_referral(decided_at, previous_referrals.get(child, ()), window_months),
         )
         for child in children
     ]

@@ -91,3 +91,11 @@ def test_a_contact_fills_in_what_was_not_known_but_never_takes_an_identifier_hel
     assert after.nhs_number == "9434765919" and after.upn == "A123"  # a known UPN is kept
     assert after.postcode == "RG2 2BB" and after.date_of_birth == date(2016, 4, 1) and after.demographic_key
     assert filled_in(known, facts, nhs_taken=True, upn_taken=False).nhs_number is None
+
+
+def test_an_nhs_number_match_is_taken_though_the_upn_differs() -> None:
+    # A temporary UPN later replaced by a permanent one: still the same child.
+    same_child = known(nhs="9434765919", upn="H801200001001")
+    with_permanent_upn = PersonFacts("Amy", "Test-Child", date(2015, 3, 1), nhs_number="9434765919",
+                                     upn="A801200001002", postcode="RG1 1AA")
+    assert choose_match(with_permanent_upn, same_child, None, []) is same_child

@@ -62,3 +62,13 @@ def test_a_non_referral_is_never_a_re_referral() -> None:
     child = uuid.uuid4()
     flags = referral_flags(Decision.EARLY_HELP, at("2026-06-15T10:00:00"), [child], {child: [at("2026-06-01T00:00")]})
     assert flags[0].referral is False and flags[0].re_referral is False
+
+
+def test_the_re_referral_window_is_a_setting_with_the_dfe_default() -> None:
+    from contacts.settings import Settings
+
+    decided = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
+    earlier = [datetime(2025, 9, 1, 10, 0, tzinfo=UTC)]  # nine months before
+    assert Settings().re_referral_window_months == 12
+    assert is_re_referral(decided, earlier) and is_re_referral(decided, earlier, window_months=12)
+    assert not is_re_referral(decided, earlier, window_months=6)
