@@ -180,3 +180,38 @@ def test_schemathesis_finds_no_5xx_and_no_undocumented_answer(settings: Settings
     open_case(settings, NOW - timedelta(days=3))
     with TestClient(create_app(settings, publisher=MemoryPublisher(), clock=lambda: NOW)) as ready:
         assert fuzz(ready, keys["coordinator"]) == []
+
+
+@pytest.mark.parametrize("who", ["no key", "malformed", "revoked", "expired", "coordinator", "read", "agency",
+                                 "other-agency", "unscoped-agency"])
+def test_authorization_matrix(api: TestClient, settings: Settings, keys: dict[str, str], who: str) -> None:
+    """Every role against every endpoint, on a case allocated to the agency `school-100001`."""
+    case = open_case(settings, NOW - timedelta(days=2))
+    allocation = {"lead_agency_id": "school-100001", "agency_kind": "school", "lead_professional_ref": "staff-9"}
+    assert api.post(f"/v1/cases/{case}/allocation", json=allocation,
+                    headers=auth(keys, "coordinator")).status_code == 200
+    engine = build_engine(settings.database_url)
+    with Session(for_writing(engine)) as session:
+        name = who.replace(" ", "-")
+        made = {"revoked": keyring().create(session, f"r-{name}", {"coordinator"}, NOW),
+                "expired": keyring().create(session, f"e-{name}", {"coordinator"}, NOW - timedelta(days=9),
+                                            expires_at=NOW - timedelta(days=1))}
+        keyring().revoke(session, f"r-{name}", NOW)
+    engine.dispose()
+    headers = {"no key": {}, "malformed": {"Authorization": "Bearer fda_"}, **{k: auth(made, k) for k in made}}
+    routes = [("GET", "/v1/agenda", None), ("GET", "/v1/cases", None), ("GET", f"/v1/cases/{case}", None),
+              ("GET", "/v1/agencies/leads", None), ("POST", f"/v1/cases/{case}/allocation", allocation),
+              ("POST", f"/v1/cases/{case}/offer", {}), ("POST", f"/v1/cases/{case}/answer", {"answer": "accepted"}),
+              ("POST", f"/v1/cases/{case}/step-up", None)]
+    expected = {  # status per route, in the order above (409: allowed, but the case cannot move that way now)
+        "no key": [401] * 8, "malformed": [401] * 8, "revoked": [401] * 8, "expired": [401] * 8,
+        "coordinator": [200, 200, 200, 200, 409, 200, 200, 409],
+        "read": [200, 200, 200, 200, 403, 403, 403, 403],
+        "agency": [403, 200, 200, 403, 403, 200, 200, 409],
+        "other-agency": [403, 200, 404, 403, 403, 404, 404, 404],
+        "unscoped-agency": [403, 403, 403, 403, 403, 403, 403, 403],
+    }[who]
+    chosen = headers[who] if who in headers else auth(keys, who)
+    got = [api.request(method, path, json=body, headers=chosen).status_code
+           for method, path, body in routes]
+    assert got == expected
