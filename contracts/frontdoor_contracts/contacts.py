@@ -20,6 +20,7 @@ from pydantic import (
 
 from .envelope import EventData
 from .identifiers import NhsNumber, SchoolUrn, Upn
+from .tolerance import InformationalConcerns, InformationalReferrerSource
 from .vocabulary import Channel, Concern, Decision, LevelOfNeed, ReferrerSource
 
 # Contact ids are derived from the producer's event identity, so the API can
@@ -180,8 +181,8 @@ class ContactDecided(EventData):
     decision: Decision
     level_of_need: LevelOfNeed
     decided_at: AwareDatetime
-    referrer_source: ReferrerSource
-    concerns: list[Concern]
+    referrer_source: InformationalReferrerSource
+    concerns: InformationalConcerns
     children: list[DecidedChild] = Field(min_length=1)
     referral: bool
     re_referral: bool

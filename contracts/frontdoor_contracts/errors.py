@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .envelope import CloudEvent, EventData
+from .tolerance import LENIENT
 
 DataT = TypeVar("DataT", bound=EventData)
 
@@ -108,7 +109,8 @@ def parse_event(raw: bytes, data_model: type[DataT], *, lenient: bool = False) -
         )
     try:
         envelope = CloudEvent[data_model]  # type: ignore[valid-type]
-        return envelope.model_validate(document, extra="ignore" if lenient else None)
+        return envelope.model_validate(document, extra="ignore" if lenient else None,
+                                       context={LENIENT: True} if lenient else None)
     except ValidationError as exc:
         raise InvalidEvent("invalid_data", field_errors(exc)) from None
 

@@ -173,3 +173,39 @@ def test_date_of_birth_is_judged_on_the_date_in_england() -> None:
     # 00:30 BST on 2 June is 23:30 UTC on 1 June: a child born that night is born "today".
     assert today_in_england(datetime(2026, 6, 1, 23, 30, tzinfo=UTC)) == date(2026, 6, 2)
     assert today_in_england(datetime(2026, 12, 1, 23, 30, tzinfo=UTC)) == date(2026, 12, 1)  # GMT in winter
+
+
+def _decided_with(**changes: object) -> bytes:
+    import json
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "uk.gov.frontdoor.contacts.decided.v1.json"
+    document = json.loads(example.read_text())
+    document["data"].update(changes)
+    return json.dumps(document).encode()
+
+
+def test_an_informational_value_a_newer_producer_added_is_tolerated_by_a_lenient_consumer() -> None:
+    import pytest
+
+    from frontdoor_contracts.contacts import ContactDecided
+    from frontdoor_contracts.errors import InvalidEvent, parse_event
+
+    raw = _decided_with(referrer_source="ambulance_service", concerns=["neglect", "online_harm"])
+    with pytest.raises(InvalidEvent):
+        parse_event(raw, ContactDecided)  # producers (strict) still refuse it
+    event = parse_event(raw, ContactDecided, lenient=True)
+    assert event.data.referrer_source == "ambulance_service"  # kept as its string
+    assert [c.value for c in event.data.concerns] == ["neglect"]  # the unknown concern is left out
+
+
+def test_a_value_that_changes_what_the_consumer_does_is_refused_even_leniently() -> None:
+    import pytest
+
+    from frontdoor_contracts.contacts import ContactDecided
+    from frontdoor_contracts.errors import InvalidEvent, parse_event
+
+    for change in ({"decision": "family_group_conference"}, {"level_of_need": 5}):
+        with pytest.raises(InvalidEvent) as refused:
+            parse_event(_decided_with(**change), ContactDecided, lenient=True)
+        assert refused.value.reason == "invalid_data" and refused.value.field == f"data.{next(iter(change))}"

@@ -158,3 +158,34 @@ def test_a_corrupt_stored_case_stops_the_consumer_loudly_and_is_not_dead_lettere
     with pytest.raises(ValidationError):
         consumer.apply_batch([record])
     assert "contacts.decided.v1.dlq" not in topics(engine)
+
+
+def test_a_decision_with_a_new_referrer_source_opens_a_case_and_a_new_decision_is_dead_lettered(
+        engine: Engine) -> None:
+    import json
+
+    from aiokafka import ConsumerRecord
+
+    from allocation import intake
+    from allocation.metrics import Metrics
+    from frontdoor_platform.consumer import BatchConsumer
+
+    def decided(**changes: object) -> bytes:
+        document = {
+            "specversion": "1.0", "id": str(uuid.uuid4()), "source": "urn:frontdoor:contacts",
+            "type": "uk.gov.frontdoor.contacts.decided.v1", "time": DECIDED.isoformat(),
+            "data": {"contact_id": str(uuid.uuid4()), "family_id": str(uuid.uuid4()), "decision": "early_help",
+                     "level_of_need": 3, "decided_at": DECIDED.isoformat(), "referrer_source": "school",
+                     "concerns": ["neglect"], "children": [{"child_id": str(uuid.uuid4()), "referral": False,
+                                                             "re_referral": False}],
+                     "referral": False, "re_referral": False, **changes}}
+        return json.dumps(document).encode()
+
+    records = [ConsumerRecord("contacts.decided.v1", 0, offset, 0, 0, None, value, None, 0, len(value), [])
+               for offset, value in enumerate([decided(referrer_source="ambulance_service", concerns=["online_harm"]),
+                                               decided(decision="family_group_conference")])]
+    consumer = BatchConsumer(bootstrap="unused:9092", group="g", client_id="t", routes=intake.routes(RULES, Metrics()),
+                             engine=engine, outbox=OutboxEvent, metrics=Metrics())
+    result = consumer.apply_batch(records)
+    assert result.dead_lettered == [("contacts.decided.v1", "invalid_data")]  # the decision it cannot act on
+    assert sorted(topics(engine)) == ["allocation.case-opened.v1", "contacts.decided.v1.dlq"]  # the other opened one
