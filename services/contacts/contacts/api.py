@@ -120,11 +120,12 @@ async def submit_contact(contact: ContactSubmitted, response: Response, rt: Runt
     when it was not taken: retry with the same Idempotency-Key."""
     async with rt.gate.admit():
         event_id = event_id_for(who, "contact", idempotency_key)
-        contact_id = contact_id_for(rt.settings.api_source, event_id)
+        source = rt.settings.api_source_of(who.name)
+        contact_id = contact_id_for(source, event_id)
         if idempotency_key is not None:
             body_hash = hashlib.sha256(contact.model_dump_json().encode()).hexdigest()
             await in_thread(claim_idempotency_key, rt.engine, who, idempotency_key, body_hash, contact_id, rt.clock())
-        event = new_event(contact, source=rt.settings.api_source, event_id=event_id, traceparent=traceparent)
+        event = new_event(contact, source=source, event_id=event_id, traceparent=traceparent)
         await publish(rt, FRONTDOOR_CONTACTS.name, str(contact_id), event)
     return accepted(response, contact_id)
 
@@ -152,7 +153,7 @@ async def decide(contact_id: uuid.UUID, body: DecisionRequest, response: Respons
             raise ProblemError(404, "no such contact (it may still be being recorded: retry shortly)")
         if decided:
             raise ProblemError(409, "this contact already has a decision")
-        event = new_event(decision, source=rt.settings.api_source, subject=str(contact_id),
+        event = new_event(decision, source=rt.settings.api_source_of(who.name), subject=str(contact_id),
                           event_id=event_id_for(who, f"decision:{contact_id}", idempotency_key),
                           traceparent=traceparent)
         await publish(rt, FRONTDOOR_DECISIONS.name, str(contact_id), event)

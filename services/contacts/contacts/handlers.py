@@ -232,7 +232,8 @@ def record_decision(session: Session, event: CloudEvent[DecisionSubmitted], sour
     any_referral = any(f.referral for f in flags)
     any_re_referral = any(f.re_referral for f in flags)
     session.add(MashDecision(
-        contact_id=contact.id, event_id=key, decision=data.decision.value, level_of_need=int(data.level_of_need),
+        contact_id=contact.id, event_id=key, event_source=event.source, decision=data.decision.value,
+        level_of_need=int(data.level_of_need),
         rationale=data.rationale, decided_by=data.decided_by, decided_at=data.decided_at,
         referral=any_referral, re_referral=any_re_referral,
     ))

@@ -72,6 +72,7 @@ class MashDecision(ContactsTable, table=True):
 
     contact_id: uuid.UUID = Field(primary_key=True, foreign_key="contacts.id")
     event_id: str = Field(max_length=200, unique=True)
+    event_source: str | None = Field(default=None, max_length=500)
     decision: str = Field(max_length=40, index=True)
     level_of_need: int
     rationale: str = Field(max_length=4000)

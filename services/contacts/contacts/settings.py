@@ -25,5 +25,11 @@ class Settings(ServiceSettings):
 
     @property
     def api_source(self) -> str:
-        """CloudEvents source of contacts and decisions taken over HTTP."""
+        """CloudEvents source of contacts and decisions taken over HTTP (a
+        prefix: each API client's events carry `<prefix>:<client name>`)."""
         return self.source_uri + ":api"
+
+    def api_source_of(self, client_name: str) -> str:
+        """The source of the events one API client submitted: every write
+        says which client made it, beside any name its body carries."""
+        return f"{self.api_source}:{client_name}"

@@ -21,12 +21,23 @@ def _person(link: ContactPerson, person: Person) -> dict[str, Any]:
     return view
 
 
+API_SOURCE_MARK = ":api:"
+
+
+def recorded_by(event_source: str | None) -> str | None:
+    """The API client that submitted it (its key's name), or None from Kafka."""
+    if event_source is None or API_SOURCE_MARK not in event_source:
+        return None
+    return event_source.rsplit(API_SOURCE_MARK, 1)[1]
+
+
 def _decision(decision: MashDecision | None) -> dict[str, Any] | None:
     if decision is None:
         return None
     return {
         "decision": decision.decision, "level_of_need": decision.level_of_need, "rationale": decision.rationale,
-        "decided_by": decision.decided_by, "decided_at": decision.decided_at.isoformat(),
+        "decided_by": decision.decided_by, "recorded_by": recorded_by(decision.event_source),
+        "decided_at": decision.decided_at.isoformat(),
         "referral": decision.referral, "re_referral": decision.re_referral,
     }
 
@@ -34,6 +45,7 @@ def _decision(decision: MashDecision | None) -> dict[str, Any] | None:
 def contact_summary(contact: Contact, decision: MashDecision | None) -> dict[str, Any]:
     return {
         "contact_id": str(contact.id), "referrer_source": contact.referrer_source, "channel": contact.channel,
+        "recorded_by": recorded_by(contact.event_source),
         "received_at": contact.received_at.isoformat(), "concerns": contact.concerns,
         "decision": decision.decision if decision else None,
         "referral": decision.referral if decision else False,

@@ -68,7 +68,7 @@ def test_202_means_the_broker_has_a_structured_cloudevent(api: TestClient, keys:
     [record] = publisher.on("frontdoor.contacts.v1")
     assert record.key == contact_id and ("content-type", b"application/cloudevents+json") in record.headers
     event = json.loads(record.value)
-    assert event["specversion"] == "1.0" and event["source"] == "urn:frontdoor:contacts:api"
+    assert event["specversion"] == "1.0" and event["source"] == "urn:frontdoor:contacts:api:test-intake"
     assert "subject" not in event and "traceparent" not in event  # absent, never null
 
 

@@ -44,6 +44,9 @@ async def test_202_then_recorded_decided_and_readable(kafka: Kafka, contacts_ser
     view = httpx.get(f"{contacts_service.url}/v1/contacts/{contact_id}",
                      headers=contacts_service.headers(contacts_service.read_only_token)).json()
     assert view["decision"]["decision"] == "early_help"
+    # Every write names the API client that made it, beside the name its body carries.
+    assert view["recorded_by"] == "e2e-front-door" and view["decision"]["recorded_by"] == "e2e-front-door"
+    assert view["decision"]["decided_by"] == "mash-worker-3"
     child_id = view["children"][0]["person_id"]
     history = httpx.get(f"{contacts_service.url}/v1/children/{child_id}/contacts", headers=contacts_service.headers())
     assert history.status_code == 200
