@@ -210,3 +210,16 @@ class DAIncidentReported(EventData):
     occurred_at: AwareDatetime
     reported_at: AwareDatetime
     children: list[DAChildReported] = Field(min_length=1)
+
+
+class FamiliesMerged(EventData):
+    """contacts.families-merged.v1: a contact linked people already in two or
+    more families (children of both, or an adult known in one and a child in
+    another); they are one family now, under `family_id`. Ids only."""
+
+    EVENT_TYPE: ClassVar[str] = "uk.gov.frontdoor.contacts.families-merged.v1"
+
+    family_id: uuid.UUID = Field(description="The family that remains")
+    merged_family_ids: list[uuid.UUID] = Field(min_length=1, description="The families now part of it")
+    contact_id: uuid.UUID = Field(description="The contact that linked them")
+    merged_at: AwareDatetime

@@ -17,7 +17,14 @@ from .allocation import (
     StepDownRequested,
     SteppedUp,
 )
-from .contacts import ContactDecided, ContactRecorded, ContactSubmitted, DAIncidentReported, DecisionSubmitted
+from .contacts import (
+    ContactDecided,
+    ContactRecorded,
+    ContactSubmitted,
+    DAIncidentReported,
+    DecisionSubmitted,
+    FamiliesMerged,
+)
 from .envelope import EventData
 from .outcomes import FamilyIdentified
 
@@ -91,6 +98,14 @@ CONTACTS_DECIDED = TopicSpec(
     producers=(CONTACTS,),
     consumers=(ALLOCATION, OUTCOMES),
     description="The MASH decision on a contact, with referral and re-referral flags per child.",
+)
+CONTACTS_FAMILIES_MERGED = TopicSpec(
+    name="contacts.families-merged.v1",
+    event=FamiliesMerged,
+    key="family_id",
+    producers=(CONTACTS,),
+    consumers=(ALLOCATION, OUTCOMES),
+    description="Families found to be one (a contact linked their people); ids only.",
 )
 CONTACTS_DA_INCIDENT_REPORTED = TopicSpec(
     name="contacts.da-incident-reported.v1",
@@ -178,6 +193,7 @@ DOMAIN_TOPICS: tuple[TopicSpec, ...] = (
     FRONTDOOR_DECISIONS,
     CONTACTS_RECORDED,
     CONTACTS_DECIDED,
+    CONTACTS_FAMILIES_MERGED,
     CONTACTS_DA_INCIDENT_REPORTED,
     FRONTDOOR_STEP_DOWNS,
     OUTCOMES_FAMILY_IDENTIFIED,

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from frontdoor_contracts.contacts import (
+    Adult,
     Child,
     ContactDecided,
     ContactRecorded,
@@ -23,6 +24,7 @@ from frontdoor_contracts.contacts import (
     DAIncidentReported,
     DecidedChild,
     DecisionSubmitted,
+    FamiliesMerged,
     RecordedChild,
     contact_id_for,
 )
@@ -32,6 +34,7 @@ from frontdoor_contracts.errors import FieldError, InvalidEvent, parse_event
 from frontdoor_contracts.topics import (
     CONTACTS_DA_INCIDENT_REPORTED,
     CONTACTS_DECIDED,
+    CONTACTS_FAMILIES_MERGED,
     CONTACTS_RECORDED,
     FRONTDOOR_DECISIONS,
     dead_letter_topic,
@@ -40,7 +43,7 @@ from frontdoor_contracts.vocabulary import Channel, Decision
 from frontdoor_platform import outbox
 
 from . import store
-from .domain.people import PersonFacts, StoredPerson, choose_family, choose_match, demographic_key, filled_in
+from .domain.people import PersonFacts, StoredPerson, choose_match, demographic_key, filled_in, plan_family
 from .domain.referrals import RE_REFERRAL_WINDOW_MONTHS, referral_flags
 from .lookups import Lookups, lookups_for
 from .models import ChildReferral, Contact, ContactPerson, MashDecision, OutboxEvent, PendingDecision, Person
@@ -119,9 +122,17 @@ def record_contact(
         person = _match_or_create(lookups, session, _child_facts(child), "child", now)
         person.school_urn = child.school_urn or person.school_urn
         children.append((child, person))
-    family_id = choose_family([person.family_id for _, person in children])
+    adults: list[tuple[Adult, Person]] = []
+    for adult in data.adults:
+        facts = PersonFacts(adult.given_name, adult.family_name, adult.date_of_birth, adult.nhs_number, None,
+                            adult.postcode)
+        adults.append((adult, _match_or_create(lookups, session, facts, "adult", now)))
+    plan = plan_family([p.family_id for _, p in children], [p.family_id for _, p in adults])
+    family_id = plan.family_id
+    if plan.merged:
+        store.merge_families(session, family_id, plan.merged)
     for _, person in children:
-        person.family_id = person.family_id or family_id
+        person.family_id = family_id
         session.add(person)
     incident = data.da_incident
     session.add(Contact(
@@ -136,10 +147,7 @@ def record_contact(
     for child, person in children:
         session.add(ContactPerson(contact_id=contact_id, ref=child.ref, person_id=person.id, role="child",
                                   da_present=present.get(child.ref)))
-    for adult in data.adults:
-        facts = PersonFacts(adult.given_name, adult.family_name, adult.date_of_birth, adult.nhs_number, None,
-                            adult.postcode)
-        person = _match_or_create(lookups, session, facts, "adult", now)
+    for adult, person in adults:
         person.family_id = person.family_id or family_id
         session.add(ContactPerson(contact_id=contact_id, ref=adult.ref, person_id=person.id, role="adult",
                                   relationship=adult.relationship))
@@ -151,6 +159,13 @@ def record_contact(
         adult_count=len(data.adults), concerns=data.concerns, da_incident=incident is not None,
     )
     _emit(session, outcome, CONTACTS_RECORDED.name, recorded, event, source_uri, now, now, "recorded")
+    if plan.merged:
+        merged = FamiliesMerged(family_id=family_id, merged_family_ids=list(plan.merged), contact_id=contact_id,
+                                merged_at=now)
+        out = new_event(merged, source=source_uri, subject=str(contact_id), time=now,
+                        event_id=_event_id(contact_id, "families-merged"), traceparent=event.traceparent)
+        outbox.add_event(session, OutboxEvent, CONTACTS_FAMILIES_MERGED.name, str(family_id), out, now)
+        outcome.emitted.append(CONTACTS_FAMILIES_MERGED.name)
     if incident is not None:
         by_ref = {child.ref: (child, person) for child, person in children}
         reported = DAIncidentReported(

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from .domain.people import KnownPerson
@@ -97,3 +98,10 @@ def pending_decisions(session: Session, contact_id: uuid.UUID) -> Sequence[Pendi
         col(PendingDecision.received_at)
     )
     return session.exec(query).all()
+
+
+def merge_families(session: Session, family_id: uuid.UUID, merged: Sequence[uuid.UUID]) -> None:
+    """Everyone and every contact of the `merged` families now belongs to `family_id`."""
+    ids = list(merged)
+    session.execute(update(Person).where(col(Person.family_id).in_(ids)).values(family_id=family_id))
+    session.execute(update(Contact).where(col(Contact.family_id).in_(ids)).values(family_id=family_id))

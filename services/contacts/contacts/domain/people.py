@@ -104,12 +104,29 @@ def filled_in(known: StoredPerson, facts: PersonFacts, nhs_taken: bool, upn_take
     )
 
 
-def choose_family(
-    known_families: Sequence[uuid.UUID | None], new_id: Callable[[], uuid.UUID] = uuid.uuid4
-) -> uuid.UUID:
-    """Children in one household form one family: the first family already
-    known for any of them, otherwise a new one."""
-    for family_id in known_families:
+@dataclass(frozen=True)
+class FamilyPlan:
+    family_id: uuid.UUID
+    merged: tuple[uuid.UUID, ...] = ()
+
+
+def plan_family(
+    children_families: Sequence[uuid.UUID | None], adult_families: Sequence[uuid.UUID | None],
+    new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+) -> FamilyPlan:
+    """The family a contact's children belong to, and the families it merges.
+
+    The children of one contact are one household: the first family known
+    for any of them is theirs, and every other family known for one of them
+    joins it (the contact linked them). When none of the children is known,
+    the first family known for one of the adults is theirs (an adult known
+    in a family brings a new child into it). Adults never merge families: a
+    parent can belong to two households."""
+    children_known = list(dict.fromkeys(f for f in children_families if f is not None))
+    if children_known:
+        return FamilyPlan(children_known[0], tuple(children_known[1:]))
+    for family_id in adult_families:
         if family_id is not None:
-            return family_id
-    return new_id()
+            return FamilyPlan(family_id)
+    return FamilyPlan(new_id())
+

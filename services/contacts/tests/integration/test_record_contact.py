@@ -101,3 +101,40 @@ def test_a_police_da_incident_reports_every_child(engine: Engine, make_contact: 
     reported = json.loads(outbox(engine)[1].payload)["data"]
     assert reported["contact_id"] == str(outcome.contact_id)
     assert [(c["school_urn"], c["present"]) for c in reported["children"]] == [("123456", True), (None, False)]
+
+
+def family_of(engine: Engine, nhs: str) -> object:
+    with Session(engine) as session:
+        person = store.person_by_nhs(session, nhs)
+        assert person is not None
+        return person.family_id
+
+
+def test_a_contact_linking_children_of_two_families_merges_them_with_an_event(
+        engine: Engine, make_contact: ContactFactory) -> None:
+    amy, ben = nhs_number(7101), nhs_number(7202)
+    first = record(engine, make_contact(children=[child(ref="a", nhs_number=amy)]))
+    record(engine, make_contact(children=[child(ref="b", nhs_number=ben)]))
+    assert family_of(engine, amy) != family_of(engine, ben)
+    older, younger = family_of(engine, amy), family_of(engine, ben)
+    linking = record(engine, make_contact(children=[child(ref="a", nhs_number=amy), child(ref="b", nhs_number=ben)]))
+    assert family_of(engine, amy) == family_of(engine, ben) == older  # the first child's family remains
+    with Session(engine) as session:
+        families = {c.family_id for c in session.exec(select(Contact)).all()}
+    assert families == {older}  # the earlier contacts follow their people
+    merged = [json.loads(r.payload) for r in outbox(engine) if r.topic == "contacts.families-merged.v1"]
+    assert len(merged) == 1 and merged[0]["data"] == {
+        "family_id": str(older), "merged_family_ids": [str(younger)], "contact_id": str(linking.contact_id),
+        "merged_at": merged[0]["data"]["merged_at"]}
+    record(engine, make_contact(children=[child(ref="a", nhs_number=amy), child(ref="b", nhs_number=ben)]))
+    assert len([r for r in outbox(engine) if r.topic == "contacts.families-merged.v1"]) == 1  # one family now
+    assert first.contact_id != linking.contact_id
+
+
+def test_an_adult_known_in_a_family_brings_a_new_child_into_it(engine: Engine, make_contact: ContactFactory) -> None:
+    mum, amy, cat = nhs_number(7303), nhs_number(7404), nhs_number(7505)
+    parent = {"ref": "m", "given_name": "Testmum", "family_name": "Example", "relationship": "mother",
+              "nhs_number": mum}
+    record(engine, make_contact(children=[child(ref="a", nhs_number=amy)], adults=[parent]))
+    record(engine, make_contact(children=[child(ref="c", nhs_number=cat)], adults=[parent]))
+    assert family_of(engine, cat) == family_of(engine, amy) == family_of(engine, mum)

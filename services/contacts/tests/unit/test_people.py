@@ -4,7 +4,6 @@ from datetime import date
 from contacts.domain.people import (
     KnownPerson,
     PersonFacts,
-    choose_family,
     choose_match,
     demographic_key,
     normalise_name,
@@ -70,10 +69,14 @@ def test_no_candidates_means_a_new_person() -> None:
     assert choose_match(AMY, None, None, []) is None
 
 
-def test_family_is_the_first_known_or_a_new_one() -> None:
-    first, second, new = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    assert choose_family([None, first, second]) == first
-    assert choose_family([None, None], new_id=lambda: new) == new
+def test_family_is_the_first_known_childs_and_the_other_childrens_families_merge_into_it() -> None:
+    from contacts.domain.people import FamilyPlan, plan_family
+
+    first, second, adults, new = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    assert plan_family([None, first, second, first], [adults]) == FamilyPlan(first, (second,))
+    assert plan_family([None, None], [None, adults]) == FamilyPlan(adults)  # an adult brings the child in
+    assert plan_family([first], [adults]) == FamilyPlan(first)  # adults never merge households
+    assert plan_family([None], [None], new_id=lambda: new) == FamilyPlan(new)
 
 
 def test_a_demographic_tie_is_left_unmatched() -> None:
