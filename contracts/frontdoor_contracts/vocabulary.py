@@ -101,6 +101,7 @@ class CaseStatus(StrEnum):
     ACCEPTED = "accepted"
     DECLINED = "declined"
     STEPPED_UP = "stepped_up"
+    MERGED = "merged"  # joined into the open case of the family it was found to be part of
 
 
 class AgencyKind(StrEnum):

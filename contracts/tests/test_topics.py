@@ -86,7 +86,8 @@ def test_consumers_are_known_services() -> None:
     assert {spec.name for spec in topics_consumed_by("contacts")} == {
         "frontdoor.contacts.v1", "frontdoor.decisions.v1"}
     assert {spec.name for spec in topics_consumed_by("allocation")} == {
-        "contacts.decided.v1", "contacts.families-merged.v1", "frontdoor.step-downs.v1", "outcomes.family-identified.v1"}
+        "contacts.decided.v1", "contacts.families-merged.v1", "frontdoor.step-downs.v1",
+        "outcomes.family-identified.v1"}
 
 
 def test_allocation_produces_its_case_topics_keyed_by_case() -> None:

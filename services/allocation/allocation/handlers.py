@@ -4,7 +4,7 @@ The rules are the domain's; this module stores and announces."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,6 +26,7 @@ from frontdoor_platform import outbox
 from . import events, store
 from .domain.calendar import BankHolidays, TargetPolicy
 from .domain.cases import Case, TriggerOutcome, apply_trigger
+from .domain.merges import merge_family_cases
 from .domain.sla import SlaEvent, SlaPolicy, sla_event_id
 from .domain.triggers import NfaReviewPolicy, Trigger
 from .models import OutboxEvent
@@ -136,3 +137,24 @@ def sla_sweep(session: Session, rules: Rules, now: datetime) -> list[tuple[uuid.
             emitted.append((case.case_id, kind))
             store.save_case(session, case)
     return emitted
+
+
+def on_families_merged(session: Session, family_id: uuid.UUID, merged: Sequence[uuid.UUID], now: datetime) -> int:
+    """The merged families' cases become `family_id`'s, and its open cases one
+    (the earliest keeps the clock). Returns how many cases changed (0 on a redelivery)."""
+    families = [family_id, *(f for f in merged if f != family_id)]
+    before = [case for family in families for case in store.family_cases(session, family)]
+    after = merge_family_cases(before, family_id, set(merged))
+    changed = 0
+    for old, new in zip(before, after, strict=True):
+        if old == new:
+            continue
+        store.save_case(session, new)
+        changed += 1
+        if new.merged_into is not None and old.merged_into is None:
+            store.add_timeline(session, new.case_id, now, "merged_into", into_case_id=str(new.merged_into))
+        elif old.family_id != new.family_id:
+            store.add_timeline(session, new.case_id, now, "family_merged", family_id=str(family_id))
+        if len(new.triggers) > len(old.triggers):
+            store.add_timeline(session, new.case_id, now, "case_joined", triggers=len(new.triggers) - len(old.triggers))
+    return changed

@@ -9,11 +9,16 @@ from typing import Any
 from sqlmodel import Session
 
 from frontdoor_contracts.allocation import StepDownRequested
-from frontdoor_contracts.contacts import ContactDecided
+from frontdoor_contracts.contacts import ContactDecided, FamiliesMerged
 from frontdoor_contracts.envelope import CloudEvent, EventData
 from frontdoor_contracts.errors import FieldError, InvalidEvent, parse_event
 from frontdoor_contracts.outcomes import FamilyIdentified
-from frontdoor_contracts.topics import CONTACTS_DECIDED, FRONTDOOR_STEP_DOWNS, OUTCOMES_FAMILY_IDENTIFIED
+from frontdoor_contracts.topics import (
+    CONTACTS_DECIDED,
+    CONTACTS_FAMILIES_MERGED,
+    FRONTDOOR_STEP_DOWNS,
+    OUTCOMES_FAMILY_IDENTIFIED,
+)
 from frontdoor_platform.consumer import Consumed, Route, Routes
 
 from . import handlers
@@ -59,8 +64,15 @@ def routes(rules: handlers.Rules, metrics: Metrics) -> Routes:
                      trace=lambda decoded: (decoded[0].id, decoded[0].traceparent),
                      describe=lambda applied: {"outcome": applied[1].value if applied else "no_case"})
 
+    def apply_merge(session: Session, event: CloudEvent[FamiliesMerged], where: Consumed) -> int:
+        return handlers.on_families_merged(session, event.data.family_id, event.data.merged_family_ids, where.now)
+
     return (
         Routes()
+        .add(CONTACTS_FAMILIES_MERGED.name, Route(
+            decode=lambda raw: parse_event(raw, FamiliesMerged, lenient=True), apply=apply_merge,
+            after_commit=lambda changed: metrics.families_merged.inc() if changed else None,
+            trace=lambda event: (event.id, event.traceparent), describe=lambda changed: {"cases_changed": changed}))
         .add(CONTACTS_DECIDED.name, route(ContactDecided, lambda e: trigger_from_decided(e, rules.nfa)))
         .add(FRONTDOOR_STEP_DOWNS.name, route(StepDownRequested, trigger_from_step_down))
         .add(OUTCOMES_FAMILY_IDENTIFIED.name, route(FamilyIdentified, trigger_from_family_identified))

@@ -37,6 +37,8 @@ class Metrics(KitMetrics):
                               ["within_target"], registry=r)
         self.allocated = Counter("frontdoor_allocation_cases_allocated_total", "Cases allocated, by agency kind",
                                  ["agency_kind"], registry=r)
+        self.families_merged = Counter("frontdoor_allocation_families_merged_total", "Families found to be one "
+                                       "whose cases changed", registry=r)
         self.sla_events = Counter("frontdoor_allocation_sla_events_total", "Due-soon and overdue events emitted",
                                   ["kind"], registry=r)
 

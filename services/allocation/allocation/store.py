@@ -64,7 +64,8 @@ def save_case(session: Session, case: Case) -> None:
     result = session.execute(
         update(CaseRow)
         .where(col(CaseRow.case_id) == case.case_id, col(CaseRow.version) == read_at)
-        .values(status=case.status.value, is_open=case.is_open, document=dump_case(case), version=read_at + 1)
+        .values(status=case.status.value, is_open=case.is_open, family_id=case.family_id, document=dump_case(case),
+                version=read_at + 1)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise StaleCase(str(case.case_id))

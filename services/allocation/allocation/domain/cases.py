@@ -39,18 +39,20 @@ from .calendar import DEFAULT_TARGET, BankHolidays, TargetPolicy, days_between, 
 from .sla import DEFAULT_SLA, SlaEvent, SlaPolicy, owed_sla_events
 from .triggers import Trigger
 
-CLOSED = frozenset({CaseStatus.ACCEPTED, CaseStatus.DECLINED, CaseStatus.STEPPED_UP})
+CLOSED = frozenset({CaseStatus.ACCEPTED, CaseStatus.DECLINED, CaseStatus.STEPPED_UP, CaseStatus.MERGED})
 ALLOCATE = "allocate"
 RECORD_OFFER = "record an offer on"
 RECORD_ANSWER = "record an answer on"
 STEP_UP = "step up"
 ATTACH = "attach a trigger to"
+MERGE = "merge into another case"
 ALLOWED_FROM: dict[str, frozenset[CaseStatus]] = {
     ALLOCATE: frozenset({CaseStatus.OPEN}),
     RECORD_OFFER: frozenset({CaseStatus.ALLOCATED}),
     RECORD_ANSWER: frozenset({CaseStatus.OFFER_MADE}),
     STEP_UP: frozenset({CaseStatus.OPEN, CaseStatus.ALLOCATED, CaseStatus.OFFER_MADE}),
     ATTACH: frozenset({CaseStatus.OPEN, CaseStatus.ALLOCATED, CaseStatus.OFFER_MADE}),
+    MERGE: frozenset({CaseStatus.OPEN, CaseStatus.ALLOCATED, CaseStatus.OFFER_MADE}),
 }
 _ORDER = tuple(CaseStatus)
 
@@ -122,6 +124,7 @@ class Case:
     answered_at: datetime | None = None
     stepped_up_at: datetime | None = None
     sla_emitted: frozenset[SlaEvent] = frozenset()
+    merged_into: uuid.UUID | None = None
 
     # ---- opening and attaching
 
@@ -171,6 +174,28 @@ class Case:
             concerns=_union(self.concerns, trigger.concerns),
             headline_problems=_union(self.headline_problems, trigger.headline_problems),
         )
+
+    # ---- families found to be one
+
+    def moved_to_family(self, family_id: uuid.UUID) -> Case:
+        """The case (open or closed) of a family now part of `family_id`."""
+        if self.family_id == family_id:
+            return self
+        return replace(self, family_id=family_id,
+                       triggers=tuple(replace(t, family_id=family_id) for t in self.triggers))
+
+    def absorb(self, other: Case) -> Case:
+        """Another open case of the same family joins this one: its triggers,
+        children, concerns and level of need; this case's clock stays."""
+        other._check(MERGE)
+        case = self
+        for trigger in other.triggers:
+            case = case.attach(trigger)
+        return case
+
+    def merged_into_case(self, case_id: uuid.UUID) -> Case:
+        self._check(MERGE)
+        return replace(self, status=CaseStatus.MERGED, merged_into=case_id)
 
     # ---- status
 

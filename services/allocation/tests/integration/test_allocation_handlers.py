@@ -189,3 +189,35 @@ def test_a_decision_with_a_new_referrer_source_opens_a_case_and_a_new_decision_i
     result = consumer.apply_batch(records)
     assert result.dead_lettered == [("contacts.decided.v1", "invalid_data")]  # the decision it cannot act on
     assert sorted(topics(engine)) == ["allocation.case-opened.v1", "contacts.decided.v1.dlq"]  # the other opened one
+
+
+def test_two_families_found_to_be_one_have_one_open_case(engine: Engine) -> None:
+    from aiokafka import ConsumerRecord
+
+    from allocation import intake
+    from allocation.metrics import Metrics
+    from allocation.models import CaseRow
+    from frontdoor_contracts.contacts import FamiliesMerged
+    from frontdoor_contracts.envelope import encode_event, new_event
+    from frontdoor_platform.consumer import BatchConsumer
+
+    kept, joined = uuid.uuid4(), uuid.uuid4()
+    _, first = run(engine, handlers.on_trigger, trigger(joined, "j1", DECIDED), RULES, DECIDED)
+    _, second = run(engine, handlers.on_trigger, trigger(kept, "k1", DECIDED + timedelta(days=2)), RULES,
+                    DECIDED + timedelta(days=2))
+    merged = FamiliesMerged(family_id=kept, merged_family_ids=[joined], contact_id=uuid.uuid4(),
+                            merged_at=DECIDED + timedelta(days=3))
+    value = encode_event(new_event(merged, source="urn:frontdoor:contacts", event_id="m1"))
+    record = ConsumerRecord("contacts.families-merged.v1", 0, 1, 0, 0, None, value, None, 0, len(value), [])
+    consumer = BatchConsumer(bootstrap="unused:9092", group="g", client_id="t", routes=intake.routes(RULES, Metrics()),
+                             engine=engine, outbox=OutboxEvent, metrics=Metrics())
+    consumer.apply_batch([record])
+    consumer.apply_batch([record])  # redelivered: nothing more
+    with Session(engine) as session:
+        open_now = store.open_cases(session)
+        rows = {row.case_id: row for row in session.exec(select(CaseRow)).all()}
+        timeline_kinds = [e.kind for e in store.timeline(session, first.case_id)]
+    assert [c.case_id for c in open_now] == [first.case_id]  # the earlier start keeps the clock
+    assert open_now[0].family_id == kept and open_now[0].due_at == first.due_at
+    assert {row.family_id for row in rows.values()} == {kept} and rows[second.case_id].status == "merged"
+    assert timeline_kinds.count("family_merged") == 1 and timeline_kinds.count("case_joined") == 1
