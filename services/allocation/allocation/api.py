@@ -25,6 +25,7 @@ from . import handlers, store, views
 from .access import Role, acting_agency
 from .domain.cases import Case, IllegalTransition
 from .domain.meetings import agenda, next_meeting
+from .responses import Agenda, Board, CaseView, CaseWithTimeline, Leads
 from .runtime import Runtime
 
 router = APIRouter()
@@ -117,7 +118,7 @@ def _move(rt: Runtime, db: Session, who: Caller, action: Any, case_id: uuid.UUID
     return case
 
 
-@router.get("/v1/agenda", tags=["meeting"], responses=READS)
+@router.get("/v1/agenda", tags=["meeting"], response_model=Agenda, responses=READS)
 def meeting_agenda(rt: RuntimeDep, db: SessionDep, who: Reader) -> dict[str, Any]:
     """The next allocations meeting: every unallocated case, most urgent first."""
     now = rt.clock()
@@ -126,7 +127,7 @@ def meeting_agenda(rt: RuntimeDep, db: SessionDep, who: Reader) -> dict[str, Any
     return views.agenda_view(meeting_at, items, now, rt.rules.bank_holidays)
 
 
-@router.get("/v1/cases", tags=["board"], responses=problem_responses(401, 403, 422))
+@router.get("/v1/cases", tags=["board"], response_model=Board, responses=problem_responses(401, 403, 422))
 def board(rt: RuntimeDep, db: SessionDep, who: BoardReader) -> dict[str, Any]:
     """Every open case with days waiting and days left, overdue ones included
     (an agency sees the cases allocated to it)."""
@@ -137,14 +138,15 @@ def board(rt: RuntimeDep, db: SessionDep, who: BoardReader) -> dict[str, Any]:
     return {"cases": [views.case_view(c, now, rt.rules.bank_holidays) for c in cases]}
 
 
-@router.get("/v1/cases/{case_id}", tags=["board"], responses=problem_responses(401, 403, 404, 422))
+@router.get("/v1/cases/{case_id}", tags=["board"], response_model=CaseWithTimeline,
+            responses=problem_responses(401, 403, 404, 422))
 def case_timeline(case_id: uuid.UUID, rt: RuntimeDep, db: SessionDep, who: BoardReader) -> dict[str, Any]:
     case = _visible(store.get_case(db, case_id), _agency_of(who, reading=True))
     return {**views.case_view(case, rt.clock(), rt.rules.bank_holidays),
             "timeline": views.timeline_view(store.timeline(db, case_id))}
 
 
-@router.post("/v1/cases/{case_id}/allocation", tags=["moves"], responses=MOVES)
+@router.post("/v1/cases/{case_id}/allocation", tags=["moves"], response_model=CaseView, responses=MOVES)
 def allocate(case_id: uuid.UUID, body: AllocationRequest, rt: RuntimeDep, db: WriterDep,
              who: Coordinator) -> dict[str, Any]:
     case = _move(rt, db, who, handlers.allocate, case_id, rt.rules, rt.clock(), lead_agency_id=body.lead_agency_id,
@@ -154,7 +156,7 @@ def allocate(case_id: uuid.UUID, body: AllocationRequest, rt: RuntimeDep, db: Wr
     return views.case_view(case, rt.clock(), rt.rules.bank_holidays)
 
 
-@router.post("/v1/cases/{case_id}/offer", tags=["moves"], responses=MOVES)
+@router.post("/v1/cases/{case_id}/offer", tags=["moves"], response_model=CaseView, responses=MOVES)
 def record_offer(case_id: uuid.UUID, body: OfferRequest, rt: RuntimeDep, db: WriterDep,
                  who: Agency) -> dict[str, Any]:
     offered_at = _not_future(rt, body.offered_at, "offered_at")
@@ -166,7 +168,7 @@ def record_offer(case_id: uuid.UUID, body: OfferRequest, rt: RuntimeDep, db: Wri
     return views.case_view(case, rt.clock(), rt.rules.bank_holidays)
 
 
-@router.post("/v1/cases/{case_id}/answer", tags=["moves"], responses=MOVES)
+@router.post("/v1/cases/{case_id}/answer", tags=["moves"], response_model=CaseView, responses=MOVES)
 def record_answer(case_id: uuid.UUID, body: AnswerRequest, rt: RuntimeDep, db: WriterDep,
                   who: Agency) -> dict[str, Any]:
     answered_at = _not_future(rt, body.answered_at, "answered_at")
@@ -175,13 +177,13 @@ def record_answer(case_id: uuid.UUID, body: AnswerRequest, rt: RuntimeDep, db: W
     return views.case_view(case, rt.clock(), rt.rules.bank_holidays)
 
 
-@router.post("/v1/cases/{case_id}/step-up", tags=["moves"], responses=MOVES)
+@router.post("/v1/cases/{case_id}/step-up", tags=["moves"], response_model=CaseView, responses=MOVES)
 def step_up(case_id: uuid.UUID, rt: RuntimeDep, db: WriterDep, who: Agency) -> dict[str, Any]:
     case = _move(rt, db, who, handlers.step_up, case_id, rt.rules, who.name, rt.clock())
     return views.case_view(case, rt.clock(), rt.rules.bank_holidays)
 
 
-@router.get("/v1/agencies/leads", tags=["board"], responses=READS)
+@router.get("/v1/agencies/leads", tags=["board"], response_model=Leads, responses=READS)
 def lead_agencies(db: SessionDep, who: Reader) -> dict[str, Any]:
     """How many organisations of each kind have taken the lead professional role."""
     return {"lead_organisations_by_kind": store.lead_organisations_by_kind(db)}

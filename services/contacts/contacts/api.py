@@ -30,6 +30,7 @@ from . import store, views
 from .access import Role
 from .handlers import DECISION_CLOCK_SKEW
 from .models import Contact, IdempotencyRecord, MashDecision
+from .responses import ChildContacts, ContactView
 from .runtime import Runtime
 
 router = APIRouter()
@@ -160,7 +161,8 @@ async def decide(contact_id: uuid.UUID, body: DecisionRequest, response: Respons
     return accepted(response, contact_id)
 
 
-@router.get("/v1/contacts/{contact_id}", tags=["reads"], responses=problem_responses(401, 403, 404, 422))
+@router.get("/v1/contacts/{contact_id}", tags=["reads"], response_model=ContactView,
+            responses=problem_responses(401, 403, 404, 422))
 def get_contact(contact_id: uuid.UUID, db: SessionDep, who: Reader) -> dict[str, Any]:
     contact = db.get(Contact, contact_id)
     if contact is None:
@@ -168,7 +170,8 @@ def get_contact(contact_id: uuid.UUID, db: SessionDep, who: Reader) -> dict[str,
     return views.contact_view(contact, store.contact_people(db, contact_id), db.get(MashDecision, contact_id))
 
 
-@router.get("/v1/children/{child_id}/contacts", tags=["reads"], responses=problem_responses(401, 403, 404, 422))
+@router.get("/v1/children/{child_id}/contacts", tags=["reads"], response_model=ChildContacts,
+            responses=problem_responses(401, 403, 404, 422))
 def child_contacts(child_id: uuid.UUID, db: SessionDep, who: Reader) -> dict[str, Any]:
     rows = store.contacts_for_child(db, child_id)
     if not rows:

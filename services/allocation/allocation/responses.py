@@ -1,0 +1,68 @@
+"""The API's bodies, declared so a generated client knows them (the views
+build them; FastAPI checks them against these). Ids, codes and dates only."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CaseView(Body):
+    case_id: uuid.UUID
+    family_id: uuid.UUID
+    source: str
+    status: str
+    level_of_need: int | None
+    concerns: list[str]
+    headline_problems: list[str]
+    children: int
+    started_at: datetime
+    due_at: datetime
+    target_days: int
+    target_calendar: str
+    days_waiting: int
+    days_left: int | None
+    overdue: bool
+    lead_agency_id: str | None
+    agency_kind: str | None
+    lead_professional_ref: str | None
+    offered_at: datetime | None
+    days_taken: int | None
+    within_target: bool | None
+    answer: str | None
+
+
+class AgendaCase(CaseView):
+    allocate_before_meeting: bool
+
+
+class Agenda(Body):
+    meeting_at: datetime
+    cases: list[AgendaCase]
+
+
+class Board(Body):
+    cases: list[CaseView]
+
+
+class TimelineEntry(BaseModel):
+    """`at` and `kind`, and what that kind of entry records (ids and codes)."""
+
+    model_config = ConfigDict(extra="allow")
+    at: datetime
+    kind: str
+
+
+class CaseWithTimeline(CaseView):
+    timeline: list[TimelineEntry]
+
+
+class Leads(Body):
+    lead_organisations_by_kind: dict[str, int]
+
