@@ -223,3 +223,19 @@ class FamiliesMerged(EventData):
     merged_family_ids: list[uuid.UUID] = Field(min_length=1, description="The families now part of it")
     contact_id: uuid.UUID = Field(description="The contact that linked them")
     merged_at: AwareDatetime
+
+
+class ReReferralCorrected(EventData):
+    """contacts.re-referral-corrected.v1: a child's referral on `contact_id`
+    is a re-referral after all. Re-referral flags follow decision times, not
+    arrival order: a decision that arrives late but was taken earlier (within
+    the window before this referral) makes this one a re-referral."""
+
+    EVENT_TYPE: ClassVar[str] = "uk.gov.frontdoor.contacts.re-referral-corrected.v1"
+
+    contact_id: uuid.UUID = Field(description="The contact whose referral's flag changed")
+    child_id: uuid.UUID
+    re_referral: bool
+    decided_at: AwareDatetime = Field(description="When that referral was decided")
+    because_of_contact_id: uuid.UUID = Field(description="The earlier referral that arrived late")
+    corrected_at: AwareDatetime

@@ -24,6 +24,7 @@ from .contacts import (
     DAIncidentReported,
     DecisionSubmitted,
     FamiliesMerged,
+    ReReferralCorrected,
 )
 from .envelope import EventData
 from .outcomes import FamilyIdentified
@@ -98,6 +99,14 @@ CONTACTS_DECIDED = TopicSpec(
     producers=(CONTACTS,),
     consumers=(ALLOCATION, OUTCOMES),
     description="The MASH decision on a contact, with referral and re-referral flags per child.",
+)
+CONTACTS_RE_REFERRAL_CORRECTED = TopicSpec(
+    name="contacts.re-referral-corrected.v1",
+    event=ReReferralCorrected,
+    key="contact_id",
+    producers=(CONTACTS,),
+    consumers=(OUTCOMES,),
+    description="A referral's re-referral flag corrected by an earlier decision that arrived late.",
 )
 CONTACTS_FAMILIES_MERGED = TopicSpec(
     name="contacts.families-merged.v1",
@@ -194,6 +203,7 @@ DOMAIN_TOPICS: tuple[TopicSpec, ...] = (
     CONTACTS_RECORDED,
     CONTACTS_DECIDED,
     CONTACTS_FAMILIES_MERGED,
+    CONTACTS_RE_REFERRAL_CORRECTED,
     CONTACTS_DA_INCIDENT_REPORTED,
     FRONTDOOR_STEP_DOWNS,
     OUTCOMES_FAMILY_IDENTIFIED,

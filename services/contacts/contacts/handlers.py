@@ -26,6 +26,7 @@ from frontdoor_contracts.contacts import (
     DecisionSubmitted,
     FamiliesMerged,
     RecordedChild,
+    ReReferralCorrected,
     contact_id_for,
 )
 from frontdoor_contracts.deadletters import dead_letter_headers
@@ -35,6 +36,7 @@ from frontdoor_contracts.topics import (
     CONTACTS_DA_INCIDENT_REPORTED,
     CONTACTS_DECIDED,
     CONTACTS_FAMILIES_MERGED,
+    CONTACTS_RE_REFERRAL_CORRECTED,
     CONTACTS_RECORDED,
     FRONTDOOR_DECISIONS,
     dead_letter_topic,
@@ -44,7 +46,7 @@ from frontdoor_platform import outbox
 
 from . import store
 from .domain.people import PersonFacts, StoredPerson, choose_match, demographic_key, filled_in, plan_family
-from .domain.referrals import RE_REFERRAL_WINDOW_MONTHS, referral_flags
+from .domain.referrals import RE_REFERRAL_WINDOW_MONTHS, is_re_referral, referral_flags
 from .lookups import Lookups, lookups_for
 from .models import ChildReferral, Contact, ContactPerson, MashDecision, OutboxEvent, PendingDecision, Person
 
@@ -265,7 +267,34 @@ def record_decision(session: Session, event: CloudEvent[DecisionSubmitted], sour
     outcome = Outcome(contact.id, decisions=[data.decision], referrals=sum(f.referral for f in flags),
                       re_referrals=sum(f.re_referral for f in flags))
     _emit(session, outcome, CONTACTS_DECIDED.name, decided, event, source_uri, data.decided_at, now, "decided")
+    if any_referral:
+        _correct_later_referrals(session, outcome, contact.id, data.decided_at,
+                                 [f.child_id for f in flags if f.referral], event, source_uri, now, window_months)
     return outcome
+
+
+def _correct_later_referrals(session: Session, outcome: Outcome, contact_id: uuid.UUID, decided_at: datetime,
+                             child_ids: list[uuid.UUID], cause: CloudEvent, source_uri: str,  # type: ignore[type-arg]
+                             now: datetime, window_months: int) -> None:
+    """Flags follow decision times, not arrival order: this referral, if it
+    arrived after a later one of the same child, can make that one a
+    re-referral. Each flag that changes is corrected in the store and by an
+    event (a flag never changes back: decisions are not withdrawn)."""
+    for later in store.later_referrals(session, child_ids, decided_at):
+        if later.re_referral or not is_re_referral(later.decided_at, [decided_at], window_months):
+            continue
+        later.re_referral = True
+        session.add(later)
+        store.mark_re_referral(session, later.contact_id)
+        corrected = ReReferralCorrected(contact_id=later.contact_id, child_id=later.child_id, re_referral=True,
+                                        decided_at=later.decided_at, because_of_contact_id=contact_id,
+                                        corrected_at=now)
+        out = new_event(corrected, source=source_uri, subject=str(later.contact_id), time=now,
+                        event_id=str(uuid.uuid5(later.contact_id, f"re-referral:{later.child_id}")),
+                        traceparent=cause.traceparent)
+        outbox.add_event(session, OutboxEvent, CONTACTS_RE_REFERRAL_CORRECTED.name, str(later.contact_id), out, now)
+        outcome.emitted.append(CONTACTS_RE_REFERRAL_CORRECTED.name)
+        outcome.re_referrals += 1
 
 
 def _emit(

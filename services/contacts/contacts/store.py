@@ -105,3 +105,16 @@ def merge_families(session: Session, family_id: uuid.UUID, merged: Sequence[uuid
     ids = list(merged)
     session.execute(update(Person).where(col(Person.family_id).in_(ids)).values(family_id=family_id))
     session.execute(update(Contact).where(col(Contact.family_id).in_(ids)).values(family_id=family_id))
+
+
+def later_referrals(session: Session, child_ids: Iterable[uuid.UUID], after: datetime) -> Sequence[ChildReferral]:
+    """The children's referrals decided after `after` (the window is the caller's rule)."""
+    ids = list(child_ids)
+    if not ids:
+        return ()
+    query = select(ChildReferral).where(col(ChildReferral.child_id).in_(ids), col(ChildReferral.decided_at) > after)
+    return session.exec(query.order_by(col(ChildReferral.decided_at))).all()
+
+
+def mark_re_referral(session: Session, contact_id: uuid.UUID) -> None:
+    session.execute(update(MashDecision).where(col(MashDecision.contact_id) == contact_id).values(re_referral=True))

@@ -143,3 +143,30 @@ def test_a_decision_in_the_future_is_refused(engine: Engine, make_contact: Conta
     with pytest.raises(handlers.DecisionRejected) as refused:
         decide(engine, decision_event(contact, "early_help", "2026-03-03T10:00:00+00:00"))
     assert refused.value.field == "data.decided_at"
+
+
+def test_flags_follow_decision_times_and_a_late_earlier_referral_corrects_by_an_event(
+        engine: Engine, make_contact: ContactFactory) -> None:
+    from contacts.models import ChildReferral, MashDecision
+
+    nhs = nhs_number(9090)
+    later = record(engine, make_contact(children=[child(nhs_number=nhs)]))
+    earlier = record(engine, make_contact(children=[child(nhs_number=nhs)]))
+    first_to_arrive = decide(engine, decision_event(later, "s47_strategy_discussion", "2026-03-01T10:00:00+00:00"))
+    assert first_to_arrive.re_referrals == 0  # nothing known before it yet
+    late = decide(engine, decision_event(earlier, "social_care_assessment", "2025-10-01T10:00:00+00:00"))
+    assert late.re_referrals == 1  # the correction of the later one (the late one itself has nothing before it)
+    with Session(engine) as session:
+        rows = {r.contact_id: r.re_referral for r in session.exec(select(ChildReferral)).all()}
+        decision = session.get(MashDecision, later)
+        corrections = [json.loads(r.payload) for r in session.exec(select(OutboxEvent).where(
+            OutboxEvent.topic == "contacts.re-referral-corrected.v1")).all()]
+    assert rows == {later: True, earlier: False} and decision is not None and decision.re_referral
+    assert len(corrections) == 1 and corrections[0]["data"]["contact_id"] == str(later)
+    assert corrections[0]["data"]["because_of_contact_id"] == str(earlier) and corrections[0]["data"]["re_referral"]
+    # Outside the window, a late earlier referral corrects nothing.
+    other = nhs_number(9191)
+    recent = record(engine, make_contact(children=[child(nhs_number=other)]))
+    old = record(engine, make_contact(children=[child(nhs_number=other)]))
+    decide(engine, decision_event(recent, "social_care_assessment", "2026-03-01T10:00:00+00:00"))
+    assert decide(engine, decision_event(old, "social_care_assessment", "2024-12-01T10:00:00+00:00")).re_referrals == 0
