@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from allocation_e2e_kit import AllocationService
+from cloudevents.core.bindings.kafka import KafkaMessage, from_structured_event
 from contacts_e2e_kit import ContactsService, Kafka, data_of, start_contacts, stop
 from contacts_testkit import child, contact_data, nhs_number
 
@@ -48,6 +49,12 @@ async def test_two_families_linked_by_a_contact_have_one_open_case(
                                      until=lambda found: len(found) >= 2)
         families = {data_of(r)["family_id"] for r in opened}
         assert len(opened) == 2 and len(families) == 2
+        for record in [*opened]:  # allocation's records too: structured CloudEvents the official SDK reads
+            headers = dict(record.headers or ())
+            assert headers["content-type"] == b"application/cloudevents+json"
+            event = from_structured_event(KafkaMessage(headers=headers, key=record.key, value=record.value or b""))
+            assert event.get_type() == "uk.gov.frontdoor.allocation.case-opened.v1"
+            assert event.get_source() == "urn:frontdoor:allocation"
         linking = await submit(contacts, contact_data(children=[child(ref="a", nhs_number=amy),
                                                                 child(ref="b", nhs_number=ben)]))
         merged = await kafka.collect("contacts.families-merged.v1",
