@@ -92,9 +92,14 @@ def migrate(engine: Engine, migrations: Path) -> None:
     `migrations` folder (its env.py calls `run_migrations`)."""
     from alembic import command
     from alembic.config import Config
+    from sqlalchemy import inspect
 
     config = Config()
     config.set_main_option("script_location", str(migrations))
+    tables = set(inspect(engine).get_table_names())
+    if tables and "alembic_version" not in tables:
+        raise RuntimeError(f"{engine.url.render_as_string(hide_password=True)} has tables but no migration "
+                           "history (made before migrations): move it aside or migrate it by hand")
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

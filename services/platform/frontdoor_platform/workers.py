@@ -79,7 +79,9 @@ class Worker:
 
 def serve_with_worker(module: str, serve: Callable[[], None]) -> None:
     """Run `serve` (the API) here and the worker beside it."""
-    folder = Path(tempfile.mkdtemp(prefix=f"frontdoor-{module.split('.')[0]}-"))
+    prefix = f"frontdoor-{module.split('.')[0]}-"
+    _remove_abandoned(Path(tempfile.gettempdir()), prefix)
+    folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
     os.environ[MULTIPROC_ENV] = str(folder)  # before prometheus_client is imported by the app
     worker = Worker(module, dict(os.environ))
     worker.start()
@@ -88,6 +90,14 @@ def serve_with_worker(module: str, serve: Callable[[], None]) -> None:
     finally:
         worker.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _remove_abandoned(parent: Path, prefix: str) -> None:
+    """Metrics folders left by a `serve` that was killed (SIGKILL skips its clean-up)."""
+    for folder in parent.glob(prefix + "*-*"):
+        pid = folder.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def write_status(status: dict[str, bool]) -> None:
