@@ -1,0 +1,1 @@
+"""Pure rules of school notifications: no I/O, no framework, no clock."""
