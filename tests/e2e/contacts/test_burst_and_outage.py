@@ -80,15 +80,21 @@ async def test_a_broker_outage_under_load_loses_nothing_and_503_means_not_taken(
     answers: list[tuple[int, httpx.Response]] = []
     readiness: list[int] = []
     try:
-        async with httpx.AsyncClient(base_url=service.url, timeout=30) as client:
+        limits = httpx.Limits(max_connections=200)
+        async with httpx.AsyncClient(base_url=service.url, timeout=60, limits=limits) as client:
             async def load(stop_at: float) -> None:
+                """Clients that do not wait for one another: a few requests every
+                50 ms. The few taken in the instant before the outage is noticed
+                wait for the broker's return (their answer waits for the outcome);
+                every later one is answered 503 at once."""
                 i = 0
                 loop = asyncio.get_running_loop()
+                pending = []
                 while loop.time() < stop_at:
-                    batch = await asyncio.gather(*(post(client, service, i + k) for k in range(8)))
-                    answers.extend(batch)
-                    i += 8
+                    pending += [asyncio.create_task(post(client, service, i + k)) for k in range(4)]
+                    i += 4
                     await asyncio.sleep(0.05)
+                answers.extend(await asyncio.gather(*pending))
 
             loop = asyncio.get_running_loop()
             loader = asyncio.create_task(load(loop.time() + 30))
