@@ -206,7 +206,10 @@ def _apply_pending_decisions(session: Session, lookups: Lookups, outcome: Outcom
             outbox.add_record(session, OutboxEvent, dead_letter_topic(FRONTDOOR_DECISIONS.name),
                               str(outcome.contact_id), pending.payload, pending.event_id + ":dlq", now, headers)
             outcome.dead_lettered.append(error.reason)
-        session.delete(pending)
+        if pending in session.new:  # parked earlier in this very batch: never written
+            session.expunge(pending)
+        else:
+            session.delete(pending)
 
 
 def decision_key(event: CloudEvent[DecisionSubmitted]) -> str:
@@ -232,8 +235,10 @@ def record_decision(session: Session, event: CloudEvent[DecisionSubmitted], sour
     if contact is None:
         if session.get(PendingDecision, key) is not None:
             return Outcome(data.contact_id, duplicate=True)
-        session.add(PendingDecision(event_id=key, contact_id=data.contact_id,
-                                    payload=event.model_dump_json().encode(), received_at=now))
+        parked = PendingDecision(event_id=key, contact_id=data.contact_id, payload=event.model_dump_json().encode(),
+                                 received_at=now)
+        session.add(parked)
+        lookups_for(session).note_pending(parked)
         return Outcome(data.contact_id, parked=True)
     existing = session.get(MashDecision, data.contact_id)
     if existing is not None:

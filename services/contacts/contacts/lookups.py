@@ -37,6 +37,8 @@ class Lookups(Protocol):
 
     def note_contact(self, contact_id: uuid.UUID) -> None: ...
 
+    def note_pending(self, pending: PendingDecision) -> None: ...
+
     def contact_known(self, contact_id: uuid.UUID) -> bool: ...
 
     def pending_for(self, contact_id: uuid.UUID) -> Sequence[PendingDecision]: ...
@@ -60,6 +62,9 @@ class QueryLookups:
 
     def note_contact(self, contact_id: uuid.UUID) -> None:
         pass  # the database knows it once flushed
+
+    def note_pending(self, pending: PendingDecision) -> None:
+        pass  # likewise: the next query flushes it
 
     def contact_known(self, contact_id: uuid.UUID) -> bool:
         return self._session.get(Contact, contact_id) is not None
@@ -103,6 +108,10 @@ class BatchLookups:
 
     def note_contact(self, contact_id: uuid.UUID) -> None:
         self._contacts.add(contact_id)
+
+    def note_pending(self, pending: PendingDecision) -> None:
+        """A decision parked earlier in this batch waits for its contact too."""
+        self._pending[pending.contact_id].append(pending)
 
     def load(self, session: Session, events: Iterable[CloudEvent[ContactSubmitted]]) -> BatchLookups:
         """Three queries for the people, two for the contacts: the whole batch."""

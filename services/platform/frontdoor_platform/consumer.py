@@ -162,7 +162,9 @@ class BatchConsumer:
                         result.handled.append((route, outcome))
                         self._log_handled(record, route, outcome)
             try:
-                result.wrote = bool(session.new or session.dirty or session.deleted)
+                # Handled records may have written through flushes and bulk updates that the
+                # session no longer lists: wake the relay for any batch that did anything.
+                result.wrote = bool(result.handled or result.dead_lettered or session.new or session.dirty)
                 session.commit()
             except IntegrityError:
                 if careful:

@@ -170,3 +170,30 @@ def test_flags_follow_decision_times_and_a_late_earlier_referral_corrects_by_an_
     old = record(engine, make_contact(children=[child(nhs_number=other)]))
     decide(engine, decision_event(recent, "social_care_assessment", "2026-03-01T10:00:00+00:00"))
     assert decide(engine, decision_event(old, "social_care_assessment", "2024-12-01T10:00:00+00:00")).re_referrals == 0
+
+
+def test_a_decision_ahead_of_its_contact_in_one_consumed_batch_is_applied(engine: Engine,
+                                                                          make_contact: ContactFactory) -> None:
+    from aiokafka import ConsumerRecord
+
+    from contacts import intake
+    from contacts.metrics import Metrics
+    from contacts.settings import Settings
+    from frontdoor_contracts.envelope import encode_event
+    from frontdoor_platform.consumer import BatchConsumer
+
+    contact = make_contact()
+    contact_id = contact_id_for(contact.source, contact.id)
+    decision = decision_event(contact_id, "early_help", "2026-03-02T09:00:00+00:00")
+    records = [ConsumerRecord(topic, 0, offset, 0, 0, None, encode_event(event), None, 0, 0, [])
+               for offset, (topic, event) in enumerate([("frontdoor.decisions.v1", decision),
+                                                        ("frontdoor.contacts.v1", contact)])]
+    metrics = Metrics()
+    consumer = BatchConsumer(bootstrap="unused:9092", group="g", client_id="t",
+                             routes=intake.routes(Settings(), metrics), engine=engine, outbox=OutboxEvent,
+                             metrics=metrics)
+    result = consumer.apply_batch(records)
+    assert result.dead_lettered == [] and result.wrote
+    assert [e["contact_id"] for e in decided_events(engine)] == [str(contact_id)]
+    with Session(engine) as session:
+        assert session.exec(select(PendingDecision)).all() == []
