@@ -149,6 +149,10 @@ async def decide(contact_id: uuid.UUID, body: DecisionRequest, response: Respons
         raise InvalidEvent("invalid_data", [FieldError("decided_at", "in_future",
                                                        "a decision cannot be in the future")])
     async with rt.gate.admit():
+        if idempotency_key is not None:  # bound to this body, as for contacts (a different body: 409)
+            scoped = f"decision:{contact_id}:{hashlib.sha256(idempotency_key.encode()).hexdigest()}"
+            body_hash = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+            await in_thread(claim_idempotency_key, rt.engine, who, scoped, body_hash, contact_id, now)
         known, decided = await in_thread(_decision_state, rt.engine, contact_id)
         if not known:
             raise ProblemError(404, "no such contact (it may still be being recorded: retry shortly)")

@@ -194,3 +194,11 @@ def test_authorization_matrix(api: TestClient, keys: dict[str, str], settings: S
             assert answer.status_code in (202, 404), (role, answer.status_code)  # let through (the id is unknown)
         else:
             assert answer.status_code == 403, (role, answer.status_code)
+
+
+def test_a_decisions_idempotency_key_is_bound_to_its_body(api: TestClient, keys: dict[str, str]) -> None:
+    headers = {**bearer(keys["decide"]), "Idempotency-Key": "d-1"}
+    decision = {"decision": "early_help", "level_of_need": 2, "rationale": "r", "decided_by": "w"}
+    path = "/v1/contacts/00000000-0000-0000-0000-000000000001/decision"
+    assert api.post(path, json=decision, headers=headers).status_code == 404  # no such contact, key now bound
+    assert api.post(path, json={**decision, "level_of_need": 3}, headers=headers).status_code == 409

@@ -28,7 +28,7 @@ from typing import Any, Generic, TypeAlias, TypeVar
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session, col, select
 
 from frontdoor_contracts.deadletters import dead_letter_headers
@@ -46,6 +46,10 @@ E = TypeVar("E")
 R = TypeVar("R")
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 CONFLICT = InvalidEvent("integrity_conflict", [FieldError("", "conflict", "the record conflicts with stored data")])
+# What the record made the database refuse (a conflict, a value too long for its column).
+RECORD_FAULTS = (IntegrityError, DataError)
+MAX_DEAD_LETTER_KEY = 200  # the outbox's key column
+MAX_DEAD_LETTER_BYTES = 900_000  # under the broker's and producer's 1 MiB record limit, headers included
 
 
 @dataclass(frozen=True)
@@ -148,7 +152,7 @@ class BatchConsumer:
                             self._log_handled(record, route, outcome)
                         except InvalidEvent as error:
                             raise _Poison(index, error) from None
-                        except IntegrityError:
+                        except RECORD_FAULTS:
                             raise _Poison(index, CONFLICT) from None
                         continue
                     try:
@@ -156,7 +160,7 @@ class BatchConsumer:
                             outcome = route.apply(session, event, where)
                     except InvalidEvent as error:
                         self._dead_letter(session, record, error, now, result)
-                    except IntegrityError:
+                    except RECORD_FAULTS:
                         self._dead_letter(session, record, CONFLICT, now, result)
                     else:
                         result.handled.append((route, outcome))
@@ -166,7 +170,7 @@ class BatchConsumer:
                 # session no longer lists: wake the relay for any batch that did anything.
                 result.wrote = bool(result.handled or result.dead_lettered or session.new or session.dirty)
                 session.commit()
-            except IntegrityError:
+            except RECORD_FAULTS:
                 if careful:
                     raise
                 raise _Poison(-1, CONFLICT) from None
@@ -192,9 +196,12 @@ class BatchConsumer:
         table = self._outbox
         if session.exec(select(table.id).where(col(table.event_id) == record_id)).first() is None:
             headers = dead_letter_headers(error, record.topic, record.partition, record.offset, record.headers or ())
-            key = record.key.decode(errors="replace") if record.key is not None else ""
-            add_record(session, table, dead_letter_topic(record.topic), key, record.value or b"", record_id, now,
-                       headers)
+            key = record.key.decode(errors="replace")[:MAX_DEAD_LETTER_KEY] if record.key is not None else ""
+            value = record.value or b""
+            if len(value) > MAX_DEAD_LETTER_BYTES:  # it could never be published whole: keep where to find it
+                headers.append(("dlq.truncated_from", str(len(value)).encode()))
+                value = value[:MAX_DEAD_LETTER_BYTES]
+            add_record(session, table, dead_letter_topic(record.topic), key, value, record_id, now, headers)
         result.dead_lettered.append((record.topic, error.reason))
         result.wrote = True
         log.warning("dead-lettered", extra={"topic": record.topic, "partition": record.partition,

@@ -96,3 +96,14 @@ def test_a_fault_that_is_not_the_records_rolls_the_batch_back_and_is_raised(engi
 def test_a_topic_without_a_route_is_dead_lettered_not_guessed(engine: Engine) -> None:
     result = consumer(engine).apply_batch([record(0, note("a"), topic="other.v1")])
     assert result.dead_lettered == [("other.v1", "unknown_topic")] and notes(engine) == []
+
+
+def test_an_oversized_poison_record_is_dead_lettered_cut_down_with_its_key_cut_to_fit(engine: Engine) -> None:
+    huge = b"{" + b"x" * 1_200_000
+    poison = ConsumerRecord(topic="notes.v1", partition=0, offset=9, timestamp=0, timestamp_type=0, key=b"k" * 300,
+                            value=huge, checksum=None, serialized_key_size=300, serialized_value_size=len(huge),
+                            headers=[])
+    consumer(engine).apply_batch([poison])
+    [dead] = dead_letters(engine)
+    assert len(dead.key) == 200 and len(dead.payload) == 900_000
+    assert dict(stored_headers(dead))["dlq.truncated_from"] == str(len(huge)).encode()
