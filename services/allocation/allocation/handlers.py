@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
@@ -59,6 +59,9 @@ def _event_id(case: Case, kind: str) -> str:
 
 def on_trigger(session: Session, trigger: Trigger, rules: Rules, now: datetime) -> tuple[TriggerOutcome, Case]:
     """Open the family's case, attach to its open one, or (a redelivery) do nothing."""
+    family_id = store.family_now(session, trigger.family_id)
+    if family_id != trigger.family_id:  # published before its family was found to be part of another
+        trigger = replace(trigger, family_id=family_id)
     result = apply_trigger(store.family_cases(session, trigger.family_id), trigger, opened_at=now,
                            policy=rules.target, bank_holidays=rules.bank_holidays)
     case = result.case
@@ -142,6 +145,9 @@ def sla_sweep(session: Session, rules: Rules, now: datetime) -> list[tuple[uuid.
 def on_families_merged(session: Session, family_id: uuid.UUID, merged: Sequence[uuid.UUID], now: datetime) -> int:
     """The merged families' cases become `family_id`'s, and its open cases one
     (the earliest keeps the clock). Returns how many cases changed (0 on a redelivery)."""
+    family_id = store.family_now(session, family_id)  # the remaining family may itself have been merged since
+    merged = [store.family_now(session, f) if f != family_id else f for f in merged]
+    store.add_family_aliases(session, family_id, merged, now)
     families = [family_id, *(f for f in merged if f != family_id)]
     before = [case for family in families for case in store.family_cases(session, family)]
     after = merge_family_cases(before, family_id, set(merged))

@@ -45,6 +45,18 @@ class TimelineEntry(AllocationTable, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+class FamilyAlias(AllocationTable, table=True):
+    """A family found to be part of another (contacts.families-merged.v1): a
+    trigger that still names it, published before the merge was known, joins
+    the family it is part of."""
+
+    __tablename__ = "family_aliases"
+
+    merged_family_id: uuid.UUID = Field(primary_key=True)
+    family_id: uuid.UUID = Field(index=True)
+    merged_at: datetime = Field(sa_column=utc_column())
+
+
 class OutboxEvent(OutboxFields, AllocationTable, table=True):
     """Events written in the same transaction as the change they describe."""
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from .codec import dump_case, load_case
 from .domain.cases import Case
-from .models import CaseRow, TimelineEntry
+from .models import CaseRow, FamilyAlias, TimelineEntry
 
 
 class StaleCase(RuntimeError):
@@ -101,3 +101,26 @@ def lead_organisations_by_kind(session: Session) -> dict[str, int]:
         if allocation is not None:
             seen.setdefault(allocation.agency_kind.value, set()).add(allocation.lead_agency_id)
     return {kind: len(ids) for kind, ids in sorted(seen.items())}
+
+
+def family_now(session: Session, family_id: uuid.UUID) -> uuid.UUID:
+    """The family `family_id` is part of now (itself, unless it was merged;
+    followed through merges of merges)."""
+    seen = {family_id}
+    while (alias := session.get(FamilyAlias, family_id)) is not None and alias.family_id not in seen:
+        family_id = alias.family_id
+        seen.add(family_id)
+    return family_id
+
+
+def add_family_aliases(session: Session, family_id: uuid.UUID, merged: Sequence[uuid.UUID], now: datetime) -> None:
+    ids = [f for f in merged if f != family_id]
+    if not ids:
+        return
+    # Families merged into these earlier now point at the family that remains.
+    session.execute(update(FamilyAlias).where(col(FamilyAlias.family_id).in_(ids)).values(family_id=family_id))
+    for merged_id in ids:
+        alias = session.get(FamilyAlias, merged_id) or FamilyAlias(merged_family_id=merged_id, family_id=family_id,
+                                                                   merged_at=now)
+        alias.family_id = family_id
+        session.add(alias)

@@ -221,3 +221,14 @@ def test_two_families_found_to_be_one_have_one_open_case(engine: Engine) -> None
     assert open_now[0].family_id == kept and open_now[0].due_at == first.due_at
     assert {row.family_id for row in rows.values()} == {kept} and rows[second.case_id].status == "merged"
     assert timeline_kinds.count("family_merged") == 1 and timeline_kinds.count("case_joined") == 1
+
+
+def test_a_trigger_naming_a_family_merged_before_it_arrived_joins_the_remaining_family(engine: Engine) -> None:
+    kept, joined, earlier = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    _, case = run(engine, handlers.on_trigger, trigger(kept, "k1"), RULES, DECIDED)
+    run(engine, handlers.on_families_merged, kept, [earlier], DECIDED)  # an earlier merge into `kept`
+    run(engine, handlers.on_families_merged, earlier, [joined], DECIDED)  # stale: `earlier` is part of `kept` now
+    outcome, attached = run(engine, handlers.on_trigger, trigger(joined, "j1"), RULES, DECIDED)
+    assert outcome is TriggerOutcome.ATTACHED and attached.case_id == case.case_id
+    with Session(engine) as session:
+        assert [c.case_id for c in store.open_cases(session)] == [case.case_id]
