@@ -70,3 +70,18 @@ def fuzz(client: TestClient, token: str, examples: int = 25) -> list[str]:
         except Exception as exc:
             failures.append(f"{operation.label}: {str(exc)[:2000]}")
     return failures
+
+
+def check_ops_without_a_broker(client: TestClient, service: str, own_metric: str) -> None:
+    """A service started with no broker: alive, not ready (and says why),
+    its metrics (the kit's and its own) served, unknown routes a problem."""
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"] == {"database": True, "broker": False, "outbox": True, "consumer": True}
+    metrics = client.get("/metrics").text
+    assert f"frontdoor_{service}_consumer_lag" in metrics and own_metric in metrics
+    missing = client.get("/v1/nothing-here")
+    assert missing.status_code == 404 and missing.headers["content-type"] == PROBLEM
+    assert missing.json()["status"] == 404
+    assert openapi_gaps(client.get("/openapi.json").json()) == []
