@@ -42,10 +42,6 @@ class Auth:
     _waiting: list[tuple[str, asyncio.Future[Caller | None]]] = field(default_factory=list, init=False)
     _draining: asyncio.Task[None] | None = field(default=None, init=False)
 
-    def authenticate(self, token: str) -> Caller | None:
-        with self.engine.connect() as connection:
-            return self.keyring.authenticate_on(connection, token, self.clock())
-
     def _lookup(self, tokens: set[str]) -> dict[str, Caller]:
         with self.engine.connect() as connection:
             return self.keyring.authenticate_many(connection, tokens, self.clock())
