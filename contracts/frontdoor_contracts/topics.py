@@ -28,6 +28,7 @@ from .contacts import (
 )
 from .envelope import EventData
 from .outcomes import FamilyIdentified
+from .schools import PupilEnrolled
 
 DAY_MS = 24 * 60 * 60 * 1000
 DLQ_SUFFIX = ".dlq"
@@ -38,6 +39,7 @@ NOTIFICATIONS = "notifications"
 OUTCOMES = "outcomes"
 FRONT_DOOR_SYSTEMS = "front-door-systems"
 CASE_SYSTEMS = "case-systems"
+SCHOOLS_MIS = "schools-mis"
 SERVICES = (CONTACTS, ALLOCATION, NOTIFICATIONS, OUTCOMES)
 
 
@@ -99,6 +101,15 @@ CONTACTS_DECIDED = TopicSpec(
     producers=(CONTACTS,),
     consumers=(ALLOCATION, OUTCOMES),
     description="The MASH decision on a contact, with referral and re-referral flags per child.",
+)
+SCHOOLS_ENROLMENTS = TopicSpec(
+    name="schools.enrolments.v1",
+    event=PupilEnrolled,
+    key="school_urn",
+    producers=(SCHOOLS_MIS,),
+    consumers=(NOTIFICATIONS,),
+    description="Which pupil is on which school's roll, from when to when (schools' MIS, the school census).",
+    cleanup_policy="delete",
 )
 CONTACTS_RE_REFERRAL_CORRECTED = TopicSpec(
     name="contacts.re-referral-corrected.v1",
@@ -205,6 +216,7 @@ DOMAIN_TOPICS: tuple[TopicSpec, ...] = (
     CONTACTS_FAMILIES_MERGED,
     CONTACTS_RE_REFERRAL_CORRECTED,
     CONTACTS_DA_INCIDENT_REPORTED,
+    SCHOOLS_ENROLMENTS,
     FRONTDOOR_STEP_DOWNS,
     OUTCOMES_FAMILY_IDENTIFIED,
     ALLOCATION_CASE_OPENED,

@@ -15,3 +15,5 @@ class Metrics(KitMetrics):
             "frontdoor_notifications_children_reported_total",
             "Children named in DA incidents received (present or normally resident)", ["present"],
             registry=self.registry)
+        self.enrolments = Counter("frontdoor_notifications_enrolments_total", "Enrolments recorded or changed",
+                                  registry=self.registry)
