@@ -48,27 +48,22 @@ class IncidentView(Body):
     occurred_at: datetime | None
 
 
-class ContactSummary(Body):
+class ContactFields(Body):
     contact_id: uuid.UUID
     referrer_source: str
     channel: str
     recorded_by: str | None
     received_at: datetime
     concerns: list[str]
+    referral: bool
+    re_referral: bool
+
+
+class ContactSummary(ContactFields):
     decision: str | None
-    referral: bool
-    re_referral: bool
 
 
-class ContactView(Body):
-    contact_id: uuid.UUID
-    referrer_source: str
-    channel: str
-    recorded_by: str | None
-    received_at: datetime
-    concerns: list[str]
-    referral: bool
-    re_referral: bool
+class ContactView(ContactFields):
     family_id: uuid.UUID
     recorded_at: datetime
     children: list[ChildView]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..paths import kafka_deploy_dir, repo_root
 from .context import BenchContext
+from .subprocesses import run_bounded
 
 FETCH_MARKER = ".frontdoor-fetched"
 PRODUCER = "org.apache.kafka.tools.ProducerPerformance"
@@ -93,22 +94,7 @@ def _java(libs: Path, log_file: Path) -> list[str]:
 
 
 async def _run(command: list[str], timeout: float) -> str:
-    process = await asyncio.create_subprocess_exec(
-        *command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )
-    try:
-        out, _ = await asyncio.wait_for(process.communicate(), timeout)
-    except asyncio.CancelledError:
-        process.kill()  # interrupted: leave nothing running
-        raise
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise KafkaToolsError(f"{command[-1]} ... did not finish within {timeout:.0f}s") from None
-    text = out.decode(errors="replace")
-    if process.returncode != 0:
-        raise KafkaToolsError(f"Kafka tool exited with {process.returncode}:\n{text[-2000:]}")
-    return text
+    return await run_bounded(command, timeout, KafkaToolsError, f"Kafka tool {command[-1]}")
 
 
 def parse_producer(output: str) -> ProducerResult:

@@ -5,13 +5,13 @@ request before it falls behind). Both are Debian packages."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..paths import repo_root
+from .subprocesses import run_bounded
 
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 WRK_PERCENTILE = re.compile(r"^\s*(50|75|90|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s|m|h)\s*$", re.MULTILINE)
@@ -56,22 +56,7 @@ class HttpResult:
 
 
 async def _run(command: list[str], timeout: float) -> str:
-    process = await asyncio.create_subprocess_exec(
-        *command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )
-    try:
-        out, _ = await asyncio.wait_for(process.communicate(), timeout)
-    except asyncio.CancelledError:
-        process.kill()  # interrupted: leave nothing running
-        raise
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise LoadError(f"{Path(command[0]).name} did not finish within {timeout:.0f}s") from None
-    text = out.decode(errors="replace")
-    if process.returncode != 0:
-        raise LoadError(f"{Path(command[0]).name} exited with {process.returncode}:\n{text[-2000:]}")
-    return text
+    return await run_bounded(command, timeout, LoadError, Path(command[0]).name)
 
 
 def _ms(value: str, unit: str) -> float:
