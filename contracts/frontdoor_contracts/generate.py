@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from . import allocation, contacts, outcomes  # noqa: F401  (imports every event model, so the subclass walk finds them)
+from . import allocation, contacts, notifications, outcomes, schools  # noqa: F401  (imports every event model, so the subclass walk finds them)
 from .envelope import OPTIONAL_ATTRIBUTES, CloudEvent, EventData
 from .topics import DLQ_SUFFIX, TopicSpec, all_topics
 

@@ -27,6 +27,13 @@ from .contacts import (
     ReReferralCorrected,
 )
 from .envelope import EventData
+from .notifications import (
+    DeliveryFailed,
+    NotificationAcknowledged,
+    NotificationDelivered,
+    NotificationUnacknowledged,
+    SchoolUnknown,
+)
 from .outcomes import FamilyIdentified
 from .schools import PupilEnrolled
 
@@ -207,6 +214,46 @@ ALLOCATION_OFFER_OVERDUE = TopicSpec(
     consumers=(NOTIFICATIONS, OUTCOMES),
     description="A case passed its target date without an offer (once per case).",
 )
+NOTIFICATIONS_DELIVERED = TopicSpec(
+    name="notifications.delivered.v1",
+    event=NotificationDelivered,
+    key="notification_id",
+    producers=(NOTIFICATIONS,),
+    consumers=(OUTCOMES,),
+    description="A notification reached its recipient (webhook accepted, alert sent, or in the inbox).",
+)
+NOTIFICATIONS_DELIVERY_FAILED = TopicSpec(
+    name="notifications.delivery-failed.v1",
+    event=DeliveryFailed,
+    key="notification_id",
+    producers=(NOTIFICATIONS,),
+    consumers=(OUTCOMES,),
+    description="A notification escalated to the MASH: not delivered by the margin or after repeated failures.",
+)
+NOTIFICATIONS_UNACKNOWLEDGED = TopicSpec(
+    name="notifications.unacknowledged.v1",
+    event=NotificationUnacknowledged,
+    key="notification_id",
+    producers=(NOTIFICATIONS,),
+    consumers=(OUTCOMES,),
+    description="A DA notification not acknowledged by the start of the school day.",
+)
+NOTIFICATIONS_ACKNOWLEDGED = TopicSpec(
+    name="notifications.acknowledged.v1",
+    event=NotificationAcknowledged,
+    key="notification_id",
+    producers=(NOTIFICATIONS,),
+    consumers=(OUTCOMES,),
+    description="A school's key adult acknowledged a notification: who (staff id) and when.",
+)
+NOTIFICATIONS_SCHOOL_UNKNOWN = TopicSpec(
+    name="notifications.school-unknown.v1",
+    event=SchoolUnknown,
+    key="contact_id",
+    producers=(NOTIFICATIONS,),
+    consumers=(),
+    description="A child in a DA incident whose school could not be found: on the MASH worklist. Ids only.",
+)
 
 DOMAIN_TOPICS: tuple[TopicSpec, ...] = (
     FRONTDOOR_CONTACTS,
@@ -226,6 +273,11 @@ DOMAIN_TOPICS: tuple[TopicSpec, ...] = (
     ALLOCATION_STEPPED_UP,
     ALLOCATION_OFFER_DUE_SOON,
     ALLOCATION_OFFER_OVERDUE,
+    NOTIFICATIONS_DELIVERED,
+    NOTIFICATIONS_DELIVERY_FAILED,
+    NOTIFICATIONS_UNACKNOWLEDGED,
+    NOTIFICATIONS_ACKNOWLEDGED,
+    NOTIFICATIONS_SCHOOL_UNKNOWN,
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
+from sqlalchemy import Column, Text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -37,3 +38,162 @@ class EnrolmentRow(NotificationsTable, table=True):
     ends_on: date | None = None
     event_id: uuid.UUID
     recorded_at: datetime = Field(sa_column=utc_column())
+
+
+class RecipientRow(NotificationsTable, table=True):
+    """The directory (owned here, managed by the admin API): a school (id =
+    its URN) or an agency contact (id = `agency:<agency id>`, the Early Help
+    manager's among them), and how it is told."""
+
+    __tablename__ = "recipients"
+
+    recipient_id: str = Field(primary_key=True, max_length=80)
+    kind: str = Field(max_length=10, index=True)  # school | agency
+    name: str = Field(max_length=200)
+    phase: str | None = Field(default=None, max_length=20)  # schools only
+    channel: str = Field(max_length=10)  # webhook | email | inbox
+    webhook_url: str | None = Field(default=None, max_length=2000)
+    alert_email: str | None = Field(default=None, max_length=320)
+    calendar: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON overrides
+    updated_at: datetime = Field(sa_column=utc_column())
+
+
+class SigningSecretRow(NotificationsTable, table=True):
+    """A recipient's webhook signing secrets: the newest signs, and an older
+    one keeps signing too until it expires (rotation with an overlap)."""
+
+    __tablename__ = "signing_secrets"
+
+    secret_id: int | None = Field(default=None, primary_key=True)
+    recipient_id: str = Field(max_length=80, index=True)
+    secret: str = Field(max_length=200)  # whsec_<base64>
+    created_at: datetime = Field(sa_column=utc_column())
+    expires_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class KeyAdultRow(NotificationsTable, table=True):
+    """A school's key adult (usually the Designated Safeguarding Lead): staff
+    id, contact address, and a page account (argon2 hash, lockout)."""
+
+    __tablename__ = "key_adults"
+
+    staff_id: str = Field(primary_key=True, max_length=64)
+    school_urn: str = Field(max_length=6, index=True)
+    email: str | None = Field(default=None, max_length=320)
+    password_hash: str | None = Field(default=None, max_length=200)
+    failed_attempts: int = 0
+    locked_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    updated_at: datetime = Field(sa_column=utc_column())
+
+
+class PageSessionRow(NotificationsTable, table=True):
+    """A signed-in key adult's page session: only the token's hash is kept."""
+
+    __tablename__ = "page_sessions"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    staff_id: str = Field(max_length=64, index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=utc_column())
+    expires_at: datetime = Field(sa_column=utc_column())
+
+
+class NotificationRow(NotificationsTable, table=True):
+    """One notification: a DA incident for one child at one school (id from
+    the incident, the child and the school, so redelivery finds it), or an
+    allocation message to an agency. The personal columns are erased after
+    the retention period; ids, times and outcomes stay for the KPIs."""
+
+    __tablename__ = "notifications"
+
+    notification_id: uuid.UUID = Field(primary_key=True)
+    kind: str = Field(max_length=20, index=True)
+    recipient_id: str = Field(max_length=80, index=True)
+    phase: str | None = Field(default=None, max_length=20)
+    subject_id: uuid.UUID = Field(index=True)  # the contact (DA) or the case
+    child_id: uuid.UUID | None = None
+    source_event_id: str = Field(max_length=200)
+    reported_at: datetime = Field(sa_column=utc_column())
+    deadline: datetime | None = Field(default=None, sa_column=utc_column(nullable=True, index=True))
+    created_at: datetime = Field(sa_column=utc_column())
+    delivered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    delivered_channel: str | None = Field(default=None, max_length=10)
+    acknowledged_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    acknowledged_by: str | None = Field(default=None, max_length=80)
+    escalated_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    unacknowledged_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    erased_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # personal data (DA only), erased by retention
+    given_name: str | None = Field(default=None, max_length=100)
+    family_name: str | None = Field(default=None, max_length=100)
+    date_of_birth: date | None = None
+    upn: str | None = Field(default=None, max_length=13)
+    police_reference: str | None = Field(default=None, max_length=40)
+    incident_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    child_present: bool | None = None
+    # what an allocation message says (ids and categories only, JSON)
+    details: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class DeliveryRow(NotificationsTable, table=True):
+    """The persistent delivery queue: one row per notification, worked by
+    the delivery loop (attempts with backoff and jitter, a lease so a crashed
+    worker's claim runs out and the next one resumes it)."""
+
+    __tablename__ = "deliveries"
+
+    notification_id: uuid.UUID = Field(primary_key=True)
+    channel: str = Field(max_length=10)
+    state: str = Field(max_length=12, index=True)  # pending | delivered | failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_column=utc_column(index=True))
+    leased_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    last_reason: str | None = Field(default=None, max_length=20)
+    last_status: int | None = None
+    updated_at: datetime = Field(sa_column=utc_column())
+
+
+class DeliveryAttemptRow(NotificationsTable, table=True):
+    """Every attempt, for the audit: when, how long, what came back (never a body)."""
+
+    __tablename__ = "delivery_attempts"
+
+    attempt_id: int | None = Field(default=None, primary_key=True)
+    notification_id: uuid.UUID = Field(index=True)
+    number: int
+    at: datetime = Field(sa_column=utc_column())
+    outcome: str = Field(max_length=20)  # delivered | client_error | server_error | timeout | connection | ...
+    status: int | None = None
+    duration_ms: int
+
+
+class DAChildRow(NotificationsTable, table=True):
+    """What became of each child of each incident (once, however often the
+    event is redelivered): notified, school unknown, or not of school age."""
+
+    __tablename__ = "da_children"
+
+    contact_id: uuid.UUID = Field(primary_key=True)
+    child_id: uuid.UUID = Field(primary_key=True)
+    resolution: str = Field(max_length=24, index=True)
+    school_urn: str | None = Field(default=None, max_length=6)
+    notification_id: uuid.UUID | None = None
+    recorded_at: datetime = Field(sa_column=utc_column())
+
+
+class WorklistRow(NotificationsTable, table=True):
+    """The MASH worklist: children whose school is unknown, and deliveries
+    escalated (a person phones the school). Ids only."""
+
+    __tablename__ = "worklist"
+
+    item_id: uuid.UUID = Field(primary_key=True)
+    kind: str = Field(max_length=20, index=True)  # school_unknown | delivery_failed
+    reason: str = Field(max_length=30)
+    contact_id: uuid.UUID | None = None
+    child_id: uuid.UUID | None = None
+    notification_id: uuid.UUID | None = None
+    recipient_id: str | None = Field(default=None, max_length=80)
+    created_at: datetime = Field(sa_column=utc_column(index=True))
+    resolved_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    resolved_by: str | None = Field(default=None, max_length=80)
