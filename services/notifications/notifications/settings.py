@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from frontdoor_platform.settings import ServiceSettings
+
+from .term_dates import SHIPPED
 
 
 class Settings(ServiceSettings):
@@ -18,3 +22,43 @@ class Settings(ServiceSettings):
     )
     consumer_group: str = "notifications"
     source_uri: str = "urn:frontdoor:notifications"
+
+    # The local authority's term dates and INSET days (versioned file; schools may override in the directory).
+    term_dates: Path = SHIPPED
+    # What a school is told to call: the MASH's duty line (an office, never a person).
+    mash_contact: str = "MASH duty desk, 0300 123 4567, mash@council.example"
+    # Who is told of overdue offers: the directory entry `agency:<this>`.
+    early_help_manager: str = "early-help-manager"
+
+    # The delivery queue.
+    delivery_max_attempts: int = Field(default=8, ge=1)  # failures before escalation
+    delivery_backoff_seconds: float = Field(default=2.0, gt=0)  # first retry; doubles, with jitter
+    delivery_backoff_max_seconds: float = Field(default=600.0, gt=0)
+    delivery_timeout_seconds: float = Field(default=10.0, gt=0)
+    delivery_lease_seconds: float = Field(default=60.0, gt=0)  # a crashed worker's claim runs out after this
+    delivery_poll_seconds: float = Field(default=1.0, gt=0)
+    delivery_concurrency: int = Field(default=16, ge=1)
+    # Escalate to the MASH when not delivered this long before the deadline.
+    escalation_margin_minutes: int = Field(default=120, ge=0)
+    # A new signing secret: the previous one keeps signing this long too.
+    secret_overlap_hours: int = Field(default=24, ge=0)
+
+    # Email alerts (no personal data: only that a notification waits, and where to sign in).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "frontdoor-notifications@council.example"
+    page_url: str = "http://127.0.0.1:8003/page/"
+
+    # The page for schools' key adults.
+    session_hours: float = Field(default=8.0, gt=0)
+    lockout_after_failures: int = Field(default=5, ge=1)
+    lockout_minutes: int = Field(default=15, ge=1)
+    cookie_secure: bool = False  # true behind HTTPS
+
+    # Personal data in a notification is erased this long after acknowledgement
+    # (or after its deadline, when never acknowledged).
+    retention_days: int = Field(default=90, ge=1)
+    timers_interval_seconds: float = Field(default=5.0, gt=0)
