@@ -1,33 +1,65 @@
-"""The consumer's routes: DA incidents (counted per child so far; school
-resolution, deadlines and delivery are issue 9's next steps) and the
-enrolments that tell a child's school from its UPN."""
+"""The consumer's routes: DA incidents (a notification per child and
+school), allocation events (messages to agencies), and the enrolments that
+tell a child's school from its UPN."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from sqlmodel import Session
 
+from frontdoor_contracts.allocation import CaseAllocated, OfferOverdue
 from frontdoor_contracts.contacts import DAIncidentReported
-from frontdoor_contracts.envelope import CloudEvent
+from frontdoor_contracts.envelope import CloudEvent, EventData
 from frontdoor_contracts.errors import parse_event
 from frontdoor_contracts.schools import PupilEnrolled
-from frontdoor_contracts.topics import CONTACTS_DA_INCIDENT_REPORTED, SCHOOLS_ENROLMENTS
+from frontdoor_contracts.topics import (
+    ALLOCATION_CASE_ALLOCATED,
+    ALLOCATION_OFFER_OVERDUE,
+    CONTACTS_DA_INCIDENT_REPORTED,
+    SCHOOLS_ENROLMENTS,
+)
 from frontdoor_platform.consumer import Consumed, Route, Routes
 
-from . import store
+from . import handlers, store
+from .handlers import Outcome, Rules
 from .metrics import Metrics
 
-Incident = CloudEvent[DAIncidentReported]
+
+def _trace(event: CloudEvent[Any]) -> tuple[str | None, str | None]:
+    return event.id, event.traceparent
 
 
-def routes(metrics: Metrics) -> Routes:
-    def apply(session: Session, event: Incident, where: Consumed) -> Incident:
-        return event
+def _decoder(model: type[EventData]) -> Callable[[bytes], CloudEvent[Any]]:
+    return lambda raw: parse_event(raw, model, lenient=True)
 
-    def count(event: Incident) -> None:
+
+def routes(rules: Rules, metrics: Metrics, created: Callable[[], None]) -> Routes:
+    """`created` is called once a batch that made notifications is committed (wakes the delivery queue)."""
+
+    def counted(outcome: Outcome) -> None:
+        metrics.record(outcome)
+        if outcome.created:
+            created()
+
+    def incident(session: Session, event: CloudEvent[DAIncidentReported], where: Consumed) -> Outcome:
         for child in event.data.children:
             metrics.children_reported.labels(str(child.present).lower()).inc()
+        outcome = Outcome()
+        handlers.on_da_incident(session, f"{event.source}\n{event.id}", event.data, rules, where.now, outcome)
+        return outcome
+
+    def allocated(session: Session, event: CloudEvent[CaseAllocated], where: Consumed) -> Outcome:
+        outcome = Outcome()
+        handlers.on_case_allocated(session, f"{event.source}\n{event.id}", event.data, where.now, outcome)
+        return outcome
+
+    def overdue(session: Session, event: CloudEvent[OfferOverdue], where: Consumed) -> Outcome:
+        outcome = Outcome()
+        handlers.on_offer_overdue(session, f"{event.source}\n{event.id}", event.data, rules, where.now, outcome)
+        return outcome
 
     def enrol(session: Session, event: CloudEvent[PupilEnrolled], where: Consumed) -> bool:
         data = event.data
@@ -39,10 +71,12 @@ def routes(metrics: Metrics) -> Routes:
     return (
         Routes()
         .add(CONTACTS_DA_INCIDENT_REPORTED.name, Route(
-            decode=lambda raw: parse_event(raw, DAIncidentReported, lenient=True), apply=apply, after_commit=count,
-            trace=lambda event: (event.id, event.traceparent)))
+            decode=_decoder(DAIncidentReported), apply=incident, after_commit=counted, trace=_trace))
+        .add(ALLOCATION_CASE_ALLOCATED.name, Route(
+            decode=_decoder(CaseAllocated), apply=allocated, after_commit=counted, trace=_trace))
+        .add(ALLOCATION_OFFER_OVERDUE.name, Route(
+            decode=_decoder(OfferOverdue), apply=overdue, after_commit=counted, trace=_trace))
         .add(SCHOOLS_ENROLMENTS.name, Route(
-            decode=lambda raw: parse_event(raw, PupilEnrolled, lenient=True), apply=enrol,
-            after_commit=lambda changed: metrics.enrolments.inc() if changed else None,
-            trace=lambda event: (event.id, event.traceparent)))
+            decode=_decoder(PupilEnrolled), apply=enrol,
+            after_commit=lambda changed: metrics.enrolments.inc() if changed else None, trace=_trace))
     )

@@ -16,8 +16,10 @@ from sqlmodel import Session, select
 from frontdoor_platform.consumer import BatchConsumer
 from notifications import intake, store
 from notifications.domain.schools import Resolution, find_school
+from notifications.app import rules_from
 from notifications.metrics import Metrics
 from notifications.models import NotificationsTable, OutboxEvent
+from notifications.settings import Settings
 
 NOW = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
 
@@ -30,7 +32,7 @@ def enrolled(offset: int, upn: str, urn: str, starts: str, ends: str | None = No
 
 
 def consume(engine: Engine, records: list[ConsumerRecord[bytes, bytes]]) -> list[tuple[str, str]]:
-    consumer = BatchConsumer(bootstrap="unused:9092", group="g", client_id="t", routes=intake.routes(Metrics()),
+    consumer = BatchConsumer(bootstrap="unused:9092", group="g", client_id="t", routes=intake.routes(rules_from(Settings()), Metrics(), lambda: None),
                              engine=engine, outbox=OutboxEvent, metrics=Metrics(), clock=lambda: NOW)
     return consumer.apply_batch(records).dead_lettered
 

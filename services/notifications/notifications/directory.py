@@ -1,0 +1,115 @@
+"""The school directory (and agency contacts), owned here and managed by
+the admin API: who is told, how, and on which calendar. Callers own the
+transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from .domain.school_days import SchoolCalendar, Term
+from .models import KeyAdultRow, RecipientRow, SigningSecretRow
+
+SCHOOL = "school"
+AGENCY = "agency"
+
+
+class DirectoryConflict(ValueError):
+    """The change would break the directory (e.g. a staff id already at another school)."""
+
+
+def agency_recipient(agency_id: str) -> str:
+    return f"{AGENCY}:{agency_id}"
+
+
+def recipient(session: Session, recipient_id: str) -> RecipientRow | None:
+    return session.get(RecipientRow, recipient_id)
+
+
+def school(session: Session, urn: str) -> RecipientRow | None:
+    row = session.get(RecipientRow, urn)
+    return row if row is not None and row.kind == SCHOOL else None
+
+
+def recipients(session: Session, kind: str) -> Sequence[RecipientRow]:
+    query = select(RecipientRow).where(col(RecipientRow.kind) == kind).order_by(col(RecipientRow.recipient_id))
+    return session.exec(query).all()
+
+
+def put_recipient(session: Session, recipient_id: str, *, kind: str, name: str, phase: str | None, channel: str,
+                  webhook_url: str | None, alert_email: str | None, calendar: dict[str, Any] | None,
+                  now: datetime) -> tuple[RecipientRow, bool]:
+    """Create or replace an entry; (the row, created)."""
+    row = session.get(RecipientRow, recipient_id)
+    created = row is None
+    if row is None:
+        row = RecipientRow(recipient_id=recipient_id, kind=kind, name=name, channel=channel, updated_at=now)
+    elif row.kind != kind:
+        raise DirectoryConflict("the id is already in the directory as another kind of recipient")
+    row.name, row.phase, row.channel = name, phase, channel
+    row.webhook_url, row.alert_email = webhook_url, alert_email
+    row.calendar = json.dumps(calendar, sort_keys=True) if calendar else None
+    row.updated_at = now
+    session.add(row)
+    return row, created
+
+
+def key_adults(session: Session, urn: str) -> Sequence[KeyAdultRow]:
+    query = select(KeyAdultRow).where(col(KeyAdultRow.school_urn) == urn).order_by(col(KeyAdultRow.staff_id))
+    return session.exec(query).all()
+
+
+def put_key_adults(session: Session, urn: str, adults: Sequence[tuple[str, str | None]], now: datetime) -> None:
+    """The school's key adults are exactly `adults` (staff id, email); an
+    adult kept keeps their page account, one removed loses it."""
+    wanted = dict(adults)
+    for row in key_adults(session, urn):
+        if row.staff_id not in wanted:
+            session.delete(row)
+    for staff_id, email in wanted.items():
+        adult = session.get(KeyAdultRow, staff_id)
+        if adult is None:
+            session.add(KeyAdultRow(staff_id=staff_id, school_urn=urn, email=email, updated_at=now))
+            continue
+        if adult.school_urn != urn:
+            raise DirectoryConflict("a key adult's staff id is already registered at another school")
+        adult.email, adult.updated_at = email, now
+        session.add(adult)
+
+
+def calendar_of(row: RecipientRow | None, authority: SchoolCalendar) -> SchoolCalendar:
+    """The school's calendar: the authority's, with the school's overrides."""
+    if row is None or not row.calendar:
+        return authority
+    overrides = json.loads(row.calendar)
+    terms = overrides.get("terms")
+    return authority.overridden(
+        terms=None if terms is None else [Term(date.fromisoformat(t["first_day"]), date.fromisoformat(t["last_day"]))
+                                          for t in terms],
+        closed_days=[date.fromisoformat(d) for d in overrides.get("closed_days", [])],
+        starts_at=time.fromisoformat(overrides["starts_at"]) if overrides.get("starts_at") else None)
+
+
+def signing_secrets(session: Session, recipient_id: str, now: datetime) -> Sequence[SigningSecretRow]:
+    """The secrets that sign now, newest first (two while a rotation overlaps)."""
+    query = (select(SigningSecretRow).where(col(SigningSecretRow.recipient_id) == recipient_id)
+             .order_by(col(SigningSecretRow.created_at).desc(), col(SigningSecretRow.secret_id).desc()))
+    return [row for row in session.exec(query).all() if row.expires_at is None or row.expires_at > now]
+
+
+def rotate_secret(session: Session, recipient_id: str, secret: str, now: datetime,
+                  overlap: timedelta) -> datetime | None:
+    """`secret` signs from now; the ones signing before keep signing for
+    `overlap` (so the school's system can switch), then stop. Returns when
+    the previous secret stops, if there was one."""
+    previous = signing_secrets(session, recipient_id, now)
+    until = now + overlap if previous else None
+    for row in previous:
+        row.expires_at = min(row.expires_at, until) if row.expires_at and until else until
+        session.add(row)
+    session.add(SigningSecretRow(recipient_id=recipient_id, secret=secret, created_at=now))
+    return until

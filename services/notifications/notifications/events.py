@@ -1,0 +1,29 @@
+"""The notifications service's events, added to the outbox in the caller's
+transaction. Ids derive from what the event is about, so a step redone
+after a crash emits the same event id (consumers dedupe on it)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlmodel import Session
+
+from frontdoor_contracts.envelope import EventData, new_event
+from frontdoor_contracts.topics import TopicSpec
+from frontdoor_platform import outbox
+
+from .models import OutboxEvent
+
+EVENT_NAMESPACE = uuid.UUID("4c7e2a91-8d3b-4f6a-b5e0-1a2b3c4d5e6f")
+
+
+def event_id_for(subject: uuid.UUID, kind: str) -> str:
+    return str(uuid.uuid5(EVENT_NAMESPACE, f"{subject}\n{kind}"))
+
+
+def emit(session: Session, *, source_uri: str, topic: TopicSpec, key: uuid.UUID, data: EventData, time: datetime,
+         now: datetime) -> None:
+    """One event about `key` (a notification or a contact) of `topic`'s kind: once per key and topic."""
+    event = new_event(data, source=source_uri, subject=str(key), time=time, event_id=event_id_for(key, topic.name))
+    outbox.add_event(session, OutboxEvent, topic.name, str(key), event, now)

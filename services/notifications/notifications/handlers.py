@@ -1,0 +1,156 @@
+"""Events in, notifications out: each child of a DA incident gets one
+notification for its school (or a MASH worklist item when the school is not
+known, or a record that no school is involved), and allocation events become
+messages for the lead agency's contact and the Early Help manager. Each
+runs in the consumer's batch transaction; the delivery queue takes it from
+there."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from frontdoor_contracts.allocation import CaseAllocated, OfferOverdue
+from frontdoor_contracts.contacts import DAChildReported, DAIncidentReported
+from frontdoor_contracts.notifications import NotificationKind, SchoolUnknown, UnknownReason
+from frontdoor_contracts.topics import NOTIFICATIONS_SCHOOL_UNKNOWN
+
+from . import directory, store
+from .delivery.queue import enqueue
+from .domain.school_days import SchoolCalendar, notify_by
+from .domain.schools import Resolution, find_school
+from .events import emit
+from .models import DAChildRow, NotificationRow, RecipientRow, WorklistRow
+
+NOTIFICATION_NAMESPACE = uuid.UUID("9e3f1b7a-2c5d-4e8f-a6b1-0d2c3e4f5a6b")
+WORKLIST_NAMESPACE = uuid.UUID("1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b")
+
+
+@dataclass(frozen=True)
+class Rules:
+    source_uri: str
+    calendar: SchoolCalendar
+    early_help_manager: str
+
+
+@dataclass
+class Outcome:
+    """What a batch did, for the metrics (bounded labels only)."""
+
+    created: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, phase)
+    resolutions: Counter[str] = field(default_factory=Counter)
+    unknown: Counter[str] = field(default_factory=Counter)
+    no_recipient: Counter[str] = field(default_factory=Counter)
+
+
+def notification_id(kind: NotificationKind, subject: uuid.UUID, recipient_id: str,
+                    child: uuid.UUID | None) -> uuid.UUID:
+    return uuid.uuid5(NOTIFICATION_NAMESPACE, f"{kind}\n{subject}\n{child or ''}\n{recipient_id}")
+
+
+def _worklist(session: Session, *, kind: str, reason: str, now: datetime, **ids: Any) -> None:
+    item_id = uuid.uuid5(WORKLIST_NAMESPACE, f"{kind}\n" + "\n".join(f"{k}={v}" for k, v in sorted(ids.items())))
+    if session.get(WorklistRow, item_id) is None:
+        session.add(WorklistRow(item_id=item_id, kind=kind, reason=reason, created_at=now, **ids))
+
+
+def on_da_incident(session: Session, event_id: str, incident: DAIncidentReported, rules: Rules, now: datetime,
+                   outcome: Outcome) -> None:
+    for child in incident.children:
+        if session.get(DAChildRow, (incident.contact_id, child.child_id)) is None:
+            _child(session, event_id, incident, child, rules, now, outcome)
+
+
+def _child(session: Session, event_id: str, incident: DAIncidentReported, child: DAChildReported, rules: Rules,
+           now: datetime, outcome: Outcome) -> None:
+    on = incident.reported_at.date()
+    found = find_school(urn=child.school_urn, upn=child.upn, born=child.date_of_birth, on=on,
+                        enrolments=store.enrolments_of(session, child.upn) if child.upn and not child.school_urn
+                        else ())
+    row = DAChildRow(contact_id=incident.contact_id, child_id=child.child_id, resolution=found.resolution,
+                     school_urn=found.school_urn, recorded_at=now)
+    outcome.resolutions[found.resolution] += 1
+    school = directory.school(session, found.school_urn) if found.school_urn else None
+    if found.resolution is Resolution.NOT_OF_SCHOOL_AGE:
+        session.add(row)
+        return
+    if school is None:
+        reason = (UnknownReason.NO_SCHOOL_ON_RECORD if found.school_urn is None
+                  else UnknownReason.SCHOOL_NOT_IN_DIRECTORY)
+        row.resolution = Resolution.UNKNOWN
+        session.add(row)
+        _school_unknown(session, incident, child, found.school_urn, reason, rules, now, outcome)
+        return
+    deadline = notify_by(incident.reported_at, directory.calendar_of(school, rules.calendar))
+    notice = NotificationRow(
+        notification_id=notification_id(NotificationKind.DA_INCIDENT, incident.contact_id, school.recipient_id,
+                                        child.child_id),
+        kind=NotificationKind.DA_INCIDENT, recipient_id=school.recipient_id, phase=school.phase,
+        subject_id=incident.contact_id, child_id=child.child_id, source_event_id=event_id[:200],
+        reported_at=incident.reported_at, deadline=deadline, created_at=now,
+        given_name=child.given_name, family_name=child.family_name, date_of_birth=child.date_of_birth,
+        upn=child.upn, police_reference=incident.police_reference, incident_at=incident.occurred_at,
+        child_present=child.present)
+    row.notification_id = notice.notification_id
+    session.add(row)
+    _create(session, notice, school, now, outcome)
+    if deadline is None:  # term dates not configured that far: a person makes sure the school knows
+        _worklist(session, kind="no_deadline", reason=UnknownReason.NO_SCHOOL_DAY_KNOWN, now=now,
+                  notification_id=notice.notification_id, recipient_id=school.recipient_id)
+
+
+def _school_unknown(session: Session, incident: DAIncidentReported, child: DAChildReported, urn: str | None,
+                    reason: UnknownReason, rules: Rules, now: datetime, outcome: Outcome) -> None:
+    outcome.unknown[reason] += 1
+    _worklist(session, kind="school_unknown", reason=reason, now=now, contact_id=incident.contact_id,
+              child_id=child.child_id)
+    data = SchoolUnknown(contact_id=incident.contact_id, child_id=child.child_id, school_urn=urn, reason=reason,
+                         reported_at=incident.reported_at)
+    emit(session, source_uri=rules.source_uri, topic=NOTIFICATIONS_SCHOOL_UNKNOWN,
+         key=uuid.uuid5(incident.contact_id, str(child.child_id)), data=data, time=now, now=now)
+
+
+def _create(session: Session, notice: NotificationRow, recipient: RecipientRow, now: datetime,
+            outcome: Outcome) -> None:
+    if session.get(NotificationRow, notice.notification_id) is not None:
+        return
+    session.add(notice)
+    enqueue(session, notice.notification_id, recipient.channel, now)
+    outcome.created[(notice.kind, recipient.phase or recipient.kind)] += 1
+
+
+def _message(session: Session, kind: NotificationKind, recipient_id: str, case_id: uuid.UUID, event_id: str,
+             reported_at: datetime, details: dict[str, Any], now: datetime, outcome: Outcome) -> None:
+    recipient = directory.recipient(session, recipient_id)
+    if recipient is None:  # nobody to tell: the MASH sees it, nothing is dropped
+        outcome.no_recipient[kind] += 1
+        _worklist(session, kind="recipient_unknown", reason=kind, now=now, recipient_id=recipient_id,
+                  notification_id=notification_id(kind, case_id, recipient_id, None))
+        return
+    notice = NotificationRow(
+        notification_id=notification_id(kind, case_id, recipient_id, None), kind=kind, recipient_id=recipient_id,
+        subject_id=case_id, source_event_id=event_id[:200], reported_at=reported_at, created_at=now,
+        details=json.dumps(details, sort_keys=True, default=str))
+    _create(session, notice, recipient, now, outcome)
+
+
+def on_case_allocated(session: Session, event_id: str, data: CaseAllocated, now: datetime, outcome: Outcome) -> None:
+    details = {"case_id": data.case_id, "family_id": data.family_id, "lead_agency_id": data.lead_agency_id,
+               "agency_kind": data.agency_kind, "lead_professional_ref": data.lead_professional_ref,
+               "allocated_at": data.allocated_at, "due_at": data.due_at}
+    _message(session, NotificationKind.CASE_ALLOCATED, directory.agency_recipient(data.lead_agency_id), data.case_id,
+             event_id, data.allocated_at, details, now, outcome)
+
+
+def on_offer_overdue(session: Session, event_id: str, data: OfferOverdue, rules: Rules, now: datetime,
+                     outcome: Outcome) -> None:
+    details = {"case_id": data.case_id, "family_id": data.family_id, "status": data.status,
+               "lead_agency_id": data.lead_agency_id, "started_at": data.started_at, "due_at": data.due_at}
+    _message(session, NotificationKind.OFFER_OVERDUE, directory.agency_recipient(rules.early_help_manager),
+             data.case_id, event_id, data.due_at, details, now, outcome)
