@@ -1,7 +1,12 @@
 """Composition root: the kit's plumbing, built in the lifespan (nothing at
-import time). Tests pass their own publisher, engine and clock."""
+import time), plus this service's runtime: the rules (the authority's
+calendar), the delivery queue and the timers. Tests pass their own
+publisher, engine and clock."""
 
 from __future__ import annotations
+
+from collections.abc import Coroutine, Mapping
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
@@ -11,20 +16,47 @@ from frontdoor_platform.clock import Clock, utc_now
 from frontdoor_platform.kafka import EventPublisher
 from frontdoor_platform.lifespan import service_app
 
-from . import __version__, intake
+from . import __version__, intake, timers
 from .access import keyring
+from .api import router
 from .database import migrate
+from .handlers import Rules
 from .metrics import Metrics
 from .models import OutboxEvent
+from .page.routes import router as page_router
+from .runtime import Runtime
 from .settings import Settings
+from .term_dates import load_calendar
+
+
+def rules_from(settings: Settings) -> Rules:
+    _, calendar = load_calendar(settings.term_dates)
+    return Rules(source_uri=settings.source_uri, calendar=calendar, early_help_manager=settings.early_help_manager)
 
 
 def create_app(settings: Settings | None = None, *, publisher: EventPublisher | None = None,
                engine: Engine | None = None, clock: Clock = utc_now) -> FastAPI:
     config = settings or Settings()
+    rules = rules_from(config)
     metrics = Metrics()
+    wakers: list[Runtime] = []
+
+    def created() -> None:
+        for rt in wakers:
+            rt.wake_delivery()
+
+    def started(app: FastAPI, parts: service.Plumbing) -> Mapping[str, Coroutine[Any, Any, Any]]:
+        rt = Runtime(config, parts.engine, rules, metrics, parts.relay, clock)
+        wakers.append(rt)
+        app.state.runtime = rt
+        return {"notification-timers": timers.run(rt)}
+
     lifespan = service.lifespan(config, metrics, database_url=config.database_url, client_id="notifications",
-                                outbox=OutboxEvent, routes=lambda: intake.routes(metrics), migrate=migrate,
-                                keyring=keyring(), clock=clock, publisher=publisher, engine=engine)
-    return service_app("Front Door notifications service", "Tells schools' key adults about domestic abuse "
-                       "incidents involving their pupils before the next school day.", __version__, lifespan)
+                                outbox=OutboxEvent, routes=lambda: intake.routes(rules, metrics, created),
+                                migrate=migrate, keyring=keyring(), clock=clock, publisher=publisher, engine=engine,
+                                started=started)
+    app = service_app("Front Door notifications service", "Tells schools' key adults about domestic abuse "
+                      "incidents involving their pupils before the next school day.", __version__, lifespan)
+    app.include_router(router)
+    app.include_router(page_router(config))
+    return app

@@ -1,0 +1,255 @@
+"""HTTP routes. Admin: the school directory and agency contacts (with
+signing-secret rotation) and key adults' page passwords. School: its own
+inbox and acknowledgement (another school's id is 404). MASH: delivery
+status across schools and the worklist. The routes are plain functions:
+FastAPI runs them in worker threads, off the event loop."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from sqlmodel import Session
+
+from frontdoor_contracts.allocation import AgencyId, StaffRef
+from frontdoor_contracts.identifiers import SchoolUrn
+from frontdoor_platform.apikeys import Caller
+from frontdoor_platform.database import for_writing
+from frontdoor_platform.http import requires, requires_any
+from frontdoor_platform.problems import ProblemError, problem_responses
+
+from . import directory, inbox, store, views
+from .access import Role
+from .delivery.signing import new_secret
+from .models import DeliveryRow, WorklistRow
+from .page.accounts import set_password
+from .responses import (
+    AgencyRequest,
+    DeliveryDetail,
+    DeliveryStatus,
+    InboxItem,
+    NewSecret,
+    PasswordRequest,
+    RecipientView,
+    ResolutionRequest,
+    SchoolRequest,
+    SchoolView,
+    WorkItem,
+)
+from .runtime import Runtime
+
+router = APIRouter()
+READS = problem_responses(401, 403, 422)
+ONE = problem_responses(401, 403, 404, 422)
+WRITES = problem_responses(401, 403, 404, 409, 422)
+
+
+async def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+
+def session(rt: RuntimeDep) -> Iterator[Session]:
+    with Session(rt.engine) as db:
+        yield db
+
+
+def writer(rt: RuntimeDep) -> Iterator[Session]:
+    with Session(for_writing(rt.engine)) as db:
+        yield db
+
+
+SessionDep = Annotated[Session, Depends(session)]
+WriterDep = Annotated[Session, Depends(writer)]
+Admin = Annotated[Caller, Depends(requires(Role.ADMIN))]
+School = Annotated[Caller, Depends(requires(Role.SCHOOL))]
+Mash = Annotated[Caller, Depends(requires(Role.MASH))]
+DirectoryReader = Annotated[Caller, Depends(requires_any(Role.ADMIN, Role.MASH))]
+Urn = Annotated[SchoolUrn, Path(description="The school's unique reference number (6 digits)")]
+Agency = Annotated[AgencyId, Path(description="The agency's identifier")]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+def _urn_of(who: Caller) -> str:
+    if not who.scope:
+        raise ProblemError(403, "a school API key must be scoped to its school's URN")
+    return who.scope
+
+
+def _secrets(db: Session, rt: Runtime, recipient_id: str) -> int:
+    return len(directory.signing_secrets(db, recipient_id, rt.clock()))
+
+
+def _school_view(db: Session, rt: Runtime, urn: str) -> SchoolView:
+    row = directory.school(db, urn)
+    if row is None:
+        raise ProblemError(404, "no such school in the directory")
+    return views.school_view(row, directory.key_adults(db, urn), _secrets(db, rt, urn))
+
+
+# --- the directory (admin; the MASH may read it to phone a school) -----------------------------------------------
+
+@router.put("/v1/schools/{urn}", response_model=SchoolView,
+            responses={**WRITES, 201: {"model": SchoolView, "description": "Created"}}, tags=["directory"])
+def put_school(urn: Urn, body: SchoolRequest, rt: RuntimeDep, db: WriterDep, admin: Admin,
+               response: Response) -> SchoolView:
+    """Create or replace a school: name, phase, how it is told, its key adults and calendar overrides."""
+    now = rt.clock()
+    try:
+        created = directory.put_recipient(
+            db, urn, kind=directory.SCHOOL, name=body.name, phase=body.phase, channel=body.channel,
+            webhook_url=body.webhook_url, alert_email=body.alert_email,
+            calendar=body.calendar.model_dump(mode="json") if body.calendar else None, now=now)[1]
+        directory.put_key_adults(db, urn, [(a.staff_id, a.email) for a in body.key_adults], now)
+        db.commit()
+    except directory.DirectoryConflict as error:
+        raise ProblemError(409, str(error)) from None
+    response.status_code = 201 if created else 200
+    return _school_view(db, rt, urn)
+
+
+@router.get("/v1/schools", response_model=list[SchoolView], responses=READS, tags=["directory"])
+def list_schools(rt: RuntimeDep, db: SessionDep, _: DirectoryReader) -> list[SchoolView]:
+    return [views.school_view(row, directory.key_adults(db, row.recipient_id), _secrets(db, rt, row.recipient_id))
+            for row in directory.recipients(db, directory.SCHOOL)]
+
+
+@router.get("/v1/schools/{urn}", response_model=SchoolView, responses=ONE, tags=["directory"])
+def get_school(urn: Urn, rt: RuntimeDep, db: SessionDep, _: DirectoryReader) -> SchoolView:
+    return _school_view(db, rt, urn)
+
+
+def _rotate(db: Session, rt: Runtime, recipient_id: str) -> NewSecret:
+    if directory.recipient(db, recipient_id) is None:
+        raise ProblemError(404, "no such recipient in the directory")
+    secret = new_secret()
+    until = directory.rotate_secret(db, recipient_id, secret, rt.clock(),
+                                    timedelta(hours=rt.settings.secret_overlap_hours))
+    db.commit()
+    return NewSecret(secret=secret, previous_expires_at=until)
+
+
+@router.post("/v1/schools/{urn}/signing-secrets", status_code=201, response_model=NewSecret, responses=ONE,
+             tags=["directory"])
+def rotate_school_secret(urn: Urn, rt: RuntimeDep, db: WriterDep, _: Admin) -> NewSecret:
+    """A new webhook signing secret (shown once); the previous one keeps signing for the overlap."""
+    return _rotate(db, rt, urn)
+
+
+@router.put("/v1/agencies/{agency_id}", response_model=RecipientView,
+            responses={**WRITES, 201: {"model": RecipientView, "description": "Created"}}, tags=["directory"])
+def put_agency(agency_id: Agency, body: AgencyRequest, rt: RuntimeDep, db: WriterDep, _: Admin,
+               response: Response) -> RecipientView:
+    """An agency's contact for case allocations (and the Early Help manager's, for overdue offers)."""
+    recipient_id = directory.agency_recipient(agency_id)
+    try:
+        row, created = directory.put_recipient(
+            db, recipient_id, kind=directory.AGENCY, name=body.name, phase=None, channel=body.channel,
+            webhook_url=body.webhook_url, alert_email=body.alert_email, calendar=None, now=rt.clock())
+        db.commit()
+    except directory.DirectoryConflict as error:
+        raise ProblemError(409, str(error)) from None
+    response.status_code = 201 if created else 200
+    return views.recipient_view(row, _secrets(db, rt, recipient_id))
+
+
+@router.get("/v1/agencies", response_model=list[RecipientView], responses=READS, tags=["directory"])
+def list_agencies(rt: RuntimeDep, db: SessionDep, _: DirectoryReader) -> list[RecipientView]:
+    return [views.recipient_view(row, _secrets(db, rt, row.recipient_id))
+            for row in directory.recipients(db, directory.AGENCY)]
+
+
+@router.post("/v1/agencies/{agency_id}/signing-secrets", status_code=201, response_model=NewSecret, responses=ONE,
+             tags=["directory"])
+def rotate_agency_secret(agency_id: Agency, rt: RuntimeDep, db: WriterDep, _: Admin) -> NewSecret:
+    return _rotate(db, rt, directory.agency_recipient(agency_id))
+
+
+@router.put("/v1/key-adults/{staff_id}/password", status_code=204, responses=WRITES, tags=["directory"])
+def put_password(staff_id: Annotated[StaffRef, Path()], body: PasswordRequest, rt: RuntimeDep, db: WriterDep,
+                 _: Admin) -> Response:
+    """Set a key adult's password for the schools' page (argon2-hashed; the lockout is cleared)."""
+    try:
+        found = set_password(db, staff_id, body.password, rt.clock())
+    except ValueError as error:
+        raise ProblemError(422, str(error)) from None
+    if not found:
+        raise ProblemError(404, "no such key adult")
+    db.commit()
+    return Response(status_code=204)
+
+
+# --- a school's inbox ----------------------------------------------------------------------------------------------
+
+@router.get("/v1/inbox", response_model=list[InboxItem], responses=READS, tags=["inbox"])
+def school_inbox(rt: RuntimeDep, db: SessionDep, who: School, limit: Limit = 200) -> list[InboxItem]:
+    """This school's notifications: unacknowledged first, soonest deadline first."""
+    return [views.inbox_item(row, rt.settings.mash_contact)
+            for row in inbox.of_school(db, _urn_of(who), limit=limit)]
+
+
+@router.get("/v1/inbox/{notification_id}", response_model=InboxItem, responses=ONE, tags=["inbox"])
+def school_notification(notification_id: uuid.UUID, rt: RuntimeDep, db: SessionDep, who: School) -> InboxItem:
+    row = inbox.one_of_school(db, _urn_of(who), notification_id)
+    if row is None:
+        raise ProblemError(404, "no such notification")
+    return views.inbox_item(row, rt.settings.mash_contact)
+
+
+@router.post("/v1/inbox/{notification_id}/acknowledgement", response_model=InboxItem, responses=ONE,
+             tags=["inbox"])
+def acknowledge(notification_id: uuid.UUID, rt: RuntimeDep, db: WriterDep, who: School) -> InboxItem:
+    """The key adult has it: recorded with who (the API client) and when, and published. Idempotent."""
+    row = inbox.one_of_school(db, _urn_of(who), notification_id)
+    if row is None:
+        raise ProblemError(404, "no such notification")
+    if inbox.acknowledge(db, row, by=who.name, now=rt.clock(), source_uri=rt.settings.source_uri):
+        db.commit()
+        rt.metrics.acknowledged.labels(row.kind, "before_deadline" if inbox.before(
+            row.acknowledged_at, row.deadline) else "late").inc()  # type: ignore[arg-type]
+        rt.relay.wake()
+    return views.inbox_item(row, rt.settings.mash_contact)
+
+
+# --- the MASH: delivery status and the worklist -------------------------------------------------------------------
+
+@router.get("/v1/deliveries", response_model=list[DeliveryStatus], responses=READS, tags=["mash"])
+def list_deliveries(db: SessionDep, _: Mash, limit: Limit = 200,
+                    state: Annotated[Literal["pending", "delivered", "failed"] | None, Query()] = None,
+                    recipient: Annotated[str | None, Query(max_length=80)] = None) -> list[DeliveryStatus]:
+    """Every school's deliveries (ids, times and states; no personal data), newest first."""
+    return [views.delivery_status(n, d) for n, d in store.deliveries(db, state=state, recipient_id=recipient,
+                                                                       limit=limit)]
+
+
+@router.get("/v1/deliveries/{notification_id}", response_model=DeliveryDetail, responses=ONE, tags=["mash"])
+def get_delivery(notification_id: uuid.UUID, db: SessionDep, _: Mash) -> DeliveryDetail:
+    found = store.notification(db, notification_id)
+    if found is None:
+        raise ProblemError(404, "no such notification")
+    return views.delivery_detail(found, db.get(DeliveryRow, notification_id), store.attempts_of(db, notification_id))
+
+
+@router.get("/v1/worklist", response_model=list[WorkItem], responses=READS, tags=["mash"])
+def get_worklist(db: SessionDep, _: Mash, limit: Limit = 200,
+                 open_only: Annotated[bool, Query(alias="open")] = True) -> list[WorkItem]:
+    """Children whose school is unknown and escalated deliveries: a person phones the school."""
+    return [views.work_item(row) for row in store.worklist(db, open_only=open_only, limit=limit)]
+
+
+@router.post("/v1/worklist/{item_id}/resolution", response_model=WorkItem, responses=ONE, tags=["mash"])
+def resolve(item_id: uuid.UUID, body: ResolutionRequest, rt: RuntimeDep, db: WriterDep, who: Mash) -> WorkItem:
+    row = db.get(WorklistRow, item_id)
+    if row is None:
+        raise ProblemError(404, "no such worklist item")
+    if row.resolved_at is None:
+        row.resolved_at, row.resolved_by = rt.clock(), f"{who.name}:{body.note_code}"[:80]
+        db.add(row)
+        db.commit()
+    return views.work_item(row)

@@ -1,0 +1,175 @@
+"""The API's bodies, declared so a generated client knows them. The MASH
+and admin views carry ids, times and states only; a school's inbox carries
+the minimum a key adult needs about its own pupil."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from frontdoor_contracts.allocation import StaffRef
+from frontdoor_contracts.notifications import Channel
+
+SchoolPhase = Literal["early_years", "primary", "secondary", "all_through", "special"]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=320,
+                                         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+WebhookUrl = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=r"^https?://\S+$")]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TermDates(Body):
+    first_day: date
+    last_day: date
+
+    @model_validator(mode="after")
+    def _in_order(self) -> TermDates:
+        if self.last_day < self.first_day:
+            raise ValueError("last_day cannot be before first_day")
+        return self
+
+
+class CalendarOverrides(Body):
+    """A school's own calendar: its terms instead of the authority's, extra closed (INSET) days, its start time."""
+
+    terms: list[TermDates] | None = Field(default=None, max_length=12)
+    closed_days: list[date] = Field(default_factory=list, max_length=60)
+    starts_at: time | None = None
+
+
+class KeyAdult(Body):
+    staff_id: StaffRef
+    email: Email | None = None
+
+
+class Delivery(Body):
+    channel: Channel
+    webhook_url: WebhookUrl | None = None
+    alert_email: Email | None = None
+
+    @model_validator(mode="after")
+    def _address_for_channel(self) -> Delivery:
+        if self.channel is Channel.WEBHOOK and not self.webhook_url:
+            raise ValueError("webhook_url is required for the webhook channel")
+        if self.channel is Channel.EMAIL and not self.alert_email:
+            raise ValueError("alert_email is required for the email channel")
+        return self
+
+
+class SchoolRequest(Delivery):
+    name: Text
+    phase: SchoolPhase
+    key_adults: list[KeyAdult] = Field(default_factory=list, max_length=20)
+    calendar: CalendarOverrides | None = None
+
+
+class AgencyRequest(Delivery):
+    name: Text
+
+
+class PasswordRequest(Body):
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class ResolutionRequest(Body):
+    note_code: Literal["school_phoned", "school_found", "no_school", "other"] = "school_phoned"
+
+
+class RecipientView(Body):
+    recipient_id: str
+    name: str
+    channel: Channel
+    webhook_url: str | None
+    alert_email: str | None
+    signing_secrets: int = Field(description="Secrets signing now (two while a rotation overlaps)")
+    updated_at: datetime
+
+
+class SchoolView(RecipientView):
+    urn: str
+    phase: str | None
+    key_adults: list[KeyAdult]
+    calendar: CalendarOverrides | None
+
+
+class NewSecret(Body):
+    secret: str = Field(description="whsec_<base64>: shown once; give it to the school's system")
+    previous_expires_at: AwareDatetime | None = Field(description="Until then the previous secret signs too")
+
+
+class Notice(Body):
+    """What a school is told about its pupil (nothing else: no narrative, no adults, no other children)."""
+
+    given_name: str | None
+    family_name: str | None
+    date_of_birth: date | None
+    upn: str | None
+    incident_at: datetime | None
+    police_attended: bool
+    police_reference: str | None
+    child_present: bool | None
+    mash_contact: str
+    erased: bool = Field(description="The personal data was erased at the end of the retention period")
+
+
+class InboxItem(Body):
+    notification_id: uuid.UUID
+    deadline: datetime | None
+    created_at: datetime
+    delivered_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    notice: Notice
+
+
+class Attempt(Body):
+    number: int
+    at: datetime
+    outcome: str
+    status: int | None
+    duration_ms: int
+
+
+class DeliveryStatus(Body):
+    """The MASH's view: ids, times and states across schools, no personal data."""
+
+    notification_id: uuid.UUID
+    kind: str
+    recipient_id: str
+    phase: str | None
+    reported_at: datetime
+    deadline: datetime | None
+    channel: str | None
+    state: str | None
+    attempts: int
+    last_reason: str | None
+    delivered_at: datetime | None
+    escalated_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    unacknowledged_at: datetime | None
+
+
+class DeliveryDetail(DeliveryStatus):
+    history: list[Attempt]
+
+
+class WorkItem(Body):
+    item_id: uuid.UUID
+    kind: str
+    reason: str
+    contact_id: uuid.UUID | None
+    child_id: uuid.UUID | None
+    notification_id: uuid.UUID | None
+    recipient_id: str | None
+    created_at: datetime
+    resolved_at: datetime | None
+    resolved_by: str | None
+
+
