@@ -17,6 +17,7 @@ from .vocabulary import (
     AgencyKind,
     CaseSource,
     CaseStatus,
+    ClosureOutcome,
     Concern,
     Decision,
     HeadlineProblem,
@@ -188,3 +189,21 @@ class OfferOverdue(WaitingCaseEvent):
     """allocation.offer-overdue.v1: the case passed its target date without an offer. Once per case."""
 
     EVENT_TYPE: ClassVar[str] = "uk.gov.frontdoor.allocation.offer-overdue.v1"
+
+
+class CaseClosed(CaseEvent):
+    """allocation.case-closed.v1: the lead agency closed the case, with the outcome category. Once per case."""
+
+    EVENT_TYPE: ClassVar[str] = "uk.gov.frontdoor.allocation.case-closed.v1"
+
+    closed_at: AwareDatetime
+    outcome: ClosureOutcome
+    child_ids: list[uuid.UUID] = Field(min_length=1, max_length=30, description="The children of the case")
+    lead_agency_id: AgencyId | None = None
+    agency_kind: AgencyKind | None = None
+    closed_by: StaffRef
+
+    @field_validator("child_ids")
+    @classmethod
+    def _children_unique(cls, child_ids: list[uuid.UUID]) -> list[uuid.UUID]:
+        return _unique(child_ids, "child id")

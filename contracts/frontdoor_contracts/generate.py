@@ -17,7 +17,14 @@ from typing import Any
 
 import yaml
 
-from . import allocation, contacts, notifications, outcomes, schools  # noqa: F401  (imports every event model, so the subclass walk finds them)
+from . import (  # noqa: F401  (imports every event model, so the subclass walk finds them)
+    allocation,
+    contacts,
+    notifications,
+    outcomes,
+    partners,
+    schools,
+)
 from .envelope import OPTIONAL_ATTRIBUTES, CloudEvent, EventData
 from .topics import DLQ_SUFFIX, TopicSpec, all_topics
 

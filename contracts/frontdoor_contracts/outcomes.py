@@ -1,8 +1,10 @@
-"""Events the outcomes service publishes (families identified in data)."""
+"""Events the outcomes service publishes: families identified in data, outcomes achieved and sustained, and
+results claims they qualify for. Ids and categories only."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import ClassVar
 
 from pydantic import AwareDatetime, Field, field_validator
@@ -35,3 +37,28 @@ class FamilyIdentified(EventData):
         if len(set(problems)) != len(problems):
             raise ValueError("each headline problem must appear once")
         return problems
+
+
+class OutcomeAchieved(EventData):
+    """outcomes.outcome-achieved.v1: a family met every target of its outcome plan and the progress held for
+    the sustain period (significant and sustained progress). Once per plan."""
+
+    EVENT_TYPE: ClassVar[str] = "uk.gov.frontdoor.outcomes.outcome-achieved.v1"
+
+    family_id: uuid.UUID
+    case_id: uuid.UUID = Field(description="The Early Help case whose start made the plan")
+    plan: list[HeadlineProblem] = Field(min_length=1, max_length=len(HeadlineProblem))
+    progress_since: date = Field(description="Every target met since this day, without relapse")
+    achieved_at: AwareDatetime
+
+
+class ClaimEligible(EventData):
+    """outcomes.claim-eligible.v1: the family qualifies for a results claim (significant and sustained progress,
+    or an adult into continuous employment). Once per plan."""
+
+    EVENT_TYPE: ClassVar[str] = "uk.gov.frontdoor.outcomes.claim-eligible.v1"
+
+    family_id: uuid.UUID
+    case_id: uuid.UUID
+    basis: str = Field(pattern="^(sustained_progress|continuous_employment)$")
+    eligible_at: AwareDatetime

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from .allocation import (
     CaseAllocated,
+    CaseClosed,
     CaseOpened,
     OfferAnswered,
     OfferDueSoon,
@@ -34,7 +35,14 @@ from .notifications import (
     NotificationUnacknowledged,
     SchoolUnknown,
 )
-from .outcomes import FamilyIdentified
+from .outcomes import ClaimEligible, FamilyIdentified, OutcomeAchieved
+from .partners import (
+    AttendanceRecorded,
+    EmploymentRecorded,
+    HealthNeedRecorded,
+    OffendingRecorded,
+    PartnerFactMatched,
+)
 from .schools import PupilEnrolled
 
 DAY_MS = 24 * 60 * 60 * 1000
@@ -47,6 +55,7 @@ OUTCOMES = "outcomes"
 FRONT_DOOR_SYSTEMS = "front-door-systems"
 CASE_SYSTEMS = "case-systems"
 SCHOOLS_MIS = "schools-mis"
+PARTNERS = "partners-data"  # the local authority's data team and partner agencies
 SERVICES = (CONTACTS, ALLOCATION, NOTIFICATIONS, OUTCOMES)
 
 
@@ -254,6 +263,70 @@ NOTIFICATIONS_SCHOOL_UNKNOWN = TopicSpec(
     consumers=(),
     description="A child in a DA incident whose school could not be found: on the MASH worklist. Ids only.",
 )
+PARTNERS_ATTENDANCE = TopicSpec(
+    name="partners.attendance.v1",
+    event=AttendanceRecorded,
+    key="record_ref",
+    producers=(PARTNERS,),
+    consumers=(CONTACTS,),
+    description="School attendance and exclusions per pupil per term, with the pupil's identifiers.",
+)
+PARTNERS_OFFENDING = TopicSpec(
+    name="partners.offending.v1",
+    event=OffendingRecorded,
+    key="record_ref",
+    producers=(PARTNERS,),
+    consumers=(CONTACTS,),
+    description="Proven offences and anti-social behaviour incidents (youth or adult), with identifiers.",
+)
+PARTNERS_EMPLOYMENT = TopicSpec(
+    name="partners.employment.v1",
+    event=EmploymentRecorded,
+    key="record_ref",
+    producers=(PARTNERS,),
+    consumers=(CONTACTS,),
+    description="Adults' employment status and out-of-work benefits, from when to when, with identifiers.",
+)
+PARTNERS_HEALTH = TopicSpec(
+    name="partners.health.v1",
+    event=HealthNeedRecorded,
+    key="record_ref",
+    producers=(PARTNERS,),
+    consumers=(CONTACTS,),
+    description="Health needs identified (category only), with identifiers.",
+)
+CONTACTS_PARTNER_FACT_MATCHED = TopicSpec(
+    name="contacts.partner-fact-matched.v1",
+    event=PartnerFactMatched,
+    key="family_id",
+    producers=(CONTACTS,),
+    consumers=(OUTCOMES,),
+    description="A partner record matched to a person and family, without identifiers or names.",
+)
+ALLOCATION_CASE_CLOSED = TopicSpec(
+    name="allocation.case-closed.v1",
+    event=CaseClosed,
+    key="case_id",
+    producers=(ALLOCATION,),
+    consumers=(OUTCOMES,),
+    description="The lead agency closed a case, with its outcome category.",
+)
+OUTCOMES_OUTCOME_ACHIEVED = TopicSpec(
+    name="outcomes.outcome-achieved.v1",
+    event=OutcomeAchieved,
+    key="family_id",
+    producers=(OUTCOMES,),
+    consumers=(),
+    description="A family met its outcome plan and the progress was sustained (once per plan).",
+)
+OUTCOMES_CLAIM_ELIGIBLE = TopicSpec(
+    name="outcomes.claim-eligible.v1",
+    event=ClaimEligible,
+    key="family_id",
+    producers=(OUTCOMES,),
+    consumers=(),
+    description="A family qualifies for a results claim (once per plan).",
+)
 
 DOMAIN_TOPICS: tuple[TopicSpec, ...] = (
     FRONTDOOR_CONTACTS,
@@ -278,6 +351,14 @@ DOMAIN_TOPICS: tuple[TopicSpec, ...] = (
     NOTIFICATIONS_UNACKNOWLEDGED,
     NOTIFICATIONS_ACKNOWLEDGED,
     NOTIFICATIONS_SCHOOL_UNKNOWN,
+    PARTNERS_ATTENDANCE,
+    PARTNERS_OFFENDING,
+    PARTNERS_EMPLOYMENT,
+    PARTNERS_HEALTH,
+    CONTACTS_PARTNER_FACT_MATCHED,
+    ALLOCATION_CASE_CLOSED,
+    OUTCOMES_OUTCOME_ACHIEVED,
+    OUTCOMES_CLAIM_ELIGIBLE,
 )
 
 

@@ -102,6 +102,7 @@ class CaseStatus(StrEnum):
     DECLINED = "declined"
     STEPPED_UP = "stepped_up"
     MERGED = "merged"  # joined into the open case of the family it was found to be part of
+    CLOSED = "closed"  # the lead agency closed the case, with an outcome category
 
 
 class AgencyKind(StrEnum):
@@ -129,3 +130,48 @@ class TargetCalendar(StrEnum):
 
     CALENDAR_DAYS = "calendar_days"
     WORKING_DAYS = "working_days"
+
+
+class ClosureOutcome(StrEnum):
+    """Why an Early Help case closed (the categories the partnership reports)."""
+
+    POSITIVE_OUTCOME = "positive_outcome"
+    NO_CHANGE = "no_change"
+    DETERIORATION = "deterioration"
+    TOO_EARLY_TO_SAY = "too_early_to_say"
+    RESOLVED_BY_INFORMATION_AND_ADVICE = "resolved_by_information_and_advice"
+    ESCALATED_TO_HIGHER_LEVEL_SERVICES = "escalated_to_higher_level_services"
+
+
+class PartnerDataset(StrEnum):
+    """The partner datasets matched to people (partners.*.v1)."""
+
+    ATTENDANCE = "attendance"
+    OFFENDING = "offending"
+    EMPLOYMENT = "employment"
+    HEALTH = "health"
+
+
+class SchoolTerm(StrEnum):
+    AUTUMN = "autumn"
+    SPRING = "spring"
+    SUMMER = "summer"
+
+
+class OffenceKind(StrEnum):
+    PROVEN_OFFENCE = "proven_offence"
+    ANTI_SOCIAL_BEHAVIOUR = "anti_social_behaviour"
+
+
+class EmploymentStatus(StrEnum):
+    EMPLOYED = "employed"  # in work (any hours), including self-employed
+    UNEMPLOYED = "unemployed"
+    ECONOMICALLY_INACTIVE = "economically_inactive"
+
+
+class HealthNeed(StrEnum):
+    MENTAL_HEALTH = "mental_health"
+    SUBSTANCE_MISUSE = "substance_misuse"
+    PHYSICAL_HEALTH = "physical_health"
+    DISABILITY = "disability"
+    PERINATAL = "perinatal"
