@@ -26,13 +26,13 @@ UV := UV_CACHE_DIR=$(UV_CACHE_DIR) UV_PYTHON_DOWNLOADS=never $(BIN)/uv
 DUPES_GATE ?= 1
 DUPES_TARGETS := $(wildcard services/platform/frontdoor_platform $(foreach s,$(SERVICES),services/$(s)/$(s)))
 
-.PHONY: help venv lock kafka postgres run up down demo test lint layers dupes typecheck clean
+.PHONY: help venv lock kafka postgres chromium run up down demo test lint layers dupes typecheck clean
 
 help:
 	@echo "make run    the whole platform locally, fed by a demo stream (Ctrl-C stops it)"
 	@echo "make test   lint, type-check and every test (starts a real Kafka broker)"
 	@echo "make up     the platform in the background; make down stops it"
-	@echo "make venv | lock | kafka | postgres | lint | layers | dupes | typecheck | demo | clean"
+	@echo "make venv | lock | kafka | postgres | chromium | lint | layers | dupes | typecheck | demo | clean"
 
 venv: $(STAMP)
 
@@ -74,6 +74,13 @@ postgres:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
 	fi
 
+# Headless Chromium and its driver, for the page tests driven through Selenium.
+chromium:
+	@if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then \
+		echo "installing Debian's chromium and chromium-driver (the page tests drive a headless browser)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
+
 run: venv kafka
 	$(BIN)/frontdoor-stack run
 
@@ -112,7 +119,7 @@ dupes: venv
 typecheck: venv
 	$(BIN)/mypy $(MYPY_TARGETS)
 
-test: venv kafka postgres lint layers dupes typecheck
+test: venv kafka postgres chromium lint layers dupes typecheck
 	$(BIN)/pytest
 
 clean: down

@@ -116,8 +116,10 @@ def error_of(body: str) -> str:
 
 def sign_in(client: TestClient, staff_id: str, password: str) -> httpx.Response:
     token = form_token(client.get("/page/sign-in").text)
-    return client.post("/page/sign-in", data={"staff_id": staff_id, "password": password, "csrf_token": token},
-                       follow_redirects=False)
+    response: httpx.Response = client.post(
+        "/page/sign-in", data={"staff_id": staff_id, "password": password, "csrf_token": token},
+        follow_redirects=False)
+    return response
 
 
 def signed_in_token(client: TestClient) -> str:
