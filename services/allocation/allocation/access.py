@@ -1,8 +1,8 @@
 """Who may call the allocation API: coordinator (allocate, and everything an
-agency may, on any case), agency (record offers, answers and step-ups, and
-see the board and timelines, only of the cases allocated to the agency its
-key names: another agency's case is 404) and read (agenda, board,
-timelines, leads: every case, no moves)."""
+agency may, on any case), agency (record offers, answers, step-ups and
+closures, and see the board and timelines, only of the cases allocated to
+the agency its key names: another agency's case is 404) and read (agenda,
+board, timelines, leads: every case, no moves)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """HTTP routes: the meeting agenda, the board, a case's timeline, and the
-moves (allocate, record offer, record answer, step up). The routes are plain
+moves (allocate, record offer, record answer, step up, close). The routes are plain
 functions: FastAPI runs them in worker threads, off the event loop."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from frontdoor_contracts.allocation import AgencyId, StaffRef
 from frontdoor_contracts.errors import FieldError
-from frontdoor_contracts.vocabulary import AgencyKind, OfferAnswer
+from frontdoor_contracts.vocabulary import AgencyKind, ClosureOutcome, OfferAnswer
 from frontdoor_platform.apikeys import Caller
 from frontdoor_platform.database import for_writing
 from frontdoor_platform.http import requires, requires_any
@@ -90,6 +90,12 @@ class AnswerRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     answer: OfferAnswer
     answered_at: AwareDatetime | None = None
+
+
+class ClosureRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: ClosureOutcome
+    closed_at: AwareDatetime | None = None
 
 
 def _not_future(rt: Runtime, moment: datetime | None, field: str) -> datetime:
@@ -180,6 +186,18 @@ def record_answer(case_id: uuid.UUID, body: AnswerRequest, rt: RuntimeDep, db: W
 @router.post("/v1/cases/{case_id}/step-up", tags=["moves"], response_model=CaseView, responses=MOVES)
 def step_up(case_id: uuid.UUID, rt: RuntimeDep, db: WriterDep, who: Agency) -> dict[str, Any]:
     case = _move(rt, db, who, handlers.step_up, case_id, rt.rules, who.name, rt.clock())
+    return views.case_view(case, rt.clock(), rt.rules.bank_holidays)
+
+
+@router.post("/v1/cases/{case_id}/closure", tags=["moves"], response_model=CaseView, responses=MOVES)
+def close_case(case_id: uuid.UUID, body: ClosureRequest, rt: RuntimeDep, db: WriterDep,
+               who: Agency) -> dict[str, Any]:
+    """The lead agency closes the case with an outcome category: an accepted offer with any; a declined one as
+    no change, resolved by information and advice, or escalated; before an answer only as resolved by
+    information and advice (409 otherwise, and once closed)."""
+    closed_at = _not_future(rt, body.closed_at, "closed_at")
+    case = _move(rt, db, who, handlers.close, case_id, rt.rules, body.outcome, closed_at, rt.clock(), who.name)
+    rt.metrics.cases_closed.labels(body.outcome.value).inc()
     return views.case_view(case, rt.clock(), rt.rules.bank_holidays)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from frontdoor_contracts.allocation import (
     CaseAllocated,
+    CaseClosed,
     CaseOpened,
     OfferAnswered,
     OfferDueSoon,
@@ -67,6 +68,13 @@ def stepped_up(case: Case, status_before: CaseStatus, recorded_by: str) -> Stepp
     assert case.stepped_up_at is not None
     return SteppedUp(**_common(case), **_agency(case), stepped_up_at=case.stepped_up_at, status_before=status_before,
                      recorded_by=recorded_by)
+
+
+def case_closed(case: Case) -> CaseClosed:
+    assert case.closure is not None
+    c = case.closure
+    return CaseClosed(**_common(case), **_agency(case), closed_at=c.closed_at, outcome=c.outcome,
+                      child_ids=list(case.child_ids), closed_by=c.closed_by)
 
 
 def sla_event(case: Case, kind: SlaEvent) -> OfferDueSoon | OfferOverdue:

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from frontdoor_contracts.envelope import EventData, new_event
 from frontdoor_contracts.topics import (
     ALLOCATION_CASE_ALLOCATED,
+    ALLOCATION_CASE_CLOSED,
     ALLOCATION_CASE_OPENED,
     ALLOCATION_OFFER_ANSWERED,
     ALLOCATION_OFFER_DUE_SOON,
@@ -20,7 +21,7 @@ from frontdoor_contracts.topics import (
     ALLOCATION_OFFER_OVERDUE,
     ALLOCATION_STEPPED_UP,
 )
-from frontdoor_contracts.vocabulary import AgencyKind, OfferAnswer
+from frontdoor_contracts.vocabulary import AgencyKind, ClosureOutcome, OfferAnswer
 from frontdoor_platform import outbox
 
 from . import events, store
@@ -123,6 +124,16 @@ def step_up(session: Session, case_id: uuid.UUID, rules: Rules, recorded_by: str
     _emit(session, rules, ALLOCATION_STEPPED_UP.name, case, events.stepped_up(case, before.status, recorded_by),
           now, now, _event_id(case, "stepped-up"))
     store.add_timeline(session, case_id, now, "stepped_up", by=recorded_by)
+    return case
+
+
+def close(session: Session, case_id: uuid.UUID, rules: Rules, outcome: ClosureOutcome, closed_at: datetime,
+          now: datetime, closed_by: str) -> Case:
+    before, case = _change(session, case_id, lambda c: c.close(outcome, closed_at=closed_at, closed_by=closed_by))
+    _emit(session, rules, ALLOCATION_CASE_CLOSED.name, case, events.case_closed(case), closed_at, now,
+          _event_id(case, "closed"))
+    store.add_timeline(session, case_id, now, "closed", outcome=outcome.value, status_before=before.status.value,
+                       closed_at=closed_at.isoformat(), by=closed_by)
     return case
 
 

@@ -11,6 +11,7 @@ from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from frontdoor_contracts.vocabulary import ClosureOutcome
 from frontdoor_platform.metrics import KitMetrics
 
 WAITING_BUCKETS = ("0-2", "3-5", "6-10", "11-20", "21+")
@@ -39,6 +40,10 @@ class Metrics(KitMetrics):
                                  ["agency_kind"], registry=r)
         self.families_merged = Counter("frontdoor_allocation_families_merged_total", "Families found to be one "
                                        "whose cases changed", registry=r)
+        self.cases_closed = Counter("frontdoor_allocation_cases_closed_total", "Cases closed by the lead agency, "
+                                    "by outcome category", ["outcome"], registry=r)
+        for outcome in ClosureOutcome:  # every category shows, 0 until the first closure
+            self.cases_closed.labels(outcome.value)
         self.sla_events = Counter("frontdoor_allocation_sla_events_total", "Due-soon and overdue events emitted",
                                   ["kind"], registry=r)
 

@@ -36,6 +36,8 @@ class CaseView(Body):
     days_taken: int | None
     within_target: bool | None
     answer: str | None
+    closed_at: datetime | None
+    outcome: str | None
 
 
 class AgendaCase(CaseView):

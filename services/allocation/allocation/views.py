@@ -31,6 +31,8 @@ def case_view(case: Case, now: datetime, bank_holidays: BankHolidays) -> dict[st
         "offered_at": case.offered_at.isoformat() if case.offered_at else None,
         "days_taken": case.days_taken(bank_holidays), "within_target": case.within_target,
         "answer": case.answer.value if case.answer else None,
+        "closed_at": case.closure.closed_at.isoformat() if case.closure else None,
+        "outcome": case.closure.outcome.value if case.closure else None,
     }
 
 

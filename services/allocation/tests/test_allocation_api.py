@@ -3,10 +3,12 @@ SQLite file, no broker (events wait in the outbox), the clock injected."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from api_conformance import fuzz, openapi_gaps
@@ -202,16 +204,131 @@ def test_authorization_matrix(api: TestClient, settings: Settings, keys: dict[st
     routes = [("GET", "/v1/agenda", None), ("GET", "/v1/cases", None), ("GET", f"/v1/cases/{case}", None),
               ("GET", "/v1/agencies/leads", None), ("POST", f"/v1/cases/{case}/allocation", allocation),
               ("POST", f"/v1/cases/{case}/offer", {}), ("POST", f"/v1/cases/{case}/answer", {"answer": "accepted"}),
-              ("POST", f"/v1/cases/{case}/step-up", None)]
+              ("POST", f"/v1/cases/{case}/step-up", None),
+              ("POST", f"/v1/cases/{case}/closure", {"outcome": "positive_outcome"})]
     expected = {  # status per route, in the order above (409: allowed, but the case cannot move that way now)
-        "no key": [401] * 8, "malformed": [401] * 8, "revoked": [401] * 8, "expired": [401] * 8,
-        "coordinator": [200, 200, 200, 200, 409, 200, 200, 409],
-        "read": [200, 200, 200, 200, 403, 403, 403, 403],
-        "agency": [403, 200, 200, 403, 403, 200, 200, 409],
-        "other-agency": [403, 200, 404, 403, 403, 404, 404, 404],
-        "unscoped-agency": [403, 403, 403, 403, 403, 403, 403, 403],
+        "no key": [401] * 9, "malformed": [401] * 9, "revoked": [401] * 9, "expired": [401] * 9,
+        "coordinator": [200, 200, 200, 200, 409, 200, 200, 409, 200],
+        "read": [200, 200, 200, 200, 403, 403, 403, 403, 403],
+        "agency": [403, 200, 200, 403, 403, 200, 200, 409, 200],
+        "other-agency": [403, 200, 404, 403, 403, 404, 404, 404, 404],
+        "unscoped-agency": [403, 403, 403, 403, 403, 403, 403, 403, 403],
     }[who]
     chosen = headers[who] if who in headers else auth(keys, who)
     got = [api.request(method, path, json=body, headers=chosen).status_code
            for method, path, body in routes]
     assert got == expected
+
+
+# ---- closing a case
+
+SCHOOL = {"lead_agency_id": "school-100001", "agency_kind": "school", "lead_professional_ref": "staff-9"}
+
+
+def answered(api: TestClient, keys: dict[str, str], case: uuid.UUID, answer: str = "accepted") -> None:
+    assert api.post(f"/v1/cases/{case}/allocation", json=SCHOOL, headers=auth(keys, "coordinator")).status_code == 200
+    assert api.post(f"/v1/cases/{case}/offer", json={}, headers=auth(keys, "agency")).status_code == 200
+    assert api.post(f"/v1/cases/{case}/answer", json={"answer": answer},
+                    headers=auth(keys, "agency")).status_code == 200
+
+
+def outbox(settings: Settings, topic: str) -> list[dict[str, Any]]:
+    engine = build_engine(settings.database_url)
+    with Session(engine) as session:
+        rows = session.exec(select(OutboxEvent).where(OutboxEvent.topic == topic)).all()
+        found = [json.loads(row.payload) for row in rows]
+    engine.dispose()
+    return found
+
+
+def board_ids(api: TestClient, keys: dict[str, str], role: str) -> list[str]:
+    return [c["case_id"] for c in api.get("/v1/cases", headers=auth(keys, role)).json()["cases"]]
+
+
+def test_the_lead_agency_closes_an_accepted_case_once(api: TestClient, settings: Settings,
+                                                      keys: dict[str, str]) -> None:
+    case = open_case(settings, NOW - timedelta(days=40))
+    answered(api, keys, case)
+    on_board = [c for c in api.get("/v1/cases", headers=auth(keys, "agency")).json()["cases"]
+                if c["case_id"] == str(case)]
+    assert on_board and on_board[0]["status"] == "accepted"  # its caseload, being worked with ...
+    assert on_board[0]["days_left"] is None and on_board[0]["overdue"] is False  # ... but not waiting
+    assert (on_board[0]["closed_at"], on_board[0]["outcome"]) == (None, None)
+    body = {"outcome": "positive_outcome"}
+    assert api.post(f"/v1/cases/{case}/closure", json=body).status_code == 401
+    assert api.post(f"/v1/cases/{case}/closure", json=body, headers=auth(keys, "read")).status_code == 403
+    assert api.post(f"/v1/cases/{case}/closure", json=body, headers=auth(keys, "other-agency")).status_code == 404
+    unscoped = api.post(f"/v1/cases/{case}/closure", json=body, headers=auth(keys, "unscoped-agency"))
+    assert unscoped.status_code == 403
+    closed = api.post(f"/v1/cases/{case}/closure", json=body, headers=auth(keys, "agency"))
+    assert closed.status_code == 200
+    view = closed.json()
+    assert (view["status"], view["outcome"], datetime.fromisoformat(view["closed_at"])) == (
+        "closed", "positive_outcome", NOW)
+    assert (view["lead_agency_id"], view["answer"], view["overdue"], view["days_left"]) == (
+        "school-100001", "accepted", False, None)
+    again = api.post(f"/v1/cases/{case}/closure", json={"outcome": "no_change"}, headers=auth(keys, "agency"))
+    assert again.status_code == 409 and again.headers["content-type"] == "application/problem+json"
+    assert "it is closed" in again.json()["detail"]
+    for role in ("agency", "read", "coordinator"):  # off the board, the agenda ...
+        assert str(case) not in board_ids(api, keys, role)
+    assert str(case) not in [c["case_id"] for c in api.get("/v1/agenda", headers=auth(keys, "read")).json()["cases"]]
+    timeline = api.get(f"/v1/cases/{case}", headers=auth(keys, "agency")).json()  # ... but its timeline stays
+    assert timeline["status"] == "closed" and timeline["timeline"][-1]["kind"] == "closed"
+    assert {k: timeline["timeline"][-1][k] for k in ("outcome", "status_before", "by")} == {
+        "outcome": "positive_outcome", "status_before": "accepted", "by": "test-agency"}
+    events = outbox(settings, "allocation.case-closed.v1")
+    assert len(events) == 1 and events[0]["id"] == str(uuid.uuid5(case, "closed"))
+    assert (events[0]["data"]["outcome"], events[0]["data"]["closed_by"]) == ("positive_outcome", "test-agency")
+    metrics = api.get("/metrics").text
+    assert 'frontdoor_allocation_cases_closed_total{outcome="positive_outcome"} 1.0' in metrics
+    assert 'frontdoor_allocation_cases_closed_total{outcome="deterioration"} 0.0' in metrics
+
+
+def test_a_bad_closure_names_the_field_and_never_echoes_it(api: TestClient, settings: Settings,
+                                                           keys: dict[str, str]) -> None:
+    case = open_case(settings, NOW - timedelta(days=5))
+    answered(api, keys, case)
+    for body, field in (({"outcome": "Jane Smith went home"}, "outcome"), ({}, "outcome"),
+                        ({"outcome": "no_change", "closed_at": "2026-12-21T08:00:00"}, "closed_at"),
+                        ({"outcome": "no_change", "closed_at": "2030-01-01T00:00:00Z"}, "closed_at"),
+                        ({"outcome": "no_change", "note": "Jane Smith"}, "note")):
+        response = api.post(f"/v1/cases/{case}/closure", json=body, headers=auth(keys, "agency"))
+        assert response.status_code == 422, body
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["errors"][0]["field"] == field and "Jane" not in response.text
+    before_answer = api.post(f"/v1/cases/{case}/closure", json={"outcome": "no_change",
+                                                                "closed_at": "2026-12-01T09:00:00Z"},
+                             headers=auth(keys, "agency"))
+    assert before_answer.status_code == 422 and "before the answer" in before_answer.json()["detail"]
+    assert outbox(settings, "allocation.case-closed.v1") == []
+    assert api.get(f"/v1/cases/{case}", headers=auth(keys, "read")).json()["status"] == "accepted"
+
+
+def test_which_cases_may_close_with_which_outcome_over_http(api: TestClient, settings: Settings,
+                                                             keys: dict[str, str]) -> None:
+    declined = open_case(settings, NOW - timedelta(days=6))
+    answered(api, keys, declined, "declined")
+    refused = api.post(f"/v1/cases/{declined}/closure", json={"outcome": "positive_outcome"},
+                       headers=auth(keys, "agency"))
+    assert refused.status_code == 409 and "as positive_outcome: it is declined" in refused.json()["detail"]
+    ok = api.post(f"/v1/cases/{declined}/closure", json={"outcome": "resolved_by_information_and_advice",
+                                                         "closed_at": "2026-12-21T10:00:00+01:00"},  # = NOW
+                  headers=auth(keys, "agency"))
+    assert ok.status_code == 200 and datetime.fromisoformat(ok.json()["closed_at"]) == NOW
+    unallocated = open_case(settings, NOW - timedelta(days=2))
+    body = {"outcome": "resolved_by_information_and_advice"}
+    assert api.post(f"/v1/cases/{unallocated}/closure", json=body,
+                    headers=auth(keys, "agency")).status_code == 404  # nobody's case yet
+    assert api.post(f"/v1/cases/{unallocated}/closure", json=body,
+                    headers=auth(keys, "coordinator")).status_code == 409  # no lead agency to close it
+    allocated = open_case(settings, NOW - timedelta(days=3))
+    assert api.post(f"/v1/cases/{allocated}/allocation", json=SCHOOL,
+                    headers=auth(keys, "coordinator")).status_code == 200
+    by_coordinator = api.post(f"/v1/cases/{allocated}/closure", json=body, headers=auth(keys, "coordinator"))
+    assert by_coordinator.status_code == 200 and by_coordinator.json()["days_waiting"] == 3
+    closed_by = {e["data"]["case_id"]: e["data"]["closed_by"] for e in outbox(settings, "allocation.case-closed.v1")}
+    assert closed_by == {str(declined): "test-agency", str(allocated): "test-coordinator"}
+    assert api.get("/metrics").text.count('cases_closed_total{outcome="resolved_by_information_and_advice"} 2.0') == 1
+    assert api.post(f"/v1/cases/{uuid.uuid4()}/closure", json=body,
+                    headers=auth(keys, "coordinator")).status_code == 404

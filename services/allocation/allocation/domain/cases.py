@@ -1,13 +1,38 @@
 """An allocation case: a small state machine, one open case per family.
 
     open ──allocate──▶ allocated ──record_offer──▶ offer_made ──record_answer──▶ accepted | declined
-      │                   │                            │
-      └───────────────────┴────────step_up─────────────┴──▶ stepped_up
+      │                   │                            │                            │          │
+      └───────────────────┴────────step_up─────────────┴──▶ stepped_up              └──close───┴──▶ closed
 
-`accepted`, `declined` and `stepped_up` are closed. Any other move raises
+    (allocated and offer_made may close too, as resolved by information and advice only)
+
+`accepted` is open: the lead agency is working with the family, and a
+further trigger for the family joins that case, until the lead agency closes
+it with an outcome category (`close`). `declined`, `stepped_up`, `merged`
+and `closed` are not open: a trigger for the family after them opens a new
+case (which is how a re-referral after closure shows). Any other move raises
 `IllegalTransition`, which names the case, the action, the current status and
 the statuses the action is allowed from. A case is immutable: every move
 returns a new `Case`.
+
+Closing (by the lead agency, so only a case with one) is allowed with:
+
+    outcome                              from
+    positive_outcome                     accepted
+    deterioration                        accepted
+    too_early_to_say                     accepted
+    no_change                            accepted, declined
+    escalated_to_higher_level_services   accepted, declined
+    resolved_by_information_and_advice   allocated, offer_made, accepted, declined
+
+An outcome is a judgement on Early Help work, so most need an accepted offer.
+A declined offer may close as no change, as resolved by information and
+advice, or as escalated (a declined case cannot be stepped up). Before the
+family answers, the only closure is resolved by information and advice (the
+lead professional's first contact settled it); escalating then is a step up,
+and a family that will not engage is recorded as declining first. Closing
+twice, or closing an open (unallocated), stepped-up or merged case, raises
+`IllegalTransition`. The closing time is not before the case's last move.
 
 A trigger for a family that has an open case is attached to it (its
 children, concerns and headline problems join the case, its level of need
@@ -28,6 +53,7 @@ from frontdoor_contracts.vocabulary import (
     AgencyKind,
     CaseSource,
     CaseStatus,
+    ClosureOutcome,
     Concern,
     HeadlineProblem,
     LevelOfNeed,
@@ -39,20 +65,32 @@ from .calendar import DEFAULT_TARGET, BankHolidays, TargetPolicy, days_between, 
 from .sla import DEFAULT_SLA, SlaEvent, SlaPolicy, owed_sla_events
 from .triggers import Trigger
 
-CLOSED = frozenset({CaseStatus.ACCEPTED, CaseStatus.DECLINED, CaseStatus.STEPPED_UP, CaseStatus.MERGED})
+NOT_OPEN = frozenset({CaseStatus.DECLINED, CaseStatus.STEPPED_UP, CaseStatus.MERGED, CaseStatus.CLOSED})
 ALLOCATE = "allocate"
 RECORD_OFFER = "record an offer on"
 RECORD_ANSWER = "record an answer on"
 STEP_UP = "step up"
 ATTACH = "attach a trigger to"
 MERGE = "merge into another case"
+CLOSE = "close"
+_ANSWERED = frozenset({CaseStatus.ACCEPTED, CaseStatus.DECLINED})
+CLOSE_AS: dict[ClosureOutcome, frozenset[CaseStatus]] = {
+    ClosureOutcome.POSITIVE_OUTCOME: frozenset({CaseStatus.ACCEPTED}),
+    ClosureOutcome.DETERIORATION: frozenset({CaseStatus.ACCEPTED}),
+    ClosureOutcome.TOO_EARLY_TO_SAY: frozenset({CaseStatus.ACCEPTED}),
+    ClosureOutcome.NO_CHANGE: _ANSWERED,
+    ClosureOutcome.ESCALATED_TO_HIGHER_LEVEL_SERVICES: _ANSWERED,
+    ClosureOutcome.RESOLVED_BY_INFORMATION_AND_ADVICE: frozenset({CaseStatus.ALLOCATED, CaseStatus.OFFER_MADE})
+    | _ANSWERED,
+}
 ALLOWED_FROM: dict[str, frozenset[CaseStatus]] = {
     ALLOCATE: frozenset({CaseStatus.OPEN}),
     RECORD_OFFER: frozenset({CaseStatus.ALLOCATED}),
     RECORD_ANSWER: frozenset({CaseStatus.OFFER_MADE}),
     STEP_UP: frozenset({CaseStatus.OPEN, CaseStatus.ALLOCATED, CaseStatus.OFFER_MADE}),
-    ATTACH: frozenset({CaseStatus.OPEN, CaseStatus.ALLOCATED, CaseStatus.OFFER_MADE}),
-    MERGE: frozenset({CaseStatus.OPEN, CaseStatus.ALLOCATED, CaseStatus.OFFER_MADE}),
+    ATTACH: frozenset({CaseStatus.OPEN, CaseStatus.ALLOCATED, CaseStatus.OFFER_MADE, CaseStatus.ACCEPTED}),
+    MERGE: frozenset({CaseStatus.OPEN, CaseStatus.ALLOCATED, CaseStatus.OFFER_MADE, CaseStatus.ACCEPTED}),
+    CLOSE: frozenset(status for statuses in CLOSE_AS.values() for status in statuses),
 }
 _ORDER = tuple(CaseStatus)
 
@@ -60,14 +98,15 @@ _ORDER = tuple(CaseStatus)
 class IllegalTransition(ValueError):
     """A move the case's current status does not allow."""
 
-    def __init__(self, case_id: uuid.UUID, action: str, status: CaseStatus):
+    def __init__(self, case_id: uuid.UUID, action: str, status: CaseStatus, *,
+                 allowed: frozenset[CaseStatus] | None = None, how: str = ""):
         self.case_id = case_id
         self.action = action
         self.status = status
-        self.allowed = ALLOWED_FROM[action]
-        allowed = " or ".join(s.value for s in sorted(self.allowed, key=_ORDER.index))
+        self.allowed = ALLOWED_FROM[action] if allowed is None else allowed
+        names = " or ".join(s.value for s in sorted(self.allowed, key=_ORDER.index))
         super().__init__(
-            f"cannot {action} case {case_id}: it is {status.value}, and that is allowed only when {allowed}"
+            f"cannot {action} case {case_id}{how}: it is {status.value}, and that is allowed only when {names}"
         )
 
 
@@ -85,6 +124,14 @@ class Allocation:
     allocated_by: str
     allocated_at: datetime
     at_meeting: bool
+
+
+@dataclass(frozen=True)
+class Closure:
+    outcome: ClosureOutcome
+    closed_at: datetime
+    closed_by: str
+    status_before: CaseStatus
 
 
 def _aware(moment: datetime, what: str) -> datetime:
@@ -125,6 +172,7 @@ class Case:
     stepped_up_at: datetime | None = None
     sla_emitted: frozenset[SlaEvent] = frozenset()
     merged_into: uuid.UUID | None = None
+    closure: Closure | None = None
 
     # ---- opening and attaching
 
@@ -201,7 +249,7 @@ class Case:
 
     @property
     def is_open(self) -> bool:
-        return self.status not in CLOSED
+        return self.status not in NOT_OPEN
 
     @property
     def awaiting_allocation(self) -> bool:
@@ -261,11 +309,35 @@ class Case:
         stepped_up_at = self._not_before(stepped_up_at, self.started_at, "stepped_up_at", "the case started")
         return replace(self, status=CaseStatus.STEPPED_UP, stepped_up_at=stepped_up_at)
 
+    def close(self, outcome: ClosureOutcome, *, closed_at: datetime, closed_by: str) -> Case:
+        """The lead agency closes the case with an outcome category (see the module's table)."""
+        self._check(CLOSE)
+        allowed = CLOSE_AS[outcome]
+        if self.status not in allowed:
+            raise IllegalTransition(self.case_id, CLOSE, self.status, allowed=allowed, how=f" as {outcome.value}")
+        last, what = self._last_move()
+        closed_at = self._not_before(closed_at, last, "closed_at", what)
+        closure = Closure(outcome, closed_at, closed_by, self.status)
+        return replace(self, status=CaseStatus.CLOSED, closure=closure)
+
+    def _last_move(self) -> tuple[datetime, str]:
+        if self.answered_at is not None:
+            return self.answered_at, "the answer"
+        if self.offered_at is not None:
+            return self.offered_at, "the offer"
+        assert self.allocation is not None
+        return self.allocation.allocated_at, "the allocation"
+
+    @property
+    def closed_at(self) -> datetime | None:
+        return self.closure.closed_at if self.closure is not None else None
+
     # ---- days
 
     def days_waiting(self, now: datetime, bank_holidays: BankHolidays | None = None) -> int:
-        """Days (of the case's calendar) from the start to the offer, or to today while there is none."""
-        end = self.offered_at if self.offered_at is not None else now
+        """Days (of the case's calendar) from the start to the offer, or to its closure without one, or to
+        today while there is neither."""
+        end = self.offered_at or self.closed_at or now
         return days_between(local_date(self.started_at), local_date(end), self.target_calendar, bank_holidays)
 
     def days_left(self, now: datetime, bank_holidays: BankHolidays | None = None) -> int:

@@ -1,9 +1,11 @@
 """Families found to be one (contacts.families-merged.v1): their cases.
 
 Every case of a merged family becomes the remaining family's. If that
-leaves the family more than one open case, the one that started first keeps
-the clock and takes in the others' triggers, children, concerns and level
-of need; the others close as `merged` (naming the case they joined). An
+leaves the family more than one open case, one is kept and takes in the
+others' triggers, children, concerns and level of need: a case whose offer
+the family accepted (Early Help is under way there), else the one that
+started first (it keeps the clock); among accepted ones, too, the one that
+started first. The others close as `merged` (naming the case they joined). An
 allocation or offer on a joined case is not carried over: the remaining
 case's own stands, and the timeline of both says what happened. Applying
 the same merge again changes nothing."""
@@ -12,14 +14,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
+from datetime import datetime
+
+from frontdoor_contracts.vocabulary import CaseStatus
 
 from .cases import Case
+
+
+def _keeper_first(case: Case) -> tuple[bool, datetime, str]:
+    return case.status is not CaseStatus.ACCEPTED, case.started_at, str(case.case_id)
 
 
 def merge_family_cases(cases: Sequence[Case], family_id: uuid.UUID, merged: Collection[uuid.UUID]) -> list[Case]:
     """Each case after the merge, in the order given (unchanged ones as they were)."""
     moved = [case.moved_to_family(family_id) if case.family_id in merged else case for case in cases]
-    still_open = sorted((case for case in moved if case.is_open), key=lambda case: (case.started_at, str(case.case_id)))
+    still_open = sorted((case for case in moved if case.is_open), key=_keeper_first)
     if len(still_open) < 2:
         return moved
     keeper = still_open[0]

@@ -1,5 +1,6 @@
-"""Allocation handlers on a real (SQLite) database: cases opened once,
-attached, allocated, offered, and due-soon / overdue emitted exactly once."""
+"""Allocation handlers on a real database (SQLite and PostgreSQL): cases
+opened once, attached, allocated, offered, closed with an outcome, and
+due-soon / overdue emitted exactly once."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from allocation.domain.calendar import DEFAULT_TARGET, england_and_wales_bank_ho
 from allocation.domain.cases import IllegalTransition, TriggerOutcome
 from allocation.domain.sla import DEFAULT_SLA, SlaEvent
 from allocation.domain.triggers import NfaReviewPolicy, Trigger
-from allocation.models import AllocationTable, OutboxEvent
-from frontdoor_contracts.vocabulary import AgencyKind, CaseSource, OfferAnswer
+from allocation.models import AllocationTable, CaseRow, OutboxEvent
+from frontdoor_contracts.vocabulary import AgencyKind, CaseSource, ClosureOutcome, OfferAnswer
 from frontdoor_platform.database import for_writing
 
 RULES = handlers.Rules(DEFAULT_TARGET, england_and_wales_bank_holidays(), DEFAULT_SLA, NfaReviewPolicy(),
@@ -232,3 +233,110 @@ def test_a_trigger_naming_a_family_merged_before_it_arrived_joins_the_remaining_
     assert outcome is TriggerOutcome.ATTACHED and attached.case_id == case.case_id
     with Session(engine) as session:
         assert [c.case_id for c in store.open_cases(session)] == [case.case_id]
+
+
+# ---- closing a case
+
+
+def accepted_case(engine: Engine, family: uuid.UUID, event_id: str = "e1") -> uuid.UUID:
+    _, case = run(engine, handlers.on_trigger, trigger(family, event_id), RULES, DECIDED)
+    meeting = DECIDED + timedelta(days=5)
+    run(engine, handlers.allocate, case.case_id, RULES, meeting, lead_agency_id="hv-team-3",
+        agency_kind=AgencyKind.HEALTH_VISITING, lead_professional_ref="hv-17", allocated_by="coord-1",
+        at_meeting=True)
+    run(engine, handlers.record_offer, case.case_id, RULES, meeting + timedelta(days=1), meeting + timedelta(days=1))
+    run(engine, handlers.record_answer, case.case_id, RULES, OfferAnswer.ACCEPTED, meeting + timedelta(days=2),
+        meeting + timedelta(days=2))
+    return case.case_id
+
+
+def test_closing_an_accepted_case_stores_it_and_announces_it_once(engine: Engine) -> None:
+    family = uuid.uuid4()
+    case_id = accepted_case(engine, family)
+    with Session(engine) as session:
+        assert [c.case_id for c in store.open_cases(session)] == [case_id]  # accepted: open, being worked with
+    closed_at, now = DECIDED + timedelta(days=60), DECIDED + timedelta(days=61)
+    closed = run(engine, handlers.close, case_id, RULES, ClosureOutcome.POSITIVE_OUTCOME, closed_at, now, "hv-key")
+    assert closed.closure is not None and closed.closure.closed_at == closed_at
+    with pytest.raises(IllegalTransition, match="it is closed"):
+        run(engine, handlers.close, case_id, RULES, ClosureOutcome.NO_CHANGE, now, now, "hv-key")
+    assert topics(engine).count("allocation.case-closed.v1") == 1
+    with Session(engine) as session:
+        row = session.exec(select(OutboxEvent).where(OutboxEvent.topic == "allocation.case-closed.v1")).one()
+        event = json.loads(row.payload)
+        stored = store.get_case(session, case_id)
+        kinds = [(e.kind, e.detail) for e in store.timeline(session, case_id)]
+        assert store.open_cases(session) == [] and store.awaiting_offer_starts(session) == []
+        case_row = session.get(CaseRow, case_id)
+        assert case_row is not None and (case_row.status, case_row.is_open) == ("closed", False)
+    assert row.key == str(case_id) and event["id"] == str(uuid.uuid5(case_id, "closed"))
+    assert event["type"] == "uk.gov.frontdoor.allocation.case-closed.v1" and event["subject"] == str(case_id)
+    data = event["data"]
+    assert (data["outcome"], data["closed_by"], data["lead_agency_id"], data["agency_kind"]) == (
+        "positive_outcome", "hv-key", "hv-team-3", "health_visiting")
+    assert data["family_id"] == str(family) and len(data["child_ids"]) == 1
+    assert stored is not None and stored == closed  # the closure round-trips through the stored document
+    assert kinds[-1] == ("closed", {"outcome": "positive_outcome", "status_before": "accepted",
+                                    "closed_at": closed_at.isoformat(), "by": "hv-key"})
+
+
+def test_one_open_case_per_family_across_a_closure(engine: Engine) -> None:
+    family = uuid.uuid4()
+    first = accepted_case(engine, family)
+    during = run(engine, handlers.on_trigger, trigger(family, "e2", DECIDED + timedelta(days=20)), RULES,
+                 DECIDED + timedelta(days=20))
+    assert during[0] is TriggerOutcome.ATTACHED and during[1].case_id == first  # joins the case under way
+    run(engine, handlers.close, first, RULES, ClosureOutcome.NO_CHANGE, DECIDED + timedelta(days=40),
+        DECIDED + timedelta(days=40), "hv-key")
+    replay = run(engine, handlers.on_trigger, trigger(family, "e2", DECIDED + timedelta(days=20)), RULES,
+                 DECIDED + timedelta(days=50))
+    assert replay[0] is TriggerOutcome.DUPLICATE  # a redelivery after closure opens nothing
+    outcome, again = run(engine, handlers.on_trigger, trigger(family, "e3", DECIDED + timedelta(days=90)), RULES,
+                         DECIDED + timedelta(days=90))
+    assert outcome is TriggerOutcome.OPENED and again.case_id != first
+    assert topics(engine).count("allocation.case-opened.v1") == 2
+    with Session(engine) as session:
+        assert [c.case_id for c in store.open_cases(session)] == [again.case_id]
+        assert {c.case_id for c in store.family_cases(session, family)} == {first, again.case_id}
+
+
+def test_a_case_closed_before_its_offer_is_owed_no_warning(engine: Engine) -> None:
+    _, case = run(engine, handlers.on_trigger, trigger(uuid.uuid4()), RULES, DECIDED)
+    run(engine, handlers.allocate, case.case_id, RULES, DECIDED + timedelta(days=1), lead_agency_id="school-100001",
+        agency_kind=AgencyKind.SCHOOL, lead_professional_ref="staff-7", allocated_by="coord-1", at_meeting=False)
+    run(engine, handlers.close, case.case_id, RULES, ClosureOutcome.RESOLVED_BY_INFORMATION_AND_ADVICE,
+        DECIDED + timedelta(days=2), DECIDED + timedelta(days=2), "school-key")
+    assert run(engine, handlers.sla_sweep, RULES, case.due_at + timedelta(days=1)) == []
+    with Session(engine) as session:
+        assert store.overdue_count(session, case.due_at + timedelta(days=1)) == 0
+
+
+def test_migration_0003_opens_cases_accepted_before_closures_existed(database_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from allocation.codec import dump_case
+    from allocation.database import MIGRATIONS, build_engine, migrate
+    from allocation.domain.cases import Case
+
+    built = build_engine(database_url)
+    try:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with built.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0002")
+        case = (Case.open(trigger(uuid.uuid4()), opened_at=DECIDED)
+                .allocate(lead_agency_id="vs-1", agency_kind=AgencyKind.VOLUNTARY_SECTOR, lead_professional_ref="s-1",
+                          allocated_by="c", allocated_at=DECIDED, at_meeting=False)
+                .record_offer(DECIDED).record_answer(OfferAnswer.ACCEPTED, DECIDED))
+        with Session(built) as session:  # as the code before closures stored it
+            session.add(CaseRow(case_id=case.case_id, family_id=case.family_id, status="accepted", is_open=False,
+                                source=case.source.value, started_at=case.started_at, due_at=case.due_at,
+                                document=dump_case(case)))
+            session.commit()
+        migrate(built)
+        with Session(built) as session:
+            assert [c.case_id for c in store.open_cases(session)] == [case.case_id]
+    finally:
+        built.dispose()

@@ -1,4 +1,5 @@
-"""The case state machine, one open case per family, and days waiting / left / taken."""
+"""The case state machine (closure with an outcome category included), one open case per family, and days
+waiting / left / taken."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from frontdoor_contracts.vocabulary import (
     AgencyKind,
     CaseSource,
     CaseStatus,
+    ClosureOutcome,
     Concern,
     HeadlineProblem,
     LevelOfNeed,
@@ -78,7 +80,8 @@ def test_the_happy_path_open_allocated_offer_accepted() -> None:
     assert case.allocation is not None and case.allocation.agency_kind is AgencyKind.SCHOOL
     assert case.days_taken() == 5 and case.within_target
     done = case.record_answer(OfferAnswer.ACCEPTED, london(2026, 12, 24, 9, 0))
-    assert done.status is CaseStatus.ACCEPTED and not done.is_open and done.answer is OfferAnswer.ACCEPTED
+    assert done.status is CaseStatus.ACCEPTED and done.answer is OfferAnswer.ACCEPTED
+    assert done.is_open and not done.awaiting_offer  # being worked with until the lead agency closes it
 
 
 def test_a_family_may_decline() -> None:
@@ -105,12 +108,31 @@ def test_step_up_from_any_open_status(make: Callable[[], Case]) -> None:
     assert up.status is CaseStatus.STEPPED_UP and not up.is_open and up.sla_owed(london(2027, 2, 1, 0, 0)) == ()
 
 
+def accepted() -> Case:
+    return offered().record_answer(OfferAnswer.ACCEPTED, london(2026, 12, 24, 9, 0))
+
+
+def declined() -> Case:
+    return offered().record_answer(OfferAnswer.DECLINED, london(2026, 12, 24, 9, 0))
+
+
+def closed(outcome: ClosureOutcome = ClosureOutcome.POSITIVE_OUTCOME, case: Case | None = None,
+           at: datetime | None = None) -> Case:
+    return (case or accepted()).close(outcome, closed_at=at or london(2027, 3, 1, 16, 0), closed_by="hv-17")
+
+
 def closed_cases() -> list[Case]:
+    """Every way a case stops being open."""
     return [
-        offered().record_answer(OfferAnswer.ACCEPTED, london(2026, 12, 24, 9, 0)),
-        offered().record_answer(OfferAnswer.DECLINED, london(2026, 12, 24, 9, 0)),
+        declined(),
         opened().step_up(london(2026, 12, 24, 12, 0)),
+        closed(),
+        closed(ClosureOutcome.NO_CHANGE, declined()),
+        opened().merged_into_case(uuid.uuid4()),
     ]
+
+
+CLOSED_IDS = ["declined", "stepped_up", "closed", "closed_after_declining", "merged"]
 
 
 @pytest.mark.parametrize(
@@ -136,15 +158,18 @@ def test_illegal_transitions_raise_a_clear_error(
     assert caught.value.case_id == case.case_id and caught.value.status is case.status
 
 
-@pytest.mark.parametrize("index", range(3), ids=["accepted", "declined", "stepped_up"])
+@pytest.mark.parametrize("index", range(len(CLOSED_IDS)), ids=CLOSED_IDS)
 def test_a_closed_case_refuses_every_move(index: int) -> None:
     case = closed_cases()[index]
-    later = london(2027, 1, 5, 9, 0)
+    assert not case.is_open and not case.awaiting_offer
+    later = london(2027, 4, 5, 9, 0)
     moves: list[Callable[[], object]] = [
         lambda: allocate(case, later), lambda: case.record_offer(later),
         lambda: case.record_answer(OfferAnswer.ACCEPTED, later), lambda: case.step_up(later),
-        lambda: case.attach(trigger("decision-2", later)),
+        lambda: case.attach(trigger("decision-2", later)), lambda: case.merged_into_case(uuid.uuid4()),
     ]
+    if case.status is not CaseStatus.DECLINED:  # a declined case may still be closed
+        moves.append(lambda: case.close(ClosureOutcome.NO_CHANGE, closed_at=later, closed_by="hv-17"))
     for move in moves:
         with pytest.raises(IllegalTransition, match=f"it is {case.status.value}"):
             move()
@@ -222,8 +247,8 @@ def test_a_second_trigger_attaches_to_the_open_case_without_moving_the_clock() -
     assert len(joined.triggers) == 2
 
 
-def test_a_trigger_attaches_to_an_allocated_or_offered_case_too() -> None:
-    for case in (allocate(opened()), offered()):
+def test_a_trigger_attaches_to_an_allocated_offered_or_accepted_case_too() -> None:
+    for case in (allocate(opened()), offered(), accepted()):
         result = apply_trigger([case], trigger("decision-2", london(2026, 12, 24, 9, 0)), opened_at=FRIDAY_EVENING)
         assert result.outcome is TriggerOutcome.ATTACHED and result.case.status is case.status
 
@@ -260,3 +285,121 @@ def test_other_families_cases_are_ignored() -> None:
 def test_naive_trigger_time_is_refused() -> None:
     with pytest.raises(ValueError, match="time zone"):
         Case.open(trigger(at=datetime(2026, 12, 18, 18, 30)), opened_at=FRIDAY_EVENING)
+
+
+# ---- closing a case with an outcome category
+
+# The rule, written out here apart from the code: which outcomes each status may close with.
+ANY = frozenset(ClosureOutcome)
+MAY_CLOSE_AS: dict[str, frozenset[ClosureOutcome]] = {
+    "open": frozenset(),
+    "allocated": frozenset({ClosureOutcome.RESOLVED_BY_INFORMATION_AND_ADVICE}),
+    "offer_made": frozenset({ClosureOutcome.RESOLVED_BY_INFORMATION_AND_ADVICE}),
+    "accepted": ANY,
+    "declined": frozenset({ClosureOutcome.NO_CHANGE, ClosureOutcome.RESOLVED_BY_INFORMATION_AND_ADVICE,
+                           ClosureOutcome.ESCALATED_TO_HIGHER_LEVEL_SERVICES}),
+    "stepped_up": frozenset(),
+    "merged": frozenset(),
+    "closed": frozenset(),
+}
+IN_EVERY_STATUS: dict[str, Callable[[], Case]] = {
+    "open": opened, "allocated": lambda: allocate(opened()), "offer_made": offered, "accepted": accepted,
+    "declined": declined, "stepped_up": lambda: allocate(opened()).step_up(london(2026, 12, 23, 9, 0)),
+    "merged": lambda: opened().merged_into_case(uuid.uuid4()), "closed": closed,
+}
+LATER = london(2027, 3, 2, 10, 0)
+
+
+def test_every_status_is_covered_by_the_closure_rule() -> None:
+    assert set(IN_EVERY_STATUS) == set(MAY_CLOSE_AS) == {s.value for s in CaseStatus}
+
+
+@pytest.mark.parametrize("outcome", list(ClosureOutcome))
+@pytest.mark.parametrize("status", list(MAY_CLOSE_AS))
+def test_which_outcomes_each_status_may_close_with(status: str, outcome: ClosureOutcome) -> None:
+    case = IN_EVERY_STATUS[status]()
+    assert case.status.value == status
+    if outcome in MAY_CLOSE_AS[status]:
+        done = case.close(outcome, closed_at=LATER, closed_by="hv-17")
+        assert done.status is CaseStatus.CLOSED and not done.is_open and not done.awaiting_offer
+        assert done.closure is not None and done.closure.outcome is outcome
+        assert done.closure.status_before is case.status and done.closure.closed_by == "hv-17"
+        assert done.allocation == case.allocation and done.answer == case.answer  # the history stays
+    else:
+        with pytest.raises(IllegalTransition, match=f"it is {status}") as refused:
+            case.close(outcome, closed_at=LATER, closed_by="hv-17")
+        assert refused.value.case_id == case.case_id and refused.value.status is case.status
+
+
+def test_a_closed_case_is_closed_for_good_and_off_every_list() -> None:
+    done = closed(ClosureOutcome.TOO_EARLY_TO_SAY, at=london(2027, 3, 1, 16, 0))
+    assert done.closed_at == london(2027, 3, 1, 16, 0) and done.closed_at.tzinfo is UTC
+    assert not done.is_overdue(london(2027, 6, 1, 9, 0)) and done.sla_owed(london(2027, 6, 1, 9, 0)) == ()
+    with pytest.raises(IllegalTransition, match=r"cannot close case .*: it is closed, and that is allowed only when "
+                                                r"allocated or offer_made or accepted or declined"):
+        done.close(ClosureOutcome.POSITIVE_OUTCOME, closed_at=LATER, closed_by="hv-17")
+
+
+def test_an_outcome_the_status_does_not_allow_is_refused_naming_both() -> None:
+    with pytest.raises(IllegalTransition, match=r"cannot close case .* as positive_outcome: it is declined, "
+                                                r"and that is allowed only when accepted$") as refused:
+        declined().close(ClosureOutcome.POSITIVE_OUTCOME, closed_at=LATER, closed_by="hv-17")
+    assert refused.value.allowed == {CaseStatus.ACCEPTED}
+    with pytest.raises(IllegalTransition, match=r"as escalated_to_higher_level_services: it is offer_made, and that "
+                                                r"is allowed only when accepted or declined$"):
+        offered().close(ClosureOutcome.ESCALATED_TO_HIGHER_LEVEL_SERVICES, closed_at=LATER, closed_by="hv-17")
+    with pytest.raises(IllegalTransition, match=r"cannot close case .*: it is open, and that is allowed only when "
+                                                r"allocated or offer_made or accepted or declined$"):
+        opened().close(ClosureOutcome.RESOLVED_BY_INFORMATION_AND_ADVICE, closed_at=LATER, closed_by="c")
+
+
+def test_closing_does_not_change_the_case_it_was_made_from() -> None:
+    case = accepted()
+    closed(case=case)
+    assert case.status is CaseStatus.ACCEPTED and case.closure is None and case.is_open
+
+
+def test_the_closing_time_is_aware_and_not_before_the_last_move() -> None:
+    answered_at = london(2026, 12, 24, 9, 0)
+    with pytest.raises(ValueError, match="time zone"):
+        accepted().close(ClosureOutcome.NO_CHANGE, closed_at=datetime(2027, 1, 5, 9, 0), closed_by="hv-17")
+    with pytest.raises(ValueError, match="closed_at cannot be before the answer"):
+        accepted().close(ClosureOutcome.NO_CHANGE, closed_at=answered_at - timedelta(seconds=1), closed_by="hv-17")
+    assert accepted().close(ClosureOutcome.NO_CHANGE, closed_at=answered_at, closed_by="hv-17").closed_at == answered_at
+    advice = ClosureOutcome.RESOLVED_BY_INFORMATION_AND_ADVICE
+    with pytest.raises(ValueError, match="closed_at cannot be before the offer"):
+        offered(london(2026, 12, 23, 15, 0)).close(advice, closed_at=london(2026, 12, 23, 14, 0), closed_by="x")
+    with pytest.raises(ValueError, match="closed_at cannot be before the allocation"):
+        allocate(opened()).close(advice, closed_at=london(2026, 12, 22, 9, 0), closed_by="x")
+
+
+def test_days_waiting_stops_at_a_closure_without_an_offer_and_at_the_offer_otherwise() -> None:
+    advice = ClosureOutcome.RESOLVED_BY_INFORMATION_AND_ADVICE
+    early = allocate(opened()).close(advice, closed_at=london(2026, 12, 23, 11, 0), closed_by="hv-17")
+    assert early.days_waiting(london(2027, 6, 1, 9, 0)) == 5 and early.within_target is None
+    assert early.days_taken() is None and not early.is_overdue(london(2027, 6, 1, 9, 0))
+    assert closed().days_waiting(london(2027, 6, 1, 9, 0)) == 5 and closed().days_taken() == 5
+
+
+def test_while_the_family_is_worked_with_a_new_trigger_joins_the_accepted_case() -> None:
+    case = accepted()
+    again = trigger("decision-2", london(2027, 1, 20, 9, 0), child_ids=(CHILD_B,), concerns=(Concern.DOMESTIC_ABUSE,))
+    result = apply_trigger([case], again, opened_at=london(2027, 1, 20, 9, 0))
+    assert result.outcome is TriggerOutcome.ATTACHED and result.case.case_id == case.case_id
+    assert result.case.status is CaseStatus.ACCEPTED and result.case.child_ids == (CHILD_A, CHILD_B)
+    assert result.case.started_at == case.started_at  # the clock does not move
+    # ... and when the case closes, it closes with every child the family brought to it.
+    assert closed(case=result.case).child_ids == (CHILD_A, CHILD_B)
+
+
+def test_after_closure_a_new_trigger_opens_a_new_case_with_its_own_clock() -> None:
+    done = closed(ClosureOutcome.POSITIVE_OUTCOME)
+    back = trigger("decision-3", london(2027, 6, 1, 9, 0))  # back within 12 months: a re-referral to Early Help
+    result = apply_trigger([done], back, opened_at=london(2027, 6, 1, 9, 5))
+    assert result.outcome is TriggerOutcome.OPENED and result.case.case_id != done.case_id
+    assert result.case.case_id == case_id_for("urn:frontdoor:contacts", "decision-3")
+    assert result.case.status is CaseStatus.OPEN and result.case.started_at == london(2027, 6, 1, 9, 0)
+    # The trigger that opened the closed case, redelivered, opens nothing; a further one joins the new case.
+    assert apply_trigger([done, result.case], trigger(), opened_at=LATER).outcome is TriggerOutcome.DUPLICATE
+    further = apply_trigger([done, result.case], trigger("decision-4", london(2027, 6, 2, 9, 0)), opened_at=LATER)
+    assert further.outcome is TriggerOutcome.ATTACHED and further.case.case_id == result.case.case_id

@@ -8,7 +8,15 @@ from datetime import UTC, datetime, timedelta
 from allocation.domain.cases import Case
 from allocation.domain.merges import merge_family_cases
 from allocation.domain.triggers import Trigger
-from frontdoor_contracts.vocabulary import AgencyKind, CaseSource, CaseStatus, Concern, LevelOfNeed
+from frontdoor_contracts.vocabulary import (
+    AgencyKind,
+    CaseSource,
+    CaseStatus,
+    ClosureOutcome,
+    Concern,
+    LevelOfNeed,
+    OfferAnswer,
+)
 
 START = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 KEPT, JOINED = uuid.uuid4(), uuid.uuid4()
@@ -48,3 +56,37 @@ def test_one_open_case_only_moves_family_and_closed_cases_follow_unchanged() -> 
     after = merge_family_cases([allocated, closed], KEPT, {JOINED})
     assert after[0] == allocated  # already the family's, still its only open case
     assert after[1].family_id == KEPT and after[1].status is CaseStatus.STEPPED_UP
+
+
+def accepted(family: uuid.UUID, started: datetime, event_id: str) -> Case:
+    return (case(family, started, event_id)
+            .allocate(lead_agency_id="hv-3", agency_kind=AgencyKind.HEALTH_VISITING, lead_professional_ref="hv-17",
+                      allocated_by="c", allocated_at=started + timedelta(days=2), at_meeting=True)
+            .record_offer(started + timedelta(days=3))
+            .record_answer(OfferAnswer.ACCEPTED, started + timedelta(days=4)))
+
+
+def test_a_case_under_way_keeps_the_family_even_when_the_other_started_first() -> None:
+    waiting = case(JOINED, START - timedelta(days=3), "waiting")
+    worked = accepted(KEPT, START, "worked")
+    kept, joined = merge_family_cases([worked, waiting], KEPT, {JOINED})
+    assert kept.case_id == worked.case_id and kept.status is CaseStatus.ACCEPTED
+    assert kept.allocation == worked.allocation and len(kept.triggers) == 2
+    assert set(kept.child_ids) == set(worked.child_ids) | set(waiting.child_ids)
+    assert joined.status is CaseStatus.MERGED and joined.merged_into == worked.case_id
+
+
+def test_of_two_cases_under_way_the_earlier_keeps_the_family() -> None:
+    first, second = accepted(JOINED, START, "first"), accepted(KEPT, START + timedelta(days=1), "second")
+    kept, joined = merge_family_cases([first, second], KEPT, {JOINED})
+    assert kept.case_id == first.case_id and kept.status is CaseStatus.ACCEPTED and kept.family_id == KEPT
+    assert joined.status is CaseStatus.MERGED and joined.merged_into == first.case_id
+
+
+def test_a_closed_case_only_moves_family() -> None:
+    closed = accepted(JOINED, START - timedelta(days=90), "old").close(
+        ClosureOutcome.POSITIVE_OUTCOME, closed_at=START - timedelta(days=20), closed_by="hv-17")
+    now = case(KEPT, START, "now")
+    moved, still = merge_family_cases([closed, now], KEPT, {JOINED})
+    assert still == now and moved.family_id == KEPT
+    assert moved.status is CaseStatus.CLOSED and moved.closure == closed.closure
