@@ -45,9 +45,10 @@ from frontdoor_contracts.vocabulary import Channel, Decision
 from frontdoor_platform import outbox
 
 from . import store
-from .domain.people import PersonFacts, StoredPerson, choose_match, demographic_key, filled_in, plan_family
+from .domain.people import PersonFacts, plan_family
 from .domain.referrals import RE_REFERRAL_WINDOW_MONTHS, is_re_referral, referral_flags
 from .lookups import Lookups, lookups_for
+from .matching import match_or_create
 from .models import ChildReferral, Contact, ContactPerson, MashDecision, OutboxEvent, PendingDecision, Person
 
 
@@ -78,29 +79,6 @@ def _event_id(contact_id: uuid.UUID, kind: str) -> str:
     return str(uuid.uuid5(contact_id, kind))
 
 
-def _match_or_create(lookups: Lookups, session: Session, facts: PersonFacts, kind: str, now: datetime) -> Person:
-    key = demographic_key(facts)
-    by_nhs = lookups.by_nhs(facts.nhs_number)
-    by_upn = lookups.by_upn(facts.upn)
-    candidates = {p.id: p for p in lookups.by_demographics(key, kind)}
-    match = choose_match(
-        facts, store.known(by_nhs), store.known(by_upn), [k for p in candidates.values() if (k := store.known(p))]
-    )
-    if match is None:
-        person = Person(id=uuid.uuid4(), kind=kind, given_name=facts.given_name, family_name=facts.family_name,
-                        date_of_birth=facts.date_of_birth, created_at=now)
-    else:
-        person = next(p for p in (by_nhs, by_upn, *candidates.values()) if p is not None and p.id == match.person_id)
-    known = StoredPerson(person.nhs_number, person.upn, person.postcode, person.date_of_birth, person.demographic_key)
-    now_known = filled_in(known, facts, nhs_taken=by_nhs is not None and by_nhs.id != person.id,
-                          upn_taken=by_upn is not None and by_upn.id != person.id)
-    person.nhs_number, person.upn, person.postcode = now_known.nhs_number, now_known.upn, now_known.postcode
-    person.date_of_birth, person.demographic_key = now_known.date_of_birth, now_known.demographic_key
-    session.add(person)
-    lookups.remember(person)
-    return person
-
-
 def _child_facts(child: Child) -> PersonFacts:
     return PersonFacts(child.given_name, child.family_name, child.date_of_birth, child.nhs_number, child.upn,
                        child.postcode)
@@ -121,14 +99,14 @@ def record_contact(
     data = event.data
     children: list[tuple[Child, Person]] = []
     for child in data.children:
-        person = _match_or_create(lookups, session, _child_facts(child), "child", now)
+        person = match_or_create(lookups, session, _child_facts(child), "child", now)
         person.school_urn = child.school_urn or person.school_urn
         children.append((child, person))
     adults: list[tuple[Adult, Person]] = []
     for adult in data.adults:
         facts = PersonFacts(adult.given_name, adult.family_name, adult.date_of_birth, adult.nhs_number, None,
                             adult.postcode)
-        adults.append((adult, _match_or_create(lookups, session, facts, "adult", now)))
+        adults.append((adult, match_or_create(lookups, session, facts, "adult", now)))
     plan = plan_family([p.family_id for _, p in children], [p.family_id for _, p in adults])
     family_id = plan.family_id
     if plan.merged:

@@ -1,21 +1,22 @@
-"""The consumer's routes: which handler takes each front-door topic, and
-what is counted once its batch is durable."""
+"""The consumer's routes: which handler takes each front-door and partner
+data topic, and what is counted once its batch is durable."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session
 
 from frontdoor_contracts.contacts import ContactSubmitted, DecisionSubmitted
-from frontdoor_contracts.envelope import CloudEvent
+from frontdoor_contracts.envelope import CloudEvent, EventData
 from frontdoor_contracts.errors import parse_event
 from frontdoor_contracts.topics import FRONTDOOR_CONTACTS, FRONTDOOR_DECISIONS
 from frontdoor_contracts.vocabulary import Channel
 from frontdoor_platform.consumer import Consumed, Route, Routes
 
-from . import handlers, lookups
+from . import handlers, lookups, partner_data
 from .metrics import Metrics
 from .settings import Settings
 
@@ -65,7 +66,20 @@ def routes(settings: Settings, metrics: Metrics) -> Routes:
             if result.event.data.da_incident is not None:
                 metrics.da_incidents.inc()
 
-    return (
+    def apply_partner_record(session: Session, event: CloudEvent[partner_data.PartnerEvent],
+                             where: Consumed) -> partner_data.FactOutcome:
+        return partner_data.record_partner_fact(session, event, settings.source_uri, where.now)
+
+    def after_partner_record(topic: str) -> Callable[[partner_data.FactOutcome], None]:
+        def count_fact(outcome: partner_data.FactOutcome) -> None:
+            if outcome.duplicate:
+                metrics.duplicates.labels(topic).inc()
+            else:
+                metrics.partner_records.labels(outcome.dataset.value,
+                                               "created" if outcome.person_created else "matched").inc()
+        return count_fact
+
+    table = (
         Routes()
         .add(FRONTDOOR_CONTACTS.name, Route(
             decode=lambda raw: parse_event(raw, ContactSubmitted, lenient=True), apply=apply_contact,
@@ -75,3 +89,18 @@ def routes(settings: Settings, metrics: Metrics) -> Routes:
             decode=lambda raw: parse_event(raw, DecisionSubmitted, lenient=True), apply=apply_decision,
             after_commit=lambda outcome: count(FRONTDOOR_DECISIONS.name, outcome), trace=_trace, describe=_describe))
     )
+    for topic, event_type in partner_data.TOPICS.items():
+        table.add(topic, Route(
+            decode=_decoder(event_type), apply=apply_partner_record,
+            prefetch=lookups.prefetch_partner_records,
+            after_commit=after_partner_record(topic), trace=_trace, describe=_describe_fact))
+    return table
+
+
+def _decoder(event_type: type[EventData]) -> Callable[[bytes], CloudEvent[Any]]:
+    return lambda raw: parse_event(raw, event_type, lenient=True)
+
+
+def _describe_fact(outcome: partner_data.FactOutcome) -> dict[str, Any]:
+    return {"fact_id": str(outcome.fact_id), "dataset": outcome.dataset.value, "duplicate": outcome.duplicate,
+            "person_created": outcome.person_created}

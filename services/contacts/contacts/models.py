@@ -34,6 +34,11 @@ class Person(ContactsTable, table=True):
     family_id: uuid.UUID | None = Field(default=None, index=True)
     school_urn: str | None = Field(default=None, max_length=6)
     created_at: datetime = Field(sa_column=utc_column())
+    # The household's UPRN as partner data last gave it (contacts carry none):
+    # the people at one UPRN are one household (see partner_data).
+    uprn: str | None = Field(default=None, max_length=12, index=True)
+    # The partner fact this person was created from (None: from a contact).
+    created_from_fact_id: uuid.UUID | None = None
 
 
 class Contact(ContactsTable, table=True):
@@ -126,3 +131,22 @@ class PendingDecision(ContactsTable, table=True):
     contact_id: uuid.UUID = Field(index=True)
     payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     received_at: datetime = Field(sa_column=utc_column())
+
+
+class PartnerRecordApplied(ContactsTable, table=True):
+    """One row per partner record delivery applied (its CloudEvents source +
+    id make the key): a redelivery finds it and changes nothing. Which fact
+    it was and whom it matched; the names and identifiers stay on the person."""
+
+    __tablename__ = "partner_records"
+
+    id: uuid.UUID = Field(primary_key=True)
+    event_id: str = Field(max_length=200)
+    event_source: str = Field(max_length=500)
+    dataset: str = Field(max_length=20)
+    fact_id: uuid.UUID = Field(index=True)
+    person_id: uuid.UUID = Field(index=True, foreign_key="people.id")
+    family_id: uuid.UUID
+    recorded_at: datetime = Field(sa_column=utc_column())
+    # Never loaded: the unit of work inserts the person first (see ContactPerson).
+    person: Person | None = Relationship(sa_relationship=orm.relationship("Person", lazy="raise"))

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from .domain.people import KnownPerson
 from .models import (
@@ -45,6 +46,17 @@ def people_by_demographics(session: Session, key: str | None, kind: str) -> Sequ
         return ()
     query = select(Person).where(Person.demographic_key == key, Person.kind == kind).order_by(col(Person.created_at))
     return session.exec(query).all()
+
+
+def at_uprns(uprns: Iterable[str]) -> SelectOfScalar[Person]:
+    """The people at these UPRNs, the longest known first."""
+    return select(Person).where(col(Person.uprn).in_(list(uprns))).order_by(col(Person.created_at), col(Person.id))
+
+
+def people_at_uprn(session: Session, uprn: str | None) -> Sequence[Person]:
+    if not uprn:
+        return ()
+    return session.exec(at_uprns([uprn])).all()
 
 
 def previous_referrals(session: Session, child_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[datetime]]:

@@ -12,7 +12,8 @@ from typing import Any
 
 from frontdoor_contracts.contacts import ContactSubmitted, DecisionSubmitted
 from frontdoor_contracts.envelope import CloudEvent, new_event
-from frontdoor_contracts.identifiers import nhs_check_digit
+from frontdoor_contracts.identifiers import nhs_check_digit, upn_check_letter
+from frontdoor_contracts.partners import AttendanceRecorded, EmploymentRecorded, HealthNeedRecorded, OffendingRecorded
 
 
 def nhs_number(seed: int) -> str:
@@ -24,6 +25,12 @@ def nhs_number(seed: int) -> str:
         if check is not None:
             return first + str(check)
         n += 1
+
+
+def upn(seed: int) -> str:
+    """A valid Unique Pupil Number (check letter) made from a seed."""
+    body = f"801{seed % 10**9:09d}"
+    return upn_check_letter(body) + body
 
 
 def child(ref: str = "c1", **overrides: Any) -> dict[str, Any]:
@@ -57,3 +64,36 @@ def decision_event(contact_id: uuid.UUID, decision: str, decided_at: str, **over
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 TODAY = date(2026, 3, 2)
+
+
+PARTNER_SOURCE = "urn:test:data-team"
+PARTNER_EVENTS: dict[str, type[AttendanceRecorded | OffendingRecorded | EmploymentRecorded | HealthNeedRecorded]] = {
+    "partners.attendance.v1": AttendanceRecorded, "partners.offending.v1": OffendingRecorded,
+    "partners.employment.v1": EmploymentRecorded, "partners.health.v1": HealthNeedRecorded,
+}
+MEASURES: dict[str, dict[str, Any]] = {
+    "partners.attendance.v1": {"dataset": "attendance", "academic_year": "2025/26", "term": "autumn",
+                               "term_starts_on": "2025-09-03", "sessions_possible": 140,
+                               "unauthorised_absences": 31, "fixed_term_exclusions": 1},
+    "partners.offending.v1": {"dataset": "offending", "occurred_on": "2026-01-10", "kind": "anti_social_behaviour",
+                              "youth": False},
+    "partners.employment.v1": {"dataset": "employment", "status": "unemployed", "out_of_work_benefit": True,
+                               "starts_on": "2025-03-01"},
+    "partners.health.v1": {"dataset": "health", "category": "mental_health", "identified_on": "2026-02-11"},
+}
+
+
+def partner_person(**overrides: Any) -> dict[str, Any]:
+    """A person whose default name is unique (see `child`)."""
+    unique = "".join(random.choices(string.ascii_lowercase, k=8))
+    return {"given_name": f"Testpartner{unique}", "family_name": "Example", "date_of_birth": "1988-05-14",
+            "postcode": "RG1 1AA", **overrides}
+
+
+def partner_record(topic: str = "partners.employment.v1", *, person: dict[str, Any] | None = None,
+                   record_ref: str | None = None, event_id: str | None = None, source: str = PARTNER_SOURCE,
+                   **measure: Any) -> CloudEvent[Any]:
+    data = PARTNER_EVENTS[topic].model_validate({
+        "record_ref": record_ref or f"REF-{uuid.uuid4().hex[:12]}", "person": person or partner_person(),
+        "measure": {**MEASURES[topic], **measure}})
+    return new_event(data, source=source, event_id=event_id or str(uuid.uuid4()))

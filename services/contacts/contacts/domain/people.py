@@ -5,6 +5,9 @@ birth + postcode. An NHS number match is taken even when the UPNs differ (a
 temporary UPN is replaced by a permanent one; a child moves authority). A
 UPN match whose NHS number contradicts is not the same person; nor is a
 demographic candidate whose NHS number or UPN contradicts.
+
+Partner data (`refusal`) goes through the same rules, with a few more
+reasons to refuse a record instead of recording a new person.
 """
 
 from __future__ import annotations
@@ -76,8 +79,57 @@ def choose_match(
         return by_upn
     # Name + date of birth + postcode is weaker evidence: it decides only
     # when exactly one compatible person fits (a tie is left unmatched).
-    fitting = [candidate for candidate in by_demographics if compatible(candidate, facts)]
+    fitting = demographic_fits(facts, by_demographics)
     return fitting[0] if len(fitting) == 1 else None
+
+
+def demographic_fits(facts: PersonFacts, by_demographics: Iterable[KnownPerson]) -> list[KnownPerson]:
+    """The people of the same name + date of birth + postcode whose identifiers do not contradict the facts."""
+    return [candidate for candidate in by_demographics if compatible(candidate, facts)]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a partner record's person cannot be placed safely: a bounded
+    reason, the field at fault ("" for the person as a whole) and a message
+    that names the rule, never a value."""
+
+    reason: str
+    field: str
+    message: str
+
+
+def refusal(
+    facts: PersonFacts,
+    by_nhs: KnownPerson | None,
+    by_upn: KnownPerson | None,
+    by_demographics: Iterable[KnownPerson],
+) -> Refusal | None:
+    """Partner data is matched by the same rules as a contact, and refused
+    where a contact would be recorded regardless (a contact is about a child
+    someone is worried about now; a data feed's record can be corrected and
+    sent again, and a wrong person made from it would spread through every
+    later record):
+
+    - its UPN belongs to a person its NHS number does not identify (another
+      person holds the NHS number, or the UPN's holder has a different one):
+      `identifiers_conflict` on `upn`;
+    - nothing to match it on (no NHS number, no UPN, no name + date of birth
+      + postcode): `unmatchable`;
+    - no identifier matches and more than one person fits name + date of
+      birth + postcode: `ambiguous_match`.
+
+    An NHS number match whose UPN differs is still taken (as for contacts)."""
+    if by_upn is not None and (by_upn.person_id != by_nhs.person_id if by_nhs is not None
+                               else not compatible(by_upn, facts)):
+        return Refusal("identifiers_conflict", "upn", "the UPN belongs to a person the NHS number does not identify")
+    if by_nhs is not None or by_upn is not None:
+        return None
+    if not facts.nhs_number and not facts.upn and demographic_key(facts) is None:
+        return Refusal("unmatchable", "", "no NHS number, UPN or name, date of birth and postcode to match on")
+    if len(demographic_fits(facts, by_demographics)) > 1:
+        return Refusal("ambiguous_match", "", "more than one known person has this name, date of birth and postcode")
+    return None
 
 
 @dataclass(frozen=True)
