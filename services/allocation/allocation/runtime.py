@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from frontdoor_platform.clock import Clock
-from frontdoor_platform.consumer import BatchConsumer
+from frontdoor_platform.service import Consuming
 from frontdoor_platform.kafka import EventPublisher
 from frontdoor_platform.outbox import OutboxRelay
 
@@ -26,5 +26,5 @@ class Runtime:
     metrics: Metrics
     publisher: EventPublisher
     relay: OutboxRelay
-    consumer: BatchConsumer
+    consumer: Consuming
     clock: Clock

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from frontdoor_platform.clock import Clock
-from frontdoor_platform.consumer import BatchConsumer
+from frontdoor_platform.service import Consuming
 from frontdoor_platform.http import Gate
 from frontdoor_platform.kafka import EventPublisher
 from frontdoor_platform.outbox import OutboxRelay
@@ -23,6 +23,6 @@ class Runtime:
     metrics: Metrics
     publisher: EventPublisher
     relay: OutboxRelay
-    consumer: BatchConsumer
+    consumer: Consuming
     gate: Gate
     clock: Clock

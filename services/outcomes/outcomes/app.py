@@ -1,30 +1,56 @@
 """Composition root: the kit's plumbing, built in the lifespan (nothing at
-import time). Tests pass their own publisher, engine and clock."""
+import time), with faust agents in place of the kit's consumer loop (the
+worker process runs them), the KPI gauges, and the API. Tests pass their
+own publisher, engine and clock."""
 
 from __future__ import annotations
+
+from collections.abc import Coroutine, Mapping
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from frontdoor_platform import service
 from frontdoor_platform.clock import Clock, utc_now
+from frontdoor_platform.consumer import Routes
 from frontdoor_platform.kafka import EventPublisher
 from frontdoor_platform.lifespan import service_app
+from frontdoor_platform.outbox import OutboxRelay
 
-from . import __version__, intake
+from . import __version__
 from .access import IMPLIED, keyring
+from .api import router
 from .database import migrate
 from .metrics import Metrics
 from .models import OutboxEvent
+from .readmodel.gauges import kpi_collector
+from .runtime import Runtime
 from .settings import Settings
+from .stream.agents import FaustStream
+from .thresholds_file import load_thresholds
 
 
 def create_app(settings: Settings | None = None, *, publisher: EventPublisher | None = None,
                engine: Engine | None = None, clock: Clock = utc_now) -> FastAPI:
     config = settings or Settings()
+    thresholds = load_thresholds(config.thresholds)
     metrics = Metrics()
+
+    def stream(db: Engine, relay: OutboxRelay) -> FaustStream:
+        return FaustStream(config, db, relay, metrics, clock, thresholds)
+
+    def started(app: FastAPI, parts: service.Plumbing) -> Mapping[str, Coroutine[Any, Any, Any]]:
+        if config.role != "worker":
+            metrics.add_collector(kpi_collector(parts.engine, clock))
+        app.state.runtime = Runtime(config, parts.engine, thresholds, clock)
+        return {}
+
     lifespan = service.lifespan(config, metrics, database_url=config.database_url, client_id="outcomes",
-                                outbox=OutboxEvent, routes=lambda: intake.routes(metrics), migrate=migrate,
-                                keyring=keyring(), implied=IMPLIED, clock=clock, publisher=publisher, engine=engine)
-    return service_app("Front Door outcomes service", "Families found in data, sustained outcomes and the "
-                       "partnership's KPIs.", __version__, lifespan)
+                                outbox=OutboxEvent, routes=Routes, migrate=migrate, keyring=keyring(),
+                                implied=IMPLIED, clock=clock, publisher=publisher, engine=engine, started=started,
+                                consumer=stream)
+    app = service_app("Front Door outcomes service", "Families found in data, sustained outcomes and the "
+                      "partnership's KPIs.", __version__, lifespan)
+    app.include_router(router)
+    return app

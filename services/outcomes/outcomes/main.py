@@ -1,12 +1,15 @@
-"""Command line: `frontdoor-outcomes serve | migrate | create-client |
-list-clients | revoke-client`."""
+"""Command line: `frontdoor-outcomes serve | consume | migrate | rebuild |
+create-client | list-clients | revoke-client`."""
 
 from __future__ import annotations
 
+import argparse
 import sys
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from frontdoor_platform.cli import service_main
+from frontdoor_platform.cli import ExtraCommand, service_main
 
 from .access import keyring
 from .database import migrate
@@ -19,12 +22,58 @@ def _app(settings: Settings) -> Any:
     return create_app(settings)
 
 
+def _configure_rebuild(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--into", required=True, help="the database URL to build into (emptied first, e.g. "
+                        "sqlite:///.data/outcomes-rebuilt.db); never the live one")
+    parser.add_argument("--start", type=datetime.fromisoformat, default=None,
+                        help="the KPI report's period start (ISO 8601 with offset; default a year before --end)")
+    parser.add_argument("--end", type=datetime.fromisoformat, default=None, help="its end (default now)")
+    parser.add_argument("--report", type=Path, default=None, help="write the KPI report (JSON) here")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from frontdoor_platform.clock import utc_now
+    from frontdoor_platform.database import build_engine
+
+    from .stream.rebuild import rebuild, report_of
+    from .stream.wipe import empty
+    from .thresholds_file import load_thresholds
+
+    if args.into == settings.database_url:
+        print("refusing to rebuild into the live database: give another --into", file=sys.stderr)
+        return 2
+    now = utc_now()
+    end = args.end or now
+    start = args.start or end - timedelta(days=365)
+    if start.tzinfo is None or end.tzinfo is None or start >= end:
+        print("--start and --end need a UTC offset, and --start must be before --end", file=sys.stderr)
+        return 2
+    engine = build_engine(args.into)
+    empty(engine)
+    migrate(engine)
+    done = rebuild(settings.kafka_bootstrap, engine, load_thresholds(settings.thresholds), settings.source_uri,
+                   now, show=not args.quiet)
+    report = report_of(engine, start, end, now).model_dump_json(indent=2)
+    if args.report:
+        args.report.write_text(report + "\n")
+    else:
+        print(report)
+    print(f"rebuilt {done.families} families from {done.records} records: read in {done.read_seconds:.1f} s, "
+          f"applied in {done.apply_seconds:.1f} s", file=sys.stderr)
+    engine.dispose()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     return service_main(argv, prog="frontdoor-outcomes", module="outcomes.main",
                         description=__doc__, keyring=keyring(),
-                        serve_help="run the API, the consumer and the outbox relay",
+                        serve_help="run the API, the faust stream and the outbox relay",
                         default_roles="analyst", settings=Settings, app=_app,
-                        database_url=lambda s: s.database_url, migrate=migrate)
+                        database_url=lambda s: s.database_url, migrate=migrate,
+                        extra={"rebuild": ExtraCommand("rebuild every projection from the topics' first offsets "
+                                                       "into another database, and print its KPI report",
+                                                       _configure_rebuild, _rebuild)})
 
 
 if __name__ == "__main__":

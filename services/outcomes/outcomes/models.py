@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Column, Text
 from sqlalchemy.orm import registry
-from sqlmodel import SQLModel
+from sqlmodel import Field, SQLModel
 
 from frontdoor_platform.apikeys import ApiClientFields
+from frontdoor_platform.database import utc_column
 from frontdoor_platform.outbox import OutboxFields
 
 
@@ -19,3 +24,27 @@ class OutboxEvent(OutboxFields, OutcomesTable, table=True):
 
 class ApiClient(ApiClientFields, OutcomesTable, table=True):
     __tablename__ = "api_clients"
+
+
+class FamilyViewRow(OutcomesTable, table=True):
+    """Each family's view as the stream last left it (JSON of
+    `domain.view.FamilyView`: ids, categories and days only), for the API."""
+
+    __tablename__ = "family_views"
+
+    family_id: uuid.UUID = Field(primary_key=True)
+    document: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime = Field(sa_column=utc_column())
+
+
+class FamilyAliasRow(OutcomesTable, table=True):
+    """A family merged into another: its view is the surviving family's."""
+
+    __tablename__ = "family_view_aliases"
+
+    family_id: uuid.UUID = Field(primary_key=True)
+    now_family_id: uuid.UUID
+
+
+# The KPI read model's fact tables, on this metadata (migrations/env.py imports this module).
+from .readmodel import tables as _kpi_tables  # noqa: E402, F401

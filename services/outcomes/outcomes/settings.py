@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from frontdoor_platform.settings import ServiceSettings
+
+from .thresholds_file import SHIPPED
 
 
 class Settings(ServiceSettings):
@@ -18,3 +22,12 @@ class Settings(ServiceSettings):
     )
     consumer_group: str = "outcomes"
     source_uri: str = "urn:frontdoor:outcomes"
+
+    thresholds: Path = SHIPPED
+    # The faust app: its id names the consumer group and the tables' changelog topics.
+    stream_id: str = "frontdoor-outcomes"
+    stream_data_dir: Path = Path(".data/outcomes-stream")
+    # How often every family is reviewed with today's date (sustained progress, the quiet period).
+    review_seconds: float = Field(default=30.0, gt=0)
+    # How quickly a killed worker's partitions come back (the group's session timeout).
+    stream_session_timeout_seconds: float = Field(default=10.0, gt=1)

@@ -4,7 +4,8 @@ client commands (`create-client`, `list-clients`, `revoke-client`)."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -58,6 +59,15 @@ def run_client_command(args: argparse.Namespace, parser: argparse.ArgumentParser
     return 2
 
 
+@dataclass(frozen=True)
+class ExtraCommand:
+    """A service's own command: its help, its arguments, and what it runs (returns the exit status)."""
+
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, Any], int]
+
+
 def is_client_command(command: str) -> bool:
     return command in ("create-client", "list-clients", "revoke-client")
 
@@ -66,16 +76,21 @@ def service_main(argv: list[str] | None, *, prog: str, module: str, description:
                  keyring: KeyRing,
                  default_roles: str, settings: Callable[[], ServiceSettings], app: Callable[[Any], Any],
                  database_url: Callable[[Any], str], migrate: Callable[[Engine], None],
-                 scope_help: str | None = None) -> int:
-    """`serve | migrate | create-client | list-clients | revoke-client` for a service."""
+                 scope_help: str | None = None, extra: Mapping[str, ExtraCommand] | None = None) -> int:
+    """`serve | migrate | create-client | list-clients | revoke-client` for a
+    service, and any `extra` commands of its own (outcomes: `rebuild`)."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help=serve_help)
     commands.add_parser("consume", help="the worker `serve` starts: consumer, outbox relay and timers, no HTTP")
     commands.add_parser("migrate", help="bring the database schema up to date")
     add_client_commands(commands, keyring, default_roles, scope_help)
+    for name, command in (extra or {}).items():
+        command.configure(commands.add_parser(name, help=command.help))
     args = parser.parse_args(argv)
     config = settings()
+    if extra and args.command in extra:
+        return extra[args.command].run(args, config)
     if args.command == "serve":
         import uvicorn
 

@@ -53,6 +53,40 @@ MAX_DEAD_LETTER_BYTES = 900_000  # under the broker's and producer's 1 MiB recor
 
 
 @dataclass(frozen=True)
+class Incoming:
+    """A record as read from a topic, whoever read it (this loop, a faust agent, a rebuild)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]] = ()
+
+    @staticmethod
+    def of(record: Record) -> Incoming:
+        return Incoming(record.topic, record.partition, record.offset, record.key, record.value,
+                        tuple(record.headers or ()))
+
+
+def add_dead_letter(session: Session, table: type[OutboxFields], record: Incoming, error: InvalidEvent,
+                    now: datetime) -> None:
+    """The original bytes and headers to the topic's dead-letter topic,
+    through the outbox in the caller's transaction (once per record)."""
+    record_id = f"dlq:{record.topic}:{record.partition}:{record.offset}"
+    if session.exec(select(table.id).where(col(table.event_id) == record_id)).first() is None:
+        headers = dead_letter_headers(error, record.topic, record.partition, record.offset, record.headers)
+        key = record.key.decode(errors="replace")[:MAX_DEAD_LETTER_KEY] if record.key is not None else ""
+        value = record.value or b""
+        if len(value) > MAX_DEAD_LETTER_BYTES:  # it could never be published whole: keep where to find it
+            headers.append(("dlq.truncated_from", str(len(value)).encode()))
+            value = value[:MAX_DEAD_LETTER_BYTES]
+        add_record(session, table, dead_letter_topic(record.topic), key, value, record_id, now, headers)
+    log.warning("dead-lettered", extra={"topic": record.topic, "partition": record.partition,
+                                        "offset": record.offset, "reason": error.reason, "field": error.field})
+
+
+@dataclass(frozen=True)
 class Consumed:
     """Where a record came from, for handlers that need it."""
 
@@ -191,21 +225,9 @@ class BatchConsumer:
 
     def _dead_letter(self, session: Session, record: Record, error: InvalidEvent, now: datetime,
                      result: BatchResult) -> None:
-        """The original bytes and headers, through the outbox in this transaction."""
-        record_id = f"dlq:{record.topic}:{record.partition}:{record.offset}"
-        table = self._outbox
-        if session.exec(select(table.id).where(col(table.event_id) == record_id)).first() is None:
-            headers = dead_letter_headers(error, record.topic, record.partition, record.offset, record.headers or ())
-            key = record.key.decode(errors="replace")[:MAX_DEAD_LETTER_KEY] if record.key is not None else ""
-            value = record.value or b""
-            if len(value) > MAX_DEAD_LETTER_BYTES:  # it could never be published whole: keep where to find it
-                headers.append(("dlq.truncated_from", str(len(value)).encode()))
-                value = value[:MAX_DEAD_LETTER_BYTES]
-            add_record(session, table, dead_letter_topic(record.topic), key, value, record_id, now, headers)
+        add_dead_letter(session, self._outbox, Incoming.of(record), error, now)
         result.dead_lettered.append((record.topic, error.reason))
         result.wrote = True
-        log.warning("dead-lettered", extra={"topic": record.topic, "partition": record.partition,
-                                            "offset": record.offset, "reason": error.reason, "field": error.field})
 
     # -- the loop (event loop) -------------------------------------------
 

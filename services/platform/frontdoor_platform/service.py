@@ -10,7 +10,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
@@ -30,6 +30,15 @@ from .settings import ServiceSettings
 from .workers import read_status, report_status
 
 
+class Consuming(Protocol):
+    """What consumes the service's topics: the kit's BatchConsumer, or a
+    service's own stream processor (outcomes runs faust agents)."""
+
+    running: bool
+
+    async def run(self) -> None: ...
+
+
 @dataclass
 class Plumbing:
     settings: ServiceSettings
@@ -37,24 +46,26 @@ class Plumbing:
     metrics: KitMetrics
     publisher: EventPublisher
     relay: OutboxRelay
-    consumer: BatchConsumer
+    consumer: Consuming
     clock: Clock
     owns_engine: bool
 
 
 async def build(settings: ServiceSettings, *, database_url: str, client_id: str, outbox: type[OutboxFields],
                 metrics: KitMetrics, routes: Callable[[], Routes], migrate: Callable[[Engine], None],
-                clock: Clock, publisher: EventPublisher | None = None, engine: Engine | None = None) -> Plumbing:
+                clock: Clock, publisher: EventPublisher | None = None, engine: Engine | None = None,
+                consumer: Callable[[Engine, OutboxRelay], Consuming] | None = None) -> Plumbing:
     logs.configure(settings.log_level)
     db = engine or build_engine(database_url, settings.database_pool_size)
     await in_thread(migrate, db)
     broker = publisher or Publisher(settings.kafka_bootstrap, settings.publish_timeout_seconds, client_id=client_id)
     broker.start()
     relay = OutboxRelay(db, outbox, broker, metrics, settings.outbox_batch_size, clock)
-    consumer = BatchConsumer(bootstrap=settings.kafka_bootstrap, group=settings.consumer_group, client_id=client_id,
-                             routes=routes(), engine=db, outbox=outbox, metrics=metrics, on_commit=relay.wake,
-                             batch_size=settings.consumer_batch_size, clock=clock)
-    return Plumbing(settings, db, metrics, broker, relay, consumer, clock, owns_engine=engine is None)
+    consuming = consumer(db, relay) if consumer is not None else BatchConsumer(
+        bootstrap=settings.kafka_bootstrap, group=settings.consumer_group, client_id=client_id, routes=routes(),
+        engine=db, outbox=outbox, metrics=metrics, on_commit=relay.wake, batch_size=settings.consumer_batch_size,
+        clock=clock)
+    return Plumbing(settings, db, metrics, broker, relay, consuming, clock, owns_engine=engine is None)
 
 
 def install(app: FastAPI, parts: Plumbing, keyring: KeyRing,
@@ -118,15 +129,17 @@ def lifespan(settings: ServiceSettings, metrics: KitMetrics, *, database_url: st
              outbox: type[OutboxFields], routes: Callable[[], Routes], migrate: Callable[[Engine], None],
              keyring: KeyRing, implied: Mapping[str, frozenset[str]] | None = None, clock: Clock,
              publisher: EventPublisher | None = None, engine: Engine | None = None,
-             started: Started | None = None) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+             started: Started | None = None, consumer: Callable[[Engine, OutboxRelay], Consuming] | None = None,
+             ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     """A service's whole lifespan: build, install, run; `started` puts the
-    service's own runtime on the app and names any tasks of its own."""
+    service's own runtime on the app and names any tasks of its own;
+    `consumer` replaces the kit's batch consumer (outcomes: faust agents)."""
 
     @contextlib.asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
         parts = await build(settings, database_url=database_url, client_id=client_id, outbox=outbox,
                             metrics=metrics, routes=routes, migrate=migrate, clock=clock, publisher=publisher,
-                            engine=engine)
+                            engine=engine, consumer=consumer)
         more = dict(started(app, parts)) if started is not None else {}
         install(app, parts, keyring, implied)
         async with running(parts, **more):

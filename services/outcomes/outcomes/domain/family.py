@@ -46,16 +46,28 @@ class Case(Model):
 
 
 class Plan(Model):
-    """Made when an Early Help case opens: the family's headline problems
-    then, and the baselines progress is measured against."""
+    """Made when an Early Help case opens. Its problems are those the case
+    named plus those the family's facts show on the day it started, and its
+    baselines are the period before that day: both judged from every fact
+    known now (a fact learned late about an earlier day still counts, so the
+    order the facts arrived in does not change the plan)."""
 
     case_id: uuid.UUID
     starts_on: date
-    problems: list[HeadlineProblem]
-    baseline_youth_offences: int = 0
-    baseline_asb: int = 0
+    declared: list[HeadlineProblem] = Field(default_factory=list)
     achieved_on: date | None = None
     claim_basis: str | None = None
+
+
+class Happened(Model):
+    """An event in the family's history: its id and category, never its content."""
+
+    event_id: str
+    category: str
+    on: date
+
+
+HISTORY_KEPT = 500
 
 
 class Family(Model):
@@ -74,7 +86,13 @@ class Family(Model):
     plans: list[Plan] = Field(default_factory=list)
     identified_on: list[date] = Field(default_factory=list)
     seen: set[str] = Field(default_factory=set)  # event ids applied (the stream is at-least-once)
+    history: list[Happened] = Field(default_factory=list)  # the latest HISTORY_KEPT
     last_event_at: datetime | None = None
+
+    def saw(self, event_id: str, category: str, at: datetime, on: date) -> None:
+        self.seen.add(event_id)
+        self.history = [*self.history, Happened(event_id=event_id, category=category, on=on)][-HISTORY_KEPT:]
+        self.last_event_at = max(self.last_event_at, at) if self.last_event_at else at
 
     @property
     def open_case(self) -> Case | None:
@@ -100,4 +118,7 @@ class Family(Model):
         merged.plans = sorted(merged.plans + other.plans, key=lambda p: p.starts_on)
         merged.identified_on = sorted(set(merged.identified_on) | set(other.identified_on))
         merged.seen |= other.seen
+        merged.history = sorted(merged.history + other.history, key=lambda h: h.on)[-HISTORY_KEPT:]
+        if other.last_event_at and (merged.last_event_at is None or other.last_event_at > merged.last_event_at):
+            merged.last_event_at = other.last_event_at
         return merged

@@ -30,7 +30,7 @@ from datetime import date, timedelta
 from frontdoor_contracts.vocabulary import EmploymentStatus, HeadlineProblem, OffenceKind
 
 from .family import Family, Plan
-from .problems import attendance_ok, offences_between, terms_of, workless
+from .problems import attendance_ok, headline_problems, offences_between, terms_of, workless
 from .thresholds import Thresholds
 
 MEASURED = (HeadlineProblem.SCHOOL_ATTENDANCE, HeadlineProblem.CRIME_ASB, HeadlineProblem.DOMESTIC_ABUSE,
@@ -38,7 +38,15 @@ MEASURED = (HeadlineProblem.SCHOOL_ATTENDANCE, HeadlineProblem.CRIME_ASB, Headli
 
 
 @dataclass(frozen=True)
+class Baseline:
+    youth_offences: int
+    asb: int
+
+
+@dataclass(frozen=True)
 class Progress:
+    problems: list[HeadlineProblem]
+    baseline: Baseline
     met_from: dict[HeadlineProblem, date | None]
     since: date | None  # every target met since this day
     achieved_on: date | None  # since + the sustain period, once reached
@@ -80,14 +88,26 @@ def _reduced(count: int, baseline: int, reduction: float) -> bool:
     return count <= baseline * (1 - reduction) + 1e-9
 
 
-def offending_good(family: Family, plan: Plan, th: Thresholds) -> Callable[[date, date], bool]:
+def plan_problems(family: Family, plan: Plan, th: Thresholds) -> list[HeadlineProblem]:
+    """What the case named, and what the facts showed up to the day before it started."""
+    return sorted(set(plan.declared) | headline_problems(family, plan.starts_on - timedelta(days=1), th))
+
+
+def baseline(family: Family, plan: Plan, th: Thresholds) -> Baseline:
+    before = plan.starts_on - timedelta(days=th.period_days)
+    return Baseline(
+        offences_between(family, before, plan.starts_on, kind=OffenceKind.PROVEN_OFFENCE, youth=True),
+        offences_between(family, before, plan.starts_on, kind=OffenceKind.ANTI_SOCIAL_BEHAVIOUR))
+
+
+def offending_good(family: Family, base: Baseline, th: Thresholds) -> Callable[[date, date], bool]:
     def good(start: date, end: date) -> bool:
         youth = offences_between(family, start, end, kind=OffenceKind.PROVEN_OFFENCE, youth=True)
         asb = offences_between(family, start, end, kind=OffenceKind.ANTI_SOCIAL_BEHAVIOUR)
-        if plan.baseline_youth_offences == 0 and plan.baseline_asb == 0:
+        if base.youth_offences == 0 and base.asb == 0:
             return youth + asb + offences_between(family, start, end, kind=OffenceKind.PROVEN_OFFENCE) == 0
-        return (_reduced(youth, plan.baseline_youth_offences, th.youth_offending_reduction)
-                and _reduced(asb, plan.baseline_asb, th.asb_reduction))
+        return (_reduced(youth, base.youth_offences, th.youth_offending_reduction)
+                and _reduced(asb, base.asb, th.asb_reduction))
 
     return good
 
@@ -115,12 +135,14 @@ def work_met_from(family: Family, plan: Plan, on: date) -> date | None:
 
 
 def evaluate(family: Family, plan: Plan, on: date, th: Thresholds) -> Progress:
+    problems = plan_problems(family, plan, th)
+    base = baseline(family, plan, th)
     met: dict[HeadlineProblem, date | None] = {}
-    for problem in plan.problems:
+    for problem in problems:
         if problem is HeadlineProblem.SCHOOL_ATTENDANCE:
             met[problem] = attendance_met_from(family, plan, on, th)
         elif problem is HeadlineProblem.CRIME_ASB:
-            met[problem] = periods_met_from(plan, on, th, offending_good(family, plan, th))
+            met[problem] = periods_met_from(plan, on, th, offending_good(family, base, th))
         elif problem is HeadlineProblem.DOMESTIC_ABUSE:
             met[problem] = periods_met_from(plan, on, th, lambda s, e: not any(
                 s <= day < e for day in family.da_incidents.values()))
@@ -132,5 +154,5 @@ def evaluate(family: Family, plan: Plan, on: date, th: Thresholds) -> Progress:
     values = list(met.values())
     since = max(values) if values and all(v is not None for v in values) else None  # type: ignore[type-var]
     sustained = since + timedelta(days=th.sustain_days) if since is not None else None
-    return Progress(met, since, sustained if sustained is not None and sustained <= on else None,
+    return Progress(problems, base, met, since, sustained if sustained is not None and sustained <= on else None,
                     continuous_employment_on(family, plan, on, th))

@@ -25,12 +25,11 @@ from frontdoor_contracts.vocabulary import (
     REFERRAL_DECISIONS,
     Decision,
     HeadlineProblem,
-    OffenceKind,
     OfferAnswer,
 )
 
 from .family import Attendance, Case, Employment, Family, Health, Offence, Plan
-from .problems import headline_problems, offences_between
+from .problems import headline_problems
 from .progress import evaluate
 from .thresholds import Thresholds
 
@@ -115,19 +114,13 @@ def on_fact(family: Family, data: PartnerFactMatched) -> None:
         family.health[data.fact_id] = Health(person_id=data.person_id, measure=measure)
 
 
-def on_case_opened(family: Family, data: CaseOpened, th: Thresholds) -> None:
+def on_case_opened(family: Family, data: CaseOpened) -> None:
     if data.case_id in family.cases:
         return
     opened = day_of(data.opened_at)
     family.children |= set(data.child_ids)
     family.cases[data.case_id] = Case(case_id=data.case_id, opened_on=opened)
-    period = timedelta(days=th.period_days)
-    problems = headline_problems(family, opened, th) | set(data.headline_problems)
-    family.plans.append(Plan(
-        case_id=data.case_id, starts_on=opened, problems=sorted(problems),
-        baseline_youth_offences=offences_between(family, opened - period, opened, kind=OffenceKind.PROVEN_OFFENCE,
-                                                 youth=True),
-        baseline_asb=offences_between(family, opened - period, opened, kind=OffenceKind.ANTI_SOCIAL_BEHAVIOUR)))
+    family.plans.append(Plan(case_id=data.case_id, starts_on=opened, declared=sorted(set(data.headline_problems))))
 
 
 def _ended(family: Family, case_id: uuid.UUID, on: date, **changes: object) -> None:
@@ -179,7 +172,7 @@ def plan_outputs(family: Family, on: date, th: Thresholds) -> list[Output]:
     found: list[Output] = []
     if plan.achieved_on is None and progress.achieved_on is not None and progress.since is not None:
         plan.achieved_on = progress.achieved_on
-        found.append(Achieved(family.family_id, plan.case_id, plan.problems, progress.since,
+        found.append(Achieved(family.family_id, plan.case_id, progress.problems, progress.since,
                               start_of(progress.achieved_on)))
     if plan.claim_basis is None:
         options = [(d, basis) for d, basis in ((progress.achieved_on, "sustained_progress"),

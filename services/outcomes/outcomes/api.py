@@ -1,0 +1,73 @@
+"""HTTP routes: the partnership's KPI report over any period (analysts and
+managers) and one family's outcome view (Early Help managers). The routes
+are plain functions: FastAPI runs them in worker threads, off the event
+loop."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import AwareDatetime
+from sqlmodel import Session
+
+from frontdoor_contracts.errors import FieldError
+from frontdoor_platform.apikeys import Caller
+from frontdoor_platform.http import requires
+from frontdoor_platform.problems import ProblemError, problem_responses
+
+from .access import Role
+from .domain.view import FamilyView
+from .models import FamilyAliasRow, FamilyViewRow
+from .readmodel.report import kpi_report
+from .readmodel.report_models import KpiReport
+from .runtime import Runtime
+
+router = APIRouter()
+
+
+async def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+
+def session(rt: RuntimeDep) -> Iterator[Session]:
+    with Session(rt.engine) as db:
+        yield db
+
+
+SessionDep = Annotated[Session, Depends(session)]
+Analyst = Annotated[Caller, Depends(requires(Role.ANALYST))]
+Manager = Annotated[Caller, Depends(requires(Role.MANAGER))]
+
+
+@router.get("/v1/kpis", response_model=KpiReport, responses=problem_responses(401, 403, 422), tags=["kpis"])
+def kpis(rt: RuntimeDep, db: SessionDep, _: Analyst,
+         start: Annotated[AwareDatetime | None, Query(description="From (inclusive); a year before end")] = None,
+         end: Annotated[AwareDatetime | None, Query(description="To (exclusive); default now")] = None) -> KpiReport:
+    """Every KPI over the facts whose business time falls in [start, end), each with its numerator and
+    denominator."""
+    now = rt.clock()
+    until: datetime = end or now
+    since: datetime = start or until - timedelta(days=365)
+    if since >= until:
+        raise ProblemError(422, "the request is not valid", [FieldError("start", "after_end", "must be before end")])
+    return kpi_report(db, since, until, now)
+
+
+@router.get("/v1/families/{family_id}", response_model=FamilyView, responses=problem_responses(401, 403, 404, 422),
+            tags=["families"])
+def family(family_id: uuid.UUID, db: SessionDep, _: Manager) -> FamilyView:
+    """One family: its problems over time, its plans and progress against each target, its events (ids and
+    categories only). A family merged into another answers with that family."""
+    alias = db.get(FamilyAliasRow, family_id)
+    row = db.get(FamilyViewRow, alias.now_family_id if alias else family_id)
+    if row is None:
+        raise ProblemError(404, "no such family")
+    return FamilyView.model_validate_json(row.document)

@@ -1,0 +1,170 @@
+"""The live stream: a faust app whose agent reads every input topic, keeps
+each family's picture in a table (changelog `<id>-families-changelog`),
+the merged-family aliases in another, and counts per calendar month and per
+school term in a third; a timer reviews every family against today's date.
+
+faust is at-least-once: its changelog is flushed before offsets are
+committed, so a crash replays records, never loses them. A batch is written
+to SQL first (read model, outbox, views; idempotent), then to the tables:
+a replay after a crash in between gives the same outputs, which the outbox
+keeps once by event id. Kafka transactions (faust's exactly_once) were
+tried with faust-streaming 0.15.3 and aiokafka 0.14: after a SIGKILL they
+re-emitted outputs already committed, so they are off (README)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import faust
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from frontdoor_contracts.vocabulary import SchoolTerm
+from frontdoor_platform.clock import Clock
+from frontdoor_platform.consumer import Incoming
+from frontdoor_platform.database import for_writing
+from frontdoor_platform.http import in_thread
+from frontdoor_platform.outbox import OutboxRelay
+
+from ..domain.rules import day_of
+from ..domain.thresholds import Thresholds
+from ..metrics import Metrics
+from ..settings import Settings
+from . import ledger
+from .processor import INPUT_TOPICS, OUTPUT_TOPICS, Processor, Step
+
+log = logging.getLogger("outcomes.stream")
+BATCH = 500
+BATCH_WITHIN_SECONDS = 0.2
+PARTITIONS = 3  # the input topics' (contracts/topics.py): the tables are co-partitioned with them
+
+
+def month_of(day: date) -> str:
+    return f"{day:%Y-%m}"
+
+
+def term_of(day: date) -> str:
+    """The English school year's term a day falls in: autumn from September, spring from January, summer from
+    Easter (April)."""
+    if day.month >= 9:
+        return f"{day.year}/{(day.year + 1) % 100:02d}-{SchoolTerm.AUTUMN}"
+    year = f"{day.year - 1}/{day.year % 100:02d}"
+    return f"{year}-{SchoolTerm.SPRING if day.month < 4 else SchoolTerm.SUMMER}"
+
+
+class FaustStream:
+    """The kit's `Consuming`: runs the faust app in the worker's event loop."""
+
+    def __init__(self, settings: Settings, engine: Engine, relay: OutboxRelay, metrics: Metrics, clock: Clock,
+                 th: Thresholds):
+        self.settings, self.engine, self.relay, self.metrics, self.clock, self.th = (
+            settings, engine, relay, metrics, clock, th)
+        self.running = False
+        self._lock = asyncio.Lock()
+        self.app = faust.App(
+            settings.stream_id, broker=f"kafka://{settings.kafka_bootstrap}", store="memory://",
+            datadir=str(settings.stream_data_dir), web_enabled=False, topic_partitions=PARTITIONS,
+            topic_replication_factor=1, consumer_auto_offset_reset="earliest",
+            broker_session_timeout=settings.stream_session_timeout_seconds,
+            broker_heartbeat_interval=max(1.0, settings.stream_session_timeout_seconds / 5),
+            producer_acks=-1, stream_wait_empty=False, autodiscover=False)
+        self.families = self.app.Table("families", default=None, partitions=PARTITIONS, use_partitioner=True)
+        self.aliases = self.app.Table("family-aliases", default=None, partitions=PARTITIONS, use_partitioner=True)
+        self.counts = self.app.Table("period-counts", default=int, partitions=PARTITIONS, use_partitioner=True)
+        self.processor = Processor(self.families, self.aliases, th, settings.source_uri)
+        topic = self.app.topic(*INPUT_TOPICS, key_type=bytes, value_type=bytes, key_serializer="raw",
+                               value_serializer="raw", partitions=PARTITIONS)
+        self.app.agent(topic, name="families")(self._agent)
+        self.app.timer(settings.review_seconds, on_leader=False, name="review")(self._review)
+
+    async def run(self) -> None:
+        await self.app.start()
+        self.running = True
+        try:
+            while True:
+                await asyncio.sleep(3600)
+        finally:
+            self.running = False
+            await self.app.stop()
+
+    async def _agent(self, stream: Any) -> None:
+        async for events in stream.take_events(BATCH, within=BATCH_WITHIN_SECONDS):
+            records = [Incoming(e.message.topic, e.message.partition, e.message.offset, e.message.key,
+                                e.message.value, tuple((k, v) for k, v in (e.message.headers or ())))
+                       for e in events]
+            await self._handle(records)
+
+    async def _handle(self, records: Sequence[Incoming]) -> None:
+        started = time.perf_counter()
+        while True:
+            async with self._lock:
+                steps = [self.processor.step(record) for record in records]
+                try:
+                    added = await in_thread(self._write, steps)
+                except asyncio.CancelledError:
+                    self.processor.discard()
+                    raise
+                except Exception as exc:  # the database, not the records: retry the batch, loudly
+                    self.processor.discard()
+                    log.error("stream batch failed; retrying", extra={"error": type(exc).__name__})
+                    await asyncio.sleep(1.0)
+                    continue
+                self.processor.commit()
+                self._count(steps, added)
+            break
+        self.metrics.batch_seconds.observe(time.perf_counter() - started)
+        self.metrics.batch_records.observe(len(records))
+        self.relay.wake()
+
+    def _write(self, steps: Sequence[Step]) -> set[str]:
+        with Session(for_writing(self.engine)) as session:
+            added = ledger.record(session, steps, self.th, self.clock())
+            session.commit()
+        return added
+
+    def _count(self, steps: Sequence[Step], added: set[str]) -> None:
+        """Metrics, and the month and term counts of the outputs published now (not again on a replay)."""
+        for step in steps:
+            if step.incoming is not None:
+                topic = step.incoming.topic
+                if step.error is not None:
+                    self.metrics.dead_lettered.labels(topic, step.error.reason).inc()
+                elif step.duplicate:
+                    self.metrics.replayed.labels(topic).inc()
+                else:
+                    self.metrics.consumed.labels(topic).inc()
+            for topic, event in step.outputs:
+                if event.id not in added:
+                    continue
+                self.metrics.outputs.labels(topic).inc()
+                day = day_of(event.time)
+                kind = topic.split(".")[1]
+                self.counts[f"{kind}|{month_of(day)}"] += 1
+                self.counts[f"{kind}|{term_of(day)}"] += 1
+        today = day_of(self.clock())
+        for topic in OUTPUT_TOPICS.values():
+            kind = topic.split(".")[1]
+            for period in (month_of(today), term_of(today)):
+                self.metrics.period_counts.labels(kind, period).set(self.counts[f"{kind}|{period}"])
+        self.metrics.families.set(len(self.families))
+
+    async def _review(self) -> None:
+        async with self._lock:
+            step = self.processor.review_all(self.clock())
+            if not step.families:
+                self.processor.discard()
+                return
+            try:
+                added = await in_thread(self._write, [step])
+            except Exception as exc:
+                self.processor.discard()
+                log.error("family review failed; retrying at the next tick", extra={"error": type(exc).__name__})
+                return
+            self.processor.commit()
+            self._count([step], added)
+        self.relay.wake()

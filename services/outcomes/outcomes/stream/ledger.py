@@ -1,0 +1,55 @@
+"""The SQL side of a batch of steps, in one transaction: the read model's
+facts, the outputs into the outbox (each once: its event id is unique), the
+family views for the API, and the dead letters. Everything here is
+idempotent, so a replayed record changes nothing."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from frontdoor_platform import outbox
+from frontdoor_platform.consumer import add_dead_letter
+
+from ..domain.thresholds import Thresholds
+from ..domain.view import family_view
+from ..models import FamilyAliasRow, FamilyViewRow, OutboxEvent
+from ..readmodel.apply import apply as apply_fact
+from .processor import Step
+
+
+def _published_already(session: Session, event_id: str) -> bool:
+    return session.exec(select(OutboxEvent.id).where(col(OutboxEvent.event_id) == event_id)).first() is not None
+
+
+def record(session: Session, steps: Iterable[Step], th: Thresholds, now: datetime, *,
+           publish: bool = True) -> set[str]:
+    """Write the steps; the ids of the outputs newly added to the outbox.
+    `publish=False` (a rebuild) records the outputs in the read model only."""
+    added: set[str] = set()
+    for step in steps:
+        if step.error is not None and step.incoming is not None:
+            add_dead_letter(session, OutboxEvent, step.incoming, step.error, now)
+            continue
+        if step.event is not None and step.incoming is not None:
+            apply_fact(session, step.incoming.topic, step.event)
+        for topic, event in step.outputs:
+            apply_fact(session, topic, event)
+            if publish and not _published_already(session, event.id):
+                outbox.add_event(session, OutboxEvent, topic, str(event.data.family_id), event, now)
+                added.add(event.id)
+        for key, target in step.aliases.items():
+            session.merge(FamilyAliasRow(family_id=uuid.UUID(key), now_family_id=uuid.UUID(target)))
+        for key, family in step.families.items():
+            if family is None:
+                row = session.get(FamilyViewRow, uuid.UUID(key))
+                if row is not None:
+                    session.delete(row)
+                continue
+            on = family.last_event_at.date() if family.last_event_at else now.date()
+            document = family_view(family, max(on, now.date()), th).model_dump_json()
+            session.merge(FamilyViewRow(family_id=family.family_id, document=document, updated_at=now))
+    return added

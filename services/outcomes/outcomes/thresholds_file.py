@@ -1,0 +1,29 @@
+"""The rules' thresholds from their versioned configuration file
+(`thresholds.json` by default; OUTCOMES_THRESHOLDS points elsewhere)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .domain.thresholds import Thresholds
+
+SHIPPED = Path(__file__).with_name("thresholds.json")
+
+
+class ThresholdsError(ValueError):
+    """Names the field that is wrong."""
+
+
+def load_thresholds(path: Path = SHIPPED) -> Thresholds:
+    try:
+        document = json.loads(path.read_text())
+        document.pop("source", None)
+        return Thresholds.model_validate(document)
+    except (OSError, ValueError) as error:
+        if isinstance(error, ValidationError):
+            fields = ", ".join(".".join(map(str, e["loc"])) + f": {e['msg']}" for e in error.errors())
+            raise ThresholdsError(f"{path}: {fields}") from None
+        raise ThresholdsError(f"{path}: {type(error).__name__}: {error}") from None
