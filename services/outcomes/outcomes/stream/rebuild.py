@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -45,12 +45,19 @@ class Rebuilt:
 async def read_all(bootstrap: str, topics: tuple[str, ...], advance: Callable[[int], None],
                    total: Callable[[int], None]) -> list[tuple[int, Incoming]]:
     """Every record of `topics` up to their end offsets now, with its timestamp."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
+    known = set(await _existing(bootstrap))
+    consumer = AIOKafkaConsumer(*[t for t in topics if t in known], bootstrap_servers=bootstrap,
+                                enable_auto_commit=False, group_id=None, auto_offset_reset="earliest",
                                 max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024)
-    await consumer.start()
+    await consumer.start()  # no group: every partition of the topics is assigned here
     try:
-        partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
-        consumer.assign(partitions)
+        for _ in range(100):
+            if consumer.assignment() or not known:
+                break
+            await asyncio.sleep(0.1)
+        partitions = sorted(consumer.assignment())
+        if not partitions:
+            return []
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         starts = await consumer.beginning_offsets(partitions)
@@ -73,6 +80,15 @@ async def read_all(bootstrap: str, topics: tuple[str, ...], advance: Callable[[i
         return records
     finally:
         await consumer.stop()
+
+
+async def _existing(bootstrap: str) -> set[str]:
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await probe.start()
+    try:
+        return set(await probe.topics())
+    finally:
+        await probe.stop()
 
 
 def apply_all(engine: Engine, records: list[tuple[int, Incoming]], th: Thresholds, source_uri: str,
