@@ -5,7 +5,6 @@ functions: FastAPI runs them in worker threads, off the event loop."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -17,8 +16,7 @@ from frontdoor_contracts.allocation import AgencyId, StaffRef
 from frontdoor_contracts.errors import FieldError
 from frontdoor_contracts.vocabulary import AgencyKind, ClosureOutcome, OfferAnswer
 from frontdoor_platform.apikeys import Caller
-from frontdoor_platform.database import for_writing
-from frontdoor_platform.http import requires, requires_any
+from frontdoor_platform.http import ReadSession, WriteSession, requires, requires_any
 from frontdoor_platform.problems import ProblemError, problem_responses
 
 from . import handlers, store, views
@@ -41,18 +39,8 @@ async def runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
-def session(rt: RuntimeDep) -> Iterator[Session]:
-    with Session(rt.engine) as db:
-        yield db
-
-
-def writer(rt: RuntimeDep) -> Iterator[Session]:
-    with Session(for_writing(rt.engine)) as db:
-        yield db
-
-
-SessionDep = Annotated[Session, Depends(session)]
-WriterDep = Annotated[Session, Depends(writer)]
+SessionDep = ReadSession
+WriterDep = WriteSession
 Coordinator = Annotated[Caller, Depends(requires(Role.COORDINATOR))]
 Agency = Annotated[Caller, Depends(requires(Role.AGENCY))]
 Reader = Annotated[Caller, Depends(requires(Role.READ))]

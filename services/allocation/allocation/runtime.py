@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from frontdoor_platform.clock import Clock
-from frontdoor_platform.service import Consuming
 from frontdoor_platform.kafka import EventPublisher
 from frontdoor_platform.outbox import OutboxRelay
+from frontdoor_platform.service import Consuming
 
 from .domain.meetings import MeetingSchedule
 from .handlers import Rules

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from frontdoor_platform.clock import Clock
-from frontdoor_platform.service import Consuming
 from frontdoor_platform.http import Gate
 from frontdoor_platform.kafka import EventPublisher
 from frontdoor_platform.outbox import OutboxRelay
+from frontdoor_platform.service import Consuming
 
 from .metrics import Metrics
 from .settings import Settings

@@ -7,7 +7,6 @@ FastAPI runs them in worker threads, off the event loop."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Annotated, Literal
 
@@ -17,8 +16,7 @@ from sqlmodel import Session
 from frontdoor_contracts.allocation import AgencyId, StaffRef
 from frontdoor_contracts.identifiers import SchoolUrn
 from frontdoor_platform.apikeys import Caller
-from frontdoor_platform.database import for_writing
-from frontdoor_platform.http import requires, requires_any
+from frontdoor_platform.http import ReadSession, WriteSession, requires, requires_any
 from frontdoor_platform.problems import ProblemError, problem_responses
 
 from . import directory, inbox, store, views
@@ -55,18 +53,8 @@ async def runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
-def session(rt: RuntimeDep) -> Iterator[Session]:
-    with Session(rt.engine) as db:
-        yield db
-
-
-def writer(rt: RuntimeDep) -> Iterator[Session]:
-    with Session(for_writing(rt.engine)) as db:
-        yield db
-
-
-SessionDep = Annotated[Session, Depends(session)]
-WriterDep = Annotated[Session, Depends(writer)]
+SessionDep = ReadSession
+WriterDep = WriteSession
 Admin = Annotated[Caller, Depends(requires(Role.ADMIN))]
 School = Annotated[Caller, Depends(requires(Role.SCHOOL))]
 Mash = Annotated[Caller, Depends(requires(Role.MASH))]

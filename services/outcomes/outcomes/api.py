@@ -6,17 +6,15 @@ loop."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime
-from sqlmodel import Session
 
 from frontdoor_contracts.errors import FieldError
 from frontdoor_platform.apikeys import Caller
-from frontdoor_platform.http import requires
+from frontdoor_platform.http import ReadSession, requires
 from frontdoor_platform.problems import ProblemError, problem_responses
 
 from .access import Role
@@ -37,12 +35,7 @@ async def runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
-def session(rt: RuntimeDep) -> Iterator[Session]:
-    with Session(rt.engine) as db:
-        yield db
-
-
-SessionDep = Annotated[Session, Depends(session)]
+SessionDep = ReadSession
 Analyst = Annotated[Caller, Depends(requires(Role.ANALYST))]
 Manager = Annotated[Caller, Depends(requires(Role.MANAGER))]
 

@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from .apikeys import Caller, KeyRing
 from .clock import Clock
+from .database import for_writing
 from .problems import ProblemError
 
 T = TypeVar("T")
@@ -129,3 +131,23 @@ class Gate:
                                headers={"Retry-After": str(self._retry_after)})
         async with self._free:
             yield
+
+
+def _engine(request: Request) -> Engine:
+    return _auth(request).engine
+
+
+def read_session(request: Request) -> Iterator[Session]:
+    """A dependency: a session on the service's engine, for reads."""
+    with Session(_engine(request)) as db:
+        yield db
+
+
+def write_session(request: Request) -> Iterator[Session]:
+    """A dependency: a session that writes (SQLite: BEGIN IMMEDIATE, see `database.for_writing`)."""
+    with Session(for_writing(_engine(request))) as db:
+        yield db
+
+
+ReadSession = Annotated[Session, Depends(read_session)]
+WriteSession = Annotated[Session, Depends(write_session)]
