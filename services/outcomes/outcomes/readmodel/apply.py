@@ -7,8 +7,10 @@ a redelivered event changes nothing and `apply` says so (False)."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import inspect, text
@@ -58,10 +60,47 @@ Row = dict[str, Any]
 MERGE_LOCK = 0x6B70695F6D657267  # "kpi_merg": the transaction-level advisory lock family merges take
 
 
+_BUFFER: ContextVar[dict[type[OutcomesTable], list[Row]] | None] = ContextVar("kpi_rows", default=None)
+
+
+@contextlib.contextmanager
+def buffered(session: Session) -> Iterator[None]:
+    """Within it, new fact rows are gathered and written per table at the end
+    (one executemany each: a rebuild's batches); `insert_new` then answers
+    True without looking."""
+    token = _BUFFER.set({})
+    try:
+        yield
+        _flush(session)
+    finally:
+        _BUFFER.reset(token)
+
+
+def _flush(session: Session) -> None:
+    pending = _BUFFER.get() or {}
+    dialect = session.connection().dialect.name
+    for table, rows in pending.items():
+        if dialect not in ("postgresql", "sqlite"):
+            for row in rows:
+                insert_new_now(session, table, [row])
+            continue
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(insert(inspect(table).local_table).on_conflict_do_nothing(), rows)
+    pending.clear()
+
+
 def insert_new(session: Session, table: type[OutcomesTable], rows: Sequence[Row]) -> bool:
     """Insert the rows whose key is not there yet; True when any was new."""
     if not rows:
         return False
+    pending = _BUFFER.get()
+    if pending is not None:
+        pending.setdefault(table, []).extend(rows)
+        return True
+    return insert_new_now(session, table, rows)
+
+
+def insert_new_now(session: Session, table: type[OutcomesTable], rows: Sequence[Row]) -> bool:
     target = inspect(table).local_table
     key = list(target.primary_key.columns)
     dialect = session.connection().dialect.name

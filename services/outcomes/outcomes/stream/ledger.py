@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from frontdoor_platform import outbox
 from frontdoor_platform.consumer import add_dead_letter
 
+from ..domain.family import Family
 from ..domain.thresholds import Thresholds
 from ..domain.view import family_view
 from ..models import FamilyAliasRow, FamilyViewRow, OutboxEvent
@@ -26,9 +27,10 @@ def _published_already(session: Session, event_id: str) -> bool:
 
 
 def record(session: Session, steps: Iterable[Step], th: Thresholds, now: datetime, *,
-           publish: bool = True) -> set[str]:
+           publish: bool = True, views: bool = True) -> set[str]:
     """Write the steps; the ids of the outputs newly added to the outbox.
-    `publish=False` (a rebuild) records the outputs in the read model only."""
+    A rebuild passes `publish=False` (the outputs go to the read model only)
+    and `views=False` (it writes every family's view once, at the end)."""
     added: set[str] = set()
     for step in steps:
         if step.error is not None and step.incoming is not None:
@@ -43,13 +45,16 @@ def record(session: Session, steps: Iterable[Step], th: Thresholds, now: datetim
                 added.add(event.id)
         for key, target in step.aliases.items():
             session.merge(FamilyAliasRow(family_id=uuid.UUID(key), now_family_id=uuid.UUID(target)))
-        for key, family in step.families.items():
+        for key, family in step.families.items() if views else ():
             if family is None:
                 row = session.get(FamilyViewRow, uuid.UUID(key))
                 if row is not None:
                     session.delete(row)
                 continue
-            on = family.last_event_at.date() if family.last_event_at else now.date()
-            document = family_view(family, max(on, now.date()), th).model_dump_json()
-            session.merge(FamilyViewRow(family_id=family.family_id, document=document, updated_at=now))
+            write_view(session, family, th, now)
     return added
+
+
+def write_view(session: Session, family: Family, th: Thresholds, now: datetime) -> None:
+    document = family_view(family, now.date(), th).model_dump_json()
+    session.merge(FamilyViewRow(family_id=family.family_id, document=document, updated_at=now))

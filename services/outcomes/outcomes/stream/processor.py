@@ -109,8 +109,11 @@ class Processor:
     dicts) and merged family id → the family it is part of now."""
 
     def __init__(self, families: MutableMapping[str, Any], aliases: MutableMapping[str, str], th: Thresholds,
-                 source_uri: str):
+                 source_uri: str, *, objects: bool = False):
+        """`objects`: the mapping holds the Family objects themselves (a
+        rebuild's plain dict), not their JSON (faust tables)."""
         self.families, self.aliases, self.th, self.source_uri = families, aliases, th, source_uri
+        self.objects = objects
         # What the steps not yet committed changed: later steps of the same batch read through it.
         self._pending: dict[str, Family | None] = {}
         self._pending_aliases: dict[str, str] = {}
@@ -129,9 +132,13 @@ class Processor:
     def load(self, key: str) -> Family:
         if key in self._pending:
             pending = self._pending[key]
-            return pending.model_copy(deep=True) if pending else Family(family_id=uuid.UUID(key))
+            if pending is None:
+                return Family(family_id=uuid.UUID(key))
+            return pending if self.objects else pending.model_copy(deep=True)
         stored = self.families.get(key)
-        return Family.model_validate(stored) if stored else Family(family_id=uuid.UUID(key))
+        if not stored:
+            return Family(family_id=uuid.UUID(key))
+        return stored if self.objects else Family.model_validate(stored)
 
     def _stage(self, step: Step) -> Step:
         self._pending.update(step.families)
@@ -207,7 +214,7 @@ class Processor:
             if family is None:
                 self.families.pop(key, None)
             else:
-                self.families[key] = family.model_dump(mode="json")
+                self.families[key] = family if self.objects else family.model_dump(mode="json")
         self.discard()
 
     def discard(self) -> None:

@@ -25,7 +25,9 @@ from sqlmodel import Session
 from frontdoor_platform.consumer import Incoming
 from frontdoor_platform.database import for_writing
 
+from ..domain.family import Family
 from ..domain.thresholds import Thresholds
+from ..readmodel.apply import buffered
 from ..readmodel.report import kpi_report
 from ..readmodel.report_models import KpiReport
 from . import ledger
@@ -94,21 +96,26 @@ async def _existing(bootstrap: str) -> set[str]:
 def apply_all(engine: Engine, records: list[tuple[int, Incoming]], th: Thresholds, source_uri: str,
               now: datetime, advance: Callable[[int], None]) -> int:
     records.sort(key=lambda r: (r[0], r[1].topic, r[1].partition, r[1].offset))
-    processor = Processor({}, {}, th, source_uri)
+    families: dict[str, Family] = {}
+    processor = Processor(families, {}, th, source_uri, objects=True)
     for start in range(0, len(records), BATCH):
         chunk = records[start:start + BATCH]
         steps = [processor.step(incoming) for _, incoming in chunk]
         with Session(for_writing(engine)) as session:
-            ledger.record(session, steps, th, now, publish=False)
+            with buffered(session):
+                ledger.record(session, steps, th, now, publish=False, views=False)
             session.commit()
         processor.commit()
         advance(len(chunk))
     final = processor.review_all(now)
     with Session(for_writing(engine)) as session:
-        ledger.record(session, [final], th, now, publish=False)
+        with buffered(session):
+            ledger.record(session, [final], th, now, publish=False, views=False)
+        for family in families.values():
+            ledger.write_view(session, family, th, now)
         session.commit()
     processor.commit()
-    return len(processor.families)
+    return len(families)
 
 
 def rebuild(bootstrap: str, engine: Engine, th: Thresholds, source_uri: str, now: datetime, *,
