@@ -133,8 +133,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from .bench.runner import run as run_bench
 
     sizes = Sizes(contacts=args.contacts, decisions=args.decisions, duration=args.duration, time_cap=args.time_cap,
-                  rate=args.rate)
-    return run_bench(args.run_dir, sizes, seed=args.seed, results_path=args.results)
+                  rate=args.rate, da_rate=args.da_rate, da_duration=args.da_duration, da_probe_rate=args.da_probes)
+    only = frozenset(part for parts in args.only for part in parts.split(",") if part) if args.only else None
+    return run_bench(args.run_dir, sizes, seed=args.seed, results_path=args.results, only=only)
 
 
 def _demo_options(parser: argparse.ArgumentParser, count: int) -> None:
@@ -180,8 +181,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--time-cap", type=float, default=90.0,
                        help="longest wait for a project step's output, seconds (default 90)")
     bench.add_argument("--rate", type=float, default=500.0, help="fixed rate for the p99, requests/s (default 500)")
+    bench.add_argument("--da-rate", type=float, default=200.0,
+                       help="background non-DA contacts/s while DA contacts go to school webhooks (default 200)")
+    bench.add_argument("--da-duration", type=float, default=30.0, help="seconds of that load (default 30)")
+    bench.add_argument("--da-probes", type=float, default=5.0, help="DA contacts/s measured beside it (default 5)")
+    bench.add_argument("--only", action="append", default=None, metavar="PART[,PART]",
+                       help="run only these parts: anchors, contacts, allocation, da-webhook (then the results go "
+                            "to .run/bench/results.md unless --results says otherwise)")
     bench.add_argument("--seed", type=int, default=2024, help="seed of the synthetic contacts")
-    bench.add_argument("--results", type=Path, default=None, help="default deploy/bench/results.md")
+    bench.add_argument("--results", type=Path, default=None,
+                       help="default deploy/bench/results.md (the whole bench) or .run/bench/results.md (--only)")
     bench.set_defaults(func=cmd_bench)
     return parser
 

@@ -33,7 +33,7 @@ from frontdoor_contracts.contacts import Child as ChildData
 from frontdoor_contracts.envelope import new_event
 from frontdoor_contracts.identifiers import nhs_check_digit, upn_check_letter
 from frontdoor_contracts.topics import FRONTDOOR_CONTACTS, FRONTDOOR_DECISIONS
-from frontdoor_contracts.vocabulary import Concern, Decision, LevelOfNeed, ReferrerSource
+from frontdoor_contracts.vocabulary import AgencyKind, Concern, Decision, LevelOfNeed, ReferrerSource
 
 GIVEN_NAMES = (
     "Pixel", "Widget", "Sprocket", "Gizmo", "Doodle", "Noodle", "Biscuit", "Pebble", "Waffle", "Muffin",
@@ -92,6 +92,16 @@ LEVEL_FOR_DECISION: dict[Decision, tuple[LevelOfNeed, ...]] = {
 }
 LA_CODE = "999"  # not a real local authority number
 SCHOOL_URNS = tuple(str(100000 + 1733 * i) for i in range(1, 25))
+# The agencies a coordinator allocates the demo's Early Help cases to (`POST /v1/cases/{id}/allocation` with
+# one of these `lead_agency_id`s), with their kind; the stack puts each in the notifications directory, beside
+# the Early Help manager (told of overdue offers).
+DEMO_AGENCIES: tuple[tuple[str, str, AgencyKind], ...] = (
+    ("hv-team-3", "Demo Health Visiting Team 3", AgencyKind.HEALTH_VISITING),
+    ("eh-team-north", "Demo Early Help Team North", AgencyKind.LA_EARLY_HELP),
+    ("school-nursing-1", "Demo School Nursing Service", AgencyKind.SCHOOL_NURSING),
+    ("family-hub-east", "Demo Family Hub East (voluntary sector)", AgencyKind.VOLUNTARY_SECTOR),
+)
+EARLY_HELP_MANAGER = "early-help-manager"
 DECISION_SHARE = 0.85
 REPEAT_FAMILY_SHARE = 0.2
 DECISION_LAG = 5  # decisions follow their contact after this many further contacts

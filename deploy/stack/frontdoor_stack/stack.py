@@ -1,6 +1,8 @@
-"""The whole local stack in order: broker, topics, the four services, dev
-credentials; and its teardown. `frontdoor-stack run` holds it in the
-foreground; `up` leaves it running with pid files in .run/pids/ for `down`."""
+"""The whole local stack in order: broker, topics, the demo school system
+(a webhook receiver with an SMTP sink), the four services, dev credentials,
+the notifications directory for the demo; and its teardown.
+`frontdoor-stack run` holds it in the foreground; `up` leaves it running
+with pid files in .run/pids/ for `down`."""
 
 from __future__ import annotations
 
@@ -10,16 +12,26 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
+
+from frontdoor_platform.processes import ProcessError
+
 from .kafka_broker import KafkaBroker, run_coroutine_in_thread
 from .paths import run_dir
+from .school_receiver import MODULE as RECEIVER_MODULE
+from .school_receiver import ReceiverProcess
+from .seed import Seeded, SeedError, seed_directory
 from .services import SERVICES, ServiceProcess, ServiceSpec, alive, terminate
 from .topics import ensure_topics
 
 KAFKA_PORT = 9092
 KAFKA_CONTROLLER_PORT = 9093
+RECEIVER_PORT = 8090  # the demo school system's webhooks
+SMTP_PORT = 8025  # its SMTP sink, where email alerts go
+RECEIVER = "school-receiver"  # its pid file's and log's name
 DEV_CLIENT_NAME = "local-dev"
 # The services that issue API keys, and the roles of the local key each gets.
-DEV_CLIENT_ROLES = {"contacts": "intake,decide,read", "allocation": "coordinator,read"}
+DEV_CLIENT_ROLES = {"contacts": "intake,decide,read", "allocation": "coordinator,read", "notifications": "admin"}
 CREDENTIALS_FILE = "credentials"
 
 Say = Callable[[str], None]
@@ -34,6 +46,8 @@ def pids_dir(root: Path) -> Path:
 
 
 def _expected_cmdline(name: str) -> str:
+    if name == RECEIVER:
+        return RECEIVER_MODULE
     return "kafka.Kafka" if name == "kafka" else f"frontdoor-{name}"
 
 
@@ -62,10 +76,11 @@ def write_pid(root: Path, name: str, pid: int) -> None:
 
 
 def stop_recorded(root: Path) -> list[str]:
-    """Stop every process the pid files name (services first, then Kafka).
-    Idempotent: stale or foreign pids are ignored; pid files are removed."""
+    """Stop every process the pid files name (services first, then the
+    school receiver, then Kafka). Idempotent: stale or foreign pids are
+    ignored; pid files are removed."""
     stopped = []
-    for name in [spec.name for spec in reversed(SERVICES)] + ["kafka"]:
+    for name in [spec.name for spec in reversed(SERVICES)] + [RECEIVER, "kafka"]:
         pid = running_pid(root, name)
         if pid is not None:
             terminate(pid, timeout=30.0 if name == "kafka" else 15.0)
@@ -80,6 +95,11 @@ class Credentials:
     name: str
     roles: str
     api_key: str
+    scope: str | None = None
+
+    def line(self) -> str:
+        scope = f" scope={self.scope}" if self.scope else ""
+        return f"{self.service}: name={self.name} roles={self.roles}{scope} api_key={self.api_key}\n"
 
 
 @dataclass
@@ -88,16 +108,24 @@ class LocalStack:
     kafka_port: int = KAFKA_PORT
     controller_port: int = KAFKA_CONTROLLER_PORT
     services: tuple[ServiceSpec, ...] = SERVICES
+    receiver_port: int = RECEIVER_PORT
+    smtp_port: int = SMTP_PORT
+    # More settings for the services (prefixed, so each reaches its own: tests give consumer groups here).
+    extra_env: dict[str, str] = field(default_factory=dict)
     broker: KafkaBroker | None = None
+    receiver: ReceiverProcess | None = None
     processes: list[ServiceProcess] = field(default_factory=list)
     credentials: list[Credentials] = field(default_factory=list)
+    seeded: Seeded | None = None
+    school_key: Credentials | None = None  # a school-scoped inbox key for the demo school
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.kafka_port}"
 
     def start(self, say: Say = print) -> None:
-        already = [name for name in ["kafka", *(s.name for s in self.services)] if running_pid(self.root, name)]
+        already = [name for name in ["kafka", RECEIVER, *(s.name for s in self.services)]
+                   if running_pid(self.root, name)]
         if already:
             raise StackError(
                 f"the stack is already running ({', '.join(already)}): `frontdoor-stack down` stops it"
@@ -119,16 +147,75 @@ class LocalStack:
         write_pid(self.root, "kafka", self.broker.process.pid)
         result = run_coroutine_in_thread(ensure_topics(self.bootstrap))
         say(f"topics: {len(result.created)} created, {len(result.existing)} already there")
+        self.receiver = ReceiverProcess(self.receiver_port, self.secrets_file, self.root / "logs" / f"{RECEIVER}.log",
+                                        smtp_port=self.smtp_port)
+        self.receiver.start()
+        assert self.receiver.process is not None
+        write_pid(self.root, RECEIVER, self.receiver.process.pid)
         for spec in self.services:
-            process = ServiceProcess(spec, self.bootstrap, self.root)
+            process = ServiceProcess(spec, self.bootstrap, self.root, {**self.service_env(spec), **self.extra_env})
             process.start()
             assert process.process is not None
             write_pid(self.root, spec.name, process.process.pid)
             self.processes.append(process)
+        try:
+            self.receiver.wait_healthy()
+        except ProcessError as error:
+            raise StackError(str(error)) from None
+        say(f"the demo school system is up on {self.receiver.url} (SMTP sink on 127.0.0.1:{self.smtp_port})")
         for process in self.processes:
             process.wait_healthy()
             say(f"{process.spec.name} is healthy on {process.spec.base_url}")
         self.credentials = self.create_credentials()
+        if any(process.spec.name == "notifications" for process in self.processes):
+            self.seed_notifications(say)
+
+    @property
+    def secrets_file(self) -> Path:
+        """The signing secrets handed to the demo school system (0600)."""
+        return self.root / "school-receiver" / "secrets.json"
+
+    def service_env(self, spec: ServiceSpec) -> dict[str, str]:
+        """What the stack adds to a service's four settings: notifications' email alerts go to the sink."""
+        if spec.name != "notifications":
+            return {}
+        return {"NOTIFICATIONS_SMTP_HOST": "127.0.0.1", "NOTIFICATIONS_SMTP_PORT": str(self.smtp_port),
+                "NOTIFICATIONS_PAGE_URL": f"{spec.base_url}/page/"}
+
+    def seed_notifications(self, say: Say) -> None:
+        """The directory for the demo, through the admin API (see `seed`), and a school-scoped inbox key."""
+        notifications = next(p for p in self.processes if p.spec.name == "notifications")
+        admin = next(c for c in self.credentials if c.service == "notifications")
+        assert self.receiver is not None
+        try:
+            self.seeded = seed_directory(f"http://127.0.0.1:{notifications.spec.port}", admin.api_key,
+                                         self.receiver.url, self.secrets_file)
+        except (SeedError, httpx.HTTPError, OSError) as error:
+            raise StackError(f"seeding the notifications directory failed: {error}") from None
+        channels = self.seeded.channels()
+        say(f"notifications directory: {len(self.seeded.schools)} schools ({channels['webhook']} by webhook, "
+            f"{channels['inbox']} inbox only, {channels['email']} by email), {len(self.seeded.agencies)} agencies; "
+            f"{self.seeded.rotated} signing secrets handed to the demo school system")
+        urn = self.seeded.demo_school().urn
+        name = f"{admin.name}-school-{urn}"
+        self.school_key = Credentials("notifications", name, "school",
+                                      notifications.create_client(name, "school", scope=urn), urn)
+        self.write_credentials()
+
+    def write_credentials(self) -> Path:
+        """Every dev key and key adult's page password, 0600 from the start."""
+        path = self.root / CREDENTIALS_FILE
+        lines = [c.line() for c in [*self.credentials, *([self.school_key] if self.school_key else [])]]
+        if self.seeded is not None:
+            lines += [f"page: staff_id={school.staff_id} school={school.urn} "
+                      f"password={self.seeded.passwords[school.staff_id]}\n"
+                      for school in self.seeded.schools if school.staff_id in self.seeded.passwords]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write("".join(lines))
+        os.chmod(path, 0o600)
+        return path
 
     def create_credentials(self) -> list[Credentials]:
         # client names are unique and .run/data persists across runs: one fresh client per start
@@ -143,14 +230,14 @@ class LocalStack:
             if not lines:
                 raise StackError(f"frontdoor-{process.spec.name} create-client printed no API key")
             made.append(Credentials(process.spec.name, name, roles, lines[-1]))
-        path = self.root / CREDENTIALS_FILE
-        path.write_text("".join(f"{c.service}: name={c.name} roles={c.roles} api_key={c.api_key}\n" for c in made))
-        os.chmod(path, 0o600)
+        self.credentials = made
+        self.write_credentials()
         return made
 
     def detach(self) -> None:
         """Leave everything running (for `up`): forget the handles, keep the pid files."""
         self.processes = []
+        self.receiver = None
         self.broker = None
 
     def stop(self) -> None:
@@ -158,6 +245,10 @@ class LocalStack:
             process.stop()
             (pids_dir(self.root) / f"{process.spec.name}.pid").unlink(missing_ok=True)
         self.processes = []
+        if self.receiver is not None:
+            self.receiver.stop()
+            self.receiver = None
+            (pids_dir(self.root) / f"{RECEIVER}.pid").unlink(missing_ok=True)
         if self.broker is not None:
             self.broker.stop()
             self.broker = None
@@ -182,4 +273,31 @@ class LocalStack:
                 f"  Dev API key for {credentials.service} ({credentials.name}, roles {credentials.roles}), shown once:",
                 f"    Authorization: Bearer {credentials.api_key}",
             ]
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines + self._schools_summary()) + "\n"
+
+    def _schools_summary(self) -> list[str]:
+        if self.seeded is None:
+            return []
+        notifications = next(s for s in self.services if s.name == "notifications")
+        school = self.seeded.demo_school()
+        channels = self.seeded.channels()
+        lines = [
+            "",
+            f"  Schools' page      {notifications.base_url}/page/  (dev only; every key adult's password is in "
+            f".run/credentials, 0600)",
+            f"    sign in as       staff id {school.staff_id}, password {self.seeded.passwords[school.staff_id]}  "
+            f"({school.name}, URN {school.urn})",
+        ]
+        if self.school_key is not None:
+            lines += [
+                f"  School inbox API   GET {notifications.base_url}/v1/inbox  (school {school.urn}'s key):",
+                f"    Authorization: Bearer {self.school_key.api_key}",
+            ]
+        receiver = f"http://127.0.0.1:{self.receiver_port}"
+        lines += [
+            f"  Demo school system {receiver}/received  ({channels['webhook']} schools and "
+            f"{sum(a.channel == 'webhook' for a in self.seeded.agencies)} agencies by signed webhook, "
+            f"{channels['inbox']} schools inbox only, {channels['email']} schools and the Early Help manager by "
+            f"email to the SMTP sink on 127.0.0.1:{self.smtp_port}; log .run/logs/{RECEIVER}.log)",
+        ]
+        return lines

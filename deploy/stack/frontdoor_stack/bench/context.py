@@ -27,6 +27,9 @@ class Sizes:
     time_cap: float  # longest wait for a project phase's output
     rate: float = 500.0  # fixed rate for the p99 measurement, requests/s
     connections: int = 64
+    da_rate: float = 200.0  # background non-DA contacts/s while DA contacts go to schools' webhooks
+    da_duration: float = 30.0  # seconds of that load
+    da_probe_rate: float = 5.0  # DA contacts/s measured beside it
 
 
 @dataclass

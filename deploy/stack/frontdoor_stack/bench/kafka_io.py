@@ -15,7 +15,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
-from frontdoor_contracts.topics import TopicSpec
+from frontdoor_contracts.topics import TopicSpec, all_topics
 
 from ..topics import ensure_topics
 
@@ -163,9 +163,10 @@ def _count(tally: Tally, value: bytes | None, timestamp_ms: int, select: Select 
 
 
 async def move_group_to_end(bootstrap: str, group: str, topics: Iterable[str], timeout: float = 30.0) -> None:
-    """Commit the end offsets for a consumer group that has no live member,
-    so its next start skips what a time-capped phase left unconsumed."""
-    tps = [TopicPartition(topic, p) for topic in topics for p in range(PARTITIONS)]
+    """Commit the end offsets for a consumer group that has no live member
+    (or none yet), so its next start skips what an earlier phase left."""
+    declared = {spec.name: spec.partitions for spec in all_topics()}
+    tps = [TopicPartition(topic, p) for topic in topics for p in range(declared.get(topic, PARTITIONS))]
     deadline = time.monotonic() + timeout
     while True:
         consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,

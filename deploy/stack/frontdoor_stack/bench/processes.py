@@ -28,11 +28,7 @@ class BenchService(ServiceProcess):
     """A project service on a free port, with a few extra settings."""
 
     def __init__(self, name: str, kafka_bootstrap: str, workdir: Path, extra_env: dict[str, str] | None = None):
-        super().__init__(ServiceSpec(name, free_port()), kafka_bootstrap, workdir)
-        self.extra_env = extra_env or {}
-
-    def env(self) -> dict[str, str]:
-        return {**super().env(), **self.extra_env}
+        super().__init__(ServiceSpec(name, free_port()), kafka_bootstrap, workdir, extra_env)
 
     def start(self) -> None:
         super().start()

@@ -15,6 +15,7 @@ from ..paths import repo_root
 from .anchors_kafka_tools import ConsumerResult, ProducerResult
 from .contacts_http import ContactsHttpResult
 from .context import Sizes
+from .da_webhook import DaWebhookResult
 from .http_load import HttpResult
 from .kafka_io import FlowResult
 
@@ -35,11 +36,13 @@ class Results:
     contacts_kafka: FlowResult | None = None
     contacts_http: ContactsHttpResult | None = None
     allocation: FlowResult | None = None
+    da_webhook: DaWebhookResult | None = None
     failures: dict[str, str] = field(default_factory=dict)
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     seconds: float = 0.0
     # The machine is shared: the 1-minute load average before the bench started its own processes.
     load_before: float = field(default_factory=lambda: os.getloadavg()[0])
+    parts: frozenset[str] | None = None  # what `--only` ran (None: everything)
 
 
 def git_commit() -> str:
@@ -122,7 +125,20 @@ def figures(r: Results) -> list[tuple[str, str, str]]:
     if r.allocation:
         rows.append(("allocation decisions → cases opened", f"{_n(r.allocation.per_second, 1)} decisions/s",
                      _flow_detail(r.allocation)))
+    if r.da_webhook:
+        d = r.da_webhook
+        rows.append((f"DA contact → verified school webhook, beside {d.target_rate:g} contacts/s",
+                     f"p50 {_ms(d.p50_ms)}, p99 {_ms(d.p99_ms)}", _da_detail(d)))
     return rows
+
+
+def _da_detail(d: DaWebhookResult) -> str:
+    within = "" if d.complete else f" within the {d.time_cap:.0f} s cap"
+    return (f"{d.delivered:,} of {d.probes:,} DA contacts ({d.probe_rate:g}/s for {d.duration:g} s) delivered "
+            f"and verified{within}, max {_ms(d.max_ms)}; p50 of the halves: contacts (published → DA event on "
+            f"Kafka) {_ms(d.contacts_p50_ms)}, notifications (DA event → verified webhook) "
+            f"{_ms(d.notifications_p50_ms)}; {d.rejected:,} rejected, {d.duplicates:,} duplicate deliveries; "
+            f"background {d.background:,} non-DA contacts at {_n(d.background_rate, 1)}/s")
 
 
 def ratios(r: Results) -> list[tuple[str, str]]:
@@ -178,6 +194,14 @@ def goals(r: Results) -> list[tuple[str, str, str]]:
         dups.append(f"contacts HTTP {h.duplicates:,}")
     rows.append(("zero duplicates", "; ".join(dups) or "–",
                  _verdict(None if not all_measured else all(m.duplicates == 0 for m in measured))))
+    d = r.da_webhook
+    held = d is not None and d.complete and d.background_rate >= 0.95 * d.target_rate
+    background = f" beside {d.target_rate:g} contacts/s" if d else ""
+    for label, value, limit in (("p50", d.p50_ms if d else None, 100), ("p99", d.p99_ms if d else None, 500)):
+        rows.append((f"DA contact → school webhook {label} < {limit} ms{background}",
+                     f"{label} {_ms(value)}" + ("" if d is None or held else " (not every one delivered, or the "
+                                                "background rate not held)"),
+                     _verdict(None if d is None else held and value is not None and value < limit)))
     return rows
 
 
@@ -197,7 +221,9 @@ def markdown(r: Results) -> str:
         f"- machine: {os.cpu_count()} cores (`os.cpu_count()`); everything (broker, services, load generators) "
         f"on this one machine, on 127.0.0.1; load average {r.load_before:.2f} before the bench started",
         f"- sizes: {s.contacts:,} contacts on the Kafka paths, {s.decisions:,} decisions, HTTP loads of "
-        f"{s.duration:g} s each, {s.time_cap:g} s cap on each project wait",
+        f"{s.duration:g} s each, DA contacts at {s.da_probe_rate:g}/s for {s.da_duration:g} s beside "
+        f"{s.da_rate:g} contacts/s, {s.time_cap:g} s cap on each project wait",
+        *([f"- parts run: {', '.join(sorted(r.parts))} (`--only`)"] if r.parts else []),
         "",
         "## Figures",
         "",
@@ -230,6 +256,15 @@ def markdown(r: Results) -> str:
         "so a server that falls behind shows as a lower achieved rate.",
         "- The contacts service is restarted before the HTTP phase with its consumer group moved past what the "
         "time-capped Kafka phase left, so HTTP contacts are not queued behind that backlog.",
+        "- DA contact → school webhook (frontdoor_stack.bench.da_webhook): fresh contacts and notifications "
+        "services (own databases, consumer groups moved past the earlier phases' records), the demo school "
+        "system (frontdoor_stack.school_receiver) and three schools put in the directory by webhook through the "
+        "admin API. Non-DA demo contacts at a fixed rate and, beside them, police contacts with a DA incident "
+        "(one child at one of the schools), each sent with acks=all from its own producer, after three "
+        "warm-up DA contacts. Latency: from this client's send (wall clock) to the receiver getting a webhook "
+        "it verified with the `standardwebhooks` library (same machine's clock); a webhook is tied to its "
+        "contact through the school's inbox (notification id = webhook-id, police reference). Percentiles "
+        "are nearest-rank.",
         "",
     ]
     return "\n".join(lines)

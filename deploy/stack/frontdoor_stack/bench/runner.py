@@ -1,9 +1,11 @@
 """`frontdoor-stack bench`: one run, in order: a fresh Kafka broker on free
 ports with the declared topics, the payloads, the anchors (Kafka's tools,
 the bare aiokafka loop, the bare FastAPI endpoint), then the project
-(contacts from Kafka, contacts over HTTP, allocation), each service its own
+(contacts from Kafka, contacts over HTTP, allocation, a DA contact to the
+school's signed webhook under a background load), each service its own
 process. A step that fails is reported and the rest still run; every wait
-is bounded in count and time. Writes deploy/bench/results.md and prints it."""
+is bounded in count and time. Writes deploy/bench/results.md and prints it
+(`--only` runs some parts, and writes elsewhere unless told)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,16 @@ from rich.markdown import Markdown
 
 from ..kafka_broker import KafkaBroker, free_port
 from ..topics import ensure_topics
-from . import allocation, anchor_aiokafka, anchor_fastapi, anchors_kafka_tools, contacts_http, contacts_kafka, report
+from . import (
+    allocation,
+    anchor_aiokafka,
+    anchor_fastapi,
+    anchors_kafka_tools,
+    contacts_http,
+    contacts_kafka,
+    da_webhook,
+    report,
+)
 from .context import BenchContext, BenchProgress, Sizes
 from .http_load import LoadError as BenchError
 from .http_load import require
@@ -32,7 +43,8 @@ from .payloads import contacts, write_body_lines, write_event_lines
 from .processes import BenchService, stop_all
 
 T = TypeVar("T")
-STEPS = 7
+# The parts `--only` selects, and the progress steps each has.
+PARTS = {"anchors": 3, "contacts": 2, "allocation": 1, "da-webhook": 1}
 BENCH_TOPICS = (anchors_kafka_tools.TOOLS_TOPIC, anchor_aiokafka.SOURCE_TOPIC, anchor_aiokafka.SINK_TOPIC)
 
 
@@ -55,13 +67,15 @@ async def _guarded(results: report.Results, name: str, progress: BenchProgress, 
 
 
 async def _run(bootstrap: str, workdir: Path, sizes: Sizes, seed: int, progress: BenchProgress,
-               load_before: float) -> report.Results:
-    results = report.Results(sizes, load_before=load_before)
-    step = progress.step("topics and payloads", sizes.contacts)
+               load_before: float, parts: frozenset[str]) -> report.Results:
+    results = report.Results(sizes, load_before=load_before, parts=None if parts == frozenset(PARTS) else parts)
+    # the Kafka paths' payloads only when a part uses them (a DA-only run makes two)
+    count = sizes.contacts if parts & {"anchors", "contacts"} else 2
+    step = progress.step("topics and payloads", count)
     await ensure_topics(bootstrap)
     await create_topics(bootstrap, BENCH_TOPICS)
-    *items, extra = await asyncio.to_thread(contacts, sizes.contacts + 1, seed)
-    step.update(sizes.contacts)
+    *items, extra = await asyncio.to_thread(contacts, count + 1, seed)
+    step.update(count)
     ctx = BenchContext(
         bootstrap=bootstrap, workdir=workdir, sizes=sizes, contacts=items, progress=progress,
         events_file=write_event_lines(items, workdir / "contacts.jsonl"),
@@ -72,34 +86,49 @@ async def _run(bootstrap: str, workdir: Path, sizes: Sizes, seed: int, progress:
     progress.done(f"{len(items):,} synthetic contacts (seed {seed}), "
                   f"{ctx.events_file.stat().st_size / len(items):,.0f} bytes each on Kafka")
 
-    tools = await _guarded(results, "Kafka tools", progress, anchors_kafka_tools.measure(ctx))
-    if tools:
-        results.producer, results.consumer = tools
-    loop = await _guarded(results, "bare aiokafka loop", progress, anchor_aiokafka.measure(ctx))
-    results.bare_loop = loop[0] if loop else None
-    results.bare_http = await _guarded(results, "bare FastAPI", progress, anchor_fastapi.measure(ctx))
+    if "anchors" in parts:
+        tools = await _guarded(results, "Kafka tools", progress, anchors_kafka_tools.measure(ctx))
+        if tools:
+            results.producer, results.consumer = tools
+        loop = await _guarded(results, "bare aiokafka loop", progress, anchor_aiokafka.measure(ctx))
+        results.bare_loop = loop[0] if loop else None
+        results.bare_http = await _guarded(results, "bare FastAPI", progress, anchor_fastapi.measure(ctx))
 
-    service = contacts_kafka.contacts_service(ctx)
-    try:
-        intake = await _guarded(results, "contacts Kafka intake", progress, contacts_kafka.measure(ctx, service))
-        if intake:
-            results.contacts_kafka, api_key = intake
-            results.contacts_http = await _guarded(results, "contacts HTTP intake", progress,
-                                                   contacts_http.measure(ctx, service, api_key))
-        else:
-            progress.done("contacts HTTP intake skipped: no contacts service")
-    finally:
-        await asyncio.to_thread(service.stop)
+    if "contacts" in parts:
+        service = contacts_kafka.contacts_service(ctx)
+        try:
+            intake = await _guarded(results, "contacts Kafka intake", progress, contacts_kafka.measure(ctx, service))
+            if intake:
+                results.contacts_kafka, api_key = intake
+                results.contacts_http = await _guarded(results, "contacts HTTP intake", progress,
+                                                       contacts_http.measure(ctx, service, api_key))
+            else:
+                progress.done("contacts HTTP intake skipped: no contacts service")
+        finally:
+            await asyncio.to_thread(service.stop)
 
-    allocator: BenchService = allocation.allocation_service(ctx)
-    try:
-        results.allocation = await _guarded(results, "allocation", progress, allocation.measure(ctx, allocator))
-    finally:
-        await asyncio.to_thread(allocator.stop)
+    if "allocation" in parts:
+        allocator: BenchService = allocation.allocation_service(ctx)
+        try:
+            results.allocation = await _guarded(results, "allocation", progress, allocation.measure(ctx, allocator))
+        finally:
+            await asyncio.to_thread(allocator.stop)
+
+    if "da-webhook" in parts:
+        results.da_webhook = await _guarded(results, "DA contact → school webhook", progress,
+                                            da_webhook.measure(ctx, seed))
     return results
 
 
-def run(run_dir: Path, sizes: Sizes, seed: int = 2024, results_path: Path | None = None) -> int:
+def run(run_dir: Path, sizes: Sizes, seed: int = 2024, results_path: Path | None = None,
+        only: frozenset[str] | None = None) -> int:
+    """The whole bench, or the `only` parts of it (then the results go to
+    the scratch directory unless `results_path` says otherwise: a partial
+    run does not replace deploy/bench/results.md)."""
+    parts = only or frozenset(PARTS)
+    unknown = parts - set(PARTS)
+    if unknown:
+        raise ValueError(f"unknown bench parts {sorted(unknown)}; choose from {sorted(PARTS)}")
     _interrupt_on_sigterm()
     console = Console()
     try:
@@ -113,13 +142,17 @@ def run(run_dir: Path, sizes: Sizes, seed: int = 2024, results_path: Path | None
     (workdir / "logs").mkdir(parents=True)
     started, load_before = time.monotonic(), os.getloadavg()[0]
     broker = KafkaBroker(workdir / "kafka", port=free_port(), controller_port=free_port())
-    console.print(f"bench: {sizes.contacts:,} contacts, {sizes.decisions:,} decisions, {sizes.duration:g} s HTTP "
-                  f"loads, {sizes.time_cap:g} s caps; scratch and logs in {workdir}")
+    console.print(f"bench: {', '.join(p for p in PARTS if p in parts)}; {sizes.contacts:,} contacts, "
+                  f"{sizes.decisions:,} decisions, {sizes.duration:g} s HTTP loads, {sizes.da_duration:g} s of DA "
+                  f"contacts beside {sizes.da_rate:g} contacts/s, {sizes.time_cap:g} s caps; scratch and logs in "
+                  f"{workdir}")
+    if parts != frozenset(PARTS) and results_path is None:
+        results_path = workdir / "results.md"
     try:
-        with broker, BenchProgress(STEPS, console) as progress:
+        with broker, BenchProgress(1 + sum(PARTS[p] for p in parts), console) as progress:
             progress.say(f"Kafka is up on {broker.bootstrap}")
             try:
-                results = asyncio.run(_run(broker.bootstrap, workdir, sizes, seed, progress, load_before))
+                results = asyncio.run(_run(broker.bootstrap, workdir, sizes, seed, progress, load_before, parts))
             finally:
                 stop_all()  # the services before the broker, whatever happened
     except KeyboardInterrupt:
