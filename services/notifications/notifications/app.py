@@ -20,6 +20,7 @@ from . import __version__, intake, timers
 from .access import keyring
 from .api import router
 from .database import migrate
+from .delivery.queue import DeliveryLoop, PendingByAge
 from .handlers import Rules
 from .metrics import Metrics
 from .models import OutboxEvent
@@ -47,9 +48,12 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
 
     def started(app: FastAPI, parts: service.Plumbing) -> Mapping[str, Coroutine[Any, Any, Any]]:
         rt = Runtime(config, parts.engine, rules, metrics, parts.relay, clock)
+        delivery = DeliveryLoop(parts.engine, OutboxEvent, config, metrics, clock, parts.relay.wake)
+        rt.wake_delivery = delivery.wake
+        PendingByAge.install(metrics, parts.engine, clock)
         wakers.append(rt)
         app.state.runtime = rt
-        return {"notification-timers": timers.run(rt)}
+        return {"notification-timers": timers.run(rt), "delivery": delivery.run()}
 
     lifespan = service.lifespan(config, metrics, database_url=config.database_url, client_id="notifications",
                                 outbox=OutboxEvent, routes=lambda: intake.routes(rules, metrics, created),

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 
 from frontdoor_platform.metrics import KitMetrics
+
+# From 50 ms (a webhook straight after the incident) to days (an alert read after a weekend).
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 86400,
+                   3 * 86400, 7 * 86400)
 
 if TYPE_CHECKING:
     from .handlers import Outcome
@@ -22,6 +26,22 @@ class Metrics(KitMetrics):
             registry=self.registry)
         self.enrolments = Counter("frontdoor_notifications_enrolments_total", "Enrolments recorded or changed",
                                   registry=self.registry)
+        # delivery (delivery/queue.py); the pending deliveries by age are counted when scraped (PendingByAge)
+        self.deliveries = Counter("frontdoor_notifications_deliveries_total",
+                                  "Notifications delivered, by channel and timing (before_deadline, late, no_deadline)",
+                                  ["channel", "timing"], registry=self.registry)
+        self.delivery_latency = Histogram("frontdoor_notifications_delivery_latency_seconds",
+                                          "From the event's report time to delivery", ["channel"],
+                                          buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.delivery_attempts = Counter("frontdoor_notifications_delivery_attempts_total",
+                                         "Delivery attempts, by channel and outcome", ["channel", "outcome"],
+                                         registry=self.registry)
+        self.delivery_failures = Counter("frontdoor_notifications_delivery_failures_total",
+                                         "Deliveries given up (no more attempts), by the last reason", ["reason"],
+                                         registry=self.registry)
+        self.delivery_escalations = Counter("frontdoor_notifications_delivery_escalations_total",
+                                            "Notifications escalated to the MASH worklist, by reason", ["reason"],
+                                            registry=self.registry)
         self.created = Counter("frontdoor_notifications_created_total", "Notifications created",
                                ["kind", "phase"], registry=self.registry)
         self.children_resolved = Counter(

@@ -1,0 +1,270 @@
+"""End-to-end kit: the real notifications service in its own process
+(`frontdoor-notifications serve`, as `make up` runs it) against the
+session's broker; a school's webhook receiver that verifies signatures with
+the `standardwebhooks` library and counts deliveries by webhook-id; builders
+of DA incident events; and a term-dates file that makes every weekday a
+school day."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from frontdoor_contracts.contacts import DAIncidentReported
+from frontdoor_contracts.envelope import CloudEvent, new_event
+from frontdoor_platform import processes
+from frontdoor_stack.kafka_broker import free_port
+
+# --- a school's webhook receiver -------------------------------------------------------------------------------
+
+
+@dataclass
+class Behaviour:
+    """How one path answers: `fail_first` requests get `status`, then 200;
+    each waits `delay` seconds first (a slow receiver)."""
+
+    fail_first: int = 0
+    status: int = 500
+    delay: float = 0.0
+    secrets: list[str] = field(default_factory=list)  # verify with any of these; none: do not verify
+    seen: int = 0
+
+
+@dataclass(frozen=True)
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    status: int
+    verified: bool | None
+    at: float  # time.time() when it arrived
+
+    @property
+    def webhook_id(self) -> str:
+        return self.headers.get("webhook-id", "")
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class WebhookReceiver:
+    """An HTTP server on 127.0.0.1 (a free port) in a thread: one path per school."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._behaviours: dict[str, Behaviour] = {}
+        self.received: list[Received] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                receiver._answer(self, body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-receiver", daemon=True)
+
+    def __enter__(self) -> WebhookReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def behave(self, path: str, **how: Any) -> Behaviour:
+        with self._lock:
+            behaviour = self._behaviours.setdefault(path, Behaviour())
+            for name, value in how.items():
+                setattr(behaviour, name, value)
+            return behaviour
+
+    def _answer(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        arrived = time.time()
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        with self._lock:
+            behaviour = self._behaviours.setdefault(handler.path, Behaviour())
+            behaviour.seen += 1
+            failing = behaviour.seen <= behaviour.fail_first
+            delay, status, secrets = behaviour.delay, behaviour.status, list(behaviour.secrets)
+        if delay:
+            time.sleep(delay)
+        verified: bool | None = None
+        if secrets:
+            verified = any(_verifies(secret, body, headers) for secret in secrets)
+        answer = status if failing else 200 if verified is not False else 401
+        with self._lock:
+            self.received.append(Received(handler.path, headers, body, answer, verified, arrived))
+        with contextlib.suppress(OSError):  # the sender may have given up waiting (a timeout test)
+            handler.send_response(answer)
+            handler.send_header("content-length", "0")
+            handler.end_headers()
+
+    def requests(self, path: str | None = None) -> list[Received]:
+        with self._lock:
+            return [r for r in self.received if path is None or r.path == path]
+
+    def accepted(self, path: str | None = None) -> list[Received]:
+        """The requests answered 2xx (and verified, when the path verifies)."""
+        return [r for r in self.requests(path) if r.status == 200 and r.verified is not False]
+
+    def accepted_by_id(self, path: str | None = None) -> Counter[str]:
+        """How many times each webhook-id was accepted (the receiver's dedupe count is its length)."""
+        return Counter(r.webhook_id for r in self.accepted(path))
+
+
+def _verifies(secret: str, body: bytes, headers: dict[str, str]) -> bool:
+    try:
+        Webhook(secret).verify(body, headers)
+    except WebhookVerificationError:
+        return False
+    return True
+
+
+def wait_for(condition: Any, timeout: float = 30.0, every: float = 0.05) -> bool:
+    """Poll `condition()` until it is true (True) or `timeout` passes (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every)
+    return bool(condition())
+
+
+# --- the calendar ----------------------------------------------------------------------------------------------
+
+
+def every_weekday_term_dates(folder: Path, starts_at: str = "08:30") -> Path:
+    """A term-dates file whose one long term makes every weekday (but bank holidays) a school day."""
+    today = date.today()
+    path = folder / "term_dates.json"
+    path.write_text(json.dumps({
+        "version": "e2e", "authority": "e2e tests", "school_starts_at": starts_at,
+        "terms": [{"first_day": (today - timedelta(days=30)).isoformat(),
+                   "last_day": (today + timedelta(days=400)).isoformat()}],
+        "closed_days": []}))
+    return path
+
+
+# --- the service -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class NotificationsService:
+    process: subprocess.Popen[bytes]
+    url: str
+    admin: str
+    mash: str
+    env: dict[str, str]
+    log: Path
+
+    def headers(self, token: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token or self.admin}"}
+
+    def school_token(self, urn: str) -> str:
+        return cli(self.env, "create-client", "--name", f"e2e-school-{urn}", "--roles", "school", "--scope", urn)
+
+    def put_school(self, urn: str, webhook_url: str, name: str = "E2E Test Primary School") -> str:
+        """Register a school with a webhook; its new signing secret."""
+        body = {"name": name, "phase": "primary", "channel": "webhook", "webhook_url": webhook_url,
+                "alert_email": None, "key_adults": [{"staff_id": f"dsl-{urn}", "email": None}]}
+        response = httpx.put(f"{self.url}/v1/schools/{urn}", json=body, headers=self.headers(), timeout=10)
+        assert response.status_code in (200, 201), response.text
+        rotated = httpx.post(f"{self.url}/v1/schools/{urn}/signing-secrets", headers=self.headers(), timeout=10)
+        assert rotated.status_code == 201, rotated.text
+        secret: str = rotated.json()["secret"]
+        return secret
+
+    def worklist(self) -> list[dict[str, Any]]:
+        response = httpx.get(f"{self.url}/v1/worklist", headers=self.headers(self.mash), timeout=10)
+        assert response.status_code == 200, response.text
+        items: list[dict[str, Any]] = response.json()
+        return items
+
+
+def cli(env: dict[str, str], *args: str) -> str:
+    return subprocess.run([sys.executable, "-m", "notifications.main", *args], env=env, capture_output=True,
+                          text=True, check=True, timeout=60).stdout.strip()
+
+
+def start_notifications(tmp: Path, bootstrap: str, env_overrides: dict[str, str] | None = None,
+                        previous: NotificationsService | None = None) -> NotificationsService:
+    """Start the service on `tmp`'s database; pass `previous` to restart it on
+    the same database and consumer group, with the same keys."""
+    if previous is None:
+        env = {**os.environ, "NOTIFICATIONS_KAFKA_BOOTSTRAP": bootstrap,
+               "NOTIFICATIONS_DATABASE_URL": f"sqlite:///{tmp / 'notifications.db'}",
+               "NOTIFICATIONS_CONSUMER_GROUP": f"notifications-e2e-{uuid.uuid4().hex[:8]}",
+               "NOTIFICATIONS_PUBLISH_TIMEOUT_SECONDS": "3",
+               "NOTIFICATIONS_TERM_DATES": str(every_weekday_term_dates(tmp)),
+               "NOTIFICATIONS_DELIVERY_BACKOFF_SECONDS": "0.1", "NOTIFICATIONS_DELIVERY_BACKOFF_MAX_SECONDS": "0.5",
+               "NOTIFICATIONS_DELIVERY_POLL_SECONDS": "0.2", "NOTIFICATIONS_DELIVERY_TIMEOUT_SECONDS": "5",
+               "NOTIFICATIONS_DELIVERY_LEASE_SECONDS": "6", **(env_overrides or {})}
+        admin = cli(env, "create-client", "--name", "e2e-admin", "--roles", "admin")
+        mash = cli(env, "create-client", "--name", "e2e-mash", "--roles", "mash")
+    else:
+        env, admin, mash = previous.env, previous.admin, previous.mash
+    env = {**env, "NOTIFICATIONS_PORT": str(free_port())}
+    log = tmp / "notifications.log"
+    url = f"http://127.0.0.1:{env['NOTIFICATIONS_PORT']}"
+    process = processes.start_and_wait([sys.executable, "-m", "notifications.main", "serve"], env, log,
+                                       url + "/readyz", name="notifications")
+    return NotificationsService(process, url, admin, mash, env, log)
+
+
+def stop_notifications(service: NotificationsService) -> None:
+    processes.stop(service.process)
+
+
+def kill_notifications(service: NotificationsService) -> None:
+    """SIGKILL the whole process group (the API and its worker) at once: a crash."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(service.process.pid, signal.SIGKILL)
+    service.process.wait(timeout=10)
+
+
+# --- events ----------------------------------------------------------------------------------------------------
+
+
+def incident(children: list[dict[str, Any]], reported_at: datetime | None = None,
+             police_reference: str = "E2E/0000001/26") -> CloudEvent[DAIncidentReported]:
+    """A DA incident for `children` (each: school_urn, and optionally given_name, present, ...)."""
+    reported = reported_at or datetime.now(UTC)
+    data = DAIncidentReported.model_validate({
+        "contact_id": uuid.uuid4(), "police_reference": police_reference,
+        "occurred_at": reported - timedelta(hours=2), "reported_at": reported,
+        "children": [{"child_id": uuid.uuid4(), "given_name": "Testchild", "family_name": "Example",
+                      "date_of_birth": "2016-05-04", "present": True, **child} for child in children]})
+    return new_event(data, source="urn:frontdoor:contacts", subject=str(data.contact_id), time=reported)
+
+
+def iter_urns(start: int = 100000) -> Iterator[str]:
+    n = start
+    while True:
+        n += 1
+        yield f"{n:06d}"
