@@ -24,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
                         description=__doc__, keyring=keyring(),
                         serve_help="run the API, the consumer and the outbox relay",
                         default_roles="mash", settings=Settings, app=_app,
-                        database_url=lambda s: s.database_url, migrate=migrate)
+                        database_url=lambda s: s.database_url, migrate=migrate,
+                        scope_help="a school key's school URN (a school sees only its own notifications)")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from frontdoor_contracts.envelope import CloudEvent, encode_event
 from .clock import Clock, utc_now
 from .database import UTCDateTime, for_writing
 from .kafka import CLOUDEVENTS_CONTENT_TYPE, BrokerUnavailable, EventPublisher, Headers, OutboundRecord
+from .wakeup import Wakeup
 
 if TYPE_CHECKING:  # prometheus_client must not load before `serve` sets up multiprocess metrics
     from .metrics import KitMetrics
@@ -88,24 +89,13 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._clock = clock
         self._idle = idle_seconds
-        self._wake = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake = Wakeup()
         self.healthy = True
 
     def wake(self) -> None:
         """Called after a commit that wrote outbox rows: publish now. Safe
         from any thread (a route running in the thread pool calls it)."""
-        loop = self._loop
-        if loop is None:
-            return  # not running yet: it reads the outbox when it starts
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            self._wake.set()
-        else:
-            loop.call_soon_threadsafe(self._wake.set)
+        self._wake.wake()
 
     def _read(self) -> list[tuple[int, OutboundRecord]]:
         with Session(self._engine) as session:
@@ -140,7 +130,7 @@ class OutboxRelay:
     async def run(self) -> None:
         """Publish until cancelled; a broker or database failure pauses the
         relay (and makes the service not ready), it never ends it."""
-        self._loop = asyncio.get_running_loop()
+        self._wake.bind()
         delay = 0.5
         while True:
             self._wake.clear()

@@ -83,6 +83,7 @@ class FaustStream:
         self.app.timer(settings.review_seconds, on_leader=False, name="review")(self._review)
 
     async def run(self) -> None:
+        self.settings.stream_data_dir.mkdir(parents=True, exist_ok=True)
         await self.app.start()
         self.running = True
         try:
