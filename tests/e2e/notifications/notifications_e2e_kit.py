@@ -2,11 +2,13 @@
 (`frontdoor-notifications serve`, as `make up` runs it) against the
 session's broker; a school's webhook receiver that verifies signatures with
 the `standardwebhooks` library and counts deliveries by webhook-id; builders
-of DA incident events; and a term-dates file that makes every weekday a
-school day."""
+of DA incident events; and a term-dates file in which every weekday is a
+school day (from a month ahead, so deadlines are far unless a test says
+otherwise)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -146,27 +148,30 @@ def _verifies(secret: str, body: bytes, headers: dict[str, str]) -> bool:
     return True
 
 
-def wait_for(condition: Any, timeout: float = 30.0, every: float = 0.05) -> bool:
+async def until(condition: Any, timeout: float = 30.0, every: float = 0.02) -> bool:
     """Poll `condition()` until it is true (True) or `timeout` passes (False)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return True
-        time.sleep(every)
+        await asyncio.sleep(every)
     return bool(condition())
 
 
 # --- the calendar ----------------------------------------------------------------------------------------------
 
 
-def every_weekday_term_dates(folder: Path, starts_at: str = "08:30") -> Path:
-    """A term-dates file whose one long term makes every weekday (but bank holidays) a school day."""
+def term_dates(folder: Path, first_day_in: int = 30, starts_at: str = "08:30") -> Path:
+    """A term-dates file with one long term from `first_day_in` days from today, in which every weekday
+    (but bank holidays) is a school day. Starting it a month ahead puts every deadline a month away
+    (nothing escalates by accident whatever the time of day the tests run); a large
+    NOTIFICATIONS_ESCALATION_MARGIN_MINUTES then puts them all inside the margin."""
     today = date.today()
     path = folder / "term_dates.json"
     path.write_text(json.dumps({
         "version": "e2e", "authority": "e2e tests", "school_starts_at": starts_at,
-        "terms": [{"first_day": (today - timedelta(days=30)).isoformat(),
-                   "last_day": (today + timedelta(days=400)).isoformat()}],
+        "terms": [{"first_day": (today + timedelta(days=first_day_in)).isoformat(),
+                   "last_day": (today + timedelta(days=first_day_in + 400)).isoformat()}],
         "closed_days": []}))
     return path
 
@@ -189,16 +194,33 @@ class NotificationsService:
     def school_token(self, urn: str) -> str:
         return cli(self.env, "create-client", "--name", f"e2e-school-{urn}", "--roles", "school", "--scope", urn)
 
-    def put_school(self, urn: str, webhook_url: str, name: str = "E2E Test Primary School") -> str:
-        """Register a school with a webhook; its new signing secret."""
+    def put_school(self, urn: str, webhook_url: str, name: str = "E2E Test Primary School") -> None:
+        """Register (or change) a school whose system takes webhooks at `webhook_url`."""
         body = {"name": name, "phase": "primary", "channel": "webhook", "webhook_url": webhook_url,
-                "alert_email": None, "key_adults": [{"staff_id": f"dsl-{urn}", "email": None}]}
+                "key_adults": [{"staff_id": f"dsl-{urn}"}]}
         response = httpx.put(f"{self.url}/v1/schools/{urn}", json=body, headers=self.headers(), timeout=10)
         assert response.status_code in (200, 201), response.text
+
+    def new_secret(self, urn: str) -> str:
+        """A new signing secret for the school (the previous one keeps signing for the overlap)."""
         rotated = httpx.post(f"{self.url}/v1/schools/{urn}/signing-secrets", headers=self.headers(), timeout=10)
         assert rotated.status_code == 201, rotated.text
         secret: str = rotated.json()["secret"]
         return secret
+
+    def school_with_webhook(self, receiver: WebhookReceiver, urn: str, **how: Any) -> str:
+        """A school whose webhooks go to `receiver` at /schools/<urn>, which verifies them with its secret."""
+        path = f"/schools/{urn}"
+        self.put_school(urn, receiver.url(path))
+        receiver.behave(path, secrets=[self.new_secret(urn)], **how)
+        return path
+
+    def delivery(self, notification_id: str) -> dict[str, Any]:
+        response = httpx.get(f"{self.url}/v1/deliveries/{notification_id}", headers=self.headers(self.mash),
+                             timeout=10)
+        assert response.status_code == 200, response.text
+        found: dict[str, Any] = response.json()
+        return found
 
     def worklist(self) -> list[dict[str, Any]]:
         response = httpx.get(f"{self.url}/v1/worklist", headers=self.headers(self.mash), timeout=10)
@@ -221,7 +243,7 @@ def start_notifications(tmp: Path, bootstrap: str, env_overrides: dict[str, str]
                "NOTIFICATIONS_DATABASE_URL": f"sqlite:///{tmp / 'notifications.db'}",
                "NOTIFICATIONS_CONSUMER_GROUP": f"notifications-e2e-{uuid.uuid4().hex[:8]}",
                "NOTIFICATIONS_PUBLISH_TIMEOUT_SECONDS": "3",
-               "NOTIFICATIONS_TERM_DATES": str(every_weekday_term_dates(tmp)),
+               "NOTIFICATIONS_TERM_DATES": str(term_dates(tmp)),
                "NOTIFICATIONS_DELIVERY_BACKOFF_SECONDS": "0.1", "NOTIFICATIONS_DELIVERY_BACKOFF_MAX_SECONDS": "0.5",
                "NOTIFICATIONS_DELIVERY_POLL_SECONDS": "0.2", "NOTIFICATIONS_DELIVERY_TIMEOUT_SECONDS": "5",
                "NOTIFICATIONS_DELIVERY_LEASE_SECONDS": "6", **(env_overrides or {})}

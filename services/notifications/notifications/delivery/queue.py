@@ -49,7 +49,7 @@ from math import floor
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from sqlalchemy import and_, case, func, or_
+from sqlalchemy import and_, case, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -66,6 +66,7 @@ from frontdoor_platform import outbox
 from frontdoor_platform.clock import Clock, utc_now
 from frontdoor_platform.database import for_writing
 from frontdoor_platform.outbox import OutboxFields
+from frontdoor_platform.wakeup import Wakeup
 
 from ..domain.backoff import Backoff, Random
 from ..models import DeliveryAttemptRow, DeliveryRow, NotificationRow, RecipientRow, WorklistRow
@@ -150,9 +151,9 @@ class DeliveryLoop:
         self._random = random
         self._transport = transport
         self._backoff = Backoff(settings.delivery_backoff_seconds, settings.delivery_backoff_max_seconds)
-        self._wake = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake = Wakeup()
         self._in_flight: dict[uuid.UUID, asyncio.Task[None]] = {}
+        self._jobs: dict[uuid.UUID, Job] = {}  # what each task in flight sends
         self.healthy = True
 
     # --- waking ------------------------------------------------------------------------------------------------
@@ -160,24 +161,16 @@ class DeliveryLoop:
     def wake(self) -> None:
         """Called after a commit that queued deliveries: look now. Safe from
         any thread (the consumer's after-commit hooks, a route's thread)."""
-        loop = self._loop
-        if loop is None:
-            return  # not running yet: it reads the queue when it starts
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            self._wake.set()
-        else:
-            loop.call_soon_threadsafe(self._wake.set)
+        self._wake.wake()
 
     # --- running -----------------------------------------------------------------------------------------------
 
     async def run(self) -> None:
         """Deliver and escalate until cancelled. A database failure pauses
         the loop (loudly), it never ends it."""
-        self._loop = asyncio.get_running_loop()
+        self._wake.bind()
+        # httpx logs every request's full URL at INFO: a school's webhook URL may carry its own token.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         async with httpx.AsyncClient(transport=self._transport, follow_redirects=False,
                                      limits=httpx.Limits(max_connections=self._settings.delivery_concurrency)
                                      ) as client:
@@ -187,10 +180,16 @@ class DeliveryLoop:
                 await self._deliver_forever(senders)
             finally:
                 escalating.cancel()
+                unfinished = [self._jobs[key] for key in self._in_flight if key in self._jobs]
                 in_flight = list(self._in_flight.values())
                 for task in in_flight:
                     task.cancel()
                 await asyncio.gather(escalating, *in_flight, return_exceptions=True)
+                if unfinished:  # stopped, not crashed: the next worker need not wait for the leases
+                    try:
+                        await asyncio.to_thread(self._release, unfinished)
+                    except Exception as exc:
+                        log.warning("delivery leases not released; they run out", extra={"error": type(exc).__name__})
 
     async def _deliver_forever(self, senders: Senders) -> None:
         pause = ERROR_PAUSE_SECONDS[0]
@@ -227,10 +226,12 @@ class DeliveryLoop:
     def _start(self, senders: Senders, job: Job) -> None:
         task = asyncio.create_task(self._deliver(senders, job), name="delivery")
         self._in_flight[job.notification_id] = task
+        self._jobs[job.notification_id] = job
 
         def done(_: asyncio.Task[None]) -> None:
             if self._in_flight.get(job.notification_id) is task:
                 del self._in_flight[job.notification_id]
+                del self._jobs[job.notification_id]
             self._wake.set()
 
         task.add_done_callback(done)
@@ -251,7 +252,7 @@ class DeliveryLoop:
     async def deliver_due(self) -> int:
         """One pass, for tests and tools: claim what is due now, send it all,
         record it; the number of rows claimed."""
-        self._loop = asyncio.get_running_loop()
+        self._wake.bind()
         async with httpx.AsyncClient(transport=self._transport, follow_redirects=False) as client:
             senders = Senders(client, self._settings)
             claimed = await asyncio.to_thread(self._claim, self._settings.delivery_concurrency, self._clock(),
@@ -302,13 +303,25 @@ class DeliveryLoop:
                 session.add(row)
                 jobs.append(Job(target, row.notification_id, lease))
             claimed = {row.notification_id for row in rows} | busy
-            later = select(func.min(DeliveryRow.next_attempt_at)).where(
-                col(DeliveryRow.state) == PENDING, col(DeliveryRow.leased_until).is_(None))
+            leased = and_(col(DeliveryRow.leased_until).is_not(None),
+                          col(DeliveryRow.leased_until) > col(DeliveryRow.next_attempt_at))
+            # when each row is next claimable: its next attempt, or its lease running out (a crashed worker's)
+            claimable_at = case((leased, col(DeliveryRow.leased_until)), else_=col(DeliveryRow.next_attempt_at))
+            later = select(func.min(claimable_at)).where(col(DeliveryRow.state) == PENDING)
             if claimed:
                 later = later.where(col(DeliveryRow.notification_id).notin_(claimed))
             next_due = session.exec(later).one()
             session.commit()
         return Claimed(jobs, unsendable, _aware(next_due))
+
+    def _release(self, jobs: Sequence[Job]) -> None:
+        """Give back the claims of sends stopped before their result was recorded (only while still ours)."""
+        with Session(for_writing(self._engine)) as session:
+            for job in jobs:
+                session.execute(update(DeliveryRow).where(
+                    col(DeliveryRow.notification_id) == job.notification_id, col(DeliveryRow.state) == PENDING,
+                    col(DeliveryRow.leased_until) == job.lease).values(leased_until=None))
+            session.commit()
 
     def _notifications(self, session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, NotificationRow]:
         if not ids:

@@ -299,6 +299,32 @@ async def test_a_crashed_workers_lease_runs_out_and_the_row_is_resumed_once(
     assert len(receiver.requests()) == 1
 
 
+async def test_a_stopped_loop_gives_back_the_leases_of_its_unfinished_sends(
+    engine: Engine, receiver: WebhookReceiver
+) -> None:
+    secret = school(engine, "100001", url=receiver.url("/slow"))
+    behaviour = receiver.behave("/slow", secrets=[secret], delay=3.0)
+    notification_id = notify(engine, "100001")
+    clock = Clock()
+    config = settings(delivery_lease_seconds=600, delivery_timeout_seconds=10)
+    stopping = loop_of(engine, config, clock)
+    task = asyncio.create_task(stopping.run())
+    try:
+        started = time.perf_counter()
+        while not behaviour.seen:  # the request arrived; its answer is 3 s away
+            assert time.perf_counter() - started < 10
+            await asyncio.sleep(0.01)
+        assert delivery(engine, notification_id).leased_until is not None
+    finally:
+        task.cancel()  # a deploy's SIGTERM: the send is cut short
+        await asyncio.gather(task, return_exceptions=True)
+    row = delivery(engine, notification_id)
+    assert (row.state, row.leased_until, row.attempts) == ("pending", None, 0)
+    behaviour.delay = 0.0
+    assert await loop_of(engine, config, clock).deliver_due() == 1  # at once, not after the 10-minute lease
+    assert delivery(engine, notification_id).state == "delivered"
+
+
 async def test_after_the_last_failure_it_escalates_once_and_is_tried_no_more(
     engine: Engine, receiver: WebhookReceiver
 ) -> None:
