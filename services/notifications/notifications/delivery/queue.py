@@ -237,7 +237,12 @@ class DeliveryLoop:
         task.add_done_callback(done)
 
     async def _deliver(self, senders: Senders, job: Job) -> None:
-        result = await senders.send(job.target, floor(self._clock().timestamp()))
+        try:
+            result = await senders.send(job.target, floor(self._clock().timestamp()))
+        except Exception as exc:  # not an outcome of the send (senders classify those): the lease runs out
+            log.error("delivery not attempted; retried after its lease",
+                      extra={"notification_id": str(job.notification_id), "error": type(exc).__name__})
+            return
         try:
             recorded = await asyncio.to_thread(self._record, job, result, self._clock())
         except Exception as exc:  # the lease stays and runs out: the row is tried again then

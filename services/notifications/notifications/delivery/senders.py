@@ -110,8 +110,11 @@ class Senders:
     async def _webhook(self, target: Target, timestamp: int) -> tuple[str, int | None]:
         if not target.url or not target.secrets:
             return FailureReason.NO_CHANNEL.value, None
-        headers = {"content-type": "application/json", "user-agent": "frontdoor-notifications",
-                   **signing.headers(target.secrets, target.notification_id, timestamp, target.body)}
+        try:
+            signed = signing.headers(target.secrets, target.notification_id, timestamp, target.body)
+        except ValueError:  # a stored secret that is not base64: no usable way to sign
+            return FailureReason.NO_CHANNEL.value, None
+        headers = {"content-type": "application/json", "user-agent": "frontdoor-notifications", **signed}
         try:
             response = await self._client.post(target.url, content=target.body, headers=headers,
                                                timeout=self._settings.delivery_timeout_seconds)

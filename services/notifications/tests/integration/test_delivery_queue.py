@@ -192,7 +192,8 @@ async def test_a_receiver_failing_three_times_then_succeeding_gets_it_once_verif
     metrics = Metrics()
     notification_id = notify(engine, "100001")
     loop = loop_of(engine, settings(), Clock(), metrics)
-    await run_until(loop, lambda: delivery(engine, notification_id).state == "delivered")
+    await run_until(loop, lambda: sample(metrics, "frontdoor_notifications_deliveries_total", channel="webhook",
+                                         timing="before_deadline") == 1)  # counted once committed
 
     sent = receiver.requests("/hooks/100001")
     assert [r.status for r in sent] == [500, 500, 500, 200]
@@ -240,25 +241,33 @@ async def test_client_errors_server_errors_timeouts_and_connection_failures_are_
     ids["100005"] = notify(engine, "100005")
     school(engine, "100006", url=None)  # no address in the directory
     ids["100006"] = notify(engine, "100006")
+    with Session(engine) as session:  # an address, but the only secret is not usable: never sent unsigned
+        session.add(RecipientRow(recipient_id="100007", kind="school", name="Test Primary", channel="webhook",
+                                 webhook_url=receiver.url("/unsigned"), updated_at=datetime.now(UTC)))
+        session.add(SigningSecretRow(recipient_id="100007", secret="whsec_not*base64", created_at=datetime.now(UTC)))
+        session.commit()
+    ids["100007"] = notify(engine, "100007")
     metrics = Metrics()
     clock = Clock()
     loop = loop_of(engine, settings(delivery_timeout_seconds=0.3), clock, metrics)
-    assert await loop.deliver_due() == 6
+    assert await loop.deliver_due() == 7
 
     outcome = {urn: attempts(engine, notification_id) for urn, notification_id in ids.items()}
     assert outcome == {"100001": [("client_error", 400)], "100002": [("server_error", 503)],
                        "100003": [("timeout", None)], "100004": [("server_error", 429)],
-                       "100005": [("connection", None)], "100006": [("no_channel", None)]}
+                       "100005": [("connection", None)], "100006": [("no_channel", None)],
+                       "100007": [("no_channel", None)]}
     state = {urn: delivery(engine, notification_id).state for urn, notification_id in ids.items()}
     # a refusal retrying will not change fails at once (and escalates); "later" is retried
     assert state == {"100001": "failed", "100002": "pending", "100003": "pending", "100004": "pending",
-                     "100005": "pending", "100006": "failed"}
+                     "100005": "pending", "100006": "failed", "100007": "failed"}
     for urn in ("100002", "100003", "100004", "100005"):
         row = delivery(engine, ids[urn])
         assert row.leased_until is None and row.next_attempt_at > clock() - timedelta(seconds=1)
     [refused] = events(engine, NOTIFICATIONS_DELIVERY_FAILED.name, ids["100001"])
     assert refused["data"]["reason"] == "client_error" and refused["data"]["attempts"] == 1
     assert [w.reason for w in worklist(engine, ids["100006"])] == ["no_channel"]
+    assert receiver.requests("/unsigned") == []
     assert events(engine, NOTIFICATIONS_DELIVERY_FAILED.name, ids["100002"]) == []
     assert sample(metrics, "frontdoor_notifications_delivery_failures_total", reason="client_error") == 1
     assert sample(metrics, "frontdoor_notifications_delivery_attempts_total", channel="webhook",
