@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from .domain.school_days import SchoolCalendar, Term
 from .models import KeyAdultRow, RecipientRow, SigningSecretRow
@@ -95,10 +95,12 @@ def calendar_of(row: RecipientRow | None, authority: SchoolCalendar) -> SchoolCa
 
 
 def signing_secrets(session: Session, recipient_id: str, now: datetime) -> Sequence[SigningSecretRow]:
-    """The secrets that sign now, newest first (two while a rotation overlaps)."""
-    query = (select(SigningSecretRow).where(col(SigningSecretRow.recipient_id) == recipient_id)
+    """The secrets that sign now (no expiry, or expiring after `now`), newest first: two while a rotation overlaps."""
+    query = (select(SigningSecretRow)
+             .where(col(SigningSecretRow.recipient_id) == recipient_id,
+                    or_(col(SigningSecretRow.expires_at).is_(None), col(SigningSecretRow.expires_at) > now))
              .order_by(col(SigningSecretRow.created_at).desc(), col(SigningSecretRow.secret_id).desc()))
-    return [row for row in session.exec(query).all() if row.expires_at is None or row.expires_at > now]
+    return session.exec(query).all()
 
 
 def rotate_secret(session: Session, recipient_id: str, secret: str, now: datetime,

@@ -17,9 +17,9 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session
 
-from ..models import SigningSecretRow
+from ..directory import signing_secrets
 
 PREFIX = "whsec_"
 SECRET_BYTES = 32
@@ -41,11 +41,7 @@ def secret_key(secret: str) -> bytes:
 
 def valid_secrets(session: Session, recipient_id: str, now: datetime) -> list[str]:
     """The recipient's secrets valid at `now` (no expiry, or expiring after it), newest first."""
-    query = (select(SigningSecretRow)
-             .where(col(SigningSecretRow.recipient_id) == recipient_id,
-                    or_(col(SigningSecretRow.expires_at).is_(None), col(SigningSecretRow.expires_at) > now))
-             .order_by(col(SigningSecretRow.created_at).desc(), col(SigningSecretRow.secret_id).desc()))
-    return [row.secret for row in session.exec(query).all()]
+    return [row.secret for row in signing_secrets(session, recipient_id, now)]
 
 
 def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
