@@ -6,7 +6,7 @@
     frontdoor-stack fetch    download the pinned Kafka broker jars once (cached in .cache/kafka)
     frontdoor-stack broker   just the Kafka broker, foreground
     frontdoor-stack topics   create the declared topics on a bootstrap (idempotent)
-    frontdoor-stack demo     feed the demo stream to a running stack
+    frontdoor-stack demo     feed the demo stream (and its case worker) to a running stack
     frontdoor-stack bench    throughput of the project beside its anchors (deploy/bench/results.md)
 """
 
@@ -20,11 +20,20 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from .demo import publish_with_progress
+from .case_worker import CaseWorkerSettings
+from .demo_feed import publish_with_progress
 from .kafka_broker import KafkaBroker, KafkaBrokerError
 from .paths import run_dir
-from .services import ServiceError
-from .stack import KAFKA_CONTROLLER_PORT, KAFKA_PORT, LocalStack, StackError, stop_recorded
+from .services import SERVICES, ServiceError
+from .stack import (
+    KAFKA_CONTROLLER_PORT,
+    KAFKA_PORT,
+    LocalStack,
+    StackError,
+    coordinator_key,
+    read_credentials,
+    stop_recorded,
+)
 from .topics import ensure_topics
 
 DEFAULT_BOOTSTRAP = f"127.0.0.1:{KAFKA_PORT}"
@@ -48,9 +57,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         stack.start()
         print(stack.summary(), flush=True)
-        print(f"feeding the demo stream ({args.count or 'endless'} contacts at {args.rate}/s); Ctrl-C stops "
-              "everything\n", flush=True)
-        asyncio.run(publish_with_progress(stack.bootstrap, args.count, args.rate, args.seed))
+        worker = None if args.no_case_worker else stack.case_worker()
+        print(f"feeding the demo stream ({args.count or 'endless'} contacts at {args.rate}/s, with partner data"
+              f"{', and a case worker working the cases' if worker else ''}); Ctrl-C stops everything\n", flush=True)
+        asyncio.run(publish_with_progress(stack.bootstrap, args.count, args.rate, args.seed, worker))
         print("\nthe stack keeps running; Ctrl-C stops everything", flush=True)
         _wait_forever()
     except KeyboardInterrupt:
@@ -119,12 +129,24 @@ def cmd_topics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _case_worker(args: argparse.Namespace) -> CaseWorkerSettings | None:
+    if args.no_case_worker:
+        return None
+    key = args.allocation_key or coordinator_key(read_credentials(args.run_dir))
+    if key is None:
+        print(f"no case worker: no allocation coordinator key in {args.run_dir / 'credentials'} (give "
+              "--allocation-key, or start the stack with `frontdoor-stack up`)", file=sys.stderr)
+        return None
+    return CaseWorkerSettings(allocation_url=args.allocation_url, api_key=key)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    worker = _case_worker(args)
     try:
-        result = asyncio.run(publish_with_progress(args.bootstrap, args.count, args.rate, args.seed))
+        result = asyncio.run(publish_with_progress(args.bootstrap, args.count, args.rate, args.seed, worker))
     except KeyboardInterrupt:
         return 130
-    print(f"published {result.contacts} contacts and {result.decisions} decisions")
+    print(f"published {result.line()}")
     return 0
 
 
@@ -133,7 +155,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from .bench.runner import run as run_bench
 
     sizes = Sizes(contacts=args.contacts, decisions=args.decisions, duration=args.duration, time_cap=args.time_cap,
-                  rate=args.rate, da_rate=args.da_rate, da_duration=args.da_duration, da_probe_rate=args.da_probes)
+                  rate=args.rate, da_rate=args.da_rate, da_duration=args.da_duration, da_probe_rate=args.da_probes,
+                  rebuild_events=args.rebuild_events)
     only = frozenset(part for parts in args.only for part in parts.split(",") if part) if args.only else None
     return run_bench(args.run_dir, sizes, seed=args.seed, results_path=args.results, only=only)
 
@@ -142,6 +165,8 @@ def _demo_options(parser: argparse.ArgumentParser, count: int) -> None:
     parser.add_argument("--count", type=int, default=count, help=f"contacts to publish, 0 = endless (default {count})")
     parser.add_argument("--rate", type=float, default=1.0, help="contacts per second (default 1.0; 0 = flat out)")
     parser.add_argument("--seed", type=int, default=None, help="random seed for a repeatable stream")
+    parser.add_argument("--no-case-worker", action="store_true",
+                        help="do not allocate, offer and close the Early Help cases through the allocation API")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -171,6 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="feed the demo stream to a running stack")
     demo.add_argument("--bootstrap", default=DEFAULT_BOOTSTRAP)
+    allocation = next(spec for spec in SERVICES if spec.name == "allocation")
+    demo.add_argument("--allocation-url", default=f"http://127.0.0.1:{allocation.port}",
+                      help="the allocation service the case worker works through (default %(default)s)")
+    demo.add_argument("--allocation-key", default=None,
+                      help="a coordinator key for it (default: the stack's, from .run/credentials)")
     _demo_options(demo, count=100)
     demo.set_defaults(func=cmd_demo)
 
@@ -185,9 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="background non-DA contacts/s while DA contacts go to school webhooks (default 200)")
     bench.add_argument("--da-duration", type=float, default=30.0, help="seconds of that load (default 30)")
     bench.add_argument("--da-probes", type=float, default=5.0, help="DA contacts/s measured beside it (default 5)")
+    bench.add_argument("--rebuild-events", type=int, default=100_000,
+                       help="synthetic events on the outcomes topics for `frontdoor-outcomes rebuild` (default "
+                            "100000)")
     bench.add_argument("--only", action="append", default=None, metavar="PART[,PART]",
-                       help="run only these parts: anchors, contacts, allocation, da-webhook (then the results go "
-                            "to .run/bench/results.md unless --results says otherwise)")
+                       help="run only these parts: anchors, contacts, allocation, da-webhook, outcomes-rebuild "
+                            "(then the results go to .run/bench/results.md unless --results says otherwise)")
     bench.add_argument("--seed", type=int, default=2024, help="seed of the synthetic contacts")
     bench.add_argument("--results", type=Path, default=None,
                        help="default deploy/bench/results.md (the whole bench) or .run/bench/results.md (--only)")

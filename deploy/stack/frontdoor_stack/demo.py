@@ -1,25 +1,25 @@
 """A realistic, entirely synthetic demo stream: contacts from front-door
 systems on frontdoor.contacts.v1, then MASH decisions on most of them on
-frontdoor.decisions.v1, published with a plain Kafka producer.
+frontdoor.decisions.v1. `demo_partners` adds partner data about the same
+people (and families known only from data), `case_worker` works the Early
+Help cases that open, and `demo_feed` publishes it all with a plain Kafka
+producer (`frontdoor-stack demo`, `make run`).
 
 Names are obviously fake; NHS numbers are in the 999 test range with valid
 check digits; postcodes are in the ZZ99 pseudo-postcode area. About one
 contact in five is about a family seen before (same NHS numbers), so people
-matching and re-referrals show.
+matching and re-referrals show. With a seed, everything generated is the
+same every time (the contacts and decisions as before the partner data came:
+the partner data and the case worker draw from random generators of their
+own).
 """
 
 from __future__ import annotations
 
-import asyncio
 import random
-import time
 import uuid
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-
-from aiokafka import AIOKafkaProducer
 
 from frontdoor_contracts.contacts import (
     Adult,
@@ -32,7 +32,6 @@ from frontdoor_contracts.contacts import (
 from frontdoor_contracts.contacts import Child as ChildData
 from frontdoor_contracts.envelope import new_event
 from frontdoor_contracts.identifiers import nhs_check_digit, upn_check_letter
-from frontdoor_contracts.topics import FRONTDOOR_CONTACTS, FRONTDOOR_DECISIONS
 from frontdoor_contracts.vocabulary import AgencyKind, Concern, Decision, LevelOfNeed, ReferrerSource
 
 GIVEN_NAMES = (
@@ -120,8 +119,8 @@ def nhs_number(rng: random.Random) -> str:
             return first_nine + str(check)
 
 
-def upn(rng: random.Random, school_urn: str, year_of_entry: int) -> str:
-    body = LA_CODE + school_urn[-4:] + f"{year_of_entry % 100:02d}" + f"{rng.randrange(1000):03d}"
+def upn(rng: random.Random, school_urn: str, year_of_entry: int, la_code: str = LA_CODE) -> str:
+    body = la_code + school_urn[-4:] + f"{year_of_entry % 100:02d}" + f"{rng.randrange(1000):03d}"
     return upn_check_letter(body) + body
 
 
@@ -136,58 +135,69 @@ class Family:
     children: list[ChildData]
     adults: list[Adult]
     contacts: int = 0
+    uprn: str | None = None  # the household's (synthetic) UPRN, given when partner data first names it
+
+
+def make_child(rng: random.Random, family: Family, index: int, today: date) -> ChildData:
+    age_days = rng.randrange(30, 17 * 365)
+    dob = today - timedelta(days=age_days)
+    at_school = age_days > 4 * 365
+    urn = rng.choice(SCHOOL_URNS) if at_school else None
+    return ChildData(
+        ref=f"child-{index + 1}",
+        given_name=rng.choice(GIVEN_NAMES),
+        family_name=family.family_name,
+        date_of_birth=dob,
+        nhs_number=nhs_number(rng) if rng.random() < 0.85 else None,
+        upn=upn(rng, urn, dob.year + 5) if urn and rng.random() < 0.7 else None,
+        postcode=family.postcode,
+        school_urn=urn,
+    )
+
+
+def make_adult(rng: random.Random, family: Family, index: int, today: date) -> Adult:
+    return Adult(
+        ref=f"adult-{index + 1}",
+        given_name=rng.choice(ADULT_GIVEN),
+        family_name=family.family_name,
+        date_of_birth=today - timedelta(days=rng.randrange(19 * 365, 55 * 365)),
+        nhs_number=nhs_number(rng) if rng.random() < 0.6 else None,
+        postcode=family.postcode,
+        relationship=rng.choice(RELATIONSHIPS),
+    )
+
+
+def make_family(rng: random.Random, children: int, today: date) -> Family:
+    family = Family(family_name=rng.choice(FAMILY_NAMES), postcode=postcode(rng), children=[], adults=[])
+    family.children = [make_child(rng, family, i, today) for i in range(children)]
+    family.adults = [make_adult(rng, family, i, today) for i in range(rng.choice((1, 1, 2)))]
+    return family
 
 
 @dataclass
 class DemoStream:
-    """Deterministic for a given seed: builds the events; `publish` sends them."""
+    """Deterministic for a given seed: builds the events; `demo_feed.publish` sends them."""
 
     seed: int | None = None
     rng: random.Random = field(init=False)
     families: list[Family] = field(default_factory=list)
+    # The family the latest contact was about, and whether it was new then (partner data follows new ones).
+    last_family: Family | None = field(default=None, init=False)
+    last_was_new: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
 
-    def _child(self, family: Family, index: int, today: date) -> ChildData:
-        rng = self.rng
-        age_days = rng.randrange(30, 17 * 365)
-        dob = today - timedelta(days=age_days)
-        at_school = age_days > 4 * 365
-        urn = rng.choice(SCHOOL_URNS) if at_school else None
-        return ChildData(
-            ref=f"child-{index + 1}",
-            given_name=rng.choice(GIVEN_NAMES),
-            family_name=family.family_name,
-            date_of_birth=dob,
-            nhs_number=nhs_number(rng) if rng.random() < 0.85 else None,
-            upn=upn(rng, urn, dob.year + 5) if urn and rng.random() < 0.7 else None,
-            postcode=family.postcode,
-            school_urn=urn,
-        )
-
     def _new_family(self, children: int, today: date) -> Family:
-        rng = self.rng
-        family = Family(family_name=rng.choice(FAMILY_NAMES), postcode=postcode(rng), children=[], adults=[])
-        family.children = [self._child(family, i, today) for i in range(children)]
-        family.adults = [
-            Adult(
-                ref=f"adult-{i + 1}",
-                given_name=rng.choice(ADULT_GIVEN),
-                family_name=family.family_name,
-                date_of_birth=today - timedelta(days=rng.randrange(19 * 365, 55 * 365)),
-                nhs_number=nhs_number(rng) if rng.random() < 0.6 else None,
-                postcode=family.postcode,
-                relationship=rng.choice(RELATIONSHIPS),
-            )
-            for i in range(rng.choice((1, 1, 2)))
-        ]
+        family = make_family(self.rng, children, today)
         self.families.append(family)
         return family
 
     def _family(self, children: int, today: date) -> Family:
         if self.families and self.rng.random() < REPEAT_FAMILY_SHARE:
+            self.last_was_new = False
             return self.rng.choice(self.families)  # seen before: matching and re-referrals
+        self.last_was_new = True
         return self._new_family(children, today)
 
     def contact(self, now: datetime | None = None) -> tuple[str, str, str]:
@@ -199,6 +209,7 @@ class DemoStream:
         wanted_children = rng.choice((1, 2, 3)) if police_da else rng.choice((1, 1, 1, 2, 3))
         family = self._family(wanted_children, now.date())
         family.contacts += 1
+        self.last_family = family
         children = family.children
         concerns = {rng.choice(CONCERNS_BY_SOURCE[referrer])}
         if rng.random() < 0.3:
@@ -240,79 +251,3 @@ class DemoStream:
         )
         event = new_event(data, source=CASE_SYSTEM_SOURCE, subject=contact_id, time=now)
         return contact_id, event.model_dump_json()
-
-
-@dataclass
-class DemoResult:
-    contacts: int = 0
-    decisions: int = 0
-
-
-async def publish(
-    bootstrap: str,
-    count: int = 100,
-    rate: float = 1.0,
-    seed: int | None = None,
-    on_progress: Callable[[DemoResult], None] | None = None,
-) -> DemoResult:
-    """Publish `count` contacts (0: until cancelled) at `rate` per second,
-    with a decision on most of them a few contacts later."""
-    stream = DemoStream(seed)
-    result = DemoResult()
-    pending: deque[str] = deque()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-    interval = 1.0 / rate if rate > 0 else 0.0
-    started = time.monotonic()
-
-    async def send_decisions(keep: int) -> None:
-        while len(pending) > keep:
-            contact_id = pending.popleft()
-            key, value = stream.decision(contact_id)
-            await producer.send_and_wait(FRONTDOOR_DECISIONS.name, value.encode(), key=key.encode())
-            result.decisions += 1
-
-    try:
-        while count == 0 or result.contacts < count:
-            key, value, contact_id = stream.contact()
-            await producer.send_and_wait(FRONTDOOR_CONTACTS.name, value.encode(), key=key.encode())
-            result.contacts += 1
-            if stream.rng.random() < DECISION_SHARE:
-                pending.append(contact_id)
-            await send_decisions(keep=DECISION_LAG)
-            if on_progress:
-                on_progress(result)
-            if interval:
-                delay = started + result.contacts * interval - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-        await send_decisions(keep=0)
-        if on_progress:
-            on_progress(result)
-    finally:
-        await producer.stop()
-    return result
-
-
-async def publish_with_progress(bootstrap: str, count: int, rate: float, seed: int | None = None) -> DemoResult:
-    """`publish`, with a rich progress bar on a terminal (plain lines otherwise)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console()
-    if not console.is_terminal:
-        def line(result: DemoResult) -> None:
-            if result.contacts % 10 == 0 or (count and result.contacts == count):
-                print(f"demo: {result.contacts} contacts, {result.decisions} decisions", flush=True)
-
-        return await publish(bootstrap, count, rate, seed, line)
-
-    columns = (TextColumn("demo stream"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("contacts, {task.fields[decisions]} decisions"), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
-        task = progress.add_task("demo", total=count or None, decisions=0)
-
-        def update(result: DemoResult) -> None:
-            progress.update(task, completed=result.contacts, decisions=result.decisions)
-
-        return await publish(bootstrap, count, rate, seed, update)

@@ -16,6 +16,7 @@ import httpx
 
 from frontdoor_platform.processes import ProcessError
 
+from .case_worker import CaseWorkerSettings
 from .kafka_broker import KafkaBroker, run_coroutine_in_thread
 from .paths import run_dir
 from .school_receiver import MODULE as RECEIVER_MODULE
@@ -31,8 +32,10 @@ SMTP_PORT = 8025  # its SMTP sink, where email alerts go
 RECEIVER = "school-receiver"  # its pid file's and log's name
 DEV_CLIENT_NAME = "local-dev"
 # The services that issue API keys, and the roles of the local key each gets.
-DEV_CLIENT_ROLES = {"contacts": "intake,decide,read", "allocation": "coordinator,read", "notifications": "admin"}
+DEV_CLIENT_ROLES = {"contacts": "intake,decide,read", "allocation": "coordinator,read", "notifications": "admin",
+                    "outcomes": "manager"}
 CREDENTIALS_FILE = "credentials"
+COORDINATOR = "coordinator"  # the allocation role the demo's case worker acts with
 
 Say = Callable[[str], None]
 
@@ -100,6 +103,28 @@ class Credentials:
     def line(self) -> str:
         scope = f" scope={self.scope}" if self.scope else ""
         return f"{self.service}: name={self.name} roles={self.roles}{scope} api_key={self.api_key}\n"
+
+
+def read_credentials(root: Path) -> list[Credentials]:
+    """The dev keys in .run/credentials (as `write_credentials` wrote them); none when there is no file."""
+    try:
+        text = (root / CREDENTIALS_FILE).read_text()
+    except OSError:
+        return []
+    found = []
+    for line in text.splitlines():
+        service, _, rest = line.partition(": ")
+        fields = dict(part.split("=", 1) for part in rest.split() if "=" in part)
+        if service != "page" and {"name", "roles", "api_key"} <= fields.keys():
+            found.append(Credentials(service, fields["name"], fields["roles"], fields["api_key"], fields.get("scope")))
+    return found
+
+
+def coordinator_key(credentials: list[Credentials]) -> str | None:
+    """The allocation key with the coordinator role (the newest: the file is rewritten at each start)."""
+    keys = [c.api_key for c in credentials
+            if c.service == "allocation" and COORDINATOR in c.roles.split(",") and c.scope is None]
+    return keys[-1] if keys else None
 
 
 @dataclass
@@ -233,6 +258,14 @@ class LocalStack:
         self.credentials = made
         self.write_credentials()
         return made
+
+    def case_worker(self) -> CaseWorkerSettings | None:
+        """The demo's case worker on this stack's allocation service, with its coordinator key."""
+        spec = next((s for s in self.services if s.name == "allocation"), None)
+        key = coordinator_key(self.credentials)
+        if spec is None or key is None:
+            return None
+        return CaseWorkerSettings(allocation_url=f"http://127.0.0.1:{spec.port}", api_key=key)
 
     def detach(self) -> None:
         """Leave everything running (for `up`): forget the handles, keep the pid files."""

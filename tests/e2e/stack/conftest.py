@@ -16,8 +16,9 @@ from frontdoor_stack.kafka_broker import free_port
 from frontdoor_stack.services import SERVICES, ServiceSpec
 from frontdoor_stack.stack import LocalStack
 
-# The services a DA contact goes through (the others need only be healthy, as `up` waits for).
-ON_THE_WAY = ("contacts", "notifications")
+# The services the tests go through, ready (consumer joined, relay publishing) before they start: a DA contact
+# through contacts and notifications, the demo's outcome figures through all four.
+ON_THE_WAY = ("contacts", "allocation", "notifications", "outcomes")
 
 
 def wait_ready(url: str, timeout: float = 60.0) -> None:

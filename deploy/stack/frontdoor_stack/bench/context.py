@@ -30,6 +30,7 @@ class Sizes:
     da_rate: float = 200.0  # background non-DA contacts/s while DA contacts go to schools' webhooks
     da_duration: float = 30.0  # seconds of that load
     da_probe_rate: float = 5.0  # DA contacts/s measured beside it
+    rebuild_events: int = 100_000  # synthetic events on the outcomes topics for `frontdoor-outcomes rebuild`
 
 
 @dataclass

@@ -40,13 +40,19 @@ async def preload(bootstrap: str, topic: str, records: Iterable[tuple[bytes, byt
                   on_progress: Callable[[int], None] | None = None) -> int:
     """Publish (key, value) records, acks=all and idempotent, without
     awaiting them one by one; returns how many the broker acknowledged."""
+    return await preload_records(bootstrap, ((topic, key, value) for key, value in records), on_progress)
+
+
+async def preload_records(bootstrap: str, records: Iterable[tuple[str, bytes, bytes]],
+                          on_progress: Callable[[int], None] | None = None) -> int:
+    """`preload` of (topic, key, value) records, to any number of topics."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
                                 linger_ms=20, max_batch_size=256 * 1024, client_id="bench-preload")
     await producer.start()
     sent = 0
     try:
         pending: list[asyncio.Future[Any]] = []
-        for key, value in records:
+        for topic, key, value in records:
             pending.append(await producer.send(topic, value, key=key, headers=[CLOUDEVENTS_HEADER]))
             if len(pending) >= 2000:
                 await asyncio.gather(*pending)

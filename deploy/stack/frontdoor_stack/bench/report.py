@@ -18,8 +18,12 @@ from .context import Sizes
 from .da_webhook import DaWebhookResult
 from .http_load import HttpResult
 from .kafka_io import FlowResult
+from .outcomes_rebuild import ONE_MILLION, RebuildResult
 
 MET, NOT_MET, NOT_MEASURED = "met", "**not met**", "not measured"
+# The line of results.md that holds the outcomes rebuild measured at 1M events: kept by a run that did not
+# measure it (the default bench extrapolates), so a figure measured on its own (or put there by hand) stays.
+ONE_MILLION_LINE = "- outcomes rebuild, 1M events measured:"
 
 
 def results_file() -> Path:
@@ -37,6 +41,7 @@ class Results:
     contacts_http: ContactsHttpResult | None = None
     allocation: FlowResult | None = None
     da_webhook: DaWebhookResult | None = None
+    outcomes_rebuild: RebuildResult | None = None
     failures: dict[str, str] = field(default_factory=dict)
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     seconds: float = 0.0
@@ -129,7 +134,38 @@ def figures(r: Results) -> list[tuple[str, str, str]]:
         d = r.da_webhook
         rows.append((f"DA contact → verified school webhook, beside {d.target_rate:g} contacts/s",
                      f"p50 {_ms(d.p50_ms)}, p99 {_ms(d.p99_ms)}", _da_detail(d)))
+    if r.outcomes_rebuild:
+        o = r.outcomes_rebuild
+        rows.append((f"outcomes rebuild (`frontdoor-outcomes rebuild`), {o.records:,} records",
+                     f"{_n(o.per_second)} records/s, {o.seconds:,.1f} s", _rebuild_detail(o)))
     return rows
+
+
+def _rebuild_detail(o: RebuildResult) -> str:
+    topics = ", ".join(f"{topic} {n:,}" for topic, n in o.by_topic.items())
+    earlier = o.records - o.events
+    return (f"{o.events:,} synthetic events published to the input topics ({topics}) at "
+            f"{_n(o.events / o.publish_seconds if o.publish_seconds else None)}/s"
+            + (f", and {earlier:,} left on them by the earlier parts" if earlier > 0 else "")
+            + f"; its own split: read {o.read_seconds:,.1f} s, applied {o.apply_seconds:,.1f} s "
+            f"({_n(o.records / o.apply_seconds if o.apply_seconds else None)}/s), start-up, migrations and the "
+            f"report {o.overhead_seconds:,.1f} s; {o.families:,} families; its KPI report: {o.report_contacts:,} "
+            f"contacts, {o.report_closures:,} closures, {o.report_identified:,} families identified; "
+            f"**1M extrapolated: {o.extrapolated_seconds:,.0f} s ({o.extrapolated_seconds / 60:,.1f} min)**, "
+            "linear in the records read and applied")
+
+
+def one_million_line(r: Results, kept: str | None = None) -> str:
+    """This run's 1M measurement, else the one kept from the previous results, else a place for it."""
+    o = r.outcomes_rebuild
+    if o is not None and o.events >= ONE_MILLION:
+        return (f"{ONE_MILLION_LINE} {o.records:,} records rebuilt in {o.seconds:,.0f} s ({o.seconds / 60:,.1f} "
+                f"min, {_n(o.per_second)} records/s; read {o.read_seconds:,.0f} s, applied {o.apply_seconds:,.0f} "
+                f"s) on {r.started:%Y-%m-%d} at {git_commit()}, in this run")
+    if kept:
+        return kept
+    return (f"{ONE_MILLION_LINE} … (not measured yet: `frontdoor-stack bench --only outcomes-rebuild "
+            "--rebuild-events 1000000 --results deploy/bench/results.md`, or the figure from a separate run)")
 
 
 def _da_detail(d: DaWebhookResult) -> str:
@@ -211,7 +247,7 @@ def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str
     return lines
 
 
-def markdown(r: Results) -> str:
+def markdown(r: Results, kept_one_million: str | None = None) -> str:
     s = r.sizes
     lines = [
         "# Front Door benchmark (`make bench`)",
@@ -222,7 +258,8 @@ def markdown(r: Results) -> str:
         f"on this one machine, on 127.0.0.1; load average {r.load_before:.2f} before the bench started",
         f"- sizes: {s.contacts:,} contacts on the Kafka paths, {s.decisions:,} decisions, HTTP loads of "
         f"{s.duration:g} s each, DA contacts at {s.da_probe_rate:g}/s for {s.da_duration:g} s beside "
-        f"{s.da_rate:g} contacts/s, {s.time_cap:g} s cap on each project wait",
+        f"{s.da_rate:g} contacts/s, {s.rebuild_events:,} synthetic events for the outcomes rebuild, "
+        f"{s.time_cap:g} s cap on each project wait",
         *([f"- parts run: {', '.join(sorted(r.parts))} (`--only`)"] if r.parts else []),
         "",
         "## Figures",
@@ -236,6 +273,10 @@ def markdown(r: Results) -> str:
         "## Goals",
         "",
         *_table(("goal", "this run", "verdict"), goals(r)),
+        "",
+        "## Outcomes rebuild at 1M events",
+        "",
+        one_million_line(r, kept_one_million),
         "",
     ]
     if r.failures:
@@ -265,13 +306,52 @@ def markdown(r: Results) -> str:
         "it verified with the `standardwebhooks` library (same machine's clock); a webhook is tied to its "
         "contact through the school's inbox (notification id = webhook-id, police reference). Percentiles "
         "are nearest-rank.",
+        "- Outcomes rebuild (frontdoor_stack.bench.outcomes_rebuild): a year of synthetic events for families "
+        "(contacts recorded and decided with per-child referral flags, partner facts, Early Help cases opened, "
+        "allocated, offered, answered and closed with the 2015 split), a thousand families at a time in the "
+        "order of their business times, published to the outcomes service's input topics; then "
+        "`frontdoor-outcomes rebuild --into <a fresh SQLite file> --report FILE --quiet` as its own process, "
+        "timed from its start to its exit (records/s = the records it read and applied over that time; its "
+        "own read / apply split from its last line). It reads every record on those topics, so in a whole "
+        "bench the earlier parts' records count too. The 1M figure is extrapolated linearly from the records "
+        "read and applied, plus the run's fixed overhead; the section above keeps a measured one.",
         "",
     ]
     return "\n".join(lines)
 
 
+def kept_one_million(path: Path) -> str | None:
+    """The 1M rebuild line of the results being replaced, if it has a figure."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return None
+    line = next((line for line in lines if line.startswith(ONE_MILLION_LINE)), None)
+    return None if line is None or line[len(ONE_MILLION_LINE):].strip().startswith("…") else line
+
+
 def write(r: Results, path: Path | None = None) -> Path:
     target = path or results_file()
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(markdown(r))
+    target.write_text(markdown(r, kept_one_million(target)))
     return target
+
+
+def record_one_million(r: Results, path: Path | None = None) -> bool:
+    """A run that measured the 1M rebuild (`--only outcomes-rebuild
+    --rebuild-events 1000000`, written elsewhere) puts that one line into
+    the main results, leaving the rest as it is. Whether it did."""
+    target = path or results_file()
+    o = r.outcomes_rebuild
+    if o is None or o.events < ONE_MILLION:
+        return False
+    try:
+        lines = target.read_text().splitlines()
+    except OSError:
+        return False
+    found = [i for i, line in enumerate(lines) if line.startswith(ONE_MILLION_LINE)]
+    if not found:
+        return False
+    lines[found[0]] = one_million_line(r)
+    target.write_text("\n".join(lines) + "\n")
+    return True

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 
 
-async def run_bounded(command: list[str], timeout: float, error: type[Exception], name: str) -> str:
+async def run_bounded(command: list[str], timeout: float, error: type[Exception], name: str,
+                      env: dict[str, str] | None = None) -> str:
     process = await asyncio.create_subprocess_exec(
         *command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env=env,
     )
     try:
         out, _ = await asyncio.wait_for(process.communicate(), timeout)
