@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 from aiokafka.structs import OffsetAndMetadata
 
 from frontdoor_contracts.topics import TopicSpec, all_topics
@@ -189,6 +190,29 @@ async def move_group_to_end(bootstrap: str, group: str, topics: Iterable[str], t
             await asyncio.sleep(1.0)  # the stopped member may still be leaving the group
         finally:
             await consumer.stop()
+
+
+async def truncate(bootstrap: str, topics: Iterable[str]) -> int:
+    """Delete every record now on `topics` (each partition's log start moves
+    to its end), so a reader from the first offsets sees only what comes
+    next; how many records there were."""
+    declared = {spec.name: spec.partitions for spec in all_topics()}
+    tps = [TopicPartition(topic, p) for topic in topics for p in range(declared.get(topic, PARTITIONS))]
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, client_id="bench-truncate")
+    await consumer.start()
+    try:
+        starts, ends = await consumer.beginning_offsets(tps), await consumer.end_offsets(tps)
+    finally:
+        await consumer.stop()
+    todo = {tp: RecordsToDelete(end) for tp, end in ends.items() if end > starts[tp]}
+    if todo:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-truncate")
+        await admin.start()
+        try:
+            await admin.delete_records(todo, timeout_ms=30_000)
+        finally:
+            await admin.close()
+    return sum(ends[tp] - starts[tp] for tp in tps)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ would run it: records/s and seconds from its start to its exit (its own
 read / apply split beside), and the same extrapolated to 1M records.
 
 The families are generated a thousand at a time, each thousand's events in
-the order of their business times, so memory stays flat at 1M."""
+the order of their business times, so memory stays flat at 1M. What the
+bench's earlier parts left on those topics is deleted first (Kafka's
+delete-records), so the rebuild reads this part's events alone."""
 
 from __future__ import annotations
 
@@ -48,6 +50,7 @@ from frontdoor_contracts.topics import (
     CONTACTS_DECIDED,
     CONTACTS_PARTNER_FACT_MATCHED,
     CONTACTS_RECORDED,
+    topics_consumed_by,
 )
 from frontdoor_contracts.vocabulary import (
     REFERRAL_DECISIONS,
@@ -68,7 +71,7 @@ from ..demo import CONCERNS_BY_SOURCE, DECISION_WEIGHTS, DEMO_AGENCIES, LEVEL_FO
 from ..demo_partners import recent_terms
 from ..services import ServiceSpec, executable
 from .context import BenchContext, Step
-from .kafka_io import preload_records
+from .kafka_io import preload_records, truncate
 from .subprocesses import run_bounded
 
 ONE_MILLION = 1_000_000
@@ -95,6 +98,7 @@ class RebuildResult:
     report_contacts: int  # from its KPI report: the figures came out
     report_closures: int
     report_identified: int
+    cleared: int = 0  # records the earlier parts had left on those topics, deleted first
 
     @property
     def per_second(self) -> float:
@@ -307,6 +311,8 @@ def _report_figures(path: Path) -> tuple[int, int, int]:
 async def measure(ctx: BenchContext) -> RebuildResult:
     count = ctx.sizes.rebuild_events
     step = ctx.progress.step("outcomes rebuild: publishing events", count)
+    # what the earlier parts left on the topics the rebuild reads goes first: it rebuilds these events alone
+    cleared = await truncate(ctx.bootstrap, [spec.name for spec in topics_consumed_by("outcomes")])
     sent, by_topic, publish_seconds = await publish(ctx, step)
     if sent != count:
         raise RebuildError(f"the broker acknowledged {sent:,} of {count:,} events")
@@ -329,7 +335,7 @@ async def measure(ctx: BenchContext) -> RebuildResult:
     result = RebuildResult(events=sent, by_topic=by_topic, publish_seconds=publish_seconds, records=records,
                            families=families, seconds=seconds, read_seconds=read_seconds,
                            apply_seconds=apply_seconds, report_contacts=contacts, report_closures=closures,
-                           report_identified=identified)
+                           report_identified=identified, cleared=cleared)
     ctx.progress.done(f"outcomes rebuild {result.per_second:,.0f} records/s ({records:,} records in "
                       f"{seconds:,.1f} s; 1M extrapolated {result.extrapolated_seconds / 60:,.1f} min)")
     return result

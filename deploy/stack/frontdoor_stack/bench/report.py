@@ -143,10 +143,9 @@ def figures(r: Results) -> list[tuple[str, str, str]]:
 
 def _rebuild_detail(o: RebuildResult) -> str:
     topics = ", ".join(f"{topic} {n:,}" for topic, n in o.by_topic.items())
-    earlier = o.records - o.events
+    cleared = f" (after deleting the {o.cleared:,} records the earlier parts had left there)" if o.cleared else ""
     return (f"{o.events:,} synthetic events published to the input topics ({topics}) at "
-            f"{_n(o.events / o.publish_seconds if o.publish_seconds else None)}/s"
-            + (f", and {earlier:,} left on them by the earlier parts" if earlier > 0 else "")
+            f"{_n(o.events / o.publish_seconds if o.publish_seconds else None)}/s{cleared}"
             + f"; its own split: read {o.read_seconds:,.1f} s, applied {o.apply_seconds:,.1f} s "
             f"({_n(o.records / o.apply_seconds if o.apply_seconds else None)}/s), start-up, migrations and the "
             f"report {o.overhead_seconds:,.1f} s; {o.families:,} families; its KPI report: {o.report_contacts:,} "
@@ -164,8 +163,8 @@ def one_million_line(r: Results, kept: str | None = None) -> str:
                 f"s) on {r.started:%Y-%m-%d} at {git_commit()}, in this run")
     if kept:
         return kept
-    return (f"{ONE_MILLION_LINE} … (not measured yet: `frontdoor-stack bench --only outcomes-rebuild "
-            "--rebuild-events 1000000 --results deploy/bench/results.md`, or the figure from a separate run)")
+    return (f"{ONE_MILLION_LINE} … (not yet: `frontdoor-stack bench --only outcomes-rebuild --rebuild-events "
+            "1000000` puts its figure here, as may a separate run's by hand)")
 
 
 def _da_detail(d: DaWebhookResult) -> str:
@@ -312,9 +311,10 @@ def markdown(r: Results, kept_one_million: str | None = None) -> str:
         "order of their business times, published to the outcomes service's input topics; then "
         "`frontdoor-outcomes rebuild --into <a fresh SQLite file> --report FILE --quiet` as its own process, "
         "timed from its start to its exit (records/s = the records it read and applied over that time; its "
-        "own read / apply split from its last line). It reads every record on those topics, so in a whole "
-        "bench the earlier parts' records count too. The 1M figure is extrapolated linearly from the records "
-        "read and applied, plus the run's fixed overhead; the section above keeps a measured one.",
+        "own read / apply split from its last line). What the earlier parts left on those topics is deleted "
+        "first (delete-records), so it reads this part's events alone. The 1M figure is extrapolated linearly "
+        "from the records read and applied, plus the run's fixed overhead; the section above keeps a measured "
+        "one.",
         "",
     ]
     return "\n".join(lines)
