@@ -137,6 +137,9 @@ class CaseTally:
     def closed_total(self) -> int:
         return sum(self.closed.values())
 
+    def short(self) -> str:
+        return f"cases: {self.allocated} allocated, {self.closed_total} closed, {self.open_now} open"
+
     def line(self) -> str:
         return (f"cases: {self.allocated} allocated, {self.offered} offered, {self.accepted} accepted, "
                 f"{self.declined} declined, {self.closed_total} closed, {self.open_now} open")

@@ -216,7 +216,7 @@ async def publish_with_progress(bootstrap: str, count: int, rate: float, seed: i
         task = progress.add_task("demo", total=count or None, decisions=0, partners=0, cases="")
 
         def update(result: DemoResult) -> None:
-            cases = f"| {result.cases.line()}" if result.cases is not None else ""
+            cases = f"| {result.cases.short()}" if result.cases is not None else ""
             progress.update(task, completed=result.contacts, decisions=result.decisions,
                             partners=result.partner_records, cases=cases)
 
