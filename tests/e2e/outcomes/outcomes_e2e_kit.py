@@ -262,6 +262,17 @@ async def group_lag(bootstrap: str, group: str, topics: list[str]) -> dict[str, 
         await admin.close()
 
 
+async def committed_offsets(bootstrap: str, group: str) -> dict[str, int]:
+    """`group`'s committed offsets, by "topic/partition"."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {f"{tp.topic}/{tp.partition}": meta.offset for tp, meta in sorted(committed.items())}
+
+
 async def wait_caught_up(bootstrap: str, group: str, topics: list[str], timeout: float) -> float:
     """Wait until `group` committed every record of `topics`; the seconds it took."""
     loop = asyncio.get_running_loop()

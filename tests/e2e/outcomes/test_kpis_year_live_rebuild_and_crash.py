@@ -37,6 +37,7 @@ from outcomes_e2e_kit import (
     CONSUMED,
     OutcomesService,
     Rebuilt,
+    committed_offsets,
     crash_outcomes,
     group_lag,
     kpis,
@@ -127,10 +128,13 @@ async def test_a_year_live_equals_its_own_figures_and_the_rebuild_and_survives_s
         crash_outcomes(service)
         assert consumed < len(burst) - len(redelivered), "the whole burst was consumed before the kill"
         assert await group_lag(kafka_bootstrap, service.stream_id, TOPICS)
+        at_kill = await committed_offsets(kafka_bootstrap, service.stream_id)
         service = start_outcomes(tmp_path, kafka_bootstrap, previous=service, review_seconds=5.0)
         # Nothing lost: the figures over both bursts (a record skipped shows here), then every record committed.
         final = await settled_report(service, [first, second], START, END, timeout=CATCH_UP_SECONDS)
-        assert reported_figures(final) == expected_figures([first, second], START, END, datetime.now(UTC))
+        behind = await group_lag(kafka_bootstrap, service.stream_id, TOPICS)
+        assert reported_figures(final) == expected_figures([first, second], START, END, datetime.now(UTC)), \
+            f"offsets committed at the kill: {at_kill}; records behind now: {behind}"
         await wait_caught_up(kafka_bootstrap, service.stream_id, TOPICS, 300)
         assert final["contacts"]["total"] > live["contacts"]["total"]
         await _check_outputs_once(kafka_bootstrap, [first, second])
