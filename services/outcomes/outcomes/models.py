@@ -37,6 +37,19 @@ class FamilyViewRow(OutcomesTable, table=True):
     updated_at: datetime = Field(sa_column=utc_column())
 
 
+class StreamOffsetRow(OutcomesTable, table=True):
+    """The next offset of each input partition whose records are applied,
+    written in the same transaction as what they changed: the stream's
+    truth about what it has read (faust's own committed offsets are not: see
+    stream/gaps.py)."""
+
+    __tablename__ = "stream_offsets"
+
+    topic: str = Field(primary_key=True, max_length=200)
+    partition: int = Field(primary_key=True)
+    next_offset: int
+
+
 class FamilyAliasRow(OutcomesTable, table=True):
     """A family merged into another: its view is the surviving family's."""
 

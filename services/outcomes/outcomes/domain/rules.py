@@ -115,31 +115,37 @@ def on_fact(family: Family, data: PartnerFactMatched) -> None:
 
 
 def on_case_opened(family: Family, data: CaseOpened) -> None:
-    if data.case_id in family.cases:
-        return
+    """The case and its plan. Its end may have been read first (another topic): it is kept."""
     opened = day_of(data.opened_at)
     family.children |= set(data.child_ids)
-    family.cases[data.case_id] = Case(case_id=data.case_id, opened_on=opened)
-    family.plans.append(Plan(case_id=data.case_id, starts_on=opened, declared=sorted(set(data.headline_problems))))
+    known = family.cases.get(data.case_id)
+    family.cases[data.case_id] = (known.model_copy(update={"opened_on": opened}) if known is not None
+                                  else Case(case_id=data.case_id, opened_on=opened))
+    if not any(plan.case_id == data.case_id for plan in family.plans):
+        family.plans.append(Plan(case_id=data.case_id, starts_on=opened,
+                                 declared=sorted(set(data.headline_problems))))
+        family.plans.sort(key=lambda plan: plan.starts_on)
 
 
-def _ended(family: Family, case_id: uuid.UUID, on: date, **changes: object) -> None:
-    case = family.cases.get(case_id)
-    if case is not None and case.closed_on is None:
+def _ended(family: Family, case_id: uuid.UUID, started_at: datetime, on: date, **changes: object) -> None:
+    """The case is over (closed, stepped up, declined). Read before its opening (another topic), it is known
+    from its start until the opening arrives."""
+    case = family.cases.get(case_id) or Case(case_id=case_id, opened_on=day_of(started_at))
+    if case.closed_on is None:
         family.cases[case_id] = case.model_copy(update={"closed_on": on, **changes})
 
 
 def on_case_closed(family: Family, data: CaseClosed) -> None:
-    _ended(family, data.case_id, day_of(data.closed_at), outcome=data.outcome)
+    _ended(family, data.case_id, data.started_at, day_of(data.closed_at), outcome=data.outcome)
 
 
 def on_stepped_up(family: Family, data: SteppedUp) -> None:
-    _ended(family, data.case_id, day_of(data.stepped_up_at), stepped_up=True)
+    _ended(family, data.case_id, data.started_at, day_of(data.stepped_up_at), stepped_up=True)
 
 
 def on_answered(family: Family, data: OfferAnswered) -> None:
     if data.answer is OfferAnswer.DECLINED:  # no Early Help work: the case is over
-        _ended(family, data.case_id, day_of(data.answered_at))
+        _ended(family, data.case_id, data.started_at, day_of(data.answered_at))
 
 
 # --- what it says ---------------------------------------------------------------------------------------------------

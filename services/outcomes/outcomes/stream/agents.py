@@ -35,7 +35,7 @@ from ..domain.rules import day_of
 from ..domain.thresholds import Thresholds
 from ..metrics import Metrics
 from ..settings import Settings
-from . import ledger
+from . import gaps, ledger
 from .processor import INPUT_TOPICS, OUTPUT_TOPICS, Processor, Step
 
 log = logging.getLogger("outcomes.stream")
@@ -66,6 +66,9 @@ class FaustStream:
             settings, engine, relay, metrics, clock, th)
         self.running = False
         self._lock = asyncio.Lock()
+        self.reader = gaps.BrokerReader(settings.kafka_bootstrap)
+        self.applied: dict[gaps.TP, int] = {}
+        self._last_seen: dict[gaps.TP, float] = {}
         self.app = faust.App(
             settings.stream_id, broker=f"kafka://{settings.kafka_bootstrap}", store="memory://",
             datadir=str(settings.stream_data_dir), web_enabled=False, topic_partitions=PARTITIONS,
@@ -84,6 +87,7 @@ class FaustStream:
 
     async def run(self) -> None:
         self.settings.stream_data_dir.mkdir(parents=True, exist_ok=True)
+        self.applied = await in_thread(gaps.applied_offsets, self.engine)
         await self.app.start()
         self.running = True
         try:
@@ -92,21 +96,34 @@ class FaustStream:
         finally:
             self.running = False
             await self.app.stop()
+            await self.reader.stop()
 
     async def _agent(self, stream: Any) -> None:
         async for events in stream.take_events(BATCH, within=BATCH_WITHIN_SECONDS):
             records = [Incoming(e.message.topic, e.message.partition, e.message.offset, e.message.key,
                                 e.message.value, tuple((k, v) for k, v in (e.message.headers or ())))
                        for e in events]
+            now = time.monotonic()
+            for record in records:
+                self._last_seen[(record.topic, record.partition)] = now
             await self._handle(records)
 
     async def _handle(self, records: Sequence[Incoming]) -> None:
         started = time.perf_counter()
         while True:
             async with self._lock:
-                steps = [self.processor.step(record) for record in records]
+                fresh, missing = gaps.plan(records, self.applied)
+                for record in records:
+                    if record.offset < self.applied.get((record.topic, record.partition), 0):
+                        self.metrics.replayed.labels(record.topic).inc()
+                if missing:
+                    log.warning("input records skipped by the stream; reading them from the broker",
+                                extra={"partitions": len(missing),
+                                       "records": sum(stop - start for start, stop in missing.values())})
+                    fresh = [*await self.reader.read(missing), *fresh]
+                steps = [self.processor.step(record) for record in fresh]
                 try:
-                    added = await in_thread(self._write, steps)
+                    added, advanced = await in_thread(self._write, steps, fresh)
                 except asyncio.CancelledError:
                     self.processor.discard()
                     raise
@@ -116,17 +133,34 @@ class FaustStream:
                     await asyncio.sleep(1.0)
                     continue
                 self.processor.commit()
+                self.applied.update(advanced)
                 self._count(steps, added)
             break
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self.metrics.batch_records.observe(len(records))
         self.relay.wake()
 
-    def _write(self, steps: Sequence[Step]) -> set[str]:
+    def _write(self, steps: Sequence[Step], records: Sequence[Incoming] = ()) -> tuple[set[str], dict[gaps.TP, int]]:
         with Session(for_writing(self.engine)) as session:
             added = ledger.record(session, steps, self.th, self.clock())
+            advanced = gaps.record_offsets(session, records)
             session.commit()
-        return added
+        return added, advanced
+
+    async def _fill_tails(self) -> None:
+        """Partitions with records past the next one applied that faust has not handed over for a while."""
+        quiet = max(10.0, 2 * self.settings.review_seconds)
+        async with self._lock:  # the reader is one consumer: one user at a time
+            now = time.monotonic()
+            ends = await self.reader.ends(self.applied)
+            behind = {tp: (self.applied[tp], end) for tp, end in ends.items()
+                      if end > self.applied[tp] and now - self._last_seen.get(tp, 0.0) > quiet}
+            if not behind:
+                return
+            log.warning("input partitions behind with nothing handed over; reading them from the broker",
+                        extra={"partitions": len(behind)})
+            records = await self.reader.read(behind)
+        await self._handle(records)
 
     def _count(self, steps: Sequence[Step], added: set[str]) -> None:
         """Metrics, and the month and term counts of the outputs published now (not again on a replay)."""
@@ -155,13 +189,18 @@ class FaustStream:
         self.metrics.families.set(len(self.families))
 
     async def _review(self) -> None:
+        try:
+            await self._fill_tails()
+        except Exception as exc:
+            log.error("checking the input partitions failed; retrying at the next tick",
+                      extra={"error": type(exc).__name__})
         async with self._lock:
             step = self.processor.review_all(self.clock())
             if not step.families:
                 self.processor.discard()
                 return
             try:
-                added = await in_thread(self._write, [step])
+                added, _ = await in_thread(self._write, [step])
             except Exception as exc:
                 self.processor.discard()
                 log.error("family review failed; retrying at the next tick", extra={"error": type(exc).__name__})

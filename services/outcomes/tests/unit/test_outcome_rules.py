@@ -215,3 +215,17 @@ def test_merging_keeps_every_fact_and_case() -> None:
     merged = one.merged_with(other)
     assert merged.family_id == FAMILY and merged.adults == {ADULT} and len(merged.offences) == 1
     assert headline_problems(merged, date(2026, 2, 1), TH) == {P.CRIME_ASB, P.HEALTH}
+
+
+def test_a_closure_read_before_its_opening_is_kept() -> None:
+    f = family()
+    rules.on_case_closed(f, CaseClosed.model_validate({
+        "case_id": str(CASE), "family_id": str(FAMILY), "source": "identified_in_data",
+        "started_at": at(OPENED).isoformat(), "due_at": at(OPENED + timedelta(days=14)).isoformat(),
+        "closed_at": at(date(2026, 3, 1)).isoformat(), "outcome": "no_change", "child_ids": [str(CHILD)],
+        "closed_by": "LP-1"}))
+    assert f.open_case is None
+    opened(f)  # the opening arrives afterwards (another topic)
+    assert f.open_case is None and f.cases[CASE].closed_on == date(2026, 3, 1) and f.plan is not None
+    opened(f)  # redelivered: still one plan
+    assert len(f.plans) == 1

@@ -1,0 +1,22 @@
+"""The stream's own offsets against what faust hands over: replays dropped, gaps found."""
+
+from __future__ import annotations
+
+from frontdoor_platform.consumer import Incoming
+from outcomes.stream.gaps import plan
+
+
+def rec(partition: int, offset: int) -> Incoming:
+    return Incoming("contacts.decided.v1", partition, offset, None, b"{}")
+
+
+def test_replays_are_dropped_and_a_jump_is_a_gap_to_read_first() -> None:
+    applied = {("contacts.decided.v1", 0): 10, ("contacts.decided.v1", 1): 5}
+    fresh, missing = plan([rec(0, 8), rec(0, 9), rec(0, 10), rec(1, 9), rec(1, 10), rec(2, 0)], applied)
+    assert [(r.partition, r.offset) for r in fresh] == [(0, 10), (1, 9), (1, 10), (2, 0)]
+    assert missing == {("contacts.decided.v1", 1): (5, 9)}  # 5..8 never handed over
+
+
+def test_a_partition_never_seen_is_taken_as_it_comes() -> None:
+    fresh, missing = plan([rec(0, 42), rec(0, 43)], {})
+    assert len(fresh) == 2 and missing == {}
