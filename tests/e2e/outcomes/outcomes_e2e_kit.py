@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from sqlalchemy import create_engine, text
 
 from frontdoor_contracts.envelope import CloudEvent, encode_event
 from frontdoor_platform import processes
@@ -284,4 +285,45 @@ async def wait_caught_up(bootstrap: str, group: str, topics: list[str], timeout:
             return loop.time() - began
         await asyncio.sleep(1.0)
     raise AssertionError(f"stream group {group} has not committed every record after {timeout:.0f} s: "
+                         f"records behind by partition {behind}")
+
+
+async def stream_lag(bootstrap: str, database_url: str, topics: list[str]) -> dict[str, int]:
+    """Records of `topics` past the next offsets the stream recorded as applied (its own, in SQL, beside what
+    the records changed: stream/gaps.py), by "topic/partition" (only those behind)."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            applied = {f"{t}/{p}": n for t, p, n in connection.execute(
+                text("SELECT topic, partition, next_offset FROM stream_offsets"))}
+    finally:
+        engine.dispose()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = await partitions_of(bootstrap, topics)
+        ends = await consumer.end_offsets(partitions)
+        starts = await consumer.beginning_offsets(partitions)
+    finally:
+        await consumer.stop()
+    behind = {}
+    for tp in partitions:
+        key = f"{tp.topic}/{tp.partition}"
+        at = applied.get(key, starts[tp])
+        if ends[tp] > at:
+            behind[key] = ends[tp] - at
+    return behind
+
+
+async def wait_applied(bootstrap: str, database_url: str, topics: list[str], timeout: float) -> float:
+    """Wait until the stream applied every record of `topics` (its own offsets); the seconds it took."""
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    behind: dict[str, int] = {}
+    while loop.time() < began + timeout:
+        behind = await stream_lag(bootstrap, database_url, topics)
+        if not behind:
+            return loop.time() - began
+        await asyncio.sleep(1.0)
+    raise AssertionError(f"the stream has not applied every record after {timeout:.0f} s: "
                          f"records behind by partition {behind}")
