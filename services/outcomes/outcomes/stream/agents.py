@@ -116,18 +116,18 @@ class FaustStream:
                 for record in records:
                     if record.offset < self.applied.get((record.topic, record.partition), 0):
                         self.metrics.replayed.labels(record.topic).inc()
-                if missing:
-                    log.warning("input records skipped by the stream; reading them from the broker",
-                                extra={"partitions": len(missing),
-                                       "records": sum(stop - start for start, stop in missing.values())})
-                    fresh = [*await self.reader.read(missing), *fresh]
-                steps = [self.processor.step(record) for record in fresh]
                 try:
+                    if missing:
+                        log.warning("input records skipped by the stream; reading them from the broker",
+                                    extra={"partitions": len(missing),
+                                           "records": sum(stop - start for start, stop in missing.values())})
+                        fresh = [*await self.reader.read(missing), *fresh]
+                    steps = [self.processor.step(record) for record in fresh]
                     added, advanced = await in_thread(self._write, steps, fresh)
                 except asyncio.CancelledError:
                     self.processor.discard()
                     raise
-                except Exception as exc:  # the database, not the records: retry the batch, loudly
+                except Exception as exc:  # the database or the broker, not the records: retry, loudly
                     self.processor.discard()
                     log.error("stream batch failed; retrying", extra={"error": type(exc).__name__})
                     await asyncio.sleep(1.0)
