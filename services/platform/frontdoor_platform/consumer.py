@@ -52,6 +52,18 @@ MAX_DEAD_LETTER_KEY = 200  # the outbox's key column
 MAX_DEAD_LETTER_BYTES = 900_000  # under the broker's and producer's 1 MiB record limit, headers included
 
 
+def _snapshot(info: dict[Any, Any]) -> dict[Any, Any]:
+    """What a handler keeps in `session.info` (e.g. the versions of the rows it read), one level deep."""
+    return {key: dict(value) if isinstance(value, dict) else value for key, value in info.items()}
+
+
+def _restore(info: dict[Any, Any], kept: dict[Any, Any]) -> None:
+    """A rolled-back savepoint takes those caches back with it: a version counted for an update that was
+    undone would make the next update of that row look stale, forever."""
+    info.clear()
+    info.update(kept)
+
+
 @dataclass(frozen=True)
 class Incoming:
     """A record as read from a topic, whoever read it (this loop, a faust agent, a rebuild)."""
@@ -189,12 +201,15 @@ class BatchConsumer:
                         except RECORD_FAULTS:
                             raise _Poison(index, CONFLICT) from None
                         continue
+                    kept = _snapshot(session.info)
                     try:
                         with session.begin_nested():
                             outcome = route.apply(session, event, where)
                     except InvalidEvent as error:
+                        _restore(session.info, kept)
                         self._dead_letter(session, record, error, now, result)
                     except RECORD_FAULTS:
+                        _restore(session.info, kept)
                         self._dead_letter(session, record, CONFLICT, now, result)
                     else:
                         result.handled.append((route, outcome))

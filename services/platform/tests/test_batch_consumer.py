@@ -107,3 +107,23 @@ def test_an_oversized_poison_record_is_dead_lettered_cut_down_with_its_key_cut_t
     [dead] = dead_letters(engine)
     assert len(dead.key) == 200 and len(dead.payload) == 900_000
     assert dict(stored_headers(dead))["dlq.truncated_from"] == str(len(huge)).encode()
+
+
+def test_a_refused_record_takes_back_what_it_cached_in_the_session(engine: Engine) -> None:
+    """A handler counts what it wrote in session.info (as allocation counts case versions); a record
+    refused in the careful re-run must not leave its count behind for the next record."""
+    seen: list[int] = []
+
+    def counting(session: Session, doc: dict[str, str], where: Consumed) -> str:
+        counts = session.info.setdefault("writes", {})
+        counts["n"] = counts.get("n", 0) + 1
+        seen.append(counts["n"])
+        return apply(session, doc, where)
+
+    routes = Routes().add("notes.v1", Route(decode=decode, apply=counting))
+    kit = BatchConsumer(bootstrap="unused:9092", group="g", client_id="kit", routes=routes, engine=engine,
+                        outbox=KitOutbox, metrics=KitMetrics("kit"), clock=lambda: NOW)
+    kit.apply_batch([record(0, note("a")), record(1, note("b", "refuse")), record(2, note("c"))])
+    # first pass: 1, 2 (refused: the careful re-run starts over), then 1, 2 undone, so "c" counts 2 again
+    assert seen[-3:] == [1, 2, 2]
+    assert notes(engine) == ["a", "c"]
