@@ -462,7 +462,9 @@ async def test_the_running_loop_wakes_at_once_when_told_and_resumes_with_many_in
 ) -> None:
     secret = school(engine, "100001", url=receiver.url("/hooks"))
     receiver.behave("/hooks", secrets=[secret], delay=0.05)
-    loop = loop_of(engine, settings(delivery_poll_seconds=30, delivery_concurrency=8), Clock())
+    # a generous send timeout: a reply slowed by a loaded machine past 0.5 s is retried, and counted twice here
+    loop = loop_of(engine, settings(delivery_poll_seconds=30, delivery_concurrency=8, delivery_timeout_seconds=10),
+                   Clock())
     task = asyncio.create_task(loop.run())
     try:
         await asyncio.sleep(0.3)  # idle: waiting up to 30 s for work
