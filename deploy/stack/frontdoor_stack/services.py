@@ -61,18 +61,6 @@ class ServiceError(RuntimeError):
     pass
 
 
-NOTIFICATIONS_SCOPED_CLI = """
-import sys
-from frontdoor_platform.cli import service_main
-from notifications.access import keyring
-from notifications.database import migrate
-from notifications.settings import Settings
-sys.exit(service_main(sys.argv[1:], prog="frontdoor-notifications", module="notifications.main", description=None,
-                      serve_help="", keyring=keyring(), default_roles="mash", settings=Settings,
-                      app=lambda settings: None, database_url=lambda s: s.database_url, migrate=migrate,
-                      scope_help="a school key: the school's URN"))
-"""
-
 
 def executable(name: str) -> str:
     """The console script next to this interpreter (the venv), else on PATH."""
@@ -124,18 +112,7 @@ class ServiceProcess:
     def create_client(self, name: str, roles: str, scope: str | None = None) -> str:
         """`create-client`: the new API key (printed once, last line)."""
         args = ["create-client", "--name", name, "--roles", roles, *(["--scope", scope] if scope else [])]
-        try:
-            output = self.run_command(*args)
-        except ServiceError as error:
-            if not (scope and "unrecognized arguments: --scope" in str(error) and self.spec.name == "notifications"):
-                raise
-            # Stopgap while `frontdoor-notifications create-client` has no --scope (its main.py passes no
-            # scope_help to the shared command line): the same command line, with it. The keyring stores scopes.
-            result = subprocess.run([sys.executable, "-c", NOTIFICATIONS_SCOPED_CLI, *args], env=self.env(),
-                                    capture_output=True, text=True)
-            if result.returncode != 0:
-                raise ServiceError(f"{self.spec.command} {args[0]} with a scope failed:\n{result.stderr}") from None
-            output = result.stdout
+        output = self.run_command(*args)
         lines = [line.strip() for line in output.splitlines() if line.strip()]
         if not lines:
             raise ServiceError(f"{self.spec.command} create-client printed no API key")
