@@ -135,7 +135,8 @@ class Publisher:
         async with self._probe_lock:
             if time.monotonic() - self._probed_at >= self._probe_interval:
                 try:
-                    await asyncio.wait_for(self._producer.client.fetch_all_metadata(), timeout=2.0)
+                    async with asyncio.timeout(2.0):
+                        await self._producer.client.fetch_all_metadata()
                     self._probe_result = True
                 except (KafkaError, TimeoutError, OSError):
                     self._probe_result = False

@@ -38,7 +38,8 @@ def _ops(request: Request) -> Ops:
 
 async def _run(check: Check) -> bool:
     try:
-        return await asyncio.wait_for(check(), timeout=CHECK_TIMEOUT_SECONDS)
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            return await check()
     except Exception:
         return False
 

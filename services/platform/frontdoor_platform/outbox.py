@@ -150,4 +150,5 @@ class OutboxRelay:
             delay = 0.5
             self.healthy = True
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
+                async with asyncio.timeout(self._idle):  # not wait_for: on 3.11 it can swallow a cancel
+                    await self._wake.wait()

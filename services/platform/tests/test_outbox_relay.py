@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -69,3 +70,15 @@ async def test_batches_are_configurable_and_in_order(engine: Engine) -> None:
     assert await relay.publish_pending() == 2
     assert await relay.publish_pending() == 1
     assert broker.sent == [b"a", b"b", b"c"]
+
+
+async def test_a_stop_that_arrives_with_a_wake_up_stops_the_relay(engine: Engine) -> None:
+    """Told to stop in the same instant it is woken (a commit as the service shuts down): it stops.
+    Python 3.11's wait_for swallowed such a cancel and the relay ran on."""
+    relay = OutboxRelay(engine, KitOutbox, FlakyBroker(), KitMetrics("kit"), clock=lambda: NOW, idle_seconds=30)
+    task = asyncio.create_task(relay.run())
+    await asyncio.sleep(0.3)  # idle: nothing to publish, waiting up to 30 s
+    relay.wake()
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=5)
+    assert done == {task} and task.cancelled()

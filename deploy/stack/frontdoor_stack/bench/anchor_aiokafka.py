@@ -125,7 +125,8 @@ async def measure(ctx: BenchContext) -> tuple[FlowResult, dict[str, Any]]:
             tally, _ = await collect(ctx.bootstrap, SINK_TOPIC, count, cap + 10, select=contact_id_of,
                                      on_progress=lambda t: step.update(t.distinct),
                                      still_running=lambda: process.returncode is None)
-            out, _ = await asyncio.wait_for(process.communicate(), 30)
+            async with asyncio.timeout(30):
+                out, _ = await process.communicate()
         except BaseException:
             if process.returncode is None:
                 process.kill()  # interrupted or stuck: leave nothing running

@@ -13,7 +13,8 @@ async def run_bounded(command: list[str], timeout: float, error: type[Exception]
         env=env,
     )
     try:
-        out, _ = await asyncio.wait_for(process.communicate(), timeout)
+        async with asyncio.timeout(timeout):
+            out, _ = await process.communicate()
     except asyncio.CancelledError:
         process.kill()  # interrupted: leave nothing running
         raise

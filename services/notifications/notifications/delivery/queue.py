@@ -217,7 +217,10 @@ class DeliveryLoop:
             self.healthy = True
             if wait > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=wait)
+                    # not wait_for: on Python 3.11 a cancel arriving as the wake-up is set is swallowed, and
+                    # the loop runs on when told to stop (a stop that never ended hung CI)
+                    async with asyncio.timeout(wait):
+                        await self._wake.wait()
 
     def _pause(self, exc: Exception, seconds: float) -> None:
         self.healthy = False

@@ -485,6 +485,18 @@ async def test_the_running_loop_wakes_at_once_when_told_and_resumes_with_many_in
     assert all(count == 1 for count in receiver.accepted_by_id().values())
 
 
+async def test_a_stop_that_arrives_with_a_wake_up_stops_the_loop(engine: Engine) -> None:
+    """Told to stop in the same instant it is woken (a delivery finishing as the service shuts down): it
+    stops. Python 3.11's wait_for swallowed such a cancel and the loop ran on; a CI run hung on it."""
+    loop = loop_of(engine, settings(delivery_poll_seconds=30), Clock())
+    task = asyncio.create_task(loop.run())
+    await asyncio.sleep(0.3)  # idle: waiting up to 30 s for work
+    loop.wake()
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=5)
+    assert done == {task} and task.cancelled()
+
+
 async def test_pending_deliveries_are_counted_by_age_when_scraped(engine: Engine) -> None:
     school(engine, "100001", channel="inbox")
     now = datetime.now(UTC)
