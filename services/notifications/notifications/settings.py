@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from frontdoor_platform.settings import ServiceSettings
@@ -62,3 +62,11 @@ class Settings(ServiceSettings):
     # (or after its deadline, when never acknowledged).
     retention_days: int = Field(default=90, ge=1)
     timers_interval_seconds: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _a_lease_outlasts_a_send(self) -> Settings:
+        # A claim whose lease ran out while its send was still waiting would be claimed and sent again.
+        if self.delivery_lease_seconds <= self.delivery_timeout_seconds:
+            raise ValueError("delivery_lease_seconds must be longer than delivery_timeout_seconds (a send still "
+                             "waiting when its lease runs out would be sent twice)")
+        return self
