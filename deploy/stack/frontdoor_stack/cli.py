@@ -7,6 +7,7 @@
     frontdoor-stack broker   just the Kafka broker, foreground
     frontdoor-stack topics   create the declared topics on a bootstrap (idempotent)
     frontdoor-stack demo     feed the demo stream (and its case worker) to a running stack
+    frontdoor-stack seeds    the seeds' closure figures as history on a running stack, beside its KPI report
     frontdoor-stack bench    throughput of the project beside its anchors (deploy/bench/results.md)
 """
 
@@ -31,6 +32,7 @@ from .stack import (
     LocalStack,
     StackError,
     coordinator_key,
+    key_with_role,
     read_credentials,
     stop_recorded,
 )
@@ -150,6 +152,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_seeds(args: argparse.Namespace) -> int:
+    from .seeds_scenario import ReportClient
+    from .seeds_scenario import run as run_seeds
+
+    credentials = read_credentials(args.run_dir)
+    key = (args.outcomes_key or key_with_role(credentials, "outcomes", "manager")
+           or key_with_role(credentials, "outcomes", "analyst"))
+    if key is None:
+        print(f"no outcomes key with the manager or analyst role in {args.run_dir / 'credentials'} (give "
+              "--outcomes-key, or start the stack with `frontdoor-stack up`)", file=sys.stderr)
+        return 2
+    try:
+        matched = run_seeds(args.bootstrap, ReportClient(args.outcomes_url, key))
+    except KeyboardInterrupt:
+        return 130
+    print("every figure is the seeds'" if matched else "the report differs from the seeds (see NO above)")
+    return 0 if matched else 1
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench.context import Sizes
     from .bench.runner import run as run_bench
@@ -203,6 +224,16 @@ def build_parser() -> argparse.ArgumentParser:
                       help="a coordinator key for it (default: the stack's, from .run/credentials)")
     _demo_options(demo, count=100)
     demo.set_defaults(func=cmd_demo)
+
+    seeds = sub.add_parser("seeds", help="publish the seeds' closure figures as history (2014-2017) to a running "
+                           "stack and set its KPI report beside them")
+    seeds.add_argument("--bootstrap", default=DEFAULT_BOOTSTRAP)
+    outcomes = next(spec for spec in SERVICES if spec.name == "outcomes")
+    seeds.add_argument("--outcomes-url", default=f"http://127.0.0.1:{outcomes.port}",
+                       help="the outcomes service whose report is read (default %(default)s)")
+    seeds.add_argument("--outcomes-key", default=None,
+                       help="an analyst or manager key for it (default: the stack's, from .run/credentials)")
+    seeds.set_defaults(func=cmd_seeds)
 
     bench = sub.add_parser("bench", help="throughput of the project beside its anchors, one run (make bench)")
     bench.add_argument("--contacts", type=int, default=20_000, help="contacts on the Kafka paths (default 20000)")

@@ -120,11 +120,16 @@ def read_credentials(root: Path) -> list[Credentials]:
     return found
 
 
-def coordinator_key(credentials: list[Credentials]) -> str | None:
-    """The allocation key with the coordinator role (the newest: the file is rewritten at each start)."""
+def key_with_role(credentials: list[Credentials], service: str, role: str) -> str | None:
+    """`service`'s unscoped key with `role` (the newest: the file is rewritten at each start)."""
     keys = [c.api_key for c in credentials
-            if c.service == "allocation" and COORDINATOR in c.roles.split(",") and c.scope is None]
+            if c.service == service and role in c.roles.split(",") and c.scope is None]
     return keys[-1] if keys else None
+
+
+def coordinator_key(credentials: list[Credentials]) -> str | None:
+    """The allocation key with the coordinator role."""
+    return key_with_role(credentials, "allocation", COORDINATOR)
 
 
 @dataclass
