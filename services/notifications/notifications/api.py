@@ -21,8 +21,9 @@ from frontdoor_platform.problems import ProblemError, problem_responses
 
 from . import directory, inbox, store, views
 from .access import Role
+from .delivery import queue
 from .delivery.signing import new_secret
-from .models import DeliveryRow, WorklistRow
+from .models import DeliveryRow, RecipientRow, WorklistRow
 from .page.accounts import set_password
 from .responses import (
     AgencyRequest,
@@ -222,6 +223,26 @@ def get_delivery(notification_id: uuid.UUID, db: SessionDep, _: Mash) -> Deliver
     if found is None:
         raise ProblemError(404, "no such notification")
     return views.delivery_detail(found, db.get(DeliveryRow, notification_id), store.attempts_of(db, notification_id))
+
+
+@router.post("/v1/deliveries/{notification_id}/retry", response_model=DeliveryStatus, responses=WRITES,
+             tags=["mash"])
+def retry_delivery(notification_id: uuid.UUID, rt: RuntimeDep, db: WriterDep, who: Mash) -> DeliveryStatus:
+    """Send a failed delivery again, now, by the recipient's channel and address in the directory now (after
+    an admin fixed them), with the full number of attempts. 409 when it was delivered, is queued already,
+    its personal data was erased, or its recipient is not in the directory."""
+    note = store.notification(db, notification_id)
+    row = db.get(DeliveryRow, notification_id)
+    if note is None or row is None:
+        raise ProblemError(404, "no such delivery")
+    recipient = db.get(RecipientRow, note.recipient_id)
+    try:
+        queue.retry(db, row, note, recipient.channel if recipient else None, rt.clock(), who.name)
+    except queue.NotRetryable as refused:
+        raise ProblemError(409, f"not sent again: {refused}") from None
+    db.commit()
+    rt.metrics.delivery_retries.labels(row.channel).inc()
+    return views.delivery_status(note, row)
 
 
 @router.get("/v1/worklist", response_model=list[WorkItem], responses=READS, tags=["mash"])

@@ -39,6 +39,9 @@ class Metrics(KitMetrics):
         self.delivery_failures = Counter("frontdoor_notifications_delivery_failures_total",
                                          "Deliveries given up (no more attempts), by the last reason", ["reason"],
                                          registry=self.registry)
+        self.delivery_retries = Counter("frontdoor_notifications_delivery_retries_total",
+                                        "Failed deliveries the MASH sent again, by the channel now",
+                                        ["channel"], registry=self.registry)
         self.delivery_escalations = Counter("frontdoor_notifications_delivery_escalations_total",
                                             "Notifications escalated to the MASH worklist, by reason", ["reason"],
                                             registry=self.registry)

@@ -151,6 +151,11 @@ class DeliveryRow(NotificationsTable, table=True):
     last_reason: str | None = Field(default=None, max_length=20)
     last_status: int | None = None
     updated_at: datetime = Field(sa_column=utc_column())
+    # A failed delivery the MASH sent again (`retry`): who and when, and the attempts made before it (the
+    # `delivery_max_attempts` count starts again from there).
+    retried_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    retried_by: str | None = Field(default=None, max_length=80)
+    attempts_before_retry: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class DeliveryAttemptRow(NotificationsTable, table=True):

@@ -154,6 +154,8 @@ class DeliveryStatus(Body):
     acknowledged_at: datetime | None
     acknowledged_by: str | None
     unacknowledged_at: datetime | None
+    retried_at: datetime | None = Field(description="When the MASH last sent a failed delivery again")
+    retried_by: str | None = Field(description="The API client that did")
 
 
 class DeliveryDetail(DeliveryStatus):

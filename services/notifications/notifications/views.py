@@ -52,7 +52,8 @@ def delivery_status(row: NotificationRow, delivery: DeliveryRow | None) -> Deliv
         state=delivery.state if delivery else None, attempts=delivery.attempts if delivery else 0,
         last_reason=delivery.last_reason if delivery else None, delivered_at=row.delivered_at,
         escalated_at=row.escalated_at, acknowledged_at=row.acknowledged_at, acknowledged_by=row.acknowledged_by,
-        unacknowledged_at=row.unacknowledged_at)
+        unacknowledged_at=row.unacknowledged_at, retried_at=delivery.retried_at if delivery else None,
+        retried_by=delivery.retried_by if delivery else None)
 
 
 def delivery_detail(row: NotificationRow, delivery: DeliveryRow | None,

@@ -24,6 +24,7 @@ from notifications import handlers
 from notifications.access import keyring
 from notifications.app import create_app, rules_from
 from notifications.database import build_engine, migrate
+from notifications.models import DeliveryRow, NotificationRow
 from notifications.settings import Settings
 
 NOW = datetime(2026, 11, 13, 23, 0, tzinfo=UTC)
@@ -147,6 +148,51 @@ def test_the_directory_validates_names_the_field_and_rotates_secrets_with_an_ove
     assert short.status_code == 422 and "short" not in short.json()["detail"]
 
 
+def set_delivery(settings: Settings, notification_id: str, erased: bool = False, **values: Any) -> None:
+    """What the delivery loop and the retention timer write, written here (no loop runs in process)."""
+    engine = build_engine(settings.database_url)
+    with Session(for_writing(engine)) as session:
+        row = session.get(DeliveryRow, uuid.UUID(notification_id))
+        assert row is not None
+        for name, value in values.items():
+            setattr(row, name, value)
+        session.add(row)
+        if erased:
+            note = session.get(NotificationRow, uuid.UUID(notification_id))
+            assert note is not None
+            note.erased_at, note.given_name = NOW, None
+            session.add(note)
+        session.commit()
+    engine.dispose()
+
+
+def test_the_mash_sends_a_failed_delivery_again_once_by_the_directory_now(
+        api: TestClient, keys: dict[str, str], seeded: dict[str, str], settings: Settings) -> None:
+    mash, admin = bearer(keys["mash"]), bearer(keys["admin"])
+    # refused for good (the school's system answered 404: a wrong URL), then the admin fixes the directory
+    set_delivery(settings, seeded["a"], state="failed", attempts=1, last_reason="client_error", last_status=404)
+    assert api.put(f"/v1/schools/{A}", json=school_body("webhook", webhook_url="https://a.school.example/hook",
+                                                       key_adults=api.get(f"/v1/schools/{A}", headers=admin)
+                                                       .json()["key_adults"]), headers=admin).status_code == 200
+    sent = api.post(f"/v1/deliveries/{seeded['a']}/retry", headers=mash)
+    assert sent.status_code == 200, sent.text
+    status = sent.json()
+    assert (status["state"], status["channel"], status["attempts"]) == ("pending", "webhook", 1)
+    assert (status["retried_by"], status["retried_at"]) == ("mash-1", "2026-11-13T23:00:00Z")
+    assert api.get(f"/v1/deliveries/{seeded['a']}", headers=mash).json()["state"] == "pending"
+    again = api.post(f"/v1/deliveries/{seeded['a']}/retry", headers=mash)
+    assert again.status_code == 409 and "queued already" in again.json()["detail"]
+    set_delivery(settings, seeded["a"], state="delivered")
+    assert "delivered" in api.post(f"/v1/deliveries/{seeded['a']}/retry", headers=mash).json()["detail"]
+    set_delivery(settings, seeded["b"], state="failed", erased=True)
+    erased = api.post(f"/v1/deliveries/{seeded['b']}/retry", headers=mash)
+    assert erased.status_code == 409 and "erased" in erased.json()["detail"]
+    unknown = api.post(f"/v1/deliveries/{uuid.uuid4()}/retry", headers=mash)
+    assert unknown.status_code == 404
+    metrics = api.get("/metrics").text
+    assert 'frontdoor_notifications_delivery_retries_total{channel="webhook"} 1.0' in metrics
+
+
 ROUTES: list[tuple[str, str, Any, dict[str, int]]] = [
     # method, path, body, expected status per role (the rest: 403; "none": 401)
     ("PUT", "/v1/schools/{a}", "school", {"admin": 200}),
@@ -162,6 +208,7 @@ ROUTES: list[tuple[str, str, Any, dict[str, int]]] = [
     ("POST", "/v1/inbox/{a}/acknowledgement", None, {"school_a": 200, "school_b": 404}),
     ("GET", "/v1/deliveries", None, {"mash": 200}),
     ("GET", "/v1/deliveries/{a}", None, {"mash": 200}),
+    ("POST", "/v1/deliveries/{a}/retry", None, {"mash": 409}),  # queued already: not sent again
     ("GET", "/v1/worklist", None, {"mash": 200}),
     ("POST", "/v1/worklist/{item}/resolution", {"note_code": "school_phoned"}, {"mash": 200}),
 ]

@@ -32,6 +32,11 @@ the MASH worklist: a person phones the recipient. A notification created
 already inside the margin gets its first attempt (or a lease period) first,
 so a fast webhook is not escalated for nothing.
 
+`retry` (the MASH's `POST /v1/deliveries/{id}/retry`) queues a failed row
+again, due now, on the recipient's channel now, with every attempt again
+(`attempts_before_retry`); the audit keeps every attempt, and it is not
+escalated a second time.
+
 All database work runs in worker threads (`asyncio.to_thread`), never on
 the event loop. Logs carry ids and categories only."""
 
@@ -96,6 +101,31 @@ def enqueue(session: Session, notification_id: uuid.UUID, channel: str, now: dat
         return existing
     row = DeliveryRow(notification_id=notification_id, channel=channel, state=PENDING, attempts=0,
                       next_attempt_at=now, updated_at=now)
+    session.add(row)
+    return row
+
+
+class NotRetryable(Exception):
+    """Why a delivery cannot be sent again (a reason safe to show: no personal data)."""
+
+
+def retry(session: Session, row: DeliveryRow, note: NotificationRow, channel: str | None, now: datetime,
+          by: str) -> DeliveryRow:
+    """Queue a failed delivery again, due now, on `channel` (the
+    recipient's in the directory now, after an admin fixed its address),
+    with `delivery_max_attempts` attempts again; in the caller's
+    transaction. The attempts so far stay in the audit and the count. It
+    is not escalated a second time: the MASH already has it."""
+    if row.state == DELIVERED:
+        raise NotRetryable("it was delivered")
+    if row.state == PENDING:
+        raise NotRetryable("it is queued already")
+    if note.erased_at is not None:
+        raise NotRetryable("its personal data was erased at the end of retention: nothing to send")
+    if channel is None:
+        raise NotRetryable("its recipient is not in the directory")
+    row.state, row.channel, row.next_attempt_at, row.leased_until = PENDING, channel, now, None
+    row.attempts_before_retry, row.retried_at, row.retried_by, row.updated_at = row.attempts, now, by[:80], now
     session.add(row)
     return row
 
@@ -376,7 +406,8 @@ class DeliveryLoop:
                 self._delivered(session, row, note, result, now, recorded)
             elif not ours:
                 pass  # the worker holding the row decides what comes next
-            elif not result.retryable or row.attempts >= self._settings.delivery_max_attempts:
+            elif (not result.retryable
+                  or row.attempts - row.attempts_before_retry >= self._settings.delivery_max_attempts):
                 row.state, row.leased_until = FAILED, None
                 row.last_reason, row.last_status = result.outcome, result.status
                 recorded.gave_up = result.outcome

@@ -27,8 +27,16 @@ from sqlmodel import Session, col, select
 
 from frontdoor_contracts.notifications import FailureReason
 from frontdoor_contracts.topics import NOTIFICATIONS_DELIVERED, NOTIFICATIONS_DELIVERY_FAILED
+from frontdoor_platform.database import for_writing
 from notifications.delivery import signing
-from notifications.delivery.queue import DeliveryLoop, PendingByAge, enqueue, worklist_item_id
+from notifications.delivery.queue import (
+    DeliveryLoop,
+    NotRetryable,
+    PendingByAge,
+    enqueue,
+    retry,
+    worklist_item_id,
+)
 from notifications.delivery.senders import SendResult
 from notifications.metrics import Metrics
 from notifications.models import (
@@ -360,6 +368,72 @@ async def test_after_the_last_failure_it_escalates_once_and_is_tried_no_more(
     assert await asyncio.to_thread(loop.escalate_due, clock() + timedelta(days=2)) == 0  # once only
     assert sample(metrics, "frontdoor_notifications_delivery_escalations_total", reason="server_error") == 1
     assert events(engine, NOTIFICATIONS_DELIVERED.name, notification_id) == []
+
+
+def send_again(engine: Engine, notification_id: uuid.UUID, now: datetime) -> None:
+    """What `POST /v1/deliveries/{id}/retry` does, in its own transaction."""
+    with Session(for_writing(engine)) as session:
+        row, note = session.get(DeliveryRow, notification_id), session.get(NotificationRow, notification_id)
+        assert row is not None and note is not None
+        recipient = session.get(RecipientRow, note.recipient_id)
+        retry(session, row, note, recipient.channel if recipient else None, now, "mash-1")
+        session.commit()
+
+
+async def test_a_refused_delivery_sent_again_after_the_url_is_fixed_arrives_once_and_is_not_escalated_again(
+    engine: Engine, receiver: WebhookReceiver
+) -> None:
+    secret = school(engine, "100001", url=receiver.url("/wrong"))
+    receiver.behave("/wrong", fail_first=10**6, status=404)
+    receiver.behave("/hooks/100001", secrets=[secret])
+    clock = Clock()
+    notification_id = notify(engine, "100001")
+    loop = loop_of(engine, settings(), clock)
+    await loop.deliver_due()
+    assert delivery(engine, notification_id).state == "failed"  # a 4xx is not retried by itself
+    with Session(for_writing(engine)) as session:  # the admin fixes the school's URL
+        recipient = session.get(RecipientRow, "100001")
+        assert recipient is not None
+        recipient.webhook_url = receiver.url("/hooks/100001")
+        session.add(recipient)
+        session.commit()
+    send_again(engine, notification_id, clock())
+    with pytest.raises(NotRetryable, match="queued already"):  # sent again once, not twice
+        send_again(engine, notification_id, clock())
+    assert await loop.deliver_due() == 1
+    assert await loop.deliver_due() == 0  # delivered: never claimed again
+    with pytest.raises(NotRetryable, match="delivered"):
+        send_again(engine, notification_id, clock())
+    assert attempts(engine, notification_id) == [("client_error", 404), ("delivered", 200)]
+    [arrived] = receiver.accepted("/hooks/100001")
+    assert arrived.verified and arrived.webhook_id == str(notification_id)
+    row = delivery(engine, notification_id)
+    assert (row.state, row.attempts, row.attempts_before_retry, row.retried_by) == ("delivered", 2, 1, "mash-1")
+    [delivered] = events(engine, NOTIFICATIONS_DELIVERED.name, notification_id)
+    assert delivered["data"]["attempts"] == 2
+    assert len(events(engine, NOTIFICATIONS_DELIVERY_FAILED.name, notification_id)) == 1  # escalated once, at the 404
+    assert len(worklist(engine, notification_id)) == 1
+
+
+async def test_a_delivery_sent_again_after_its_last_attempt_gets_every_attempt_again(
+    engine: Engine, receiver: WebhookReceiver
+) -> None:
+    secret = school(engine, "100001", url=receiver.url("/hooks/100001"))
+    receiver.behave("/hooks/100001", fail_first=3, status=503, secrets=[secret])
+    clock = Clock()
+    notification_id = notify(engine, "100001")
+    loop = loop_of(engine, settings(delivery_max_attempts=2), clock)
+    for _ in range(3):
+        await loop.deliver_due()
+        clock.advance(1)  # past any backoff
+    assert (delivery(engine, notification_id).state, len(receiver.requests())) == ("failed", 2)
+    send_again(engine, notification_id, clock())
+    for _ in range(3):  # a third failure is not the last: two more attempts
+        await loop.deliver_due()
+        clock.advance(1)
+    assert attempts(engine, notification_id) == [("server_error", 503)] * 3 + [("delivered", 200)]
+    assert delivery(engine, notification_id).state == "delivered"
+    assert len(events(engine, NOTIFICATIONS_DELIVERY_FAILED.name, notification_id)) == 1
 
 
 async def test_inside_the_margin_before_the_deadline_it_escalates_once_and_keeps_trying(
