@@ -246,10 +246,13 @@ class BatchConsumer:
 
     # -- the loop (event loop) -------------------------------------------
 
-    def _count(self, records: Sequence[Record], result: BatchResult, seconds: float) -> None:
+    @staticmethod
+    def _after_commit(result: BatchResult) -> None:
         for route, outcome in result.handled:
             if route.after_commit is not None:
                 route.after_commit(outcome)
+
+    def _count(self, records: Sequence[Record], result: BatchResult, seconds: float) -> None:
         for topic, reason in result.dead_lettered:
             self._metrics.dead_lettered.labels(topic, reason).inc()
         by_topic: dict[str, int] = {}
@@ -291,10 +294,13 @@ class BatchConsumer:
                 if records:
                     started = time.perf_counter()
                     result = await asyncio.to_thread(self.apply_batch, records)
-                    await consumer.commit({tp: OffsetAndMetadata(part[-1].offset + 1, "")
-                                           for tp, part in batches.items() if part})
+                    # The database has the batch: wake the relay and run the routes' hooks (a delivery
+                    # queue's wake-up) now, not after the offsets' round trip to the broker.
                     if result.wrote:
                         self._on_commit()
+                    self._after_commit(result)
+                    await consumer.commit({tp: OffsetAndMetadata(part[-1].offset + 1, "")
+                                           for tp, part in batches.items() if part})
                     log.info("batch committed", extra={"records": len(records), "handled": len(result.handled),
                                                        "dead_lettered": len(result.dead_lettered)})
                     self._count(records, result, time.perf_counter() - started)

@@ -45,7 +45,8 @@ def consume(engine: Engine, *events: tuple[str, CloudEvent[Any] | bytes], metric
                              routes=intake.routes(Settings(), metrics), engine=engine, outbox=OutboxEvent,
                              metrics=metrics, clock=lambda: now)
     result = consumer.apply_batch(records)
-    consumer._count(records, result, 0.0)  # what the loop counts once the batch is committed
+    consumer._after_commit(result)  # what the loop runs once the batch is committed
+    consumer._count(records, result, 0.0)
     return result
 
 
