@@ -29,5 +29,7 @@ class Settings(ServiceSettings):
     stream_data_dir: Path = Path(".data/outcomes-stream")
     # How often every family is reviewed with today's date (sustained progress, the quiet period).
     review_seconds: float = Field(default=30.0, gt=0)
+    # Families reviewed at a time on the event loop (about 50 µs each), records and requests served between.
+    review_slice: int = Field(default=1000, ge=1)
     # How quickly a killed worker's partitions come back (the group's session timeout).
     stream_session_timeout_seconds: float = Field(default=10.0, gt=1)

@@ -69,7 +69,8 @@ def start_outcomes(tmp: Path, bootstrap: str, previous: OutcomesService | None =
                "OUTCOMES_DATABASE_URL": f"sqlite:///{tmp / 'outcomes.db'}",
                "OUTCOMES_STREAM_ID": f"outcomes-e2e-{uuid.uuid4().hex[:10]}",
                "OUTCOMES_STREAM_DATA_DIR": str(tmp / "stream"),
-               "OUTCOMES_REVIEW_SECONDS": str(review_seconds)}
+               "OUTCOMES_REVIEW_SECONDS": str(review_seconds),
+               "OUTCOMES_REVIEW_SLICE": "25"}  # many slices a round: what a large authority's families take
         analyst = cli(env, "create-client", "--name", "e2e-analyst", "--roles", "analyst").stdout.strip()
         manager = cli(env, "create-client", "--name", "e2e-manager", "--roles", "manager").stdout.strip()
     else:

@@ -194,17 +194,24 @@ class FaustStream:
         except Exception as exc:
             log.error("checking the input partitions failed; retrying at the next tick",
                       extra={"error": type(exc).__name__})
-        async with self._lock:
-            step = self.processor.review_all(self.clock())
-            if not step.families:
-                self.processor.discard()
-                return
-            try:
-                added, _ = await in_thread(self._write, [step])
-            except Exception as exc:
-                self.processor.discard()
-                log.error("family review failed; retrying at the next tick", extra={"error": type(exc).__name__})
-                return
-            self.processor.commit()
-            self._count([step], added)
-        self.relay.wake()
+        # Every family, a slice at a time: the rules run on the event loop (they read the tables), so a slice
+        # bounds how long records and requests wait; between slices they are served.
+        keys = self.processor.review_keys()
+        size = self.settings.review_slice
+        for start in range(0, len(keys), size):
+            async with self._lock:
+                step = self.processor.review(keys[start:start + size], self.clock())
+                if not step.families:
+                    self.processor.discard()
+                else:
+                    try:
+                        added, _ = await in_thread(self._write, [step])
+                    except Exception as exc:
+                        self.processor.discard()
+                        log.error("family review failed; retrying at the next tick",
+                                  extra={"error": type(exc).__name__})
+                        return
+                    self.processor.commit()
+                    self._count([step], added)
+                    self.relay.wake()
+            await asyncio.sleep(0)

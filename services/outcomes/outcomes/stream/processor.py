@@ -8,7 +8,7 @@ replays the record onto the old picture and gives the same outputs again
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -195,10 +195,18 @@ class Processor:
         step.families[key] = family
         step.outputs = [output_event(o, self.source_uri) for o in rules.review(family, data.merged_at, self.th)]
 
+    def review_keys(self) -> list[str]:
+        """Every family the stream holds (and those staged): one round of reviews."""
+        return list(set(self.families.keys()) | {k for k, v in self._pending.items() if v is not None})
+
     def review_all(self, at: datetime) -> Step:
-        """Every family reviewed as of `at` (a sustain period ending, a quiet period over)."""
+        """Every family reviewed as of `at` (a sustain period ending, a quiet period over), in order."""
+        return self.review(sorted(self.review_keys()), at)
+
+    def review(self, keys: Iterable[str], at: datetime) -> Step:
+        """These families reviewed as of `at` (a family merged away meanwhile has nothing to say)."""
         step = Step()
-        for key in sorted(set(self.families.keys()) | {k for k, v in self._pending.items() if v is not None}):
+        for key in keys:
             family = self.load(key)
             found = rules.review(family, at, self.th)
             if found:
