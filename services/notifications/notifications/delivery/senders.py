@@ -10,7 +10,7 @@ and the time taken are kept (never a response body).
 - 3xx: client_error (redirects are not followed: a moved endpoint is a
   directory change, made by an admin).
 - 5xx: server_error, retried.
-- httpx.TimeoutException: timeout, retried.
+- httpx.TimeoutException, or the whole attempt past `delivery_timeout_seconds`: timeout, retried.
 - connection refused, DNS, TLS and other transport errors: connection, retried.
 - no URL, no email address or no valid signing secret: no_channel, not retried.
 
@@ -19,6 +19,7 @@ Email says ONLY that a new notification waits and where to sign in
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -96,16 +97,24 @@ class Senders:
         self._settings = settings
 
     async def send(self, target: Target, timestamp: int) -> SendResult:
+        """One attempt, bounded as a whole by `delivery_timeout_seconds` (httpx and aiosmtplib bound each
+        phase or command, so a receiver trickling its answer could hold a send past its lease)."""
         started = time.perf_counter()
-        if target.channel == Channel.INBOX:
-            outcome, status = DELIVERED, None
-        elif target.channel == Channel.WEBHOOK:
-            outcome, status = await self._webhook(target, timestamp)
-        elif target.channel == Channel.EMAIL:
-            outcome, status = await self._email(target)
-        else:
-            outcome, status = FailureReason.NO_CHANNEL.value, None
+        try:
+            async with asyncio.timeout(self._settings.delivery_timeout_seconds):
+                outcome, status = await self._by_channel(target, timestamp)
+        except TimeoutError:
+            outcome, status = FailureReason.TIMEOUT.value, None
         return SendResult(outcome, status, round((time.perf_counter() - started) * 1000))
+
+    async def _by_channel(self, target: Target, timestamp: int) -> tuple[str, int | None]:
+        if target.channel == Channel.INBOX:
+            return DELIVERED, None
+        if target.channel == Channel.WEBHOOK:
+            return await self._webhook(target, timestamp)
+        if target.channel == Channel.EMAIL:
+            return await self._email(target)
+        return FailureReason.NO_CHANNEL.value, None
 
     async def _webhook(self, target: Target, timestamp: int) -> tuple[str, int | None]:
         if not target.url or not target.secrets:

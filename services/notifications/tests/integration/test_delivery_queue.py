@@ -8,6 +8,7 @@ where to sign in."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import socket
@@ -19,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes
 from typing import Any
 
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from notifications_e2e_kit import WebhookReceiver
@@ -37,7 +39,7 @@ from notifications.delivery.queue import (
     retry,
     worklist_item_id,
 )
-from notifications.delivery.senders import SendResult
+from notifications.delivery.senders import Senders, SendResult, Target
 from notifications.metrics import Metrics
 from notifications.models import (
     DeliveryAttemptRow,
@@ -282,6 +284,40 @@ async def test_client_errors_server_errors_timeouts_and_connection_failures_are_
                   outcome="timeout") == 1
 
 
+class Trickler:
+    """An HTTP server that answers one byte every 0.2 s: never idle long enough for a per-read timeout."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        with contextlib.suppress(OSError):
+            connection, _ = self._server.accept()
+            with connection:
+                connection.recv(65536)
+                for byte in b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nx-padding: " + b"." * 60 + b"\r\n\r\n":
+                    connection.sendall(bytes([byte]))
+                    time.sleep(0.2)
+
+    def close(self) -> None:
+        self._server.close()
+
+
+async def test_a_receiver_trickling_its_answer_is_a_timeout_at_the_send_timeout_not_when_it_finishes() -> None:
+    trickler = Trickler()
+    try:
+        async with httpx.AsyncClient() as client:
+            senders = Senders(client, settings(delivery_timeout_seconds=0.5))
+            target = Target("n-1", "webhook", b"{}", url=f"http://127.0.0.1:{trickler.port}/hook",
+                            secrets=(signing.new_secret(),))
+            result = await senders.send(target, int(time.time()))
+    finally:
+        trickler.close()
+    assert result.outcome == "timeout"  # the whole answer would take 17 s, and would be a 200
+
+
 async def test_a_crashed_workers_lease_runs_out_and_the_row_is_resumed_once(
     engine: Engine, receiver: WebhookReceiver
 ) -> None:
@@ -434,6 +470,57 @@ async def test_a_delivery_sent_again_after_its_last_attempt_gets_every_attempt_a
     assert attempts(engine, notification_id) == [("server_error", 503)] * 3 + [("delivered", 200)]
     assert delivery(engine, notification_id).state == "delivered"
     assert len(events(engine, NOTIFICATIONS_DELIVERY_FAILED.name, notification_id)) == 1
+
+
+async def test_sent_again_and_failing_again_it_backs_off_from_the_start_and_is_back_on_the_worklist(
+    engine: Engine, receiver: WebhookReceiver
+) -> None:
+    secret = school(engine, "100001", url=receiver.url("/down"))
+    receiver.behave("/down", fail_first=10**6, status=503, secrets=[secret])
+    clock = Clock()
+    notification_id = notify(engine, "100001")
+    config = settings(delivery_backoff_seconds=10, delivery_backoff_max_seconds=10_000, delivery_max_attempts=3)
+    loop = DeliveryLoop(engine, OutboxEvent, config, Metrics(), clock, random=lambda: 0.99)
+    for _ in range(3):
+        await loop.deliver_due()
+        clock.advance(1000)  # past any backoff
+    assert delivery(engine, notification_id).state == "failed"
+    with Session(for_writing(engine)) as session:  # the MASH phoned the school and resolved the item
+        [item] = session.exec(select(WorklistRow).where(col(WorklistRow.notification_id) == notification_id)).all()
+        item.resolved_at, item.resolved_by = clock(), "mash-1:school_phoned"
+        session.add(item)
+        session.commit()
+    send_again(engine, notification_id, clock())
+    await loop.deliver_due()
+    row = delivery(engine, notification_id)
+    # the first failure of the new series waits at most the first ceiling (10 s), not the fourth's (80 s)
+    assert row.state == "pending" and row.attempts == 4
+    assert (row.next_attempt_at - clock()).total_seconds() <= 10
+    for _ in range(3):
+        clock.advance(1000)
+        await loop.deliver_due()
+    row = delivery(engine, notification_id)
+    assert (row.state, row.attempts) == ("failed", 6)
+    [item] = worklist(engine, notification_id)
+    assert (item.resolved_at, item.resolved_by, item.reason) == (None, None, "server_error")  # open again
+    assert len(events(engine, NOTIFICATIONS_DELIVERY_FAILED.name, notification_id)) == 1
+
+
+def test_a_delivery_is_not_sent_again_when_acknowledged_or_its_school_is_not_in_the_directory(
+    engine: Engine,
+) -> None:
+    school(engine, "100001", channel="inbox")
+    notification_id = notify(engine, "100001", channel="inbox")
+    with Session(for_writing(engine)) as session:
+        row, note = session.get(DeliveryRow, notification_id), session.get(NotificationRow, notification_id)
+        assert row is not None and note is not None
+        row.state = "failed"
+        with pytest.raises(NotRetryable, match="not in the directory"):
+            retry(session, row, note, None, datetime.now(UTC), "mash-1")
+        note.acknowledged_at = datetime.now(UTC)
+        with pytest.raises(NotRetryable, match="acknowledged"):
+            retry(session, row, note, "inbox", datetime.now(UTC), "mash-1")
+        assert row.state == "failed" and row.retried_at is None  # refused: nothing changed
 
 
 async def test_inside_the_margin_before_the_deadline_it_escalates_once_and_keeps_trying(
