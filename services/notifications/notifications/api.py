@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from frontdoor_contracts.allocation import AgencyId, StaffRef
 from frontdoor_contracts.identifiers import SchoolUrn
@@ -230,9 +230,12 @@ def get_delivery(notification_id: uuid.UUID, db: SessionDep, _: Mash) -> Deliver
 def retry_delivery(notification_id: uuid.UUID, rt: RuntimeDep, db: WriterDep, who: Mash) -> DeliveryStatus:
     """Send a failed delivery again, now, by the recipient's channel and address in the directory now (after
     an admin fixed them), with the full number of attempts. 409 when it was delivered, is queued already,
-    its personal data was erased, or its recipient is not in the directory."""
+    its personal data was erased, or its recipient is not in the directory. If it fails for good again, its
+    worklist item is opened again."""
     note = store.notification(db, notification_id)
-    row = db.get(DeliveryRow, notification_id)
+    # locked (PostgreSQL): two retries at once, or one racing the worker's result, cannot both apply
+    row = db.exec(select(DeliveryRow).where(col(DeliveryRow.notification_id) == notification_id)
+                  .with_for_update()).first()
     if note is None or row is None:
         raise ProblemError(404, "no such delivery")
     recipient = db.get(RecipientRow, note.recipient_id)

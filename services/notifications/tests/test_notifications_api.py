@@ -183,7 +183,8 @@ def test_the_mash_sends_a_failed_delivery_again_once_by_the_directory_now(
     again = api.post(f"/v1/deliveries/{seeded['a']}/retry", headers=mash)
     assert again.status_code == 409 and "queued already" in again.json()["detail"]
     set_delivery(settings, seeded["a"], state="delivered")
-    assert "delivered" in api.post(f"/v1/deliveries/{seeded['a']}/retry", headers=mash).json()["detail"]
+    delivered = api.post(f"/v1/deliveries/{seeded['a']}/retry", headers=mash)
+    assert delivered.status_code == 409 and "delivered" in delivered.json()["detail"]
     set_delivery(settings, seeded["b"], state="failed", erased=True)
     erased = api.post(f"/v1/deliveries/{seeded['b']}/retry", headers=mash)
     assert erased.status_code == 409 and "erased" in erased.json()["detail"]

@@ -34,8 +34,9 @@ so a fast webhook is not escalated for nothing.
 
 `retry` (the MASH's `POST /v1/deliveries/{id}/retry`) queues a failed row
 again, due now, on the recipient's channel now, with every attempt again
-(`attempts_before_retry`); the audit keeps every attempt, and it is not
-escalated a second time.
+(`attempts_before_retry`, from which the backoff starts again too); the
+audit keeps every attempt. It is not escalated a second time: if it fails
+for good again, its worklist item, when resolved, is opened again.
 
 All database work runs in worker threads (`asyncio.to_thread`), never on
 the event loop. Logs carry ids and categories only."""
@@ -122,6 +123,8 @@ def retry(session: Session, row: DeliveryRow, note: NotificationRow, channel: st
         raise NotRetryable("it is queued already")
     if note.erased_at is not None:
         raise NotRetryable("its personal data was erased at the end of retention: nothing to send")
+    if note.acknowledged_at is not None:
+        raise NotRetryable("it was acknowledged already")
     if channel is None:
         raise NotRetryable("its recipient is not in the directory")
     row.state, row.channel, row.next_attempt_at, row.leased_until = PENDING, channel, now, None
@@ -413,8 +416,10 @@ class DeliveryLoop:
                 recorded.gave_up = result.outcome
                 if note.escalated_at is None:
                     recorded.escalated = self._escalate(session, note, row, FailureReason(result.outcome), now)
+                elif row.retried_at is not None:
+                    self._back_on_worklist(session, note, FailureReason(result.outcome))
             else:
-                delay = self._backoff.full_jitter(row.attempts, self._random)
+                delay = self._backoff.full_jitter(row.attempts - row.attempts_before_retry, self._random)
                 row.next_attempt_at, row.leased_until = now + timedelta(seconds=delay), None
                 row.last_reason, row.last_status = result.outcome, result.status
             row.updated_at = now
@@ -455,6 +460,16 @@ class DeliveryLoop:
         log.warning("delivery escalated to the MASH", extra={"notification_id": str(note.notification_id),
                                                              "reason": reason.value, "attempts": row.attempts})
         return reason.value
+
+    @staticmethod
+    def _back_on_worklist(session: Session, note: NotificationRow, reason: FailureReason) -> None:
+        """Sent again by the MASH and failed for good again: its worklist item, if resolved, is open again."""
+        item = session.get(WorklistRow, worklist_item_id(note.notification_id))
+        if item is not None and item.resolved_at is not None:
+            item.resolved_at, item.resolved_by, item.reason = None, None, reason.value
+            session.add(item)
+            log.warning("delivery sent again failed for good; back on the MASH worklist",
+                        extra={"notification_id": str(note.notification_id), "reason": reason.value})
 
     def _emit(self, session: Session, topic: TopicSpec, notification_id: uuid.UUID, data: EventData,
               now: datetime) -> None:
