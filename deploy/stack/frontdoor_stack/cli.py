@@ -21,6 +21,9 @@ import time
 from pathlib import Path
 from types import FrameType
 
+import httpx
+from aiokafka.errors import KafkaError
+
 from .case_worker import CaseWorkerSettings
 from .demo_feed import publish_with_progress
 from .kafka_broker import KafkaBroker, KafkaBrokerError
@@ -167,6 +170,14 @@ def cmd_seeds(args: argparse.Namespace) -> int:
         matched = run_seeds(args.bootstrap, ReportClient(args.outcomes_url, key))
     except KeyboardInterrupt:
         return 130
+    except httpx.HTTPStatusError as refused:
+        print(f"the outcomes service at {args.outcomes_url} answered {refused.response.status_code} (a key with the "
+              "manager or analyst role is needed)", file=sys.stderr)
+        return 2
+    except (httpx.HTTPError, KafkaError, OSError) as unreachable:
+        print(f"the broker at {args.bootstrap} or the outcomes service at {args.outcomes_url} did not answer "
+              f"({type(unreachable).__name__}): is the stack up (`frontdoor-stack up`)?", file=sys.stderr)
+        return 2
     print("every figure is the seeds'" if matched else "the report differs from the seeds (see NO above)")
     return 0 if matched else 1
 

@@ -173,8 +173,8 @@ async def publish(bootstrap: str, records: list[Record], on_progress: Callable[[
                   ) -> int:
     """Through one idempotent producer (acks=all); how many were acknowledged."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
-    await producer.start()
     try:
+        await producer.start()
         sent = [await producer.send(r.topic, r.value, key=r.key.encode(),
                                     headers=[("content-type", b"application/cloudevents+json")])
                 for r in records]
