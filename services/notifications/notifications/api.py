@@ -230,8 +230,8 @@ def get_delivery(notification_id: uuid.UUID, db: SessionDep, _: Mash) -> Deliver
 def retry_delivery(notification_id: uuid.UUID, rt: RuntimeDep, db: WriterDep, who: Mash) -> DeliveryStatus:
     """Send a failed delivery again, now, by the recipient's channel and address in the directory now (after
     an admin fixed them), with the full number of attempts. 409 when it was delivered, is queued already,
-    its personal data was erased, or its recipient is not in the directory. If it fails for good again, its
-    worklist item is opened again."""
+    was acknowledged, its personal data was erased, or its recipient is not in the directory. If it fails
+    for good again, its worklist item is opened again."""
     note = store.notification(db, notification_id)
     # locked (PostgreSQL): two retries at once, or one racing the worker's result, cannot both apply
     row = db.exec(select(DeliveryRow).where(col(DeliveryRow.notification_id) == notification_id)

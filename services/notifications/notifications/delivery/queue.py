@@ -116,7 +116,8 @@ def retry(session: Session, row: DeliveryRow, note: NotificationRow, channel: st
     recipient's in the directory now, after an admin fixed its address),
     with `delivery_max_attempts` attempts again; in the caller's
     transaction. The attempts so far stay in the audit and the count. It
-    is not escalated a second time: the MASH already has it."""
+    is not escalated a second time (the MASH has it); failing for good
+    again reopens its worklist item."""
     if row.state == DELIVERED:
         raise NotRetryable("it was delivered")
     if row.state == PENDING:
