@@ -201,6 +201,16 @@ def _demo_options(parser: argparse.ArgumentParser, count: int) -> None:
                         help="do not allocate, offer and close the Early Help cases through the allocation API")
 
 
+def _stack_options(parser: argparse.ArgumentParser, service: str, url_help: str, key_help: str) -> None:
+    """--bootstrap, and --<service>-url and --<service>-key of the running stack's `service`."""
+    spec = next(spec for spec in SERVICES if spec.name == service)
+    parser.add_argument("--bootstrap", default=DEFAULT_BOOTSTRAP)
+    parser.add_argument(f"--{service}-url", default=f"http://127.0.0.1:{spec.port}",
+                        help=f"{url_help} (default %(default)s)")
+    parser.add_argument(f"--{service}-key", default=None,
+                        help=f"{key_help} for it (default: the stack's, from .run/credentials)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="frontdoor-stack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -227,23 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
     topics.set_defaults(func=cmd_topics)
 
     demo = sub.add_parser("demo", help="feed the demo stream to a running stack")
-    demo.add_argument("--bootstrap", default=DEFAULT_BOOTSTRAP)
-    allocation = next(spec for spec in SERVICES if spec.name == "allocation")
-    demo.add_argument("--allocation-url", default=f"http://127.0.0.1:{allocation.port}",
-                      help="the allocation service the case worker works through (default %(default)s)")
-    demo.add_argument("--allocation-key", default=None,
-                      help="a coordinator key for it (default: the stack's, from .run/credentials)")
+    _stack_options(demo, "allocation", "the allocation service the case worker works through", "a coordinator key")
     _demo_options(demo, count=100)
     demo.set_defaults(func=cmd_demo)
 
     seeds = sub.add_parser("seeds", help="publish the seeds' closure figures as history (2014-2017) to a running "
                            "stack and set its KPI report beside them")
-    seeds.add_argument("--bootstrap", default=DEFAULT_BOOTSTRAP)
-    outcomes = next(spec for spec in SERVICES if spec.name == "outcomes")
-    seeds.add_argument("--outcomes-url", default=f"http://127.0.0.1:{outcomes.port}",
-                       help="the outcomes service whose report is read (default %(default)s)")
-    seeds.add_argument("--outcomes-key", default=None,
-                       help="an analyst or manager key for it (default: the stack's, from .run/credentials)")
+    _stack_options(seeds, "outcomes", "the outcomes service whose report is read", "an analyst or manager key")
     seeds.set_defaults(func=cmd_seeds)
 
     bench = sub.add_parser("bench", help="throughput of the project beside its anchors, one run (make bench)")

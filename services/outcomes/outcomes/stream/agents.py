@@ -200,18 +200,23 @@ class FaustStream:
         size = self.settings.review_slice
         for start in range(0, len(keys), size):
             async with self._lock:
-                step = self.processor.review(keys[start:start + size], self.clock())
-                if not step.families:
-                    self.processor.discard()
-                else:
-                    try:
-                        added, _ = await in_thread(self._write, [step])
-                    except Exception as exc:
-                        self.processor.discard()
-                        log.error("family review failed; retrying at the next tick",
-                                  extra={"error": type(exc).__name__})
-                        return
-                    self.processor.commit()
-                    self._count([step], added)
-                    self.relay.wake()
+                if not await self._review_slice(keys[start:start + size]):
+                    return
             await asyncio.sleep(0)
+
+    async def _review_slice(self, keys: Sequence[str]) -> bool:
+        """Review these families and write what they say; False when the write failed (the next tick retries)."""
+        step = self.processor.review(keys, self.clock())
+        if not step.families:
+            self.processor.discard()
+            return True
+        try:
+            added, _ = await in_thread(self._write, [step])
+        except Exception as exc:
+            self.processor.discard()
+            log.error("family review failed; retrying at the next tick", extra={"error": type(exc).__name__})
+            return False
+        self.processor.commit()
+        self._count([step], added)
+        self.relay.wake()
+        return True
