@@ -1,0 +1,14 @@
+"""What one record may cost, set once for every producer, consumer, topic and
+HTTP edge: a record the producer takes always fits the broker, and a record a
+consumer reads is bounded before it is parsed."""
+
+from __future__ import annotations
+
+# The largest record on the wire, key, value and headers included: the producer's `max_request_size`
+# and every topic's `max.message.bytes` (and the broker's `message.max.bytes`) are this, equally.
+MAX_RECORD_BYTES = 1_048_576
+# Room kept for the envelope, the key and the headers: a payload the contracts accept stays under this.
+MAX_PAYLOAD_BYTES = MAX_RECORD_BYTES - 64 * 1024
+# How deep a JSON document may nest: orjson refuses deeper (its own fixed limit, 1024); the contracts
+# nest fewer than 10 levels, so a depth past this is never an honest record.
+MAX_JSON_DEPTH = 1024
