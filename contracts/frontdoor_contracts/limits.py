@@ -12,3 +12,6 @@ MAX_PAYLOAD_BYTES = MAX_RECORD_BYTES - 64 * 1024
 # How deep a JSON document may nest: orjson refuses deeper (its own fixed limit, 1024); the contracts
 # nest fewer than 10 levels, so a depth past this is never an honest record.
 MAX_JSON_DEPTH = 1024
+# The largest HTTP request body any service reads (its settings may lower it): well above the largest body the
+# contracts accept (a contact at every cap), far below what would cost the service real memory to parse.
+MAX_BODY_BYTES = 256 * 1024
