@@ -3,13 +3,14 @@ dead-letter headers: they name the field and the rule, never the value."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from .envelope import CloudEvent, EventData
+from .limits import MAX_RECORD_BYTES
 from .tolerance import LENIENT
 
 DataT = TypeVar("DataT", bound=EventData)
@@ -80,6 +81,18 @@ def field_errors(exc: ValidationError, prefix: tuple[str, ...] = ()) -> list[Fie
     ]
 
 
+def load_json(raw: bytes) -> Any:
+    """One JSON document, bounded before it is parsed: at most MAX_RECORD_BYTES, nested at most
+    MAX_JSON_DEPTH deep, numbers that fit a double, valid UTF-8, no NaN (orjson enforces all but the
+    size). Anything else raises InvalidEvent `too_large` or `not_json`."""
+    if len(raw) > MAX_RECORD_BYTES:
+        raise InvalidEvent("too_large", [FieldError("", "too_large", f"message is over {MAX_RECORD_BYTES} bytes")])
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise InvalidEvent("not_json", [FieldError("", "json_invalid", "message is not valid JSON")]) from None
+
+
 def parse_event(raw: bytes, data_model: type[DataT], *, lenient: bool = False) -> CloudEvent[DataT]:
     """Parse and validate one CloudEvent carrying `data_model`, or raise
     InvalidEvent with a reason of `not_json`, `invalid_envelope`,
@@ -90,10 +103,7 @@ def parse_event(raw: bytes, data_model: type[DataT], *, lenient: bool = False) -
     strictly); a consumer passes `lenient=True` to ignore them, so a payload
     from a newer, backward-compatible revision of the same topic version
     (one that added optional fields) still parses."""
-    try:
-        document = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InvalidEvent("not_json", [FieldError("", "json_invalid", "message is not valid JSON")]) from None
+    document = load_json(raw)
     if not isinstance(document, dict):
         raise InvalidEvent("invalid_envelope", [FieldError("", "dict_type", "message must be a JSON object")])
     try:

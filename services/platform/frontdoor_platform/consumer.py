@@ -7,12 +7,15 @@ letters of poison records; offsets are committed only after that
 transaction. The database work runs in a worker thread, so the event loop
 (and the HTTP API on it) never waits on it.
 
-A poison record (the record's fault: it does not decode, or its handler
-raises InvalidEvent, or it conflicts with stored data) is dead-lettered with
-its original bytes and headers, and the rest of the batch goes on. Anything
-else (a corrupt stored row, a database or broker down) is not the record's
-fault: the batch is rolled back, the consumer goes back to its last commit
-and retries, loudly.
+A poison record is dead-lettered with its original bytes and headers, and
+the rest of the batch goes on. It is the record's fault (`poison.py`) when
+anything at all is raised while it is decoded, when its handler raises
+InvalidEvent or makes the database refuse it (a conflict, a value too long),
+and when its handler raises anything else twice in a row with the database
+answering. Only the database or the broker not answering is not the
+record's fault: the batch is rolled back, the consumer goes back to its last
+commit and retries, loudly, with a growing pause. So no record, whatever its
+bytes, can stop a consumer.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from .database import for_writing
 from .logs import log_context
 from .metrics import KitMetrics
 from .outbox import OutboxFields, add_record
+from .poison import database_answers, decode_record, handler_failed, is_infrastructure
 
 log = logging.getLogger("frontdoor.consumer")
 E = TypeVar("E")
@@ -181,49 +185,78 @@ class BatchConsumer:
                 try:
                     if route is None:
                         raise InvalidEvent("unknown_topic", [FieldError("", "topic", "no handler for this topic")])
-                    decoded.append((index, route, route.decode(record.value or b"")))
+                    decoded.append((index, route, decode_record(route.decode, record.value)))
                 except InvalidEvent as error:
                     self._dead_letter(session, record, error, now, result)
             if not careful:  # a careful re-run asks the database: savepoints may undo what a cache holds
-                self._prefetch(session, decoded)
+                self._guarded(-1, self._prefetch, session, decoded)
             for index, route, event in decoded:
                 record = records[index]
                 where = Consumed(record.topic, record.partition, record.offset, now)
                 event_id, traceparent = route.trace(event)
                 with log_context(event_id, traceparent):
-                    if not careful:
-                        try:
-                            outcome = route.apply(session, event, where)
-                            result.handled.append((route, outcome))
-                            self._log_handled(record, route, outcome)
-                        except InvalidEvent as error:
-                            raise _Poison(index, error) from None
-                        except RECORD_FAULTS:
-                            raise _Poison(index, CONFLICT) from None
-                        continue
-                    kept = _snapshot(session.info)
-                    try:
-                        with session.begin_nested():
-                            outcome = route.apply(session, event, where)
-                    except InvalidEvent as error:
-                        _restore(session.info, kept)
-                        self._dead_letter(session, record, error, now, result)
-                    except RECORD_FAULTS:
-                        _restore(session.info, kept)
-                        self._dead_letter(session, record, CONFLICT, now, result)
+                    if careful:
+                        self._apply_carefully(session, record, route, event, where, result)
                     else:
+                        outcome = self._guarded(index, route.apply, session, event, where)
                         result.handled.append((route, outcome))
                         self._log_handled(record, route, outcome)
-            try:
-                # Handled records may have written through flushes and bulk updates that the
-                # session no longer lists: wake the relay for any batch that did anything.
-                result.wrote = bool(result.handled or result.dead_lettered or session.new or session.dirty)
+            # Handled records may have written through flushes and bulk updates that the
+            # session no longer lists: wake the relay for any batch that did anything.
+            result.wrote = bool(result.handled or result.dead_lettered or session.new or session.dirty)
+            if careful:
                 session.commit()
-            except RECORD_FAULTS:
-                if careful:
-                    raise
-                raise _Poison(-1, CONFLICT) from None
+            else:
+                self._guarded(-1, session.commit)
         return result
+
+    @staticmethod
+    def _guarded(index: int, work: Callable[..., R], *args: Any) -> R:
+        """The fast path: any fault that may be a record's sends the batch to the careful re-run."""
+        try:
+            return work(*args)
+        except InvalidEvent as error:
+            raise _Poison(index, error) from None
+        except RECORD_FAULTS:
+            raise _Poison(index, CONFLICT) from None
+        except Exception as exc:
+            if is_infrastructure(exc):
+                raise
+            raise _Poison(index, handler_failed(exc)) from None
+
+    def _apply_carefully(self, session: Session, record: Record, route: Route[Any, Any], event: Any,
+                         where: Consumed, result: BatchResult) -> None:
+        """One record in its own savepoint: applied, or dead-lettered when the fault is its own. A handler
+        that raises something unexpected is run once more; failing again with the database answering, it
+        is the record's fault. A database that does not answer fails the whole batch (retried later)."""
+        failure: Exception | None = None
+        for _ in range(2):
+            kept = _snapshot(session.info)
+            try:
+                with session.begin_nested():
+                    outcome = route.apply(session, event, where)
+            except InvalidEvent as error:
+                _restore(session.info, kept)
+                self._dead_letter(session, record, error, now=where.now, result=result)
+                return
+            except RECORD_FAULTS:
+                _restore(session.info, kept)
+                self._dead_letter(session, record, CONFLICT, now=where.now, result=result)
+                return
+            except Exception as exc:
+                _restore(session.info, kept)
+                if is_infrastructure(exc) or not database_answers(session):
+                    raise
+                failure = exc
+                continue
+            result.handled.append((route, outcome))
+            self._log_handled(record, route, outcome)
+            return
+        assert failure is not None
+        log.error("handler failed twice on a record; dead-lettering it",
+                  extra={"topic": record.topic, "partition": record.partition, "offset": record.offset,
+                         "error": type(failure).__name__})
+        self._dead_letter(session, record, handler_failed(failure), now=where.now, result=result)
 
     def _log_handled(self, record: Record, route: Route[Any, Any], outcome: Any) -> None:
         if log.isEnabledFor(logging.DEBUG):

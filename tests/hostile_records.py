@@ -1,0 +1,152 @@
+"""Hostile records, for the consumers' fuzz tests and the end-to-end corpus.
+
+What an attacker or a careless partner could put on a topic: bytes that are
+not JSON, JSON nested 100,000 deep, integer literals past Python's limit,
+NaN, invalid UTF-8, and structured mutations of a real event (the stored
+example of its type): each field in turn set to null, to a wrong type, to an
+oversized string, to a huge number, to a deep nest, removed; a duplicated
+key; the data swapped for another type's. Each mutation carries a fresh
+event id, so deduplication can never hide what a handler would do with it.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from hypothesis import strategies as st
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "contracts" / "examples"
+DEEP = 100_000
+HUGE_INT = "9" * 5000  # past Python's int-conversion limit (4,300 digits)
+LONG = "é" * 60_000  # 120 KB of UTF-8 in one string
+
+FIXED: list[tuple[str, bytes]] = [
+    ("empty", b""),
+    ("whitespace", b" \n\t "),
+    ("deep_array", b"[" * DEEP + b"]" * DEEP),
+    ("deep_object", b'{"a":' * DEEP + b"1" + b"}" * DEEP),
+    ("deep_unclosed", b"[" * DEEP),
+    ("huge_int", b'{"specversion":"1.0","id":' + HUGE_INT.encode() + b"}"),
+    ("huge_float", b'{"specversion":"1.0","id":"x","n":1e400}'),
+    ("nan", b'{"specversion":"1.0","id":NaN}'),
+    ("infinity", b'[Infinity,-Infinity]'),
+    ("invalid_utf8", b'{"id":"\xff\xfe"}'),
+    ("lone_surrogate", b'{"id":"\\ud800"}'),
+    ("nul_bytes", b"\x00" * 64),
+    ("null", b"null"),
+    ("array", b"[]"),
+    ("string", b'"a string"'),
+    ("number", b"42"),
+    ("true", b"true"),
+    ("truncated", b'{"specversion":"1.0","id":"abc"'),
+    ("big_string", json.dumps({"specversion": "1.0", "id": "x", "data": "a" * 600_000}).encode()),
+]
+
+
+def example(event_type: str) -> dict[str, Any]:
+    """The stored example of an event type (a real, valid event)."""
+    document: dict[str, Any] = json.loads((EXAMPLES / f"{event_type}.json").read_text())
+    return document
+
+
+def fresh(document: dict[str, Any]) -> dict[str, Any]:
+    """The same event under a new id (a new idempotency key)."""
+    return {**document, "id": str(uuid.uuid4())}
+
+
+def encode(document: Any) -> bytes:
+    return json.dumps(document).encode()
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every place in a document, deepest last."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield (*path, key)
+            yield from _paths(inner, (*path, key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value[:2]):
+            yield (*path, index)
+            yield from _paths(inner, (*path, index))
+
+
+def _replaced(document: Any, path: tuple[Any, ...], value: Any) -> Any:
+    copy = json.loads(json.dumps(document))
+    target = copy
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    return copy
+
+
+def _removed(document: Any, path: tuple[Any, ...]) -> Any:
+    copy = json.loads(json.dumps(document))
+    target = copy
+    for part in path[:-1]:
+        target = target[part]
+    del target[path[-1]]
+    return copy
+
+
+_MARK = "\u2063hostile\u2063"
+_RAW = {  # values JSON cannot carry as Python objects: spliced into the text
+    "huge_int": HUGE_INT,
+    "nan": "NaN",
+    "deep": "[" * DEEP + "]" * DEEP,
+    "huge_negative": "-" + HUGE_INT,
+}
+
+
+def _with_raw(document: Any, path: tuple[Any, ...], raw: str) -> bytes:
+    return json.dumps(_replaced(document, path, _MARK)).replace(json.dumps(_MARK), raw).encode()
+
+
+def mutations(event: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """Structured mutations of a real event, each under a fresh id, named `<kind>:<path>`."""
+    found: list[tuple[str, bytes]] = []
+    for path in _paths(event):
+        if path == ("id",):
+            continue
+        name = ".".join(str(p) for p in path)
+        doc = fresh(event)
+        variants: list[tuple[str, Any]] = [
+            ("null", None), ("wrong_type_list", [1, "two", None]), ("wrong_type_object", {"x": {"y": []}}),
+            ("wrong_type_number", 3.5), ("wrong_type_bool", True), ("oversized_string", LONG), ("empty", ""),
+            ("negative", -1),
+        ]
+        found += [(f"{kind}:{name}", encode(_replaced(doc, path, value))) for kind, value in variants]
+        found += [(f"{kind}:{name}", _with_raw(doc, path, raw)) for kind, raw in _RAW.items()]
+        if isinstance(path[-1], str):
+            found.append((f"removed:{name}", encode(_removed(doc, path))))
+    doc = fresh(event)
+    text = json.dumps(doc)
+    found.append(("duplicate_key:id", ('{"id": "' + str(uuid.uuid4()) + '", ' + text[1:]).encode()))
+    found.append(("duplicate_key:data", (text[:-1] + ', "data": {"x": 1}}').encode()))
+    found.append(("data_of_another_type", encode({**fresh(event), "data": example(
+        "uk.gov.frontdoor.schools.pupil-enrolled.v1")["data"]})))
+    found.append(("type_of_another_event", encode({**fresh(event), "type": "uk.gov.frontdoor.other.v1"})))
+    return found
+
+
+def corpus(event_type: str) -> list[tuple[str, bytes]]:
+    """The fixed hostile bytes and every structured mutation of the type's example."""
+    return [*FIXED, *mutations(example(event_type))]
+
+
+def hostile(event_type: str) -> st.SearchStrategy[bytes]:
+    """hypothesis: arbitrary bytes, arbitrary JSON, or a structured mutation of the type's example."""
+    json_values = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),
+        lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5),
+        max_leaves=30)
+    named = mutations(example(event_type))
+    return st.one_of(
+        st.binary(max_size=500),
+        json_values.map(encode),
+        st.sampled_from([raw for _, raw in FIXED]),
+        st.sampled_from([raw for _, raw in named]),
+    )
