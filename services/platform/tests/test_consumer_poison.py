@@ -6,14 +6,13 @@ On a real SQLite database (hypothesis for the bytes)."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiokafka import ConsumerRecord
+from hostile_records import FIXED
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kit_tables import KitOutbox, Note
@@ -25,9 +24,6 @@ from frontdoor_platform import consumer as consumer_module
 from frontdoor_platform.consumer import BatchConsumer, Consumed, Route, Routes
 from frontdoor_platform.metrics import KitMetrics
 from frontdoor_platform.outbox import stored_headers
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests"))
-from hostile_records import FIXED  # noqa: E402
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 Record = ConsumerRecord[bytes, bytes]
