@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
@@ -60,6 +61,16 @@ def database_answers(session: Session) -> bool:
     try:
         with session.begin_nested():
             session.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+def engine_answers(engine: Engine) -> bool:
+    """Does the database answer a trivial query on a fresh connection? (Blocking: call in a thread.)"""
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
         return True
     except Exception:
         return False

@@ -30,6 +30,7 @@ from frontdoor_platform.consumer import Incoming
 from frontdoor_platform.database import for_writing
 from frontdoor_platform.http import in_thread
 from frontdoor_platform.outbox import OutboxRelay
+from frontdoor_platform.poison import engine_answers, handler_failed, is_infrastructure
 
 from ..domain.rules import day_of
 from ..domain.thresholds import Thresholds
@@ -110,6 +111,7 @@ class FaustStream:
 
     async def _handle(self, records: Sequence[Incoming]) -> None:
         started = time.perf_counter()
+        delay = 1.0
         while True:
             async with self._lock:
                 fresh, missing = gaps.plan(records, self.applied)
@@ -123,14 +125,24 @@ class FaustStream:
                                            "records": sum(stop - start for start, stop in missing.values())})
                         fresh = [*await self.reader.read(missing), *fresh]
                     steps = [self.processor.step(record) for record in fresh]
-                    added, advanced = await in_thread(self._write, steps, fresh)
+                    try:
+                        added, advanced = await in_thread(self._write, steps, fresh)
+                    except Exception as exc:
+                        self.processor.discard()
+                        if is_infrastructure(exc) or not await in_thread(engine_answers, self.engine):
+                            raise
+                        # The database answers but refused the batch: find the record at fault.
+                        steps, added, advanced = await self._write_carefully(fresh)
                 except asyncio.CancelledError:
                     self.processor.discard()
                     raise
                 except Exception as exc:  # the database or the broker, not the records: retry, loudly
                     self.processor.discard()
-                    log.error("stream batch failed; retrying", extra={"error": type(exc).__name__})
-                    await asyncio.sleep(1.0)
+                    self.metrics.consumer_restarts.inc()
+                    log.error("stream batch failed; retrying", extra={"error": type(exc).__name__,
+                                                                      "retry_in_seconds": delay})
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
                     continue
                 self.processor.commit()
                 self.applied.update(advanced)
@@ -139,6 +151,35 @@ class FaustStream:
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self.metrics.batch_records.observe(len(records))
         self.relay.wake()
+
+    async def _write_carefully(self, records: Sequence[Incoming]) -> tuple[list[Step], set[str],
+                                                                           dict[gaps.TP, int]]:
+        """Each record stepped and written in its own transaction (with its offset); one whose SQL side is
+        refused twice with the database answering is dead-lettered instead, its staged changes undone."""
+        steps: list[Step] = []
+        added: set[str] = set()
+        advanced: dict[gaps.TP, int] = {}
+        for record in records:
+            for attempt in range(2):
+                mark = self.processor.mark()
+                step = self.processor.step(record)
+                try:
+                    done, moved = await in_thread(self._write, [step], [record])
+                    break
+                except Exception as exc:
+                    self.processor.rewind(mark)
+                    if is_infrastructure(exc) or not await in_thread(engine_answers, self.engine):
+                        raise
+                    if attempt == 1:
+                        log.error("a record's SQL side failed twice; dead-lettering it",
+                                  extra={"topic": record.topic, "partition": record.partition,
+                                         "offset": record.offset, "error": type(exc).__name__})
+                        step = Step(incoming=record, error=handler_failed(exc))
+                        done, moved = await in_thread(self._write, [step], [record])
+            steps.append(step)
+            added |= done
+            advanced.update(moved)
+        return steps, added, advanced
 
     def _write(self, steps: Sequence[Step], records: Sequence[Incoming] = ()) -> tuple[set[str], dict[gaps.TP, int]]:
         with Session(for_writing(self.engine)) as session:

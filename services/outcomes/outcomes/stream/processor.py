@@ -34,6 +34,7 @@ from frontdoor_contracts.topics import (
     topics_consumed_by,
 )
 from frontdoor_platform.consumer import Incoming
+from frontdoor_platform.poison import decode_record, handler_failed, is_infrastructure
 
 from ..domain import rules
 from ..domain.family import Family
@@ -146,7 +147,21 @@ class Processor:
         return step
 
     def step(self, incoming: Incoming) -> Step:
-        return self._stage(self._step(incoming))
+        """What the record changes, staged; a record whose rules raise anything is the record's fault (its
+        step carries the error and changes nothing), the rules being pure functions of the pictures."""
+        try:
+            return self._stage(self._step(incoming))
+        except Exception as exc:
+            if is_infrastructure(exc):
+                raise
+            return Step(incoming=incoming, error=handler_failed(exc))
+
+    def mark(self) -> tuple[dict[str, Family | None], dict[str, str]]:
+        """What is staged now, to go back to if the next step's SQL side is refused."""
+        return dict(self._pending), dict(self._pending_aliases)
+
+    def rewind(self, mark: tuple[dict[str, Family | None], dict[str, str]]) -> None:
+        self._pending, self._pending_aliases = dict(mark[0]), dict(mark[1])
 
     def _step(self, incoming: Incoming) -> Step:
         step = Step(incoming=incoming)
@@ -154,7 +169,7 @@ class Processor:
         if model is None:
             return step
         try:
-            step.event = parse_event(incoming.value or b"", model, lenient=True)
+            step.event = decode_record(lambda raw: parse_event(raw, model, lenient=True), incoming.value)
         except InvalidEvent as error:
             step.error = error
             return step
