@@ -17,7 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from aiokafka import ConsumerRecord
 from hypothesis import strategies as st
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from frontdoor_contracts.topics import all_topics
+from frontdoor_platform.consumer import BatchConsumer
+from frontdoor_platform.outbox import OutboxFields, stored_headers
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "contracts" / "examples"
 DEEP = 100_000
@@ -150,3 +157,36 @@ def hostile(event_type: str) -> st.SearchStrategy[bytes]:
         st.sampled_from([raw for _, raw in FIXED]),
         st.sampled_from([raw for _, raw in named]),
     )
+
+
+def event_type_of(topic: str) -> str:
+    [spec] = [spec for spec in all_topics() if spec.name == topic]
+    assert spec.event is not None
+    return spec.event.EVENT_TYPE
+
+
+def consumer_record(topic: str, offset: int, value: bytes) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(topic=topic, partition=0, offset=offset, timestamp=0, timestamp_type=0, key=b"k",
+                          value=value, checksum=None, serialized_key_size=1, serialized_value_size=len(value),
+                          headers=[])
+
+
+def dead_lettered(engine: Engine, outbox: type[OutboxFields], topic: str) -> dict[int, str]:
+    """offset → reason of the records of `topic` that went to its dead-letter topic."""
+    with Session(engine) as session:
+        rows = session.exec(select(outbox).where(col(outbox.topic) == f"{topic}.dlq")).all()
+    return {int(dict(stored_headers(row))["dlq.offset"]): dict(stored_headers(row))["dlq.reason"].decode()
+            for row in rows}
+
+
+def check_consumer(consumer: BatchConsumer, engine: Engine, outbox: type[OutboxFields], topic: str,
+                   values: list[bytes], start: int = 0) -> None:
+    """The records, then a valid one, in one batch: each applied or dead-lettered, the valid one applied."""
+    batch = [consumer_record(topic, start + i, value) for i, value in enumerate(values)]
+    batch.append(consumer_record(topic, start + len(values), encode(fresh(example(event_type_of(topic))))))
+    result = consumer.apply_batch(batch)
+    assert len(result.handled) + len(result.dead_lettered) == len(batch)
+    dead = dead_lettered(engine, outbox, topic)
+    assert start + len(values) not in dead, "the valid record after the hostile ones was dead-lettered"
+    assert {name for name, raw in FIXED if raw in values} <= {name for name, raw in FIXED
+                                                             if values.index(raw) + start in dead}
