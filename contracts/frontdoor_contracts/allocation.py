@@ -12,6 +12,7 @@ from typing import Annotated, ClassVar, Self, TypeVar
 
 from pydantic import AwareDatetime, Field, StringConstraints, field_validator, model_validator
 
+from .caps import MAX_CHILDREN, MAX_CONCERNS
 from .envelope import EventData
 from .vocabulary import (
     AgencyKind,
@@ -59,10 +60,11 @@ class StepDownRequested(EventData):
     EVENT_TYPE: ClassVar[str] = "uk.gov.frontdoor.step-down.requested.v1"
 
     family_id: uuid.UUID = Field(description="The family id from contacts.decided.v1 of the referral")
-    child_ids: list[uuid.UUID] = Field(min_length=1, max_length=30)
+    child_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_CHILDREN)
     contact_id: uuid.UUID | None = Field(default=None, description="The contact that led to social care, if known")
     level_of_need: LevelOfNeed
-    concerns: list[Concern] = Field(min_length=1)
+    concerns: list[Concern] = Field(min_length=1, max_length=MAX_CONCERNS, description="Each concern once",
+                                  json_schema_extra={"uniqueItems": True})
     stepped_down_at: AwareDatetime = Field(description="When social care decided to step the family down")
     decided_by: StaffRef = Field(description="Staff identifier of the decision maker (never a name)")
 
@@ -70,6 +72,11 @@ class StepDownRequested(EventData):
     @classmethod
     def _children_unique(cls, child_ids: list[uuid.UUID]) -> list[uuid.UUID]:
         return _unique(child_ids, "child id")
+
+    @field_validator("concerns")
+    @classmethod
+    def _concerns_once(cls, concerns: list[Concern]) -> list[Concern]:
+        return _unique(concerns, "concern")
 
 
 class CaseEvent(EventData):
@@ -96,7 +103,7 @@ class CaseOpened(CaseEvent):
     EVENT_TYPE: ClassVar[str] = "uk.gov.frontdoor.allocation.case-opened.v1"
 
     opened_at: AwareDatetime
-    child_ids: list[uuid.UUID] = Field(min_length=1, max_length=30)
+    child_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_CHILDREN)
     contact_id: uuid.UUID | None = Field(default=None, description="The contact decided, for a decision trigger")
     decision: Decision | None = Field(default=None, description="The MASH decision, for a decision trigger")
     level_of_need: LevelOfNeed | None = Field(default=None, description="Unknown for a family identified in data")
@@ -198,7 +205,7 @@ class CaseClosed(CaseEvent):
 
     closed_at: AwareDatetime
     outcome: ClosureOutcome
-    child_ids: list[uuid.UUID] = Field(min_length=1, max_length=30, description="The children of the case")
+    child_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_CHILDREN, description="The children of the case")
     lead_agency_id: AgencyId | None = None
     agency_kind: AgencyKind | None = None
     closed_by: StaffRef

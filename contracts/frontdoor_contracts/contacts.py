@@ -18,6 +18,18 @@ from pydantic import (
     field_validator,
 )
 
+from .caps import (
+    MAX_ADULTS,
+    MAX_CHILDREN,
+    MAX_CONCERNS,
+    DecidedBy,
+    Name,
+    PoliceReference,
+    Rationale,
+    Ref,
+    Relationship,
+    unique,
+)
 from .envelope import EventData
 from .identifiers import NhsNumber, SchoolUrn, Upn
 from .tolerance import InformationalConcerns, InformationalReferrerSource
@@ -48,10 +60,6 @@ def _not_in_future(value: date) -> date:
     return value
 
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-
-
 def _tidy_postcode(value: object) -> object:
     return " ".join(value.upper().split()) if isinstance(value, str) else value
 
@@ -60,7 +68,6 @@ Postcode = Annotated[
     str, BeforeValidator(_tidy_postcode), StringConstraints(pattern=r"^[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2}$")
 ]
 DateOfBirth = Annotated[date, AfterValidator(_not_in_future)]
-PoliceReference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40)]
 
 
 class Child(EventData):
@@ -81,7 +88,7 @@ class Adult(EventData):
     date_of_birth: DateOfBirth | None = None
     nhs_number: NhsNumber | None = None
     postcode: Postcode | None = None
-    relationship: Annotated[str, StringConstraints(max_length=40)] | None = None
+    relationship: Relationship | None = None
 
 
 class DAChild(EventData):
@@ -92,7 +99,14 @@ class DAChild(EventData):
 class DAIncident(EventData):
     occurred_at: AwareDatetime
     police_reference: PoliceReference
-    children: list[DAChild] = Field(min_length=1)
+    # Each child of the contact at most once (so never more entries than the contact has children).
+    children: list[DAChild] = Field(min_length=1, max_length=MAX_CHILDREN)
+
+    @field_validator("children")
+    @classmethod
+    def _children_once(cls, children: list[DAChild]) -> list[DAChild]:
+        unique([c.child_ref for c in children], "child_ref")
+        return children
 
 
 class ContactSubmitted(EventData):
@@ -102,18 +116,32 @@ class ContactSubmitted(EventData):
 
     referrer_source: ReferrerSource
     received_at: AwareDatetime
-    children: list[Child] = Field(min_length=1, max_length=30)
-    adults: list[Adult] = Field(default_factory=list, max_length=30)
-    concerns: list[Concern] = Field(min_length=1)
+    children: list[Child] = Field(min_length=1, max_length=MAX_CHILDREN)
+    adults: list[Adult] = Field(default_factory=list, max_length=MAX_ADULTS)
+    concerns: list[Concern] = Field(min_length=1, max_length=MAX_CONCERNS, description="Each concern once",
+                                  json_schema_extra={"uniqueItems": True})
     da_incident: DAIncident | None = None
 
     @field_validator("children")
     @classmethod
     def _refs_unique(cls, children: list[Child]) -> list[Child]:
-        refs = [c.ref for c in children]
-        if len(set(refs)) != len(refs):
+        if len({c.ref for c in children}) != len(children):
             raise ValueError("each child's ref must be unique within the contact")
         return children
+
+    @field_validator("adults")
+    @classmethod
+    def _adult_refs_unique(cls, adults: list[Adult], info: ValidationInfo) -> list[Adult]:
+        # One ref names one person of the contact: the contact's people are stored by (contact, ref).
+        refs = [a.ref for a in adults] + [c.ref for c in info.data.get("children") or ()]
+        unique(refs, "ref (of a child or an adult)")
+        return adults
+
+    @field_validator("concerns")
+    @classmethod
+    def _concerns_once(cls, concerns: list[Concern]) -> list[Concern]:
+        unique(concerns, "concern")
+        return concerns
 
     @field_validator("da_incident")
     @classmethod
@@ -138,8 +166,8 @@ class DecisionSubmitted(EventData):
     contact_id: uuid.UUID
     decision: Decision
     level_of_need: LevelOfNeed
-    rationale: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-    decided_by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    rationale: Rationale
+    decided_by: DecidedBy
     decided_at: AwareDatetime
 
 

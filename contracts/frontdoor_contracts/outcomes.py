@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from pydantic import AwareDatetime, Field, field_validator
 
+from .caps import MAX_CHILDREN
 from .envelope import EventData
 from .vocabulary import HeadlineProblem
 
@@ -20,7 +21,7 @@ class FamilyIdentified(EventData):
     EVENT_TYPE: ClassVar[str] = "uk.gov.frontdoor.outcomes.family-identified.v1"
 
     family_id: uuid.UUID
-    child_ids: list[uuid.UUID] = Field(min_length=1, max_length=30)
+    child_ids: list[uuid.UUID] = Field(min_length=1, max_length=MAX_CHILDREN)
     headline_problems: list[HeadlineProblem] = Field(min_length=1, max_length=len(HeadlineProblem))
     identified_at: AwareDatetime = Field(description="When the data match was made: the allocation clock starts here")
 

@@ -17,7 +17,8 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
-from .contacts import DateOfBirth, Name, Postcode, Ref
+from .caps import Name, Ref
+from .contacts import DateOfBirth, Postcode
 from .envelope import EventData
 from .identifiers import NhsNumber, Upn
 from .vocabulary import EmploymentStatus, HealthNeed, OffenceKind, PartnerDataset, SchoolTerm
