@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 import yaml
 
+from frontdoor_contracts.limits import MAX_RECORD_BYTES
 from frontdoor_contracts.topics import all_topics
+from frontdoor_stack.kafka_broker import KafkaBroker
 from frontdoor_stack.services import SERVICES, ServiceSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-PROPERTIES_TEMPLATE = ROOT / "deploy" / "kafka" / "server.properties.template"
 INFRASTRUCTURE = {"kafka", "topics"}
 # Broker settings the local runner and the compose broker must agree on.
 SHARED_BROKER_SETTINGS = (
@@ -30,6 +31,8 @@ SHARED_BROKER_SETTINGS = (
     "default.replication.factor",
     "min.insync.replicas",
     "share.coordinator.state.topic.replication.factor",
+    "message.max.bytes",
+    "replica.fetch.max.bytes",
 )
 
 
@@ -88,13 +91,33 @@ def test_no_topic_name_is_hard_coded_differently(compose: dict[str, Any]) -> Non
     assert mentioned <= declared
 
 
-def test_broker_settings_match_the_local_runner(compose: dict[str, Any]) -> None:
-    local = dict(
+def local_broker_settings(workdir: Path) -> dict[str, str]:
+    """The properties the local runner starts its broker with (the template, filled in)."""
+    broker = KafkaBroker(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    broker.write_properties()
+    return dict(
         line.split("=", 1)
-        for line in PROPERTIES_TEMPLATE.read_text().splitlines()
+        for line in broker.properties_file.read_text().splitlines()
         if line and not line.startswith("#")
     )
+
+
+def test_broker_settings_match_the_local_runner(compose: dict[str, Any], tmp_path: Path) -> None:
+    local = local_broker_settings(tmp_path)
     env = compose["services"]["kafka"]["environment"]
     assert compose["services"]["kafka"]["image"].startswith("apache/kafka:4.")
     for setting in SHARED_BROKER_SETTINGS:
         assert str(env["KAFKA_" + setting.upper().replace(".", "_")]) == local[setting], setting
+
+
+def test_one_record_limit_for_producers_topics_and_both_brokers(compose: dict[str, Any], tmp_path: Path) -> None:
+    """A record a producer takes (max_request_size = MAX_RECORD_BYTES) fits every topic and either broker."""
+    limit = str(MAX_RECORD_BYTES)
+    local = local_broker_settings(tmp_path)
+    env = compose["services"]["kafka"]["environment"]
+    assert local["message.max.bytes"] == env["KAFKA_MESSAGE_MAX_BYTES"] == limit
+    assert local["replica.fetch.max.bytes"] == env["KAFKA_REPLICA_FETCH_MAX_BYTES"] == limit
+    for spec in all_topics():
+        assert spec.topic_configs()["max.message.bytes"] == limit, spec.name
+        assert spec.topic_configs(min_insync_replicas=2)["max.message.bytes"] == limit, spec.name

@@ -105,6 +105,7 @@ def _kafka_channel_binding(spec: TopicSpec) -> dict[str, Any]:
             "topicConfiguration": {
                 "cleanup.policy": [spec.cleanup_policy],
                 "retention.ms": spec.retention_ms,
+                "max.message.bytes": int(spec.topic_configs()["max.message.bytes"]),
             },
         }
     }

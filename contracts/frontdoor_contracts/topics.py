@@ -28,6 +28,7 @@ from .contacts import (
     ReReferralCorrected,
 )
 from .envelope import EventData
+from .limits import MAX_RECORD_BYTES
 from .notifications import (
     DeliveryFailed,
     NotificationAcknowledged,
@@ -74,11 +75,15 @@ class TopicSpec:
     configs: dict[str, str] = field(default_factory=dict)
 
     def topic_configs(self, min_insync_replicas: int = 1) -> dict[str, str]:
+        """The topic's configs at creation. `max.message.bytes` is set on every topic, equal to the
+        broker's `message.max.bytes` and the producers' `max_request_size` (`limits.MAX_RECORD_BYTES`):
+        a record one producer takes, every topic and broker take."""
         return {
             "cleanup.policy": self.cleanup_policy,
             "retention.ms": str(self.retention_ms),
             "min.insync.replicas": str(min_insync_replicas),
             **self.configs,
+            "max.message.bytes": str(MAX_RECORD_BYTES),  # after `configs`: no topic differs
         }
 
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
-from frontdoor_contracts.topics import FRONTDOOR_CONTACTS, all_topics
+from frontdoor_contracts.limits import MAX_RECORD_BYTES
+from frontdoor_contracts.topics import FRONTDOOR_CONTACTS, TopicSpec, all_topics
 from frontdoor_stack.topics import ensure_topics
+
+BROKER_ID = 1  # node.id of the local broker (deploy/kafka/server.properties.template)
 
 
 @pytest.fixture
@@ -45,6 +49,70 @@ async def test_topic_configs_are_the_declared_ones(admin: AIOKafkaAdminClient) -
     for spec in specs:
         assert configs[spec.name]["cleanup.policy"] == spec.cleanup_policy, spec.name
         assert configs[spec.name]["retention.ms"] == str(spec.retention_ms), spec.name
+        assert configs[spec.name]["max.message.bytes"] == str(MAX_RECORD_BYTES), spec.name
+
+
+async def test_the_broker_takes_records_of_the_producers_limit_and_no_larger(admin: AIOKafkaAdminClient) -> None:
+    """The running broker's own settings, read through the admin API: the same limit as every topic and the
+    producers' `max_request_size` (MAX_RECORD_BYTES)."""
+    [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.BROKER, str(BROKER_ID))])
+    [resource] = response.resources
+    settings = {entry[0]: entry[1] for entry in resource[4]}
+    assert settings["message.max.bytes"] == str(MAX_RECORD_BYTES)
+    assert settings["replica.fetch.max.bytes"] == str(MAX_RECORD_BYTES)
+
+
+LIMIT_TOPIC = TopicSpec(name="e2e.record-limit.v1", event=None, key="test", producers=("test",), consumers=(),
+                        partitions=1, description="a scratch topic with the declared configs, which nobody reads")
+
+
+def _estimate(key: bytes, value: bytes, headers: list[tuple[str, bytes | None]]) -> int:
+    """The producer's measure of a record against max_request_size (an upper bound)."""
+    return int(DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers))
+
+
+def _batch(key: bytes, value: bytes, headers: list[tuple[str, bytes | None]]) -> int:
+    """The broker's measure against max.message.bytes: the bytes of the record's batch."""
+    builder = DefaultRecordBatchBuilder(2, 0, 0, -1, -1, -1, 2 * MAX_RECORD_BYTES)
+    builder.append(0, 1_700_000_000_000, key, value, headers)
+    return len(builder.build())
+
+
+def _value_for(measure: Callable[[bytes], int], size: int) -> bytes:
+    """The longest value whose record `measure`s at most `size` bytes."""
+    value = b"x" * (size - measure(b""))
+    while measure(value) > size:
+        value = value[:-1]
+    return value
+
+
+async def test_a_record_the_producer_takes_the_topic_takes(kafka_bootstrap: str) -> None:
+    """What a producer at max_request_size = MAX_RECORD_BYTES lets through, the broker stores; a record past the
+    limit that a producer with a larger limit lets through, the broker refuses (the topic's max.message.bytes)."""
+    await ensure_topics(kafka_bootstrap, [LIMIT_TOPIC])
+    key, headers = b"limit", [("content-type", b"application/cloudevents+json")]
+    largest = _value_for(lambda value: _estimate(key, value, headers), MAX_RECORD_BYTES)
+    # One byte past the topic's limit, yet within Kafka's default (1 MiB + 12): only the explicit setting refuses it.
+    too_large = _value_for(lambda value: _batch(key, value, headers), MAX_RECORD_BYTES + 1)
+    assert _batch(key, too_large, headers) == MAX_RECORD_BYTES + 1
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=True,
+                                max_request_size=MAX_RECORD_BYTES)
+    await producer.start()
+    try:
+        sent = await producer.send_and_wait(LIMIT_TOPIC.name, largest, key=key, headers=headers)
+        with pytest.raises(MessageSizeTooLargeError):  # the producer's own check: one byte more is refused
+            await producer.send_and_wait(LIMIT_TOPIC.name, largest + b"x", key=key, headers=headers)
+    finally:
+        await producer.stop()
+    assert sent.offset >= 0
+    lax = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", max_request_size=2 * MAX_RECORD_BYTES)
+    await lax.start()
+    try:
+        with pytest.raises(KafkaError) as refused:
+            await lax.send_and_wait(LIMIT_TOPIC.name, too_large, key=key, headers=headers)
+    finally:
+        await lax.stop()
+    assert type(refused.value).__name__ == "MessageSizeTooLargeError"  # the broker's MESSAGE_TOO_LARGE
 
 
 async def test_ensure_topics_twice_is_harmless(kafka_bootstrap: str) -> None:

@@ -24,6 +24,8 @@ from string import Template
 from types import TracebackType
 from typing import Any, TypeVar
 
+from frontdoor_contracts.limits import MAX_RECORD_BYTES
+
 from .paths import default_kafka_cache, kafka_deploy_dir
 
 FETCH_MARKER = ".frontdoor-fetched"
@@ -144,7 +146,8 @@ class KafkaBroker:
     def write_properties(self) -> None:
         template = Template((self._deploy / "server.properties.template").read_text())
         self.properties_file.write_text(
-            template.substitute(port=self.port, controller_port=self.controller_port, log_dirs=self.data_dir)
+            template.substitute(port=self.port, controller_port=self.controller_port, log_dirs=self.data_dir,
+                                max_record_bytes=MAX_RECORD_BYTES)
         )
 
     def _format_storage(self) -> None:
