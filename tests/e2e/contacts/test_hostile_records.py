@@ -9,19 +9,14 @@ seconds, every fixed hostile record is on its topic's dead-letter topic, and
 
 from __future__ import annotations
 
-import asyncio
 import random
-import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 from contacts_e2e_kit import ContactsService, Kafka, data_of, header, start_contacts, stop
 from contacts_testkit import child, decision_event, make_contact, nhs_number, partner_person, partner_record
-from hostile_records import FIXED, event_type_of, mutations
+from hostile_records import FIXED, ReadyWatch, hostile_for, publish_all
 
 from frontdoor_contracts.contacts import contact_id_for
 from frontdoor_stack.kafka_broker import KafkaBroker, free_port, run_coroutine_in_thread
@@ -47,57 +42,8 @@ def service(own_broker: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     stop(process)
 
 
-class ReadyWatch:
-    """Polls /readyz in a thread, counting answers that were not 200."""
-
-    def __init__(self, url: str):
-        self.url, self.polls, self.not_ready = url, 0, 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                status = httpx.get(f"{self.url}/readyz", timeout=5.0).status_code
-            except httpx.HTTPError:
-                status = 0
-            self.polls += 1
-            self.not_ready += status != 200
-            time.sleep(0.25)
-
-    def __enter__(self) -> ReadyWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def hostile_for(topic: str) -> list[bytes]:
-    """The fixed hostile bytes and every fourth structured mutation of the topic's example."""
-    return [raw for _, raw in FIXED] + [raw for _, raw in mutations_of(topic)[::4]]
-
-
-def mutations_of(topic: str) -> list[tuple[str, bytes]]:
-    from hostile_records import example
-
-    return mutations(example(event_type_of(topic)))
-
-
-async def publish_all(bootstrap: str, records: list[tuple[str, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
-                                max_request_size=1_048_576)
-    await producer.start()
-    try:
-        sent = [await producer.send(topic, value, key=str(i).encode()) for i, (topic, value) in enumerate(records)]
-        await asyncio.gather(*sent)
-    finally:
-        await producer.stop()
-
-
 async def test_hostile_records_on_every_outside_topic_then_valid_ones_take_effect(
-        own_broker: str, service: ContactsService, tmp_path: Path) -> None:
+        own_broker: str, service: ContactsService) -> None:
     kafka = Kafka(own_broker)
     hostile = [(topic, raw) for topic in OUTSIDE for raw in hostile_for(topic)]
     nhs = nhs_number(random.randrange(10_000, 99_999))
