@@ -100,6 +100,6 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
                                 keyring=keyring(), implied=IMPLIED, clock=clock, publisher=publisher, engine=engine,
                                 started=started)
     app = service_app("Front Door allocation service", "Early Help allocation: every family from SPA decision to "
-                      "offer within the target.", __version__, lifespan)
+                      "offer within the target.", __version__, lifespan, config)
     app.include_router(router)
     return app

@@ -40,6 +40,6 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
                                 outbox=OutboxEvent, routes=lambda: intake.routes(config, metrics), migrate=migrate,
                                 keyring=keyring(), clock=clock, publisher=publisher, engine=engine, started=started)
     app = service_app("Front Door contacts service", "Front-door intake, MASH decisions, people matching, "
-                      "re-referrals, DA incidents.", __version__, lifespan)
+                      "re-referrals, DA incidents.", __version__, lifespan, config)
     app.include_router(router)
     return app

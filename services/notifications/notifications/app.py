@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
                                 migrate=migrate, keyring=keyring(), clock=clock, publisher=publisher, engine=engine,
                                 started=started)
     app = service_app("Front Door notifications service", "Tells schools' key adults about domestic abuse "
-                      "incidents involving their pupils before the next school day.", __version__, lifespan)
+                      "incidents involving their pupils before the next school day.", __version__, lifespan, config)
     app.include_router(router)
     app.include_router(page_router(config))
     return app

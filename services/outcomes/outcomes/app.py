@@ -51,6 +51,6 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
                                 implied=IMPLIED, clock=clock, publisher=publisher, engine=engine, started=started,
                                 consumer=stream)
     app = service_app("Front Door outcomes service", "Families found in data, sustained outcomes and the "
-                      "partnership's KPIs.", __version__, lifespan)
+                      "partnership's KPIs.", __version__, lifespan, config)
     app.include_router(router)
     return app

@@ -1,7 +1,8 @@
 """What every service's HTTP API needs: who is calling (an HTTP bearer
-security scheme, so OpenAPI clients and Swagger's Authorize button work),
-whether their role allows it, database work off the event loop, and
-back-pressure that answers 503 with Retry-After rather than queueing."""
+security scheme, so OpenAPI clients and Swagger's Authorize button work;
+`edge.py` checks the key before a body is read), whether their role allows
+it, database work off the event loop, and back-pressure that answers 503
+with Retry-After rather than queueing."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -24,6 +26,10 @@ from .problems import ProblemError
 
 T = TypeVar("T")
 bearer_scheme = HTTPBearer(auto_error=False, description="An API key of this service: `Authorization: Bearer <key>`")
+# Where the edge (`edge.py`) leaves the caller it found, so `caller` does not look the key up again.
+CALLER_SCOPE_KEY = "frontdoor.caller"
+NO_VALID_KEY = "a valid bearer API key is required"
+CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 @dataclass
@@ -78,13 +84,24 @@ def _auth(request: Request) -> Auth:
     return auth
 
 
+def bearer_token(authorization: str | None) -> str:
+    """The key in an `Authorization: Bearer <key>` header ("" when there is none), read as HTTPBearer reads it."""
+    scheme, token = get_authorization_scheme_param(authorization)
+    return token if scheme.lower() == "bearer" else ""
+
+
 async def caller(request: Request,
                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]) -> Caller:
-    auth = _auth(request)
+    """Who is calling. For a route with a body the edge looked the key up
+    before reading it and left the caller in the scope; a route without
+    one (its body never read) or an app without the edge looks it up here."""
+    found = request.scope.get(CALLER_SCOPE_KEY)
+    if isinstance(found, Caller):
+        return found
     token = credentials.credentials.strip() if credentials is not None else ""
-    who = await auth.caller_of(token) if token else None
+    who = await _auth(request).caller_of(token) if token else None
     if who is None:
-        raise ProblemError(401, "a valid bearer API key is required", headers={"WWW-Authenticate": "Bearer"})
+        raise ProblemError(401, NO_VALID_KEY, headers=CHALLENGE)
     return who
 
 

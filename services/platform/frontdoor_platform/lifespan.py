@@ -11,8 +11,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from . import problems
+from . import edge, problems
 from .ops import ops_router
+from .settings import ServiceSettings
 
 log = logging.getLogger("frontdoor.lifespan")
 
@@ -39,9 +40,11 @@ def _report_crash(task: asyncio.Task[Any]) -> None:
                                                      "error": type(task.exception()).__name__})
 
 
-def service_app(title: str, description: str, version: str, lifespan: Any) -> FastAPI:
-    """A FastAPI app with the kit's ops routes and problem+json errors."""
+def service_app(title: str, description: str, version: str, lifespan: Any, settings: ServiceSettings) -> FastAPI:
+    """A FastAPI app with the kit's ops routes, problem+json errors and the
+    edge (401, 413 and hostile JSON refused before a route reads a body)."""
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
     problems.install(app)
+    edge.install(app, settings.max_body_bytes)
     app.include_router(ops_router())
     return app

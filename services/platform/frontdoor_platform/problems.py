@@ -45,6 +45,17 @@ class ProblemError(Exception):
         super().__init__(detail or HTTPStatus(status).phrase)
 
 
+class HTTPProblem(StarletteHTTPException):
+    """A problem raised where only an HTTPException passes: from a request's
+    `receive` (FastAPI reads the body inside a catch-all that turns any
+    other exception into a 400). Answered like a ProblemError."""
+
+    def __init__(self, status: int, detail: str, errors: Sequence[FieldError] = (),
+                 headers: Mapping[str, str] | None = None):
+        super().__init__(status, detail, dict(headers) if headers else None)
+        self.errors = list(errors)
+
+
 def problem_response(status: int, detail: str | None = None, errors: Sequence[FieldError] = (),
                      headers: Mapping[str, str] | None = None) -> JSONResponse:
     body = Problem(title=HTTPStatus(status).phrase, status=status, detail=detail,
@@ -76,7 +87,8 @@ async def _problem(request: Request, exc: Exception) -> JSONResponse:
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else None
-    return _counted(request, problem_response(exc.status_code, detail, headers=exc.headers))
+    errors = exc.errors if isinstance(exc, HTTPProblem) else ()
+    return _counted(request, problem_response(exc.status_code, detail, errors, headers=exc.headers))
 
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:

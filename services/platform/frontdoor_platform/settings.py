@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings
 
+from frontdoor_contracts.limits import MAX_BODY_BYTES
+
 
 class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
@@ -22,6 +24,8 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = Field(default=1000, ge=1)
     database_pool_size: int = Field(default=10, ge=1)
     max_requests_in_flight: int = Field(default=256, ge=1)
+    # The largest request body the HTTP edge reads (`edge.py`): past it, 413 before it is read in full.
+    max_body_bytes: int = Field(default=MAX_BODY_BYTES, ge=1)
     # `serve` runs the API here and the consumer, relay and timers in a child
     # process (`consume`), so both cores work; false: all in one process.
     consumer_process: bool = True
