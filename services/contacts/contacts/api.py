@@ -3,7 +3,9 @@ work runs in worker threads; no session is held while the broker is awaited."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -28,7 +30,7 @@ from frontdoor_platform.problems import ProblemError, problem_responses
 
 from . import store, views
 from .access import Role
-from .handlers import DECISION_CLOCK_SKEW
+from .handlers import DECISION_CLOCK_SKEW, decision_key
 from .models import Contact, IdempotencyRecord, MashDecision
 from .responses import ChildContacts, ContactView
 from .runtime import Runtime
@@ -38,6 +40,12 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 TraceParent = Annotated[str | None, Header(alias="traceparent", pattern=TRACEPARENT_PATTERN,
                                            description="W3C trace context, carried onto the event")]
 RETRY_AFTER = {"Retry-After": "5"}
+NOT_TAKEN = ("the event broker is unavailable and did not take it: nothing was recorded; retry after Retry-After "
+             "with the same Idempotency-Key")
+MAYBE_TAKEN = ("the event broker did not answer in time: it may have been recorded; retry with the same "
+               "Idempotency-Key, it is recorded once (without one, a retry is a new submission)")
+log = logging.getLogger("contacts.api")
+_late: set[asyncio.Task[None]] = set()  # publishes answered 503 that still wait for the broker's verdict
 
 
 async def runtime(request: Request) -> Runtime:
@@ -80,12 +88,34 @@ def accepted(response: Response, contact_id: uuid.UUID) -> Accepted:
 
 
 async def publish(rt: Runtime, topic: str, key: str, event: CloudEvent[Any]) -> None:
-    """Answer only once the broker has the event; 503 means it was not taken."""
+    """Return once the broker has the event; else 503 with Retry-After, at
+    once when the broker did not take it (nothing was written), or after
+    `broker_answer_seconds` without its verdict. The record may then still
+    be in the producer's buffer and be written later (frontdoor_platform.
+    kafka never gives one up), so that 503 says "may have been recorded": a
+    retry with the same Idempotency-Key carries the same event id, which the
+    consumer records once. The publish itself is never cancelled."""
+    sending = asyncio.create_task(rt.publisher.publish(topic, key, encode_event(event), [CLOUDEVENTS_CONTENT_TYPE]))
     try:
-        await rt.publisher.publish(topic, key, encode_event(event), [CLOUDEVENTS_CONTENT_TYPE])
+        async with asyncio.timeout(rt.settings.broker_answer_seconds):
+            await asyncio.shield(sending)
+    except TimeoutError:
+        raise ProblemError(503, MAYBE_TAKEN, headers=RETRY_AFTER) from None
     except BrokerUnavailable:
-        raise ProblemError(503, "the event broker is unavailable; retry later (with the same Idempotency-Key)",
-                           headers=RETRY_AFTER) from None
+        raise ProblemError(503, NOT_TAKEN, headers=RETRY_AFTER) from None
+    finally:
+        if not sending.done():
+            _late.add(sending)
+            sending.add_done_callback(_settled)
+
+
+def _settled(sending: asyncio.Task[None]) -> None:
+    """The verdict on a publish answered 503 before it came (its type only: no personal data)."""
+    _late.discard(sending)
+    error = None if sending.cancelled() else sending.exception()
+    log.warning("a publish answered 503 while waiting for the broker has its verdict",
+                extra={"written": error is None and not sending.cancelled(),
+                       "error": type(error).__name__ if error else None})
 
 
 def event_id_for(who: Caller, scope: str, idempotency_key: str | None) -> str:
@@ -118,7 +148,9 @@ def claim_idempotency_key(engine: Engine, who: Caller, key: str, body_hash: str,
 async def submit_contact(contact: ContactSubmitted, response: Response, rt: RuntimeDep, who: Intake,
                          idempotency_key: IdempotencyKey = None, traceparent: TraceParent = None) -> Accepted:
     """Submit a contact. 202 once the broker has it; 503 (with Retry-After)
-    when it was not taken: retry with the same Idempotency-Key."""
+    when it was not taken, or when the broker did not answer in time (then
+    it may have been recorded): retry with the same Idempotency-Key, and it
+    is recorded once."""
     async with rt.gate.admit():
         event_id = event_id_for(who, "contact", idempotency_key)
         source = rt.settings.api_source_of(who.name)
@@ -131,16 +163,19 @@ async def submit_contact(contact: ContactSubmitted, response: Response, rt: Runt
     return accepted(response, contact_id)
 
 
-def _decision_state(engine: Engine, contact_id: uuid.UUID) -> tuple[bool, bool]:
+def _decision_state(engine: Engine, contact_id: uuid.UUID) -> tuple[bool, str | None]:
+    """Is the contact known, and the key of the decision it has (None: none yet)."""
     with Session(engine) as db:
-        return db.get(Contact, contact_id) is not None, db.get(MashDecision, contact_id) is not None
+        decided = db.get(MashDecision, contact_id)
+        return db.get(Contact, contact_id) is not None, decided.event_id if decided is not None else None
 
 
 @router.post("/v1/contacts/{contact_id}/decision", status_code=202, tags=["decisions"], response_model=Accepted,
              responses=problem_responses(401, 403, 404, 409, 422, 503))
 async def decide(contact_id: uuid.UUID, body: DecisionRequest, response: Response, rt: RuntimeDep, who: Decider,
                  idempotency_key: IdempotencyKey = None, traceparent: TraceParent = None) -> Accepted:
-    """Record the MASH decision on a contact (published on frontdoor.decisions.v1)."""
+    """Record the MASH decision on a contact (published on frontdoor.decisions.v1). 503 as for contacts; a
+    retry with the same Idempotency-Key of a decision recorded meanwhile is 202, not 409."""
     now = rt.clock()
     decision = validate_data({**body.model_dump(), "contact_id": contact_id, "decided_at": body.decided_at or now},
                              DecisionSubmitted)
@@ -153,14 +188,16 @@ async def decide(contact_id: uuid.UUID, body: DecisionRequest, response: Respons
             scoped = f"decision:{contact_id}:{hashlib.sha256(idempotency_key.encode()).hexdigest()}"
             body_hash = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
             await in_thread(claim_idempotency_key, rt.engine, who, scoped, body_hash, contact_id, now)
-        known, decided = await in_thread(_decision_state, rt.engine, contact_id)
-        if not known:
-            raise ProblemError(404, "no such contact (it may still be being recorded: retry shortly)")
-        if decided:
-            raise ProblemError(409, "this contact already has a decision")
         event = new_event(decision, source=rt.settings.api_source_of(who.name), subject=str(contact_id),
                           event_id=event_id_for(who, f"decision:{contact_id}", idempotency_key),
                           traceparent=traceparent)
+        known, recorded = await in_thread(_decision_state, rt.engine, contact_id)
+        if not known:
+            raise ProblemError(404, "no such contact (it may still be being recorded: retry shortly)")
+        if recorded == decision_key(event):  # this very decision, recorded: a retry after a 503
+            return accepted(response, contact_id)
+        if recorded is not None:
+            raise ProblemError(409, "this contact already has a decision")
         await publish(rt, FRONTDOOR_DECISIONS.name, str(contact_id), event)
     return accepted(response, contact_id)
 

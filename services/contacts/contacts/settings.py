@@ -22,6 +22,9 @@ class Settings(ServiceSettings):
     source_uri: str = "urn:frontdoor:contacts"
     # A referral for a child referred within this many months before is a re-referral (DfE: 12).
     re_referral_window_months: int = Field(default=12, ge=1, le=60)
+    # How long POST /v1/contacts and /decision wait for the broker's verdict: past it, 503 with Retry-After
+    # ("it may have been recorded": the record may still be in the producer's buffer, see frontdoor_platform.kafka).
+    broker_answer_seconds: float = Field(default=3.0, gt=0, le=60)
 
     @property
     def api_source(self) -> str:
