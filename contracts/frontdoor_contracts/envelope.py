@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
@@ -38,6 +39,14 @@ class CloudEvent(BaseModel, Generic[DataT]):
 
 
 _ENVELOPES: dict[type[EventData], type[CloudEvent[Any]]] = {}
+_trace_context: list[Callable[[], str | None]] = [lambda: None]
+
+
+def use_trace_context(current: Callable[[], str | None]) -> None:
+    """Where `new_event` finds the trace in hand when its caller names none: the services' tracing sets
+    this once (the current span as a W3C traceparent), so every event a service makes carries the trace
+    of the request or record that caused it."""
+    _trace_context[0] = current
 
 
 def new_event(
@@ -60,7 +69,7 @@ def new_event(
         type=data.EVENT_TYPE,
         time=time or datetime.now(UTC),
         subject=subject,
-        traceparent=traceparent,
+        traceparent=traceparent if traceparent is not None else _trace_context[0](),
         data=data,
     )
 

@@ -30,6 +30,7 @@ from typing import Any, Generic, TypeAlias, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
+from opentelemetry.trace import SpanKind
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session, col, select
@@ -44,6 +45,7 @@ from .logs import log_context
 from .metrics import KitMetrics
 from .outbox import OutboxFields, add_record
 from .poison import database_answers, decode_record, handler_failed, is_infrastructure
+from .tracing import span
 
 log = logging.getLogger("frontdoor.consumer")
 E = TypeVar("E")
@@ -194,7 +196,7 @@ class BatchConsumer:
                 record = records[index]
                 where = Consumed(record.topic, record.partition, record.offset, now)
                 event_id, traceparent = route.trace(event)
-                with log_context(event_id, traceparent):
+                with log_context(event_id, traceparent), self._span(record, event_id, traceparent):
                     if careful:
                         self._apply_carefully(session, record, route, event, where, result)
                     else:
@@ -209,6 +211,13 @@ class BatchConsumer:
             else:
                 self._guarded(-1, session.commit)
         return result
+
+    def _span(self, record: Record, event_id: str | None, traceparent: str | None) -> Any:
+        """The record's span, a child of the trace its event carries."""
+        return span(f"consume {record.topic}", self._client_id, parent=traceparent, kind=SpanKind.CONSUMER,
+                    attributes={"messaging.system": "kafka", "messaging.destination.name": record.topic,
+                                "messaging.kafka.partition": record.partition,
+                                "messaging.kafka.offset": record.offset, "messaging.message.id": event_id or ""})
 
     @staticmethod
     def _guarded(index: int, work: Callable[..., R], *args: Any) -> R:

@@ -1,7 +1,8 @@
 """Structured JSON logs to stdout, one object a line.
 
-Every line carries the event id and trace id of the work in hand (set with
-`log_context`), so one event can be followed across services. Callers pass
+Every line carries the event id and trace id of the work in hand (the
+current OpenTelemetry span's trace, or the one set with `log_context`), so
+one event can be followed across services. Callers pass
 only ids, codes and counts in `extra`: never names, dates of birth,
 identifiers or free text. Client-library noise (a broker that is down makes
 aiokafka log many lines a second) is rate-limited to a line per interval
@@ -18,6 +19,8 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+
+from .tracing import trace_id_now
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 _event_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("event_id", default=None)
@@ -52,7 +55,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             "event_id": _event_id.get(),
-            "trace_id": _trace_id.get(),
+            "trace_id": trace_id_now() or _trace_id.get(),
         }
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info and record.exc_info[0] is not None:
