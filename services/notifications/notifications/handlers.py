@@ -20,6 +20,7 @@ from frontdoor_contracts.allocation import CaseAllocated, OfferOverdue
 from frontdoor_contracts.contacts import DAChildReported, DAIncidentReported
 from frontdoor_contracts.notifications import NotificationKind, SchoolUnknown, UnknownReason
 from frontdoor_contracts.topics import NOTIFICATIONS_SCHOOL_UNKNOWN
+from frontdoor_platform.tracing import traceparent_now
 
 from . import directory, store
 from .delivery.queue import enqueue
@@ -96,7 +97,7 @@ def _child(session: Session, event_id: str, incident: DAIncidentReported, child:
         reported_at=incident.reported_at, deadline=deadline, created_at=now,
         given_name=child.given_name, family_name=child.family_name, date_of_birth=child.date_of_birth,
         upn=child.upn, police_reference=incident.police_reference, incident_at=incident.occurred_at,
-        child_present=child.present)
+        child_present=child.present, traceparent=traceparent_now())
     row.notification_id = notice.notification_id
     session.add(row)
     _create(session, notice, school, now, outcome)
@@ -136,7 +137,7 @@ def _message(session: Session, kind: NotificationKind, recipient_id: str, case_i
     notice = NotificationRow(
         notification_id=notification_id(kind, case_id, recipient_id, None), kind=kind, recipient_id=recipient_id,
         subject_id=case_id, source_event_id=event_id[:200], reported_at=reported_at, created_at=now,
-        details=json.dumps(details, sort_keys=True, default=str))
+        details=json.dumps(details, sort_keys=True, default=str), traceparent=traceparent_now())
     _create(session, notice, recipient, now, outcome)
 
 

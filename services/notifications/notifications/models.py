@@ -123,6 +123,8 @@ class NotificationRow(NotificationsTable, table=True):
     escalated_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     unacknowledged_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     erased_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    # The W3C trace the notification was made in: its deliveries continue it (and the school's webhook carries it).
+    traceparent: str | None = Field(default=None, max_length=55)
     # personal data (DA only), erased by retention
     given_name: str | None = Field(default=None, max_length=100)
     family_name: str | None = Field(default=None, max_length=100)

@@ -55,6 +55,7 @@ from math import floor
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from opentelemetry.trace import SpanKind
 from sqlalchemy import and_, case, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -72,6 +73,7 @@ from frontdoor_platform import outbox
 from frontdoor_platform.clock import Clock, utc_now
 from frontdoor_platform.database import for_writing
 from frontdoor_platform.outbox import OutboxFields
+from frontdoor_platform.tracing import span
 from frontdoor_platform.wakeup import Wakeup
 
 from ..domain.backoff import Backoff, Random
@@ -274,6 +276,13 @@ class DeliveryLoop:
         task.add_done_callback(done)
 
     async def _deliver(self, senders: Senders, job: Job) -> None:
+        """One attempt, a span in the notification's trace (the events it leads to carry it)."""
+        with span("deliver", "notifications", parent=job.target.traceparent, kind=SpanKind.CLIENT,
+                  attributes={"frontdoor.channel": job.target.channel,
+                              "frontdoor.notification_id": job.target.notification_id}):
+            await self._attempt(senders, job)
+
+    async def _attempt(self, senders: Senders, job: Job) -> None:
         try:
             result = await senders.send(job.target, floor(self._clock().timestamp()))
         except Exception as exc:  # not an outcome of the send (senders classify those): the lease runs out
@@ -379,7 +388,8 @@ class DeliveryLoop:
         url = recipient.webhook_url if recipient else None
         email = recipient.alert_email if recipient else None
         secrets = signing.valid_secrets(session, note.recipient_id, now) if row.channel == Channel.WEBHOOK else []
-        return Target(str(row.notification_id), row.channel, body, url=url, email=email, secrets=tuple(secrets))
+        return Target(str(row.notification_id), row.channel, body, url=url, email=email, secrets=tuple(secrets),
+                      traceparent=note.traceparent)
 
     def _unsendable(self, session: Session, row: DeliveryRow, now: datetime) -> Recorded:
         log.warning("notification has nothing to send; not delivered",

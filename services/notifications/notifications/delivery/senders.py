@@ -29,6 +29,7 @@ import aiosmtplib
 import httpx
 
 from frontdoor_contracts.notifications import Channel, FailureReason
+from frontdoor_platform.tracing import traceparent_now
 
 from ..settings import Settings
 from . import signing
@@ -54,6 +55,7 @@ class Target:
     url: str | None = None
     email: str | None = None
     secrets: Sequence[str] = ()
+    traceparent: str | None = None  # the trace the notification was made in
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,8 @@ class Senders:
         except ValueError:  # a stored secret that is not base64: no usable way to sign
             return FailureReason.NO_CHANNEL.value, None
         headers = {"content-type": "application/json", "user-agent": "frontdoor-notifications", **signed}
+        if (traceparent := traceparent_now()) is not None:
+            headers["traceparent"] = traceparent  # the delivery attempt's span, in the incident's trace
         try:
             response = await self._client.post(target.url, content=target.body, headers=headers,
                                                timeout=self._settings.delivery_timeout_seconds)
