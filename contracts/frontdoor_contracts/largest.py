@@ -138,8 +138,9 @@ def largest_inputs() -> list[EventData]:
             *largest_partner_records()]
 
 
-def largest_event(data: EventData) -> CloudEvent[Any]:
-    """`data` in the largest envelope a sender may wrap it in (every attribute at its cap)."""
+def largest_event(data: EventData, variant: int = 0) -> CloudEvent[Any]:
+    """`data` in the largest envelope a sender may wrap it in (every attribute at its cap); the event id is
+    distinct for each `variant`."""
     return new_event(data, source=wide(ENVELOPE_SOURCE_MAX), subject=wide(ENVELOPE_SUBJECT_MAX),
-                     time=datetime(2026, 3, 2, 9, 15, 0, 123456, tzinfo=UTC), event_id=wide(ENVELOPE_ID_MAX),
-                     traceparent=TRACEPARENT)
+                     time=datetime(2026, 3, 2, 9, 15, 0, 123456, tzinfo=UTC),
+                     event_id=wide(ENVELOPE_ID_MAX, variant), traceparent=TRACEPARENT)
