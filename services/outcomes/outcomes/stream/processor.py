@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from opentelemetry.trace import SpanKind
+
 from frontdoor_contracts.allocation import CaseClosed, CaseOpened, OfferAnswered, SteppedUp
 from frontdoor_contracts.contacts import ContactDecided, ContactRecorded, FamiliesMerged
 from frontdoor_contracts.envelope import CloudEvent, EventData, new_event
@@ -35,6 +37,7 @@ from frontdoor_contracts.topics import (
 )
 from frontdoor_platform.consumer import Incoming
 from frontdoor_platform.poison import decode_record, handler_failed, is_infrastructure
+from frontdoor_platform.tracing import span
 
 from ..domain import rules
 from ..domain.family import Family
@@ -173,7 +176,16 @@ class Processor:
         except InvalidEvent as error:
             step.error = error
             return step
-        event = step.event
+        if self.objects:  # a rebuild: no spans (it replays the log, it is not part of any request's trace)
+            return self._apply(step, incoming, step.event)
+        with span(f"consume {incoming.topic}", "outcomes", parent=step.event.traceparent, kind=SpanKind.CONSUMER,
+                  attributes={"messaging.system": "kafka", "messaging.destination.name": incoming.topic,
+                              "messaging.kafka.partition": incoming.partition,
+                              "messaging.kafka.offset": incoming.offset, "messaging.message.id": step.event.id}):
+            return self._apply(step, incoming, step.event)
+
+    def _apply(self, step: Step, incoming: Incoming, event: CloudEvent[Any]) -> Step:
+        """What a decoded record changes (its outputs carry the trace in hand)."""
         if incoming.topic == CONTACTS_FAMILIES_MERGED.name:
             self._merge(step, event)
             return step
