@@ -11,28 +11,57 @@ before it was noticed wait for the broker's return (aiokafka's idempotent
 producer retries them until it comes back); every later one is answered
 BrokerUnavailable at once. `ready()` says whether the broker answers now,
 not whether it once did.
+
+A record that can never be published as it is (larger than MAX_RECORD_BYTES
+with its key and headers, measured before it is sent; a bad topic name; a
+topic the broker confirms it lacks; a broker verdict no retry changes) is
+`Refused(reason)` in `publish_many`'s answer and RecordRefused from `publish`,
+never BrokerUnavailable. A later record of its topic and key is held back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka import errors as kafka_errors
+from aiokafka.errors import (
+    BrokerResponseError,
+    InvalidTopicError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    UnknownTopicOrPartitionError,
+)
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
+
+from frontdoor_contracts.limits import MAX_RECORD_BYTES
 
 log = logging.getLogger("frontdoor.kafka")
 
 Headers = Sequence[tuple[str, bytes]]
 CLOUDEVENTS_CONTENT_TYPE = ("content-type", b"application/cloudevents+json")
+TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")  # what Kafka accepts as a topic name
 
 
 class BrokerUnavailable(Exception):
     """The broker did not take the record: it was not written."""
+
+
+class RecordRefused(Exception):
+    """The record can never be published as it is. `reason` is a bounded code (`record_too_large`,
+    `invalid_topic`, `unknown_topic`, `refused:<ErrorClassName>`), never the record's content."""
+
+    def __init__(self, reason: str):
+        super().__init__(f"the record cannot be published ({reason})")
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -43,8 +72,75 @@ class OutboundRecord:
     headers: Headers = ()
 
 
+@dataclass(frozen=True)
+class Refused:
+    """One record's verdict: never publishable as it is (falsy, as is every verdict but True)."""
+
+    reason: str
+
+    def __bool__(self) -> bool:
+        return False
+
+
+# Per record: True (acknowledged), False (not written this time: try again), or Refused(reason).
+Verdict = bool | Refused
+
+# Broker errors about the broker or this producer's own state (its sequence, epoch or rights), never
+# about one record, whatever their `retriable` says: the record is tried again, not refused.
+NOT_THE_RECORDS_FAULT: tuple[type[BaseException], ...] = tuple(getattr(kafka_errors, name) for name in (
+    "UnknownError", "BrokerNotAvailableError", "ReplicaNotAvailableError", "StaleControllerEpochError",
+    "OutOfOrderSequenceNumber", "DuplicateSequenceNumber", "InvalidProducerEpoch", "InvalidProducerIdMapping",
+    "UnknownProducerId", "InvalidTxnState", "ConcurrentTransactions", "TransactionCoordinatorFenced",
+    "TransactionalIdAuthorizationFailed", "ClusterAuthorizationFailedError", "UnsupportedVersionError",
+    "InvalidRequiredAcksError", "SecurityDisabled", "SaslAuthenticationFailed", "OperationNotAttempted",
+) if hasattr(kafka_errors, name))
+
+
+def record_size(record: OutboundRecord) -> int:
+    """The bytes the record takes in a batch, key and headers counted (the producer's own upper bound)."""
+    key = record.key.encode() if record.key is not None else None
+    return int(DefaultRecordBatchBuilder.estimate_size_in_bytes(key, record.value, list(record.headers)))
+
+
+def refusal_before_send(record: OutboundRecord) -> str | None:
+    """Why the record can never be sent, known without the broker, or None."""
+    if not TOPIC_NAME.fullmatch(record.topic) or record.topic in (".", ".."):
+        return "invalid_topic"
+    if record_size(record) > MAX_RECORD_BYTES:
+        return "record_too_large"
+    return None
+
+
+def refusal_of(error: BaseException) -> str | None:
+    """Why a producer or broker error means the record can never be published, or None (try again)."""
+    if isinstance(error, MessageSizeTooLargeError | RecordTooLargeError | RecordListTooLargeError):
+        return "record_too_large"
+    if isinstance(error, InvalidTopicError):
+        return "invalid_topic"
+    if isinstance(error, BrokerResponseError) and not error.retriable and not isinstance(error, NOT_THE_RECORDS_FAULT):
+        return f"refused:{type(error).__name__}"
+    return None  # a timeout, the connection, the producer's state: not the record's fault
+
+
+def settle_before_send(records: Sequence[OutboundRecord]) -> list[Verdict | None]:
+    """Refused(reason) for the records refused without the broker, False for
+    the later records of their topic and key (held back, so order holds),
+    None for the records to send."""
+    verdicts: list[Verdict | None] = []
+    blocked: set[tuple[str, str | None]] = set()
+    for record in records:
+        reason = refusal_before_send(record)
+        if reason is not None:
+            blocked.add((record.topic, record.key))
+            verdicts.append(Refused(reason))
+        else:
+            verdicts.append(False if (record.topic, record.key) in blocked else None)
+    return verdicts
+
+
 class EventPublisher(Protocol):
-    """What services need of a publisher (tests pass a fake)."""
+    """What services need of a publisher (tests pass a fake). A fake's
+    `publish_many` may answer plain booleans: it never refuses."""
 
     def start(self) -> None: ...
 
@@ -54,7 +150,7 @@ class EventPublisher(Protocol):
 
     async def publish(self, topic: str, key: str | None, value: bytes, headers: Headers = ()) -> None: ...
 
-    async def publish_many(self, records: Sequence[OutboundRecord]) -> list[bool]: ...
+    async def publish_many(self, records: Sequence[OutboundRecord]) -> Sequence[Verdict]: ...
 
 
 class Publisher:
@@ -84,6 +180,7 @@ class Publisher:
             producer = AIOKafkaProducer(
                 bootstrap_servers=self._bootstrap, client_id=self._client_id, acks="all", enable_idempotence=True,
                 request_timeout_ms=int(self._timeout * 1000), linger_ms=self._linger_ms,
+                max_request_size=MAX_RECORD_BYTES,
             )
             try:
                 await producer.start()
@@ -156,36 +253,78 @@ class Publisher:
         return producer
 
     async def publish(self, topic: str, key: str | None, value: bytes, headers: Headers = ()) -> None:
-        """Return once the broker acknowledged; BrokerUnavailable if it was not written."""
-        results = await self.publish_many([OutboundRecord(topic, key, value, headers)])
-        if not results[0]:
+        """Return once the broker acknowledged; BrokerUnavailable if it was
+        not written, RecordRefused if it never can be."""
+        verdict = (await self.publish_many([OutboundRecord(topic, key, value, headers)]))[0]
+        if isinstance(verdict, Refused):
+            raise RecordRefused(verdict.reason)
+        if not verdict:
             raise BrokerUnavailable("the broker did not acknowledge")
 
-    async def publish_many(self, records: Sequence[OutboundRecord]) -> list[bool]:
+    async def publish_many(self, records: Sequence[OutboundRecord]) -> list[Verdict]:
         """Send a batch without waiting on each record, then wait for every
-        verdict. Returns, per record, whether the broker acknowledged it.
-        Raises BrokerUnavailable (nothing sent) while the broker is down."""
-        producer = await self._producer_for_send()
-        futures: list[asyncio.Future[object]] = []
+        verdict. Returns, per record, True (acknowledged), False (not written:
+        try again) or Refused(reason) (never publishable as it is). Raises
+        BrokerUnavailable (nothing sent, nothing refused) while the broker is down."""
+        verdicts = settle_before_send(records)
+        if None not in verdicts:
+            return [v for v in verdicts if v is not None]
         try:
-            for record in records:
+            producer = await self._producer_for_send()
+        except BrokerUnavailable:
+            if any(isinstance(v, Refused) for v in verdicts):
+                return [False if v is None else v for v in verdicts]
+            raise
+        blocked = {(r.topic, r.key) for r, v in zip(records, verdicts, strict=True) if isinstance(v, Refused)}
+        futures: dict[int, asyncio.Future[object]] = {}
+        for i, record in enumerate(records):
+            if verdicts[i] is not None:
+                continue
+            if (record.topic, record.key) in blocked:
+                verdicts[i] = False  # behind a refused record of its key: held back, so order holds
+                continue
+            try:
                 key = record.key.encode() if record.key is not None else None
-                futures.append(await producer.send(record.topic, value=record.value, key=key,
-                                                   headers=list(record.headers)))
-        except KafkaError as exc:
-            self._probed_at = -1e9
-            if not futures:
-                self._reset_if(producer)
-                raise BrokerUnavailable(type(exc).__name__) from exc
+                futures[i] = await producer.send(record.topic, value=record.value, key=key,
+                                                 headers=list(record.headers))
+            except KafkaError as exc:
+                reason = await self._refusal_at_send(producer, record.topic, exc)
+                if reason is not None:
+                    verdicts[i] = Refused(reason)
+                    blocked.add((record.topic, record.key))
+                    continue
+                self._probed_at = -1e9
+                if not futures and not blocked:
+                    self._reset_if(producer)
+                    raise BrokerUnavailable(type(exc).__name__) from exc
+                break  # the broker is in trouble: nothing more is sent
         # No timeout of our own: the buffer resolves every future within the
         # request timeout, and giving up earlier would turn "sent" into "maybe".
-        verdicts = await asyncio.gather(*futures, return_exceptions=True)
-        acknowledged = [not isinstance(v, BaseException) for v in verdicts]
-        acknowledged += [False] * (len(records) - len(acknowledged))
-        if not all(acknowledged):
+        results = await asyncio.gather(*futures.values(), return_exceptions=True)
+        failed: list[BaseException] = []
+        for i, result in zip(futures, results, strict=True):
+            if isinstance(result, BaseException):
+                failed.append(result)
+                reason = refusal_of(result)
+                verdicts[i] = Refused(reason) if reason is not None else False
+            else:
+                verdicts[i] = True
+        if failed:
+            # A failed batch leaves a gap in the idempotent producer's sequence: a new producer starts clean.
             self._probed_at = -1e9  # probe again before the next record is taken
             self._reset_if(producer)
-            failed = next(v for v in verdicts if isinstance(v, BaseException)) if len(verdicts) else None
-            log.warning("broker refused records", extra={"failed": acknowledged.count(False),
-                                                          "error": type(failed).__name__ if failed else "KafkaError"})
-        return acknowledged
+            log.warning("broker refused records", extra={"failed": len(failed), "error": type(failed[0]).__name__})
+        return [False if v is None else v for v in verdicts]
+
+    @staticmethod
+    async def _refusal_at_send(producer: AIOKafkaProducer, topic: str, error: KafkaError) -> str | None:
+        """Why a record the producer would not take can never be published, or None. An unknown topic
+        is refused only once the broker answers without it (in an outage it is never a guess)."""
+        if not isinstance(error, UnknownTopicOrPartitionError):
+            return refusal_of(error)
+        try:
+            async with asyncio.timeout(5.0):
+                metadata = await producer.client.fetch_all_metadata()
+        except (KafkaError, TimeoutError, OSError):
+            return None
+        return None if topic in metadata.topics() else "unknown_topic"
