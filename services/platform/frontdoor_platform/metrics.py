@@ -31,10 +31,16 @@ class KitMetrics:
                                      ["topic", "reason"], registry=r)
         self.consumer_restarts = Counter(p + "consumer_restarts_total", "Times the consumer went back to its last "
                                          "commit after a failure that was not the record's fault", registry=r)
-        self.outbox_pending = Gauge(p + "outbox_pending", "Events recorded but not yet published", registry=r,
+        self.outbox_pending = Gauge(p + "outbox_pending", "Events recorded, not yet published and not parked "
+                                    "(rows waiting behind a parked row count here)", registry=r,
                                     multiprocess_mode="livemax")
         self.outbox_published = Counter(p + "outbox_published_total", "Outbox events the broker acknowledged",
                                         registry=r)
+        self.outbox_parked = Counter(p + "outbox_parked_total", "Outbox rows parked: they can never be published as "
+                                     "they are, by topic and reason", ["topic", "reason"], registry=r)
+        self.outbox_parked_rows = Gauge(p + "outbox_parked_rows", "Outbox rows parked now (neither re-sent nor "
+                                        "discarded); the later rows of their keys wait", registry=r,
+                                        multiprocess_mode="livemax")
         self.outbox_batch_seconds = Histogram(p + "outbox_batch_seconds", "Time to publish one outbox batch",
                                               buckets=BATCH_BUCKETS, registry=r)
         self.api_rejections = Counter(p + "api_rejections_total", "API requests refused, by HTTP status",

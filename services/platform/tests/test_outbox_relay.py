@@ -1,4 +1,6 @@
-"""The outbox relay marks published only what the broker acknowledged."""
+"""The outbox relay marks published only what the broker acknowledged, and
+parks what it never can publish (a fake broker here: the real one is in
+test_parking_relay.py)."""
 
 from __future__ import annotations
 
@@ -9,17 +11,18 @@ from datetime import UTC, datetime
 import pytest
 from kit_tables import KitOutbox
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from frontdoor_platform.kafka import BrokerUnavailable, OutboundRecord
+from frontdoor_platform.kafka import BrokerUnavailable, OutboundRecord, Refused, Verdict
 from frontdoor_platform.metrics import KitMetrics
-from frontdoor_platform.outbox import OutboxRelay, add_record, count_pending
+from frontdoor_platform.outbox import OutboxRelay, add_record, count_parked, count_pending, discard, resend
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 class FlakyBroker:
-    """Acknowledges every record whose value is not b"lost"."""
+    """Acknowledges every record whose value is not b"lost"; refuses b"poison"
+    and holds back the later records of its key, as the real publisher does."""
 
     def __init__(self) -> None:
         self.sent: list[bytes] = []
@@ -37,15 +40,24 @@ class FlakyBroker:
                       ) -> None:
         raise NotImplementedError
 
-    async def publish_many(self, records: Sequence[OutboundRecord]) -> list[bool]:
-        self.sent += [r.value for r in records]
-        return [r.value != b"lost" for r in records]
+    async def publish_many(self, records: Sequence[OutboundRecord]) -> list[Verdict]:
+        verdicts: list[Verdict] = []
+        refused: set[str | None] = set()
+        for r in records:
+            if r.value == b"poison" or r.key in refused:
+                refused.add(r.key)
+                verdicts.append(Refused("refused:PolicyViolationError") if r.value == b"poison" else False)
+                continue
+            self.sent.append(r.value)
+            verdicts.append(r.value != b"lost")
+        return verdicts
 
 
-def fill(engine: Engine, values: list[bytes]) -> None:
+def fill(engine: Engine, values: list[bytes], keys: list[str] | None = None) -> None:
     with Session(engine) as session:
         for i, value in enumerate(values):
-            add_record(session, KitOutbox, "t.v1", "k", value, f"id-{i}", NOW, [("content-type", b"x")])
+            add_record(session, KitOutbox, "t.v1", keys[i] if keys else "k", value, f"id-{i}", NOW,
+                       [("content-type", b"x")])
         session.commit()
 
 
@@ -70,6 +82,46 @@ async def test_batches_are_configurable_and_in_order(engine: Engine) -> None:
     assert await relay.publish_pending() == 2
     assert await relay.publish_pending() == 1
     assert broker.sent == [b"a", b"b", b"c"]
+
+
+async def test_a_refused_row_is_parked_its_key_waits_and_other_keys_go_on(engine: Engine) -> None:
+    fill(engine, [b"poison", b"other", b"after", b"more"], keys=["a", "b", "a", "b"])
+    broker = FlakyBroker()
+    metrics = KitMetrics("kit")
+    relay = OutboxRelay(engine, KitOutbox, broker, metrics, batch_size=10, clock=lambda: NOW)
+    assert await relay.publish_pending() == 3  # parked and two published; "after" waiting is no failure
+    assert relay.healthy and broker.sent == [b"other", b"more"]
+    assert await relay.publish_pending() == 0  # "after" stays behind the parked row
+    with Session(engine) as session:
+        rows = {r.payload: r for r in session.exec(select(KitOutbox)).all()}
+        assert (rows[b"poison"].parked_at, rows[b"poison"].park_reason) == (NOW, "refused:PolicyViolationError")
+        assert rows[b"after"].published_at is None and rows[b"after"].parked_at is None
+        assert (count_pending(session, KitOutbox), count_parked(session, KitOutbox)) == (1, 1)
+    sample = metrics.registry.get_sample_value
+    assert sample("frontdoor_kit_outbox_parked_total", {"topic": "t.v1", "reason": "refused:PolicyViolationError"}) == 1
+    assert (sample("frontdoor_kit_outbox_parked_rows"), sample("frontdoor_kit_outbox_pending")) == (1, 1)
+    with Session(engine) as session:
+        assert discard(session, KitOutbox, None, NOW) == [rows[b"poison"].id]
+    assert await relay.publish_pending() == 1
+    assert broker.sent == [b"other", b"more", b"after"]  # the discarded row never
+    assert (sample("frontdoor_kit_outbox_parked_rows"), sample("frontdoor_kit_outbox_pending")) == (0, 0)
+
+
+async def test_a_resent_row_is_tried_again_before_the_rows_behind_it(engine: Engine) -> None:
+    fill(engine, [b"poison", b"after"], keys=["a", "a"])
+    broker = FlakyBroker()
+    relay = OutboxRelay(engine, KitOutbox, broker, KitMetrics("kit"), batch_size=10, clock=lambda: NOW)
+    assert await relay.publish_pending() == 1 and broker.sent == []
+    with Session(engine) as session:
+        [parked] = session.exec(select(KitOutbox).where(KitOutbox.parked_at != None)).all()  # noqa: E711
+        parked.payload = b"cured"
+        session.add(parked)
+        session.commit()
+        assert resend(session, KitOutbox, [parked.id or 0]) == [parked.id]
+        with pytest.raises(ValueError, match="not parked"):
+            resend(session, KitOutbox, [parked.id or 0])  # once only: nothing changes
+    assert await relay.publish_pending() == 2
+    assert broker.sent == [b"cured", b"after"]
 
 
 async def test_a_stop_that_arrives_with_a_wake_up_stops_the_relay(engine: Engine) -> None:
