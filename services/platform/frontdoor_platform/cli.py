@@ -1,14 +1,17 @@
-"""The command line every service shares: `serve`, `migrate`, and the API
-client commands (`create-client`, `list-clients`, `revoke-client`)."""
+"""The command line every service shares: `serve`, `migrate`, the API
+client commands (`create-client`, `list-clients`, `revoke-client`) and the
+outbox's parked rows (`outbox parked | resend | discard`)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -17,6 +20,9 @@ from .apikeys import KeyRing
 from .clock import utc_now
 from .database import build_engine, for_writing
 from .settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from .outbox import OutboxFields
 
 
 def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser], keyring: KeyRing,
@@ -59,6 +65,64 @@ def run_client_command(args: argparse.Namespace, parser: argparse.ArgumentParser
     return 2
 
 
+def add_outbox_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    outbox = commands.add_parser("outbox", help="the outbox rows parked because they can never be published as "
+                                 "they are: list, re-send or discard them")
+    actions = outbox.add_subparsers(dest="outbox_command", required=True)
+    actions.add_parser("parked", help="list parked rows: id, event id, topic, key, payload bytes, reason, when "
+                       "parked, and how many later rows of its key wait behind it")
+    for name, what in (("resend", "un-park: the relay tries them again, and the rows waiting behind them follow"),
+                       ("discard", "never publish them (kept in the table, marked discarded); their keys go on")):
+        action = actions.add_parser(name, help=what)
+        action.add_argument("ids", nargs="*", type=int, metavar="ID", help="parked row ids (from `outbox parked`)")
+        action.add_argument("--all", action="store_true", help="every parked row")
+
+
+def outbox_table(keyring: KeyRing) -> type[OutboxFields] | None:
+    """The service's outbox table: the one declared beside its API clients' table."""
+    from .outbox import OutboxFields
+
+    for mapper in sa_inspect(keyring.table).registry.mappers:
+        if issubclass(mapper.class_, OutboxFields):
+            return mapper.class_  # type: ignore[no-any-return]
+    return None
+
+
+def run_outbox_command(args: argparse.Namespace, parser: argparse.ArgumentParser, engine: Engine,
+                       keyring: KeyRing) -> int:
+    from . import outbox
+
+    table = outbox_table(keyring)
+    if table is None:
+        parser.error("this service has no outbox")
+    with Session(for_writing(engine)) as session:
+        if args.outbox_command == "parked":
+            rows = outbox.parked_rows(session, table)
+            print("id\tevent_id\ttopic\tkey\tpayload_bytes\treason\tparked_at\twaiting_behind")
+            for r in rows:
+                print(f"{r.id}\t{r.event_id}\t{r.topic}\t{r.key}\t{r.payload_bytes}\t{r.reason}\t"
+                      f"{r.parked_at.isoformat()}\t{r.waiting}")
+            print(f"{len(rows)} parked", file=sys.stderr)
+            return 0
+        if bool(args.ids) == args.all:
+            parser.error("give parked row ids or --all (not both)")
+        ids = None if args.all else args.ids
+        try:
+            if args.outbox_command == "resend":
+                done = outbox.resend(session, table, ids)
+                print(f"re-sent {_listed(done)}: the relay publishes them next" if done else "no parked rows")
+            else:
+                done = outbox.discard(session, table, ids, utc_now())
+                print(f"discarded {_listed(done)}: kept, never published" if done else "no parked rows")
+        except ValueError as error:
+            parser.error(f"{error} (nothing changed)")
+    return 0
+
+
+def _listed(ids: list[int]) -> str:
+    return f"{len(ids)} parked row{'s' if len(ids) > 1 else ''} ({', '.join(map(str, ids))})"
+
+
 @dataclass(frozen=True)
 class ExtraCommand:
     """A service's own command: its help, its arguments, and what it runs (returns the exit status)."""
@@ -77,14 +141,16 @@ def service_main(argv: list[str] | None, *, prog: str, module: str, description:
                  default_roles: str, settings: Callable[[], ServiceSettings], app: Callable[[Any], Any],
                  database_url: Callable[[Any], str], migrate: Callable[[Engine], None],
                  scope_help: str | None = None, extra: Mapping[str, ExtraCommand] | None = None) -> int:
-    """`serve | migrate | create-client | list-clients | revoke-client` for a
-    service, and any `extra` commands of its own (outcomes: `rebuild`)."""
+    """`serve | migrate | create-client | list-clients | revoke-client |
+    outbox` for a service, and any `extra` commands of its own (outcomes:
+    `rebuild`)."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help=serve_help)
     commands.add_parser("consume", help="the worker `serve` starts: consumer, outbox relay and timers, no HTTP")
     commands.add_parser("migrate", help="bring the database schema up to date")
     add_client_commands(commands, keyring, default_roles, scope_help)
+    add_outbox_commands(commands)
     for name, command in (extra or {}).items():
         command.configure(commands.add_parser(name, help=command.help))
     args = parser.parse_args(argv)
@@ -109,4 +175,6 @@ def service_main(argv: list[str] | None, *, prog: str, module: str, description:
     migrate(engine)
     if args.command == "migrate":
         return 0
+    if args.command == "outbox":
+        return run_outbox_command(args, parser, engine, keyring)
     return run_client_command(args, parser, engine, keyring)
