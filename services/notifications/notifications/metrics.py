@@ -1,13 +1,20 @@
 """Prometheus metrics of the notifications service: the kit's and its own.
-Labels are bounded (channel, reason, phase), never a school or a child."""
+Labels are bounded (channel, reason, phase), never a school or a child.
+The counters the alerts watch start at 0 for every reason and phase, so the
+first failure, escalation or unacknowledged notification is an increase
+Prometheus sees (a series born at 1 has no increase to show). The gauges
+computed when scraped are in `timers` (retention) and `term_dates`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
 from prometheus_client import Counter, Histogram
 
+from frontdoor_contracts.notifications import FailureReason
 from frontdoor_platform.metrics import KitMetrics
+
+from .responses import SchoolPhase
 
 # From 50 ms (a webhook straight after the incident) to days (an alert read after a weekend).
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 86400,
@@ -66,6 +73,12 @@ class Metrics(KitMetrics):
         self.erased = Counter("frontdoor_notifications_erased_total",
                               "Notifications whose personal data was erased at the end of retention",
                               registry=self.registry)
+        for reason in FailureReason:
+            self.delivery_escalations.labels(reason.value)
+            if reason is not FailureReason.DEADLINE_NEAR:  # a reason to escalate, never a send's outcome
+                self.delivery_failures.labels(reason.value)
+        for phase in (*get_args(SchoolPhase), "unknown"):
+            self.unacknowledged.labels(phase)
 
     def record(self, outcome: Outcome) -> None:
         for (kind, phase), n in outcome.created.items():

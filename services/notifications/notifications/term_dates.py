@@ -1,18 +1,23 @@
 """The local authority's school calendar, from a versioned configuration
 file (`term_dates.json` by default, NOTIFICATIONS_TERM_DATES to point
-elsewhere), with England's bank holidays from the `holidays` library."""
+elsewhere), with England's bank holidays from the `holidays` library; and
+the gauge that says when the file runs out (`TermDatesGauge`)."""
 
 from __future__ import annotations
 
 import json
-from datetime import date, time
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import holidays
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
-from .domain.school_days import SchoolCalendar, Term
+from .domain.school_days import SchoolCalendar, Term, school_day_start
 
 SHIPPED = Path(__file__).with_name("term_dates.json")
+LAST_DAY_METRIC = "frontdoor_notifications_term_dates_last_day_timestamp_seconds"
 
 
 class TermDatesError(ValueError):
@@ -33,3 +38,37 @@ def load_calendar(path: Path = SHIPPED) -> tuple[str, SchoolCalendar]:
     years = sorted({term.first_day.year for term in terms} | {term.last_day.year for term in terms})
     bank_holidays = frozenset(holidays.country_holidays("GB", subdiv="ENG", years=years))
     return version, SchoolCalendar(terms, closed_days=closed, bank_holidays=bank_holidays, starts_at=starts_at)
+
+
+def last_school_day_start(calendar: SchoolCalendar) -> datetime | None:
+    """The start of the last school day the calendar knows (UTC): from then
+    on a DA incident reported has no next school day, so no deadline
+    (`notify_by` is None). None when the calendar has no school day at all."""
+    first = min((term.first_day for term in calendar.terms), default=None)
+    day = calendar.last_day_known
+    while first is not None and day is not None and day >= first:
+        if calendar.is_school_day(day):
+            return school_day_start(day, calendar)
+        day -= timedelta(days=1)
+    return None
+
+
+class TermDatesGauge(Collector):
+    """`frontdoor_notifications_term_dates_last_day_timestamp_seconds`: when
+    the loaded term dates run out (`last_school_day_start`), read when
+    scraped; 0 (long run out) when they hold no school day at all."""
+
+    def __init__(self, calendar: SchoolCalendar):
+        self.calendar = calendar
+
+    @staticmethod
+    def _family(value: float | None = None) -> GaugeMetricFamily:
+        return GaugeMetricFamily(LAST_DAY_METRIC, "Start of the last school day the loaded term dates know (Unix "
+                                 "time): after it no DA incident has a next school day to be told by", value=value)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        last = last_school_day_start(self.calendar)
+        yield self._family(0.0 if last is None else last.timestamp())
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield self._family()

@@ -4,28 +4,42 @@ once), and a notification's personal data is erased at the end of the
 retention period (after acknowledgement; after creation when it was never
 acknowledged). Ids, times and outcomes stay for the KPIs. Both run from the
 stored rows, so a deadline passed while the service was stopped still
-fires once on start."""
+fires once on start.
+
+Two gauges tell ops staff whether the clock's work can be done, computed
+when scraped by whichever process serves /metrics (the API's, which
+outlives its worker): how long the oldest erasure still to do has been due
+(`RetentionGauge`), and when the term dates run out
+(`term_dates.TermDatesGauge`)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from collections.abc import Coroutine, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, or_
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import and_, func, or_
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from frontdoor_contracts.notifications import NotificationKind, NotificationUnacknowledged
 from frontdoor_contracts.topics import NOTIFICATIONS_UNACKNOWLEDGED
+from frontdoor_platform.clock import Clock
 from frontdoor_platform.database import for_writing
 from frontdoor_platform.http import in_thread
 
 from .events import emit
 from .models import NotificationRow
 from .runtime import Runtime
+from .term_dates import TermDatesGauge
 
 log = logging.getLogger("notifications.timers")
 BATCH = 500
+OVERDUE_METRIC = "frontdoor_notifications_retention_erasure_overdue_seconds"
 
 
 def report_unacknowledged(session: Session, now: datetime, source_uri: str) -> list[str | None]:
@@ -63,6 +77,63 @@ def erase_expired(session: Session, now: datetime, retention: timedelta) -> int:
     return len(rows)
 
 
+def erasure_overdue(session: Session, now: datetime, retention: timedelta) -> timedelta:
+    """How long the oldest erasure still to do (`erase_expired`'s rule) has
+    been due at `now`; zero when none is due."""
+    oldest = session.exec(select(func.min(func.coalesce(col(NotificationRow.acknowledged_at),
+                                                        col(NotificationRow.created_at))))
+                          .where(col(NotificationRow.erased_at).is_(None))).one()
+    if oldest is None:
+        return timedelta(0)
+    if isinstance(oldest, str):  # an aggregate may come back without the column's type on SQLite
+        oldest = datetime.fromisoformat(oldest)
+    if oldest.tzinfo is None:  # stored in UTC
+        oldest = oldest.replace(tzinfo=UTC)
+    return max(timedelta(0), now - (oldest + retention))
+
+
+class RetentionGauge(Collector):
+    """`frontdoor_notifications_retention_erasure_overdue_seconds`, read from
+    the database when scraped: 0 while the erasures keep up, growing while
+    they fall behind (the worker stopped, or erasing fails); absent from a
+    scrape when the database does not answer."""
+
+    def __init__(self, engine: Engine, clock: Clock, retention: timedelta):
+        self.engine, self.clock, self.retention = engine, clock, retention
+
+    @staticmethod
+    def _family(value: float | None = None) -> GaugeMetricFamily:
+        return GaugeMetricFamily(OVERDUE_METRIC, "How long the oldest erasure of a notification's personal data "
+                                 "at the end of retention has been due (0: none is due)", value=value)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            with Session(self.engine) as session:
+                overdue = erasure_overdue(session, self.clock(), self.retention)
+        except Exception:  # a scrape must not fail because the database does not answer now
+            log.warning("retention erasures not measured", exc_info=False)
+            return
+        yield self._family(overdue.total_seconds())
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield self._family()
+
+
+def install_gauges(rt: Runtime) -> None:
+    """The retention and term-dates gauges on `rt.metrics`, added once; a
+    lifespan run again (tests) points the ones added at its runtime."""
+    retention = timedelta(days=rt.settings.retention_days)
+    found = False
+    for collector in rt.metrics.collectors:
+        if isinstance(collector, RetentionGauge):
+            collector.engine, collector.clock, collector.retention, found = rt.engine, rt.clock, retention, True
+        elif isinstance(collector, TermDatesGauge):
+            collector.calendar = rt.rules.calendar
+    if not found:
+        rt.metrics.add_collector(RetentionGauge(rt.engine, rt.clock, retention))
+        rt.metrics.add_collector(TermDatesGauge(rt.rules.calendar))
+
+
 def _tick(rt: Runtime) -> tuple[list[str | None], int]:
     with Session(for_writing(rt.engine)) as session:
         now = rt.clock()
@@ -72,7 +143,15 @@ def _tick(rt: Runtime) -> tuple[list[str | None], int]:
     return phases, erased
 
 
-async def run(rt: Runtime) -> None:
+def run(rt: Runtime) -> Coroutine[Any, Any, None]:
+    """The gauges on the metrics (in both processes: `started` calls this in
+    each, and only the one serving /metrics shows them), and the timers'
+    loop, which the process that runs the background work runs."""
+    install_gauges(rt)
+    return _loop(rt)
+
+
+async def _loop(rt: Runtime) -> None:
     while True:
         try:
             phases, erased = await in_thread(_tick, rt)
