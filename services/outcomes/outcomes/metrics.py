@@ -19,7 +19,8 @@ class Metrics(KitMetrics):
                                "outcome achieved, claim eligible (each once)", ["topic"], registry=self.registry)
         self.families = Gauge("frontdoor_outcomes_families", "Families the stream holds a picture of",
                               registry=self.registry, multiprocess_mode="mostrecent")
-        self.period_counts = Gauge(
-            "frontdoor_outcomes_period_count", "Counts kept per calendar month and school term in the stream's "
-            "tables, for the current month and term", ["kind", "period"], registry=self.registry,
+        # not `..._count`: that suffix is a histogram's or a summary's (`promtool check metrics` refuses it)
+        self.period_outputs = Gauge(
+            "frontdoor_outcomes_period_outputs", "Events the rules produced, per kind, in the current calendar month "
+            "and school term (the counts kept in the stream's tables)", ["kind", "period"], registry=self.registry,
             multiprocess_mode="mostrecent")

@@ -226,7 +226,7 @@ class FaustStream:
         for topic in OUTPUT_TOPICS.values():
             kind = topic.split(".")[1]
             for period in (month_of(today), term_of(today)):
-                self.metrics.period_counts.labels(kind, period).set(self.counts[f"{kind}|{period}"])
+                self.metrics.period_outputs.labels(kind, period).set(self.counts[f"{kind}|{period}"])
         self.metrics.families.set(len(self.families))
 
     async def _review(self) -> None:
