@@ -81,6 +81,17 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
 	fi
 
+# Debian's Prometheus (with promtool) and Alertmanager (with amtool): the monitoring tests run them, and
+# `make run` starts them against the stack when they are there. Recommends left out (no node exporter).
+.PHONY: prometheus
+prometheus:
+	@if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1 \
+		|| ! command -v prometheus-alertmanager >/dev/null 2>&1 || ! command -v amtool >/dev/null 2>&1; then \
+		echo "installing Debian's prometheus and prometheus-alertmanager (the monitoring tests run promtool, amtool and both)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			prometheus prometheus-alertmanager; \
+	fi
+
 run: venv kafka
 	$(BIN)/frontdoor-stack run
 
@@ -119,7 +130,7 @@ dupes: venv
 typecheck: venv
 	$(BIN)/mypy $(MYPY_TARGETS)
 
-test: venv kafka postgres chromium lint layers dupes typecheck
+test: venv kafka postgres chromium prometheus lint layers dupes typecheck
 	$(BIN)/pytest
 
 clean: down
