@@ -12,7 +12,10 @@ event id, so deduplication can never hide what a handler would do with it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import random
+import string
 import threading
 import time
 import uuid
@@ -22,6 +25,7 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer, ConsumerRecord
+from contacts_testkit import nhs_number, upn
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -68,6 +72,33 @@ def example(event_type: str) -> dict[str, Any]:
 def fresh(document: dict[str, Any]) -> dict[str, Any]:
     """The same event under a new id (a new idempotency key)."""
     return {**document, "id": str(uuid.uuid4())}
+
+
+def _independent(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict):
+        return {k: _independent(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_independent(v, key) for v in value]
+    seed = random.randrange(10**8, 10**9)
+    if key == "nhs_number" and value:
+        return nhs_number(seed)
+    if key == "upn" and value:
+        return upn(seed)
+    if key in ("given_name", "family_name") and value:
+        return f"{value}{''.join(random.choices(string.ascii_lowercase, k=8))}"
+    if key.endswith("_id") and isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            uuid.UUID(value)
+            return str(uuid.uuid4())
+    if key in ("record_ref", "uprn") and isinstance(value, str):
+        return str(random.randrange(10**11, 10**12))
+    return value
+
+
+def independent(document: dict[str, Any]) -> dict[str, Any]:
+    """The example under a new id and new identities (people, families, cases, records): a valid event that
+    nothing the hostile mutations of the same example left behind can match or conflict with."""
+    return fresh({**document, "data": _independent(document["data"])})
 
 
 def encode(document: Any) -> bytes:
@@ -188,7 +219,7 @@ def check_consumer(consumer: BatchConsumer, engine: Engine, outbox: type[OutboxF
                    values: list[bytes], start: int = 0) -> None:
     """The records, then a valid one, in one batch: each applied or dead-lettered, the valid one applied."""
     batch = [consumer_record(topic, start + i, value) for i, value in enumerate(values)]
-    batch.append(consumer_record(topic, start + len(values), encode(fresh(example(event_type_of(topic))))))
+    batch.append(consumer_record(topic, start + len(values), encode(independent(example(event_type_of(topic))))))
     result = consumer.apply_batch(batch)
     assert len(result.handled) + len(result.dead_lettered) == len(batch)
     dead = dead_lettered(engine, outbox, topic)
