@@ -25,7 +25,7 @@ from frontdoor_contracts.vocabulary import Decision, LevelOfNeed
 from frontdoor_platform.apikeys import Caller
 from frontdoor_platform.database import for_writing
 from frontdoor_platform.http import in_thread, requires
-from frontdoor_platform.kafka import CLOUDEVENTS_CONTENT_TYPE, BrokerUnavailable
+from frontdoor_platform.kafka import CLOUDEVENTS_CONTENT_TYPE, BrokerUnavailable, RecordRefused
 from frontdoor_platform.problems import ProblemError, problem_responses
 
 from . import store, views
@@ -44,6 +44,7 @@ NOT_TAKEN = ("the event broker is unavailable and did not take it: nothing was r
              "with the same Idempotency-Key")
 MAYBE_TAKEN = ("the event broker did not answer in time: it may have been recorded; retry with the same "
                "Idempotency-Key, it is recorded once (without one, a retry is a new submission)")
+NEVER_TAKEN = "the event broker can never take this as it is: nothing was recorded (a retry would not help)"
 log = logging.getLogger("contacts.api")
 _late: set[asyncio.Task[None]] = set()  # publishes answered 503 that still wait for the broker's verdict
 
@@ -94,7 +95,8 @@ async def publish(rt: Runtime, topic: str, key: str, event: CloudEvent[Any]) -> 
     be in the producer's buffer and be written later (frontdoor_platform.
     kafka never gives one up), so that 503 says "may have been recorded": a
     retry with the same Idempotency-Key carries the same event id, which the
-    consumer records once. The publish itself is never cancelled."""
+    consumer records once. The publish itself is never cancelled. A record
+    that can never be published is 413 or 422 (`_refusal`), never a 503."""
     sending = asyncio.create_task(rt.publisher.publish(topic, key, encode_event(event), [CLOUDEVENTS_CONTENT_TYPE]))
     try:
         async with asyncio.timeout(rt.settings.broker_answer_seconds):
@@ -103,10 +105,23 @@ async def publish(rt: Runtime, topic: str, key: str, event: CloudEvent[Any]) -> 
         raise ProblemError(503, MAYBE_TAKEN, headers=RETRY_AFTER) from None
     except BrokerUnavailable:
         raise ProblemError(503, NOT_TAKEN, headers=RETRY_AFTER) from None
+    except RecordRefused as refused:
+        raise _refusal(refused) from None
     finally:
         if not sending.done():
             _late.add(sending)
             sending.add_done_callback(_settled)
+
+
+def _refusal(refused: RecordRefused) -> ProblemError:
+    """A record that can never be published: a retry would not help, so not a 503. Too large is the body's
+    doing (413); any other refusal (the broker's verdict on the record, or a topic it lacks) is logged by its
+    bounded reason and answered 422: nothing was recorded."""
+    if refused.reason == "record_too_large":
+        return ProblemError(413, NEVER_TAKEN, [FieldError("", "record_too_large", "the event this body makes is "
+                                                                                  "over the broker's record limit")])
+    log.error("the broker refuses a record for good", extra={"reason": refused.reason})
+    return ProblemError(422, NEVER_TAKEN, [FieldError("", "record_refused", "the event broker refuses this record")])
 
 
 def _settled(sending: asyncio.Task[None]) -> None:
@@ -144,7 +159,7 @@ def claim_idempotency_key(engine: Engine, who: Caller, key: str, body_hash: str,
 
 
 @router.post("/v1/contacts", status_code=202, tags=["intake"], response_model=Accepted,
-             responses=problem_responses(401, 403, 409, 422, 503))
+             responses=problem_responses(401, 403, 409, 413, 422, 503))
 async def submit_contact(contact: ContactSubmitted, response: Response, rt: RuntimeDep, who: Intake,
                          idempotency_key: IdempotencyKey = None, traceparent: TraceParent = None) -> Accepted:
     """Submit a contact. 202 once the broker has it; 503 (with Retry-After)
@@ -171,7 +186,7 @@ def _decision_state(engine: Engine, contact_id: uuid.UUID) -> tuple[bool, str | 
 
 
 @router.post("/v1/contacts/{contact_id}/decision", status_code=202, tags=["decisions"], response_model=Accepted,
-             responses=problem_responses(401, 403, 404, 409, 422, 503))
+             responses=problem_responses(401, 403, 404, 409, 413, 422, 503))
 async def decide(contact_id: uuid.UUID, body: DecisionRequest, response: Response, rt: RuntimeDep, who: Decider,
                  idempotency_key: IdempotencyKey = None, traceparent: TraceParent = None) -> Accepted:
     """Record the MASH decision on a contact (published on frontdoor.decisions.v1). 503 as for contacts; a

@@ -2,7 +2,8 @@
 waits at most `broker_answer_seconds` for the broker's verdict, then
 answers 503 with Retry-After saying it may have been recorded; the publish
 goes on, and a retry with the same Idempotency-Key is the same event, which
-the handlers record once (a decision's retry is 202, not 409)."""
+the handlers record once (a decision's retry is 202, not 409). A record the
+broker can never take is 413 or 422, not 503."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from contacts.settings import Settings
 from frontdoor_contracts.contacts import ContactSubmitted, DecisionSubmitted
 from frontdoor_contracts.errors import parse_event
 from frontdoor_platform.database import for_writing
+from frontdoor_platform.kafka import Headers, RecordRefused
 from frontdoor_platform.testing import MemoryPublisher
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -131,3 +133,25 @@ async def test_a_decision_recorded_after_its_503_is_202_on_retry_not_409(
     assert len(publisher.records) == 2  # recorded: not published again
     other = await client.post(path, json=DECISION, headers={**headers, "Idempotency-Key": "d-2"})
     assert other.status_code == 409
+
+
+class Refusing(MemoryPublisher):
+    """A publisher whose every record can never be published, for `reason`."""
+
+    def __init__(self, reason: str):
+        super().__init__()
+        self.reason = reason
+
+    async def publish(self, topic: str, key: str | None, value: bytes, headers: Headers = ()) -> None:
+        raise RecordRefused(self.reason)
+
+
+@pytest.mark.parametrize(("reason", "status"), [("record_too_large", 413), ("unknown_topic", 422)])
+async def test_a_record_that_can_never_be_published_is_not_a_503(settings: Settings, headers: dict[str, str],
+                                                                 reason: str, status: int) -> None:
+    app = create_app(settings, publisher=Refusing(reason), clock=lambda: NOW)
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        answer = await client.post("/v1/contacts", json=contact_data(), headers=headers)
+    assert answer.status_code == status and answer.headers["content-type"] == "application/problem+json"
+    assert "retry-after" not in answer.headers and "nothing was recorded" in answer.json()["detail"]
