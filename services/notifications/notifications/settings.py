@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, model_validator
+from limits import parse
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from frontdoor_platform.settings import ServiceSettings
@@ -54,14 +56,62 @@ class Settings(ServiceSettings):
 
     # The page for schools' key adults.
     session_hours: float = Field(default=8.0, gt=0)
-    lockout_after_failures: int = Field(default=5, ge=1)
-    lockout_minutes: int = Field(default=15, ge=1)
     cookie_secure: bool = False  # true behind HTTPS
+    # Sign-in attempts (page/throttle.py says why these and not a lockout). Per account and address: the
+    # first failures are free, then each makes the next attempt wait twice as long, up to the maximum;
+    # forgotten after a quiet spell.
+    page_free_failures: int = Field(default=2, ge=0)
+    page_delay_first_seconds: float = Field(default=1.0, gt=0)
+    page_delay_max_seconds: float = Field(default=300.0, gt=0)
+    page_delay_forget_hours: float = Field(default=24.0, gt=0)
+    # Attempts per client address (across accounts) and per account (across addresses), as `limits` strings;
+    # neither stops an account at an address it signed in from within page_trusted_days.
+    page_address_limit: str = "30/hour"
+    page_account_limit: str = "100/hour"
+    page_trusted_days: int = Field(default=30, ge=1)
+    # argon2 verifications at once (each ~160 ms of CPU); past it the page answers 503 with Retry-After.
+    page_verifications_at_once: int = Field(default=2, ge=1)
+    # Where the limits live: one process is fine in memory; several share e.g. "async+redis://host:6379".
+    page_limits_storage: str = "async+memory://"
+    # Proxies whose X-Forwarded-For is believed (addresses or networks); none by default: the peer's address.
+    page_trusted_proxies: list[str] = Field(default_factory=list)
 
     # Personal data in a notification is erased this long after acknowledgement
     # (or after its deadline, when never acknowledged).
     retention_days: int = Field(default=90, ge=1)
     timers_interval_seconds: float = Field(default=5.0, gt=0)
+
+    @field_validator("page_address_limit", "page_account_limit")
+    @classmethod
+    def _a_limit(cls, value: str) -> str:
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError("must be a rate limit such as '30/hour' or '5 per 10 minutes'") from None
+        return value
+
+    @field_validator("page_limits_storage")
+    @classmethod
+    def _an_async_storage(cls, value: str) -> str:
+        if not value.startswith("async+"):
+            raise ValueError("must be an async `limits` storage URI such as 'async+memory://'")
+        return value
+
+    @field_validator("page_trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError("each entry must be an IP address or network") from None
+        return value
+
+    @model_validator(mode="after")
+    def _the_delay_grows_to_its_maximum(self) -> Settings:
+        if self.page_delay_max_seconds < self.page_delay_first_seconds:
+            raise ValueError("page_delay_max_seconds must be at least page_delay_first_seconds")
+        return self
 
     @model_validator(mode="after")
     def _a_lease_outlasts_a_send(self) -> Settings:

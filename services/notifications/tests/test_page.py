@@ -1,7 +1,7 @@
 """The page for schools' key adults, in process (the real app, a memory
 publisher, a clock the test moves): signing in (the same answer for an
-unknown staff id, a wrong password and a locked account), the lockout,
-CSRF on every form, the cookie's flags and the page's headers, one school
+unknown staff id, a wrong password and a delayed attempt; the throttle's
+rules are in test_page_throttling.py), CSRF on every form, the cookie's flags and the page's headers, one school
 never seeing another's notifications, and acknowledgement (its state, and
 exactly one notifications.acknowledged.v1 event however often it is sent)."""
 
@@ -89,8 +89,9 @@ def seed(engine: Engine) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
 
 def settings_for(tmp_path: Path, **more: Any) -> Settings:
     return Settings(database_url=f"sqlite:///{tmp_path / 'page.db'}", kafka_bootstrap="127.0.0.1:1",
-                    run_consumer=False, publish_timeout_seconds=1, lockout_after_failures=3, lockout_minutes=15,
-                    session_hours=8, log_level="DEBUG", **more)
+                    run_consumer=False, publish_timeout_seconds=1, session_hours=8, log_level="DEBUG",
+                    **{"page_free_failures": 2, "page_delay_first_seconds": 30, "page_delay_max_seconds": 120,
+                       **more})
 
 
 @pytest.fixture
@@ -161,22 +162,9 @@ def test_a_wrong_password_gets_the_same_answer_as_an_unknown_staff_id(page: Page
     no_password = sign_in(page.client, "", "")
     assert wrong.status_code == unknown.status_code == no_password.status_code == 401
     assert error_of(wrong.text) == error_of(unknown.text) == error_of(no_password.text)
-    assert "try again later" in error_of(wrong.text)
+    assert "wait and try again" in error_of(wrong.text)
     assert "fd_page_session" not in page.client.cookies
     assert "not the right password" not in wrong.text  # the password is never shown back
-
-
-def test_after_n_failures_the_right_password_is_refused_until_the_lockout_passes(page: Page) -> None:
-    unknown = error_of(sign_in(page.client, "nobody-here", "whatever it is").text)
-    for _ in range(3):
-        assert sign_in(page.client, "dsl-a", "not the right password").status_code == 401
-    locked = sign_in(page.client, "dsl-a", PASSWORD_A)
-    assert locked.status_code == 401 and error_of(locked.text) == unknown  # nothing says the account exists
-    page.clock.move(minutes=14)
-    assert sign_in(page.client, "dsl-a", PASSWORD_A).status_code == 401
-    page.clock.move(minutes=1)
-    signed = sign_in(page.client, "dsl-a", PASSWORD_A)
-    assert signed.status_code == 303 and signed.headers["location"] == "/page/"
 
 
 def test_the_session_cookie_and_the_page_headers(page: Page) -> None:

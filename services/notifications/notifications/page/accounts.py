@@ -1,12 +1,21 @@
 """Key adults' page accounts and sessions.
 
 Passwords are kept as argon2id hashes (argon2-cffi's defaults; a hash made
-with other parameters is replaced at the next sign-in). After
-`lockout_after_failures` wrong passwords in a row an account is locked for
-`lockout_minutes`: meanwhile even the right password is refused. An unknown
-staff id, an account without a password and a locked account cost the same
-argon2 verification as a real attempt, so the time taken does not tell
-whether an account exists.
+with other parameters is replaced at the next sign-in). Signing in is three
+steps, so that argon2 (about 160 ms of CPU) never runs inside a database
+transaction: `stored_hash` (a short read), `check` (argon2, no session at
+all), then `record_failure` or `record_success` (a short write). An unknown
+staff id and an account without a password cost the same: `check` verifies
+a decoy hash with the same parameters, and `record_failure` runs the same
+single UPDATE, which then changes no row.
+
+There is no lockout here: who may try, and when, is the page's throttle
+(`throttle.py`: a progressive delay per account and client address, limits
+per address and per account), which an outsider cannot turn into a lockout.
+`failed_attempts` counts the wrong passwords since the last sign-in or new
+password, incremented in the database by one statement (atomic on
+PostgreSQL as on SQLite, however many attempts run at once); `locked_until`
+is no longer set, only cleared.
 
 A session is a random token in the browser's cookie; only its SHA-256 is
 stored, with its expiry and its CSRF token. Callers own the transaction."""
@@ -21,7 +30,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, col, delete
+from sqlmodel import Session, col, delete, select, update
 
 from ..models import KeyAdultRow, PageSessionRow
 from ..settings import Settings
@@ -71,34 +80,57 @@ def _verifies(hasher: PasswordHasher, stored: str, password: str) -> bool:
         return False
 
 
-def _locked(row: KeyAdultRow, now: datetime) -> bool:
-    return row.locked_until is not None and row.locked_until > now
+def stored_hash(session: Session, staff_id: str) -> str | None:
+    """The key adult's password hash; None when there is no such key adult or no password yet."""
+    found = session.exec(select(KeyAdultRow.password_hash).where(col(KeyAdultRow.staff_id) == staff_id)).first()
+    return found
 
 
-def sign_in(session: Session, staff_id: str, password: str, now: datetime, settings: Settings, *,
-            hasher: PasswordHasher = HASHER) -> KeyAdultRow | None:
-    """The key adult, when the staff id and password are right and the
-    account is not locked; None otherwise (whichever it was: the page says
-    the same). A wrong password counts towards the lockout."""
-    row = session.get(KeyAdultRow, staff_id) if staff_id else None
-    if row is None or row.password_hash is None or _locked(row, now):
-        _verifies(hasher, _decoy(hasher), password)
+@dataclass(frozen=True)
+class Verdict:
+    """What argon2 said: the password is right, and the new hash when the old one's parameters are outdated."""
+
+    right: bool
+    rehashed: str | None = None
+
+
+def check(stored: str | None, password: str, *, hasher: PasswordHasher = HASHER) -> Verdict:
+    """Verify the password against the stored hash, or against the decoy
+    when there is none (the same argon2 work). Blocking and CPU-bound: call
+    it in a worker thread, with no database session open."""
+    decoy = _decoy(hasher)  # made once, before the first verification, whichever path this is
+    if stored is None:
+        _verifies(hasher, decoy, password)
+        return Verdict(False)
+    if not _verifies(hasher, stored, password):
+        return Verdict(False)
+    return Verdict(True, hasher.hash(password) if hasher.check_needs_rehash(stored) else None)
+
+
+def record_failure(session: Session, staff_id: str, now: datetime) -> None:
+    """Count a wrong password: one UPDATE, atomic however many run at once,
+    changing no row for an unknown staff id or an account without a password."""
+    session.exec(update(KeyAdultRow)
+                 .where(col(KeyAdultRow.staff_id) == staff_id, col(KeyAdultRow.password_hash).is_not(None))
+                 .values(failed_attempts=col(KeyAdultRow.failed_attempts) + 1, updated_at=now))
+
+
+def record_success(session: Session, staff_id: str, verified: str, rehashed: str | None,
+                   now: datetime) -> KeyAdultRow | None:
+    """The key adult, signed in: the failure count cleared (and the hash
+    replaced when `rehashed`), provided the hash is still the one verified;
+    None when the password was changed meanwhile (refused: what it was
+    checked against is no longer the account's password)."""
+    values: dict[str, object] = {"failed_attempts": 0, "locked_until": None, "updated_at": now}
+    if rehashed is not None:
+        values["password_hash"] = rehashed
+    changed = session.exec(update(KeyAdultRow)
+                           .where(col(KeyAdultRow.staff_id) == staff_id,
+                                  col(KeyAdultRow.password_hash) == verified)
+                           .values(**values))
+    if changed.rowcount != 1:
         return None
-    if not _verifies(hasher, row.password_hash, password):
-        row.failed_attempts += 1
-        if row.failed_attempts >= settings.lockout_after_failures:
-            row.failed_attempts = 0
-            row.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-        row.updated_at = now
-        session.add(row)
-        return None
-    if hasher.check_needs_rehash(row.password_hash):
-        row.password_hash = hasher.hash(password)
-    if row.failed_attempts or row.locked_until is not None:
-        row.failed_attempts, row.locked_until = 0, None
-    row.updated_at = now
-    session.add(row)
-    return row
+    return session.get(KeyAdultRow, staff_id)
 
 
 def token_hash(token: str) -> str:

@@ -1,8 +1,11 @@
 """The page's routes, under /page and out of the OpenAPI document: sign in
 and out, the school's notifications, one notification, its acknowledgement.
 
-Database work (and argon2) runs in worker threads, never on the event loop;
-the engine and the clock are the app's (`app.state.auth`). Every response
+Database work runs in worker threads, never on the event loop; the engine
+and the clock are the app's (`app.state.auth`). A sign-in goes through the
+throttle and the bound on argon2 at once (`signin.py`, `throttle.py`): a
+refusal (unknown, wrong or delayed) always reads the same; too many at once
+is 503 with Retry-After. Every response
 says not to cache it, not to frame it and not to send a referrer. Another
 school's notification is "not found", the same as none at all. Nothing
 here logs: no staff id, no child."""
@@ -11,12 +14,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime
 from functools import cache
 from importlib import resources
 from typing import Any, Literal, TypeVar
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -29,16 +29,16 @@ from frontdoor_platform.database import for_writing
 from frontdoor_platform.http import in_thread
 
 from .. import directory, inbox
-from ..domain.schools import SchoolNotice, notice_for
-from ..models import NotificationRow
 from ..settings import Settings
-from . import accounts, csrf
+from . import accounts, csrf, views
 from .accounts import SignedIn
+from .signin import Outcome, SignIns
+from .throttle import client_address, trusted_proxies
+from .views import Listed, Shown
 
 T = TypeVar("T")
 PREFIX = "/page"
 SESSION_COOKIE = "fd_page_session"
-LONDON = ZoneInfo("Europe/London")
 HEADERS: Mapping[str, str] = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
@@ -53,8 +53,8 @@ FLASHES: Mapping[str, str] = {
     "already": "This notification had already been acknowledged.",
     "signed-out": "You have signed out.",
 }
-REFUSED = ("Sign-in was not possible with those details. Check your staff ID and password. After several "
-           "unsuccessful attempts sign-in is paused for a while: if so, try again later.")
+BUSY = "Sign-in is busy just now. Please wait a few seconds and try again."
+BUSY_RETRY_AFTER_SECONDS = 2
 ERASED = "Details removed after the retention period."
 MAX_STAFF_ID = 64
 
@@ -70,80 +70,12 @@ def _stylesheet() -> bytes:
     return resources.files("notifications.page").joinpath("static/page.css").read_bytes()
 
 
-def london(moment: datetime | None) -> str:
-    """A time as people at the school read it: Europe/London, e.g. "Monday 7 December 2026, 08:45 (GMT)"."""
-    if moment is None:
-        return "not set"
-    local = moment.astimezone(LONDON)
-    return f"{local:%A} {local.day} {local:%B %Y, %H:%M} ({local.tzname()})"
-
-
-def _day(day: date | None) -> str:
-    return "not known" if day is None else f"{day.day} {day:%B %Y}"
-
-
-@dataclass(frozen=True)
-class Listed:
-    """One line of the school's list."""
-
-    notification_id: str
-    child: str | None  # None once erased
-    deadline: str
-    deadline_iso: str
-    state: str
-    acknowledged: bool
-
-
-@dataclass(frozen=True)
-class Shown:
-    """One notification, as its page shows it."""
-
-    notification_id: str
-    notice: SchoolNotice | None  # None once erased
-    date_of_birth: str
-    incident_at: str
-    present: str
-    deadline: str
-    state: str
-    acknowledged: bool
-    acknowledged_by: str | None
-    acknowledged_at: str | None
-
-
-def _state(row: NotificationRow, now: datetime) -> str:
-    if row.acknowledged_at is not None:
-        return "Acknowledged"
-    if row.deadline is not None and row.deadline <= now:
-        return "Not acknowledged: the deadline has passed"
-    return "Not acknowledged"
-
-
-def _notice(row: NotificationRow, mash_contact: str) -> SchoolNotice | None:
-    if (row.erased_at is not None or row.given_name is None or row.family_name is None or row.incident_at is None
-            or row.police_reference is None or row.child_present is None):
-        return None
-    return notice_for(given_name=row.given_name, family_name=row.family_name, date_of_birth=row.date_of_birth,
-                      upn=row.upn, incident_at=row.incident_at, police_reference=row.police_reference,
-                      present=row.child_present, mash_contact=mash_contact)
-
-
-def _listed(row: NotificationRow, now: datetime) -> Listed:
-    erased = row.erased_at is not None or row.given_name is None
-    return Listed(str(row.notification_id), None if erased else f"{row.given_name} {row.family_name}",
-                  london(row.deadline), row.deadline.isoformat() if row.deadline else "", _state(row, now),
-                  row.acknowledged_at is not None)
-
-
-def _shown(row: NotificationRow, now: datetime, mash_contact: str) -> Shown:
-    notice = _notice(row, mash_contact)
-    present = ""
-    if notice is not None:
-        present = ("Present at the incident" if notice.child_present
-                   else "Not present at the incident; normally resident at the address")
-    return Shown(str(row.notification_id), notice, _day(notice.date_of_birth if notice else None),
-                 london(notice.incident_at if notice else None), present, london(row.deadline), _state(row, now),
-                 row.acknowledged_at is not None, row.acknowledged_by,
-                 london(row.acknowledged_at) if row.acknowledged_at else None)
+def refused_text(settings: Settings) -> str:
+    """The one answer to an unknown staff id, a wrong password and an attempt made too soon."""
+    most = settings.page_delay_max_seconds
+    longest = f"{most / 60:g} minutes" if most >= 120 else f"{most:g} seconds"
+    return ("Sign-in was not possible with those details. Check your staff ID and password, then wait and try "
+            f"again: after a few unsuccessful attempts each one makes the next wait longer, up to {longest}.")
 
 
 def _parse_id(raw: str) -> uuid.UUID | None:
@@ -173,6 +105,9 @@ def _form_value(form: Any, name: str) -> str | None:
 def router(settings: Settings) -> APIRouter:
     """The page's routes (mount with `app.include_router(router(settings))`)."""
     pages = APIRouter(prefix=PREFIX, include_in_schema=False)
+    sign_ins = SignIns(settings)
+    proxies = trusted_proxies(settings)
+    refusal = refused_text(settings)
 
     def plumbing(request: Request) -> tuple[Engine, Clock]:
         auth = request.app.state.auth
@@ -240,7 +175,7 @@ def router(settings: Settings) -> APIRouter:
         def read(db: Session) -> tuple[str, list[Listed]]:
             school = directory.school(db, signed.school_urn)
             return (school.name if school else signed.school_urn,
-                    [_listed(row, now) for row in inbox.of_school(db, signed.school_urn)])
+                    [views.listed(row, now) for row in inbox.of_school(db, signed.school_urn)])
 
         school_name, items = await in_thread(_reading, engine, read)
         return render("inbox.html", signed=signed, flash=flash_of(request), title="Notifications",
@@ -266,23 +201,19 @@ def router(settings: Settings) -> APIRouter:
         if not csrf.matches(expected, _form_value(form, csrf.FIELD)):
             return refused(None)
         staff_id = (_form_value(form, "staff_id") or "").strip()[:MAX_STAFF_ID]
-        password = _form_value(form, "password") or ""
+        password = (_form_value(form, "password") or "")[:accounts.MAX_PASSWORD_LENGTH + 1]
         engine, clock = plumbing(request)
-
-        def attempt(db: Session) -> str | None:
-            now = clock()
-            adult = accounts.sign_in(db, staff_id, password[:accounts.MAX_PASSWORD_LENGTH + 1], now, settings)
-            if adult is None:
-                return None
-            token, _ = accounts.start_session(db, adult, now, settings)
-            return token
-
-        token = await in_thread(_writing, engine, attempt)
-        if token is None:
-            return render("sign_in.html", 401, title="Sign in", presession=expected or "", error=REFUSED,
+        attempt = await sign_ins.attempt(engine, clock, staff_id, password, client_address(request, proxies))
+        if attempt.outcome is Outcome.BUSY:
+            busy = render("sign_in.html", 503, title="Sign in", presession=expected or "", error=BUSY,
+                          staff_id=staff_id)
+            busy.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+            return busy
+        if attempt.token is None:
+            return render("sign_in.html", 401, title="Sign in", presession=expected or "", error=refusal,
                           staff_id=staff_id)
         response = redirect(f"{PREFIX}/")
-        session_cookie(response, token)
+        session_cookie(response, attempt.token)
         forget_cookie(response, csrf.PRESESSION_COOKIE, "strict")
         return response
 
@@ -315,13 +246,13 @@ def router(settings: Settings) -> APIRouter:
 
         def read(db: Session) -> Shown | None:
             row = inbox.one_of_school(db, signed.school_urn, wanted)
-            return None if row is None else _shown(row, now, settings.mash_contact)
+            return None if row is None else views.shown(row, now, settings.mash_contact)
 
-        shown = await in_thread(_reading, engine, read)
-        if shown is None:
+        item = await in_thread(_reading, engine, read)
+        if item is None:
             return not_found(signed)
         return render("notification.html", signed=signed, flash=flash_of(request), title="Notification",
-                      item=shown, erased_text=ERASED, mash_contact=settings.mash_contact)
+                      item=item, erased_text=ERASED, mash_contact=settings.mash_contact)
 
     @pages.post("/notifications/{notification_id}/acknowledgement")
     async def acknowledgement(request: Request, notification_id: str) -> Response:

@@ -1,7 +1,8 @@
 """The page's accounts: the password policy, argon2 hashes (rehashed when
-the parameters change), the lockout (the right password refused while
-locked), the same argon2 work for an unknown staff id, sessions kept only
-as the token's SHA-256, and the CSRF comparison."""
+the parameters change), a sign-in's three steps (read the hash, check it
+with no session, write the outcome: a failure counted, or cleared), the
+same argon2 work and the same write for an unknown staff id, sessions kept
+only as the token's SHA-256, and the CSRF comparison."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from notifications.settings import Settings
 
 NOW = datetime(2026, 12, 7, 7, 30, tzinfo=UTC)
 PASSWORD = "correct horse battery staple"
-SETTINGS = Settings(lockout_after_failures=3, lockout_minutes=15, session_hours=8)
+SETTINGS = Settings(session_hours=8)
 
 
 @pytest.fixture
@@ -59,9 +60,18 @@ def adult(engine: Engine, staff_id: str = "dsl-1") -> KeyAdultRow:
         return row
 
 
-def attempt(engine: Engine, password: str, at: datetime, staff_id: str = "dsl-1", **kw: Any) -> KeyAdultRow | None:
+def attempt(engine: Engine, password: str, at: datetime, staff_id: str = "dsl-1",
+            hasher: PasswordHasher = accounts.HASHER) -> KeyAdultRow | None:
+    """The three steps as the page runs them: read, check (no session), write."""
+    with Session(engine) as db:
+        stored = accounts.stored_hash(db, staff_id)
+    verdict = accounts.check(stored, password, hasher=hasher)
     with Session(engine, expire_on_commit=False) as db:
-        found = accounts.sign_in(db, staff_id, password, at, SETTINGS, **kw)
+        if verdict.right and stored is not None:
+            found = accounts.record_success(db, staff_id, stored, verdict.rehashed, at)
+        else:
+            accounts.record_failure(db, staff_id, at)
+            found = None
         db.commit()
         return found
 
@@ -94,27 +104,28 @@ def test_the_right_password_signs_in_and_a_wrong_one_counts(engine: Engine) -> N
     assert attempt(engine, PASSWORD, NOW, staff_id="") is None
 
 
-def test_after_n_failures_even_the_right_password_is_refused_until_the_lockout_passes(engine: Engine) -> None:
-    for _ in range(SETTINGS.lockout_after_failures):
+def test_failures_are_counted_never_locking_and_a_sign_in_clears_them(engine: Engine) -> None:
+    for n in range(1, 8):
         assert attempt(engine, "wrong password, again", NOW) is None
-    locked_until = adult(engine).locked_until
-    assert locked_until == NOW + timedelta(minutes=SETTINGS.lockout_minutes)
-    assert attempt(engine, PASSWORD, NOW + timedelta(minutes=1)) is None
-    assert attempt(engine, PASSWORD, locked_until - timedelta(seconds=1)) is None
-    assert attempt(engine, PASSWORD, locked_until) is not None
+        assert adult(engine).failed_attempts == n and adult(engine).locked_until is None
+    assert attempt(engine, PASSWORD, NOW) is not None  # no lockout here: the page's throttle decides who may try
+    assert adult(engine).failed_attempts == 0
+
+
+def test_a_lock_left_by_the_old_lockout_is_cleared_not_obeyed(engine: Engine) -> None:
+    with Session(engine) as db:
+        row = db.get(KeyAdultRow, "dsl-1")
+        assert row is not None
+        row.failed_attempts, row.locked_until = 4, NOW + timedelta(minutes=15)
+        db.add(row)
+        db.commit()
+    assert attempt(engine, PASSWORD, NOW) is not None
     after = adult(engine)
     assert after.locked_until is None and after.failed_attempts == 0
 
 
-def test_fewer_failures_than_the_limit_do_not_lock(engine: Engine) -> None:
-    for _ in range(SETTINGS.lockout_after_failures - 1):
-        attempt(engine, "wrong password, again", NOW)
-    assert attempt(engine, PASSWORD, NOW) is not None
-    assert adult(engine).locked_until is None
-
-
-def test_a_new_password_unlocks_and_ends_the_sessions(engine: Engine) -> None:
-    for _ in range(SETTINGS.lockout_after_failures):
+def test_a_new_password_clears_the_count_and_ends_the_sessions(engine: Engine) -> None:
+    for _ in range(3):
         attempt(engine, "wrong password, again", NOW)
     with Session(engine) as db:
         accounts.start_session(db, adult(engine), NOW, SETTINGS)
@@ -122,22 +133,24 @@ def test_a_new_password_unlocks_and_ends_the_sessions(engine: Engine) -> None:
         assert accounts.set_password(db, "dsl-1", "a brand new passphrase", NOW)
         db.commit()
         assert db.exec(select(PageSessionRow)).all() == []
-    assert adult(engine).locked_until is None
+    assert adult(engine).failed_attempts == 0
+    assert attempt(engine, PASSWORD, NOW) is None
     assert attempt(engine, "a brand new passphrase", NOW) is not None
 
 
-def test_unknown_staff_ids_and_locked_accounts_cost_the_same_argon2_verification(engine: Engine) -> None:
+def test_unknown_staff_ids_and_accounts_without_a_password_cost_the_same_argon2_verification(
+        engine: Engine) -> None:
     hasher = CountingHasher()
-    for staff_id, password in [("nobody", PASSWORD), ("dsl-2", PASSWORD), ("dsl-1", "wrong password, again")]:
+    for staff_id, password in [("nobody", PASSWORD), ("dsl-2", PASSWORD), ("dsl-1", "wrong password, again"),
+                               ("", "")]:
         before = hasher.verified
         assert attempt(engine, password, NOW, staff_id=staff_id, hasher=hasher) is None
         assert hasher.verified == before + 1, staff_id
-    for _ in range(SETTINGS.lockout_after_failures):
-        attempt(engine, "wrong password, again", NOW, hasher=hasher)
-    before = hasher.verified
-    assert attempt(engine, PASSWORD, NOW, hasher=hasher) is None  # locked
-    assert hasher.verified == before + 1
+    assert adult(engine, "dsl-2").failed_attempts == 0  # no password yet: nothing to count
     assert not hasher.check_needs_rehash(accounts._decoy(hasher))  # the decoy has the real parameters
+    with Session(engine) as db:
+        assert accounts.stored_hash(db, "nobody") is None and accounts.stored_hash(db, "dsl-2") is None
+        assert db.get(KeyAdultRow, "nobody") is None
 
 
 def test_a_hash_made_with_other_parameters_is_replaced_at_sign_in(engine: Engine) -> None:
