@@ -1,6 +1,7 @@
 """The local authority's school calendar, from a versioned configuration
 file (`term_dates.json` by default, NOTIFICATIONS_TERM_DATES to point
-elsewhere), with England's bank holidays from the `holidays` library; and
+elsewhere), with England's bank holidays from the `holidays` library (any
+year: `domain.school_days.ENGLAND_AND_WALES`); and
 the gauge that says when the file runs out (`TermDatesGauge`)."""
 
 from __future__ import annotations
@@ -10,11 +11,10 @@ from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-import holidays
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from .domain.school_days import SchoolCalendar, Term, school_day_start
+from .domain.school_days import ENGLAND_AND_WALES, SchoolCalendar, Term, school_day_start
 
 SHIPPED = Path(__file__).with_name("term_dates.json")
 LAST_DAY_METRIC = "frontdoor_notifications_term_dates_last_day_timestamp_seconds"
@@ -35,9 +35,7 @@ def load_calendar(path: Path = SHIPPED) -> tuple[str, SchoolCalendar]:
         version = str(document["version"])
     except (OSError, KeyError, TypeError, ValueError) as error:
         raise TermDatesError(f"{path}: {type(error).__name__}: {error}") from None
-    years = sorted({term.first_day.year for term in terms} | {term.last_day.year for term in terms})
-    bank_holidays = frozenset(holidays.country_holidays("GB", subdiv="ENG", years=years))
-    return version, SchoolCalendar(terms, closed_days=closed, bank_holidays=bank_holidays, starts_at=starts_at)
+    return version, SchoolCalendar(terms, closed_days=closed, bank_holidays=ENGLAND_AND_WALES, starts_at=starts_at)
 
 
 def last_school_day_start(calendar: SchoolCalendar) -> datetime | None:

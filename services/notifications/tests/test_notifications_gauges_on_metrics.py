@@ -25,7 +25,7 @@ def test_metrics_show_the_gauges_and_the_watched_counters_from_zero(tmp_path: Pa
             text = client.get("/metrics").text
     samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
                for family in text_string_to_metric_families(text) for s in family.samples}
-    assert samples[(LAST_DAY_METRIC, ())] == datetime(2027, 7, 21, 7, 30, tzinfo=UTC).timestamp()
+    assert samples[(LAST_DAY_METRIC, ())] == datetime(2028, 7, 20, 7, 30, tzinfo=UTC).timestamp()
     assert samples[(OVERDUE_METRIC, ())] == 0.0
     assert samples[("frontdoor_notifications_delivery_escalations_total", (("reason", "deadline_near"),))] == 0.0
     assert samples[("frontdoor_notifications_delivery_failures_total", (("reason", "connection"),))] == 0.0

@@ -6,17 +6,44 @@ of the school's terms and not a day it is closed to pupils (INSET days and
 other closures). The day starts at the school's start time (08:30 by
 default), in Europe/London: a report at 07:00 on a school day is due that
 morning, one at 08:45 on the next school day. The local authority's term
-dates come from configuration; a school may override them."""
+dates come from configuration; a school may override them, for as many
+years as it likes: bank holidays come from the `holidays` library for
+whatever year is asked about, never only for the years of the authority's
+file."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
+
+import holidays
 
 LONDON = ZoneInfo("Europe/London")
 DEFAULT_START = time(8, 30)
+
+
+@cache
+def _bank_holidays_in(year: int) -> frozenset[date]:
+    # England and Wales share one list of bank holidays; the library files it under subdivision ENG.
+    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year))
+
+
+@dataclass(frozen=True)
+class EnglandAndWalesBankHolidays:
+    """England and Wales bank holidays of any year, from the `holidays`
+    library: each year worked out once, the first time a day of it is asked
+    about (immutable and safe to share between threads)."""
+
+    def __contains__(self, day: object) -> bool:
+        if isinstance(day, datetime) or not isinstance(day, date):
+            return False
+        return day in _bank_holidays_in(day.year)
+
+
+ENGLAND_AND_WALES = EnglandAndWalesBankHolidays()
 
 
 @dataclass(frozen=True)
@@ -36,7 +63,7 @@ class Term:
 class SchoolCalendar:
     terms: tuple[Term, ...]
     closed_days: frozenset[date] = frozenset()
-    bank_holidays: frozenset[date] = frozenset()
+    bank_holidays: Container[date] = ENGLAND_AND_WALES
     starts_at: time = DEFAULT_START
 
     def is_school_day(self, day: date) -> bool:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import holidays
 import pytest
 
-from notifications.domain.school_days import LONDON, SchoolCalendar, Term, notify_by
+from notifications.domain.school_days import ENGLAND_AND_WALES, LONDON, SchoolCalendar, Term, notify_by
+from notifications.term_dates import load_calendar
 
 TERMS = (Term(date(2026, 9, 2), date(2026, 10, 23)), Term(date(2026, 11, 2), date(2026, 12, 18)),
          Term(date(2027, 1, 5), date(2027, 2, 12)), Term(date(2027, 2, 22), date(2027, 3, 25)),
@@ -59,3 +60,30 @@ def test_a_school_overrides_the_authoritys_calendar() -> None:
 def test_a_time_without_a_zone_is_refused() -> None:
     with pytest.raises(ValueError, match="time zone"):
         notify_by(datetime(2026, 11, 13, 21, 0), CALENDAR)
+
+
+def _early_may_bank_holiday(year: int) -> date:
+    first = date(year, 5, 1)
+    return first.replace(day=1 + (7 - first.weekday()) % 7)  # the first Monday of May
+
+
+def test_a_school_whose_terms_run_past_the_authoritys_years_keeps_its_bank_holidays() -> None:
+    # the authority's calendar knows 2026-27; a school's own terms run to 2035: every year's early May bank
+    # holiday is a holiday, the day after it a school day, and a report on the Friday before is due on the Tuesday
+    _, authority = load_calendar()
+    years = range(2027, 2036)
+    own = authority.overridden(terms=[Term(date(year, 4, 10), date(year, 7, 20)) for year in years])
+    for year in years:
+        holiday = _early_may_bank_holiday(year)
+        assert not own.is_school_day(holiday), year
+        assert own.is_school_day(holiday + timedelta(days=1)), year
+        reported = datetime.combine(holiday - timedelta(days=3), time(18, 0), tzinfo=LONDON)
+        assert notify_by(reported, own) == datetime.combine(holiday + timedelta(days=1), time(8, 30), tzinfo=LONDON)
+
+
+def test_bank_holidays_come_from_the_library_for_any_year() -> None:
+    assert date(2031, 12, 25) in ENGLAND_AND_WALES and date(2031, 12, 24) not in ENGLAND_AND_WALES
+    assert date(2029, 1, 1) in ENGLAND_AND_WALES and date(2028, 1, 3) in ENGLAND_AND_WALES  # a substitute day
+    assert "2031-12-25" not in ENGLAND_AND_WALES
+    # a calendar made without naming its bank holidays still knows England and Wales'
+    assert not SchoolCalendar((Term(date(2040, 8, 20), date(2040, 8, 31)),)).is_school_day(date(2040, 8, 27))

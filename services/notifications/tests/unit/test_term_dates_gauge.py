@@ -14,7 +14,7 @@ from notifications.term_dates import LAST_DAY_METRIC, TermDatesGauge, last_schoo
 def test_the_shipped_file_runs_out_at_the_start_of_its_last_school_day() -> None:
     _, calendar = load_calendar()
     last = last_school_day_start(calendar)
-    assert last == datetime(2027, 7, 21, 7, 30, tzinfo=UTC)  # 08:30 in London, summer time
+    assert last == datetime(2028, 7, 20, 7, 30, tzinfo=UTC)  # 08:30 in London, summer time
     # up to then a report has a next school day; from then on none is known
     assert notify_by(last - timedelta(minutes=1), calendar) == last
     assert notify_by(last, calendar) is None
@@ -37,7 +37,7 @@ def test_the_gauge_shows_the_timestamp_and_zero_without_a_school_day() -> None:
     registry = CollectorRegistry()
     gauge = TermDatesGauge(calendar)
     registry.register(gauge)
-    expected = datetime(2027, 7, 21, 7, 30, tzinfo=UTC).timestamp()
+    expected = datetime(2028, 7, 20, 7, 30, tzinfo=UTC).timestamp()
     assert registry.get_sample_value(LAST_DAY_METRIC) == expected
     assert f"# TYPE {LAST_DAY_METRIC} gauge" in generate_latest(registry).decode()
     gauge.calendar = SchoolCalendar(())
