@@ -10,6 +10,7 @@ import httpx
 import pytest
 from api_conformance import CountedBody, edge_gaps
 from contacts_testkit import contact_data
+from sqlalchemy import create_engine
 from sqlmodel import Session
 
 from contacts.access import keyring
@@ -58,3 +59,14 @@ async def test_the_limit_is_a_setting_and_an_honest_contact_passes(settings: Set
         streamed = await client.post("/v1/contacts", content=body, headers=key)
         assert streamed.status_code == 413 and body.pulled <= 2048 + 1024
     assert len(publisher.records) == 1
+
+
+async def test_keys_that_cannot_be_looked_up_are_503_not_a_bad_body(settings: Settings, token: str) -> None:
+    app = create_app(settings, publisher=MemoryPublisher(), clock=lambda: NOW)
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        app.state.auth.engine.dispose()
+        app.state.auth.engine = create_engine("sqlite:////nonexistent/dir/contacts.db")  # the database is gone
+        answer = await client.post("/v1/contacts", json=contact_data(), headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
+    assert answer.json()["detail"] == "API keys cannot be checked now; retry shortly"

@@ -11,7 +11,8 @@ The first time it asks, in this order:
    cookie routes, the ops routes and /docs are not key routes) is answered
    401 when the request has no valid key, before a byte is read. The key is
    looked up with `Auth.caller_of` (the batched look-up) and the caller left
-   in the scope for `http.caller`: one look-up per request. A wrong role is
+   in the scope for `http.caller`: one look-up per request (a look-up that
+   fails, the database down, is 503 with Retry-After). A wrong role is
    still the route's 403. A route without a body never asks: its key is
    checked by `http.caller`, with nothing read either.
 2. A body whose Content-Length is over `max_body_bytes` is answered 413
@@ -33,6 +34,7 @@ count them like the routes' own.
 from __future__ import annotations
 
 import email.message
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +53,7 @@ from frontdoor_contracts.errors import FieldError
 from .http import CALLER_SCOPE_KEY, CHALLENGE, NO_VALID_KEY, Auth, bearer_token, caller
 from .problems import PROBLEM_JSON, HTTPProblem, Problem
 
+log = logging.getLogger("frontdoor.edge")
 # Far deeper than any contract (fewer than 10 levels), and shallow enough that
 # Python's recursive parser (FastAPI's, after this one) never meets its limit.
 MAX_BODY_DEPTH = 128
@@ -199,7 +202,12 @@ class _Guard:
         if auth is None:  # the lifespan has not installed it yet
             raise HTTPProblem(503, "the service is starting", headers={"Retry-After": "1"})
         token = bearer_token(headers.get("authorization"))
-        who = await auth.caller_of(token) if token else None
+        try:
+            who = await auth.caller_of(token) if token else None
+        except Exception as exc:  # the database, not the caller: raised here, FastAPI would call it a bad body
+            log.error("API keys could not be looked up", extra={"error": type(exc).__name__})
+            raise HTTPProblem(503, "API keys cannot be checked now; retry shortly", headers={"Retry-After": "1"}
+                              ) from None
         if who is None:
             raise HTTPProblem(401, NO_VALID_KEY, headers=CHALLENGE)
         self.scope[CALLER_SCOPE_KEY] = who
