@@ -17,7 +17,7 @@ from typing import Any
 from sqlmodel import Session
 
 from frontdoor_contracts.allocation import CaseAllocated, OfferOverdue
-from frontdoor_contracts.contacts import DAChildReported, DAIncidentReported
+from frontdoor_contracts.contacts import DAChildReported, DAIncidentReported, today_in_england
 from frontdoor_contracts.notifications import NotificationKind, SchoolUnknown, UnknownReason
 from frontdoor_contracts.topics import NOTIFICATIONS_SCHOOL_UNKNOWN
 from frontdoor_platform.tracing import traceparent_now
@@ -70,7 +70,7 @@ def on_da_incident(session: Session, event_id: str, incident: DAIncidentReported
 
 def _child(session: Session, event_id: str, incident: DAIncidentReported, child: DAChildReported, rules: Rules,
            now: datetime, outcome: Outcome) -> None:
-    on = incident.reported_at.date()
+    on = today_in_england(incident.reported_at)  # the day in England, not in UTC (23:30 UTC in summer is tomorrow)
     found = find_school(urn=child.school_urn, upn=child.upn, born=child.date_of_birth, on=on,
                         enrolments=store.enrolments_of(session, child.upn) if child.upn and not child.school_urn
                         else ())

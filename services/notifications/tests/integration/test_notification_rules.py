@@ -121,6 +121,30 @@ def test_a_child_with_only_a_upn_reaches_the_school_its_enrolment_names(engine: 
     assert (note.recipient_id, note.upn) == ("100002", "H801200001001")
 
 
+def test_the_school_and_the_age_are_judged_on_the_date_in_england(engine: Engine) -> None:
+    # 23:30 UTC on Wednesday 8 July 2026 is 00:30 on Thursday 9 July in England (summer time): Amelia moved school
+    # that Thursday, and Baby turned two that Thursday (of school age: the MASH looks for her setting)
+    school(engine, "100002")
+    school(engine, "100004")
+    upn = "H801200001001"
+    enrolments = [record("schools.enrolments.v1", n, "uk.gov.frontdoor.schools.pupil-enrolled.v1",
+                         {"upn": upn, "school_urn": urn, "starts_on": starts, "ends_on": ends}, event_id=f"en{n}")
+                  for n, (urn, starts, ends) in enumerate([("100002", "2022-09-01", "2026-07-08"),
+                                                           ("100004", "2026-07-09", None)])]
+    assert consume(engine, *enrolments) == []
+    reported = datetime(2026, 7, 8, 23, 30, tzinfo=UTC)
+    amelia, baby = child("Amelia", upn=upn), child("Baby", date_of_birth="2024-07-09")
+    night = record("contacts.da-incident-reported.v1", 2, "uk.gov.frontdoor.contacts.da-incident-reported.v1",
+                   {"contact_id": str(CONTACT), "police_reference": "MPS/2026/041188",
+                    "occurred_at": "2026-07-08T22:50:00Z", "reported_at": reported.isoformat(),
+                    "children": [amelia, baby]})
+    assert consume(engine, night, now=reported + timedelta(seconds=2)) == []
+    [note] = rows(engine, NotificationRow)
+    assert note.recipient_id == "100004"
+    resolutions = {str(r.child_id): r.resolution for r in rows(engine, DAChildRow)}
+    assert resolutions == {amelia["child_id"]: "by_enrolment", baby["child_id"]: "unknown"}
+
+
 def test_a_bad_incident_is_dead_lettered(engine: Engine) -> None:
     assert consume(engine, incident(0)) == [("contacts.da-incident-reported.v1", "invalid_data")]  # no children
     assert rows(engine, NotificationRow) == []

@@ -15,6 +15,7 @@ from frontdoor_platform import outbox
 from frontdoor_platform.consumer import add_dead_letter
 
 from ..domain.family import Family
+from ..domain.rules import day_of
 from ..domain.thresholds import Thresholds
 from ..domain.view import family_view
 from ..models import FamilyAliasRow, FamilyViewRow, OutboxEvent
@@ -56,5 +57,5 @@ def record(session: Session, steps: Iterable[Step], th: Thresholds, now: datetim
 
 
 def write_view(session: Session, family: Family, th: Thresholds, now: datetime) -> None:
-    document = family_view(family, now.date(), th).model_dump_json()
+    document = family_view(family, day_of(now), th).model_dump_json()  # the day in England, not in UTC
     session.merge(FamilyViewRow(family_id=family.family_id, document=document, updated_at=now))
