@@ -34,7 +34,6 @@ count them like the routes' own.
 from __future__ import annotations
 
 import email.message
-import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,10 +49,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from frontdoor_contracts.errors import FieldError
 
-from .http import CALLER_SCOPE_KEY, CHALLENGE, NO_VALID_KEY, Auth, bearer_token, caller
+from .http import CALLER_SCOPE_KEY, CHALLENGE, NO_VALID_KEY, Auth, bearer_token, caller, holder_of
 from .problems import PROBLEM_JSON, HTTPProblem, Problem
 
-log = logging.getLogger("frontdoor.edge")
 # Far deeper than any contract (fewer than 10 levels), and shallow enough that
 # Python's recursive parser (FastAPI's, after this one) never meets its limit.
 MAX_BODY_DEPTH = 128
@@ -201,13 +199,7 @@ class _Guard:
         auth: Auth | None = getattr(self.scope["app"].state, "auth", None)
         if auth is None:  # the lifespan has not installed it yet
             raise HTTPProblem(503, "the service is starting", headers={"Retry-After": "1"})
-        token = bearer_token(headers.get("authorization"))
-        try:
-            who = await auth.caller_of(token) if token else None
-        except Exception as exc:  # the database, not the caller: raised here, FastAPI would call it a bad body
-            log.error("API keys could not be looked up", extra={"error": type(exc).__name__})
-            raise HTTPProblem(503, "API keys cannot be checked now; retry shortly", headers={"Retry-After": "1"}
-                              ) from None
+        who = await holder_of(auth, bearer_token(headers.get("authorization")))
         if who is None:
             raise HTTPProblem(401, NO_VALID_KEY, headers=CHALLENGE)
         self.scope[CALLER_SCOPE_KEY] = who

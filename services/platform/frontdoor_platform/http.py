@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
@@ -22,9 +23,10 @@ from starlette.concurrency import run_in_threadpool
 from .apikeys import Caller, KeyRing
 from .clock import Clock
 from .database import for_writing
-from .problems import ProblemError
+from .problems import HTTPProblem, ProblemError
 
 T = TypeVar("T")
+log = logging.getLogger("frontdoor.http")
 bearer_scheme = HTTPBearer(auto_error=False, description="An API key of this service: `Authorization: Bearer <key>`")
 # Where the edge (`edge.py`) leaves the caller it found, so `caller` does not look the key up again.
 CALLER_SCOPE_KEY = "frontdoor.caller"
@@ -90,6 +92,20 @@ def bearer_token(authorization: str | None) -> str:
     return token if scheme.lower() == "bearer" else ""
 
 
+async def holder_of(auth: Auth, token: str) -> Caller | None:
+    """Whose key this is (None: no valid key). Keys that cannot be looked up
+    now (the database down) are 503 with Retry-After: not the caller's fault.
+    An HTTPProblem, so it passes through FastAPI's body reading (the edge)."""
+    if not token:
+        return None
+    try:
+        return await auth.caller_of(token)
+    except Exception as exc:
+        log.error("API keys could not be looked up", extra={"error": type(exc).__name__})
+        raise HTTPProblem(503, "API keys cannot be checked now; retry shortly", headers={"Retry-After": "1"}
+                          ) from None
+
+
 async def caller(request: Request,
                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]) -> Caller:
     """Who is calling. For a route with a body the edge looked the key up
@@ -98,8 +114,7 @@ async def caller(request: Request,
     found = request.scope.get(CALLER_SCOPE_KEY)
     if isinstance(found, Caller):
         return found
-    token = credentials.credentials.strip() if credentials is not None else ""
-    who = await _auth(request).caller_of(token) if token else None
+    who = await holder_of(_auth(request), credentials.credentials.strip() if credentials is not None else "")
     if who is None:
         raise ProblemError(401, NO_VALID_KEY, headers=CHALLENGE)
     return who
