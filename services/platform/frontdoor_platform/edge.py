@@ -10,11 +10,10 @@ The first time it asks, in this order:
    `http.caller`: the rule comes from the routes themselves, so the page's
    cookie routes, the ops routes and /docs are not key routes) is answered
    401 when the request has no valid key, before a byte is read. The key is
-   looked up with `Auth.caller_of` (the batched look-up) and the caller left
-   in the scope for `http.caller`: one look-up per request (a look-up that
-   fails, the database down, is 503 with Retry-After). A wrong role is
-   still the route's 403. A route without a body never asks: its key is
-   checked by `http.caller`, with nothing read either.
+   looked up as `http.caller` looks it up (`holder_of`: the batched
+   look-up; 503 with Retry-After when it fails, the database down) and the
+   caller left in the scope for `http.caller`: one look-up per request. A
+   wrong role is still the route's 403.
 2. A body whose Content-Length is over `max_body_bytes` is answered 413
    before a byte is read; a streamed one as soon as it passes the limit.
 3. A JSON body (a route with a body, sent as JSON or with no content type)
@@ -26,9 +25,11 @@ The first time it asks, in this order:
    (`json_int_range`), nesting past `MAX_BODY_DEPTH` (`json_depth`). Only
    then is the body handed on, unchanged; FastAPI parses it again.
 
-Refusals are raised as `HTTPProblem` from `receive` (FastAPI passes an
-HTTPException on), so the app's handlers answer them as problem+json and
-count them like the routes' own.
+A route without a body never asks: nothing of its body is read, and its
+key is checked by `http.caller`, as before. Refusals are raised as
+`HTTPProblem` from `receive` (FastAPI passes an HTTPException on), so the
+app's handlers answer them as problem+json and count them like the
+routes' own.
 """
 
 from __future__ import annotations
