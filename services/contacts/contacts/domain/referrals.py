@@ -2,7 +2,10 @@
 
 A decision of S47 strategy discussion or social care assessment makes a
 contact a referral. A referral for a child who had a referral in the 12
-months before it is a re-referral (the DfE definition).
+months before it is a re-referral (the DfE definition): 12 calendar months
+of dates in England, as `frontdoor_contracts.periods` defines them for
+every service (the outcomes service's "not re-referred within 12 months"
+is the same rule).
 """
 
 from __future__ import annotations
@@ -12,33 +15,22 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from frontdoor_contracts.periods import TWELVE_MONTHS, within_months
 from frontdoor_contracts.vocabulary import REFERRAL_DECISIONS, Decision
 
-RE_REFERRAL_WINDOW_MONTHS = 12
+RE_REFERRAL_WINDOW_MONTHS = TWELVE_MONTHS
 
 
 def is_referral(decision: Decision) -> bool:
     return decision in REFERRAL_DECISIONS
 
 
-def months_before(moment: datetime, months: int) -> datetime:
-    """The same wall-clock moment `months` earlier; the 29th-31st fall back
-    to the last day of a shorter month."""
-    total = moment.year * 12 + (moment.month - 1) - months
-    year, month = divmod(total, 12)
-    month += 1
-    day = moment.day
-    while True:
-        try:
-            return moment.replace(year=year, month=month, day=day)
-        except ValueError:
-            day -= 1
-
-
 def is_re_referral(decided_at: datetime, previous_referrals: Iterable[datetime],
                    window_months: int = RE_REFERRAL_WINDOW_MONTHS) -> bool:
-    window_start = months_before(decided_at, window_months)
-    return any(window_start <= earlier < decided_at for earlier in previous_referrals)
+    """Was any of the child's earlier referrals (strictly before this one)
+    within `window_months` calendar months before it?"""
+    return any(earlier < decided_at and within_months(earlier, decided_at, window_months)
+               for earlier in previous_referrals)
 
 
 @dataclass(frozen=True)

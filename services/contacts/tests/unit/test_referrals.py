@@ -3,7 +3,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from contacts.domain.referrals import is_re_referral, is_referral, months_before, referral_flags
+from contacts.domain.referrals import is_re_referral, is_referral, referral_flags
+from frontdoor_contracts.periods import within_twelve_months
 from frontdoor_contracts.vocabulary import Decision
 
 
@@ -26,27 +27,39 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def test_months_before_keeps_the_wall_clock() -> None:
-    assert months_before(at("2026-06-15T09:30:00"), 12) == at("2025-06-15T09:30:00")
-    assert months_before(at("2026-03-31T00:00:00"), 1) == at("2026-02-28T00:00:00")
-    assert months_before(at("2024-02-29T12:00:00"), 12) == at("2023-02-28T12:00:00")
-    assert months_before(at("2026-01-10T00:00:00"), 13) == at("2024-12-10T00:00:00")
-
-
-def test_window_is_the_twelve_months_before() -> None:
+def test_window_is_the_twelve_calendar_months_before() -> None:
     decided = at("2026-06-15T10:00:00")
-    assert is_re_referral(decided, [at("2025-06-15T10:00:00")])  # exactly 12 months: inside
-    assert not is_re_referral(decided, [at("2025-06-15T09:59:59")])  # a second more: outside
+    assert is_re_referral(decided, [at("2025-06-15T23:00:00")])  # 00:00 on 16 June in England (BST): inside
+    assert not is_re_referral(decided, [at("2025-06-15T10:00:00")])  # on the anniversary: 12 months are over
+    assert not is_re_referral(decided, [at("2025-06-14T22:59:59")])  # 23:59 on 14 June in England: outside
     assert is_re_referral(decided, [at("2026-06-15T09:00:00")])
     assert not is_re_referral(decided, [at("2026-06-15T10:00:00")])  # not itself
     assert not is_re_referral(decided, [at("2026-07-01T00:00:00")])  # later ones do not count
     assert not is_re_referral(decided, [])
 
 
+def test_the_months_are_counted_on_dates_in_england() -> None:
+    # 23:30 UTC on 14 June 2026 is 00:30 on 15 June in England: a referral of 15 June 2025 is 12 months back
+    assert not is_re_referral(at("2026-06-14T23:30:00"), [at("2025-06-15T09:00:00")])
+    assert is_re_referral(at("2026-06-14T22:30:00"), [at("2025-06-15T09:00:00")])
+
+
 def test_leap_day_window() -> None:
-    decided = at("2025-02-28T08:00:00")
-    assert is_re_referral(decided, [at("2024-02-28T08:00:00")])
-    assert not is_re_referral(decided, [at("2024-02-27T23:00:00")])
+    assert is_re_referral(at("2025-02-28T08:00:00"), [at("2024-02-29T09:00:00")])  # 12 months from 29 February
+    assert not is_re_referral(at("2025-03-01T08:00:00"), [at("2024-02-29T09:00:00")])  # ... end with 28 February
+    assert not is_re_referral(at("2025-02-28T08:00:00"), [at("2024-02-28T08:00:00")])
+    assert is_re_referral(at("2025-02-28T08:00:00"), [at("2024-03-01T08:00:00")])
+    assert is_re_referral(at("2028-02-29T08:00:00"), [at("2027-03-01T08:00:00")])  # 365 days, inside a leap year
+
+
+@pytest.mark.parametrize(("earlier", "later"), [
+    ("2025-06-15T10:00:00", "2026-06-15T09:00:00"), ("2025-06-15T10:00:00", "2026-06-14T22:59:00"),
+    ("2024-02-29T17:45:00", "2025-02-28T17:45:00"), ("2024-02-29T17:45:00", "2025-03-01T00:00:00"),
+    ("2025-10-26T00:30:00", "2026-10-25T23:30:00"), ("2026-01-31T12:00:00", "2026-02-28T12:00:00"),
+])
+def test_a_re_referral_is_the_contracts_within_twelve_months(earlier: str, later: str) -> None:
+    # the one definition the outcomes service also uses for closed cases not re-referred
+    assert is_re_referral(at(later), [at(earlier)]) is within_twelve_months(at(earlier), at(later))
 
 
 def test_flags_are_per_child() -> None:

@@ -24,7 +24,7 @@ from frontdoor_platform.clock import Clock
 
 from .report import closed_cases_kpi, kpi_report
 from .report_models import ClosedCasesKpi, Figure, KpiReport
-from .rules import NATIONAL_RE_REFERRAL_RATE, RE_REFERRAL_WINDOW, STATISTICAL_NEIGHBOURS_RE_REFERRAL_RATE
+from .rules import NATIONAL_RE_REFERRAL_RATE, STATISTICAL_NEIGHBOURS_RE_REFERRAL_RATE
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ class KpiCollector(Collector):
         now = self._clock()
         with Session(self._engine) as session:
             report = kpi_report(session, now - PERIOD, now, now)
-            closed = closed_cases_kpi(session, now - PERIOD - RE_REFERRAL_WINDOW, now - RE_REFERRAL_WINDOW, now)
+            closed = closed_cases_kpi(session, now - 2 * PERIOD, now - PERIOD, now)  # the period before the last
         return gauge_families(report, closed)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:

@@ -45,7 +45,7 @@ from .report_models import (
     OffersKpi,
     ReReferralKpi,
 )
-from .rules import RE_REFERRAL_WINDOW, came_back, follow_up_over, median_of_counts, split_categories
+from .rules import came_back, follow_up_end, follow_up_over, median_of_counts, split_categories
 from .tables import (
     KpiAllocation,
     KpiCaseOpened,
@@ -270,7 +270,7 @@ def closed_cases_kpi(session: Session, start: datetime, end: datetime, now: date
         last = max(closed_at for _, closed_at in known.values())
         d_alias, d_family = _family(KpiDecision.family_id)
         later = (_from(select(d_family, KpiDecision.decision, KpiDecision.decided_at), KpiDecision, d_alias)
-                 .where(within(KpiDecision.decided_at, first, last + RE_REFERRAL_WINDOW),
+                 .where(within(KpiDecision.decided_at, first, follow_up_end(last)),
                         col(KpiDecision.decision).in_([Decision.EARLY_HELP.value, *REFERRALS]),
                         d_family.in_(families)))
         for family_id, decision, decided_at in session.exec(later).all():

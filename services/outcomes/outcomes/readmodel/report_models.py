@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from .rules import NATIONAL_RE_REFERRAL_RATE, RE_REFERRAL_WINDOW, STATISTICAL_NEIGHBOURS_RE_REFERRAL_RATE, ratio
+from .rules import NATIONAL_RE_REFERRAL_RATE, RE_REFERRAL_WINDOW_MONTHS, STATISTICAL_NEIGHBOURS_RE_REFERRAL_RATE, ratio
 
 PERIOD_RULE = ("Facts whose business time (received_at, decided_at, offered_at, delivered_at, closed_at, "
                "allocated_at, opened_at, identified_at, achieved_at, eligible_at) is in [period_start, period_end).")
@@ -22,11 +22,12 @@ FAMILIES_RULE = ("Distinct families (merged families counted once). A plan is a 
                  "problems: on the case, or because the family was identified in data before the case opened. "
                  "plans_sustained: of the families with a plan made in the period, those whose plan (that case) "
                  "achieved sustained outcomes before the report was made.")
-CLOSED_RULE = (f"Per case: cases closed in the period whose {RE_REFERRAL_WINDOW.days} days after closure are over "
-               "when the report is made, and of them those without an Early Help decision (or without a social care "
-               "assessment or S47 decision) for the same family in [closed_at, closed_at + 365 days): day 364 is "
-               "re-referred, day 366 is not. Cases closed less than 365 days before the report are not yet known "
-               "and left out of the denominator.")
+CLOSED_RULE = (f"Per case: cases closed in the period whose {RE_REFERRAL_WINDOW_MONTHS} months after closure are "
+               "over when the report is made, and of them those without an Early Help decision (or without a social "
+               "care assessment or S47 decision) for the same family within 12 months of the closure: calendar "
+               "months between dates in England, as re-referrals are counted (DfE), from the closing instant to the "
+               "end of the day before its anniversary (a case closed on 29 February: to the end of 28 February). "
+               "Cases whose 12 months are not over are not yet known and left out of the denominator.")
 DA_RULE = ("Domestic abuse notifications delivered in the period whose school-day deadline is known, and of them "
            "those delivered before it. Distinct notifications.")
 LEAD_RULE = "Allocations of a lead agency and lead professional made in the period, and the distinct organisations."
@@ -108,7 +109,7 @@ class ClosedCasesKpi(Report):
     not_yet_known: int = Field(description="Closed less than 12 months before the report: not in the denominators")
     not_re_referred_to_early_help: Figure
     not_re_referred_to_social_care: Figure
-    window_days: int = RE_REFERRAL_WINDOW.days
+    window_months: int = RE_REFERRAL_WINDOW_MONTHS
     rule: str = CLOSED_RULE
 
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
-RE_REFERRAL_WINDOW = timedelta(days=365)
-"""A closed case is re-referred when a decision for its family falls in
-[closed_at, closed_at + 365 days): day 364 is re-referred, day 365 and later
-are not."""
+from frontdoor_contracts.periods import TWELVE_MONTHS, window_end, within_twelve_months
+
+RE_REFERRAL_WINDOW_MONTHS = TWELVE_MONTHS
+"""A closed case is re-referred when a decision for its family is within 12
+months of the closure: the contracts' `within_twelve_months`, the DfE's
+calendar months between dates in England that the contacts service flags
+re-referrals with (from the closing instant to the end of the day before
+the closure's anniversary)."""
 
 NATIONAL_RE_REFERRAL_RATE = 0.223
 STATISTICAL_NEIGHBOURS_RE_REFERRAL_RATE = 0.208
@@ -23,14 +27,19 @@ def ratio(numerator: int, denominator: int) -> float | None:
 
 def follow_up_over(closed_at: datetime, now: datetime) -> bool:
     """Are the 12 months after a closure over at `now` (so whether the case
-    came back is known)?"""
-    return now >= closed_at + RE_REFERRAL_WINDOW
+    came back is known)? From midnight in England on its anniversary."""
+    return now >= follow_up_end(closed_at)
+
+
+def follow_up_end(closed_at: datetime) -> datetime:
+    """The instant the 12 months after a closure are over."""
+    return window_end(closed_at, RE_REFERRAL_WINDOW_MONTHS)
 
 
 def came_back(closed_at: datetime, decided_times: Sequence[datetime]) -> bool:
     """Is any of `decided_times` (sorted ascending) within the 12 months after `closed_at`?"""
     first = bisect_left(decided_times, closed_at)
-    return first < len(decided_times) and decided_times[first] < closed_at + RE_REFERRAL_WINDOW
+    return first < len(decided_times) and within_twelve_months(closed_at, decided_times[first])
 
 
 def median_of_counts(counts: Mapping[int, int]) -> float | None:

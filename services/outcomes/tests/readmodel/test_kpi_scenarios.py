@@ -1,6 +1,6 @@
 """The KPI read model against the seeds' figures and its edge rules: the
 Wokingham 2015 closure table, Reading's 96% / 88% not re-referred, the
-365-day follow-up boundary, family merges, and applying an event twice."""
+12-month follow-up boundary, family merges, and applying an event twice."""
 
 from __future__ import annotations
 
@@ -183,8 +183,9 @@ def test_reading_2017_closed_cases_not_re_referred_within_12_months(kit) -> None
 
 
 @pytest.mark.parametrize(("days", "re_referred"), [(0, True), (364, True), (365, False), (366, False), (-1, False)])
-def test_a_decision_on_day_364_is_a_re_referral_and_on_day_366_is_not(kit, days: int, re_referred: bool) -> None:
-    closed_at = datetime(2025, 2, 28, 16, 30, tzinfo=UTC)
+def test_a_decision_the_day_before_the_anniversary_is_a_re_referral_and_on_it_is_not(kit, days: int,
+                                                                                      re_referred: bool) -> None:
+    closed_at = datetime(2025, 2, 28, 16, 30, tzinfo=UTC)  # 12 calendar months: to the end of 27 February 2026
     family = uuid.uuid4()
     kit.apply([kit.closed(uuid.uuid4(), family, closed_at, ClosureOutcome.TOO_EARLY_TO_SAY, [uuid.uuid4()]),
                kit.decided(uuid.uuid4(), family, Decision.EARLY_HELP, closed_at + timedelta(days=days),
@@ -193,10 +194,11 @@ def test_a_decision_on_day_364_is_a_re_referral_and_on_day_366_is_not(kit, days:
                            [(uuid.uuid4(), False)])])
     start, end = closed_at - DAY, closed_at + DAY
     not_back = Figure.of(0 if re_referred else 1, 1)
-    known = kit.report(start, end, closed_at + YEAR).closed_cases
+    anniversary = datetime(2026, 2, 28, tzinfo=UTC)  # midnight in England (GMT)
+    known = kit.report(start, end, anniversary).closed_cases
     assert known.not_re_referred_to_early_help == not_back
     assert known.not_re_referred_to_social_care == not_back
-    early = kit.report(start, end, closed_at + YEAR - timedelta(seconds=1)).closed_cases
+    early = kit.report(start, end, anniversary - timedelta(seconds=1)).closed_cases
     assert (early.not_yet_known, early.not_re_referred_to_early_help) == (1, Figure.of(0, 0))
     assert early.not_re_referred_to_early_help.value is None
 

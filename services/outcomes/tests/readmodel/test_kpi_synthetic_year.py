@@ -10,8 +10,9 @@ import statistics
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -44,6 +45,7 @@ START = datetime(2025, 4, 1, tzinfo=UTC)
 END = datetime(2026, 4, 1, tzinfo=UTC)
 NOW = END + timedelta(days=120)
 YEAR = timedelta(days=365)
+LONDON = ZoneInfo("Europe/London")
 SOCIAL_CARE = {Decision.S47_STRATEGY_DISCUSSION, Decision.SOCIAL_CARE_ASSESSMENT}
 AGENCIES = [("school-1", AgencyKind.SCHOOL), ("school-2", AgencyKind.SCHOOL),
             ("hv-1", AgencyKind.HEALTH_VISITING), ("vcs-1", AgencyKind.VOLUNTARY_SECTOR),
@@ -287,10 +289,16 @@ def expected_report(year: Year) -> KpiReport:
         claim_eligible_by_basis={basis: len(claims[basis]) for basis in sorted(claims)},
         plans_sustained=fig(len({family for family, case_id in plans if case_id in sustained_cases}), len(planned)))
 
-    known = [(find(f), at) for _, f, _, _, at in closed if at + YEAR <= NOW]
+    def twelve_months_on(closed_at: datetime) -> datetime:
+        """Midnight in England at the start of the closure's anniversary (29 February's: 1 March)."""
+        day = closed_at.astimezone(LONDON).date()
+        anniversary = date(day.year + 1, 3, 1) if (day.month, day.day) == (2, 29) else day.replace(year=day.year + 1)
+        return datetime.combine(anniversary, time(0), tzinfo=LONDON)
+
+    known = [(find(f), at) for _, f, _, _, at in closed if twelve_months_on(at) <= NOW]
 
     def came_back(family: uuid.UUID, closed_at: datetime, wanted: set[Decision]) -> bool:
-        return any(find(d[1]) == family and d[2] in wanted and closed_at <= d[3] < closed_at + YEAR
+        return any(find(d[1]) == family and d[2] in wanted and closed_at <= d[3] < twelve_months_on(closed_at)
                    for d in year.decisions)
 
     closed_cases = ClosedCasesKpi(

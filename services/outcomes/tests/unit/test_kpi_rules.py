@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from frontdoor_contracts.periods import within_twelve_months
 from outcomes.readmodel.report import check_period
 from outcomes.readmodel.report_models import Figure
 from outcomes.readmodel.rules import (
@@ -18,7 +19,7 @@ from outcomes.readmodel.rules import (
     split_categories,
 )
 
-CLOSED = datetime(2024, 2, 29, 17, 45, tzinfo=UTC)  # a leap day: 12 months are 365 days all the same
+CLOSED = datetime(2024, 2, 29, 17, 45, tzinfo=UTC)  # a leap day: its 12 months run to the end of 28 February 2025
 DAY = timedelta(days=1)
 
 
@@ -29,24 +30,42 @@ def test_a_ratio_is_none_when_there_is_nothing_to_divide_by() -> None:
     assert Figure.of(96, 100).value == 0.96
 
 
-@pytest.mark.parametrize(("days", "back"), [(-1, False), (0, True), (1, True), (364, True), (365, False),
-                                            (366, False)])
-def test_the_12_months_after_a_closure_are_365_days_from_the_closing_instant(days: int, back: bool) -> None:
-    assert came_back(CLOSED, [CLOSED + days * DAY]) is back
+@pytest.mark.parametrize(("decided", "back"), [
+    (CLOSED - timedelta(minutes=1), False),
+    (CLOSED, True),
+    (datetime(2025, 2, 28, 23, 59, 59, tzinfo=UTC), True),  # 365 days and more after a leap day: still inside
+    (datetime(2025, 3, 1, 0, 0, tzinfo=UTC), False),  # the anniversary (1 March: no 29 February in 2025)
+    (datetime(2026, 6, 14, 22, 59, tzinfo=UTC), False),
+])
+def test_the_12_months_after_a_closure_are_calendar_months(decided: datetime, back: bool) -> None:
+    assert came_back(CLOSED, [decided]) is back
+
+
+@pytest.mark.parametrize(("closed", "decided", "back"), [
+    (datetime(2025, 6, 15, 10, tzinfo=UTC), datetime(2026, 6, 14, 22, 59, tzinfo=UTC), True),  # 23:59 BST, 14 June
+    (datetime(2025, 6, 15, 10, tzinfo=UTC), datetime(2026, 6, 14, 23, 0, tzinfo=UTC), False),  # 00:00 BST, 15 June
+    (datetime(2025, 6, 15, 10, tzinfo=UTC), datetime(2026, 6, 15, 9, 0, tzinfo=UTC), False),  # under 365 days
+    (datetime(2027, 3, 1, 12, tzinfo=UTC), datetime(2028, 2, 29, 12, tzinfo=UTC), True),  # 365 days, a leap year
+])
+def test_came_back_is_the_contracts_within_twelve_months(closed: datetime, decided: datetime, back: bool) -> None:
+    assert came_back(closed, [decided]) is back is within_twelve_months(closed, decided)
 
 
 def test_came_back_looks_at_every_decision_in_order() -> None:
     times = sorted([CLOSED - 30 * DAY, CLOSED + 400 * DAY, CLOSED + 364 * DAY + timedelta(hours=23)])
     assert came_back(CLOSED, times)
-    assert not came_back(CLOSED, [CLOSED - DAY, CLOSED + 365 * DAY])
+    assert not came_back(CLOSED, [CLOSED - DAY, CLOSED + 366 * DAY])
     assert not came_back(CLOSED, [])
-    assert came_back(CLOSED, [CLOSED + 365 * DAY - timedelta(microseconds=1)])
+    assert came_back(CLOSED, [datetime(2025, 3, 1, tzinfo=UTC) - timedelta(microseconds=1)])
 
 
-def test_the_follow_up_is_over_365_days_after_the_closure() -> None:
-    assert not follow_up_over(CLOSED, CLOSED + 364 * DAY)
-    assert not follow_up_over(CLOSED, CLOSED + 365 * DAY - timedelta(seconds=1))
-    assert follow_up_over(CLOSED, CLOSED + 365 * DAY)
+def test_the_follow_up_is_over_at_midnight_in_england_on_the_anniversary() -> None:
+    assert not follow_up_over(CLOSED, CLOSED + 365 * DAY)  # 28 February 2025: the last day of the 12 months
+    assert not follow_up_over(CLOSED, datetime(2025, 3, 1, tzinfo=UTC) - timedelta(seconds=1))
+    assert follow_up_over(CLOSED, datetime(2025, 3, 1, tzinfo=UTC))
+    summer = datetime(2025, 6, 15, 10, tzinfo=UTC)
+    assert not follow_up_over(summer, datetime(2026, 6, 14, 22, 59, 59, tzinfo=UTC))
+    assert follow_up_over(summer, datetime(2026, 6, 14, 23, 0, tzinfo=UTC))  # 00:00 BST on 15 June 2026
 
 
 @pytest.mark.parametrize("counts", [{}, {5: 1}, {1: 1, 2: 1}, {0: 3, 10: 1}, {3: 2, 7: 2}, {1: 0, 4: 3, 9: 0},
