@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from contacts.access import keyring
 from contacts.app import create_app
 from contacts.database import build_engine, migrate
 from contacts.settings import Settings
+from frontdoor_contracts.envelope import TRACEPARENT_PATTERN
 from frontdoor_platform.database import for_writing
 from frontdoor_platform.testing import MemoryPublisher
 
@@ -69,7 +71,8 @@ def test_202_means_the_broker_has_a_structured_cloudevent(api: TestClient, keys:
     assert record.key == contact_id and ("content-type", b"application/cloudevents+json") in record.headers
     event = json.loads(record.value)
     assert event["specversion"] == "1.0" and event["source"] == "urn:frontdoor:contacts:api:test-intake"
-    assert "subject" not in event and "traceparent" not in event  # absent, never null
+    assert "subject" not in event  # absent, never null
+    assert re.fullmatch(TRACEPARENT_PATTERN, event["traceparent"])  # the request's span: a trace starts here
 
 
 def test_who_may_call(api: TestClient, keys: dict[str, str]) -> None:

@@ -165,6 +165,14 @@ class BatchConsumer:
         self._batch_size, self._clock = batch_size, clock
         self.running = False
 
+    @property
+    def group(self) -> str:
+        return self._group
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return self._routes.topics
+
     # -- the transaction (worker thread) ---------------------------------
 
     def apply_batch(self, records: Sequence[Record]) -> BatchResult:

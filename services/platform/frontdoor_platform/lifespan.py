@@ -10,9 +10,11 @@ from collections.abc import Coroutine
 from typing import Any
 
 from fastapi import FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from . import edge, problems
 from .ops import ops_router
+from .requests import RequestMetrics
 from .settings import ServiceSettings
 
 log = logging.getLogger("frontdoor.lifespan")
@@ -41,10 +43,16 @@ def _report_crash(task: asyncio.Task[Any]) -> None:
 
 
 def service_app(title: str, description: str, version: str, lifespan: Any, settings: ServiceSettings) -> FastAPI:
-    """A FastAPI app with the kit's ops routes, problem+json errors and the
-    edge (401, 413 and hostile JSON refused before a route reads a body)."""
+    """A FastAPI app with the kit's ops routes, problem+json errors, the
+    edge (401, 413 and hostile JSON refused before a route reads a body),
+    request metrics and access logs, and a span per request."""
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
     problems.install(app)
     edge.install(app, settings.max_body_bytes)
+    app.add_middleware(RequestMetrics)
     app.include_router(ops_router())
+    # A span per request (a child of the caller's traceparent header), outermost, so the edge's refusals,
+    # the access log line and the events a route publishes are in it. The ops routes are not traced.
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="/healthz,/readyz,/metrics",
+                                       exclude_spans=["receive", "send"])
     return app

@@ -11,6 +11,7 @@ from prometheus_client.registry import Collector
 from .workers import multiproc_dir
 
 BATCH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 SIZE_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500)
 
 
@@ -43,6 +44,11 @@ class KitMetrics:
                                         multiprocess_mode="livemax")
         self.outbox_batch_seconds = Histogram(p + "outbox_batch_seconds", "Time to publish one outbox batch",
                                               buckets=BATCH_BUCKETS, registry=r)
+        self.http_requests = Counter(p + "http_requests", "HTTP requests answered, by route template, method and "
+                                     "status class", ["route", "method", "status_class"], registry=r)
+        self.http_request_seconds = Histogram(p + "http_request_duration_seconds", "Time to answer an HTTP request, "
+                                              "by route template and method", ["route", "method"],
+                                              buckets=HTTP_BUCKETS, registry=r)
         self.api_rejections = Counter(p + "api_rejections_total", "API requests refused, by HTTP status",
                                       ["status"], registry=r)
 

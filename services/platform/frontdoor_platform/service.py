@@ -15,13 +15,14 @@ from typing import Any, Protocol
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from . import logs
+from . import logs, tracing
 from .apikeys import KeyRing
 from .clock import Clock
 from .consumer import BatchConsumer, Routes
 from .database import answers, build_engine
 from .http import Auth, in_thread
 from .kafka import EventPublisher, Publisher
+from .lag import GroupWatch
 from .lifespan import Background
 from .metrics import KitMetrics
 from .ops import Ops
@@ -36,6 +37,12 @@ class Consuming(Protocol):
 
     running: bool
 
+    @property
+    def group(self) -> str: ...
+
+    @property
+    def topics(self) -> tuple[str, ...]: ...
+
     async def run(self) -> None: ...
 
 
@@ -49,6 +56,7 @@ class Plumbing:
     consumer: Consuming
     clock: Clock
     owns_engine: bool
+    watch: GroupWatch
 
 
 async def build(settings: ServiceSettings, *, database_url: str, client_id: str, outbox: type[OutboxFields],
@@ -56,6 +64,7 @@ async def build(settings: ServiceSettings, *, database_url: str, client_id: str,
                 clock: Clock, publisher: EventPublisher | None = None, engine: Engine | None = None,
                 consumer: Callable[[Engine, OutboxRelay], Consuming] | None = None) -> Plumbing:
     logs.configure(settings.log_level)
+    tracing.configure(client_id)
     db = engine or build_engine(database_url, settings.database_pool_size)
     await in_thread(migrate, db)
     broker = publisher or Publisher(settings.kafka_bootstrap, settings.publish_timeout_seconds, client_id=client_id)
@@ -65,7 +74,17 @@ async def build(settings: ServiceSettings, *, database_url: str, client_id: str,
         bootstrap=settings.kafka_bootstrap, group=settings.consumer_group, client_id=client_id, routes=routes(),
         engine=db, outbox=outbox, metrics=metrics, on_commit=relay.wake, batch_size=settings.consumer_batch_size,
         clock=clock)
-    return Plumbing(settings, db, metrics, broker, relay, consuming, clock, owns_engine=engine is None)
+    watch = GroupWatch(client_id, settings.kafka_bootstrap, consuming.group, consuming.topics,
+                       worker_up=lambda: _worker_alive(settings, relay, consuming))
+    metrics.add_collector(watch)
+    return Plumbing(settings, db, metrics, broker, relay, consuming, clock, owns_engine=engine is None, watch=watch)
+
+
+def _worker_alive(settings: ServiceSettings, relay: OutboxRelay, consuming: Consuming) -> bool:
+    """The worker reported lately (two processes), or this process's consumer and relay run (one)."""
+    if settings.role == "api":
+        return read_status() is not None
+    return relay.healthy and (consuming.running or not settings.run_consumer)
 
 
 def install(app: FastAPI, parts: Plumbing, keyring: KeyRing,
@@ -110,6 +129,8 @@ async def running(parts: Plumbing, **more: Coroutine[Any, Any, Any]) -> AsyncIte
             background.start("consumer", parts.consumer.run())
         for name, work in more.items():
             background.start(name, work)
+    if role != "worker" and parts.settings.run_consumer:  # lag read from the broker by the process that outlives
+        background.start("group-watch", parts.watch.run())  # the worker (one process: itself)
     if role == "worker":
         background.start("worker-status", report_status(lambda: {
             "outbox": parts.relay.healthy, "consumer": parts.consumer.running or not parts.settings.run_consumer}))

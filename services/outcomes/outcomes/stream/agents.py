@@ -66,6 +66,7 @@ class FaustStream:
         self.settings, self.engine, self.relay, self.metrics, self.clock, self.th = (
             settings, engine, relay, metrics, clock, th)
         self.running = False
+        self.group, self.topics = settings.stream_id, INPUT_TOPICS  # faust's consumer group is its app id
         self._lock = asyncio.Lock()
         self.reader = gaps.BrokerReader(settings.kafka_bootstrap)
         self.applied: dict[gaps.TP, int] = {}
