@@ -1,7 +1,8 @@
 """The contacts service under pressure, against real brokers: a burst of
 concurrent requests while its consumer is busy, and a broker that stops
 and comes back under load. Every answer is 202 (then recorded exactly
-once) or 503 with Retry-After (then never recorded)."""
+once) or 503 with Retry-After: "nothing was recorded" (then never recorded)
+or, past the answer's bound, "may have been recorded" (then at most once)."""
 
 from __future__ import annotations
 
@@ -115,11 +116,13 @@ async def test_a_broker_outage_under_load_loses_nothing_and_503_means_not_taken(
         for _, response in answers:
             check_answer(response)
         accepted = {i for i, r in answers if r.status_code == 202}
-        refused = {i for i, r in answers if r.status_code == 503}
+        refused = {i for i, r in answers if r.status_code == 503 and "nothing was recorded" in r.text}
+        maybe = {i for i, r in answers if r.status_code == 503} - refused
         assert accepted and refused, (len(accepted), len(refused))
         counts = await recorded_markers(Kafka(broker.bootstrap), accepted)
         assert all(counts[i] == 1 for i in accepted), "every accepted contact recorded exactly once"
-        assert not refused & set(counts), "a contact answered 503 was recorded"
+        assert not refused & set(counts), "a contact answered 503 'nothing was recorded' was recorded"
+        assert all(counts[i] <= 1 for i in maybe), "a contact answered 503 'may have been recorded' recorded twice"
     finally:
         stop(process)
         broker.stop()
