@@ -19,7 +19,7 @@ from frontdoor_contracts.topics import (
     FRONTDOOR_STEP_DOWNS,
     OUTCOMES_FAMILY_IDENTIFIED,
 )
-from frontdoor_platform.consumer import Consumed, Route, Routes
+from frontdoor_platform.routes import Consumed, Route, Routes
 
 from . import handlers
 from .domain.cases import IllegalTransition, TriggerOutcome

@@ -14,7 +14,7 @@ from frontdoor_contracts.envelope import CloudEvent, EventData
 from frontdoor_contracts.errors import parse_event
 from frontdoor_contracts.topics import FRONTDOOR_CONTACTS, FRONTDOOR_DECISIONS
 from frontdoor_contracts.vocabulary import Channel
-from frontdoor_platform.consumer import Consumed, Route, Routes
+from frontdoor_platform.routes import Consumed, Route, Routes
 
 from . import handlers, lookups, partner_data
 from .metrics import Metrics

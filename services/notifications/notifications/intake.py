@@ -21,7 +21,7 @@ from frontdoor_contracts.topics import (
     CONTACTS_DA_INCIDENT_REPORTED,
     SCHOOLS_ENROLMENTS,
 )
-from frontdoor_platform.consumer import Consumed, Route, Routes
+from frontdoor_platform.routes import Consumed, Route, Routes
 
 from . import handlers, store
 from .handlers import Outcome, Rules

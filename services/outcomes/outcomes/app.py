@@ -13,10 +13,10 @@ from sqlalchemy.engine import Engine
 
 from frontdoor_platform import service
 from frontdoor_platform.clock import Clock, utc_now
-from frontdoor_platform.consumer import Routes
 from frontdoor_platform.kafka import EventPublisher
 from frontdoor_platform.lifespan import service_app
 from frontdoor_platform.outbox import OutboxRelay
+from frontdoor_platform.routes import Routes
 
 from . import __version__
 from .access import IMPLIED, keyring

@@ -26,36 +26,32 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from opentelemetry.trace import SpanKind
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from frontdoor_contracts.deadletters import dead_letter_headers
 from frontdoor_contracts.errors import FieldError, InvalidEvent
-from frontdoor_contracts.topics import dead_letter_topic
 
 from .clock import Clock, utc_now
 from .database import for_writing
 from .logs import log_context
 from .metrics import KitMetrics
-from .outbox import OutboxFields, add_record
+from .outbox import OutboxFields
 from .poison import database_answers, decode_record, handler_failed, is_infrastructure
+from .routes import Consumed, Incoming, Route, Routes, add_dead_letter
 from .tracing import span
 
 log = logging.getLogger("frontdoor.consumer")
-E = TypeVar("E")
 R = TypeVar("R")
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 CONFLICT = InvalidEvent("integrity_conflict", [FieldError("", "conflict", "the record conflicts with stored data")])
 # What the record made the database refuse (a conflict, a value too long for its column).
 RECORD_FAULTS = (IntegrityError, DataError)
-MAX_DEAD_LETTER_KEY = 200  # the outbox's key column
-MAX_DEAD_LETTER_BYTES = 900_000  # under the broker's and producer's 1 MiB record limit, headers included
 
 
 def _snapshot(info: dict[Any, Any]) -> dict[Any, Any]:
@@ -68,79 +64,6 @@ def _restore(info: dict[Any, Any], kept: dict[Any, Any]) -> None:
     undone would make the next update of that row look stale, forever."""
     info.clear()
     info.update(kept)
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """A record as read from a topic, whoever read it (this loop, a faust agent, a rebuild)."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: Sequence[tuple[str, bytes]] = ()
-
-    @staticmethod
-    def of(record: Record) -> Incoming:
-        return Incoming(record.topic, record.partition, record.offset, record.key, record.value,
-                        tuple(record.headers or ()))
-
-
-def add_dead_letter(session: Session, table: type[OutboxFields], record: Incoming, error: InvalidEvent,
-                    now: datetime) -> None:
-    """The original bytes and headers to the topic's dead-letter topic,
-    through the outbox in the caller's transaction (once per record)."""
-    record_id = f"dlq:{record.topic}:{record.partition}:{record.offset}"
-    if session.exec(select(table.id).where(col(table.event_id) == record_id)).first() is None:
-        headers = dead_letter_headers(error, record.topic, record.partition, record.offset, record.headers)
-        key = record.key.decode(errors="replace")[:MAX_DEAD_LETTER_KEY] if record.key is not None else ""
-        value = record.value or b""
-        if len(value) > MAX_DEAD_LETTER_BYTES:  # it could never be published whole: keep where to find it
-            headers.append(("dlq.truncated_from", str(len(value)).encode()))
-            value = value[:MAX_DEAD_LETTER_BYTES]
-        add_record(session, table, dead_letter_topic(record.topic), key, value, record_id, now, headers)
-    log.warning("dead-lettered", extra={"topic": record.topic, "partition": record.partition,
-                                        "offset": record.offset, "reason": error.reason, "field": error.field})
-
-
-@dataclass(frozen=True)
-class Consumed:
-    """Where a record came from, for handlers that need it."""
-
-    topic: str
-    partition: int
-    offset: int
-    now: datetime
-
-
-@dataclass(frozen=True)
-class Route(Generic[E, R]):
-    """How one topic is handled. `decode` and `apply` raise InvalidEvent for
-    the record's faults; `prefetch` loads what a whole batch needs in a few
-    queries; `after_commit` counts what happened (metrics) once it is durable."""
-
-    decode: Callable[[bytes], E]
-    apply: Callable[[Session, E, Consumed], R]
-    prefetch: Callable[[Session, Sequence[E]], None] | None = None
-    after_commit: Callable[[R], None] | None = None
-    trace: Callable[[E], tuple[str | None, str | None]] = lambda _: (None, None)
-    describe: Callable[[R], dict[str, Any]] = lambda _: {}
-
-
-@dataclass
-class Routes:
-    by_topic: dict[str, Route[Any, Any]] = field(default_factory=dict)
-
-    def add(self, topic: str, route: Route[Any, Any]) -> Routes:
-        if topic in self.by_topic:
-            raise ValueError(f"{topic} has a route already")
-        self.by_topic[topic] = route
-        return self
-
-    @property
-    def topics(self) -> tuple[str, ...]:
-        return tuple(self.by_topic)
 
 
 @dataclass

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from . import logs, tracing
 from .apikeys import KeyRing
 from .clock import Clock
-from .consumer import BatchConsumer, Routes
+from .consumer import BatchConsumer
 from .database import answers, build_engine
 from .http import Auth, in_thread
 from .kafka import EventPublisher, Publisher
@@ -27,6 +27,7 @@ from .lifespan import Background
 from .metrics import KitMetrics
 from .ops import Ops
 from .outbox import OutboxFields, OutboxRelay
+from .routes import Routes
 from .settings import ServiceSettings
 from .workers import read_status, report_status
 

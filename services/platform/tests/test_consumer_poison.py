@@ -21,9 +21,10 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from frontdoor_platform import consumer as consumer_module
-from frontdoor_platform.consumer import BatchConsumer, Consumed, Route, Routes
+from frontdoor_platform.consumer import BatchConsumer
 from frontdoor_platform.metrics import KitMetrics
 from frontdoor_platform.outbox import stored_headers
+from frontdoor_platform.routes import Consumed, Route, Routes
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 Record = ConsumerRecord[bytes, bytes]

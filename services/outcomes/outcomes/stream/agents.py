@@ -26,11 +26,11 @@ from sqlmodel import Session
 
 from frontdoor_contracts.vocabulary import SchoolTerm
 from frontdoor_platform.clock import Clock
-from frontdoor_platform.consumer import Incoming
 from frontdoor_platform.database import for_writing
 from frontdoor_platform.http import in_thread
 from frontdoor_platform.outbox import OutboxRelay
 from frontdoor_platform.poison import engine_answers, handler_failed, is_infrastructure
+from frontdoor_platform.routes import Incoming
 
 from ..domain.rules import day_of
 from ..domain.thresholds import Thresholds

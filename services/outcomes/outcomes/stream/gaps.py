@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from frontdoor_platform.consumer import Incoming
+from frontdoor_platform.routes import Incoming
 
 from ..models import StreamOffsetRow
 

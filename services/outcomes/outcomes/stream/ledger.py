@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from frontdoor_platform import outbox
-from frontdoor_platform.consumer import add_dead_letter
+from frontdoor_platform.routes import add_dead_letter
 
 from ..domain.family import Family
 from ..domain.rules import day_of

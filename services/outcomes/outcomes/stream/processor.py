@@ -35,8 +35,8 @@ from frontdoor_contracts.topics import (
     OUTCOMES_OUTCOME_ACHIEVED,
     topics_consumed_by,
 )
-from frontdoor_platform.consumer import Incoming
 from frontdoor_platform.poison import decode_record, handler_failed, is_infrastructure
+from frontdoor_platform.routes import Incoming
 from frontdoor_platform.tracing import span
 
 from ..domain import rules

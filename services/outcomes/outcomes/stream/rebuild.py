@@ -22,8 +22,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from frontdoor_platform.consumer import Incoming
 from frontdoor_platform.database import for_writing
+from frontdoor_platform.routes import Incoming
 
 from ..domain.family import Family
 from ..domain.thresholds import Thresholds

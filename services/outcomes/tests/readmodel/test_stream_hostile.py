@@ -23,8 +23,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
-from frontdoor_platform.consumer import Incoming
 from frontdoor_platform.outbox import stored_headers
+from frontdoor_platform.routes import Incoming
 from outcomes.domain.thresholds import Thresholds
 from outcomes.metrics import Metrics
 from outcomes.models import OutboxEvent

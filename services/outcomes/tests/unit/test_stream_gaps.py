@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from frontdoor_platform.consumer import Incoming
+from frontdoor_platform.routes import Incoming
 from outcomes.stream.gaps import plan
 
 
