@@ -1,19 +1,49 @@
 """Two families linked by a new contact become one, with one open case:
-contacts and allocation, each its own process, on the real broker."""
+contacts and allocation, each its own process, on a real broker of their
+own.
+
+Not the session's broker: a contacts service another test left running
+there (the session-scoped `contacts_service` of tests/e2e/contacts) would
+record the same contacts from frontdoor.contacts.v1 in a people index of
+its own and publish its own decided and merged events, with the same event
+ids (derived from the contact id) and other family ids; allocation keeps
+whichever arrives first, and the topics carry two merges of one contact.
+On a broker of its own the test sees only what its two services did,
+whatever ran before it."""
 
 from __future__ import annotations
 
 import asyncio
+import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from allocation_e2e_kit import AllocationService
+from allocation_e2e_kit import AllocationService, start_allocation, stop_allocation
 from cloudevents.core.bindings.kafka import KafkaMessage, from_structured_event
 from contacts_e2e_kit import ContactsService, Kafka, data_of, start_contacts, stop
 from contacts_testkit import child, contact_data, nhs_number
 
+from frontdoor_stack.kafka_broker import KafkaBroker, free_port, run_coroutine_in_thread
+from frontdoor_stack.topics import ensure_topics
+
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def own_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    broker = KafkaBroker(tmp_path_factory.mktemp("kafka-merge"), port=free_port(), controller_port=free_port())
+    with broker:
+        run_coroutine_in_thread(ensure_topics(broker.bootstrap))
+        yield broker.bootstrap
+
+
+@pytest.fixture
+def allocation_service(own_broker: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AllocationService]:
+    service = start_allocation(tmp_path_factory.mktemp("allocation-merge"), own_broker)
+    yield service
+    stop_allocation(service)
 
 
 async def submit(contacts: ContactsService, body: dict[str, object]) -> str:
@@ -36,10 +66,12 @@ async def decide_early_help(contacts: ContactsService, contact_id: str) -> None:
 
 
 async def test_two_families_linked_by_a_contact_have_one_open_case(
-        kafka: Kafka, kafka_bootstrap: str, allocation_service: AllocationService, tmp_path: Path) -> None:
-    process, contacts = start_contacts(tmp_path, kafka_bootstrap)
+        own_broker: str, allocation_service: AllocationService, tmp_path: Path) -> None:
+    kafka = Kafka(own_broker)
+    process, contacts = start_contacts(tmp_path, own_broker)
     try:
-        amy, ben = nhs_number(8101), nhs_number(8202)
+        seed = random.randrange(10**6, 10**7)
+        amy, ben = nhs_number(seed), nhs_number(seed + 1000)
         first = await submit(contacts, contact_data(children=[child(ref="a", nhs_number=amy)]))
         await decide_early_help(contacts, first)
         second = await submit(contacts, contact_data(children=[child(ref="b", nhs_number=ben)]))
