@@ -1,18 +1,16 @@
 """The local authority's school calendar, from a versioned configuration
 file (`term_dates.json` by default, NOTIFICATIONS_TERM_DATES to point
 elsewhere), with England's bank holidays from the `holidays` library (any
-year: `domain.school_days.ENGLAND_AND_WALES`); and
-the gauge that says when the file runs out (`TermDatesGauge`)."""
+year: `domain.school_days.ENGLAND_AND_WALES`); and when the file runs out
+(`last_school_day_start`, shown by the gauge `timers.TermDatesGauge`). No
+metrics library here: the settings import this module before `serve` sets
+up Prometheus' multiprocess directory."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
 
 from .domain.school_days import ENGLAND_AND_WALES, SchoolCalendar, Term, school_day_start
 
@@ -49,24 +47,3 @@ def last_school_day_start(calendar: SchoolCalendar) -> datetime | None:
             return school_day_start(day, calendar)
         day -= timedelta(days=1)
     return None
-
-
-class TermDatesGauge(Collector):
-    """`frontdoor_notifications_term_dates_last_day_timestamp_seconds`: when
-    the loaded term dates run out (`last_school_day_start`), read when
-    scraped; 0 (long run out) when they hold no school day at all."""
-
-    def __init__(self, calendar: SchoolCalendar):
-        self.calendar = calendar
-
-    @staticmethod
-    def _family(value: float | None = None) -> GaugeMetricFamily:
-        return GaugeMetricFamily(LAST_DAY_METRIC, "Start of the last school day the loaded term dates know (Unix "
-                                 "time): after it no DA incident has a next school day to be told by", value=value)
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        last = last_school_day_start(self.calendar)
-        yield self._family(0.0 if last is None else last.timestamp())
-
-    def describe(self) -> Iterator[GaugeMetricFamily]:
-        yield self._family()

@@ -9,8 +9,7 @@ fires once on start.
 Two gauges tell ops staff whether the clock's work can be done, computed
 when scraped by whichever process serves /metrics (the API's, which
 outlives its worker): how long the oldest erasure still to do has been due
-(`RetentionGauge`), and when the term dates run out
-(`term_dates.TermDatesGauge`)."""
+(`RetentionGauge`), and when the term dates run out (`TermDatesGauge`)."""
 
 from __future__ import annotations
 
@@ -32,10 +31,11 @@ from frontdoor_platform.clock import Clock
 from frontdoor_platform.database import for_writing
 from frontdoor_platform.http import in_thread
 
+from .domain.school_days import SchoolCalendar
 from .events import emit
 from .models import NotificationRow
 from .runtime import Runtime
-from .term_dates import TermDatesGauge
+from .term_dates import LAST_DAY_METRIC, last_school_day_start
 
 log = logging.getLogger("notifications.timers")
 BATCH = 500
@@ -114,6 +114,27 @@ class RetentionGauge(Collector):
             log.warning("retention erasures not measured", exc_info=False)
             return
         yield self._family(overdue.total_seconds())
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield self._family()
+
+
+class TermDatesGauge(Collector):
+    """`frontdoor_notifications_term_dates_last_day_timestamp_seconds`: when
+    the loaded term dates run out (`term_dates.last_school_day_start`), read
+    when scraped; 0 (long run out) when they hold no school day at all."""
+
+    def __init__(self, calendar: SchoolCalendar):
+        self.calendar = calendar
+
+    @staticmethod
+    def _family(value: float | None = None) -> GaugeMetricFamily:
+        return GaugeMetricFamily(LAST_DAY_METRIC, "Start of the last school day the loaded term dates know (Unix "
+                                 "time): after it no DA incident has a next school day to be told by", value=value)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        last = last_school_day_start(self.calendar)
+        yield self._family(0.0 if last is None else last.timestamp())
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         yield self._family()

@@ -3,18 +3,23 @@ as the gauge ops staff are warned by 60 days ahead."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+import subprocess
+import sys
+from datetime import UTC, date, datetime, time, timedelta
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from notifications.domain.school_days import SchoolCalendar, Term, notify_by
-from notifications.term_dates import LAST_DAY_METRIC, TermDatesGauge, last_school_day_start, load_calendar
+from notifications.domain.school_days import LONDON, SchoolCalendar, Term, notify_by
+from notifications.term_dates import LAST_DAY_METRIC, last_school_day_start, load_calendar
+from notifications.timers import TermDatesGauge
 
 
 def test_the_shipped_file_runs_out_at_the_start_of_its_last_school_day() -> None:
     _, calendar = load_calendar()
+    last_day = max(term.last_day for term in calendar.terms)
+    assert calendar.is_school_day(last_day)  # the file's last term ends on a school day
     last = last_school_day_start(calendar)
-    assert last == datetime(2028, 7, 20, 7, 30, tzinfo=UTC)  # 08:30 in London, summer time
+    assert last == datetime.combine(last_day, time(8, 30), tzinfo=LONDON).astimezone(UTC)
     # up to then a report has a next school day; from then on none is known
     assert notify_by(last - timedelta(minutes=1), calendar) == last
     assert notify_by(last, calendar) is None
@@ -30,6 +35,14 @@ def test_a_calendar_without_a_school_day_has_no_last_day() -> None:
     weekend = SchoolCalendar((Term(date(2027, 1, 9), date(2027, 1, 10)),))
     assert last_school_day_start(weekend) is None
     assert last_school_day_start(SchoolCalendar(())) is None
+
+
+def test_the_settings_import_no_metrics_library() -> None:
+    """`serve` sets Prometheus' multiprocess directory after the settings are imported: a metrics library
+    imported with them would keep the API's counters out of /metrics."""
+    found = subprocess.run([sys.executable, "-c", "import notifications.main, sys; "
+                            "print('prometheus_client' in sys.modules)"], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "False"
 
 
 def test_the_gauge_shows_the_timestamp_and_zero_without_a_school_day() -> None:
