@@ -1,6 +1,7 @@
 """`frontdoor-stack`: run the Front Door platform locally.
 
-    frontdoor-stack run      broker + topics + services + demo stream, foreground (Ctrl-C stops all)
+    frontdoor-stack run      broker + topics + services (+ Prometheus and Alertmanager when installed) + demo
+                             stream, foreground (Ctrl-C stops all)
     frontdoor-stack up       the same stack in the background (no demo); `down` stops it
     frontdoor-stack down     stop what `up` (or an interrupted `run`) started; idempotent
     frontdoor-stack fetch    download the pinned Kafka broker jars once (cached in .cache/kafka)
@@ -58,7 +59,7 @@ def _wait_forever() -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     _interrupt_on_sigterm()
-    stack = LocalStack(root=args.run_dir)
+    stack = LocalStack(root=args.run_dir, monitoring=True)
     try:
         stack.start()
         print(stack.summary(), flush=True)
@@ -77,7 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    stack = LocalStack(root=args.run_dir)
+    stack = LocalStack(root=args.run_dir, monitoring=True)
     stack.start()
     stack.detach()
     print(stack.summary())

@@ -1,8 +1,9 @@
 """The whole local stack in order: broker, topics, the demo school system
 (a webhook receiver with an SMTP sink), the four services, dev credentials,
-the notifications directory for the demo; and its teardown.
-`frontdoor-stack run` holds it in the foreground; `up` leaves it running
-with pid files in .run/pids/ for `down`."""
+the notifications directory for the demo, and (for `run` and `up`, when
+they are installed) Prometheus and Alertmanager watching it; and its
+teardown. `frontdoor-stack run` holds it in the foreground; `up` leaves it
+running with pid files in .run/pids/ for `down`."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from frontdoor_platform.processes import ProcessError
 
 from .case_worker import CaseWorkerSettings
 from .kafka_broker import KafkaBroker, run_coroutine_in_thread
+from .monitoring import local as local_monitoring
 from .paths import run_dir
 from .school_receiver import MODULE as RECEIVER_MODULE
 from .school_receiver import ReceiverProcess
@@ -30,6 +32,7 @@ KAFKA_CONTROLLER_PORT = 9093
 RECEIVER_PORT = 8090  # the demo school system's webhooks
 SMTP_PORT = 8025  # its SMTP sink, where email alerts go
 RECEIVER = "school-receiver"  # its pid file's and log's name
+PROMETHEUS, ALERTMANAGER = local_monitoring.PROMETHEUS, local_monitoring.ALERTMANAGER  # their pid files' names
 DEV_CLIENT_NAME = "local-dev"
 # The services that issue API keys, and the roles of the local key each gets.
 DEV_CLIENT_ROLES = {"contacts": "intake,decide,read", "allocation": "coordinator,read", "notifications": "admin",
@@ -51,6 +54,8 @@ def pids_dir(root: Path) -> Path:
 def _expected_cmdline(name: str) -> str:
     if name == RECEIVER:
         return RECEIVER_MODULE
+    if name in (PROMETHEUS, ALERTMANAGER):
+        return local_monitoring.PROMETHEUS_MARK if name == PROMETHEUS else local_monitoring.ALERTMANAGER_MARK
     return "kafka.Kafka" if name == "kafka" else f"frontdoor-{name}"
 
 
@@ -79,11 +84,11 @@ def write_pid(root: Path, name: str, pid: int) -> None:
 
 
 def stop_recorded(root: Path) -> list[str]:
-    """Stop every process the pid files name (services first, then the
-    school receiver, then Kafka). Idempotent: stale or foreign pids are
-    ignored; pid files are removed."""
+    """Stop every process the pid files name (Prometheus and Alertmanager
+    first, then the services, the school receiver, Kafka). Idempotent: stale
+    or foreign pids are ignored; pid files are removed."""
     stopped = []
-    for name in [spec.name for spec in reversed(SERVICES)] + [RECEIVER, "kafka"]:
+    for name in [PROMETHEUS, ALERTMANAGER, *(spec.name for spec in reversed(SERVICES)), RECEIVER, "kafka"]:
         pid = running_pid(root, name)
         if pid is not None:
             terminate(pid, timeout=30.0 if name == "kafka" else 15.0)
@@ -142,6 +147,11 @@ class LocalStack:
     smtp_port: int = SMTP_PORT
     # More settings for the services (prefixed, so each reaches its own: tests give consumer groups here).
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Prometheus and Alertmanager too, when installed (`run` and `up`), on these ports if free, else free ones.
+    monitoring: bool = False
+    prometheus_port: int = local_monitoring.PROMETHEUS_PORT
+    alertmanager_port: int = local_monitoring.ALERTMANAGER_PORT
+    monitor: local_monitoring.LocalMonitoring | None = None
     broker: KafkaBroker | None = None
     receiver: ReceiverProcess | None = None
     processes: list[ServiceProcess] = field(default_factory=list)
@@ -154,7 +164,7 @@ class LocalStack:
         return f"127.0.0.1:{self.kafka_port}"
 
     def start(self, say: Say = print) -> None:
-        already = [name for name in ["kafka", RECEIVER, *(s.name for s in self.services)]
+        already = [name for name in ["kafka", RECEIVER, *(s.name for s in self.services), PROMETHEUS, ALERTMANAGER]
                    if running_pid(self.root, name)]
         if already:
             raise StackError(
@@ -199,6 +209,18 @@ class LocalStack:
         self.credentials = self.create_credentials()
         if any(process.spec.name == "notifications" for process in self.processes):
             self.seed_notifications(say)
+        if self.monitoring:
+            self.start_monitoring(say)
+
+    def start_monitoring(self, say: Say) -> None:
+        """Prometheus scraping the services, with the rules, and Alertmanager; or say how to install them."""
+        try:
+            self.monitor = local_monitoring.for_stack(self.root / "monitoring", self.services, self.prometheus_port,
+                                                      self.alertmanager_port, say)
+        except ProcessError as error:
+            raise StackError(str(error)) from None
+        for name, pid in self.monitor.pids().items() if self.monitor else ():
+            write_pid(self.root, name, pid)
 
     @property
     def secrets_file(self) -> Path:
@@ -277,8 +299,14 @@ class LocalStack:
         self.processes = []
         self.receiver = None
         self.broker = None
+        if self.monitor is not None:
+            self.monitor.prometheus_process = self.monitor.alertmanager_process = None
 
     def stop(self) -> None:
+        if self.monitor is not None:
+            self.monitor.stop()
+            for name in (PROMETHEUS, ALERTMANAGER):
+                (pids_dir(self.root) / f"{name}.pid").unlink(missing_ok=True)
         for process in reversed(self.processes):
             process.stop()
             (pids_dir(self.root) / f"{process.spec.name}.pid").unlink(missing_ok=True)
@@ -305,6 +333,8 @@ class LocalStack:
             f"  Kafka bootstrap  {self.bootstrap}   (log: .run/kafka/broker.log)",
             "  Data             .run/data/*.db (sqlite)",
         ]
+        if self.monitoring:
+            lines += local_monitoring.summary_lines(self.monitor)
         for credentials in self.credentials:
             lines += [
                 "",

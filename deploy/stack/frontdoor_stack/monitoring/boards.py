@@ -11,8 +11,12 @@ from .dashboards import BARGAUGE, STAT, TABLE, Dashboard, Panel, Query, query
 _C, _A, _N, _O = "frontdoor_contacts_", "frontdoor_allocation_", "frontdoor_notifications_", "frontdoor_outcomes_kpi_"
 
 
-def _per_service(expr: str, legend: str) -> tuple[Query, ...]:
-    return tuple(query(expr.format(m=f"frontdoor_{s}_"), legend) for s in SERVICE_NAMES)
+# The services whose worker runs the kit's batch consumer, which reports its own lag (outcomes' faust stream does not).
+BATCH_CONSUMERS = tuple(s for s in SERVICE_NAMES if s != "outcomes")
+
+
+def _per_service(expr: str, legend: str, services: tuple[str, ...] = SERVICE_NAMES) -> tuple[Query, ...]:
+    return tuple(query(expr.format(m=f"frontdoor_{s}_"), legend) for s in services)
 
 
 FRONT_DOOR = Dashboard("frontdoor-front-door", "Front Door · the front door", "Contacts coming in, MASH decisions "
@@ -137,8 +141,8 @@ PLATFORM = Dashboard("frontdoor-platform", "Front Door · platform health", "Ser
           (query("service:frontdoor_outbox_parked_rows:max", "{{service}}"),), kind=STAT, width=8, decimals=0),
     Panel("Consumer lag", "Records behind the log end, by the consumer group's committed offsets",
           (query("service:frontdoor_group_lag_records:sum", "{{service}} {{topic}}"),)),
-    Panel("Lag the workers report", "Records not yet consumed, as each worker sees it",
-          _per_service("sum by (service, topic) ({m}consumer_lag)", "{{service}} {{topic}}")),
+    Panel("Lag the workers report", "Records not yet consumed, as each batch consumer sees it",
+          _per_service("sum by (service, topic) ({m}consumer_lag)", "{{service}} {{topic}}", BATCH_CONSUMERS)),
     Panel("Records consumed per second", "By service and topic", (query("service:frontdoor_consumed:rate5m",
                                                                          "{{service}} {{topic}}"),)),
     Panel("Dead letters, last hour", "Records set aside unapplied, by topic and reason",
