@@ -26,7 +26,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from frontdoor_contracts.topics import FRONTDOOR_CONTACTS
-from frontdoor_stack.bench.da_webhook import da_contact
+from frontdoor_stack.bench.da_load import da_contact
 from frontdoor_stack.bench.kafka_io import CLOUDEVENTS_HEADER
 from frontdoor_stack.seed import INBOX
 from frontdoor_stack.stack import LocalStack

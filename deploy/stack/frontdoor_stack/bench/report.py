@@ -15,7 +15,8 @@ from ..paths import repo_root
 from .anchors_kafka_tools import ConsumerResult, ProducerResult
 from .contacts_http import ContactsHttpResult
 from .context import Sizes
-from .da_webhook import DaWebhookResult
+from .da_load import DaWebhookResult
+from .da_sign_in_hammer import HammerResult
 from .http_load import HttpResult
 from .kafka_io import FlowResult
 from .outcomes_rebuild import ONE_MILLION, RebuildResult
@@ -41,6 +42,7 @@ class Results:
     contacts_http: ContactsHttpResult | None = None
     allocation: FlowResult | None = None
     da_webhook: DaWebhookResult | None = None
+    da_sign_in_hammer: HammerResult | None = None
     outcomes_rebuild: RebuildResult | None = None
     failures: dict[str, str] = field(default_factory=dict)
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -134,6 +136,12 @@ def figures(r: Results) -> list[tuple[str, str, str]]:
         d = r.da_webhook
         rows.append((f"DA contact → verified school webhook, beside {d.target_rate:g} contacts/s",
                      f"p50 {_ms(d.p50_ms)}, p99 {_ms(d.p99_ms)}", _da_detail(d)))
+    if r.da_sign_in_hammer:
+        hm = r.da_sign_in_hammer
+        rows.append((f"DA contact → verified school webhook while {hm.clients} clients hammer the sign-in page, "
+                     f"beside {hm.hammered.target_rate:g} contacts/s",
+                     f"p50 {_ms(hm.hammered.p50_ms)}, p99 {_ms(hm.hammered.p99_ms)} (quiet, same services just "
+                     f"before: p50 {_ms(hm.quiet.p50_ms)}, p99 {_ms(hm.quiet.p99_ms)})", _hammer_detail(hm)))
     if r.outcomes_rebuild:
         o = r.outcomes_rebuild
         rows.append((f"outcomes rebuild (`frontdoor-outcomes rebuild`), {o.records:,} records",
@@ -174,6 +182,13 @@ def _da_detail(d: DaWebhookResult) -> str:
             f"Kafka) {_ms(d.contacts_p50_ms)}, notifications (DA event → verified webhook) "
             f"{_ms(d.notifications_p50_ms)}; {d.rejected:,} rejected, {d.duplicates:,} duplicate deliveries; "
             f"background {d.background:,} non-DA contacts at {_n(d.background_rate, 1)}/s")
+
+
+def _hammer_detail(h: HammerResult) -> str:
+    answers = ", ".join(f"{status}: {n:,}" for status, n in h.answers.items())
+    return (f"hammered: {_da_detail(h.hammered)}; quiet: {h.quiet.delivered:,} of {h.quiet.probes:,} delivered; "
+            f"sign-in answers over {h.seconds:,.0f} s ({_n(h.per_second)}/s): {answers}, {h.errors:,} unanswered; "
+            f"sign-in answer p50 {_ms(h.sign_in_p50_ms)}, p99 {_ms(h.sign_in_p99_ms)}")
 
 
 def ratios(r: Results) -> list[tuple[str, str]]:
@@ -305,6 +320,11 @@ def markdown(r: Results, kept_one_million: str | None = None) -> str:
         "it verified with the `standardwebhooks` library (same machine's clock); a webhook is tied to its "
         "contact through the school's inbox (notification id = webhook-id, police reference). Percentiles "
         "are nearest-rank.",
+        "- DA contact → school webhook while the sign-in page is hammered (frontdoor_stack.bench.da_sign_in_hammer): "
+        "the DA part's services and load, twice in a row on the same services: quiet, then while 32 clients post "
+        "bogus sign-ins to /page/sign-in as fast as they are answered, each from its own loopback address "
+        "(127.0.0.2-33), half at the bench schools' key adults (`dsl-<URN>`), half at random guessable staff ids, "
+        "every password wrong; the hammer starts 2 s before the second load and stops once its webhooks are in.",
         "- Outcomes rebuild (frontdoor_stack.bench.outcomes_rebuild): a year of synthetic events for families "
         "(contacts recorded and decided with per-child referral flags, partner facts, Early Help cases opened, "
         "allocated, offered, answered and closed with the 2015 split), a thousand families at a time in the "

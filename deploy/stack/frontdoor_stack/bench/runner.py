@@ -2,8 +2,10 @@
 ports with the declared topics, the payloads, the anchors (Kafka's tools,
 the bare aiokafka loop, the bare FastAPI endpoint), then the project
 (contacts from Kafka, contacts over HTTP, allocation, a DA contact to the
-school's signed webhook under a background load, `frontdoor-outcomes
-rebuild` of synthetic events), each service its own process. A step that
+school's signed webhook under a background load, the same while 32 clients
+hammer the schools' sign-in page, `frontdoor-outcomes rebuild` of
+synthetic events), each service its own process. `wrk` and `hey` are
+needed only by the anchors and the contacts part. A step that
 fails is reported and the rest still run; every wait
 is bounded in count and time. Writes deploy/bench/results.md and prints it
 (`--only` runs some parts, and writes elsewhere unless told)."""
@@ -33,6 +35,7 @@ from . import (
     anchors_kafka_tools,
     contacts_http,
     contacts_kafka,
+    da_sign_in_hammer,
     da_webhook,
     outcomes_rebuild,
     report,
@@ -46,7 +49,9 @@ from .processes import BenchService, stop_all
 
 T = TypeVar("T")
 # The parts `--only` selects, and the progress steps each has.
-PARTS = {"anchors": 3, "contacts": 2, "allocation": 1, "da-webhook": 1, "outcomes-rebuild": 2}
+PARTS = {"anchors": 3, "contacts": 2, "allocation": 1, "da-webhook": 1, "da-sign-in-hammer": 1,
+         "outcomes-rebuild": 2}
+HTTP_LOAD_PARTS = frozenset({"anchors", "contacts"})  # the parts that load with wrk and hey
 BENCH_TOPICS = (anchors_kafka_tools.TOOLS_TOPIC, anchor_aiokafka.SOURCE_TOPIC, anchor_aiokafka.SINK_TOPIC)
 
 
@@ -120,6 +125,10 @@ async def _run(bootstrap: str, workdir: Path, sizes: Sizes, seed: int, progress:
         results.da_webhook = await _guarded(results, "DA contact → school webhook", progress,
                                             da_webhook.measure(ctx, seed))
 
+    if "da-sign-in-hammer" in parts:
+        results.da_sign_in_hammer = await _guarded(results, "DA contact → school webhook, sign-in hammered",
+                                                   progress, da_sign_in_hammer.measure(ctx, seed))
+
     if "outcomes-rebuild" in parts:  # last: its events land on topics the allocation part's service reads
         results.outcomes_rebuild = await _guarded(results, "outcomes rebuild", progress,
                                                   outcomes_rebuild.measure(ctx))
@@ -138,7 +147,7 @@ def run(run_dir: Path, sizes: Sizes, seed: int = 2024, results_path: Path | None
     _interrupt_on_sigterm()
     console = Console()
     try:
-        for tool in ("wrk", "hey"):
+        for tool in ("wrk", "hey") if parts & HTTP_LOAD_PARTS else ():
             require(tool)
     except BenchError as exc:
         console.print(f"bench: {exc}")
