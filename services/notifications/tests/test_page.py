@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from frontdoor_platform.database import for_writing
 from frontdoor_platform.testing import MemoryPublisher
 from notifications.app import create_app
 from notifications.models import KeyAdultRow, NotificationRow, OutboxEvent, PageSessionRow, RecipientRow
@@ -73,7 +74,7 @@ def seed(engine: Engine) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
     a2.given_name = a2.family_name = a2.upn = a2.police_reference = None
     a2.date_of_birth = a2.incident_at = a2.child_present = None
     b1 = notification(URN_B, "Bertie", "Otherschool", datetime(2026, 12, 7, 8, 45, tzinfo=UTC))
-    with Session(engine) as db:
+    with Session(for_writing(engine)) as db:
         for urn, name in [(URN_A, "Oakfield Primary"), (URN_B, "Birchwood Academy")]:
             db.add(RecipientRow(recipient_id=urn, kind="school", name=name, phase="primary", channel="inbox",
                                 updated_at=START))
@@ -255,7 +256,7 @@ def test_the_list_puts_unacknowledged_first_with_deadlines_in_london_time(page: 
 
 
 def test_summer_deadlines_are_shown_in_british_summer_time(page: Page) -> None:
-    with Session(page.engine) as db:
+    with Session(for_writing(page.engine)) as db:
         row = db.get(NotificationRow, page.a1)
         assert row is not None
         row.deadline = datetime(2027, 6, 14, 7, 45, tzinfo=UTC)
@@ -308,7 +309,7 @@ def test_an_erased_notification_says_its_details_were_removed(page: Page) -> Non
 
 
 def test_names_are_escaped(page: Page) -> None:
-    with Session(page.engine) as db:
+    with Session(for_writing(page.engine)) as db:
         row = db.get(NotificationRow, page.a1)
         assert row is not None
         row.given_name = "<script>alert(1)</script>"

@@ -26,6 +26,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from frontdoor_platform.database import for_writing
 from frontdoor_platform.testing import MemoryPublisher
 from notifications.app import create_app
 from notifications.models import KeyAdultRow, RecipientRow
@@ -97,7 +98,7 @@ def open_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **settings: Any) 
         engine: Engine = client.app.state.auth.engine  # type: ignore[attr-defined]
         hasher = CountingHasher()
         monkeypatch.setattr(accounts, "HASHER", hasher)
-        with Session(engine) as db:
+        with Session(for_writing(engine)) as db:
             db.add(RecipientRow(recipient_id="100001", kind="school", name="Oakfield Primary", phase="primary",
                                 channel="inbox", updated_at=START))
             for staff_id in ("dsl-a", "dsl-b"):
