@@ -51,6 +51,10 @@ PLATFORM = Group("frontdoor-platform.alerts", (
                  "{{ $labels.service }} falls behind on {{ $labels.topic }}: {{ $value }} records and growing",
                  "The service consumes more slowly than records arrive: what they say reaches people later and "
                  "later.", "15m", severities=TICKET),
+    *per_service("FrontDoorLagWatchDown", "{m}group_watch_up == 0",
+                 "{{ $labels.service }} cannot read its consumer group's lag from the broker",
+                 "The lag this service reports is stale: a stalled or slow consumer may go unnoticed (or be "
+                 "reported stalled when it is not).", "5m", severities=TICKET),
     *per_service("FrontDoorConsumerStalled",
                  "{m}group_lag_records > 0\nand\nchanges({m}group_committed_offset[10m]) == 0",
                  "{{ $labels.service }} has not moved on {{ $labels.topic }} for 15 minutes, {{ $value }} "

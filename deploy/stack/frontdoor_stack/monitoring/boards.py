@@ -133,12 +133,14 @@ OUTCOMES = Dashboard("frontdoor-outcomes", "Front Door · outcomes KPIs", "The p
 PLATFORM = Dashboard("frontdoor-platform", "Front Door · platform health", "Services and workers up, consumer lag, "
                      "dead letters, outboxes, request rates, errors and latency", (
     Panel("Services up", "Each service's API answering /metrics", (query('up{job="frontdoor"}', "{{service}}"),),
-          kind=STAT, width=8, decimals=0),
+          kind=STAT, width=6, decimals=0),
     Panel("Workers up", "Each service's worker (consumer, relay, timers)", (query("service:frontdoor_worker_up:min",
                                                                                    "{{service}}"),),
-          kind=STAT, width=8, decimals=0),
+          kind=STAT, width=6, decimals=0),
+    Panel("Lag watches up", "Each API process reading its consumer group's lag from the broker",
+          _per_service("{m}group_watch_up", "{{service}}"), kind=STAT, width=6, decimals=0),
     Panel("Outbox rows parked", "Events that can never be published as they are",
-          (query("service:frontdoor_outbox_parked_rows:max", "{{service}}"),), kind=STAT, width=8, decimals=0),
+          (query("service:frontdoor_outbox_parked_rows:max", "{{service}}"),), kind=STAT, width=6, decimals=0),
     Panel("Consumer lag", "Records behind the log end, by the consumer group's committed offsets",
           (query("service:frontdoor_group_lag_records:sum", "{{service}} {{topic}}"),)),
     Panel("Lag the workers report", "Records not yet consumed, as each batch consumer sees it",
