@@ -89,7 +89,8 @@ async def test_a_da_contact_is_one_trace_from_the_request_to_the_schools_webhook
                                 consumer_group=f"contacts-{group}")
     notifications = NotificationsSettings(
         database_url=f"sqlite:///{tmp_path / 'notifications.db'}", kafka_bootstrap=bootstrap,
-        consumer_group=f"notifications-{group}", term_dates=term_dates(tmp_path), delivery_poll_seconds=0.2)
+        consumer_group=f"notifications-{group}", term_dates=term_dates(tmp_path), delivery_poll_seconds=0.2,
+        local_webhooks=True)  # the school's receiver is on 127.0.0.1, plain http
     outcomes = OutcomesSettings(database_url=f"sqlite:///{tmp_path / 'outcomes.db'}", kafka_bootstrap=bootstrap,
                                 stream_id=f"outcomes-{group}", stream_data_dir=tmp_path / "stream")
     intake = key(contacts_engine, migrate_contacts, contacts_keys(), contacts.database_url, "police", {"intake"})

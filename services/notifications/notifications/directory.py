@@ -7,10 +7,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import CursorResult, delete
 from sqlmodel import Session, col, or_, select
 
+from frontdoor_contracts.errors import FieldError, InvalidEvent
+
+from .domain import destinations
 from .domain.school_days import SchoolCalendar, Term
 from .models import KeyAdultRow, RecipientRow, SigningSecretRow
 
@@ -40,10 +44,21 @@ def recipients(session: Session, kind: str) -> Sequence[RecipientRow]:
     return session.exec(query).all()
 
 
+def check_webhook_url(url: str | None, *, local: bool) -> None:
+    """Refuse a webhook URL the destination rules refuse with the settings (`local`: the development setting
+    `local_webhooks`): InvalidEvent, answered 422 naming `webhook_url` and the rule, never the value."""
+    refused = None if url is None else destinations.url_refusal(url, local=local)
+    if refused is not None:
+        raise InvalidEvent("invalid_data", [FieldError("webhook_url", "destination_refused",
+                                                       destinations.rule_of(refused))])
+
+
 def put_recipient(session: Session, recipient_id: str, *, kind: str, name: str, phase: str | None, channel: str,
                   webhook_url: str | None, alert_email: str | None, calendar: dict[str, Any] | None,
-                  now: datetime) -> tuple[RecipientRow, bool]:
-    """Create or replace an entry; (the row, created)."""
+                  now: datetime, local_webhooks: bool = True) -> tuple[RecipientRow, bool]:
+    """Create or replace an entry; (the row, created). The webhook URL is judged by `check_webhook_url`:
+    callers pass the `local_webhooks` setting (True, the default, refuses only what the body's type does)."""
+    check_webhook_url(webhook_url, local=local_webhooks)
     row = session.get(RecipientRow, recipient_id)
     created = row is None
     if row is None:
@@ -107,7 +122,9 @@ def rotate_secret(session: Session, recipient_id: str, secret: str, now: datetim
                   overlap: timedelta) -> datetime | None:
     """`secret` signs from now; the ones signing before keep signing for
     `overlap` (so the school's system can switch), then stop. Returns when
-    the previous secret stops, if there was one."""
+    the previous secret stops, if there was one. Secrets whose overlap has
+    already ended are deleted: they can never sign again."""
+    purge_expired_secrets(session, now, recipient_id)
     previous = signing_secrets(session, recipient_id, now)
     until = now + overlap if previous else None
     for row in previous:
@@ -115,3 +132,13 @@ def rotate_secret(session: Session, recipient_id: str, secret: str, now: datetim
         session.add(row)
     session.add(SigningSecretRow(recipient_id=recipient_id, secret=secret, created_at=now))
     return until
+
+
+def purge_expired_secrets(session: Session, now: datetime, recipient_id: str | None = None) -> int:
+    """Delete the signing secrets that expired by `now` (of one recipient, or of all); how many."""
+    query = delete(SigningSecretRow).where(col(SigningSecretRow.expires_at).is_not(None),
+                                           col(SigningSecretRow.expires_at) <= now)
+    if recipient_id is not None:
+        query = query.where(col(SigningSecretRow.recipient_id) == recipient_id)
+    result = cast(CursorResult[Any], session.execute(query))
+    return int(result.rowcount or 0)

@@ -8,16 +8,32 @@ import uuid
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from frontdoor_contracts.allocation import StaffRef
 from frontdoor_contracts.notifications import Channel
+
+from .domain import destinations
 
 SchoolPhase = Literal["early_years", "primary", "secondary", "all_through", "special"]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=320,
                                          pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-WebhookUrl = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=r"^https?://\S+$")]
+
+
+def _a_webhook_destination(url: str) -> str:
+    """Refused whatever the settings: not https (plain http only to this machine), credentials in the URL, and
+    a host written as a private, link-local, multicast, reserved... address (domain/destinations.py). This
+    machine itself is for development only: `directory.check_webhook_url` judges it with the settings, and
+    every send judges the addresses the host resolves to then."""
+    refused = destinations.url_refusal(url, local=True)
+    if refused is not None:
+        raise ValueError(destinations.rule_of(refused))
+    return url
+
+
+WebhookUrl = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=r"^https?://\S+$"),
+                       AfterValidator(_a_webhook_destination)]
 
 
 class Body(BaseModel):

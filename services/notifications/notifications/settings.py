@@ -44,6 +44,9 @@ class Settings(ServiceSettings):
     escalation_margin_minutes: int = Field(default=120, ge=0)
     # A new signing secret: the previous one keeps signing this long too.
     secret_overlap_hours: int = Field(default=24, ge=0)
+    # DEVELOPMENT ONLY: webhooks may go to this machine (loopback), over plain http too (the demo school receiver
+    # on 127.0.0.1). Off, a webhook goes over https to a globally reachable address only (domain/destinations.py).
+    local_webhooks: bool = False
 
     # Email alerts (no personal data: only that a notification waits, and where to sign in).
     smtp_host: str = "127.0.0.1"

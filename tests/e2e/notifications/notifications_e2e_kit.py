@@ -246,7 +246,9 @@ def start_notifications(tmp: Path, bootstrap: str, env_overrides: dict[str, str]
                "NOTIFICATIONS_TERM_DATES": str(term_dates(tmp)),
                "NOTIFICATIONS_DELIVERY_BACKOFF_SECONDS": "0.1", "NOTIFICATIONS_DELIVERY_BACKOFF_MAX_SECONDS": "0.5",
                "NOTIFICATIONS_DELIVERY_POLL_SECONDS": "0.2", "NOTIFICATIONS_DELIVERY_TIMEOUT_SECONDS": "5",
-               "NOTIFICATIONS_DELIVERY_LEASE_SECONDS": "6", **(env_overrides or {})}
+               "NOTIFICATIONS_DELIVERY_LEASE_SECONDS": "6",
+               "NOTIFICATIONS_LOCAL_WEBHOOKS": "true",  # the schools' receivers are on 127.0.0.1, plain http
+               **(env_overrides or {})}
         admin = cli(env, "create-client", "--name", "e2e-admin", "--roles", "admin")
         mash = cli(env, "create-client", "--name", "e2e-mash", "--roles", "mash")
     else:

@@ -39,7 +39,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     root: Path = tmp_path_factory.mktemp("stack")
     running = LocalStack(root=root, kafka_port=free_port(), controller_port=free_port(),
                          services=tuple(ServiceSpec(spec.name, free_port()) for spec in SERVICES),
-                         receiver_port=free_port(), smtp_port=free_port())
+                         receiver_port=free_port(), smtp_port=free_port(),
+                         extra_env={"NOTIFICATIONS_LOCAL_WEBHOOKS": "true"})  # the demo school system: 127.0.0.1
     running.start(say=lambda _: None)
     try:
         for process in running.processes:

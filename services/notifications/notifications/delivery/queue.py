@@ -81,6 +81,7 @@ from ..models import DeliveryAttemptRow, DeliveryRow, NotificationRow, Recipient
 from ..settings import Settings
 from . import signing
 from .payload import PayloadUnavailable, body_of
+from .pinned import webhook_transport
 from .senders import Senders, SendResult, Target
 
 if TYPE_CHECKING:  # prometheus_client must not load before `serve` sets up multiprocess metrics
@@ -207,9 +208,7 @@ class DeliveryLoop:
         self._wake.bind()
         # httpx logs every request's full URL at INFO: a school's webhook URL may carry its own token.
         logging.getLogger("httpx").setLevel(logging.WARNING)
-        async with httpx.AsyncClient(transport=self._transport, follow_redirects=False,
-                                     limits=httpx.Limits(max_connections=self._settings.delivery_concurrency)
-                                     ) as client:
+        async with self._client() as client:
             senders = Senders(client, self._settings)
             escalating = asyncio.create_task(self._escalate_forever(), name="delivery-escalation")
             try:
@@ -226,6 +225,12 @@ class DeliveryLoop:
                         await asyncio.to_thread(self._release, unfinished)
                     except Exception as exc:
                         log.warning("delivery leases not released; they run out", extra={"error": type(exc).__name__})
+
+    def _client(self) -> httpx.AsyncClient:
+        """The webhook client: no redirects followed (a moved endpoint is a directory change, made by an admin),
+        nothing from the environment (no proxy, no .netrc), every connection to an address judged then."""
+        return httpx.AsyncClient(transport=self._transport or webhook_transport(self._settings),
+                                 follow_redirects=False, trust_env=False)
 
     async def _deliver_forever(self, senders: Senders) -> None:
         pause = ERROR_PAUSE_SECONDS[0]
@@ -304,7 +309,7 @@ class DeliveryLoop:
         """One pass, for tests and tools: claim what is due now, send it all,
         record it; the number of rows claimed."""
         self._wake.bind()
-        async with httpx.AsyncClient(transport=self._transport, follow_redirects=False) as client:
+        async with self._client() as client:
             senders = Senders(client, self._settings)
             claimed = await asyncio.to_thread(self._claim, self._settings.delivery_concurrency, self._clock(),
                                               frozenset())

@@ -13,6 +13,10 @@ and the time taken are kept (never a response body).
 - httpx.TimeoutException, or the whole attempt past `delivery_timeout_seconds`: timeout, retried.
 - connection refused, DNS, TLS and other transport errors: connection, retried.
 - no URL, no email address or no valid signing secret: no_channel, not retried.
+- a destination refused (domain/destinations.py: not https, or a host that is or resolves to a loopback,
+  private, link-local... address; judged again at each send, on the addresses the connection then goes to,
+  see pinned.py): no_channel too (the directory has no usable address), not retried, so escalated at once;
+  logged with the bounded reason (`refused`), never the URL or the address.
 
 Email says ONLY that a new notification waits and where to sign in
 (`page_url`): no name, no school, nothing about the child."""
@@ -20,6 +24,7 @@ Email says ONLY that a new notification waits and where to sign in
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,13 +36,17 @@ import httpx
 from frontdoor_contracts.notifications import Channel, FailureReason
 from frontdoor_platform.tracing import traceparent_now
 
+from ..domain import destinations
 from ..settings import Settings
 from . import signing
+from .pinned import DestinationRefused
 
 DELIVERED = "delivered"
 RETRYABLE = frozenset({FailureReason.SERVER_ERROR, FailureReason.TIMEOUT, FailureReason.CONNECTION})
 # "Later, please": retried like a server error although they are 4xx.
 RETRY_LATER_STATUSES = frozenset({408, 429})
+
+log = logging.getLogger("notifications.delivery")
 
 EMAIL_SUBJECT = "Front Door: a new notification is waiting"
 EMAIL_TEXT = ("A new notification is waiting for you on Front Door.\n\n"
@@ -93,6 +102,12 @@ def classify_smtp(error: Exception) -> tuple[str, int | None]:
     return FailureReason.CONNECTION.value, None  # refused, disconnected, DNS, TLS
 
 
+def _refused(target: Target, refusal: destinations.Refusal) -> tuple[str, int | None]:
+    log.warning("webhook destination refused; not sent",
+                extra={"notification_id": target.notification_id, "refused": refusal.value})
+    return FailureReason.NO_CHANNEL.value, None
+
+
 class Senders:
     def __init__(self, client: httpx.AsyncClient, settings: Settings):
         self._client = client
@@ -121,6 +136,9 @@ class Senders:
     async def _webhook(self, target: Target, timestamp: int) -> tuple[str, int | None]:
         if not target.url or not target.secrets:
             return FailureReason.NO_CHANNEL.value, None
+        refused = destinations.url_refusal(target.url, local=self._settings.local_webhooks)
+        if refused is not None:
+            return _refused(target, refused)
         try:
             signed = signing.headers(target.secrets, target.notification_id, timestamp, target.body)
         except ValueError:  # a stored secret that is not base64: no usable way to sign
@@ -131,6 +149,8 @@ class Senders:
         try:
             response = await self._client.post(target.url, content=target.body, headers=headers,
                                                timeout=self._settings.delivery_timeout_seconds)
+        except DestinationRefused as error:  # the host resolved to an address refused now
+            return _refused(target, error.refusal)
         except httpx.TimeoutException:
             return FailureReason.TIMEOUT.value, None
         except (httpx.InvalidURL, httpx.UnsupportedProtocol):

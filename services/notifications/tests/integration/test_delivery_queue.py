@@ -104,7 +104,8 @@ def settings(**overrides: Any) -> Settings:
     base: dict[str, Any] = {"delivery_backoff_seconds": 0.05, "delivery_backoff_max_seconds": 0.2,
                             "delivery_poll_seconds": 0.05, "delivery_timeout_seconds": 5.0,
                             "delivery_lease_seconds": 30, "delivery_max_attempts": 8,
-                            "escalation_margin_minutes": 120, "page_url": PAGE_URL}
+                            "escalation_margin_minutes": 120, "page_url": PAGE_URL,
+                            "local_webhooks": True}  # the receivers are on 127.0.0.1
     return Settings(**(base | overrides))
 
 
