@@ -90,7 +90,8 @@ async def rig(ctx: BenchContext, seed: int, step: Step, name: str = "da-webhook"
                              ctx.logs / f"{name}-school-receiver.log")
     receiver_url = f"http://127.0.0.1:{port}"
     groups = {service: f"bench-{name}-{service}" for service in SERVICES}
-    services = {kind: BenchService(kind, ctx.bootstrap, scratch, {f"{kind.upper()}_CONSUMER_GROUP": group})
+    env = {"contacts": {}, "notifications": {"NOTIFICATIONS_LOCAL_WEBHOOKS": "true"}}  # the receiver: 127.0.0.1
+    services = {kind: BenchService(kind, ctx.bootstrap, scratch, {f"{kind.upper()}_CONSUMER_GROUP": group, **env[kind]})
                 for kind, group in groups.items()}
     for kind, group in groups.items():
         await move_group_to_end(ctx.bootstrap, group, consumed_by(kind))

@@ -186,7 +186,8 @@ def _da_detail(d: DaWebhookResult) -> str:
 
 def _hammer_detail(h: HammerResult) -> str:
     answers = ", ".join(f"{status}: {n:,}" for status, n in h.answers.items())
-    return (f"hammered: {_da_detail(h.hammered)}; quiet: {h.quiet.delivered:,} of {h.quiet.probes:,} delivered; "
+    return (f"hammered: {_da_detail(h.hammered)}; quiet: {h.quiet.delivered:,} of {h.quiet.probes:,} delivered, "
+            f"halves contacts {_ms(h.quiet.contacts_p50_ms)}, notifications {_ms(h.quiet.notifications_p50_ms)}; "
             f"sign-in answers over {h.seconds:,.0f} s ({_n(h.per_second)}/s): {answers}, {h.errors:,} unanswered; "
             f"sign-in answer p50 {_ms(h.sign_in_p50_ms)}, p99 {_ms(h.sign_in_p99_ms)}")
 
