@@ -7,14 +7,20 @@ every name the rules and dashboards read is one the services really export
 service's /metrics, and a poison record on frontdoor.contacts.v1 fires the
 dead-letter alert and pages through Alertmanager's paging route.
 
+Last, the notifications worker killed with SIGKILL as fast as its API
+restarts it makes FrontDoorWorkerDown pending (its real `for` kept), and
+the worker comes back once left alone.
+
 Waits are short through a test-only configuration (scrape and evaluation
-every second, every alert's `for` removed, Alertmanager sending at once);
-the rules' expressions are the checked-in ones."""
+every second, every other alert's `for` removed, Alertmanager sending at
+once); the rules' expressions are the checked-in ones."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -30,7 +36,6 @@ from frontdoor_stack.case_worker import plan_case
 from frontdoor_stack.demo_feed import publish as publish_demo
 from frontdoor_stack.kafka_broker import free_port
 from frontdoor_stack.monitoring import build, configs
-from frontdoor_stack.monitoring.alerts import SERVICE_NAMES
 from frontdoor_stack.monitoring.boards import DASHBOARDS
 from frontdoor_stack.monitoring.local import LocalMonitoring
 from frontdoor_stack.monitoring.promql import metric_names, selectors
@@ -125,7 +130,7 @@ def prometheus(stack: LocalStack, traffic: dict[str, str], tmp_path_factory: pyt
                ) -> Iterator[tuple[PrometheusAPI, Sink]]:
     root: Path = tmp_path_factory.mktemp("monitoring")
     fast = root / "rules.yml"
-    fast.write_text(to_yaml(rules_document(build.rule_groups(), for_="0s")))
+    fast.write_text(to_yaml(rules_document(build.rule_groups(), for_="0s", keep=frozenset({"FrontDoorWorkerDown"}))))
     with Sink().running() as sink:
         monitor = LocalMonitoring(root, {s.name: f"127.0.0.1:{s.port}" for s in stack.services}, free_port(),
                                   free_port(), rule_files=[fast], interval="1s",
@@ -211,3 +216,39 @@ def test_promtool_check_metrics_passes_on_every_services_metrics(stack: LocalSta
         assert checked.returncode in (0, 3), (service, checked.stdout, checked.stderr)  # 3: lint problems only
         assert problems <= KNOWN_LINT, (service, problems - KNOWN_LINT)
         assert "frontdoor_outcomes_period_count" not in text
+
+
+def workers_of(parent: int) -> list[int]:
+    """The `consume` processes whose parent is `parent` (a service's `serve`)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent \
+                    and b"consume" in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def test_a_worker_killed_again_and_again_makes_its_down_alert_pending_then_comes_back(
+        stack: LocalStack, prometheus: tuple[PrometheusAPI, Sink]) -> None:
+    api, _ = prometheus
+    serve = next(p for p in stack.processes if p.spec.name == "notifications").process
+    assert serve is not None and workers_of(serve.pid), "no notifications worker to kill"
+    assert api.alerts(alertname="FrontDoorWorkerDown") == []
+    pending: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 45
+    while not pending and time.monotonic() < deadline:
+        for pid in workers_of(serve.pid):  # each one the API restarts, as soon as it shows
+            os.kill(pid, signal.SIGKILL)
+        pending = api.alerts(alertname="FrontDoorWorkerDown", service="notifications")
+        time.sleep(0.2)
+    assert pending, "the worker-down alert did not go pending"
+    assert pending[0]["state"] == "pending" and pending[0]["labels"]["severity"] == "page"  # for: 1m
+    assert api.query("frontdoor_notifications_worker_up == 0")
+    back = poll(lambda: api.query("frontdoor_notifications_worker_up == 1"), bool, timeout=90)
+    assert back, "the worker did not come back"
+    ready = poll(lambda: httpx.get(f"{url_of(stack, 'notifications')}/readyz", timeout=5).status_code, 200 .__eq__,
+                 timeout=90)
+    assert ready == 200

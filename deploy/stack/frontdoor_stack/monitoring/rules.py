@@ -67,13 +67,15 @@ class Group:
     name: str
     rules: tuple[Alert | Record, ...]
 
-    def document(self, for_: str | None = None) -> dict[str, Any]:
-        return {"name": self.name, "rules": [rule.rule(for_) for rule in self.rules]}
+    def document(self, for_: str | None = None, keep: frozenset[str] = frozenset()) -> dict[str, Any]:
+        return {"name": self.name, "rules": [rule.rule(None if rule.name in keep else for_) for rule in self.rules]}
 
 
-def rules_document(groups: Iterable[Group], for_: str | None = None) -> dict[str, Any]:
-    """A rules file's content; `for_` replaces every alert's `for` (the live test's short waits)."""
-    return {"groups": [group.document(for_) for group in groups]}
+def rules_document(groups: Iterable[Group], for_: str | None = None, keep: frozenset[str] = frozenset(),
+                   ) -> dict[str, Any]:
+    """A rules file's content; `for_` replaces the `for` of every alert but those named in `keep` (the live
+    test's short waits)."""
+    return {"groups": [group.document(for_, keep) for group in groups]}
 
 
 def alerts_of(groups: Iterable[Group]) -> list[Alert]:
