@@ -23,8 +23,10 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import random
 import re
+import resource
 import signal
 import sys
 import time
@@ -55,6 +57,8 @@ class HammerResult:
     seconds: float  # how long the hammer ran
     sign_in_p50_ms: float | None
     sign_in_p99_ms: float | None
+    hammer_cpu_seconds: float  # the CPU the clients themselves used (they share the machine)
+    api_cpu_seconds: float | None  # the notifications API process's CPU meanwhile (Linux /proc; else None)
 
     @property
     def per_second(self) -> float:
@@ -117,9 +121,19 @@ class Hammer:
             raise RuntimeError(f"{len(failed)} hammer clients failed: {failed[0]!r}")
 
     def summary(self) -> dict[str, object]:
+        used = resource.getrusage(resource.RUSAGE_SELF)
         return {"answers": {str(k): v for k, v in sorted(self.answers.items())}, "errors": self.errors,
                 "seconds": self.seconds, "p50_ms": percentile(self.latencies, 0.5),
-                "p99_ms": percentile(self.latencies, 0.99)}
+                "p99_ms": percentile(self.latencies, 0.99), "cpu_seconds": used.ru_utime + used.ru_stime}
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """A process's CPU time so far (user + system), from Linux's /proc; None elsewhere or when gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,6 +164,8 @@ async def measure(ctx: BenchContext, seed: int) -> HammerResult:
             "--url", started.notifications.url, "--targets", ",".join(f"dsl-{urn}" for urn in BENCH_SCHOOLS),
             "--seconds", str(HEAD_START + sizes.da_duration + sizes.time_cap + 30), "--out", str(summary)],
             ctx.logs / "sign-in-hammer.log")
+        api = started.notifications.process.pid if started.notifications.process else None
+        api_before = cpu_seconds(api)
         try:
             await asyncio.sleep(HEAD_START)
             if not hammer.running():
@@ -157,11 +173,14 @@ async def measure(ctx: BenchContext, seed: int) -> HammerResult:
             hammered = await window(started, Probes(first=20_000), offset=quiet.background)
         finally:
             await asyncio.to_thread(hammer.stop)
+        api_after = cpu_seconds(api)
     if not summary.is_file():
         raise RuntimeError(f"the sign-in hammer wrote no summary: see {hammer.log_file}")
     figures = json.loads(summary.read_text())
     result = HammerResult(quiet, hammered, CLIENTS, {int(k): v for k, v in figures["answers"].items()},
-                          figures["errors"], figures["seconds"], figures["p50_ms"], figures["p99_ms"])
+                          figures["errors"], figures["seconds"], figures["p50_ms"], figures["p99_ms"],
+                          figures["cpu_seconds"],
+                          None if api_before is None or api_after is None else api_after - api_before)
     ctx.progress.done(f"DA contact → verified webhook while {CLIENTS} clients hammer the sign-in page: p50 "
                       f"{hammered.p50_ms or 0:,.1f} ms, p99 {hammered.p99_ms or 0:,.1f} ms (quiet: p50 "
                       f"{quiet.p50_ms or 0:,.1f} ms, p99 {quiet.p99_ms or 0:,.1f} ms); sign-in answers "

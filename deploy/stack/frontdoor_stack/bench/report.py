@@ -189,7 +189,10 @@ def _hammer_detail(h: HammerResult) -> str:
     return (f"hammered: {_da_detail(h.hammered)}; quiet: {h.quiet.delivered:,} of {h.quiet.probes:,} delivered, "
             f"halves contacts {_ms(h.quiet.contacts_p50_ms)}, notifications {_ms(h.quiet.notifications_p50_ms)}; "
             f"sign-in answers over {h.seconds:,.0f} s ({_n(h.per_second)}/s): {answers}, {h.errors:,} unanswered; "
-            f"sign-in answer p50 {_ms(h.sign_in_p50_ms)}, p99 {_ms(h.sign_in_p99_ms)}")
+            f"sign-in answer p50 {_ms(h.sign_in_p50_ms)}, p99 {_ms(h.sign_in_p99_ms)}; CPU meanwhile: the "
+            f"{h.clients} clients {h.hammer_cpu_seconds:,.1f} s, the notifications API "
+            f"{'–' if h.api_cpu_seconds is None else f'{h.api_cpu_seconds:,.1f}'} s (of {h.seconds:,.0f} s on "
+            f"{os.cpu_count()} cores)")
 
 
 def ratios(r: Results) -> list[tuple[str, str]]:
