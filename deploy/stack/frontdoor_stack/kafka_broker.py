@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from frontdoor_contracts.limits import MAX_RECORD_BYTES
+from frontdoor_platform.private_files import private_directory
 
 from .paths import default_kafka_cache, kafka_deploy_dir
 
@@ -179,7 +180,8 @@ class KafkaBroker:
                     f"port {port} is already in use: another broker (`frontdoor-stack up`?) is running. "
                     "Stop it with `frontdoor-stack down` or pick other ports."
                 )
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        private_directory(self.workdir, tighten=True)  # 0700: the topics' records are children's data
+        private_directory(self.data_dir, tighten=True)
         self.write_properties()
         self._format_storage()
         with open(self.workdir / "broker.stdout", "ab") as out:

@@ -10,6 +10,7 @@ with a plain BEGIN (readers never wait in WAL mode)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 from sqlalchemy import Column, DateTime, create_engine, event
 from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.types import TypeDecorator
+
+from .private_files import private_directory, private_file
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -49,17 +52,31 @@ def for_writing(engine: Engine) -> Engine:
     return engine.execution_options(**{WRITER_OPTION: True})
 
 
+def private_sqlite_file(path: Path) -> None:
+    """A SQLite database file only its owner can read: its folder made 0700
+    if missing, the file made 0600 before SQLite creates it (SQLite gives its
+    -wal and -shm files the database file's mode), an existing one and its
+    companions tightened to 0600."""
+    private_directory(path.parent)
+    private_file(path, "-wal", "-shm", "-journal")
+
+
+def _is_uri(database: str, query: Mapping[str, Any]) -> bool:
+    return database.startswith("file:") or str(query.get("uri", "")).lower() in ("true", "1")
+
+
 def build_engine(database_url: str, pool_size: int = 10) -> Engine:
-    """PostgreSQL (`postgresql://` means psycopg 3) or SQLite, whose file's
-    folder is created and which commits durably (WAL, synchronous=FULL), so a
-    consumer's offsets never run ahead of what is on disk."""
+    """PostgreSQL (`postgresql://` means psycopg 3) or SQLite, whose file is
+    private to its owner (`private_sqlite_file`) and which commits durably
+    (WAL, synchronous=FULL), so a consumer's offsets never run ahead of what
+    is on disk."""
     url = make_url(database_url)
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size, pool_timeout=10)
-    if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    if url.database and url.database != ":memory:" and not _is_uri(url.database, url.query):
+        private_sqlite_file(Path(url.database))
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=pool_size,
                            max_overflow=pool_size, pool_timeout=10)
 

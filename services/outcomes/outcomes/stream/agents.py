@@ -30,6 +30,7 @@ from frontdoor_platform.database import for_writing
 from frontdoor_platform.http import in_thread
 from frontdoor_platform.outbox import OutboxRelay
 from frontdoor_platform.poison import engine_answers, handler_failed, is_infrastructure
+from frontdoor_platform.private_files import private_directory
 from frontdoor_platform.routes import Incoming
 
 from ..domain.rules import day_of
@@ -88,7 +89,7 @@ class FaustStream:
         self.app.timer(settings.review_seconds, on_leader=False, name="review")(self._review)
 
     async def run(self) -> None:
-        self.settings.stream_data_dir.mkdir(parents=True, exist_ok=True)
+        private_directory(self.settings.stream_data_dir, tighten=True)  # 0700: the stream's tables hold families
         self.applied = await in_thread(gaps.applied_offsets, self.engine)
         await self.app.start()
         self.running = True
