@@ -3,10 +3,12 @@ admin API in process, a real SQLite database): every forbidden kind of
 destination is a 422 problem naming `webhook_url` and the rule, never the
 value, for schools and agencies alike; a public https address is taken.
 The development setting's part (this machine, plain http to it) is judged
-with the settings by `directory.check_webhook_url`."""
+with the settings by `directory.check_webhook_url`. The signing secrets
+of a webhook are never logged."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,3 +113,14 @@ def test_this_machine_is_refused_without_the_development_setting(url: str, tmp_p
                                 channel="webhook", webhook_url=url, alert_email=None, calendar=None, now=NOW,
                                 local_webhooks=False)
     engine.dispose()
+
+
+def test_a_signing_secret_is_never_logged(api: TestClient, admin: dict[str, str],
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    assert api.put(f"/v1/schools/{URN}", json=webhook("https://school.example/hook", phase="primary"),
+                   headers=admin).status_code == 201
+    secrets = [api.post(f"/v1/schools/{URN}/signing-secrets", headers=admin).json()["secret"] for _ in range(2)]
+    assert all(s.startswith("whsec_") for s in secrets) and caplog.records  # the requests were logged...
+    logged = caplog.text + " ".join(str(vars(r)) for r in caplog.records)
+    assert not any(s in logged or s.removeprefix("whsec_") in logged for s in secrets)  # ...never a secret
