@@ -85,6 +85,10 @@ def test_prometheus_scrapes_with_the_rules_alertmanager_behind_and_down_stops_bo
         am = poll(lambda: httpx.get(f"{api}/alertmanagers", timeout=10).json()["data"]["activeAlertmanagers"])
         assert [a["url"] for a in am] == [f"{monitor.alertmanager_url}/api/v2/alerts"]
         target = poll(lambda: httpx.get(f"{api}/targets", timeout=10).json()["data"]["activeTargets"])[0]
+        alerts_page = f"{monitor.prometheus_url}{monitor.ui}/alerts"  # the summary's link: the page, every alert
+        assert alerts_page in "\n".join(local.summary_lines(monitor))
+        page = httpx.get(alerts_page, timeout=10)
+        assert page.status_code == 200 and "FrontDoorDeadLettered" in page.text and "TermDatesRunningOut" in page.text
         assert target["labels"] | {"instance": "-"} == {"job": "frontdoor", "service": "contacts", "instance": "-"}
         assert target["scrapeUrl"] == f"http://127.0.0.1:{metrics_port}/metrics"
         for name, pid in monitor.pids().items():

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from frontdoor_platform import processes
 
 from ..kafka_broker import free_port
@@ -63,6 +65,7 @@ class LocalMonitoring:
     alertmanager_port: int = ALERTMANAGER_PORT
     rule_files: Sequence[Path] = field(default_factory=checked_in_rules)
     interval: str = "5s"
+    ui: str = ""  # where Prometheus' pages are: "/classic" in Debian's build (no React UI), "" upstream
     alertmanager: dict[str, Any] = field(default_factory=alertmanager_config)
     prometheus_process: subprocess.Popen[bytes] | None = None
     alertmanager_process: subprocess.Popen[bytes] | None = None
@@ -104,6 +107,7 @@ class LocalMonitoring:
                 [found[0], f"--config.file={prometheus_config_file}", f"{PROMETHEUS_MARK}{self.root / 'prometheus'}",
                  f"--web.listen-address=127.0.0.1:{self.prometheus_port}", "--storage.tsdb.retention.time=2d"],
                 env, self.log_file(PROMETHEUS), f"{self.prometheus_url}/-/ready", timeout, PROMETHEUS)
+            self.ui = "/classic" if httpx.get(f"{self.prometheus_url}/alerts", timeout=5).status_code == 404 else ""
         except BaseException:
             self.stop()
             raise
@@ -138,10 +142,11 @@ def summary_lines(monitor: LocalMonitoring | None) -> list[str]:
     """The stack summary's lines: where the UIs are, or how to install them."""
     if monitor is None:
         return [f"  Monitoring       {INSTALL_HINT}"]
+    pages = f"{monitor.prometheus_url}{monitor.ui}"
     return [
-        f"  Prometheus       {monitor.prometheus_url}/alerts  (every rule: /rules, targets: /targets; config in "
+        f"  Prometheus       {pages}/alerts  (every rule: {pages}/rules, targets: {pages}/targets; config in "
         f"{monitor.root}/prometheus.yml)",
-        f"  Alertmanager     {monitor.alertmanager_url}  (page and ticket routes to placeholder webhooks: "
-        "deploy/monitoring/README.md)",
+        f"  Alertmanager     {monitor.alertmanager_url}  (`amtool --alertmanager.url={monitor.alertmanager_url} alert` "
+        "lists what it holds; page and ticket routes to placeholder webhooks: deploy/monitoring/README.md)",
         "  Dashboards       deploy/monitoring/grafana/ (Grafana provisioned with them: docker compose up grafana)",
     ]
