@@ -31,6 +31,7 @@ from frontdoor_platform.clock import Clock
 from frontdoor_platform.database import for_writing
 from frontdoor_platform.http import in_thread
 
+from . import directory
 from .domain.school_days import SchoolCalendar
 from .events import emit
 from .models import NotificationRow
@@ -155,11 +156,19 @@ def install_gauges(rt: Runtime) -> None:
         rt.metrics.add_collector(TermDatesGauge(rt.rules.calendar))
 
 
+def retention_pass(session: Session, now: datetime, retention: timedelta) -> int:
+    """What retention forgets now: personal data past its period (how many notifications), and the signing
+    secrets whose rotation overlap has ended (a secret never outlives its use)."""
+    erased = erase_expired(session, now, retention)
+    directory.purge_expired_secrets(session, now)
+    return erased
+
+
 def _tick(rt: Runtime) -> tuple[list[str | None], int]:
     with Session(for_writing(rt.engine)) as session:
         now = rt.clock()
         phases = report_unacknowledged(session, now, rt.settings.source_uri)
-        erased = erase_expired(session, now, timedelta(days=rt.settings.retention_days))
+        erased = retention_pass(session, now, timedelta(days=rt.settings.retention_days))
         session.commit()
     return phases, erased
 

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from frontdoor_platform.consumer import BatchConsumer
+from frontdoor_platform.database import for_writing
 from notifications import directory, inbox, intake, timers
 from notifications.app import rules_from
 from notifications.metrics import Metrics
@@ -209,3 +210,19 @@ def test_acknowledged_once_unacknowledged_once_and_personal_data_erased_after_re
     assert erased["100001"].acknowledged_by == "DSL-1" and erased["100001"].deadline == NEXT_MONDAY  # kept for KPIs
     assert topics(engine).count("notifications.acknowledged.v1") == 1
     assert topics(engine).count("notifications.unacknowledged.v1") == 1
+
+
+def test_the_retention_pass_deletes_signing_secrets_whose_overlap_ended_and_keeps_the_rest(engine: Engine) -> None:
+    from notifications.models import SigningSecretRow
+
+    with Session(for_writing(engine)) as session:
+        session.add(SigningSecretRow(recipient_id="school:100001", secret="whsec_old", created_at=NOW,
+                                     expires_at=NOW + timedelta(days=1)))
+        session.add(SigningSecretRow(recipient_id="school:100001", secret="whsec_new", created_at=NOW))
+        session.commit()
+        assert timers.retention_pass(session, NOW + timedelta(hours=23), timedelta(days=90)) == 0
+        session.commit()
+        assert len(session.exec(select(SigningSecretRow)).all()) == 2  # still in its overlap: kept
+        timers.retention_pass(session, NOW + timedelta(days=1), timedelta(days=90))
+        session.commit()
+        assert [row.secret for row in session.exec(select(SigningSecretRow)).all()] == ["whsec_new"]
