@@ -72,8 +72,10 @@ class Settings(ServiceSettings):
     page_address_limit: str = "30/hour"
     page_account_limit: str = "100/hour"
     page_trusted_days: int = Field(default=30, ge=1)
-    # argon2 verifications at once (each ~160 ms of CPU); past it the page answers 503 with Retry-After.
-    page_verifications_at_once: int = Field(default=2, ge=1)
+    # argon2 verifications at once, besides one kept for addresses accounts signed in from; past it the page
+    # answers 503 with Retry-After. One verification (~160 ms, four lanes) already takes both cores of a 2-core
+    # machine: a second at once adds no throughput there, only CPU taken from the consumer and the deliveries.
+    page_verifications_at_once: int = Field(default=1, ge=1)
     # Where the limits live: one process is fine in memory; several share e.g. "async+redis://host:6379".
     page_limits_storage: str = "async+memory://"
     # Proxies whose X-Forwarded-For is believed (addresses or networks); none by default: the peer's address.
