@@ -9,7 +9,9 @@ transaction. The database work runs in a worker thread, so the event loop
 
 A poison record is dead-lettered with its original bytes and headers, and
 the rest of the batch goes on. It is the record's fault (`poison.py`) when
-anything at all is raised while it is decoded, when its handler raises
+anything at all is raised while it is decoded, when its CloudEvent's source
+claims a service its topic does not declare as a producer
+(`frontdoor_contracts.sources`: `source_not_allowed`), when its handler raises
 InvalidEvent or makes the database refuse it (a conflict, a value too long),
 and when its handler raises anything else twice in a row with the database
 answering. Only the database or the broker not answering is not the
@@ -35,10 +37,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session
 
+from frontdoor_contracts.envelope import CloudEvent
 from frontdoor_contracts.errors import FieldError, InvalidEvent
+from frontdoor_contracts.sources import check_source
 
 from .clock import Clock, utc_now
 from .database import for_writing
+from .kafka_security import PLAINTEXT, KafkaSecurity
 from .logs import log_context
 from .metrics import KitMetrics
 from .outbox import OutboxFields
@@ -81,8 +86,8 @@ class _Poison(Exception):
 class BatchConsumer:
     def __init__(self, *, bootstrap: str, group: str, client_id: str, routes: Routes, engine: Engine,
                  outbox: type[OutboxFields], metrics: KitMetrics, on_commit: Callable[[], None] = lambda: None,
-                 batch_size: int = 500, clock: Clock = utc_now):
-        self._bootstrap, self._group, self._client_id = bootstrap, group, client_id
+                 batch_size: int = 500, clock: Clock = utc_now, security: KafkaSecurity = PLAINTEXT):
+        self._bootstrap, self._group, self._client_id, self._security = bootstrap, group, client_id, security
         self._routes, self._engine, self._outbox = routes, for_writing(engine), outbox
         self._metrics, self._on_commit = metrics, on_commit
         self._batch_size, self._clock = batch_size, clock
@@ -118,7 +123,10 @@ class BatchConsumer:
                 try:
                     if route is None:
                         raise InvalidEvent("unknown_topic", [FieldError("", "topic", "no handler for this topic")])
-                    decoded.append((index, route, decode_record(route.decode, record.value)))
+                    event = decode_record(route.decode, record.value)
+                    if isinstance(event, CloudEvent):  # its source must be a producer the topic declares
+                        check_source(record.topic, event.source)
+                    decoded.append((index, route, event))
                 except InvalidEvent as error:
                     self._dead_letter(session, record, error, now, result)
             if not careful:  # a careful re-run asks the database: savepoints may undo what a cache holds
@@ -257,6 +265,7 @@ class BatchConsumer:
         consumer = AIOKafkaConsumer(
             *self._routes.topics, bootstrap_servers=self._bootstrap, group_id=self._group, client_id=self._client_id,
             enable_auto_commit=False, auto_offset_reset="earliest", max_partition_fetch_bytes=4 * 1024 * 1024,
+            **self._security.client_kwargs(),
         )
         await consumer.start()
         self.running = True

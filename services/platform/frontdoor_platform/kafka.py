@@ -44,6 +44,8 @@ from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from frontdoor_contracts.limits import MAX_RECORD_BYTES
 
+from .kafka_security import PLAINTEXT, KafkaSecurity
+
 log = logging.getLogger("frontdoor.kafka")
 
 Headers = Sequence[tuple[str, bytes]]
@@ -155,8 +157,8 @@ class EventPublisher(Protocol):
 
 class Publisher:
     def __init__(self, bootstrap: str, timeout_seconds: float, client_id: str, linger_ms: int = 5,
-                 probe_interval: float = 1.0):
-        self._bootstrap = bootstrap
+                 probe_interval: float = 1.0, security: KafkaSecurity = PLAINTEXT):
+        self._bootstrap, self._security = bootstrap, security
         self._timeout = timeout_seconds
         self._client_id = client_id
         self._linger_ms = linger_ms
@@ -180,7 +182,7 @@ class Publisher:
             producer = AIOKafkaProducer(
                 bootstrap_servers=self._bootstrap, client_id=self._client_id, acks="all", enable_idempotence=True,
                 request_timeout_ms=int(self._timeout * 1000), linger_ms=self._linger_ms,
-                max_request_size=MAX_RECORD_BYTES,
+                max_request_size=MAX_RECORD_BYTES, **self._security.client_kwargs(),
             )
             try:
                 await producer.start()

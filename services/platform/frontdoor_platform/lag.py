@@ -26,6 +26,8 @@ from aiokafka.structs import TopicPartition
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from .kafka_security import PLAINTEXT, KafkaSecurity
+
 log = logging.getLogger("frontdoor.lag")
 
 
@@ -51,8 +53,8 @@ def group_offsets(topics: Iterable[str], committed: dict[TopicPartition, int], s
 
 class GroupWatch(Collector):
     def __init__(self, service: str, bootstrap: str, group: str, topics: Sequence[str],
-                 worker_up: Callable[[], bool], interval_seconds: float = 10.0):
-        self._service, self._bootstrap, self._group = service, bootstrap, group
+                 worker_up: Callable[[], bool], interval_seconds: float = 10.0, security: KafkaSecurity = PLAINTEXT):
+        self._service, self._bootstrap, self._group, self._security = service, bootstrap, group, security
         self._topics, self._worker_up, self._interval = tuple(topics), worker_up, interval_seconds
         self._seen = GroupOffsets()
         self._up = False
@@ -63,9 +65,11 @@ class GroupWatch(Collector):
     async def refresh(self) -> GroupOffsets:
         """Ask the broker once; raises what the client raises."""
         if self._admin is None or self._ends is None:
-            admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=f"{self._service}-lag")
+            connection = self._security.client_kwargs()
+            admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=f"{self._service}-lag",
+                                        **connection)
             ends = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, client_id=f"{self._service}-lag",
-                                    enable_auto_commit=False)
+                                    enable_auto_commit=False, **connection)
             await admin.start()
             await ends.start()
             self._admin, self._ends = admin, ends

@@ -1,20 +1,44 @@
 """What every service's one settings object has; each service subclasses
-it with its own env prefix (`CONTACTS_`, `ALLOCATION_`...) and its own rules."""
+it with its own env prefix (`CONTACTS_`, `ALLOCATION_`...) and its own rules.
+
+`environment` is the platform's, not a service's: `FRONTDOOR_ENV`
+(development, the default, or production). In production the insecure
+defaults are refused at start, naming the setting: today a plaintext
+connection to Kafka (`<PREFIX>KAFKA_SECURITY=sasl_ssl` with a username,
+password and CA file is what production takes)."""
 
 from __future__ import annotations
 
-from typing import Literal
+import os
+from pathlib import Path
+from typing import Literal, cast
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings
 
 from frontdoor_contracts.limits import MAX_BODY_BYTES
+
+Environment = Literal["development", "production"]
+ENVIRONMENT_VARIABLE = "FRONTDOOR_ENV"
+
+
+def _environment() -> Environment:
+    """FRONTDOOR_ENV as set (the field's validation refuses anything but the two)."""
+    return cast(Environment, os.environ.get(ENVIRONMENT_VARIABLE, "development"))
 
 
 class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
+    environment: Environment = Field(default_factory=_environment)
     kafka_bootstrap: str = "localhost:9092"
+    # How the service's Kafka clients connect (frontdoor_platform.kafka_security): plaintext (the local
+    # default), or SASL SCRAM-SHA-512 over TLS as `kafka_username`, trusting `kafka_ca_file` (a PEM CA bundle;
+    # the system's trust store when unset).
+    kafka_security: Literal["plaintext", "sasl_ssl"] = "plaintext"
+    kafka_username: str | None = Field(default=None, min_length=1)
+    kafka_password: SecretStr | None = None
+    kafka_ca_file: Path | None = None
     log_level: str = "INFO"
     consumer_group: str = "frontdoor"
     source_uri: str = "urn:frontdoor"
@@ -31,3 +55,18 @@ class ServiceSettings(BaseSettings):
     consumer_process: bool = True
     # Set by `serve` for its two processes: "api", "worker"; "all" for both in one.
     role: Literal["all", "api", "worker"] = "all"
+
+    @model_validator(mode="after")
+    def _kafka_connection(self) -> ServiceSettings:
+        """SASL needs a username and a password; production refuses plaintext. Errors name the setting."""
+        if self.kafka_security == "sasl_ssl":
+            missing = [name for name, value in (("kafka_username", self.kafka_username),
+                                                ("kafka_password", self.kafka_password)) if not value]
+            if missing:
+                raise ValueError(f"kafka_security=sasl_ssl needs {' and '.join(missing)}")
+            if self.kafka_ca_file is not None and not self.kafka_ca_file.is_file():
+                raise ValueError("kafka_ca_file is not a file")
+        elif self.environment == "production":
+            raise ValueError(f"kafka_security: plaintext is refused when {ENVIRONMENT_VARIABLE}=production "
+                             "(set it to sasl_ssl, with kafka_username, kafka_password and kafka_ca_file)")
+        return self
