@@ -22,6 +22,7 @@ from .consumer import BatchConsumer
 from .database import answers, build_engine
 from .http import Auth, in_thread
 from .kafka import EventPublisher, Publisher
+from .kafka_security import KafkaSecurity
 from .lag import GroupWatch
 from .lifespan import Background
 from .metrics import KitMetrics
@@ -68,15 +69,17 @@ async def build(settings: ServiceSettings, *, database_url: str, client_id: str,
     tracing.configure(client_id)
     db = engine or build_engine(database_url, settings.database_pool_size)
     await in_thread(migrate, db)
-    broker = publisher or Publisher(settings.kafka_bootstrap, settings.publish_timeout_seconds, client_id=client_id)
+    security = KafkaSecurity.of(settings)
+    broker = publisher or Publisher(settings.kafka_bootstrap, settings.publish_timeout_seconds, client_id=client_id,
+                                    security=security)
     broker.start()
     relay = OutboxRelay(db, outbox, broker, metrics, settings.outbox_batch_size, clock)
     consuming = consumer(db, relay) if consumer is not None else BatchConsumer(
         bootstrap=settings.kafka_bootstrap, group=settings.consumer_group, client_id=client_id, routes=routes(),
         engine=db, outbox=outbox, metrics=metrics, on_commit=relay.wake, batch_size=settings.consumer_batch_size,
-        clock=clock)
+        clock=clock, security=security)
     watch = GroupWatch(client_id, settings.kafka_bootstrap, consuming.group, consuming.topics,
-                       worker_up=lambda: _worker_alive(settings, relay, consuming))
+                       worker_up=lambda: _worker_alive(settings, relay, consuming), security=security)
     metrics.add_collector(watch)
     return Plumbing(settings, db, metrics, broker, relay, consuming, clock, owns_engine=engine is None, watch=watch)
 
