@@ -24,10 +24,13 @@ import faust
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from frontdoor_contracts.errors import InvalidEvent
+from frontdoor_contracts.sources import check_source
 from frontdoor_contracts.vocabulary import SchoolTerm
 from frontdoor_platform.clock import Clock
 from frontdoor_platform.database import for_writing
 from frontdoor_platform.http import in_thread
+from frontdoor_platform.kafka_security import KafkaSecurity
 from frontdoor_platform.outbox import OutboxRelay
 from frontdoor_platform.poison import engine_answers, handler_failed, is_infrastructure
 from frontdoor_platform.private_files import private_directory
@@ -69,11 +72,13 @@ class FaustStream:
         self.running = False
         self.group, self.topics = settings.stream_id, INPUT_TOPICS  # faust's consumer group is its app id
         self._lock = asyncio.Lock()
-        self.reader = gaps.BrokerReader(settings.kafka_bootstrap)
+        security = KafkaSecurity.of(settings)
+        self.reader = gaps.BrokerReader(settings.kafka_bootstrap, security)
         self.applied: dict[gaps.TP, int] = {}
         self._last_seen: dict[gaps.TP, float] = {}
         self.app = faust.App(
             settings.stream_id, broker=f"kafka://{settings.kafka_bootstrap}", store="memory://",
+            broker_credentials=security.faust_credentials(),
             datadir=str(settings.stream_data_dir), web_enabled=False, topic_partitions=PARTITIONS,
             topic_replication_factor=1, consumer_auto_offset_reset="earliest",
             broker_session_timeout=settings.stream_session_timeout_seconds,
@@ -126,7 +131,7 @@ class FaustStream:
                                     extra={"partitions": len(missing),
                                            "records": sum(stop - start for start, stop in missing.values())})
                         fresh = [*await self.reader.read(missing), *fresh]
-                    steps = [self.processor.step(record) for record in fresh]
+                    steps = [self._step(record) for record in fresh]
                     try:
                         added, advanced = await in_thread(self._write, steps, fresh)
                     except Exception as exc:
@@ -154,6 +159,19 @@ class FaustStream:
         self.metrics.batch_records.observe(len(records))
         self.relay.wake()
 
+    def _step(self, record: Incoming) -> Step:
+        """The processor's step, or the record dead-lettered when its source claims a producer its topic does not
+        declare (`source_not_allowed`), what it would have changed undone."""
+        mark = self.processor.mark()
+        step = self.processor.step(record)
+        if step.event is not None and step.error is None:
+            try:
+                check_source(record.topic, step.event.source)
+            except InvalidEvent as refused:
+                self.processor.rewind(mark)
+                return Step(incoming=record, error=refused)
+        return step
+
     async def _write_carefully(self, records: Sequence[Incoming]) -> tuple[list[Step], set[str],
                                                                            dict[gaps.TP, int]]:
         """Each record stepped and written in its own transaction (with its offset); one whose SQL side is
@@ -164,7 +182,7 @@ class FaustStream:
         for record in records:
             for attempt in range(2):
                 mark = self.processor.mark()
-                step = self.processor.step(record)
+                step = self._step(record)
                 try:
                     done, moved = await in_thread(self._write, [step], [record])
                     break

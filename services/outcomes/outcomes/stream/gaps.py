@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from frontdoor_platform.kafka_security import PLAINTEXT, KafkaSecurity
 from frontdoor_platform.routes import Incoming
 
 from ..models import StreamOffsetRow
@@ -68,14 +69,15 @@ def plan(records: Sequence[Incoming], applied: dict[TP, int]) -> tuple[list[Inco
 class BrokerReader:
     """Reads ranges of input partitions directly (no group, nothing committed)."""
 
-    def __init__(self, bootstrap: str):
-        self._bootstrap = bootstrap
+    def __init__(self, bootstrap: str, security: KafkaSecurity = PLAINTEXT):
+        self._bootstrap, self._security = bootstrap, security
         self._consumer: AIOKafkaConsumer | None = None
 
     async def _started(self) -> AIOKafkaConsumer:
         if self._consumer is None:
             self._consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, group_id=None,
-                                              enable_auto_commit=False, auto_offset_reset="earliest")
+                                              enable_auto_commit=False, auto_offset_reset="earliest",
+                                              **self._security.client_kwargs())
             await self._consumer.start()
         return self._consumer
 
