@@ -10,12 +10,18 @@
     frontdoor-stack demo     feed the demo stream (and its case worker) to a running stack
     frontdoor-stack seeds    the seeds' closure figures as history on a running stack, beside its KPI report
     frontdoor-stack bench    throughput of the project beside its anchors (deploy/bench/results.md)
+
+FRONTDOOR_KAFKA_SECURITY=sasl_ssl makes `run`, `up` and `broker` start the broker secured (SASL SCRAM-SHA-512
+over TLS, the declarations' ACLs); `demo` and `seeds` then connect as the principals of the topics they write.
+`topics --bootstrap` on another secured broker connects as FRONTDOOR_KAFKA_USERNAME / _PASSWORD, trusting
+FRONTDOOR_KAFKA_CA_FILE.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 import time
@@ -25,8 +31,12 @@ from types import FrameType
 import httpx
 from aiokafka.errors import KafkaError
 
+from frontdoor_platform.kafka_security import PLAINTEXT, KafkaSecurity
+
+from . import kafka_access
 from .case_worker import CaseWorkerSettings
 from .demo_feed import publish_with_progress
+from .kafka_access import KafkaAccessError
 from .kafka_broker import KafkaBroker, KafkaBrokerError
 from .paths import run_dir
 from .services import SERVICES, ServiceError
@@ -57,16 +67,35 @@ def _wait_forever() -> None:
         time.sleep(3600)
 
 
+def _secured() -> bool:
+    """FRONTDOOR_KAFKA_SECURITY: plaintext (the default) or sasl_ssl."""
+    value = os.environ.get("FRONTDOOR_KAFKA_SECURITY", "plaintext") or "plaintext"
+    if value not in ("plaintext", "sasl_ssl"):
+        raise StackError("FRONTDOOR_KAFKA_SECURITY must be plaintext or sasl_ssl")
+    return value == "sasl_ssl"
+
+
+def _tool_security(run_dir: Path) -> KafkaSecurity:
+    """The stack tool's own connection: FRONTDOOR_KAFKA_USERNAME (and _PASSWORD, _CA_FILE) when given with
+    FRONTDOOR_KAFKA_SECURITY=sasl_ssl, else the local secured stack's admin, else plaintext."""
+    username, password = os.environ.get("FRONTDOOR_KAFKA_USERNAME"), os.environ.get("FRONTDOOR_KAFKA_PASSWORD")
+    if _secured() and username and password:
+        ca = os.environ.get("FRONTDOOR_KAFKA_CA_FILE")
+        return KafkaSecurity.sasl_ssl(username, password, Path(ca) if ca else None)
+    access = kafka_access.load(run_dir / "kafka")
+    return access.admin if access is not None else PLAINTEXT
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     _interrupt_on_sigterm()
-    stack = LocalStack(root=args.run_dir, monitoring=True)
+    stack = LocalStack(root=args.run_dir, monitoring=True, secured=_secured())
     try:
         stack.start()
         print(stack.summary(), flush=True)
         worker = None if args.no_case_worker else stack.case_worker()
         print(f"feeding the demo stream ({args.count or 'endless'} contacts at {args.rate}/s, with partner data"
               f"{', and a case worker working the cases' if worker else ''}); Ctrl-C stops everything\n", flush=True)
-        asyncio.run(publish_with_progress(stack.bootstrap, args.count, args.rate, args.seed, worker))
+        asyncio.run(publish_with_progress(stack.bootstrap, args.count, args.rate, args.seed, worker, stack.access))
         print("\nthe stack keeps running; Ctrl-C stops everything", flush=True)
         _wait_forever()
     except KeyboardInterrupt:
@@ -78,7 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    stack = LocalStack(root=args.run_dir, monitoring=True)
+    stack = LocalStack(root=args.run_dir, monitoring=True, secured=_secured())
     stack.start()
     stack.detach()
     print(stack.summary())
@@ -104,10 +133,11 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 def cmd_broker(args: argparse.Namespace) -> int:
     _interrupt_on_sigterm()
-    broker = KafkaBroker(args.run_dir / "kafka", port=args.port, controller_port=args.controller_port)
+    broker = KafkaBroker(args.run_dir / "kafka", port=args.port, controller_port=args.controller_port,
+                         secured=_secured())
     try:
         with broker:
-            asyncio.run(ensure_topics(broker.bootstrap))
+            asyncio.run(ensure_topics(broker.bootstrap, security=broker.security))
             print(f"Kafka is up on {broker.bootstrap} with the declared topics (log: {broker.log_file}); "
                   "Ctrl-C stops it", flush=True)
             _wait_forever()
@@ -120,7 +150,8 @@ def cmd_topics(args: argparse.Namespace) -> int:
     deadline = time.monotonic() + args.wait
     while True:
         try:
-            result = asyncio.run(ensure_topics(args.bootstrap, replication_factor=args.replication_factor))
+            result = asyncio.run(ensure_topics(args.bootstrap, replication_factor=args.replication_factor,
+                                               security=_tool_security(args.run_dir)))
             break
         except Exception as exc:
             if time.monotonic() >= deadline:
@@ -149,7 +180,8 @@ def _case_worker(args: argparse.Namespace) -> CaseWorkerSettings | None:
 def cmd_demo(args: argparse.Namespace) -> int:
     worker = _case_worker(args)
     try:
-        result = asyncio.run(publish_with_progress(args.bootstrap, args.count, args.rate, args.seed, worker))
+        result = asyncio.run(publish_with_progress(args.bootstrap, args.count, args.rate, args.seed, worker,
+                                                   kafka_access.load(args.run_dir / "kafka")))
     except KeyboardInterrupt:
         return 130
     print(f"published {result.line()}")
@@ -168,7 +200,8 @@ def cmd_seeds(args: argparse.Namespace) -> int:
               "--outcomes-key, or start the stack with `frontdoor-stack up`)", file=sys.stderr)
         return 2
     try:
-        matched = run_seeds(args.bootstrap, ReportClient(args.outcomes_url, key))
+        matched = run_seeds(args.bootstrap, ReportClient(args.outcomes_url, key),
+                            access=kafka_access.load(args.run_dir / "kafka"))
     except KeyboardInterrupt:
         return 130
     except httpx.HTTPStatusError as refused:
@@ -276,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     args.run_dir = (args.run_dir or run_dir()).resolve()
     try:
         return int(args.func(args))
-    except (KafkaBrokerError, ServiceError, StackError) as exc:
+    except (KafkaBrokerError, KafkaAccessError, ServiceError, StackError) as exc:
         print(f"frontdoor-stack: {exc}", file=sys.stderr)
         return 1
 

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from aiokafka import AIOKafkaProducer
-
 from frontdoor_contracts.topics import FRONTDOOR_CONTACTS, FRONTDOOR_DECISIONS
 
 from .case_worker import CaseTally, CaseWorker, CaseWorkerSettings
 from .demo import DECISION_LAG, DECISION_SHARE, DemoStream, Family
 from .demo_partners import DATA_ONLY_EVERY, PARTNER_LAG, PartnerFeed
+from .kafka_access import KafkaAccess
+from .kafka_clients import Producers
 
 Clock = Callable[[], datetime]
 
@@ -136,11 +136,13 @@ async def publish(
     on_progress: Callable[[DemoResult], None] | None = None,
     case_worker: CaseWorkerSettings | None = None,
     partners: bool = True,
+    access: KafkaAccess | None = None,
 ) -> DemoResult:
     """Publish `count` contacts (0: until cancelled) at `rate` per second,
     with a decision on most of them a few contacts later and the partner
     data; with `case_worker`, work the cases meanwhile and, after the last
-    contact, until they are closed (bounded by its drain time)."""
+    contact, until they are closed (bounded by its drain time). On a secured
+    broker (`access`) each record goes as its topic's outside producer."""
     stream = DemoStream(seed)
     feed = PartnerFeed(seed) if partners else None
     result = DemoResult()
@@ -148,15 +150,14 @@ async def publish(
     worker = CaseWorker(case_worker, seed, lambda: progress(result)) if case_worker else None
     result.cases = worker.tally if worker else None
     stream_done = asyncio.Event()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
+    producers = Producers(bootstrap, access)
     working = asyncio.create_task(worker.run(stream_done)) if worker else None
     interval = 1.0 / rate if rate > 0 else 0.0
     started = time.monotonic()
     try:
         for batch in demo_batches(stream, feed, count):
             for item in batch:
-                await producer.send_and_wait(item.topic, item.value.encode(), key=item.key.encode())
+                await producers.send_and_wait(item.topic, item.value.encode(), key=item.key.encode())
                 result.counts(item)
             progress(result)
             if interval and (count == 0 or result.contacts < count):
@@ -173,7 +174,7 @@ async def publish(
             working.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await working
-        await producer.stop()
+        await producers.stop()
     return result
 
 
@@ -200,14 +201,15 @@ class _Lines:
 
 
 async def publish_with_progress(bootstrap: str, count: int, rate: float, seed: int | None = None,
-                                case_worker: CaseWorkerSettings | None = None) -> DemoResult:
+                                case_worker: CaseWorkerSettings | None = None,
+                                access: KafkaAccess | None = None) -> DemoResult:
     """`publish`, with a rich progress bar on a terminal (plain lines otherwise)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console()
     if not console.is_terminal:
-        return await publish(bootstrap, count, rate, seed, _Lines(), case_worker)
+        return await publish(bootstrap, count, rate, seed, _Lines(), case_worker, access=access)
 
     columns = (TextColumn("demo stream"), BarColumn(), MofNCompleteColumn(),
                TextColumn("contacts, {task.fields[decisions]} decisions, {task.fields[partners]} partner records"),
@@ -220,5 +222,5 @@ async def publish_with_progress(bootstrap: str, count: int, rate: float, seed: i
             progress.update(task, completed=result.contacts, decisions=result.decisions,
                             partners=result.partner_records, cases=cases)
 
-        return await publish(bootstrap, count, rate, seed, update, case_worker)
+        return await publish(bootstrap, count, rate, seed, update, case_worker, access=access)
 

@@ -5,6 +5,9 @@ run from the jars Maven Central publishes. No Docker needed: Java 17 and mvn.
         print(broker.bootstrap)   # 127.0.0.1:9092
 
 Broker logs go to `<workdir>/broker.log`; nothing reaches the terminal.
+
+`secured=True` starts it with SASL SCRAM-SHA-512 over TLS, the StandardAuthorizer and the ACLs generated from
+the topic declarations (`kafka_access.py`); `broker.access` then says how each principal connects.
 """
 
 from __future__ import annotations
@@ -25,8 +28,11 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from frontdoor_contracts.limits import MAX_RECORD_BYTES
+from frontdoor_platform.kafka_security import PLAINTEXT, KafkaSecurity
 from frontdoor_platform.private_files import private_directory
 
+from . import kafka_access
+from .kafka_access import KafkaAccess
 from .paths import default_kafka_cache, kafka_deploy_dir
 
 FETCH_MARKER = ".frontdoor-fetched"
@@ -74,6 +80,7 @@ class KafkaBroker:
         cache_dir: Path | None = None,
         heap: str = DEFAULT_HEAP,
         startup_timeout: float = 90.0,
+        secured: bool = False,
     ) -> None:
         self.workdir = Path(workdir).resolve()
         self.port = port
@@ -83,6 +90,8 @@ class KafkaBroker:
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
         self._deploy = kafka_deploy_dir()
+        self.secured = secured
+        self.access: KafkaAccess | None = None  # set by start() when secured
 
     # -- paths ---------------------------------------------------------------
     @property
@@ -104,6 +113,11 @@ class KafkaBroker:
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def security(self) -> KafkaSecurity:
+        """The stack's own connection: its admin principal on a secured broker."""
+        return self.access.admin if self.access is not None else PLAINTEXT
 
     # -- fetch ---------------------------------------------------------------
     def is_fetched(self) -> bool:
@@ -145,26 +159,42 @@ class KafkaBroker:
                 "-Djava.awt.headless=true", "-cp", str(self.libs_dir / "*")]
 
     def write_properties(self) -> None:
+        """The template filled in; on a secured broker, its listeners replaced and the security settings added
+        (0600: they hold the broker's own password)."""
         template = Template((self._deploy / "server.properties.template").read_text())
-        self.properties_file.write_text(
-            template.substitute(port=self.port, controller_port=self.controller_port, log_dirs=self.data_dir,
-                                max_record_bytes=MAX_RECORD_BYTES)
-        )
+        text = template.substitute(port=self.port, controller_port=self.controller_port, log_dirs=self.data_dir,
+                                   max_record_bytes=MAX_RECORD_BYTES)
+        if self.access is not None:
+            text = kafka_access.merged(text, kafka_access.broker_settings(self.access, self.port, self.controller_port))
+        self.properties_file.touch(mode=0o600)
+        self.properties_file.chmod(0o600)
+        self.properties_file.write_text(text)
 
     def _format_storage(self) -> None:
+        marker = self.data_dir / kafka_access.SECURITY_MARKER
         if (self.data_dir / "meta.properties").is_file():
+            formatted = marker.read_text().strip() if marker.is_file() else "plaintext"
+            if self.secured and formatted != "sasl_ssl":
+                raise KafkaBrokerError(f"the broker's data in {self.data_dir} was made for a plaintext broker (it "
+                                       "has no SCRAM users): remove it (`make clean`) to start a secured one")
             return  # already formatted: keep the data across restarts
         cluster_id = subprocess.run(
             [*self._java(), "kafka.tools.StorageTool", "random-uuid"],
             capture_output=True, text=True, check=True,
         ).stdout.strip().splitlines()[-1]
-        result = subprocess.run(
-            [*self._java(), *self._log_options(), "kafka.tools.StorageTool", "format",
-             "-t", cluster_id, "-c", str(self.properties_file)],
-            capture_output=True, text=True,
-        )
-        if result.returncode != 0:
-            raise KafkaBrokerError(f"formatting Kafka storage failed:\n{result.stdout}\n{result.stderr}")
+        arguments = ["format", "-t", cluster_id, "-c", str(self.properties_file)]
+        arguments += kafka_access.format_arguments(self.access) if self.access is not None else []
+        argument_file = self.workdir / "format.args"  # passwords stay off the command line
+        argument_file.touch(mode=0o600)
+        argument_file.write_text("\n".join(arguments) + "\n")
+        try:
+            result = subprocess.run([*self._java(), *self._log_options(), "kafka.tools.StorageTool",
+                                     f"@{argument_file}"], capture_output=True, text=True)
+        finally:
+            argument_file.unlink(missing_ok=True)
+        if result.returncode != 0:  # its output lists the SCRAM users' salted keys: not repeated here
+            raise KafkaBrokerError(f"formatting Kafka storage failed:\n{result.stderr[-2000:]}")
+        marker.write_text("sasl_ssl\n" if self.secured else "plaintext\n")
 
     def _log_options(self) -> list[str]:
         return [f"-Dlog4j2.configurationFile={self._deploy / 'log4j2.xml'}",
@@ -182,6 +212,8 @@ class KafkaBroker:
                 )
         private_directory(self.workdir, tighten=True)  # 0700: the topics' records are children's data
         private_directory(self.data_dir, tighten=True)
+        if self.secured:
+            self.access = kafka_access.prepare(self.workdir)
         self.write_properties()
         self._format_storage()
         with open(self.workdir / "broker.stdout", "ab") as out:
@@ -193,6 +225,10 @@ class KafkaBroker:
         (self.workdir / "broker.pid").write_text(f"{self.process.pid}\n")
         try:
             self.wait_ready()
+            if self.access is not None:
+                kafka_access.apply_access(self.access, self.bootstrap, [
+                    *self._java(), f"-Dlog4j2.configurationFile={self._deploy / 'log4j2.xml'}",
+                    f"-Dfrontdoor.kafka.log={self.workdir / 'access.log'}"])
         except BaseException:
             self.stop()
             raise
@@ -211,7 +247,7 @@ class KafkaBroker:
                 time.sleep(0.3)  # not listening yet: do not let the client log connection errors
                 continue
             try:
-                run_coroutine_in_thread(probe(self.bootstrap))
+                run_coroutine_in_thread(probe(self.bootstrap, security=self.security))
                 return
             except Exception as exc:
                 last_error = exc
@@ -247,11 +283,12 @@ def min_heap(heap: str) -> str:
     return "128m" if heap.endswith(("m", "g")) else heap
 
 
-async def probe(bootstrap: str, timeout_ms: int = 3000) -> dict[str, object]:
+async def probe(bootstrap: str, timeout_ms: int = 3000, security: KafkaSecurity = PLAINTEXT) -> dict[str, object]:
     """Ask the broker for its cluster metadata with a real Kafka client."""
     from aiokafka.admin import AIOKafkaAdminClient
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=timeout_ms,
+                                **security.client_kwargs())
     await admin.start()
     try:
         cluster: dict[str, object] = await admin.describe_cluster()

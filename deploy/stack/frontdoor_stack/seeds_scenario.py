@@ -33,7 +33,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaProducer
 
 from frontdoor_contracts.allocation import CaseClosed
 from frontdoor_contracts.contacts import ContactDecided, DecidedChild
@@ -49,6 +48,9 @@ from frontdoor_contracts.vocabulary import (
     LevelOfNeed,
     ReferrerSource,
 )
+
+from .kafka_access import KafkaAccess
+from .kafka_clients import Producers
 
 NAMESPACE = uuid.UUID("6f1d7c0e-2b1a-4c55-9a57-5eed5c3e2015")  # every id of the scenario derives from it
 SOURCE = "urn:frontdoor:stack:seeds-scenario"
@@ -169,21 +171,21 @@ def scenario() -> list[Record]:
     return [*wokingham_2015(), *reading_2016()]
 
 
-async def publish(bootstrap: str, records: list[Record], on_progress: Callable[[int], None] = lambda _: None
-                  ) -> int:
-    """Through one idempotent producer (acks=all); how many were acknowledged."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
+async def publish(bootstrap: str, records: list[Record], on_progress: Callable[[int], None] = lambda _: None,
+                  access: KafkaAccess | None = None) -> int:
+    """Through idempotent producers (acks=all), on a secured broker (`access`) as the service that produced each
+    topic; how many were acknowledged."""
+    producers = Producers(bootstrap, access, linger_ms=5)
     try:
-        await producer.start()
-        sent = [await producer.send(r.topic, r.value, key=r.key.encode(),
-                                    headers=[("content-type", b"application/cloudevents+json")])
+        sent = [await producers.send(r.topic, r.value, key=r.key.encode(),
+                                     headers=[("content-type", b"application/cloudevents+json")])
                 for r in records]
         for done, future in enumerate(sent, start=1):
             await future
             if done % 100 == 0 or done == len(sent):
                 on_progress(done)
     finally:
-        await producer.stop()
+        await producers.stop()
     return len(sent)
 
 
@@ -279,7 +281,8 @@ def check(client: ReportClient, records: list[Record], timeout: float = 120.0, e
     return rows(client.report(WOKINGHAM), client.report(READING))
 
 
-def run(bootstrap: str, client: ReportClient, say: Callable[[str], None] = print) -> bool:
+def run(bootstrap: str, client: ReportClient, say: Callable[[str], None] = print,
+        access: KafkaAccess | None = None) -> bool:
     """Publish the scenario, wait for the report, print it beside the seeds;
     True when every figure matches."""
     from rich.console import Console
@@ -291,7 +294,7 @@ def run(bootstrap: str, client: ReportClient, say: Callable[[str], None] = print
     with Progress(TextColumn("publishing the seeds' scenario"), BarColumn(), MofNCompleteColumn(),
                   console=console, transient=True) as progress:
         task = progress.add_task("publish", total=len(records))
-        asyncio.run(publish(bootstrap, records, lambda done: progress.update(task, completed=done)))
+        asyncio.run(publish(bootstrap, records, lambda done: progress.update(task, completed=done), access))
     say(f"published {len(records)} events; waiting for the outcomes service's report")
     found = check(client, records)
     table = Table(title="The seeds' closure figures, and the KPI report's")

@@ -2,7 +2,9 @@
 (a webhook receiver with an SMTP sink), the four services, dev credentials,
 the notifications directory for the demo, and (for `run` and `up`, when
 they are installed) Prometheus and Alertmanager watching it; and its
-teardown. `frontdoor-stack run` holds it in the foreground; `up` leaves it
+teardown. `secured` (FRONTDOOR_KAFKA_SECURITY=sasl_ssl) starts the broker
+with SASL SCRAM-SHA-512 over TLS and the declarations' ACLs, each service
+connecting as its own principal. `frontdoor-stack run` holds it in the foreground; `up` leaves it
 running with pid files in .run/pids/ for `down`."""
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import httpx
 from frontdoor_platform.processes import ProcessError
 
 from .case_worker import CaseWorkerSettings
+from .kafka_access import KafkaAccess
 from .kafka_broker import KafkaBroker, run_coroutine_in_thread
 from .monitoring import local as local_monitoring
 from .paths import run_dir
@@ -147,6 +150,8 @@ class LocalStack:
     smtp_port: int = SMTP_PORT
     # More settings for the services (prefixed, so each reaches its own: tests give consumer groups here).
     extra_env: dict[str, str] = field(default_factory=dict)
+    # The broker with SASL SCRAM-SHA-512 over TLS and the ACLs, each service its own principal (kafka_access.py).
+    secured: bool = False
     # Prometheus and Alertmanager too, when installed (`run` and `up`), on these ports if free, else free ones.
     monitoring: bool = False
     prometheus_port: int = local_monitoring.PROMETHEUS_PORT
@@ -163,6 +168,15 @@ class LocalStack:
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.kafka_port}"
 
+    @property
+    def access(self) -> KafkaAccess | None:
+        """How each principal connects to the secured broker (None: plaintext)."""
+        return self.broker.access if self.broker is not None else None
+
+    def kafka_env(self, spec: ServiceSpec) -> dict[str, str]:
+        """A service's own Kafka principal, on a secured broker."""
+        return self.access.service_env(spec.name, spec.prefix) if self.access is not None else {}
+
     def start(self, say: Say = print) -> None:
         already = [name for name in ["kafka", RECEIVER, *(s.name for s in self.services), PROMETHEUS, ALERTMANAGER]
                    if running_pid(self.root, name)]
@@ -177,15 +191,17 @@ class LocalStack:
             raise
 
     def _start(self, say: Say) -> None:
-        self.broker = KafkaBroker(self.root / "kafka", port=self.kafka_port, controller_port=self.controller_port)
+        self.broker = KafkaBroker(self.root / "kafka", port=self.kafka_port, controller_port=self.controller_port,
+                                  secured=self.secured)
         if not self.broker.is_fetched():
             say("fetching the Kafka broker jars from Maven Central (once)...")
             self.broker.fetch()
-        say(f"starting Kafka on {self.bootstrap} (log: {self.broker.log_file})...")
+        say(f"starting Kafka on {self.bootstrap}{' (SASL_SSL, ACLs)' if self.secured else ''} "
+            f"(log: {self.broker.log_file})...")
         self.broker.start()
         assert self.broker.process is not None
         write_pid(self.root, "kafka", self.broker.process.pid)
-        result = run_coroutine_in_thread(ensure_topics(self.bootstrap))
+        result = run_coroutine_in_thread(ensure_topics(self.bootstrap, security=self.broker.security))
         say(f"topics: {len(result.created)} created, {len(result.existing)} already there")
         self.receiver = ReceiverProcess(self.receiver_port, self.secrets_file, self.root / "logs" / f"{RECEIVER}.log",
                                         smtp_port=self.smtp_port)
@@ -193,7 +209,8 @@ class LocalStack:
         assert self.receiver.process is not None
         write_pid(self.root, RECEIVER, self.receiver.process.pid)
         for spec in self.services:
-            process = ServiceProcess(spec, self.bootstrap, self.root, {**self.service_env(spec), **self.extra_env})
+            process = ServiceProcess(spec, self.bootstrap, self.root,
+                                     {**self.service_env(spec), **self.kafka_env(spec), **self.extra_env})
             process.start()
             assert process.process is not None
             write_pid(self.root, spec.name, process.process.pid)
@@ -331,6 +348,8 @@ class LocalStack:
         lines += [
             "",
             f"  Kafka bootstrap  {self.bootstrap}   (log: .run/kafka/broker.log)",
+            *([f"  Kafka security   SASL_SSL, SCRAM-SHA-512; CA {self.root / 'kafka' / 'tls' / 'ca.pem'}, each "
+               f"principal's password in {self.root / 'kafka' / 'principals.json'} (0600)"] if self.secured else []),
             "  Data             .run/data/*.db (sqlite)",
         ]
         if self.monitoring:

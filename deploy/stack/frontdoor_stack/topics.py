@@ -10,6 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from frontdoor_contracts.topics import TopicSpec, all_topics
+from frontdoor_platform.kafka_security import PLAINTEXT, KafkaSecurity
 
 
 @dataclass
@@ -39,10 +40,13 @@ async def ensure_topics(
     specs: Iterable[TopicSpec] | None = None,
     replication_factor: int | None = None,
     request_timeout_ms: int = 30000,
+    security: KafkaSecurity = PLAINTEXT,
 ) -> TopicsResult:
+    """On a secured broker, as a principal allowed to create topics (the stack's admin)."""
     specs = tuple(all_topics() if specs is None else specs)
     result = TopicsResult()
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=request_timeout_ms)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=request_timeout_ms,
+                                **security.client_kwargs())
     await admin.start()
     try:
         present = {t["topic"]: t for t in await admin.describe_topics()}
