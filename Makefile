@@ -92,6 +92,14 @@ prometheus:
 			prometheus prometheus-alertmanager; \
 	fi
 
+# Debian's kcat: the secured-broker test checks with an independent client that no credentials, no entry.
+.PHONY: kcat
+kcat:
+	@if ! command -v kcat >/dev/null 2>&1; then \
+		echo "installing Debian's kcat (the secured-broker test connects with it)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kcat; \
+	fi
+
 run: venv kafka
 	$(BIN)/frontdoor-stack run
 
@@ -130,7 +138,7 @@ dupes: venv
 typecheck: venv
 	$(BIN)/mypy $(MYPY_TARGETS)
 
-test: venv kafka postgres chromium prometheus lint layers dupes typecheck
+test: venv kafka postgres chromium prometheus kcat lint layers dupes typecheck
 	$(BIN)/pytest
 
 clean: down
