@@ -101,6 +101,10 @@ class GroupWatch(Collector):
         finally:
             await self._close()
 
+    async def stop(self) -> None:
+        """Close the watch's clients (a caller that only used `refresh`)."""
+        await self._close()
+
     async def _close(self) -> None:
         admin, ends, self._admin, self._ends = self._admin, self._ends, None, None
         for client in (admin, ends):

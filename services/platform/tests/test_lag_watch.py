@@ -52,7 +52,7 @@ async def test_the_watch_reads_a_groups_lag_from_the_broker_with_no_consumer_ali
     try:
         seen = await watch.refresh()
     finally:
-        await watch._close()
+        await watch.stop()
     assert seen.lag == {topic: (5 - 3) + 5} and seen.committed == {topic: 3}
     registry = CollectorRegistry()
     registry.register(watch)
