@@ -18,6 +18,12 @@ from .allocation import (
     StepDownRequested,
     SteppedUp,
 )
+from .audit import (
+    AllocationAuditRecorded,
+    ContactsAuditRecorded,
+    NotificationsAuditRecorded,
+    OutcomesAuditRecorded,
+)
 from .contacts import (
     ContactDecided,
     ContactRecorded,
@@ -333,6 +339,49 @@ OUTCOMES_CLAIM_ELIGIBLE = TopicSpec(
     description="A family qualifies for a results claim (once per plan).",
 )
 
+AUDIT_RETENTION_MS = 7 * 365 * DAY_MS  # the authority's security monitoring keeps them; the tables keep them all
+AUDIT_KEY = "target (<kind>:<id> of what changed)"
+AUDIT_DESCRIPTION = ("Every change made through the {service} service's API or command line: who, what, when, "
+                     "and a directory entry before and after (never a secret or password).")
+CONTACTS_AUDIT = TopicSpec(
+    name="contacts.audit.v1",
+    event=ContactsAuditRecorded,
+    key=AUDIT_KEY,
+    producers=(CONTACTS,),
+    consumers=(),
+    retention_ms=AUDIT_RETENTION_MS,
+    description=AUDIT_DESCRIPTION.format(service=CONTACTS),
+)
+ALLOCATION_AUDIT = TopicSpec(
+    name="allocation.audit.v1",
+    event=AllocationAuditRecorded,
+    key=AUDIT_KEY,
+    producers=(ALLOCATION,),
+    consumers=(),
+    retention_ms=AUDIT_RETENTION_MS,
+    description=AUDIT_DESCRIPTION.format(service=ALLOCATION),
+)
+NOTIFICATIONS_AUDIT = TopicSpec(
+    name="notifications.audit.v1",
+    event=NotificationsAuditRecorded,
+    key=AUDIT_KEY,
+    producers=(NOTIFICATIONS,),
+    consumers=(),
+    retention_ms=AUDIT_RETENTION_MS,
+    description=AUDIT_DESCRIPTION.format(service=NOTIFICATIONS),
+)
+OUTCOMES_AUDIT = TopicSpec(
+    name="outcomes.audit.v1",
+    event=OutcomesAuditRecorded,
+    key=AUDIT_KEY,
+    producers=(OUTCOMES,),
+    consumers=(),
+    retention_ms=AUDIT_RETENTION_MS,
+    description=AUDIT_DESCRIPTION.format(service=OUTCOMES),
+)
+AUDIT_TOPICS: dict[str, TopicSpec] = {CONTACTS: CONTACTS_AUDIT, ALLOCATION: ALLOCATION_AUDIT,
+                                      NOTIFICATIONS: NOTIFICATIONS_AUDIT, OUTCOMES: OUTCOMES_AUDIT}
+
 DOMAIN_TOPICS: tuple[TopicSpec, ...] = (
     FRONTDOOR_CONTACTS,
     FRONTDOOR_DECISIONS,
@@ -364,6 +413,10 @@ DOMAIN_TOPICS: tuple[TopicSpec, ...] = (
     ALLOCATION_CASE_CLOSED,
     OUTCOMES_OUTCOME_ACHIEVED,
     OUTCOMES_CLAIM_ELIGIBLE,
+    CONTACTS_AUDIT,
+    ALLOCATION_AUDIT,
+    NOTIFICATIONS_AUDIT,
+    OUTCOMES_AUDIT,
 )
 
 
