@@ -1,6 +1,8 @@
 """The command line every service shares: `serve`, `migrate`, the API
-client commands (`create-client`, `list-clients`, `revoke-client`) and the
-outbox's parked rows (`outbox parked | resend | discard`)."""
+client commands (`create-client`, `list-clients`, `revoke-client`; a key
+made or revoked is audited with the operator as `cli:<user>`, in the same
+transaction) and the outbox's parked rows (`outbox parked | resend |
+discard`)."""
 
 from __future__ import annotations
 
@@ -8,15 +10,15 @@ import argparse
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from . import workers
-from .apikeys import KeyRing
+from . import audit, workers
+from .apikeys import ANY_SOURCE, KeyRing
 from .clock import utc_now
 from .database import build_engine, for_writing
 from .settings import ServiceSettings
@@ -32,37 +34,62 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     roles = ", ".join(r.value for r in keyring.roles)
     create.add_argument("--roles", default=default_roles, help=f"comma-separated: {roles}")
     create.add_argument("--expires-in-days", type=float, default=None, help="the key stops working after this")
-    if scope_help:
-        create.add_argument("--scope", default=None, help=scope_help)
+    if scope_help or keyring.sources is not None:
+        create.add_argument("--scope", default=None, help=scope_help or "what the key is bound to, where the "
+                            "service's key rules ask for it (contacts: a school key's URN)")
+    if keyring.sources is not None:
+        sources = ", ".join(s.value for s in keyring.sources)
+        create.add_argument("--sources", default=None, help=f"what the key's holder may claim to be: all, or "
+                            f"comma-separated: {sources}")
     commands.add_parser("list-clients", help="list API clients (names, roles, status; never keys)")
     revoke = commands.add_parser("revoke-client", help="revoke a client's key at once")
     revoke.add_argument("--name", required=True)
 
 
 def run_client_command(args: argparse.Namespace, parser: argparse.ArgumentParser, engine: Engine,
-                       keyring: KeyRing) -> int:
+                       keyring: KeyRing, source: str) -> int:
     now = utc_now()
+    trail = audit.trail_beside(keyring.table, source)
     with Session(for_writing(engine)) as session:
         if args.command == "create-client":
             try:
                 roles = keyring.parse_roles(args.roles)
+                claims = keyring.parse_sources(args.sources) if getattr(args, "sources", None) else frozenset()
                 expires = now + timedelta(days=args.expires_in_days) if args.expires_in_days else None
-                print(keyring.create(session, args.name, roles, now, expires, getattr(args, "scope", None)))
+                scope = getattr(args, "scope", None)
+                token = keyring.create(session, args.name, roles, now, expires, scope, claims, commit=False)
             except ValueError as error:
                 parser.error(str(error))
+            made = {"name": args.name, "roles": sorted(roles), "scope": scope, "expires_at": expires}
+            if keyring.sources is not None:
+                made["sources"] = ["all"] if ANY_SOURCE in claims else sorted(claims)
+            _audited(session, trail, "api_client.created", args.name, made, now)
+            print(token)
             return 0
         if args.command == "list-clients":
             for client in keyring.list(session):
                 expiry = client.expires_at.isoformat() if client.expires_at else "-"
-                print(f"{client.name}\t{client.roles}\t{client.scope or '-'}\t{client.status(now)}\texpires {expiry}")
+                claims_text = "" if keyring.sources is None else f"\tsources {client.sources or '-'}"
+                print(f"{client.name}\t{client.roles}\t{client.scope or '-'}\t{client.status(now)}\texpires {expiry}"
+                      f"{claims_text}")
             return 0
         if args.command == "revoke-client":
-            if not keyring.revoke(session, args.name, now):
+            if not keyring.revoke(session, args.name, now, commit=False):
                 parser.error("no active client with this name")
+            _audited(session, trail, "api_client.revoked", args.name, {"revoked_at": now}, now)
             print(f"revoked {args.name}")
             return 0
     parser.error(f"unknown command {args.command}")
     return 2
+
+
+def _audited(session: Session, trail: audit.AuditTrail | None, action: str, name: str, after: dict[str, Any],
+             now: datetime) -> None:
+    """The key's change and its audit row and event, committed together (a service without an audit table:
+    the change alone)."""
+    if trail is not None:
+        trail.record(session, audit.cli_actor(), action, f"api_client:{name}", None, after, now)
+    session.commit()
 
 
 def add_outbox_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -177,4 +204,4 @@ def service_main(argv: list[str] | None, *, prog: str, module: str, description:
         return 0
     if args.command == "outbox":
         return run_outbox_command(args, parser, engine, keyring)
-    return run_client_command(args, parser, engine, keyring)
+    return run_client_command(args, parser, engine, keyring, config.source_uri)
