@@ -1,5 +1,11 @@
 """HTTP routes: decode, call the store or the publisher, answer. Database
-work runs in worker threads; no session is held while the broker is awaited."""
+work runs in worker threads; no session is held while the broker is awaited.
+
+A contact is refused (403, naming the field) when it claims a referrer
+source its key does not name, or, from a school's key, names a child at
+another school; a decision's source (`recorded_by`) is its key, never the
+body. Each contact and decision the broker took is audited (actor: the
+key) once, however often it is retried with the same Idempotency-Key."""
 
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ from frontdoor_contracts.envelope import TRACEPARENT_PATTERN, CloudEvent, encode
 from frontdoor_contracts.errors import FieldError, InvalidEvent, validate_data
 from frontdoor_contracts.topics import FRONTDOOR_CONTACTS, FRONTDOOR_DECISIONS
 from frontdoor_contracts.vocabulary import Decision, LevelOfNeed
+from frontdoor_platform import audit, audit_read
 from frontdoor_platform.apikeys import Caller
 from frontdoor_platform.database import for_writing
 from frontdoor_platform.http import in_thread, requires
@@ -29,9 +36,9 @@ from frontdoor_platform.kafka import CLOUDEVENTS_CONTENT_TYPE, BrokerUnavailable
 from frontdoor_platform.problems import ProblemError, problem_responses
 
 from . import store, views
-from .access import Role
+from .access import Role, audit_trail, school_of
 from .handlers import DECISION_CLOCK_SKEW, decision_key
-from .models import Contact, IdempotencyRecord, MashDecision
+from .models import AuditEntry, Contact, IdempotencyRecord, MashDecision
 from .responses import ChildContacts, ContactView
 from .runtime import Runtime
 
@@ -45,6 +52,9 @@ NOT_TAKEN = ("the event broker is unavailable and did not take it: nothing was r
 MAYBE_TAKEN = ("the event broker did not answer in time: it may have been recorded; retry with the same "
                "Idempotency-Key, it is recorded once (without one, a retry is a new submission)")
 NEVER_TAKEN = "the event broker can never take this as it is: nothing was recorded (a retry would not help)"
+NOT_AUDITED = ("it was recorded, but its audit entry could not be written now: retry after Retry-After with the same "
+               "Idempotency-Key (recorded once, audited once)")
+AUDIT_NAMESPACE = uuid.UUID("5f0b8e4c-2a61-4d3e-9b7f-1c8d2e6a4f93")
 log = logging.getLogger("contacts.api")
 _late: set[asyncio.Task[None]] = set()  # publishes answered 503 that still wait for the broker's verdict
 
@@ -66,6 +76,7 @@ SessionDep = Annotated[Session, Depends(session)]
 Intake = Annotated[Caller, Depends(requires(Role.INTAKE))]
 Decider = Annotated[Caller, Depends(requires(Role.DECIDE))]
 Reader = Annotated[Caller, Depends(requires(Role.READ))]
+audit_read.add_read_route(router, AuditEntry, requires(Role.ADMIN))
 
 
 class Accepted(BaseModel):
@@ -133,6 +144,45 @@ def _settled(sending: asyncio.Task[None]) -> None:
                        "error": type(error).__name__ if error else None})
 
 
+def check_claims(who: Caller, contact: ContactSubmitted) -> None:
+    """403 unless the key may claim the contact's referrer source and, for a school's key, every child whose
+    school is named is at that school (a child with none named, a sibling not at school, is the school's to
+    refer). The error names the field, never the value."""
+    if not who.may_claim(contact.referrer_source.value):
+        raise ProblemError(403, "this API key may not claim this referrer source", [FieldError(
+            "referrer_source", "not_permitted", "the key names the referrer sources its holder may claim")])
+    school = school_of(who.sources, who.scope)
+    for index, child in enumerate(contact.children):
+        if school is not None and child.school_urn is not None and child.school_urn != school:
+            raise ProblemError(403, "a school's key submits contacts about its own pupils", [FieldError(
+                f"children[{index}].school_urn", "not_permitted", "must be the key's school")])
+
+
+def audit_writer(request: Request) -> audit.GroupCommit:
+    """The app's audit writer, made on first use (it groups the entries of concurrent requests)."""
+    writer = getattr(request.app.state, "audit_writer", None)
+    if writer is None:
+        rt: Runtime = request.app.state.runtime
+        writer = request.app.state.audit_writer = audit.GroupCommit(rt.engine, audit_trail(rt.settings.source_uri))
+    return writer
+
+
+AuditWriter = Annotated[audit.GroupCommit, Depends(audit_writer)]
+
+
+async def audited(rt: Runtime, writer: audit.GroupCommit, who: Caller, action: str, target: str,
+                  after: dict[str, Any], key: str) -> None:
+    """Audit what the broker took, once per `key` (a retry with the same Idempotency-Key finds it); when
+    it cannot be written, 503: retrying with the same key writes it and records the change once."""
+    try:
+        await writer.record(audit.Entry(audit.client_actor(who), action, target, None, after, rt.clock(),
+                                        uuid.uuid5(AUDIT_NAMESPACE, key)))
+    except Exception as exc:
+        log.error("an audit entry could not be written", extra={"error": type(exc).__name__})
+        raise ProblemError(503, NOT_AUDITED, headers=RETRY_AFTER) from None
+    rt.relay.wake()
+
+
 def event_id_for(who: Caller, scope: str, idempotency_key: str | None) -> str:
     if idempotency_key is None:
         return str(uuid.uuid4())
@@ -161,11 +211,14 @@ def claim_idempotency_key(engine: Engine, who: Caller, key: str, body_hash: str,
 @router.post("/v1/contacts", status_code=202, tags=["intake"], response_model=Accepted,
              responses=problem_responses(401, 403, 409, 413, 422, 503))
 async def submit_contact(contact: ContactSubmitted, response: Response, rt: RuntimeDep, who: Intake,
-                         idempotency_key: IdempotencyKey = None, traceparent: TraceParent = None) -> Accepted:
+                         writer: AuditWriter, idempotency_key: IdempotencyKey = None,
+                         traceparent: TraceParent = None) -> Accepted:
     """Submit a contact. 202 once the broker has it; 503 (with Retry-After)
     when it was not taken, or when the broker did not answer in time (then
     it may have been recorded): retry with the same Idempotency-Key, and it
-    is recorded once."""
+    is recorded once. 403 naming the field when the key may not claim its
+    referrer source, or a school's key names a child at another school."""
+    check_claims(who, contact)
     async with rt.gate.admit():
         event_id = event_id_for(who, "contact", idempotency_key)
         source = rt.settings.api_source_of(who.name)
@@ -175,6 +228,9 @@ async def submit_contact(contact: ContactSubmitted, response: Response, rt: Runt
             await in_thread(claim_idempotency_key, rt.engine, who, idempotency_key, body_hash, contact_id, rt.clock())
         event = new_event(contact, source=source, event_id=event_id, traceparent=traceparent)
         await publish(rt, FRONTDOOR_CONTACTS.name, str(contact_id), event)
+        claimed = {"referrer_source": contact.referrer_source.value, "da_incident": contact.da_incident is not None}
+        await audited(rt, writer, who, "contact.submitted", f"contact:{contact_id}", claimed,
+                      f"contact\n{source}\n{event_id}")
     return accepted(response, contact_id)
 
 
@@ -188,9 +244,11 @@ def _decision_state(engine: Engine, contact_id: uuid.UUID) -> tuple[bool, str | 
 @router.post("/v1/contacts/{contact_id}/decision", status_code=202, tags=["decisions"], response_model=Accepted,
              responses=problem_responses(401, 403, 404, 409, 413, 422, 503))
 async def decide(contact_id: uuid.UUID, body: DecisionRequest, response: Response, rt: RuntimeDep, who: Decider,
-                 idempotency_key: IdempotencyKey = None, traceparent: TraceParent = None) -> Accepted:
-    """Record the MASH decision on a contact (published on frontdoor.decisions.v1). 503 as for contacts; a
-    retry with the same Idempotency-Key of a decision recorded meanwhile is 202, not 409."""
+                 writer: AuditWriter, idempotency_key: IdempotencyKey = None,
+                 traceparent: TraceParent = None) -> Accepted:
+    """Record the MASH decision on a contact (published on frontdoor.decisions.v1). Its source, and so the
+    `recorded_by` it is read back with, is the key's, whatever `decided_by` (the person's staff reference) says.
+    503 as for contacts; a retry with the same Idempotency-Key of a decision recorded meanwhile is 202, not 409."""
     now = rt.clock()
     decision = validate_data({**body.model_dump(), "contact_id": contact_id, "decided_at": body.decided_at or now},
                              DecisionSubmitted)
@@ -209,11 +267,12 @@ async def decide(contact_id: uuid.UUID, body: DecisionRequest, response: Respons
         known, recorded = await in_thread(_decision_state, rt.engine, contact_id)
         if not known:
             raise ProblemError(404, "no such contact (it may still be being recorded: retry shortly)")
-        if recorded == decision_key(event):  # this very decision, recorded: a retry after a 503
-            return accepted(response, contact_id)
-        if recorded is not None:
+        if recorded is not None and recorded != decision_key(event):
             raise ProblemError(409, "this contact already has a decision")
-        await publish(rt, FRONTDOOR_DECISIONS.name, str(contact_id), event)
+        if recorded is None:  # else this very decision, recorded: a retry after a 503 (audited once, below)
+            await publish(rt, FRONTDOOR_DECISIONS.name, str(contact_id), event)
+        await audited(rt, writer, who, "decision.submitted", f"contact:{contact_id}",
+                      {"decision": decision.decision.value}, f"decision\n{decision_key(event)}")
     return accepted(response, contact_id)
 
 

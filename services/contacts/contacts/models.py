@@ -9,7 +9,9 @@ from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint, orm
 from sqlalchemy.orm import registry
 from sqlmodel import Field, Relationship, SQLModel
 
-from frontdoor_platform.apikeys import ApiClientFields
+from frontdoor_contracts.topics import CONTACTS_AUDIT
+from frontdoor_platform.apikeys import ApiClientFields, ApiClientSources
+from frontdoor_platform.audit import AuditFields
 from frontdoor_platform.database import utc_column
 from frontdoor_platform.outbox import OutboxFields
 
@@ -105,8 +107,17 @@ class OutboxEvent(OutboxFields, ContactsTable, table=True):
     __tablename__ = "outbox"
 
 
-class ApiClient(ApiClientFields, ContactsTable, table=True):
+class ApiClient(ApiClientFields, ApiClientSources, ContactsTable, table=True):
+    """An API client; an intake key with the referrer sources it may claim (a school's: with its URN as scope)."""
+
     __tablename__ = "api_clients"
+
+
+class AuditEntry(AuditFields, ContactsTable, table=True):
+    """Every change made through the API or the command line (append-only: see frontdoor_platform.audit)."""
+
+    __tablename__ = "audit"
+    AUDIT_TOPIC = CONTACTS_AUDIT
 
 
 class IdempotencyRecord(ContactsTable, table=True):

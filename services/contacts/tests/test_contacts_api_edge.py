@@ -34,7 +34,7 @@ def token(settings: Settings) -> str:
     engine = build_engine(settings.database_url)
     migrate(engine)
     with Session(for_writing(engine)) as session:
-        made = keyring().create(session, "test-intake", {"intake"}, NOW)
+        made = keyring().create(session, "test-intake", {"intake"}, NOW, sources={"*"})
     engine.dispose()
     return made
 
@@ -53,13 +53,13 @@ async def test_the_limit_is_a_setting_and_an_honest_contact_passes(settings: Set
     async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         key = {"Authorization": f"Bearer {token}"}
         honest = await client.post("/v1/contacts", json=contact_data(), headers=key)
-        assert honest.status_code == 202 and len(publisher.records) == 1
+        assert honest.status_code == 202 and len(publisher.on("frontdoor.contacts.v1")) == 1
         over = await client.post("/v1/contacts", json=contact_data(concerns=["neglect"] * 300), headers=key)
         assert over.status_code == 413 and "2048 bytes" in over.json()["detail"]
         body = CountedBody(10 * 1024 * 1024, chunk=b"{" * 1024)
         streamed = await client.post("/v1/contacts", content=body, headers=key)
         assert streamed.status_code == 413 and body.pulled <= 2048 + 1024
-    assert len(publisher.records) == 1
+    assert len(publisher.on("frontdoor.contacts.v1")) == 1
 
 
 async def test_keys_that_cannot_be_looked_up_are_503_not_a_bad_body(settings: Settings, token: str) -> None:

@@ -41,7 +41,7 @@ def client(tmp_path: Path, publisher: MemoryPublisher) -> Iterator[tuple[TestCli
     engine = build_engine(settings.database_url)
     migrate(engine)
     with Session(for_writing(engine)) as session:
-        token = keyring().create(session, "test-intake", {"intake"}, NOW)
+        token = keyring().create(session, "test-intake", {"intake"}, NOW, sources={"*"})
     engine.dispose()
     with TestClient(create_app(settings, publisher=publisher, clock=lambda: NOW)) as api:
         yield api, {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}

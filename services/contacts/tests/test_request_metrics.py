@@ -32,7 +32,7 @@ def api_and_key(tmp_path: Path) -> Iterator[tuple[TestClient, str]]:
     engine = build_engine(settings.database_url)
     migrate(engine)
     with Session(for_writing(engine)) as session:
-        key = keyring().create(session, "metrics-test", {"intake", "read"}, NOW)
+        key = keyring().create(session, "metrics-test", {"intake", "read"}, NOW, sources={"*"})
     engine.dispose()
     with TestClient(create_app(settings, publisher=MemoryPublisher(), clock=lambda: NOW)) as client:
         yield client, key
