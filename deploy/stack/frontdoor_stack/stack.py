@@ -245,11 +245,13 @@ class LocalStack:
         return self.root / "school-receiver" / "secrets.json"
 
     def service_env(self, spec: ServiceSpec) -> dict[str, str]:
-        """What the stack adds to a service's four settings: notifications' email alerts go to the sink."""
+        """What the stack adds to a service's four settings: notifications' email alerts go to the sink, and
+        its webhooks may go to the demo school system on this machine (plain http to 127.0.0.1: a development
+        setting, refused in production)."""
         if spec.name != "notifications":
             return {}
         return {"NOTIFICATIONS_SMTP_HOST": "127.0.0.1", "NOTIFICATIONS_SMTP_PORT": str(self.smtp_port),
-                "NOTIFICATIONS_PAGE_URL": f"{spec.base_url}/page/"}
+                "NOTIFICATIONS_PAGE_URL": f"{spec.base_url}/page/", "NOTIFICATIONS_LOCAL_WEBHOOKS": "true"}
 
     def seed_notifications(self, say: Say) -> None:
         """The directory for the demo, through the admin API (see `seed`), and a school-scoped inbox key."""
