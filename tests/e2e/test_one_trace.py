@@ -68,11 +68,11 @@ def bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield broker.bootstrap
 
 
-def key(build: Any, migrate: Any, ring: Any, url: str, name: str, roles: set[str]) -> str:
+def key(build: Any, migrate: Any, ring: Any, url: str, name: str, roles: set[str], **claims: Any) -> str:
     engine = build(url)
     migrate(engine)
     with Session(for_writing(engine)) as session:
-        made: str = ring.create(session, name, roles, utc_now())
+        made: str = ring.create(session, name, roles, utc_now(), **claims)
     engine.dispose()
     return made
 
@@ -93,7 +93,8 @@ async def test_a_da_contact_is_one_trace_from_the_request_to_the_schools_webhook
         local_webhooks=True)  # the school's receiver is on 127.0.0.1, plain http
     outcomes = OutcomesSettings(database_url=f"sqlite:///{tmp_path / 'outcomes.db'}", kafka_bootstrap=bootstrap,
                                 stream_id=f"outcomes-{group}", stream_data_dir=tmp_path / "stream")
-    intake = key(contacts_engine, migrate_contacts, contacts_keys(), contacts.database_url, "police", {"intake"})
+    intake = key(contacts_engine, migrate_contacts, contacts_keys(), contacts.database_url, "police", {"intake"},
+                 sources={"police"})  # a police force's key: it posts police DA incidents
     admin = key(notifications_engine, migrate_notifications, notifications_keys(), notifications.database_url,
                 "admin", {"admin"})
     urn = f"{random.randrange(700_000, 799_999)}"

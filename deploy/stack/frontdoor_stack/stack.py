@@ -40,6 +40,8 @@ DEV_CLIENT_NAME = "local-dev"
 # The services that issue API keys, and the roles of the local key each gets.
 DEV_CLIENT_ROLES = {"contacts": "intake,decide,read", "allocation": "coordinator,read", "notifications": "admin",
                     "outcomes": "manager"}
+# What a local key says its holder is: contacts' is the MASH's front-door system's, claiming every referrer source.
+DEV_CLIENT_CLAIMS = {"contacts": ("--sources", "all")}
 CREDENTIALS_FILE = "credentials"
 COORDINATOR = "coordinator"  # the allocation role the demo's case worker acts with
 
@@ -296,7 +298,8 @@ class LocalStack:
             roles = DEV_CLIENT_ROLES.get(process.spec.name)
             if roles is None:
                 continue
-            output = process.run_command("create-client", "--name", name, "--roles", roles)
+            output = process.run_command("create-client", "--name", name, "--roles", roles,
+                                         *DEV_CLIENT_CLAIMS.get(process.spec.name, ()))
             lines = [line.strip() for line in output.splitlines() if line.strip()]
             if not lines:
                 raise StackError(f"frontdoor-{process.spec.name} create-client printed no API key")

@@ -51,9 +51,11 @@ def start_contacts(
            "CONTACTS_CONSUMER_GROUP": f"contacts-e2e-{uuid.uuid4().hex[:8]}",
            "CONTACTS_PUBLISH_TIMEOUT_SECONDS": "3", **(env_overrides or {})}
     if tokens is None:
-        tokens = (_cli(env, "create-client", "--name", "e2e-front-door", "--roles", "intake,decide,read"),
+        # the MASH's front-door system records what any referrer said; the intake-only key is a police force's
+        tokens = (_cli(env, "create-client", "--name", "e2e-front-door", "--roles", "intake,decide,read",
+                       "--sources", "all"),
                   _cli(env, "create-client", "--name", "e2e-reader", "--roles", "read"),
-                  _cli(env, "create-client", "--name", "e2e-intake", "--roles", "intake"))
+                  _cli(env, "create-client", "--name", "e2e-intake", "--roles", "intake", "--sources", "police"))
     log = tmp / "contacts.log"
     service = ContactsService(f"http://127.0.0.1:{port}", *tokens, log)
     process = processes.start_and_wait([sys.executable, "-m", "contacts.main", "serve"], env, log,

@@ -17,6 +17,7 @@ from .processes import BenchService
 
 CONSUMER_GROUP = "bench-contacts"
 CLIENT_ROLES = "intake,decide,read"
+CLIENT_SOURCES = "all"  # the bench posts the demo's contacts, from every referrer source (a front-door system's key)
 
 
 def contacts_service(ctx: BenchContext) -> BenchService:
@@ -32,7 +33,8 @@ async def measure(ctx: BenchContext, service: BenchService) -> tuple[FlowResult,
     """Returns the flow and an API key for the HTTP phase; leaves the service running."""
     count, cap = ctx.sizes.contacts, ctx.sizes.time_cap
     step = ctx.progress.step("contacts Kafka: pre-loading", count)
-    output = await asyncio.to_thread(service.run_command, "create-client", "--name", "bench", "--roles", CLIENT_ROLES)
+    output = await asyncio.to_thread(service.run_command, "create-client", "--name", "bench", "--roles", CLIENT_ROLES,
+                                     "--sources", CLIENT_SOURCES)
     api_key = output.strip().splitlines()[-1].strip()
     await preload(ctx.bootstrap, FRONTDOOR_CONTACTS.name, ((c.key, c.value) for c in ctx.contacts), step.update)
     step = ctx.progress.step("contacts Kafka: starting service", count)
