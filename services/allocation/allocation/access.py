@@ -1,22 +1,25 @@
 """Who may call the allocation API: coordinator (allocate, and everything an
 agency may, on any case), agency (record offers, answers, step-ups and
 closures, and see the board and timelines, only of the cases allocated to
-the agency its key names: another agency's case is 404) and read (agenda,
-board, timelines, leads: every case, no moves)."""
+the agency its key names: another agency's case is 404), read (agenda,
+board, timelines, leads: every case, no moves) and admin (the audit trail
+of every move and key, nothing else)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
 from frontdoor_platform.apikeys import KeyRing
+from frontdoor_platform.audit import AuditTrail
 
-from .models import ApiClient
+from .models import ApiClient, AuditEntry, OutboxEvent
 
 
 class Role(StrEnum):
     COORDINATOR = "coordinator"
     AGENCY = "agency"
     READ = "read"
+    ADMIN = "admin"
 
 
 IMPLIED = {Role.COORDINATOR.value: frozenset({Role.AGENCY.value, Role.READ.value})}
@@ -34,3 +37,7 @@ def acting_agency(roles: frozenset[str], scope: str | None, *, reading: bool) ->
 
 def keyring() -> KeyRing:
     return KeyRing(ApiClient, Role, token_prefix="fda_")
+
+
+def audit_trail(source_uri: str) -> AuditTrail:
+    return AuditTrail(AuditEntry, OutboxEvent, source_uri)

@@ -1,6 +1,8 @@
 """HTTP routes: the meeting agenda, the board, a case's timeline, and the
-moves (allocate, record offer, record answer, step up, close). The routes are plain
-functions: FastAPI runs them in worker threads, off the event loop."""
+moves (allocate, record offer, record answer, step up, close), each audited
+in its own transaction (who: the key; the case's status before and after,
+with what the body said); the audit trail for the admin role. The routes are
+plain functions: FastAPI runs them in worker threads, off the event loop."""
 
 from __future__ import annotations
 
@@ -15,14 +17,16 @@ from sqlmodel import Session
 from frontdoor_contracts.allocation import AgencyId, StaffRef
 from frontdoor_contracts.errors import FieldError
 from frontdoor_contracts.vocabulary import AgencyKind, ClosureOutcome, OfferAnswer
+from frontdoor_platform import audit, audit_read
 from frontdoor_platform.apikeys import Caller
 from frontdoor_platform.http import ReadSession, WriteSession, requires, requires_any
 from frontdoor_platform.problems import ProblemError, problem_responses
 
 from . import handlers, store, views
-from .access import Role, acting_agency
+from .access import Role, acting_agency, audit_trail
 from .domain.cases import Case, IllegalTransition
 from .domain.meetings import agenda, next_meeting
+from .models import AuditEntry
 from .responses import Agenda, Board, CaseView, CaseWithTimeline, Leads
 from .runtime import Runtime
 
@@ -45,6 +49,7 @@ Coordinator = Annotated[Caller, Depends(requires(Role.COORDINATOR))]
 Agency = Annotated[Caller, Depends(requires(Role.AGENCY))]
 Reader = Annotated[Caller, Depends(requires(Role.READ))]
 BoardReader = Annotated[Caller, Depends(requires_any(Role.READ, Role.AGENCY))]
+audit_read.add_read_route(router, AuditEntry, requires(Role.ADMIN))
 
 
 def _agency_of(who: Caller, reading: bool) -> str | None:
@@ -95,10 +100,16 @@ def _not_future(rt: Runtime, moment: datetime | None, field: str) -> datetime:
     return moment
 
 
-def _move(rt: Runtime, db: Session, who: Caller, action: Any, case_id: uuid.UUID, *args: Any, **kwargs: Any) -> Case:
-    _visible(store.get_case(db, case_id), _agency_of(who, reading=False))
+def _move(rt: Runtime, db: Session, who: Caller, done: tuple[str, BaseModel | None], action: Any,
+          case_id: uuid.UUID, *args: Any, **kwargs: Any) -> Case:
+    """Apply `action` to the case and audit it as `done` (the action code, the body) in one transaction."""
+    before = _visible(store.get_case(db, case_id), _agency_of(who, reading=False))
     try:
         case: Case = action(db, case_id, *args, **kwargs)
+        code, body = done
+        audit_trail(rt.settings.source_uri).record(
+            db, audit.client_actor(who), f"case.{code}", f"case:{case_id}", {"status": before.status.value},
+            {"status": case.status.value, **(body.model_dump(mode="json") if body else {})}, rt.clock())
         db.commit()
     except handlers.CaseNotFound:
         raise ProblemError(404, "no such case") from None
@@ -143,9 +154,9 @@ def case_timeline(case_id: uuid.UUID, rt: RuntimeDep, db: SessionDep, who: Board
 @router.post("/v1/cases/{case_id}/allocation", tags=["moves"], response_model=CaseView, responses=MOVES)
 def allocate(case_id: uuid.UUID, body: AllocationRequest, rt: RuntimeDep, db: WriterDep,
              who: Coordinator) -> dict[str, Any]:
-    case = _move(rt, db, who, handlers.allocate, case_id, rt.rules, rt.clock(), lead_agency_id=body.lead_agency_id,
-                 agency_kind=body.agency_kind, lead_professional_ref=body.lead_professional_ref,
-                 allocated_by=who.name, at_meeting=body.at_meeting)
+    case = _move(rt, db, who, ("allocated", body), handlers.allocate, case_id, rt.rules, rt.clock(),
+                 lead_agency_id=body.lead_agency_id, agency_kind=body.agency_kind,
+                 lead_professional_ref=body.lead_professional_ref, allocated_by=who.name, at_meeting=body.at_meeting)
     rt.metrics.allocated.labels(body.agency_kind.value).inc()
     return views.case_view(case, rt.clock(), rt.rules.bank_holidays)
 
@@ -154,7 +165,8 @@ def allocate(case_id: uuid.UUID, body: AllocationRequest, rt: RuntimeDep, db: Wr
 def record_offer(case_id: uuid.UUID, body: OfferRequest, rt: RuntimeDep, db: WriterDep,
                  who: Agency) -> dict[str, Any]:
     offered_at = _not_future(rt, body.offered_at, "offered_at")
-    case = _move(rt, db, who, handlers.record_offer, case_id, rt.rules, offered_at, rt.clock(), who.name)
+    case = _move(rt, db, who, ("offer_recorded", body), handlers.record_offer, case_id, rt.rules, offered_at,
+                 rt.clock(), who.name)
     days = case.days_taken(rt.rules.bank_holidays)
     if days is not None:
         rt.metrics.spa_to_offer_days.observe(days)
@@ -166,14 +178,14 @@ def record_offer(case_id: uuid.UUID, body: OfferRequest, rt: RuntimeDep, db: Wri
 def record_answer(case_id: uuid.UUID, body: AnswerRequest, rt: RuntimeDep, db: WriterDep,
                   who: Agency) -> dict[str, Any]:
     answered_at = _not_future(rt, body.answered_at, "answered_at")
-    case = _move(rt, db, who, handlers.record_answer, case_id, rt.rules, body.answer, answered_at, rt.clock(),
-                 who.name)
+    case = _move(rt, db, who, ("answer_recorded", body), handlers.record_answer, case_id, rt.rules, body.answer,
+                 answered_at, rt.clock(), who.name)
     return views.case_view(case, rt.clock(), rt.rules.bank_holidays)
 
 
 @router.post("/v1/cases/{case_id}/step-up", tags=["moves"], response_model=CaseView, responses=MOVES)
 def step_up(case_id: uuid.UUID, rt: RuntimeDep, db: WriterDep, who: Agency) -> dict[str, Any]:
-    case = _move(rt, db, who, handlers.step_up, case_id, rt.rules, who.name, rt.clock())
+    case = _move(rt, db, who, ("stepped_up", None), handlers.step_up, case_id, rt.rules, who.name, rt.clock())
     return views.case_view(case, rt.clock(), rt.rules.bank_holidays)
 
 
@@ -184,7 +196,8 @@ def close_case(case_id: uuid.UUID, body: ClosureRequest, rt: RuntimeDep, db: Wri
     no change, resolved by information and advice, or escalated; before an answer only as resolved by
     information and advice (409 otherwise, and once closed)."""
     closed_at = _not_future(rt, body.closed_at, "closed_at")
-    case = _move(rt, db, who, handlers.close, case_id, rt.rules, body.outcome, closed_at, rt.clock(), who.name)
+    case = _move(rt, db, who, ("closed", body), handlers.close, case_id, rt.rules, body.outcome, closed_at,
+                 rt.clock(), who.name)
     rt.metrics.cases_closed.labels(body.outcome.value).inc()
     return views.case_view(case, rt.clock(), rt.rules.bank_holidays)
 

@@ -11,7 +11,9 @@ from sqlalchemy import JSON, Column, Text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from frontdoor_contracts.topics import ALLOCATION_AUDIT
 from frontdoor_platform.apikeys import ApiClientFields
+from frontdoor_platform.audit import AuditFields
 from frontdoor_platform.database import utc_column
 from frontdoor_platform.outbox import OutboxFields
 
@@ -68,3 +70,10 @@ class ApiClient(ApiClientFields, AllocationTable, table=True):
     (and, for an agency key, the agency it acts for as its scope)."""
 
     __tablename__ = "api_clients"
+
+
+class AuditEntry(AuditFields, AllocationTable, table=True):
+    """Every change made through the API or the command line (append-only: see frontdoor_platform.audit)."""
+
+    __tablename__ = "audit"
+    AUDIT_TOPIC = ALLOCATION_AUDIT

@@ -41,7 +41,7 @@ def keys(settings: Settings) -> dict[str, str]:
     migrate(engine)
     with Session(engine) as session:
         made = {role: keyring().create(session, f"test-{role}", {role}, NOW)
-                for role in ("coordinator", "read")}
+                for role in ("coordinator", "read", "admin")}
         made["agency"] = keyring().create(session, "test-agency", {"agency"}, NOW, scope="school-100001")
         made["other-agency"] = keyring().create(session, "test-other", {"agency"}, NOW, scope="vs-42")
         made["unscoped-agency"] = keyring().create(session, "test-unscoped", {"agency"}, NOW)
@@ -106,8 +106,10 @@ def test_allocate_offer_answer_with_roles(api: TestClient, settings: Settings, k
     engine = build_engine(settings.database_url)
     with Session(engine) as session:
         topics = [row.topic for row in session.exec(select(OutboxEvent)).all()]
-    assert topics == ["allocation.case-opened.v1", "allocation.case-allocated.v1", "allocation.offer-made.v1",
-                      "allocation.offer-answered.v1"]
+    assert [t for t in topics if t != "allocation.audit.v1"] == [
+        "allocation.case-opened.v1", "allocation.case-allocated.v1", "allocation.offer-made.v1",
+        "allocation.offer-answered.v1"]
+    assert topics.count("allocation.audit.v1") == 3  # the three moves that changed the case
 
 
 def test_bad_input_names_the_field_and_never_echoes_it(api: TestClient, settings: Settings,
@@ -180,12 +182,16 @@ def test_the_openapi_document_is_complete_for_a_generated_client(api: TestClient
 
 def test_schemathesis_finds_no_5xx_and_no_undocumented_answer(settings: Settings, keys: dict[str, str]) -> None:
     open_case(settings, NOW - timedelta(days=3))
+    engine = build_engine(settings.database_url)
+    with Session(for_writing(engine)) as session:
+        everything = keyring().create(session, "test-everything", {"coordinator", "admin"}, NOW)
+    engine.dispose()
     with TestClient(create_app(settings, publisher=MemoryPublisher(), clock=lambda: NOW)) as ready:
-        assert fuzz(ready, keys["coordinator"]) == []
+        assert fuzz(ready, everything) == []
 
 
 @pytest.mark.parametrize("who", ["no key", "malformed", "revoked", "expired", "coordinator", "read", "agency",
-                                 "other-agency", "unscoped-agency"])
+                                 "other-agency", "unscoped-agency", "admin"])
 def test_authorization_matrix(api: TestClient, settings: Settings, keys: dict[str, str], who: str) -> None:
     """Every role against every endpoint, on a case allocated to the agency `school-100001`."""
     case = open_case(settings, NOW - timedelta(days=2))
@@ -205,14 +211,16 @@ def test_authorization_matrix(api: TestClient, settings: Settings, keys: dict[st
               ("GET", "/v1/agencies/leads", None), ("POST", f"/v1/cases/{case}/allocation", allocation),
               ("POST", f"/v1/cases/{case}/offer", {}), ("POST", f"/v1/cases/{case}/answer", {"answer": "accepted"}),
               ("POST", f"/v1/cases/{case}/step-up", None),
-              ("POST", f"/v1/cases/{case}/closure", {"outcome": "positive_outcome"})]
+              ("POST", f"/v1/cases/{case}/closure", {"outcome": "positive_outcome"}),
+              ("GET", f"/v1/audit?target=case:{case}", None)]
     expected = {  # status per route, in the order above (409: allowed, but the case cannot move that way now)
-        "no key": [401] * 9, "malformed": [401] * 9, "revoked": [401] * 9, "expired": [401] * 9,
-        "coordinator": [200, 200, 200, 200, 409, 200, 200, 409, 200],
-        "read": [200, 200, 200, 200, 403, 403, 403, 403, 403],
-        "agency": [403, 200, 200, 403, 403, 200, 200, 409, 200],
-        "other-agency": [403, 200, 404, 403, 403, 404, 404, 404, 404],
-        "unscoped-agency": [403, 403, 403, 403, 403, 403, 403, 403, 403],
+        "no key": [401] * 10, "malformed": [401] * 10, "revoked": [401] * 10, "expired": [401] * 10,
+        "coordinator": [200, 200, 200, 200, 409, 200, 200, 409, 200, 403],
+        "read": [200, 200, 200, 200, 403, 403, 403, 403, 403, 403],
+        "agency": [403, 200, 200, 403, 403, 200, 200, 409, 200, 403],
+        "other-agency": [403, 200, 404, 403, 403, 404, 404, 404, 404, 403],
+        "unscoped-agency": [403, 403, 403, 403, 403, 403, 403, 403, 403, 403],
+        "admin": [403, 403, 403, 403, 403, 403, 403, 403, 403, 200],
     }[who]
     chosen = headers[who] if who in headers else auth(keys, who)
     got = [api.request(method, path, json=body, headers=chosen).status_code
