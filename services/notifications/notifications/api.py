@@ -1,29 +1,33 @@
 """HTTP routes. Admin: the school directory and agency contacts (with
 signing-secret rotation) and key adults' page passwords. School: its own
 inbox and acknowledgement (another school's id is 404). MASH: delivery
-status across schools and the worklist. The routes are plain functions:
-FastAPI runs them in worker threads, off the event loop."""
+status across schools and the worklist. Every change is audited in its own
+transaction (who: the key; a directory entry before and after, never a
+secret or password), and the admin reads the trail. The routes are plain
+functions: FastAPI runs them in worker threads, off the event loop."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from frontdoor_contracts.allocation import AgencyId, StaffRef
 from frontdoor_contracts.identifiers import SchoolUrn
+from frontdoor_platform import audit, audit_read
 from frontdoor_platform.apikeys import Caller
 from frontdoor_platform.http import ReadSession, WriteSession, requires, requires_any
 from frontdoor_platform.problems import ProblemError, problem_responses
 
 from . import directory, inbox, store, views
-from .access import Role
+from .access import Role, audit_trail
 from .delivery import queue
 from .delivery.signing import new_secret
-from .models import DeliveryRow, RecipientRow, WorklistRow
+from .models import AuditEntry, DeliveryRow, RecipientRow, WorklistRow
 from .page.accounts import set_password
 from .responses import (
     AgencyRequest,
@@ -63,6 +67,18 @@ DirectoryReader = Annotated[Caller, Depends(requires_any(Role.ADMIN, Role.MASH))
 Urn = Annotated[SchoolUrn, Path(description="The school's unique reference number (6 digits)")]
 Agency = Annotated[AgencyId, Path(description="The agency's identifier")]
 Limit = Annotated[int, Query(ge=1, le=1000)]
+audit_read.add_read_route(router, AuditEntry, requires(Role.ADMIN))
+
+
+def _audit(db: Session, rt: Runtime, who: Caller, action: str, target: str,
+           before: BaseModel | dict[str, Any] | None = None, after: BaseModel | dict[str, Any] | None = None) -> None:
+    """The change's audit row and event, in the route's transaction (committed with it)."""
+    audit_trail(rt.settings.source_uri).record(db, audit.client_actor(who), action, target, _entry(before),
+                                               _entry(after), rt.clock())
+
+
+def _entry(view: BaseModel | dict[str, Any] | None) -> dict[str, Any] | None:
+    return view.model_dump(mode="json") if isinstance(view, BaseModel) else view
 
 
 def _urn_of(who: Caller) -> str:
@@ -90,17 +106,20 @@ def put_school(urn: Urn, body: SchoolRequest, rt: RuntimeDep, db: WriterDep, adm
                response: Response) -> SchoolView:
     """Create or replace a school: name, phase, how it is told, its key adults and calendar overrides."""
     now = rt.clock()
+    before = _school_view(db, rt, urn) if directory.school(db, urn) is not None else None
     try:
         created = directory.put_recipient(
             db, urn, kind=directory.SCHOOL, name=body.name, phase=body.phase, channel=body.channel,
             webhook_url=body.webhook_url, alert_email=body.alert_email,
             calendar=body.calendar.model_dump(mode="json") if body.calendar else None, now=now)[1]
         directory.put_key_adults(db, urn, [(a.staff_id, a.email) for a in body.key_adults], now)
+        after = _school_view(db, rt, urn)
+        _audit(db, rt, admin, "school.put", f"school:{urn}", before, after)
         db.commit()
     except directory.DirectoryConflict as error:
         raise ProblemError(409, str(error)) from None
     response.status_code = 201 if created else 200
-    return _school_view(db, rt, urn)
+    return after
 
 
 @router.get("/v1/schools", response_model=list[SchoolView], responses=READS, tags=["directory"])
@@ -114,38 +133,45 @@ def get_school(urn: Urn, rt: RuntimeDep, db: SessionDep, _: DirectoryReader) -> 
     return _school_view(db, rt, urn)
 
 
-def _rotate(db: Session, rt: Runtime, recipient_id: str) -> NewSecret:
+def _rotate(db: Session, rt: Runtime, who: Caller, recipient_id: str, target: str) -> NewSecret:
+    """A new signing secret (audited without it: when the previous one stops signing)."""
     if directory.recipient(db, recipient_id) is None:
         raise ProblemError(404, "no such recipient in the directory")
     secret = new_secret()
     until = directory.rotate_secret(db, recipient_id, secret, rt.clock(),
                                     timedelta(hours=rt.settings.secret_overlap_hours))
+    _audit(db, rt, who, f"{target.split(':')[0]}.signing_secret_rotated", target,
+           after={"previous_expires_at": until})
     db.commit()
     return NewSecret(secret=secret, previous_expires_at=until)
 
 
 @router.post("/v1/schools/{urn}/signing-secrets", status_code=201, response_model=NewSecret, responses=ONE,
              tags=["directory"])
-def rotate_school_secret(urn: Urn, rt: RuntimeDep, db: WriterDep, _: Admin) -> NewSecret:
+def rotate_school_secret(urn: Urn, rt: RuntimeDep, db: WriterDep, admin: Admin) -> NewSecret:
     """A new webhook signing secret (shown once); the previous one keeps signing for the overlap."""
-    return _rotate(db, rt, urn)
+    return _rotate(db, rt, admin, urn, f"school:{urn}")
 
 
 @router.put("/v1/agencies/{agency_id}", response_model=RecipientView,
             responses={**WRITES, 201: {"model": RecipientView, "description": "Created"}}, tags=["directory"])
-def put_agency(agency_id: Agency, body: AgencyRequest, rt: RuntimeDep, db: WriterDep, _: Admin,
+def put_agency(agency_id: Agency, body: AgencyRequest, rt: RuntimeDep, db: WriterDep, admin: Admin,
                response: Response) -> RecipientView:
     """An agency's contact for case allocations (and the Early Help manager's, for overdue offers)."""
     recipient_id = directory.agency_recipient(agency_id)
+    known = directory.recipient(db, recipient_id)
+    before = views.recipient_view(known, _secrets(db, rt, recipient_id)) if known is not None else None
     try:
         row, created = directory.put_recipient(
             db, recipient_id, kind=directory.AGENCY, name=body.name, phase=None, channel=body.channel,
             webhook_url=body.webhook_url, alert_email=body.alert_email, calendar=None, now=rt.clock())
+        after = views.recipient_view(row, _secrets(db, rt, recipient_id))
+        _audit(db, rt, admin, "agency.put", recipient_id, before, after)
         db.commit()
     except directory.DirectoryConflict as error:
         raise ProblemError(409, str(error)) from None
     response.status_code = 201 if created else 200
-    return views.recipient_view(row, _secrets(db, rt, recipient_id))
+    return after
 
 
 @router.get("/v1/agencies", response_model=list[RecipientView], responses=READS, tags=["directory"])
@@ -156,20 +182,22 @@ def list_agencies(rt: RuntimeDep, db: SessionDep, _: DirectoryReader) -> list[Re
 
 @router.post("/v1/agencies/{agency_id}/signing-secrets", status_code=201, response_model=NewSecret, responses=ONE,
              tags=["directory"])
-def rotate_agency_secret(agency_id: Agency, rt: RuntimeDep, db: WriterDep, _: Admin) -> NewSecret:
-    return _rotate(db, rt, directory.agency_recipient(agency_id))
+def rotate_agency_secret(agency_id: Agency, rt: RuntimeDep, db: WriterDep, admin: Admin) -> NewSecret:
+    return _rotate(db, rt, admin, directory.agency_recipient(agency_id), directory.agency_recipient(agency_id))
 
 
 @router.put("/v1/key-adults/{staff_id}/password", status_code=204, responses=WRITES, tags=["directory"])
 def put_password(staff_id: Annotated[StaffRef, Path()], body: PasswordRequest, rt: RuntimeDep, db: WriterDep,
-                 _: Admin) -> Response:
-    """Set a key adult's password for the schools' page (argon2-hashed; the lockout is cleared)."""
+                 admin: Admin) -> Response:
+    """Set a key adult's password for the schools' page (argon2-hashed; the lockout is cleared). Audited
+    without it: who set it, whose, when."""
     try:
         found = set_password(db, staff_id, body.password, rt.clock())
     except ValueError as error:
         raise ProblemError(422, str(error)) from None
     if not found:
         raise ProblemError(404, "no such key adult")
+    _audit(db, rt, admin, "key_adult.password_set", f"key_adult:{staff_id}")
     db.commit()
     return Response(status_code=204)
 
@@ -199,6 +227,7 @@ def acknowledge(notification_id: uuid.UUID, rt: RuntimeDep, db: WriterDep, who: 
     if row is None:
         raise ProblemError(404, "no such notification")
     if inbox.acknowledge(db, row, by=who.name, now=rt.clock(), source_uri=rt.settings.source_uri):
+        _audit(db, rt, who, "notification.acknowledged", f"notification:{notification_id}")
         db.commit()
         rt.metrics.acknowledged.labels(row.kind, "before_deadline" if inbox.before(
             row.acknowledged_at, row.deadline) else "late").inc()  # type: ignore[arg-type]
@@ -239,10 +268,13 @@ def retry_delivery(notification_id: uuid.UUID, rt: RuntimeDep, db: WriterDep, wh
     if note is None or row is None:
         raise ProblemError(404, "no such delivery")
     recipient = db.get(RecipientRow, note.recipient_id)
+    before = {"state": row.state, "channel": row.channel, "attempts": row.attempts}
     try:
         queue.retry(db, row, note, recipient.channel if recipient else None, rt.clock(), who.name)
     except queue.NotRetryable as refused:
         raise ProblemError(409, f"not sent again: {refused}") from None
+    _audit(db, rt, who, "delivery.retried", f"notification:{notification_id}", before,
+           {"state": row.state, "channel": row.channel, "attempts": row.attempts})
     db.commit()
     rt.metrics.delivery_retries.labels(row.channel).inc()
     return views.delivery_status(note, row)
@@ -263,5 +295,6 @@ def resolve(item_id: uuid.UUID, body: ResolutionRequest, rt: RuntimeDep, db: Wri
     if row.resolved_at is None:
         row.resolved_at, row.resolved_by = rt.clock(), f"{who.name}:{body.note_code}"[:80]
         db.add(row)
+        _audit(db, rt, who, "worklist.resolved", f"worklist:{item_id}", after={"note_code": body.note_code})
         db.commit()
     return views.work_item(row)

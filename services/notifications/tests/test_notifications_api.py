@@ -212,6 +212,7 @@ ROUTES: list[tuple[str, str, Any, dict[str, int]]] = [
     ("POST", "/v1/deliveries/{a}/retry", None, {"mash": 409}),  # queued already: not sent again
     ("GET", "/v1/worklist", None, {"mash": 200}),
     ("POST", "/v1/worklist/{item}/resolution", {"note_code": "school_phoned"}, {"mash": 200}),
+    ("GET", "/v1/audit", None, {"admin": 200}),
 ]
 
 
