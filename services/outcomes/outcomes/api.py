@@ -1,7 +1,8 @@
 """HTTP routes: the partnership's KPI report over any period (analysts and
-managers) and one family's outcome view (Early Help managers). The routes
-are plain functions: FastAPI runs them in worker threads, off the event
-loop."""
+managers), one family's outcome view (Early Help managers) and the audit
+trail (admins: the keys made and revoked; no route here changes anything).
+The routes are plain functions: FastAPI runs them in worker threads, off
+the event loop."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime
 
 from frontdoor_contracts.errors import FieldError
+from frontdoor_platform import audit_read
 from frontdoor_platform.apikeys import Caller
 from frontdoor_platform.http import ReadSession, requires
 from frontdoor_platform.problems import ProblemError, problem_responses
 
 from .access import Role
 from .domain.view import FamilyView
-from .models import FamilyAliasRow, FamilyViewRow
+from .models import AuditEntry, FamilyAliasRow, FamilyViewRow
 from .readmodel.report import kpi_report
 from .readmodel.report_models import KpiReport
 from .runtime import Runtime
@@ -38,6 +40,7 @@ RuntimeDep = Annotated[Runtime, Depends(runtime)]
 SessionDep = ReadSession
 Analyst = Annotated[Caller, Depends(requires(Role.ANALYST))]
 Manager = Annotated[Caller, Depends(requires(Role.MANAGER))]
+audit_read.add_read_route(router, AuditEntry, requires(Role.ADMIN))
 
 
 @router.get("/v1/kpis", response_model=KpiReport, responses=problem_responses(401, 403, 422), tags=["kpis"])

@@ -9,7 +9,9 @@ from sqlalchemy import Column, Text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from frontdoor_contracts.topics import OUTCOMES_AUDIT
 from frontdoor_platform.apikeys import ApiClientFields
+from frontdoor_platform.audit import AuditFields
 from frontdoor_platform.database import utc_column
 from frontdoor_platform.outbox import OutboxFields
 
@@ -24,6 +26,13 @@ class OutboxEvent(OutboxFields, OutcomesTable, table=True):
 
 class ApiClient(ApiClientFields, OutcomesTable, table=True):
     __tablename__ = "api_clients"
+
+
+class AuditEntry(AuditFields, OutcomesTable, table=True):
+    """Every change made through the API or the command line (append-only: see frontdoor_platform.audit)."""
+
+    __tablename__ = "audit"
+    AUDIT_TOPIC = OUTCOMES_AUDIT
 
 
 class FamilyViewRow(OutcomesTable, table=True):

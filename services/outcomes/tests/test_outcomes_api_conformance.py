@@ -35,7 +35,7 @@ def token(settings: Settings) -> str:
     engine = build_engine(settings.database_url)
     migrate(engine)
     with Session(for_writing(engine)) as session:
-        made = keyring().create(session, "test-manager", {"manager"}, NOW)
+        made = keyring().create(session, "test-manager", {"manager", "admin"}, NOW)
     engine.dispose()
     return made
 
