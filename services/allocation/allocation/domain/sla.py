@@ -63,21 +63,6 @@ def owed_sla_events(
     return tuple(kind for kind in SlaEvent if kind not in done and now >= fires_at(kind, due_at, policy))
 
 
-def next_sla_check(
-    due_at: datetime,
-    *,
-    awaiting_offer: bool,
-    emitted: Iterable[SlaEvent] = (),
-    policy: SlaPolicy = DEFAULT_SLA,
-) -> datetime | None:
-    """The next instant an event becomes owed (for a timer), or None when nothing more is ever owed."""
-    if not awaiting_offer:
-        return None
-    done = frozenset(emitted)
-    pending = [fires_at(kind, due_at, policy) for kind in SlaEvent if kind not in done]
-    return min(pending) if pending else None
-
-
 def sla_event_id(case_id: uuid.UUID, kind: SlaEvent) -> str:
     """The stable CloudEvent id of a case's due-soon or overdue event: the same on every retry and restart."""
     return str(uuid.uuid5(SLA_EVENT_NAMESPACE, f"{case_id}\n{kind.value}"))

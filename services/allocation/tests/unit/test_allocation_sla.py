@@ -14,7 +14,6 @@ from allocation.domain.sla import (
     SlaEvent,
     SlaPolicy,
     fires_at,
-    next_sla_check,
     owed_sla_events,
     sla_event_id,
 )
@@ -53,7 +52,6 @@ def test_after_downtime_both_are_owed_due_soon_first() -> None:
 
 def test_a_case_with_an_offer_or_stepped_up_owes_nothing() -> None:
     assert owed(DUE + timedelta(days=3), awaiting=False) == ()
-    assert next_sla_check(DUE, awaiting_offer=False) is None
 
 
 def test_an_offer_after_due_soon_prevents_overdue() -> None:
@@ -69,12 +67,6 @@ def test_the_lead_is_configuration() -> None:
     assert owed_sla_events(DUE, DUE, awaiting_offer=True, policy=zero) == (DUE_SOON, OVERDUE)
     with pytest.raises(ValueError):
         SlaPolicy(due_soon_lead=timedelta(hours=-1))
-
-
-def test_next_check_is_the_next_pending_event() -> None:
-    assert next_sla_check(DUE, awaiting_offer=True) == SOON
-    assert next_sla_check(DUE, awaiting_offer=True, emitted={DUE_SOON}) == DUE
-    assert next_sla_check(DUE, awaiting_offer=True, emitted={DUE_SOON, OVERDUE}) is None
 
 
 def test_event_ids_are_stable_per_case_and_kind() -> None:

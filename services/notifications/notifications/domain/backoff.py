@@ -33,13 +33,6 @@ class Backoff:
         """Anywhere in [0, ceiling): "full jitter" (AWS architecture blog)."""
         return _unit(random) * self.ceiling(failures)
 
-    def decorrelated(self, previous_seconds: float | None, random: Random) -> float:
-        """"Decorrelated jitter": between the base and three times the previous wait, capped."""
-        previous = max(previous_seconds or self.base_seconds, self.base_seconds)
-        upper = min(self.cap_seconds, previous * 3)
-        low = min(self.base_seconds, upper)
-        return low + _unit(random) * (upper - low)
-
 
 def _unit(random: Random) -> float:
     value = random()

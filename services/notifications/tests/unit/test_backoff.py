@@ -41,16 +41,6 @@ def test_the_waits_grow_on_average_until_the_cap() -> None:
     assert means[-1] == pytest.approx(300.0, rel=0.1)  # capped: half the cap on average
 
 
-def test_decorrelated_jitter_stays_between_the_base_and_three_times_the_previous_wait_capped() -> None:
-    source = random.Random(3).random
-    previous: float | None = None
-    for _ in range(500):
-        wait = BACKOFF.decorrelated(previous, source)
-        assert 2.0 <= wait <= min(600.0, 3 * max(previous or 2.0, 2.0))
-        previous = wait
-    assert BACKOFF.decorrelated(10_000.0, lambda: 0.999) <= 600.0
-
-
 def test_a_bad_random_source_or_count_is_refused() -> None:
     with pytest.raises(ValueError):
         BACKOFF.full_jitter(1, lambda: 1.0)
