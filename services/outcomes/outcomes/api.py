@@ -7,7 +7,7 @@ the event loop."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -40,6 +40,7 @@ RuntimeDep = Annotated[Runtime, Depends(runtime)]
 SessionDep = ReadSession
 Analyst = Annotated[Caller, Depends(requires(Role.ANALYST))]
 Manager = Annotated[Caller, Depends(requires(Role.MANAGER))]
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 audit_read.add_read_route(router, AuditEntry, requires(Role.ADMIN))
 
 
@@ -49,6 +50,10 @@ def kpis(rt: RuntimeDep, db: SessionDep, _: Analyst,
          end: Annotated[AwareDatetime | None, Query(description="To (exclusive); default now")] = None) -> KpiReport:
     """Every KPI over the facts whose business time falls in [start, end), each with its numerator and
     denominator."""
+    for name, moment in (("start", start), ("end", end)):  # (a year before the first of time is no date)
+        if moment is not None and not EARLIEST <= moment <= LATEST:
+            raise ProblemError(422, "the request is not valid",
+                               [FieldError(name, "out_of_range", "must be between 1970 and 9000")])
     now = rt.clock()
     until: datetime = end or now
     since: datetime = start or until - timedelta(days=365)

@@ -2,7 +2,7 @@
 route, the audit trail's among them) and its audit trail: no operation of
 its API changes anything, and the keys made and revoked at the command line
 are audited (actor `cli:<user>`) with an outcomes.audit.v1 event each,
-without the key."""
+without the key. And a KPI period past the calendar is refused, not a 500."""
 
 from __future__ import annotations
 
@@ -90,3 +90,11 @@ def test_keys_made_and_revoked_at_the_command_line_are_audited(tmp_path: Path) -
     assert found.rows[0]["after"]["roles"] == ["analyst"] and found.rows[0]["after"]["expires_at"] is not None
     assert [e["data"]["audit_id"] for e in found.events] == [r["audit_id"] for r in found.rows]
     assert secrets_in(found, [key]) == []
+
+
+def test_a_period_past_the_calendar_is_422_naming_the_field(api: TestClient, keys: dict[str, str]) -> None:
+    """Found by schemathesis: a year before 0001-01-01 was a 500 (date value out of range)."""
+    analyst = {"Authorization": f"Bearer {keys['analyst']}"}
+    for name, value in (("end", "0001-01-01T00:00:00Z"), ("start", "9999-12-31T23:59:59-23:59")):
+        answer = api.get("/v1/kpis", params={name: value}, headers=analyst)
+        assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == name
