@@ -184,9 +184,10 @@ class KafkaBroker:
         ).stdout.strip().splitlines()[-1]
         arguments = ["format", "-t", cluster_id, "-c", str(self.properties_file)]
         arguments += kafka_access.format_arguments(self.access) if self.access is not None else []
-        argument_file = self.workdir / "format.args"  # passwords stay off the command line
+        argument_file = self.workdir / "format.args"  # passwords stay off the command line; StorageTool's @-file:
         argument_file.touch(mode=0o600)
-        argument_file.write_text("\n".join(arguments) + "\n")
+        argument_file.chmod(0o600)
+        argument_file.write_text("".join(f"{argument}\n" for argument in arguments))  # an argument a line
         try:
             result = subprocess.run([*self._java(), *self._log_options(), "kafka.tools.StorageTool",
                                      f"@{argument_file}"], capture_output=True, text=True)
