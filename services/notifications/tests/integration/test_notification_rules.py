@@ -35,7 +35,8 @@ def child(name: str, **fields: Any) -> dict[str, Any]:
 
 def record(topic: str, offset: int, event_type: str, data: dict[str, Any], event_id: str = "e1",
            ) -> ConsumerRecord[bytes, bytes]:
-    value = json.dumps({"specversion": "1.0", "id": event_id, "source": "urn:frontdoor:contacts", "type": event_type,
+    source = "urn:la:test:census" if topic == "schools.enrolments.v1" else f"urn:frontdoor:{topic.split('.')[0]}"
+    value = json.dumps({"specversion": "1.0", "id": event_id, "source": source, "type": event_type,  # its producer
                         "time": REPORTED.isoformat(), "data": data}).encode()
     return ConsumerRecord(topic, 0, offset, 0, 0, None, value, None, 0, len(value), [])
 
