@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from frontdoor_platform.cli import ExtraCommand, service_main
+from frontdoor_platform.kafka_security import KafkaSecurity
 
 from .access import keyring
 from .database import migrate
@@ -53,7 +54,7 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
     empty(engine)
     migrate(engine)
     done = rebuild(settings.kafka_bootstrap, engine, load_thresholds(settings.thresholds), settings.source_uri,
-                   now, show=not args.quiet)
+                   now, show=not args.quiet, security=KafkaSecurity.of(settings))
     report = report_of(engine, start, end, now).model_dump_json(indent=2)
     if args.report:
         args.report.write_text(report + "\n")

@@ -24,8 +24,6 @@ import faust
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from frontdoor_contracts.errors import InvalidEvent
-from frontdoor_contracts.sources import check_source
 from frontdoor_contracts.vocabulary import SchoolTerm
 from frontdoor_platform.clock import Clock
 from frontdoor_platform.database import for_writing
@@ -131,7 +129,7 @@ class FaustStream:
                                     extra={"partitions": len(missing),
                                            "records": sum(stop - start for start, stop in missing.values())})
                         fresh = [*await self.reader.read(missing), *fresh]
-                    steps = [self._step(record) for record in fresh]
+                    steps = [self.processor.step(record) for record in fresh]
                     try:
                         added, advanced = await in_thread(self._write, steps, fresh)
                     except Exception as exc:
@@ -159,19 +157,6 @@ class FaustStream:
         self.metrics.batch_records.observe(len(records))
         self.relay.wake()
 
-    def _step(self, record: Incoming) -> Step:
-        """The processor's step, or the record dead-lettered when its source claims a producer its topic does not
-        declare (`source_not_allowed`), what it would have changed undone."""
-        mark = self.processor.mark()
-        step = self.processor.step(record)
-        if step.event is not None and step.error is None:
-            try:
-                check_source(record.topic, step.event.source)
-            except InvalidEvent as refused:
-                self.processor.rewind(mark)
-                return Step(incoming=record, error=refused)
-        return step
-
     async def _write_carefully(self, records: Sequence[Incoming]) -> tuple[list[Step], set[str],
                                                                            dict[gaps.TP, int]]:
         """Each record stepped and written in its own transaction (with its offset); one whose SQL side is
@@ -182,7 +167,7 @@ class FaustStream:
         for record in records:
             for attempt in range(2):
                 mark = self.processor.mark()
-                step = self._step(record)
+                step = self.processor.step(record)
                 try:
                     done, moved = await in_thread(self._write, [step], [record])
                     break

@@ -21,6 +21,7 @@ from frontdoor_contracts.envelope import CloudEvent, EventData, new_event
 from frontdoor_contracts.errors import InvalidEvent, parse_event
 from frontdoor_contracts.outcomes import ClaimEligible, FamilyIdentified, OutcomeAchieved
 from frontdoor_contracts.partners import PartnerFactMatched
+from frontdoor_contracts.sources import check_source
 from frontdoor_contracts.topics import (
     ALLOCATION_CASE_CLOSED,
     ALLOCATION_CASE_OPENED,
@@ -173,6 +174,7 @@ class Processor:
             return step
         try:
             step.event = decode_record(lambda raw: parse_event(raw, model, lenient=True), incoming.value)
+            check_source(incoming.topic, step.event.source)  # a producer the topic does not declare: dead letter
         except InvalidEvent as error:
             step.error = error
             return step

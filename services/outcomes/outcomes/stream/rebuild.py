@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from frontdoor_platform.database import for_writing
+from frontdoor_platform.kafka_security import PLAINTEXT, KafkaSecurity
 from frontdoor_platform.routes import Incoming
 
 from ..domain.family import Family
@@ -45,10 +46,11 @@ class Rebuilt:
 
 
 async def read_all(bootstrap: str, topics: tuple[str, ...], advance: Callable[[int], None],
-                   total: Callable[[int], None]) -> list[tuple[int, Incoming]]:
+                   total: Callable[[int], None], security: KafkaSecurity = PLAINTEXT) -> list[tuple[int, Incoming]]:
     """Every record of `topics` up to their end offsets now, with its timestamp."""
-    known = set(await _existing(bootstrap))
+    known = set(await _existing(bootstrap, security))
     consumer = AIOKafkaConsumer(*[t for t in topics if t in known], bootstrap_servers=bootstrap,
+                                **security.client_kwargs(),
                                 enable_auto_commit=False, group_id=None, auto_offset_reset="earliest",
                                 max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024)
     await consumer.start()  # no group: every partition of the topics is assigned here
@@ -84,8 +86,8 @@ async def read_all(bootstrap: str, topics: tuple[str, ...], advance: Callable[[i
         await consumer.stop()
 
 
-async def _existing(bootstrap: str) -> set[str]:
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+async def _existing(bootstrap: str, security: KafkaSecurity) -> set[str]:
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, **security.client_kwargs())
     await probe.start()
     try:
         return set(await probe.topics())
@@ -119,13 +121,13 @@ def apply_all(engine: Engine, records: list[tuple[int, Incoming]], th: Threshold
 
 
 def rebuild(bootstrap: str, engine: Engine, th: Thresholds, source_uri: str, now: datetime, *,
-            show: bool = True) -> Rebuilt:
+            show: bool = True, security: KafkaSecurity = PLAINTEXT) -> Rebuilt:
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   disable=not show) as progress:
         reading = progress.add_task("reading the topics", total=None)
         began = time.perf_counter()
         records = asyncio.run(read_all(bootstrap, INPUT_TOPICS, lambda n: progress.advance(reading, n),
-                                       lambda n: progress.update(reading, total=n)))
+                                       lambda n: progress.update(reading, total=n), security))
         read_seconds = time.perf_counter() - began
         applying = progress.add_task("rebuilding the projections", total=len(records))
         began = time.perf_counter()
