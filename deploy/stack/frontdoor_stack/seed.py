@@ -1,13 +1,16 @@
 """The notifications directory the demo needs, put through the service's
 admin API once the services are healthy (`frontdoor-stack run|up`): every
 demo school (`demo.SCHOOL_URNS`) with a key adult whose page password is
-generated, most told by a webhook to the demo school system (each with a
+generated and set as a key adult sets one (the admin API gives a one-time
+code, the page's set-password form takes it: the admin never knows a
+password), most told by a webhook to the demo school system (each with a
 freshly rotated signing secret handed to the receiver), some by the inbox
 only, two by an email alert to the SMTP sink; and the demo's agencies and
 the Early Help manager. Every name is synthetic; nothing here is logged."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections import Counter
 from collections.abc import Sequence
@@ -32,6 +35,7 @@ PLACES = ("Testbury", "Mockington", "Sampleford", "Stubworth", "Dummyvale", "Pla
 QUARTERS = ("North", "South", "East")
 EMAIL_DOMAIN = "school.example"  # RFC 2606: never a real mailbox
 PASSWORD_BYTES = 12  # 16 characters, over the page's 12
+FORM_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @dataclass(frozen=True)
@@ -115,18 +119,31 @@ def _check(response: httpx.Response, what: str, *ok: int) -> httpx.Response:
     return response
 
 
+def set_page_password(browser: httpx.Client, admin: httpx.Client, staff_id: str, password: str) -> None:
+    """What a key adult does with the admin's one-time code: the page's set-password form (its CSRF token from
+    the form and its cookie, kept by `browser`, which holds no admin key)."""
+    code = _check(admin.post(f"/v1/key-adults/{staff_id}/password-link"), f"a set-password code for {staff_id}",
+                  201).json()["code"]
+    token = FORM_TOKEN.search(_check(browser.get("/page/set-password"), "the set-password form", 200).text)
+    if token is None:
+        raise SeedError("the set-password form has no CSRF token")
+    _check(browser.post("/page/set-password", data={"staff_id": staff_id, "code": code, "password": password,
+                                                    "password_again": password, "csrf_token": token.group(1)}),
+           f"setting {staff_id}'s password on the page", 303)
+
+
 def seed_directory(notifications_url: str, admin_key: str, receiver_url: str, secrets_file: Path,
                    schools: Sequence[SchoolEntry] | None = None, agencies: Sequence[AgencyEntry] | None = None,
                    timeout: float = 30.0) -> Seeded:
     """Put every entry (create or replace), rotate each webhook recipient's
     secret and hand the new ones to the receiver (`secrets_file`), and set
-    every key adult's page password. Idempotent but for the new secrets and
-    passwords."""
+    every key adult's page password (through the page, with a one-time code).
+    Idempotent but for the new secrets and passwords."""
     seeded = Seeded(list(school_plan() if schools is None else schools),
                     list(agency_plan() if agencies is None else agencies))
     new_secrets: dict[str, str] = {}
     with httpx.Client(base_url=notifications_url, headers={"Authorization": f"Bearer {admin_key}"},
-                      timeout=timeout) as client:
+                      timeout=timeout) as client, httpx.Client(base_url=notifications_url, timeout=timeout) as browser:
         for school in seeded.schools:
             _check(client.put(f"/v1/schools/{school.urn}", json=school.body(receiver_url)),
                    f"PUT /v1/schools/{school.urn}", 200, 201)
@@ -134,8 +151,7 @@ def seed_directory(notifications_url: str, admin_key: str, receiver_url: str, se
                 new_secrets[school.path] = _check(client.post(f"/v1/schools/{school.urn}/signing-secrets"),
                                                   f"rotating {school.urn}'s secret", 201).json()["secret"]
             password = new_password()
-            _check(client.put(f"/v1/key-adults/{school.staff_id}/password", json={"password": password}),
-                   f"the password of {school.staff_id}", 204)
+            set_page_password(browser, client, school.staff_id, password)
             seeded.passwords[school.staff_id] = password
         for agency in seeded.agencies:
             _check(client.put(f"/v1/agencies/{agency.agency_id}", json=agency.body(receiver_url)),

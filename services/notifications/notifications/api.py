@@ -1,5 +1,6 @@
 """HTTP routes. Admin: the school directory and agency contacts (with
-signing-secret rotation) and key adults' page passwords. School: its own
+signing-secret rotation) and key adults' one-time set-password codes (the
+key adult sets the password on the page: the admin never knows it). School: its own
 inbox and acknowledgement (another school's id is 404). MASH: delivery
 status across schools and the worklist. Every change is audited in its own
 transaction (who: the key; a directory entry before and after, never a
@@ -28,14 +29,14 @@ from .access import Role, audit_trail
 from .delivery import queue
 from .delivery.signing import new_secret
 from .models import AuditEntry, DeliveryRow, RecipientRow, WorklistRow
-from .page.accounts import set_password
+from .page import links
 from .responses import (
     AgencyRequest,
     DeliveryDetail,
     DeliveryStatus,
     InboxItem,
     NewSecret,
-    PasswordRequest,
+    PasswordLink,
     RecipientView,
     ResolutionRequest,
     SchoolRequest,
@@ -111,7 +112,8 @@ def put_school(urn: Urn, body: SchoolRequest, rt: RuntimeDep, db: WriterDep, adm
         created = directory.put_recipient(
             db, urn, kind=directory.SCHOOL, name=body.name, phase=body.phase, channel=body.channel,
             webhook_url=body.webhook_url, alert_email=body.alert_email,
-            calendar=body.calendar.model_dump(mode="json") if body.calendar else None, now=now)[1]
+            calendar=body.calendar.model_dump(mode="json") if body.calendar else None, now=now,
+            require_second_factor=body.require_second_factor)[1]
         directory.put_key_adults(db, urn, [(a.staff_id, a.email) for a in body.key_adults], now)
         after = _school_view(db, rt, urn)
         _audit(db, rt, admin, "school.put", f"school:{urn}", before, after)
@@ -139,7 +141,7 @@ def _rotate(db: Session, rt: Runtime, who: Caller, recipient_id: str, target: st
         raise ProblemError(404, "no such recipient in the directory")
     secret = new_secret()
     until = directory.rotate_secret(db, recipient_id, secret, rt.clock(),
-                                    timedelta(hours=rt.settings.secret_overlap_hours))
+                                    timedelta(hours=rt.settings.secret_overlap_hours), rt.settings.sealing_keys)
     _audit(db, rt, who, f"{target.split(':')[0]}.signing_secret_rotated", target,
            after={"previous_expires_at": until})
     db.commit()
@@ -186,20 +188,21 @@ def rotate_agency_secret(agency_id: Agency, rt: RuntimeDep, db: WriterDep, admin
     return _rotate(db, rt, admin, directory.agency_recipient(agency_id), directory.agency_recipient(agency_id))
 
 
-@router.put("/v1/key-adults/{staff_id}/password", status_code=204, responses=WRITES, tags=["directory"])
-def put_password(staff_id: Annotated[StaffRef, Path()], body: PasswordRequest, rt: RuntimeDep, db: WriterDep,
-                 admin: Admin) -> Response:
-    """Set a key adult's password for the schools' page (argon2-hashed; the lockout is cleared). Audited
-    without it: who set it, whose, when."""
-    try:
-        found = set_password(db, staff_id, body.password, rt.clock())
-    except ValueError as error:
-        raise ProblemError(422, str(error)) from None
-    if not found:
+@router.post("/v1/key-adults/{staff_id}/password-link", status_code=201, response_model=PasswordLink,
+             responses=ONE, tags=["directory"])
+def issue_password_link(staff_id: Annotated[StaffRef, Path()], rt: RuntimeDep, db: WriterDep,
+                        admin: Admin) -> PasswordLink:
+    """A one-time code (and the page's link with it) for the key adult to set their own password on the page:
+    shown once, stored only as a hash, usable once until `password_link_minutes` (a newer one replaces it). The
+    password itself is never the admin's to know. Audited without the code: who issued it, for whom, when."""
+    issued = links.issue(db, staff_id, rt.clock(), timedelta(minutes=rt.settings.password_link_minutes))
+    if issued is None:
         raise ProblemError(404, "no such key adult")
-    _audit(db, rt, admin, "key_adult.password_set", f"key_adult:{staff_id}")
+    code, expires = issued
+    _audit(db, rt, admin, "key_adult.password_link_issued", f"key_adult:{staff_id}", after={"expires_at": expires})
     db.commit()
-    return Response(status_code=204)
+    return PasswordLink(code=code, link=f"{rt.settings.page_url.rstrip('/')}/set-password?code={code}",
+                        expires_at=expires)
 
 
 # --- a school's inbox ----------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The school directory (and agency contacts), owned here and managed by
-the admin API: who is told, how, and on which calendar. Callers own the
+the admin API: who is told, how, and on which calendar; its webhook
+signing secrets, sealed at rest (sealing.py). Callers own the
 transaction."""
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from frontdoor_contracts.errors import FieldError, InvalidEvent
 
 from .domain import destinations
 from .domain.school_days import SchoolCalendar, Term
-from .models import KeyAdultRow, RecipientRow, SigningSecretRow
+from .models import KeyAdultRow, PageSessionRow, PasswordLinkRow, RecipientRow, SigningSecretRow
+from .sealing import Keys, signing_context
 
 SCHOOL = "school"
 AGENCY = "agency"
@@ -55,9 +57,11 @@ def check_webhook_url(url: str | None, *, local: bool) -> None:
 
 def put_recipient(session: Session, recipient_id: str, *, kind: str, name: str, phase: str | None, channel: str,
                   webhook_url: str | None, alert_email: str | None, calendar: dict[str, Any] | None,
-                  now: datetime, local_webhooks: bool = True) -> tuple[RecipientRow, bool]:
+                  now: datetime, local_webhooks: bool = True,
+                  require_second_factor: bool = False) -> tuple[RecipientRow, bool]:
     """Create or replace an entry; (the row, created). The webhook URL is judged by `check_webhook_url`:
-    callers pass the `local_webhooks` setting (True, the default, refuses only what the body's type does)."""
+    callers pass the `local_webhooks` setting (True, the default, refuses only what the body's type does).
+    `require_second_factor`: a school's key adults sign in with a TOTP code too."""
     check_webhook_url(webhook_url, local=local_webhooks)
     row = session.get(RecipientRow, recipient_id)
     created = row is None
@@ -68,6 +72,7 @@ def put_recipient(session: Session, recipient_id: str, *, kind: str, name: str, 
     row.name, row.phase, row.channel = name, phase, channel
     row.webhook_url, row.alert_email = webhook_url, alert_email
     row.calendar = json.dumps(calendar, sort_keys=True) if calendar else None
+    row.require_second_factor = require_second_factor
     row.updated_at = now
     session.add(row)
     return row, created
@@ -80,11 +85,15 @@ def key_adults(session: Session, urn: str) -> Sequence[KeyAdultRow]:
 
 def put_key_adults(session: Session, urn: str, adults: Sequence[tuple[str, str | None]], now: datetime) -> None:
     """The school's key adults are exactly `adults` (staff id, email); an
-    adult kept keeps their page account, one removed loses it."""
+    adult kept keeps their page account, one removed loses it, its sessions
+    and its set-password links at once. A staff id added back is a new
+    account (a new `account_id`): nothing of the removed one revives."""
     wanted = dict(adults)
     for row in key_adults(session, urn):
         if row.staff_id not in wanted:
             session.delete(row)
+            session.execute(delete(PageSessionRow).where(col(PageSessionRow.staff_id) == row.staff_id))
+            session.execute(delete(PasswordLinkRow).where(col(PasswordLinkRow.staff_id) == row.staff_id))
     for staff_id, email in wanted.items():
         adult = session.get(KeyAdultRow, staff_id)
         if adult is None:
@@ -119,18 +128,21 @@ def signing_secrets(session: Session, recipient_id: str, now: datetime) -> Seque
 
 
 def rotate_secret(session: Session, recipient_id: str, secret: str, now: datetime,
-                  overlap: timedelta) -> datetime | None:
-    """`secret` signs from now; the ones signing before keep signing for
-    `overlap` (so the school's system can switch), then stop. Returns when
-    the previous secret stops, if there was one. Secrets whose overlap has
-    already ended are deleted: they can never sign again."""
+                  overlap: timedelta, keys: Keys) -> datetime | None:
+    """`secret` signs from now (stored sealed under the current key); the
+    ones signing before keep signing for `overlap` (so the school's system
+    can switch), then stop. Returns when the previous secret stops, if there
+    was one. Secrets whose overlap has already ended are deleted: they can
+    never sign again."""
     purge_expired_secrets(session, now, recipient_id)
     previous = signing_secrets(session, recipient_id, now)
     until = now + overlap if previous else None
     for row in previous:
         row.expires_at = min(row.expires_at, until) if row.expires_at and until else until
         session.add(row)
-    session.add(SigningSecretRow(recipient_id=recipient_id, secret=secret, created_at=now))
+    sealed = keys.seal(secret, signing_context(recipient_id))
+    session.add(SigningSecretRow(recipient_id=recipient_id, secret=sealed.ciphertext, key_id=sealed.key_id,
+                                 created_at=now))
     return until
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Column, Text
+from sqlalchemy import Column, Text, false
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -65,44 +65,79 @@ class RecipientRow(NotificationsTable, table=True):
     alert_email: str | None = Field(default=None, max_length=320)
     calendar: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON overrides
     updated_at: datetime = Field(sa_column=utc_column())
+    # schools: their key adults sign in to the page with a TOTP code after the password (enrolling first)
+    require_second_factor: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class SigningSecretRow(NotificationsTable, table=True):
     """A recipient's webhook signing secrets: the newest signs, and an older
-    one keeps signing too until it expires (rotation with an overlap)."""
+    one keeps signing too until it expires (rotation with an overlap).
+    Sealed at rest (sealing.py: AES-GCM under the key `key_id` names)."""
 
     __tablename__ = "signing_secrets"
 
     secret_id: int | None = Field(default=None, primary_key=True)
     recipient_id: str = Field(max_length=80, index=True)
-    secret: str = Field(max_length=200)  # whsec_<base64>
+    secret: str = Field(max_length=400)  # whsec_<base64>, sealed: base64 of the nonce, ciphertext and tag
+    key_id: str = Field(max_length=32)
     created_at: datetime = Field(sa_column=utc_column())
     expires_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class KeyAdultRow(NotificationsTable, table=True):
     """A school's key adult (usually the Designated Safeguarding Lead): staff
-    id, contact address, and a page account (argon2 hash, lockout)."""
+    id, contact address, and a page account (argon2 hash; a TOTP secret,
+    sealed, once enrolled). `account_id` is new each time the staff id is
+    added: sessions and set-password links name it, so a key adult removed
+    and added back starts with none."""
 
     __tablename__ = "key_adults"
 
     staff_id: str = Field(primary_key=True, max_length=64)
     school_urn: str = Field(max_length=6, index=True)
+    account_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     email: str | None = Field(default=None, max_length=320)
     password_hash: str | None = Field(default=None, max_length=200)
     failed_attempts: int = 0
     locked_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     updated_at: datetime = Field(sa_column=utc_column())
+    totp_secret: str | None = Field(default=None, max_length=200)  # sealed
+    totp_key_id: str | None = Field(default=None, max_length=32)
+    totp_last_step: int | None = None  # the 30-second step of the last code accepted: no code is taken twice
+    totp_enrolled_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class PageSessionRow(NotificationsTable, table=True):
-    """A signed-in key adult's page session: only the token's hash is kept."""
+    """A key adult's page session: only the token's hash is kept. `stage`
+    is signed_in, or a sign-in half done (the password was right; a TOTP
+    code, or enrolling one, is next); it ends at `expires_at` (absolute) or
+    after the idle timeout since `last_seen_at`. A TOTP secret being
+    enrolled waits here, sealed, until a first code confirms it."""
 
     __tablename__ = "page_sessions"
 
     token_hash: str = Field(primary_key=True, max_length=64)
     staff_id: str = Field(max_length=64, index=True)
+    account_id: uuid.UUID
+    stage: str = Field(max_length=16)  # signed_in | code | enrol
     csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=utc_column())
+    last_seen_at: datetime = Field(sa_column=utc_column())
+    expires_at: datetime = Field(sa_column=utc_column())
+    code_failures: int = 0
+    enrol_secret: str | None = Field(default=None, max_length=200)  # sealed
+    enrol_key_id: str | None = Field(default=None, max_length=32)
+
+
+class PasswordLinkRow(NotificationsTable, table=True):
+    """A one-time set-password link (or code) the admin gave a key adult:
+    only its SHA-256 is kept; gone once used, useless once expired."""
+
+    __tablename__ = "page_password_links"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    staff_id: str = Field(max_length=64, index=True)
+    account_id: uuid.UUID
     created_at: datetime = Field(sa_column=utc_column())
     expires_at: datetime = Field(sa_column=utc_column())
 

@@ -83,14 +83,20 @@ class SchoolRequest(Delivery):
     phase: SchoolPhase
     key_adults: list[KeyAdult] = Field(default_factory=list, max_length=20)
     calendar: CalendarOverrides | None = None
+    require_second_factor: bool = Field(default=False, description="The school's key adults sign in to the page "
+                                        "with a code from an authenticator app after the password (enrolling "
+                                        "one first)")
 
 
 class AgencyRequest(Delivery):
     name: Text
 
 
-class PasswordRequest(Body):
-    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+class PasswordLink(Body):
+    code: str = Field(description="One-time code, shown once: the key adult sets their own password with it on "
+                      "the page (the admin never knows the password)")
+    link: str = Field(description="The page's set-password form with the code filled in (the same code)")
+    expires_at: AwareDatetime = Field(description="The code works once, until then; a newer one replaces it")
 
 
 class ResolutionRequest(Body):
@@ -112,6 +118,7 @@ class SchoolView(RecipientView):
     phase: str | None
     key_adults: list[KeyAdult]
     calendar: CalendarOverrides | None
+    require_second_factor: bool
 
 
 class NewSecret(Body):

@@ -1,4 +1,11 @@
-"""The one settings object of the notifications service (env prefix NOTIFICATIONS_)."""
+"""The one settings object of the notifications service (env prefix NOTIFICATIONS_).
+
+With FRONTDOOR_ENV=production (the kit's `environment`) every insecure
+default below is refused at start, each naming its setting: the page's
+cookies without `Secure` (`cookie_secure`), a page URL that is not https
+(`page_url`: the link email alerts give), the development key for the
+secrets at rest (`secrets_keys`), webhooks to this machine
+(`local_webhooks`) and email without STARTTLS (`smtp_starttls`)."""
 
 from __future__ import annotations
 
@@ -6,16 +13,18 @@ from ipaddress import ip_network
 from pathlib import Path
 
 from limits import parse
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from frontdoor_platform.settings import ServiceSettings
+from frontdoor_platform.settings import ENVIRONMENT_VARIABLE, ServiceSettings
 
+from .sealing import DEVELOPMENT_KEY_ID, Keys, development_keys
 from .term_dates import SHIPPED
 
 
 class Settings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore")
+    # an error never shows what was given (secrets_keys, smtp_password, kafka_password...): only the rule
+    model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore", hide_input_in_errors=True)
 
     port: int = 8003
     database_url: str = Field(
@@ -44,6 +53,13 @@ class Settings(ServiceSettings):
     escalation_margin_minutes: int = Field(default=120, ge=0)
     # A new signing secret: the previous one keeps signing this long too.
     secret_overlap_hours: int = Field(default=24, ge=0)
+    # Secrets at rest (webhook signing secrets, key adults' TOTP secrets; sealing.py): AES-256-GCM keys by key
+    # id (a JSON object of id to base64 of 32 bytes) and the id of the one that encrypts; rows under another id
+    # are read with theirs until `frontdoor-notifications secrets rekey`. The default is the development key,
+    # published in the source: warned about in development, refused in production.
+    secrets_keys: dict[str, SecretStr] = Field(
+        default_factory=lambda: {key_id: SecretStr(key) for key_id, key in development_keys().items()})
+    secrets_key_id: str = DEVELOPMENT_KEY_ID
     # DEVELOPMENT ONLY: webhooks may go to this machine (loopback), over plain http too (the demo school receiver
     # on 127.0.0.1). Off, a webhook goes over https to a globally reachable address only (domain/destinations.py).
     local_webhooks: bool = False
@@ -57,9 +73,13 @@ class Settings(ServiceSettings):
     smtp_from: str = "frontdoor-notifications@council.example"
     page_url: str = "http://127.0.0.1:8003/page/"
 
-    # The page for schools' key adults.
+    # The page for schools' key adults. A session ends session_hours after sign-in whatever happens, and
+    # session_idle_minutes after the last request; its cookie has no Max-Age (it dies with the browser).
     session_hours: float = Field(default=8.0, gt=0)
-    cookie_secure: bool = False  # true behind HTTPS
+    session_idle_minutes: float = Field(default=30.0, gt=0)
+    cookie_secure: bool = False  # the cookies' Secure flag: off for http://127.0.0.1 in development only
+    # A one-time set-password link or code the admin gives a key adult: usable once, for this long.
+    password_link_minutes: float = Field(default=60.0, gt=0)
     # Sign-in attempts (page/throttle.py says why these and not a lockout). Per account and address: the
     # first failures are free, then each makes the next attempt wait twice as long, up to the maximum;
     # forgotten after a quiet spell.
@@ -111,6 +131,45 @@ class Settings(ServiceSettings):
             except ValueError:
                 raise ValueError("each entry must be an IP address or network") from None
         return value
+
+    _keys: Keys | None = PrivateAttr(default=None)
+
+    @property
+    def sealing_keys(self) -> Keys:
+        """The keys of the secrets at rest, built from secrets_keys and secrets_key_id."""
+        if self._keys is None:
+            self._keys = self._built_keys()
+        return self._keys
+
+    def _built_keys(self) -> Keys:
+        return Keys({key_id: key.get_secret_value() for key_id, key in self.secrets_keys.items()},
+                    self.secrets_key_id)
+
+    @model_validator(mode="after")
+    def _keys_that_open(self) -> Settings:
+        self._keys = self._built_keys()  # refused here, naming the setting, when a key is not one
+        return self
+
+    @model_validator(mode="after")
+    def _nothing_insecure_in_production(self) -> Settings:
+        """FRONTDOOR_ENV=production refuses every insecure default, each named (never a value)."""
+        if self.environment != "production":
+            return self
+        refused = []
+        if not self.cookie_secure:
+            refused.append("cookie_secure must be true (the page's cookies over HTTPS only)")
+        if not self.page_url.startswith("https://"):
+            refused.append("page_url must be an https URL (the link email alerts give)")
+        if self.sealing_keys.development:
+            refused.append("secrets_keys must not hold the development key (set keys of your own and "
+                           "secrets_key_id, then run `frontdoor-notifications secrets rekey`)")
+        if self.local_webhooks:
+            refused.append("local_webhooks must be off (webhooks to this machine, over plain http)")
+        if not self.smtp_starttls:
+            refused.append("smtp_starttls must be true (email alerts over TLS)")
+        if refused:
+            raise ValueError(f"refused when {ENVIRONMENT_VARIABLE}=production: " + "; ".join(refused))
+        return self
 
     @model_validator(mode="after")
     def _the_delay_grows_to_its_maximum(self) -> Settings:

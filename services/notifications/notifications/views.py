@@ -29,7 +29,8 @@ def recipient_view(row: RecipientRow, secrets: int) -> RecipientView:
 def school_view(row: RecipientRow, adults: Sequence[KeyAdultRow], secrets: int) -> SchoolView:
     return SchoolView(**recipient_view(row, secrets).model_dump(), urn=row.recipient_id, phase=row.phase,
                       key_adults=[KeyAdult(staff_id=a.staff_id, email=a.email) for a in adults],
-                      calendar=CalendarOverrides.model_validate(json.loads(row.calendar)) if row.calendar else None)
+                      calendar=CalendarOverrides.model_validate(json.loads(row.calendar)) if row.calendar else None,
+                      require_second_factor=row.require_second_factor)
 
 
 def notice(row: NotificationRow, mash_contact: str) -> Notice:

@@ -134,6 +134,7 @@ def test_the_directory_validates_names_the_field_and_rotates_secrets_with_an_ove
     made = api.put(f"/v1/schools/{A}", json=school_body("webhook", webhook_url="https://school.example/hook",
                                                        calendar={"closed_days": ["2026-11-16"]}), headers=admin)
     assert made.status_code == 201 and made.json()["calendar"]["closed_days"] == ["2026-11-16"]
+    assert made.json()["require_second_factor"] is False
     first = api.post(f"/v1/schools/{A}/signing-secrets", headers=admin).json()
     assert first["secret"].startswith("whsec_") and first["previous_expires_at"] is None
     second = api.post(f"/v1/schools/{A}/signing-secrets", headers=admin).json()
@@ -143,9 +144,17 @@ def test_the_directory_validates_names_the_field_and_rotates_secrets_with_an_ove
     taken = school_body()
     taken["key_adults"] = api.get(f"/v1/schools/{A}", headers=admin).json()["key_adults"]
     assert api.put(f"/v1/schools/{B}", json=taken, headers=admin).status_code == 409  # staff id at another school
-    short = api.put(f"/v1/key-adults/{taken['key_adults'][0]['staff_id']}/password", json={"password": "short"},
-                    headers=admin)
-    assert short.status_code == 422 and "short" not in short.json()["detail"]
+    link = api.post(f"/v1/key-adults/{taken['key_adults'][0]['staff_id']}/password-link", headers=admin)
+    assert link.status_code == 201 and set(link.json()) == {"code", "link", "expires_at"}
+    assert link.json()["link"].endswith(f"/page/set-password?code={link.json()['code']}")
+    assert link.json()["expires_at"] == "2026-11-14T00:00:00Z"  # an hour: password_link_minutes
+    assert link.json()["code"] not in api.get(f"/v1/schools/{A}", headers=admin).text  # shown once only
+    assert api.post("/v1/key-adults/nobody-here/password-link", headers=admin).status_code == 404
+    strict = api.put(f"/v1/schools/{A}", json=school_body(key_adults=taken["key_adults"], require_second_factor=True),
+                     headers=admin)
+    assert strict.status_code == 200 and api.get(f"/v1/schools/{A}", headers=admin).json()["require_second_factor"]
+    assert api.put("/v1/key-adults/x/password", json={"password": "a long passphrase"},
+                   headers=admin).status_code in (404, 405)  # the admin sets no password
 
 
 def set_delivery(settings: Settings, notification_id: str, erased: bool = False, **values: Any) -> None:
@@ -203,7 +212,7 @@ ROUTES: list[tuple[str, str, Any, dict[str, int]]] = [
     ("PUT", "/v1/agencies/EH-NORTH", {"name": "EH North", "channel": "inbox"}, {"admin": 200}),
     ("GET", "/v1/agencies", None, {"admin": 200, "mash": 200}),
     ("POST", "/v1/agencies/EH-NORTH/signing-secrets", None, {"admin": 201}),
-    ("PUT", "/v1/key-adults/{adult}/password", {"password": "correct horse battery staple"}, {"admin": 204}),
+    ("POST", "/v1/key-adults/{adult}/password-link", None, {"admin": 201}),
     ("GET", "/v1/inbox", None, {"school_a": 200, "school_b": 200}),
     ("GET", "/v1/inbox/{a}", None, {"school_a": 200, "school_b": 404}),
     ("POST", "/v1/inbox/{a}/acknowledgement", None, {"school_a": 200, "school_b": 404}),

@@ -1,10 +1,11 @@
 """The notifications service's audit trail, in process (memory publisher, a
 real SQLite database, a fixed clock): every operation of the OpenAPI
 document that changes something (the directory, signing secrets, a key
-adult's password, an acknowledgement, a delivery sent again, a worklist
-item resolved) writes exactly one audit row and one notifications.audit.v1
-event naming the key, with the directory entry before and after; none holds
-a signing secret, a password, a password hash or an API key."""
+adult's one-time set-password code, an acknowledgement, a delivery sent
+again, a worklist item resolved) writes exactly one audit row and one
+notifications.audit.v1 event naming the key, with the directory entry
+before and after; none holds a signing secret, a set-password code, a
+password, a password hash or an API key."""
 
 from __future__ import annotations
 
@@ -27,13 +28,12 @@ from notifications import handlers
 from notifications.access import keyring
 from notifications.app import create_app, rules_from
 from notifications.database import build_engine, migrate
-from notifications.models import AuditEntry, DeliveryRow, KeyAdultRow, OutboxEvent
+from notifications.models import AuditEntry, DeliveryRow, OutboxEvent, PasswordLinkRow
 from notifications.settings import Settings
 
 NOW = datetime(2026, 11, 13, 23, 0, tzinfo=UTC)
 URN, AGENCY = "100001", "EH-NORTH"
 TOPIC = "notifications.audit.v1"
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
@@ -102,6 +102,8 @@ def test_every_changing_operation_writes_one_audit_row_and_one_event(
             assert answer.status_code == status, (path, answer.text)
             if path.endswith("/signing-secrets"):
                 shown.append(answer.json()["secret"])
+            if path.endswith("/password-link"):
+                shown.append(answer.json()["code"])
         return made
 
     def seeded() -> None:  # what the MASH's and the school's routes act on: an incident, a failed delivery
@@ -125,9 +127,9 @@ def test_every_changing_operation_writes_one_audit_row_and_one_event(
         ("POST", "/v1/agencies/{agency_id}/signing-secrets"): (
             call("admin", "POST", f"/v1/agencies/{AGENCY}/signing-secrets", status=201), "la-directory-admin",
             "agency.signing_secret_rotated", f"agency:{AGENCY}"),
-        ("PUT", "/v1/key-adults/{staff_id}/password"): (
-            call("admin", "PUT", "/v1/key-adults/DSL-100001/password", {"password": PASSWORD}, 204),
-            "la-directory-admin", "key_adult.password_set", "key_adult:DSL-100001"),
+        ("POST", "/v1/key-adults/{staff_id}/password-link"): (
+            call("admin", "POST", "/v1/key-adults/DSL-100001/password-link", status=201),
+            "la-directory-admin", "key_adult.password_link_issued", "key_adult:DSL-100001"),
         ("POST", "/v1/inbox/{notification_id}/acknowledgement"): (
             call("school", "POST", "/v1/inbox/{notification}/acknowledgement"), "school-100001",
             "notification.acknowledged", "notification:{notification}"),
@@ -149,9 +151,9 @@ def test_every_changing_operation_writes_one_audit_row_and_one_event(
         problems += [f"{operation}: {p}" for p in one_change(found, f"client:{who}", action, target.format(**ids))]
     everything = written(engine, AuditEntry, OutboxEvent, TOPIC)
     with Session(engine) as session:
-        hashes = [row.password_hash or "" for row in session.exec(select(KeyAdultRow)).all()]
-    assert len(shown) == 2 and hashes[0].startswith("$argon2")
-    assert secrets_in(everything, [*keys.values(), *shown, PASSWORD, *hashes]) == []
+        hashes = [row.token_hash for row in session.exec(select(PasswordLinkRow)).all()]
+    assert len(shown) == 3 and len(hashes) == 1
+    assert secrets_in(everything, [*keys.values(), *shown, *hashes]) == []
     assert problems == []
 
 
@@ -170,8 +172,7 @@ def test_a_directory_entry_is_audited_before_and_after(api: TestClient, keys: di
     assert (after["channel"], after["webhook_url"]) == ("webhook", "https://attacker.example/hook")  # ... and where
     assert after["key_adults"] == [{"staff_id": "DSL-100001", "email": "dsl@school.example"}]
     assert "signing_secrets" not in after and entries[1]["actor"] == "client:la-directory-admin"
-    refused = api.put("/v1/key-adults/DSL-100001/password", json={"password": "short"}, headers=admin)
-    assert refused.status_code == 422
-    unknown = api.put("/v1/key-adults/DSL-999999/password", json={"password": PASSWORD}, headers=admin)
+    unknown = api.post("/v1/key-adults/DSL-999999/password-link", headers=admin)
     assert unknown.status_code == 404
-    assert api.get("/v1/audit", params={"action": "key_adult.password_set"}, headers=admin).json()["entries"] == []
+    assert api.get("/v1/audit", params={"action": "key_adult.password_link_issued"},
+                   headers=admin).json()["entries"] == []

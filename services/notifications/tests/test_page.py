@@ -1,7 +1,9 @@
 """The page for schools' key adults, in process (the real app, a memory
 publisher, a clock the test moves): signing in (the same answer for an
 unknown staff id, a wrong password and a delayed attempt; the throttle's
-rules are in test_page_throttling.py), CSRF on every form, the cookie's flags and the page's headers, one school
+rules are in test_page_sign_in.py), CSRF on every form, the cookie's flags
+(no Max-Age: it dies with the browser) and the page's headers, a session's
+absolute and idle timeouts on the clock the test moves, one school
 never seeing another's notifications, and acknowledgement (its state, and
 exactly one notifications.acknowledged.v1 event however often it is sent)."""
 
@@ -27,7 +29,7 @@ from frontdoor_platform.database import for_writing
 from frontdoor_platform.testing import MemoryPublisher
 from notifications.app import create_app
 from notifications.models import KeyAdultRow, NotificationRow, OutboxEvent, PageSessionRow, RecipientRow
-from notifications.page import accounts
+from notifications.page import accounts, sessions
 from notifications.settings import Settings
 
 START = datetime(2026, 12, 7, 6, 30, tzinfo=UTC)  # a Monday morning, GMT
@@ -176,10 +178,11 @@ def test_the_session_cookie_and_the_page_headers(page: Page) -> None:
     cookie = set_cookie(response, "fd_page_session")
     flags = [part.strip().lower() for part in cookie.split(";")]
     assert "httponly" in flags and "samesite=lax" in flags and "path=/page" in flags
-    assert f"max-age={8 * 3600}" in flags and "secure" not in flags
+    assert not [f for f in flags if f.startswith(("max-age", "expires"))]  # dies with the browser
+    assert "secure" not in flags  # development's http://127.0.0.1 (production refuses it: test_production_settings)
     token = cookie.split(";")[0].split("=", 1)[1]
     with Session(page.engine) as db:
-        assert [s.token_hash for s in db.exec(select(PageSessionRow)).all()] == [accounts.token_hash(token)]
+        assert [s.token_hash for s in db.exec(select(PageSessionRow)).all()] == [sessions.token_hash(token)]
     for path in ["/page/", f"/page/notifications/{page.a1}", "/page/sign-in", f"/page/notifications/{page.b1}"]:
         shown = page.client.get(path, follow_redirects=False)
         assert shown.headers["cache-control"] == "no-store", path
@@ -195,7 +198,8 @@ def test_the_cookie_is_secure_when_the_settings_say_so(tmp_path: Path) -> None:
         seed(client.app.state.auth.engine)  # type: ignore[attr-defined]
         assert "secure" in set_cookie(client.get("/page/sign-in"), "fd_page_signin").lower()
         cookie = set_cookie(sign_in(client, "dsl-a", PASSWORD_A), "fd_page_session")
-        assert "secure" in [part.strip().lower() for part in cookie.split(";")]
+        flags = [part.strip().lower() for part in cookie.split(";")]
+        assert "secure" in flags and not [f for f in flags if f.startswith(("max-age", "expires"))]
 
 
 def test_the_sign_in_form_needs_its_csrf_token(page: Page) -> None:
@@ -338,12 +342,29 @@ def test_sign_out_needs_the_csrf_token_and_deletes_the_session(page: Page) -> No
     assert "You have signed out" in page.client.get("/page/sign-in?done=signed-out").text
 
 
-def test_a_session_expires(page: Page) -> None:
+def test_a_session_ends_after_its_absolute_timeout_however_busy(page: Page) -> None:
     sign_in(page.client, "dsl-a", PASSWORD_A)
-    page.clock.move(hours=7, minutes=59)
+    for _ in range(23):  # a request every 20 minutes: never idle, for 7 h 40 min
+        page.clock.move(minutes=20)
+        assert page.client.get("/page/", follow_redirects=False).status_code == 200
+    page.clock.move(minutes=19, seconds=59)
     assert page.client.get("/page/", follow_redirects=False).status_code == 200
-    page.clock.move(minutes=1)
+    page.clock.move(seconds=1)  # 8 hours after signing in
     assert page.client.get("/page/", follow_redirects=False).headers["location"] == "/page/sign-in"
+
+
+def test_a_session_ends_after_its_idle_timeout(page: Page) -> None:
+    sign_in(page.client, "dsl-a", PASSWORD_A)
+    page.clock.move(minutes=29, seconds=59)
+    assert page.client.get("/page/", follow_redirects=False).status_code == 200  # the idle clock starts again
+    page.clock.move(minutes=29, seconds=59)
+    assert page.client.get(f"/page/notifications/{page.a1}", follow_redirects=False).status_code == 200
+    page.clock.move(minutes=30)  # 30 minutes without a request
+    for path in ["/page/", f"/page/notifications/{page.a1}"]:
+        assert page.client.get(path, follow_redirects=False).headers["location"] == "/page/sign-in"
+    refused = page.client.post(f"/page/notifications/{page.a1}/acknowledgement",
+                               data={"csrf_token": "whatever it was"}, follow_redirects=False)
+    assert refused.headers["location"] == "/page/sign-in" and stored(page.engine, page.a1).acknowledged_at is None
 
 
 def test_the_page_is_accessible_html_outside_the_openapi_document(page: Page) -> None:

@@ -1,13 +1,17 @@
 """The schools' page in a real browser, against the real service and broker.
 
-Two schools are put in the directory with a key adult each (the admin API),
-the key adults are given passwords (the admin API), and a DA incident for a
-child of each school is published on contacts.da-incident-reported.v1. In
-headless Chromium: school A's key adult signs in and sees only school A's
+Two schools are put in the directory with a key adult each (the admin API;
+school A requires a second factor), each key adult sets their own password
+in the browser with the one-time link the admin API gave, and a DA incident
+for a child of each school is published on contacts.da-incident-reported.v1.
+In headless Chromium: school A's key adult signs in, is led to enrol a
+second factor (the code computed by pyotp from the secret the page shows,
+as their app would), and sees only school A's
 child (school B's child is nowhere in the page source), opens the
 notification, acknowledges it and sees its state change; signs out; school
 B's key adult signs in, sees none of school A's, and school A's
-notification's address is the "page not found" page (404). The
+notification's address is the "page not found" page (404); the session
+cookie is HttpOnly and dies with the browser (no expiry). The
 acknowledgement is on notifications.acknowledged.v1, by school A's key
 adult's staff id.
 
@@ -30,6 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 from contacts_e2e_kit import Kafka, data_of
 from selenium import webdriver
@@ -60,6 +65,9 @@ class PageService:
         return httpx.put(f"{self.url}{path}", json=body, headers={"Authorization": f"Bearer {self.admin}"},
                          timeout=15)
 
+    def admin_post(self, path: str) -> httpx.Response:
+        return httpx.post(f"{self.url}{path}", headers={"Authorization": f"Bearer {self.admin}"}, timeout=15)
+
 
 def _every_weekday_a_school_day(folder: Path) -> Path:
     """Term dates with one long term around today, so every notification has a deadline."""
@@ -81,6 +89,7 @@ def page_service(kafka_bootstrap: str, tmp_path: Path) -> Iterator[PageService]:
            "NOTIFICATIONS_TERM_DATES": str(_every_weekday_a_school_day(tmp_path)),
            "NOTIFICATIONS_PUBLISH_TIMEOUT_SECONDS": "3", "NOTIFICATIONS_LOG_LEVEL": "DEBUG",
            "NOTIFICATIONS_PORT": str(free_port())}
+    env["NOTIFICATIONS_PAGE_URL"] = f"http://127.0.0.1:{env['NOTIFICATIONS_PORT']}/page/"
     admin = subprocess.run([sys.executable, "-m", "notifications.main", "create-client", "--name", "e2e-page-admin",
                             "--roles", "admin"], env=env, capture_output=True, text=True, check=True,
                            timeout=60).stdout.strip()
@@ -124,22 +133,45 @@ async def report(kafka: Kafka, urn: str, given_name: str, family_name: str) -> N
     await kafka.publish_event(INCIDENTS, event, key=str(data.contact_id))
 
 
-def put_school(service: PageService, urn: str, name: str, staff_id: str, password: str) -> None:
+def put_school(service: PageService, urn: str, name: str, staff_id: str, second_factor: bool = False) -> str:
+    """The school and its key adult (the admin API); the one-time set-password link the admin passes on."""
     school = service.admin_put(f"/v1/schools/{urn}", {
-        "name": name, "phase": "primary", "channel": "inbox",
+        "name": name, "phase": "primary", "channel": "inbox", "require_second_factor": second_factor,
         "key_adults": [{"staff_id": staff_id, "email": f"{staff_id}@school.example"}]})
     assert school.status_code in (200, 201), school.text
-    secret = service.admin_put(f"/v1/key-adults/{staff_id}/password", {"password": password})
-    assert secret.status_code == 204, secret.text
+    issued = service.admin_post(f"/v1/key-adults/{staff_id}/password-link")
+    assert issued.status_code == 201, issued.text
+    return str(issued.json()["link"])
 
 
-def sign_in(browser: webdriver.Chrome, url: str, staff_id: str, password: str) -> None:
+def set_password(browser: webdriver.Chrome, link: str, staff_id: str, password: str) -> None:
+    """The key adult opens the admin's link and chooses their own password."""
+    browser.get(link)
+    browser.find_element(By.ID, "staff_id").send_keys(staff_id)
+    browser.find_element(By.ID, "password").send_keys(password)
+    browser.find_element(By.ID, "password_again").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
+    WebDriverWait(browser, 15).until(lambda b: "done=password-set" in b.current_url)
+    assert "Your password is set" in browser.page_source
+
+
+def sign_in(browser: webdriver.Chrome, url: str, staff_id: str, password: str, lands: str = "/page/") -> None:
     browser.get(f"{url}/page/")
     assert browser.current_url == f"{url}/page/sign-in"  # signed out: sent to sign in
     browser.find_element(By.ID, "staff_id").send_keys(staff_id)
     browser.find_element(By.ID, "password").send_keys(password)
     browser.find_element(By.CSS_SELECTOR, "form.form button[type=submit]").click()
-    WebDriverWait(browser, 15).until(lambda b: b.current_url == f"{url}/page/")
+    WebDriverWait(browser, 15).until(lambda b: b.current_url == f"{url}{lands}")
+
+
+def enrol(browser: webdriver.Chrome, url: str) -> None:
+    """Led to enrol right after the password: the secret shown once, typed into an app (pyotp here)."""
+    assert heading(browser) == "Set up a second factor"
+    secret = browser.find_element(By.ID, "secret").text.replace(" ", "")
+    assert browser.find_element(By.ID, "uri").text.startswith("otpauth://totp/")
+    browser.find_element(By.ID, "code").send_keys(pyotp.TOTP(secret).now())
+    browser.find_element(By.ID, "confirm").click()
+    WebDriverWait(browser, 15).until(lambda b: b.current_url == f"{url}/page/?done=second-factor-set")
 
 
 def wait_listed(browser: webdriver.Chrome, text: str, timeout: float = 60) -> None:
@@ -165,13 +197,17 @@ async def test_each_school_sees_only_its_own_and_an_acknowledgement_becomes_an_e
     urn_a, urn_b = (f"{n:06d}" for n in random.sample(range(900000, 999999), 2))
     staff_a, staff_b = f"dsl-a-{run}", f"dsl-b-{run}"
     child_a, child_b = ("Annabel", f"Aardvark{run}"), ("Bartholomew", f"Badger{run}")
-    put_school(page_service, urn_a, "Acorn Primary (test)", staff_a, "a long passphrase for A")
-    put_school(page_service, urn_b, "Beech Primary (test)", staff_b, "a long passphrase for B")
+    link_a = put_school(page_service, urn_a, "Acorn Primary (test)", staff_a, second_factor=True)
+    link_b = put_school(page_service, urn_b, "Beech Primary (test)", staff_b)
+    assert link_a.startswith(f"{url}/page/set-password?code=")
+    set_password(browser, link_a, staff_a, "a long passphrase for A")
+    set_password(browser, link_b, staff_b, "a long passphrase for B")
     await report(kafka, urn_a, *child_a)
     await report(kafka, urn_b, *child_b)
 
-    # School A's key adult: only school A's child.
-    sign_in(browser, url, staff_a, "a long passphrase for A")
+    # School A's key adult (their school requires a second factor): only school A's child.
+    sign_in(browser, url, staff_a, "a long passphrase for A", lands="/page/second-factor/new")
+    enrol(browser, url)
     wait_listed(browser, child_a[1])
     assert heading(browser) == "Notifications for Acorn Primary (test)"
     assert child_b[1] not in browser.page_source and child_b[0] not in browser.page_source
@@ -209,6 +245,7 @@ async def test_each_school_sees_only_its_own_and_an_acknowledgement_becomes_an_e
     assert heading(browser) == "Page not found" and child_a[1] not in browser.page_source
     session = browser.get_cookie("fd_page_session")
     assert session is not None and session["httpOnly"] and session["path"] == "/page"
+    assert "expiry" not in session  # a session cookie: the browser forgets it when it closes
     direct = httpx.get(notification_url, cookies={"fd_page_session": session["value"]}, timeout=10)
     assert direct.status_code == 404 and "Page not found" in direct.text
 

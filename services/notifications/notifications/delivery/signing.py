@@ -6,13 +6,18 @@ retry, so a receiver dedupes on it), `webhook-timestamp` (unix seconds) and
 `{id}.{timestamp}.{body}` for EVERY secret of the recipient valid now. A
 rotation gives the recipient a new secret while the previous one keeps
 signing until it expires (`secret_overlap_hours`), so a receiver that knows
-either one verifies, and the switch needs no coordinated moment."""
+either one verifies, and the switch needs no coordinated moment.
+
+The secrets are stored sealed (sealing.py) and opened here, just before
+signing; one that does not open (its key id not configured, or altered)
+is left out and logged by its row id and key id only, never a secret."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
@@ -20,6 +25,9 @@ from datetime import datetime
 from sqlmodel import Session
 
 from ..directory import signing_secrets
+from ..sealing import Keys, SealError, keys_from_environment, signing_context
+
+log = logging.getLogger("notifications.delivery")
 
 PREFIX = "whsec_"
 SECRET_BYTES = 32
@@ -39,9 +47,19 @@ def secret_key(secret: str) -> bytes:
     return key
 
 
-def valid_secrets(session: Session, recipient_id: str, now: datetime) -> list[str]:
-    """The recipient's secrets valid at `now` (no expiry, or expiring after it), newest first."""
-    return [row.secret for row in signing_secrets(session, recipient_id, now)]
+def valid_secrets(session: Session, recipient_id: str, now: datetime, keys: Keys | None = None) -> list[str]:
+    """The recipient's secrets valid at `now` (no expiry, or expiring after it), newest first, opened with
+    `keys` (the service's settings' `sealing_keys`; when not given, the keys the environment names, as `serve`
+    reads them)."""
+    opener = keys or keys_from_environment()
+    opened = []
+    for row in signing_secrets(session, recipient_id, now):
+        try:
+            opened.append(opener.open(row.key_id, row.secret, signing_context(row.recipient_id)))
+        except SealError as refused:
+            log.warning("a signing secret does not open: left out", extra={
+                "secret_id": row.secret_id, "key_id": row.key_id, "reason": str(refused)})
+    return opened
 
 
 def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:

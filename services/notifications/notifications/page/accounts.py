@@ -17,23 +17,23 @@ password, incremented in the database by one statement (atomic on
 PostgreSQL as on SQLite, however many attempts run at once); `locked_until`
 is no longer set, only cleared.
 
-A session is a random token in the browser's cookie; only its SHA-256 is
-stored, with its expiry and its CSRF token. Callers own the transaction."""
+A key adult's password is set by the key adult, never by the admin: with
+a one-time link or code the admin gives (`links.py`); a new password ends
+every session of the account (`sessions.py`). Callers own the transaction."""
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, col, delete, select, update
+from sqlmodel import Session, col, select, update
 
-from ..models import KeyAdultRow, PageSessionRow
-from ..settings import Settings
+from ..models import KeyAdultRow
+from . import sessions
 
 HASHER = PasswordHasher()
 MIN_PASSWORD_LENGTH = 12
@@ -55,16 +55,22 @@ def set_password(session: Session, staff_id: str, password: str, now: datetime, 
                  hasher: PasswordHasher = HASHER) -> bool:
     """Give a key adult a new password (which also unlocks the account and
     ends its sessions); False when there is no such key adult. A password
-    that breaks the policy raises ValueError."""
+    that breaks the policy raises ValueError. (The page's set-password
+    link is the way in; this is its last step, and the tests' seed.)"""
     check_password_policy(password)
     row = session.get(KeyAdultRow, staff_id)
     if row is None:
         return False
-    row.password_hash = hasher.hash(password)
+    replace_password(session, row, hasher.hash(password), now)
+    return True
+
+
+def replace_password(session: Session, row: KeyAdultRow, password_hash: str, now: datetime) -> None:
+    """Store a new argon2 hash: the failure count cleared and every session of the account ended."""
+    row.password_hash = password_hash
     row.failed_attempts, row.locked_until, row.updated_at = 0, None, now
     session.add(row)
-    session.exec(delete(PageSessionRow).where(col(PageSessionRow.staff_id) == staff_id))
-    return True
+    sessions.end_all(session, row.staff_id)
 
 
 @functools.cache
@@ -131,46 +137,3 @@ def record_success(session: Session, staff_id: str, verified: str, rehashed: str
     if changed.rowcount != 1:
         return None
     return session.get(KeyAdultRow, staff_id)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class SignedIn:
-    """A live session: who, at which school, and the session's CSRF token."""
-
-    staff_id: str
-    school_urn: str
-    csrf_token: str
-
-
-def start_session(session: Session, row: KeyAdultRow, now: datetime, settings: Settings) -> tuple[str, SignedIn]:
-    """A new session for a key adult who just signed in: (the cookie's token, the session)."""
-    token = secrets.token_urlsafe(TOKEN_BYTES)
-    csrf_token = secrets.token_urlsafe(TOKEN_BYTES)
-    session.exec(delete(PageSessionRow).where(col(PageSessionRow.staff_id) == row.staff_id,
-                                                 col(PageSessionRow.expires_at) <= now))
-    session.add(PageSessionRow(token_hash=token_hash(token), staff_id=row.staff_id, csrf_token=csrf_token,
-                               created_at=now, expires_at=now + timedelta(hours=settings.session_hours)))
-    return token, SignedIn(row.staff_id, row.school_urn, csrf_token)
-
-
-def session_of(session: Session, token: str | None, now: datetime) -> SignedIn | None:
-    """The live session the cookie's token names, or None (none, expired, or its key adult gone)."""
-    if not token:
-        return None
-    stored = session.get(PageSessionRow, token_hash(token))
-    if stored is None or stored.expires_at <= now:
-        return None
-    adult = session.get(KeyAdultRow, stored.staff_id)
-    if adult is None:
-        return None
-    return SignedIn(adult.staff_id, adult.school_urn, stored.csrf_token)
-
-
-def end_session(session: Session, token: str | None) -> None:
-    """Sign out: the session is deleted (its cookie no longer names anything)."""
-    if token:
-        session.exec(delete(PageSessionRow).where(col(PageSessionRow.token_hash) == token_hash(token)))

@@ -12,7 +12,18 @@ is "busy" at once (the page says 503 with Retry-After), never a queue, and
 nothing is counted against the address. In the thread: a short read of
 the stored hash, argon2 with no session open, a short write of the outcome
 (the failure count, or the session). An unknown staff id goes the same
-way, against the decoy hash, to the same UPDATE."""
+way, against the decoy hash, to the same UPDATE.
+
+The right password of a key adult with a second factor (or whose school
+requires one) starts a session half done (`sessions.Stage`): the TOTP
+code, or enrolling one, is next, and the attempt is settled with the
+throttle as neither right nor wrong (nothing cleared, the address not yet
+trusted) until the code is right (`second_factor`: the same throttle,
+rules 1-3, around the cheap code check). A one-time set-password code goes
+through the same throttle (`set_password`): rule 1 as a sign-in, rules 2-3
+counting only wrong codes (a right one is no guess, and is used up), then
+argon2 for the new password in the same bounded pool, the code used up in
+the short write after it."""
 
 from __future__ import annotations
 
@@ -21,10 +32,11 @@ import contextlib
 import enum
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from limits.errors import StorageError
@@ -32,16 +44,20 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from frontdoor_platform.database import for_writing
+from frontdoor_platform.http import in_thread
 
+from ..models import KeyAdultRow, RecipientRow
 from ..settings import Settings
-from . import accounts
+from . import accounts, links, sessions
+from .sessions import Stage
 from .throttle import Throttle
 
 ARGON2_NICE = 10  # the argon2 threads' nice value (0 is the process's own, 19 the lowest priority)
+T = TypeVar("T")
 
 
 class Outcome(enum.Enum):
-    SIGNED_IN = "signed-in"
+    SIGNED_IN = "signed-in"  # or, for a set-password code, the password set
     REFUSED = "refused"  # unknown, wrong or delayed: the page says the same
     BUSY = "busy"  # too many verifications under way: try again in a moment
 
@@ -49,26 +65,66 @@ class Outcome(enum.Enum):
 @dataclass(frozen=True)
 class Attempt:
     outcome: Outcome
-    token: str | None = None  # the new session's cookie token, when signed in
+    token: str | None = None  # the new session's cookie token, when the password was right
+    stage: Stage = Stage.SIGNED_IN  # what that session may do: all, or the second factor next
+
+
+@dataclass(frozen=True)
+class Started:
+    token: str
+    stage: Stage
+
+
+def stage_for(db: Session, adult: KeyAdultRow) -> Stage:
+    """After the right password: a key adult with a second factor gives its code next; one whose school
+    requires a second factor enrols one next; anyone else is signed in."""
+    if adult.totp_secret is not None:
+        return Stage.CODE
+    school = db.get(RecipientRow, adult.school_urn)
+    return Stage.ENROL if school is not None and school.require_second_factor else Stage.SIGNED_IN
 
 
 def sign_in(engine: Engine, staff_id: str, password: str, clock: Callable[[], datetime], settings: Settings,
-            hasher: PasswordHasher) -> str | None:
-    """Blocking (call it in a worker thread): the new session's token, or
-    None. Two short transactions, and argon2 between them outside both."""
+            hasher: PasswordHasher) -> Started | None:
+    """Blocking (call it in a worker thread): the new session (its token and
+    stage), or None. Two short transactions, and argon2 between them outside
+    both."""
     with Session(engine) as db:
         stored = accounts.stored_hash(db, staff_id)
     verdict = accounts.check(stored, password, hasher=hasher)
     with Session(for_writing(engine)) as db:
-        now, token = clock(), None
+        now, started = clock(), None
         if verdict.right and stored is not None:
             adult = accounts.record_success(db, staff_id, stored, verdict.rehashed, now)
             if adult is not None:
-                token, _ = accounts.start_session(db, adult, now, settings)
+                stage = stage_for(db, adult)
+                started = Started(sessions.start(db, adult, stage, now, settings)[0], stage)
         else:
             accounts.record_failure(db, staff_id, now)
         db.commit()
-    return token
+    return started
+
+
+def set_password(engine: Engine, staff_id: str, code: str, password: str, clock: Callable[[], datetime],
+                 hasher: PasswordHasher) -> bool:
+    """Blocking (a worker thread): argon2 for the new password with no session open, then one short write
+    that uses the code up and stores it; False when the code was not usable by then."""
+    password_hash = hasher.hash(password)
+    with Session(for_writing(engine)) as db:
+        done = links.redeem(db, staff_id, code, password_hash, clock())
+        db.commit()
+    return done
+
+
+def code_usable(engine: Engine, staff_id: str, code: str, now: datetime) -> bool:
+    with Session(engine) as db:
+        return links.usable(db, staff_id, code, now)
+
+
+def forget_expired_codes(engine: Engine, now: datetime) -> None:
+    with Session(for_writing(engine)) as db:
+        links.purge_expired(db, now)
+        db.commit()
 
 
 def _low_priority() -> None:
@@ -95,6 +151,18 @@ class SignIns:
     def _verified(self, _: object) -> None:
         self._verifying -= 1
 
+    def _take_slot(self, trusted: bool) -> bool:
+        if self._verifying >= self._at_once + (1 if trusted else 0):
+            return False
+        self._verifying += 1
+        return True
+
+    async def _argon2_job(self, work: Callable[..., T], *args: Any) -> T:
+        """Run `work` in argon2's pool, in the slot already taken (freed when the thread is done)."""
+        job = asyncio.get_running_loop().run_in_executor(self._argon2, work, *args)
+        job.add_done_callback(self._verified)  # the slot is free when the thread is, whatever this task does
+        return await asyncio.shield(job)
+
     async def attempt(self, engine: Engine, clock: Callable[[], datetime], staff_id: str, password: str,
                       address: str) -> Attempt:
         throttle = self.throttle
@@ -106,21 +174,70 @@ class SignIns:
                 trusted = await throttle.trusted(staff_id, address)
             except StorageError:
                 return Attempt(Outcome.BUSY)
-            if self._verifying >= self._at_once + (1 if trusted else 0):
+            if not self._take_slot(trusted):
                 return Attempt(Outcome.BUSY)
-            self._verifying += 1  # the slot is this attempt's while its limits are counted
-            try:
+            try:  # the slot is this attempt's while its limits are counted
                 admitted: bool | None = trusted or await throttle.within_limits(staff_id, address)
             except StorageError:
                 admitted = None
             if not admitted:
                 self._verifying -= 1
                 return Attempt(Outcome.REFUSED if admitted is False else Outcome.BUSY)
-            job = asyncio.get_running_loop().run_in_executor(self._argon2, sign_in, engine, staff_id, password,
-                                                             clock, self.settings, self._hasher or accounts.HASHER)
-            job.add_done_callback(self._verified)  # the slot is free when the thread is, whatever this task does
-            token = await asyncio.shield(job)
-            right = token is not None
-            return Attempt(Outcome.SIGNED_IN if token else Outcome.REFUSED, token)
+            started = await self._argon2_job(sign_in, engine, staff_id, password, clock, self.settings,
+                                             self._hasher or accounts.HASHER)
+            if started is None:
+                right = False
+                return Attempt(Outcome.REFUSED)
+            right = True if started.stage is Stage.SIGNED_IN else None  # half done: the code decides
+            return Attempt(Outcome.SIGNED_IN, started.token, started.stage)
         finally:
             await throttle.settle(staff_id, address, clock(), right)
+
+    async def second_factor(self, clock: Callable[[], datetime], staff_id: str, address: str,
+                            check: Callable[[], Awaitable[bool]]) -> Outcome:
+        """A TOTP code through the same throttle as a password (rules 1-3); `check` says whether it was right
+        (and takes its step). A right code clears the account's delay here and trusts the address."""
+        throttle = self.throttle
+        if not throttle.begin(staff_id, address, clock()):
+            return Outcome.REFUSED
+        right: bool | None = None
+        try:
+            try:
+                admitted = await throttle.trusted(staff_id, address) or await throttle.within_limits(
+                    staff_id, address)
+            except StorageError:
+                return Outcome.BUSY
+            if not admitted:
+                return Outcome.REFUSED
+            right = await check()
+            return Outcome.SIGNED_IN if right else Outcome.REFUSED
+        finally:
+            await throttle.settle(staff_id, address, clock(), right)
+
+    async def set_password(self, engine: Engine, clock: Callable[[], datetime], staff_id: str, code: str,
+                           password: str, address: str) -> Outcome:
+        """A one-time code and a new password (already within the policy): rule 1, rules 2-3 counting a wrong
+        code only, then argon2 in the bounded pool; SIGNED_IN means the password is set."""
+        throttle = self.throttle
+        if not throttle.begin(staff_id, address, clock()):
+            return Outcome.REFUSED
+        right: bool | None = None
+        try:
+            try:
+                trusted = await throttle.trusted(staff_id, address)
+                if not (trusted or await throttle.room_within_limits(staff_id, address)):
+                    return Outcome.REFUSED
+                if not await in_thread(code_usable, engine, staff_id, code, clock()):
+                    right = False
+                    await throttle.count_within_limits(staff_id, address)
+                    await in_thread(forget_expired_codes, engine, clock())
+                    return Outcome.REFUSED
+            except StorageError:
+                return Outcome.BUSY
+            if not self._take_slot(trusted):
+                return Outcome.BUSY
+            right = await self._argon2_job(set_password, engine, staff_id, code, password, clock,
+                                           self._hasher or accounts.HASHER)
+            return Outcome.SIGNED_IN if right else Outcome.REFUSED
+        finally:
+            await throttle.settle(staff_id, address, clock(), right, trust=False)

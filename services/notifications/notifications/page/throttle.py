@@ -42,6 +42,15 @@ forgotten first); with several processes an address would get its free
 failures in each, and rules 2-3 would still bound the total. `limits`
 keeps real time. A restart forgets all of it (memory storage).
 
+The same rules hold the rest of signing in (`signin.py`). With a second
+factor, the right password alone neither clears rule 1 nor trusts the
+address: the right TOTP code does; a wrong code counts as a wrong password
+(rules 1-3 alike). A one-time set-password code (100 random bits: not
+guessable) goes through rule 1, and through rules 2-3 counting only the
+wrong ones, so that setting passwords from one address (the stack seeding
+its demo schools) is not taken for spraying; a right one clears rule 1 but
+trusts no address (that is for a sign-in).
+
 The client address is the connection's peer; behind a proxy listed in
 `page_trusted_proxies`, the right-most X-Forwarded-For address that is not
 such a proxy (off by default: a header anyone can send is not believed)."""
@@ -164,10 +173,22 @@ class Throttle:
         return (await self._limiter.hit(self._per_address, "page-address", address)
                 and await self._limiter.hit(self._per_account, "page-account", _hidden(account)))
 
-    async def settle(self, account: str, address: str, now: datetime, right: bool | None) -> None:
-        """After an admitted attempt: the password was right, wrong, or never checked (None)."""
+    async def room_within_limits(self, account: str, address: str) -> bool:
+        """Rules 2 and 3 without counting: would an attempt be within both?"""
+        return (await self._limiter.test(self._per_address, "page-address", address)
+                and await self._limiter.test(self._per_account, "page-account", _hidden(account)))
+
+    async def count_within_limits(self, account: str, address: str) -> None:
+        """Count an attempt against rules 2 and 3 after the fact (a wrong set-password code)."""
+        await self._limiter.hit(self._per_address, "page-address", address)
+        await self._limiter.hit(self._per_account, "page-account", _hidden(account))
+
+    async def settle(self, account: str, address: str, now: datetime, right: bool | None,
+                     trust: bool = True) -> None:
+        """After an admitted attempt: the password (or code) was right, wrong, or never checked (None); a right
+        one trusts the address for the account, unless `trust` is False."""
         self.delays.finish((account, address), now, right)
-        if right:
+        if right and trust:
             hidden = _hidden(account)
             try:  # the address is trusted for the account from now on (a failure here only loses that)
                 await self._limiter.clear(self._trust, "page-trusted", hidden, address)

@@ -50,6 +50,7 @@ from notifications.models import (
     SigningSecretRow,
     WorklistRow,
 )
+from notifications.sealing import keys_from_environment, signing_context
 from notifications.settings import Settings
 
 PAGE_URL = "https://frontdoor.council.example/page/"
@@ -113,6 +114,12 @@ def loop_of(engine: Engine, config: Settings, clock: Clock, metrics: Metrics | N
     return DeliveryLoop(engine, OutboxEvent, config, metrics or Metrics(), clock, random=random.Random(1).random)
 
 
+def sealed_secret(urn: str, secret: str, now: datetime) -> SigningSecretRow:
+    """A signing secret as rotation stores it: sealed under the key the environment names (the loop's)."""
+    sealed = keys_from_environment().seal(secret, signing_context(urn))
+    return SigningSecretRow(recipient_id=urn, secret=sealed.ciphertext, key_id=sealed.key_id, created_at=now)
+
+
 def school(engine: Engine, urn: str, *, channel: str = "webhook", url: str | None = None,
            email: str | None = None, now: datetime | None = None) -> str:
     """A directory entry with a signing secret; the secret."""
@@ -121,7 +128,7 @@ def school(engine: Engine, urn: str, *, channel: str = "webhook", url: str | Non
     with Session(engine) as session:
         session.add(RecipientRow(recipient_id=urn, kind="school", name="Test Primary", phase="primary",
                                  channel=channel, webhook_url=url, alert_email=email, updated_at=now))
-        session.add(SigningSecretRow(recipient_id=urn, secret=secret, created_at=now))
+        session.add(sealed_secret(urn, secret, now))
         session.commit()
     return secret
 
@@ -255,7 +262,7 @@ async def test_client_errors_server_errors_timeouts_and_connection_failures_are_
     with Session(engine) as session:  # an address, but the only secret is not usable: never sent unsigned
         session.add(RecipientRow(recipient_id="100007", kind="school", name="Test Primary", channel="webhook",
                                  webhook_url=receiver.url("/unsigned"), updated_at=datetime.now(UTC)))
-        session.add(SigningSecretRow(recipient_id="100007", secret="whsec_not*base64", created_at=datetime.now(UTC)))
+        session.add(sealed_secret("100007", "whsec_not*base64", datetime.now(UTC)))
         session.commit()
     ids["100007"] = notify(engine, "100007")
     metrics = Metrics()

@@ -217,9 +217,9 @@ def test_the_retention_pass_deletes_signing_secrets_whose_overlap_ended_and_keep
     from notifications.models import SigningSecretRow
 
     with Session(for_writing(engine)) as session:
-        session.add(SigningSecretRow(recipient_id="school:100001", secret="whsec_old", created_at=NOW,
+        session.add(SigningSecretRow(recipient_id="school:100001", secret="whsec_old", key_id="k", created_at=NOW,
                                      expires_at=NOW + timedelta(days=1)))
-        session.add(SigningSecretRow(recipient_id="school:100001", secret="whsec_new", created_at=NOW))
+        session.add(SigningSecretRow(recipient_id="school:100001", secret="whsec_new", key_id="k", created_at=NOW))
         session.commit()
         assert timers.retention_pass(session, NOW + timedelta(hours=23), timedelta(days=90)) == 0
         session.commit()

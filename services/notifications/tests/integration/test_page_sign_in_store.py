@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from frontdoor_platform.database import for_writing
 from notifications.models import KeyAdultRow, PageSessionRow
-from notifications.page import accounts, signin
+from notifications.page import accounts, sessions, signin
 from notifications.settings import Settings
 
 NOW = datetime(2026, 12, 7, 7, 30, tzinfo=UTC)
@@ -86,18 +86,19 @@ def test_argon2_runs_with_no_connection_held_and_the_outcome_is_written_after(en
     assert signin.sign_in(engine, "dsl-1", "a wrong password, once", lambda: NOW, settings, hasher) is None
     assert signin.sign_in(engine, "nobody", "a wrong password, once", lambda: NOW, settings, hasher) is None
     assert key_adult(engine).failed_attempts == 1
-    token = signin.sign_in(engine, "dsl-1", PASSWORD, lambda: NOW, settings, hasher)
-    assert token is not None and key_adult(engine).failed_attempts == 0
+    started = signin.sign_in(engine, "dsl-1", PASSWORD, lambda: NOW, settings, hasher)
+    assert started is not None and started.stage is sessions.Stage.SIGNED_IN
+    assert key_adult(engine).failed_attempts == 0
     with Session(engine) as db:
-        assert db.exec(select(PageSessionRow).where(col(PageSessionRow.token_hash) == accounts.token_hash(token)))\
-            .one().staff_id == "dsl-1"
+        assert db.exec(select(PageSessionRow).where(col(PageSessionRow.token_hash)
+                                                    == sessions.token_hash(started.token))).one().staff_id == "dsl-1"
     assert hasher.in_use == [0, 0, 0]  # every verification: no connection checked out of the pool
 
 
 def test_a_password_changed_during_the_verification_refuses_the_attempt(engine: Engine) -> None:
     with_account(engine)
 
-    def change_it() -> None:  # the MASH sets a new password while argon2 checks the old one
+    def change_it() -> None:  # a new password is set (a one-time link used) while argon2 checks the old one
         with Session(for_writing(engine)) as db:
             assert accounts.set_password(db, "dsl-1", "a brand new passphrase", NOW)
             db.commit()

@@ -49,6 +49,7 @@ from notifications.models import (
     SigningSecretRow,
     WorklistRow,
 )
+from notifications.sealing import keys_from_environment, signing_context
 from notifications.settings import Settings
 
 REFUSED_LOG = "webhook destination refused; not sent"
@@ -104,7 +105,8 @@ def school(engine: Engine, urn: str, url: str) -> None:
     with Session(engine) as session:
         session.add(RecipientRow(recipient_id=urn, kind="school", name="Test Primary", phase="primary",
                                  channel="webhook", webhook_url=url, updated_at=now))
-        session.add(SigningSecretRow(recipient_id=urn, secret=signing.new_secret(), created_at=now))
+        sealed = keys_from_environment().seal(signing.new_secret(), signing_context(urn))
+        session.add(SigningSecretRow(recipient_id=urn, secret=sealed.ciphertext, key_id=sealed.key_id, created_at=now))
         session.commit()
 
 

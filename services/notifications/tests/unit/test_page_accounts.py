@@ -1,12 +1,12 @@
 """The page's accounts: the password policy, argon2 hashes (rehashed when
 the parameters change), a sign-in's three steps (read the hash, check it
 with no session, write the outcome: a failure counted, or cleared), the
-same argon2 work and the same write for an unknown staff id, sessions kept
-only as the token's SHA-256, and the CSRF comparison."""
+same argon2 work and the same write for an unknown staff id, a new
+password ending every session, and the CSRF comparison. (Sessions
+themselves: test_page_sessions.py.)"""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from notifications.database import build_engine, migrate
 from notifications.models import KeyAdultRow, PageSessionRow
-from notifications.page import accounts, csrf
+from notifications.page import accounts, csrf, sessions
 from notifications.settings import Settings
 
 NOW = datetime(2026, 12, 7, 7, 30, tzinfo=UTC)
@@ -128,7 +128,7 @@ def test_a_new_password_clears_the_count_and_ends_the_sessions(engine: Engine) -
     for _ in range(3):
         attempt(engine, "wrong password, again", NOW)
     with Session(engine) as db:
-        accounts.start_session(db, adult(engine), NOW, SETTINGS)
+        sessions.start(db, adult(engine), sessions.Stage.SIGNED_IN, NOW, SETTINGS)
         db.commit()
         assert accounts.set_password(db, "dsl-1", "a brand new passphrase", NOW)
         db.commit()
@@ -164,33 +164,6 @@ def test_a_hash_made_with_other_parameters_is_replaced_at_sign_in(engine: Engine
     new = adult(engine, "dsl-2").password_hash
     assert new is not None and new != old and not accounts.HASHER.check_needs_rehash(new)
     assert attempt(engine, PASSWORD, NOW, staff_id="dsl-2") is not None
-
-
-def test_a_session_keeps_only_the_tokens_hash_expires_and_ends(engine: Engine) -> None:
-    with Session(engine) as db:
-        token, signed = accounts.start_session(db, adult(engine), NOW, SETTINGS)
-        db.commit()
-        stored = db.exec(select(PageSessionRow)).one()
-        assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest() != token
-        assert stored.expires_at == NOW + timedelta(hours=8) and stored.csrf_token == signed.csrf_token
-        assert len(token) >= 40 and len(signed.csrf_token) >= 40
-        assert accounts.session_of(db, token, NOW + timedelta(hours=7)) == signed
-        assert accounts.session_of(db, token, NOW + timedelta(hours=8)) is None
-        assert accounts.session_of(db, stored.token_hash, NOW) is None  # the hash is not a token
-        assert accounts.session_of(db, None, NOW) is None
-        accounts.end_session(db, token)
-        db.commit()
-        assert accounts.session_of(db, token, NOW) is None
-        assert db.exec(select(PageSessionRow)).all() == []
-
-
-def test_a_session_ends_with_its_key_adult(engine: Engine) -> None:
-    with Session(engine) as db:
-        token, _ = accounts.start_session(db, adult(engine), NOW, SETTINGS)
-        row = db.get(KeyAdultRow, "dsl-1")
-        db.delete(row)
-        db.commit()
-        assert accounts.session_of(db, token, NOW) is None
 
 
 def test_csrf_tokens_must_be_present_and_equal() -> None:

@@ -18,10 +18,13 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from notifications.database import build_engine, migrate
 from notifications.delivery import signing
 from notifications.models import SigningSecretRow
+from notifications.sealing import signing_context
+from notifications.settings import Settings
 
 BODY = json.dumps({"notification_id": "5f7c3c52-8a55-4d8e-9d0e-0f6b1f1d2a11", "kind": "da_incident"}).encode()
 MESSAGE_ID = "5f7c3c52-8a55-4d8e-9d0e-0f6b1f1d2a11"
 NOW = datetime.now(UTC)
+KEYS = Settings().sealing_keys
 
 
 @pytest.fixture
@@ -64,8 +67,10 @@ def test_a_changed_body_an_unknown_secret_or_a_changed_id_fails_verification() -
 
 
 def add_secret(engine: Engine, recipient: str, secret: str, created: datetime, expires: datetime | None) -> None:
+    sealed = KEYS.seal(secret, signing_context(recipient))
     with Session(engine) as session:
-        session.add(SigningSecretRow(recipient_id=recipient, secret=secret, created_at=created, expires_at=expires))
+        session.add(SigningSecretRow(recipient_id=recipient, secret=sealed.ciphertext, key_id=sealed.key_id,
+                                     created_at=created, expires_at=expires))
         session.commit()
 
 
@@ -75,7 +80,7 @@ def test_during_a_rotation_both_secrets_sign_so_a_receiver_knowing_either_verifi
     add_secret(engine, "100001", new, NOW, None)
     add_secret(engine, "100002", signing.new_secret(), NOW, None)  # another school's: never used
     with Session(engine) as session:
-        valid = signing.valid_secrets(session, "100001", NOW)
+        valid = signing.valid_secrets(session, "100001", NOW, KEYS)
     assert valid == [new, old]  # newest first
     headers = headers_now(valid)
     assert len(headers["webhook-signature"].split(" ")) == 2
@@ -88,8 +93,8 @@ def test_an_expired_secret_no_longer_signs(engine: Engine) -> None:
     add_secret(engine, "100001", old, NOW - timedelta(days=30), NOW - timedelta(seconds=1))  # overlap over
     add_secret(engine, "100001", new, NOW - timedelta(hours=25), None)
     with Session(engine) as session:
-        valid = signing.valid_secrets(session, "100001", NOW)
-        assert signing.valid_secrets(session, "100001", NOW - timedelta(hours=1)) == [new, old]  # before expiry
+        valid = signing.valid_secrets(session, "100001", NOW, KEYS)
+        assert signing.valid_secrets(session, "100001", NOW - timedelta(hours=1), KEYS) == [new, old]  # before expiry
     assert valid == [new]
     headers = headers_now(valid)
     assert len(headers["webhook-signature"].split(" ")) == 1
