@@ -392,7 +392,8 @@ class DeliveryLoop:
         recipient = session.get(RecipientRow, note.recipient_id)
         url = recipient.webhook_url if recipient else None
         email = recipient.alert_email if recipient else None
-        secrets = signing.valid_secrets(session, note.recipient_id, now) if row.channel == Channel.WEBHOOK else []
+        secrets = (signing.valid_secrets(session, note.recipient_id, now, self._settings.sealing_keys)
+                   if row.channel == Channel.WEBHOOK else [])
         return Target(str(row.notification_id), row.channel, body, url=url, email=email, secrets=tuple(secrets),
                       traceparent=note.traceparent)
 
