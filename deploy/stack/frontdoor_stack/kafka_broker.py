@@ -6,6 +6,10 @@ run from the jars Maven Central publishes. No Docker needed: Java 17 and mvn.
 
 Broker logs go to `<workdir>/broker.log`; nothing reaches the terminal.
 
+The broker runs with the Prometheus JMX exporter agent (deploy/kafka/jmx-exporter-pom.xml, fetched and cached like
+the broker's jars) serving what deploy/kafka/jmx-exporter.yaml exports on `broker.metrics_url` (loopback, a free
+port unless one is given): Prometheus scrapes it as job "kafka".
+
 `secured=True` starts it with SASL SCRAM-SHA-512 over TLS, the StandardAuthorizer and the ACLs generated from
 the topic declarations (`kafka_access.py`); `broker.access` then says how each principal connects.
 """
@@ -13,7 +17,6 @@ the topic declarations (`kafka_access.py`); `broker.access` then says how each p
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import random
 import shutil
 import signal
@@ -33,19 +36,17 @@ from frontdoor_platform.private_files import private_directory
 
 from . import kafka_access
 from .kafka_access import KafkaAccess
+from .maven_fetch import FetchError, fetch_pom, is_fetched
 from .paths import default_kafka_cache, kafka_deploy_dir
 
-FETCH_MARKER = ".frontdoor-fetched"
+AGENT_POM, AGENT_CONFIG = "jmx-exporter-pom.xml", "jmx-exporter.yaml"  # in deploy/kafka/
+AGENT_JARS = "jmx_prometheus_javaagent-*.jar"
 DEFAULT_HEAP = "512m"
 T = TypeVar("T")
 
 
 class KafkaBrokerError(RuntimeError):
     pass
-
-
-def _pom_fingerprint(pom: Path) -> str:
-    return hashlib.sha256(pom.read_bytes()).hexdigest()
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
@@ -81,6 +82,7 @@ class KafkaBroker:
         heap: str = DEFAULT_HEAP,
         startup_timeout: float = 90.0,
         secured: bool = False,
+        metrics_port: int | None = None,
     ) -> None:
         self.workdir = Path(workdir).resolve()
         self.port = port
@@ -92,11 +94,25 @@ class KafkaBroker:
         self._deploy = kafka_deploy_dir()
         self.secured = secured
         self.access: KafkaAccess | None = None  # set by start() when secured
+        self.metrics_port = metrics_port or free_port()  # the JMX exporter agent's /metrics
 
     # -- paths ---------------------------------------------------------------
     @property
     def libs_dir(self) -> Path:
         return self.cache_dir / "libs"
+
+    @property
+    def agent_dir(self) -> Path:
+        return self.cache_dir / "jmx-exporter"
+
+    @property
+    def metrics_address(self) -> str:
+        """host:port of the broker's /metrics (the scrape target)."""
+        return f"127.0.0.1:{self.metrics_port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://{self.metrics_address}/metrics"
 
     @property
     def log_file(self) -> Path:
@@ -121,34 +137,25 @@ class KafkaBroker:
 
     # -- fetch ---------------------------------------------------------------
     def is_fetched(self) -> bool:
-        marker = self.libs_dir / FETCH_MARKER
-        pom = self._deploy / "pom.xml"
-        return marker.is_file() and marker.read_text().strip() == _pom_fingerprint(pom)
+        return (is_fetched(self._deploy / "pom.xml", self.libs_dir)
+                and is_fetched(self._deploy / AGENT_POM, self.agent_dir))
 
     def fetch(self) -> bool:
-        """Download the pinned broker jars into `cache_dir/libs` once.
-        Returns True when it downloaded, False when the cache was current."""
-        if self.is_fetched():
-            return False
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise KafkaBrokerError("mvn is not on PATH: it fetches the Kafka broker jars from Maven Central")
-        pom = self._deploy / "pom.xml"
-        staging = self.cache_dir / "libs.partial"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        result = subprocess.run(
-            [mvn, "-B", "-q", "-f", str(pom), "dependency:copy-dependencies",
-             "-DincludeScope=runtime", f"-DoutputDirectory={staging}"],
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0 or not any(staging.glob("kafka_2.13-*.jar")):
-            raise KafkaBrokerError(f"mvn could not fetch the Kafka jars:\n{result.stdout}\n{result.stderr}")
-        shutil.rmtree(self.libs_dir, ignore_errors=True)
-        staging.rename(self.libs_dir)
-        (self.libs_dir / FETCH_MARKER).write_text(_pom_fingerprint(pom) + "\n")
-        return True
+        """Download the pinned broker jars into `cache_dir/libs` and the JMX exporter agent into
+        `cache_dir/jmx-exporter`, each once. Returns True when it downloaded, False when the cache was current."""
+        try:
+            broker = fetch_pom(self._deploy / "pom.xml", self.libs_dir, "kafka_2.13-*.jar", "-DincludeScope=runtime")
+            agent = fetch_pom(self._deploy / AGENT_POM, self.agent_dir, AGENT_JARS, "-DexcludeTransitive=true")
+        except FetchError as error:
+            raise KafkaBrokerError(str(error)) from None
+        return broker or agent
+
+    def agent_option(self) -> str:
+        """The JVM option that runs the JMX exporter on the metrics port, loopback only."""
+        jars = sorted(self.agent_dir.glob(AGENT_JARS))
+        if len(jars) != 1:
+            raise KafkaBrokerError(f"expected one JMX exporter agent in {self.agent_dir}, found {len(jars)}")
+        return f"-javaagent:{jars[0]}={self.metrics_address}:{self._deploy / AGENT_CONFIG}"
 
     # -- start / stop --------------------------------------------------------
     def _java(self) -> list[str]:
@@ -205,7 +212,7 @@ class KafkaBroker:
         if self.process is not None and self.process.poll() is None:
             return self
         self.fetch()
-        for port in (self.port, self.controller_port):
+        for port in (self.port, self.controller_port, self.metrics_port):
             if port_in_use(port):
                 raise KafkaBrokerError(
                     f"port {port} is already in use: another broker (`frontdoor-stack up`?) is running. "
@@ -219,7 +226,7 @@ class KafkaBroker:
         self._format_storage()
         with open(self.workdir / "broker.stdout", "ab") as out:
             self.process = subprocess.Popen(
-                [*self._java(), *self._log_options(), "kafka.Kafka", str(self.properties_file)],
+                [*self._java(), self.agent_option(), *self._log_options(), "kafka.Kafka", str(self.properties_file)],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 cwd=self.workdir, start_new_session=True,  # Ctrl-C reaches us, and we stop it cleanly
             )
