@@ -75,7 +75,8 @@ def test_prometheus_scrapes_with_the_rules_alertmanager_behind_and_down_stops_bo
     assert local.binaries() is not None, "`make prometheus` installs Debian's prometheus and prometheus-alertmanager"
     spec = ServiceSpec("contacts", metrics_port)
     say: list[str] = []
-    monitor = local.for_stack(tmp_path / "monitoring", (spec,), free_port(), free_port(), say.append)
+    monitor = local.for_stack(tmp_path / "monitoring", (spec,), free_port(), free_port(), say.append,
+                              kafka=f"127.0.0.1:{metrics_port}")  # the stand-in as the broker's too
     assert monitor is not None and say == [f"Prometheus is up on {monitor.prometheus_url}, Alertmanager on "
                                            f"{monitor.alertmanager_url}"]
     try:
@@ -84,13 +85,17 @@ def test_prometheus_scrapes_with_the_rules_alertmanager_behind_and_down_stops_bo
         assert sum(len(group["rules"]) for group in rules) > 100  # the checked-in rules, every one
         am = poll(lambda: httpx.get(f"{api}/alertmanagers", timeout=10).json()["data"]["activeAlertmanagers"])
         assert [a["url"] for a in am] == [f"{monitor.alertmanager_url}/api/v2/alerts"]
-        target = poll(lambda: httpx.get(f"{api}/targets", timeout=10).json()["data"]["activeTargets"])[0]
+        targets = poll(lambda: httpx.get(f"{api}/targets", timeout=10).json()["data"]["activeTargets"])
+        by_job = {target["labels"]["job"]: target for target in targets}
+        assert sorted(by_job) == ["frontdoor", "kafka"]
+        target, broker = by_job["frontdoor"], by_job["kafka"]
         alerts_page = f"{monitor.prometheus_url}{monitor.ui}/alerts"  # the summary's link: the page, every alert
         assert alerts_page in "\n".join(local.summary_lines(monitor))
         page = httpx.get(alerts_page, timeout=10)
         assert page.status_code == 200 and "FrontDoorDeadLettered" in page.text and "TermDatesRunningOut" in page.text
         assert target["labels"] | {"instance": "-"} == {"job": "frontdoor", "service": "contacts", "instance": "-"}
-        assert target["scrapeUrl"] == f"http://127.0.0.1:{metrics_port}/metrics"
+        assert target["scrapeUrl"] == broker["scrapeUrl"] == f"http://127.0.0.1:{metrics_port}/metrics"
+        assert broker["labels"] == {"job": "kafka", "instance": f"127.0.0.1:{metrics_port}"}
         for name, pid in monitor.pids().items():
             (tmp_path / "pids").mkdir(exist_ok=True)
             (tmp_path / "pids" / f"{name}.pid").write_text(f"{pid}\n")

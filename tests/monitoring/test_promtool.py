@@ -68,7 +68,9 @@ def test_the_live_tests_rules_and_the_local_stacks_config_check(tmp_path: Path) 
     assert "for:" not in fast.read_text()
     config = tmp_path / "prometheus.yml"
     config.write_text(to_yaml(configs.prometheus_config({"contacts": "127.0.0.1:18001"}, "127.0.0.1:19093",
-                                                        [str(fast)], interval="1s")))
+                                                        [str(fast)], interval="1s",
+                                                        kafka="127.0.0.1:18099")))
+    assert "job_name: kafka" in config.read_text()
     checked = run("promtool", "check", "config", str(config))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     rules = sum(len(group.rules) for group in rule_groups())

@@ -1,7 +1,8 @@
 """Statically, before anything runs: every query in the rules and the
 dashboards selects either a series a recording rule makes, or `up`, or a
-metric of one of the four services (`frontdoor_<service>_...`). Whether
-the services really export each name is checked against their /metrics in
+metric of one of the four services (`frontdoor_<service>_...`) or of the
+broker (`kafka_...`, its JMX exporter's). Whether the services and the
+broker really export each name is checked against their /metrics in
 tests/e2e/stack/test_monitoring.py."""
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ def all_queries() -> list[str]:
             + [expr for dashboard in DASHBOARDS for expr in dashboard.queries()])
 
 
-def test_every_name_is_recorded_up_or_a_services_metric() -> None:
+def test_every_name_is_recorded_up_or_a_services_or_the_brokers_metric() -> None:
     recorded = {rule.name for group in rule_groups() for rule in group.rules if isinstance(rule, Record)}
-    prefixes = tuple(f"frontdoor_{service}_" for service in SERVICE_NAMES)
+    prefixes = (*(f"frontdoor_{service}_" for service in SERVICE_NAMES), "kafka_")
     for expr in all_queries():
         names = metric_names(expr)
         assert names, expr

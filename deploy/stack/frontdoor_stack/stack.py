@@ -234,8 +234,9 @@ class LocalStack:
     def start_monitoring(self, say: Say) -> None:
         """Prometheus scraping the services, with the rules, and Alertmanager; or say how to install them."""
         try:
-            self.monitor = local_monitoring.for_stack(self.root / "monitoring", self.services, self.prometheus_port,
-                                                      self.alertmanager_port, say)
+            self.monitor = local_monitoring.for_stack(
+                self.root / "monitoring", self.services, self.prometheus_port, self.alertmanager_port, say,
+                kafka=self.broker.metrics_address if self.broker is not None else None)
         except ProcessError as error:
             raise StackError(str(error)) from None
         for name, pid in self.monitor.pids().items() if self.monitor else ():

@@ -2,8 +2,9 @@
 the stack as `frontdoor-stack up` runs it, with every rule loaded and
 Alertmanager behind it; after some traffic every rule evaluates without
 error, the dashboards' queries return data wherever the services have data,
-every name the rules and dashboards read is one the services really export
-(scraped here, not listed), `promtool check metrics` passes on each
+every name the rules and dashboards read is one the services or the
+broker (its JMX exporter agent, job "kafka", up) really export (scraped
+here, not listed), `promtool check metrics` passes on each
 service's /metrics, and a poison record on frontdoor.contacts.v1 fires the
 dead-letter alert and pages through Alertmanager's paging route.
 
@@ -73,6 +74,11 @@ def scrape(stack: LocalStack) -> dict[str, str]:
     return {s.name: httpx.get(f"http://127.0.0.1:{s.port}/metrics", timeout=10).text for s in stack.services}
 
 
+def broker_metrics(stack: LocalStack) -> str:
+    assert stack.broker is not None
+    return httpx.get(stack.broker.metrics_url, timeout=10).text
+
+
 def allocate_and_offer_one_case(stack: LocalStack) -> None:
     """A case the demo's Early Help decisions opened: allocated and offered (never closed, so no closure
     category is added to the figures the outcomes test reads), so offers and allocations show."""
@@ -129,11 +135,13 @@ def traffic(stack: LocalStack) -> dict[str, str]:
 def prometheus(stack: LocalStack, traffic: dict[str, str], tmp_path_factory: pytest.TempPathFactory,
                ) -> Iterator[tuple[PrometheusAPI, Sink]]:
     root: Path = tmp_path_factory.mktemp("monitoring")
+    broker = stack.broker
+    assert broker is not None
     fast = root / "rules.yml"
     fast.write_text(to_yaml(rules_document(build.rule_groups(), for_="0s", keep=frozenset({"FrontDoorWorkerDown"}))))
     with Sink().running() as sink:
         monitor = LocalMonitoring(root, {s.name: f"127.0.0.1:{s.port}" for s in stack.services}, free_port(),
-                                  free_port(), rule_files=[fast], interval="1s",
+                                  free_port(), rule_files=[fast], interval="1s", kafka=broker.metrics_address,
                                   alertmanager=configs.alertmanager_config(sink.url("/page"), sink.url("/ticket"),
                                                                            fast=True))
         monitor.start()
@@ -175,6 +183,20 @@ def test_a_poison_record_fires_the_dead_letter_alert_and_pages(
     assert not [a for a in sink.alerts("/ticket") if a["labels"].get("service") == "contacts"]
 
 
+def test_the_broker_is_scraped_up_and_carries_the_traffic(stack: LocalStack,
+                                                         prometheus: tuple[PrometheusAPI, Sink]) -> None:
+    api, _ = prometheus
+    assert stack.broker is not None
+    up = poll(lambda: api.query('up{job="kafka"} == 1'), bool)
+    assert [sample["metric"]["instance"] for sample in up] == [stack.broker.metrics_address]
+    assert api.query("kafka_controller_active_controllers == 1")
+    assert api.query("kafka_server_bytes_in_total > 0") and api.query("kafka_server_bytes_out_total > 0")
+    assert api.query("kafka_controller_offline_partitions == 0")
+    assert api.alerts(alertname="FrontDoorKafkaBrokerDown") == []
+    metrics = broker_metrics(stack)
+    assert "client" not in metrics.lower()  # no client id in any name or label
+
+
 def test_every_rule_is_loaded_and_evaluates_without_error(prometheus: tuple[PrometheusAPI, Sink]) -> None:
     api, _ = prometheus
     rules = api.rules()
@@ -199,6 +221,7 @@ def test_the_dashboards_return_data_wherever_the_services_have_data(prometheus: 
 def test_the_rules_and_dashboards_name_only_what_the_services_export(
         stack: LocalStack, contacts_poisoned: list[dict[str, Any]]) -> None:
     scraped = poll(lambda: scrape(stack), lambda m: "frontdoor_contacts_dead_lettered_total" in m["contacts"])
+    scraped["kafka"] = broker_metrics(stack)  # the broker's JMX exporter, live
     exported = set().union(*(exported_names(text) for text in scraped.values()))
     recorded = {rule.name for group in build.rule_groups() for rule in group.rules if isinstance(rule, Record)}
     queries = [rule.expr for group in build.rule_groups() for rule in group.rules]

@@ -143,4 +143,20 @@ EARLY_HELP = Group("frontdoor-early-help.alerts", (
           "week.", "1h"),
 ))
 
-GROUPS = (PLATFORM, API, NOTIFICATIONS, EARLY_HELP)
+# The broker, through its JMX exporter agent (deploy/kafka/jmx-exporter.yaml): every record between the services
+# passes through it, so it pages when it or its partitions are gone.
+KAFKA = Group("frontdoor-kafka.alerts", (
+    Alert("FrontDoorKafkaBrokerDown", 'up{job="kafka"} == 0', PAGE,
+          "the Kafka broker's metrics do not answer on {{ $labels.instance }}",
+          "The broker (or its metrics) is down: no contact, decision or DA alert moves between the services "
+          "while it is; the APIs keep accepting into their outboxes.", "1m"),
+    Alert("FrontDoorKafkaOfflinePartitions", "kafka_controller_offline_partitions > 0", PAGE,
+          "{{ $value }} Kafka partitions have no leader",
+          "Records on those partitions can be neither written nor read: contacts and DA alerts on them stop "
+          "flowing.", "1m"),
+    Alert("FrontDoorKafkaUnderReplicated", "kafka_server_under_replicated_partitions > 0", TICKET,
+          "{{ $value }} Kafka partitions have fewer in-sync replicas than replicas",
+          "Records still flow, but one more broker lost could lose or stop them.", "10m"),
+))
+
+GROUPS = (PLATFORM, API, NOTIFICATIONS, EARLY_HELP, KAFKA)

@@ -1,7 +1,8 @@
 """Front Door's five dashboards for ops staff and managers: the front door,
 the 10-day Early Help pipeline, school notifications, the outcomes KPIs and
 the platform's health. Queries name the services' metrics or the recording
-rules (`recording`); a test checks both against the running services."""
+rules (`recording`), the broker's (its JMX exporter's) too; a test checks them
+against the running services and broker."""
 
 from __future__ import annotations
 
@@ -130,8 +131,8 @@ OUTCOMES = Dashboard("frontdoor-outcomes", "Front Door · outcomes KPIs", "The p
           (query("frontdoor_outcomes_period_outputs", "{{kind}} {{period}}"),), kind=BARGAUGE, decimals=0),
 ))
 
-PLATFORM = Dashboard("frontdoor-platform", "Front Door · platform health", "Services and workers up, consumer lag, "
-                     "dead letters, outboxes, request rates, errors and latency", (
+PLATFORM = Dashboard("frontdoor-platform", "Front Door · platform health", "Services, workers and the broker up, "
+                     "lag, dead letters, outboxes, Kafka traffic, request rates, errors and latency", (
     Panel("Services up", "Each service's API answering /metrics", (query('up{job="frontdoor"}', "{{service}}"),),
           kind=STAT, width=6, decimals=0),
     Panel("Workers up", "Each service's worker (consumer, relay, timers)", (query("service:frontdoor_worker_up:min",
@@ -166,6 +167,15 @@ PLATFORM = Dashboard("frontdoor-platform", "Front Door · platform health", "Ser
     Panel("Requests refused", "API rejections per second, by status", (query("service:frontdoor_api_rejections:rate5m",
                                                                              "{{service}} {{status}}"),),
           unit="reqps"),
+    Panel("Kafka broker up", "The broker's metrics answering (job kafka: its JMX exporter)",
+          (query('up{job="kafka"}', "{{instance}}"),), kind=STAT, width=6, decimals=0),
+    Panel("Kafka partitions offline and under-replicated", "Partitions without a leader; with fewer in-sync "
+          "replicas than replicas", (query("kafka_controller_offline_partitions", "offline"),
+                                     query("kafka_server_under_replicated_partitions", "under-replicated")),
+          kind=STAT, width=6, decimals=0),
+    Panel("Kafka bytes in and out", "Written by producers, read by consumers (broker-wide)",
+          (query("rate(kafka_server_bytes_in_total[5m])", "in"), query("rate(kafka_server_bytes_out_total[5m])",
+                                                                        "out")), unit="Bps"),
     Panel("Consumer restarts, last hour", "Back to the last commit after a failure that was not a record's fault",
           (query("service:frontdoor_consumer_restarts:increase1h", "{{service}}"),), decimals=0),
 ))

@@ -16,6 +16,7 @@ from ..services import SERVICES
 from .rules import PAGE, TICKET
 
 JOB = "frontdoor"
+KAFKA_JOB = "kafka"  # the broker's JMX exporter agent (deploy/kafka/jmx-exporter.yaml)
 PAGE_WEBHOOK = "http://127.0.0.1:9/frontdoor/page"  # placeholder: the on-call paging service's webhook
 TICKET_WEBHOOK = "http://127.0.0.1:9/frontdoor/ticket"  # placeholder: the service desk's webhook
 COMPOSE_ALERTMANAGER = "alertmanager:9093"
@@ -28,9 +29,12 @@ def compose_targets() -> dict[str, str]:
 
 
 def prometheus_config(targets: Mapping[str, str], alertmanager: str, rule_files: Sequence[str],
-                      interval: str = "15s") -> dict[str, Any]:
+                      interval: str = "15s", kafka: str | None = None) -> dict[str, Any]:
     """Scrape each service's /metrics (`targets`: service name -> host:port) as job `frontdoor` with a
-    `service` label, evaluate `rule_files` and send alerts to `alertmanager` (host:port)."""
+    `service` label, and the broker's (`kafka`: host:port) as job `kafka` when given; evaluate `rule_files`
+    and send alerts to `alertmanager` (host:port)."""
+    brokers = [{"job_name": KAFKA_JOB, "metrics_path": "/metrics",
+                "static_configs": [{"targets": [kafka]}]}] if kafka else []
     return {
         "global": {"scrape_interval": interval, "evaluation_interval": interval,
                    "external_labels": {"platform": "frontdoor"}},
@@ -41,7 +45,7 @@ def prometheus_config(targets: Mapping[str, str], alertmanager: str, rule_files:
             "metrics_path": "/metrics",
             "static_configs": [{"targets": [address], "labels": {"service": name}}
                                for name, address in targets.items()],
-        }],
+        }, *brokers],
     }
 
 

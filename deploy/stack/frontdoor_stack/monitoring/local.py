@@ -67,6 +67,7 @@ class LocalMonitoring:
     interval: str = "5s"
     ui: str = ""  # where Prometheus' pages are: "/classic" in Debian's build (no React UI), "" upstream
     alertmanager: dict[str, Any] = field(default_factory=alertmanager_config)
+    kafka: str | None = None  # host:port of the broker's /metrics (its JMX exporter agent), job "kafka"
     prometheus_process: subprocess.Popen[bytes] | None = None
     alertmanager_process: subprocess.Popen[bytes] | None = None
 
@@ -86,7 +87,8 @@ class LocalMonitoring:
         self.root.mkdir(parents=True, exist_ok=True)
         prometheus = self.root / "prometheus.yml"
         prometheus.write_text(to_yaml(prometheus_config(
-            self.targets, f"127.0.0.1:{self.alertmanager_port}", [str(p) for p in self.rule_files], self.interval)))
+            self.targets, f"127.0.0.1:{self.alertmanager_port}", [str(p) for p in self.rule_files], self.interval,
+            self.kafka)))
         alertmanager = self.root / "alertmanager.yml"
         alertmanager.write_text(to_yaml(self.alertmanager))
         return prometheus, alertmanager
@@ -125,14 +127,15 @@ class LocalMonitoring:
 
 
 def for_stack(root: Path, services: Sequence[ServiceSpec], prometheus_port: int, alertmanager_port: int,
-              say: Callable[[str], None]) -> LocalMonitoring | None:
-    """Prometheus and Alertmanager started against `services` (on their ports if free, else free ones), or
-    None, having said how to install them, when they are not installed."""
+              say: Callable[[str], None], kafka: str | None = None) -> LocalMonitoring | None:
+    """Prometheus and Alertmanager started against `services` and the broker's /metrics (`kafka`: host:port)
+    (on their ports if free, else free ones), or None, having said how to install them, when they are not
+    installed."""
     if binaries() is None:
         say(INSTALL_HINT)
         return None
     monitor = LocalMonitoring(root, {spec.name: f"127.0.0.1:{spec.port}" for spec in services},
-                              port_or_free(prometheus_port), port_or_free(alertmanager_port))
+                              port_or_free(prometheus_port), port_or_free(alertmanager_port), kafka=kafka)
     monitor.start()
     say(f"Prometheus is up on {monitor.prometheus_url}, Alertmanager on {monitor.alertmanager_url}")
     return monitor
