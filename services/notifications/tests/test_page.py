@@ -28,7 +28,7 @@ from sqlmodel import Session, col, select
 from frontdoor_platform.database import for_writing
 from frontdoor_platform.testing import MemoryPublisher
 from notifications.app import create_app
-from notifications.models import KeyAdultRow, NotificationRow, OutboxEvent, PageSessionRow, RecipientRow
+from notifications.models import AuditEntry, KeyAdultRow, NotificationRow, OutboxEvent, PageSessionRow, RecipientRow
 from notifications.page import accounts, sessions
 from notifications.settings import Settings
 
@@ -298,6 +298,9 @@ def test_a_notification_shows_the_minimum_and_its_acknowledgement_emits_one_even
                              follow_redirects=False)
     assert again.status_code == 303 and again.headers["location"].endswith("?done=already")
     assert len(acknowledgements(page.engine)) == 1
+    with Session(page.engine) as db:  # the key adult's own change, audited once, as hers
+        entries = db.exec(select(AuditEntry).where(AuditEntry.target == f"notification:{page.a1}")).all()
+    assert [(e.actor, e.action) for e in entries] == [("staff:dsl-a", "notification.acknowledged")]
     assert stored(page.engine, page.a1).acknowledged_at == START + timedelta(minutes=5)
     logged = capsys.readouterr()
     assert "service started" in logged.out  # the service's logs are captured here

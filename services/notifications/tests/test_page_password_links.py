@@ -10,6 +10,7 @@ is refused at once and does not revive when the staff id is added back."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -135,7 +136,9 @@ def test_the_key_adult_sets_their_own_password_with_the_link_and_it_is_burned_af
     with Session(site.engine) as db:
         assert db.exec(select(PasswordLinkRow)).all() == []
     entries = site.client.get("/v1/audit", params={"target": "key_adult:dsl-a"}, headers=site.admin).json()
-    assert [e["action"] for e in entries["entries"]] == ["key_adult.password_link_issued"]
+    assert [(e["action"], e["actor"].split(":")[0]) for e in entries["entries"]] == [
+        ("key_adult.password_link_issued", "client"), ("key_adult.password_set", "staff")]  # the admin's, then hers
+    assert entries["entries"][1]["actor"] == "staff:dsl-a" and PASSWORD not in json.dumps(entries)
 
 
 def test_a_code_expires_is_replaced_by_a_newer_one_and_is_for_its_key_adult_only(site: Site) -> None:

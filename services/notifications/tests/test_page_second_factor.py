@@ -26,7 +26,7 @@ from sqlmodel import Session, select
 from frontdoor_platform.database import for_writing
 from frontdoor_platform.testing import MemoryPublisher
 from notifications.app import create_app
-from notifications.models import KeyAdultRow, PageSessionRow, RecipientRow
+from notifications.models import AuditEntry, KeyAdultRow, PageSessionRow, RecipientRow
 from notifications.page import accounts
 from notifications.settings import Settings
 
@@ -155,6 +155,10 @@ def test_a_key_adult_enrols_from_the_page_and_then_signs_in_with_a_code_from_the
     enrolled = adult(site, staff_id)
     assert enrolled.totp_key_id == "development" and enrolled.totp_secret and secret not in enrolled.totp_secret
     assert "Replace your second factor" in site.client.get("/page/?done=second-factor-set").text
+    with Session(site.engine) as db:  # her own change, audited as hers, without the secret
+        [entry] = db.exec(select(AuditEntry).where(AuditEntry.action == "key_adult.second_factor_enrolled")).all()
+        assert entry.actor == f"staff:{staff_id}" and entry.target == f"key_adult:{staff_id}"
+        assert secret not in str(entry.before) + str(entry.after)
 
     site.client.post("/page/sign-out", data={"csrf_token": token_of(site.client.get("/page/").text)})
     half = sign_in(site, staff_id)

@@ -16,8 +16,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from frontdoor_platform import audit
 from frontdoor_platform.http import in_thread
 
+from ..access import audit_trail
 from ..domain import totp
 from . import accounts, csrf, second_factor, sessions
 from .sessions import SignedIn, Stage
@@ -66,7 +68,12 @@ def add(pages: APIRouter, web: Web) -> None:
         async def right() -> bool:
             def work(db: Session) -> bool:
                 if enrolling:
-                    return second_factor.confirm(db, signed, code, clock(), keys)
+                    enrolled = second_factor.confirm(db, signed, code, clock(), keys)
+                    if enrolled:  # the key adult's own change, audited as theirs (never the secret)
+                        audit_trail(settings.source_uri).record(db, audit.staff_actor(signed.staff_id),
+                                                                "key_adult.second_factor_enrolled",
+                                                                f"key_adult:{signed.staff_id}", None, None, clock())
+                    return enrolled
                 return second_factor.check(db, signed, code, clock(), keys)
             tried.append(True)
             return await in_thread(writing, engine, work)

@@ -21,9 +21,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
+from frontdoor_platform import audit
 from frontdoor_platform.http import in_thread
 
 from .. import directory, inbox
+from ..access import audit_trail
 from ..settings import Settings
 from . import account_routes, accounts, csrf, sessions, views
 from .sessions import SignedIn
@@ -172,7 +174,12 @@ def router(settings: Settings) -> APIRouter:
             row = inbox.one_of_school(db, signed.school_urn, wanted)
             if row is None:
                 return None
-            return inbox.acknowledge(db, row, by=signed.staff_id, now=clock(), source_uri=settings.source_uri)
+            done = inbox.acknowledge(db, row, by=signed.staff_id, now=clock(), source_uri=settings.source_uri)
+            if done:  # the key adult's own change: audited as theirs, in its transaction
+                audit_trail(settings.source_uri).record(db, audit.staff_actor(signed.staff_id),
+                                                        "notification.acknowledged", f"notification:{wanted}",
+                                                        None, None, clock())
+            return done
 
         done = await in_thread(writing, engine, acknowledge)
         if done is None:

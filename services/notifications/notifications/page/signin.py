@@ -43,9 +43,11 @@ from limits.errors import StorageError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from frontdoor_platform import audit
 from frontdoor_platform.database import for_writing
 from frontdoor_platform.http import in_thread
 
+from ..access import audit_trail
 from ..models import KeyAdultRow, RecipientRow
 from ..settings import Settings
 from . import accounts, links, sessions
@@ -106,12 +108,16 @@ def sign_in(engine: Engine, staff_id: str, password: str, clock: Callable[[], da
 
 
 def set_password(engine: Engine, staff_id: str, code: str, password: str, clock: Callable[[], datetime],
-                 hasher: PasswordHasher) -> bool:
+                 hasher: PasswordHasher, source_uri: str) -> bool:
     """Blocking (a worker thread): argon2 for the new password with no session open, then one short write
-    that uses the code up and stores it; False when the code was not usable by then."""
+    that uses the code up, stores it and audits it as the key adult's own change (never the password);
+    False when the code was not usable by then."""
     password_hash = hasher.hash(password)
     with Session(for_writing(engine)) as db:
         done = links.redeem(db, staff_id, code, password_hash, clock())
+        if done:
+            audit_trail(source_uri).record(db, audit.staff_actor(staff_id), "key_adult.password_set",
+                                           f"key_adult:{staff_id}", None, None, clock())
         db.commit()
     return done
 
@@ -237,7 +243,7 @@ class SignIns:
             if not self._take_slot(trusted):
                 return Outcome.BUSY
             right = await self._argon2_job(set_password, engine, staff_id, code, password, clock,
-                                           self._hasher or accounts.HASHER)
+                                           self._hasher or accounts.HASHER, self.settings.source_uri)
             return Outcome.SIGNED_IN if right else Outcome.REFUSED
         finally:
             await throttle.settle(staff_id, address, clock(), right, trust=False)
