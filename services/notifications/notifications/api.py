@@ -113,7 +113,7 @@ def put_school(urn: Urn, body: SchoolRequest, rt: RuntimeDep, db: WriterDep, adm
             db, urn, kind=directory.SCHOOL, name=body.name, phase=body.phase, channel=body.channel,
             webhook_url=body.webhook_url, alert_email=body.alert_email,
             calendar=body.calendar.model_dump(mode="json") if body.calendar else None, now=now,
-            require_second_factor=body.require_second_factor)[1]
+            local_webhooks=rt.settings.local_webhooks, require_second_factor=body.require_second_factor)[1]
         directory.put_key_adults(db, urn, [(a.staff_id, a.email) for a in body.key_adults], now)
         after = _school_view(db, rt, urn)
         _audit(db, rt, admin, "school.put", f"school:{urn}", before, after)
@@ -166,7 +166,8 @@ def put_agency(agency_id: Agency, body: AgencyRequest, rt: RuntimeDep, db: Write
     try:
         row, created = directory.put_recipient(
             db, recipient_id, kind=directory.AGENCY, name=body.name, phase=None, channel=body.channel,
-            webhook_url=body.webhook_url, alert_email=body.alert_email, calendar=None, now=rt.clock())
+            webhook_url=body.webhook_url, alert_email=body.alert_email, calendar=None, now=rt.clock(),
+            local_webhooks=rt.settings.local_webhooks)
         after = views.recipient_view(row, _secrets(db, rt, recipient_id))
         _audit(db, rt, admin, "agency.put", recipient_id, before, after)
         db.commit()

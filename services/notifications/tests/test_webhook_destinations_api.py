@@ -124,3 +124,21 @@ def test_a_signing_secret_is_never_logged(api: TestClient, admin: dict[str, str]
     assert all(s.startswith("whsec_") for s in secrets) and caplog.records  # the requests were logged...
     logged = caplog.text + " ".join(str(vars(r)) for r in caplog.records)
     assert not any(s in logged or s.removeprefix("whsec_") in logged for s in secrets)  # ...never a secret
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8090/webhooks/schools/100001", "https://localhost/hook"])
+def test_the_api_refuses_this_machine_unless_the_service_runs_with_the_development_setting(
+        url: str, api: TestClient, admin: dict[str, str], tmp_path: Path) -> None:
+    assert_refused_naming_the_field(api.put(f"/v1/schools/{URN}", json=webhook(url, phase="primary"),
+                                            headers=admin), url)
+    assert_refused_naming_the_field(api.put("/v1/agencies/early-help-hub", json=webhook(url), headers=admin), url)
+    local = Settings(database_url=f"sqlite:///{tmp_path / 'local.db'}", run_consumer=False, local_webhooks=True)
+    engine = build_engine(local.database_url)
+    migrate(engine)
+    with Session(for_writing(engine)) as session:
+        key = keyring().create(session, "admin-local", {"admin"}, NOW)
+    engine.dispose()
+    with TestClient(create_app(local, publisher=MemoryPublisher(), clock=lambda: NOW)) as client:
+        taken = client.put(f"/v1/schools/{URN}", json=webhook(url, phase="primary"),
+                           headers={"Authorization": f"Bearer {key}"})
+        assert taken.status_code in (200, 201), taken.text
