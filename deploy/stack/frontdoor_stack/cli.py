@@ -125,9 +125,10 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     broker = KafkaBroker(args.run_dir / "kafka")
     started = time.monotonic()
     if broker.fetch():
-        print(f"fetched the Kafka broker jars into {broker.libs_dir} in {time.monotonic() - started:.1f}s")
+        print(f"fetched the Kafka broker jars into {broker.libs_dir} and the JMX exporter agent into "
+              f"{broker.agent_dir} in {time.monotonic() - started:.1f}s")
     else:
-        print(f"the Kafka broker jars are already in {broker.libs_dir}")
+        print(f"the Kafka broker jars are already in {broker.libs_dir} (the JMX exporter agent in {broker.agent_dir})")
     return 0
 
 
@@ -295,7 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="synthetic events on the outcomes topics for `frontdoor-outcomes rebuild` (default "
                             "100000)")
     bench.add_argument("--only", action="append", default=None, metavar="PART[,PART]",
-                       help="run only these parts: anchors, contacts, allocation, da-webhook, outcomes-rebuild "
+                       help="run only these parts: anchors, contacts, allocation, da-webhook, da-sign-in-hammer, "
+                            "outcomes-rebuild "
                             "(then the results go to .run/bench/results.md unless --results says otherwise)")
     bench.add_argument("--seed", type=int, default=2024, help="seed of the synthetic contacts")
     bench.add_argument("--results", type=Path, default=None,
