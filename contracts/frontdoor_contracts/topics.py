@@ -343,42 +343,18 @@ AUDIT_RETENTION_MS = 7 * 365 * DAY_MS  # the authority's security monitoring kee
 AUDIT_KEY = "target (<kind>:<id> of what changed)"
 AUDIT_DESCRIPTION = ("Every change made through the {service} service's API or command line: who, what, when, "
                      "and a directory entry before and after (never a secret or password).")
-CONTACTS_AUDIT = TopicSpec(
-    name="contacts.audit.v1",
-    event=ContactsAuditRecorded,
-    key=AUDIT_KEY,
-    producers=(CONTACTS,),
-    consumers=(),
-    retention_ms=AUDIT_RETENTION_MS,
-    description=AUDIT_DESCRIPTION.format(service=CONTACTS),
-)
-ALLOCATION_AUDIT = TopicSpec(
-    name="allocation.audit.v1",
-    event=AllocationAuditRecorded,
-    key=AUDIT_KEY,
-    producers=(ALLOCATION,),
-    consumers=(),
-    retention_ms=AUDIT_RETENTION_MS,
-    description=AUDIT_DESCRIPTION.format(service=ALLOCATION),
-)
-NOTIFICATIONS_AUDIT = TopicSpec(
-    name="notifications.audit.v1",
-    event=NotificationsAuditRecorded,
-    key=AUDIT_KEY,
-    producers=(NOTIFICATIONS,),
-    consumers=(),
-    retention_ms=AUDIT_RETENTION_MS,
-    description=AUDIT_DESCRIPTION.format(service=NOTIFICATIONS),
-)
-OUTCOMES_AUDIT = TopicSpec(
-    name="outcomes.audit.v1",
-    event=OutcomesAuditRecorded,
-    key=AUDIT_KEY,
-    producers=(OUTCOMES,),
-    consumers=(),
-    retention_ms=AUDIT_RETENTION_MS,
-    description=AUDIT_DESCRIPTION.format(service=OUTCOMES),
-)
+
+
+def _audit_topic(service: str, event: type[EventData]) -> TopicSpec:
+    """A service's audit topic: only it writes there, no service reads it."""
+    return TopicSpec(name=f"{service}.audit.v1", event=event, key=AUDIT_KEY, producers=(service,), consumers=(),
+                     retention_ms=AUDIT_RETENTION_MS, description=AUDIT_DESCRIPTION.format(service=service))
+
+
+CONTACTS_AUDIT = _audit_topic(CONTACTS, ContactsAuditRecorded)
+ALLOCATION_AUDIT = _audit_topic(ALLOCATION, AllocationAuditRecorded)
+NOTIFICATIONS_AUDIT = _audit_topic(NOTIFICATIONS, NotificationsAuditRecorded)
+OUTCOMES_AUDIT = _audit_topic(OUTCOMES, OutcomesAuditRecorded)
 AUDIT_TOPICS: dict[str, TopicSpec] = {CONTACTS: CONTACTS_AUDIT, ALLOCATION: ALLOCATION_AUDIT,
                                       NOTIFICATIONS: NOTIFICATIONS_AUDIT, OUTCOMES: OUTCOMES_AUDIT}
 
