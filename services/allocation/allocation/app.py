@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from frontdoor_contracts.vocabulary import TargetCalendar
 from frontdoor_platform import service
-from frontdoor_platform.clock import Clock, utc_now
+from frontdoor_platform.clock import Clock, configured_clock
 from frontdoor_platform.database import for_writing
 from frontdoor_platform.http import in_thread
 from frontdoor_platform.kafka import EventPublisher
@@ -83,8 +83,9 @@ def _waiting(engine: Engine, rules: handlers.Rules, clock: Clock) -> WaitingCase
 
 
 def create_app(settings: Settings | None = None, *, publisher: EventPublisher | None = None,
-               engine: Engine | None = None, clock: Clock = utc_now) -> FastAPI:
+               engine: Engine | None = None, clock: Clock | None = None) -> FastAPI:
     config = settings or Settings()
+    clock = clock or configured_clock()
     rules = rules_from(config)
     metrics = Metrics()
 

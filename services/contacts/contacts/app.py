@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from frontdoor_platform import service
-from frontdoor_platform.clock import Clock, utc_now
+from frontdoor_platform.clock import Clock, configured_clock
 from frontdoor_platform.http import Gate
 from frontdoor_platform.kafka import EventPublisher
 from frontdoor_platform.lifespan import service_app
@@ -27,8 +27,9 @@ from .settings import Settings
 
 
 def create_app(settings: Settings | None = None, *, publisher: EventPublisher | None = None,
-               engine: Engine | None = None, clock: Clock = utc_now) -> FastAPI:
+               engine: Engine | None = None, clock: Clock | None = None) -> FastAPI:
     config = settings or Settings()
+    clock = clock or configured_clock()
     metrics = Metrics()
 
     def started(app: FastAPI, parts: service.Plumbing) -> Mapping[str, Coroutine[Any, Any, Any]]:

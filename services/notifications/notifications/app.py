@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from frontdoor_platform import service
-from frontdoor_platform.clock import Clock, utc_now
+from frontdoor_platform.clock import Clock, configured_clock
 from frontdoor_platform.kafka import EventPublisher
 from frontdoor_platform.lifespan import service_app
 
@@ -36,8 +36,9 @@ def rules_from(settings: Settings) -> Rules:
 
 
 def create_app(settings: Settings | None = None, *, publisher: EventPublisher | None = None,
-               engine: Engine | None = None, clock: Clock = utc_now) -> FastAPI:
+               engine: Engine | None = None, clock: Clock | None = None) -> FastAPI:
     config = settings or Settings()
+    clock = clock or configured_clock()
     rules = rules_from(config)
     metrics = Metrics()
     wakers: list[Runtime] = []

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from frontdoor_platform import service
-from frontdoor_platform.clock import Clock, utc_now
+from frontdoor_platform.clock import Clock, configured_clock
 from frontdoor_platform.kafka import EventPublisher
 from frontdoor_platform.lifespan import service_app
 from frontdoor_platform.outbox import OutboxRelay
@@ -32,8 +32,9 @@ from .thresholds_file import load_thresholds
 
 
 def create_app(settings: Settings | None = None, *, publisher: EventPublisher | None = None,
-               engine: Engine | None = None, clock: Clock = utc_now) -> FastAPI:
+               engine: Engine | None = None, clock: Clock | None = None) -> FastAPI:
     config = settings or Settings()
+    clock = clock or configured_clock()
     thresholds = load_thresholds(config.thresholds)
     metrics = Metrics()
 

@@ -34,7 +34,7 @@ def _configure_rebuild(parser: argparse.ArgumentParser) -> None:
 
 
 def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
-    from frontdoor_platform.clock import utc_now
+    from frontdoor_platform.clock import configured_clock
     from frontdoor_platform.database import build_engine
 
     from .stream.rebuild import rebuild, report_of
@@ -44,7 +44,7 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
     if args.into == settings.database_url:
         print("refusing to rebuild into the live database: give another --into", file=sys.stderr)
         return 2
-    now = utc_now()
+    now = configured_clock()()
     end = args.end or now
     start = args.start or end - timedelta(days=365)
     if start.tzinfo is None or end.tzinfo is None or start >= end:
