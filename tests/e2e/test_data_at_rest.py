@@ -14,10 +14,11 @@ import uuid
 from pathlib import Path
 
 from frontdoor_platform.clock import utc_now
+from frontdoor_platform.database import build_engine
 from frontdoor_stack.kafka_broker import KafkaBroker
-from outcomes.database import build_engine, migrate
 from outcomes.domain.thresholds import Thresholds
 from outcomes.metrics import Metrics
+from outcomes.migrations import migrate
 from outcomes.settings import Settings
 from outcomes.stream.agents import FaustStream
 

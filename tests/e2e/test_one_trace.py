@@ -27,18 +27,18 @@ from sqlmodel import Session
 
 from contacts.access import keyring as contacts_keys
 from contacts.app import create_app as contacts_app
-from contacts.database import build_engine as contacts_engine
-from contacts.database import migrate as migrate_contacts
+from contacts.migrations import migrate as migrate_contacts
 from contacts.settings import Settings as ContactsSettings
 from frontdoor_platform.clock import utc_now
+from frontdoor_platform.database import build_engine as contacts_engine
+from frontdoor_platform.database import build_engine as notifications_engine
 from frontdoor_platform.database import for_writing
 from frontdoor_platform.tracing import SERVICE_ATTRIBUTE
 from frontdoor_stack.kafka_broker import KafkaBroker, free_port, run_coroutine_in_thread
 from frontdoor_stack.topics import ensure_topics
 from notifications.access import keyring as notifications_keys
 from notifications.app import create_app as notifications_app
-from notifications.database import build_engine as notifications_engine
-from notifications.database import migrate as migrate_notifications
+from notifications.migrations import migrate as migrate_notifications
 from notifications.settings import Settings as NotificationsSettings
 from outcomes.app import create_app as outcomes_app
 from outcomes.settings import Settings as OutcomesSettings

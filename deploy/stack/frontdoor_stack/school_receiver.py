@@ -44,7 +44,7 @@ from typing import Any
 
 from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook, WebhookVerificationError
 
-from frontdoor_platform import processes
+from frontdoor_stack import processes
 
 WEBHOOKS_PREFIX = "/webhooks/"
 MAX_BODY_BYTES = 1 << 20

@@ -11,9 +11,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from frontdoor_platform import processes
-from frontdoor_platform.processes import alive as alive  # re-exported for the stack and the bench
-from frontdoor_platform.processes import terminate as terminate
+from frontdoor_stack import processes
+from frontdoor_stack.processes import alive as alive  # re-exported for the stack and the bench
+from frontdoor_stack.processes import terminate as terminate
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from frontdoor_platform.processes import ProcessError
+from frontdoor_stack.processes import ProcessError
 
 from .case_worker import CaseWorkerSettings
 from .kafka_access import KafkaAccess

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 from sqlmodel import Session
 
@@ -19,7 +19,7 @@ from frontdoor_contracts.errors import FieldError
 from frontdoor_contracts.vocabulary import AgencyKind, ClosureOutcome, OfferAnswer
 from frontdoor_platform import audit, audit_read
 from frontdoor_platform.apikeys import Caller
-from frontdoor_platform.http import ReadSession, WriteSession, requires, requires_any
+from frontdoor_platform.http import ReadSession, WriteSession, app_runtime, requires, requires_any
 from frontdoor_platform.problems import ProblemError, problem_responses
 
 from . import handlers, store, views
@@ -35,12 +35,7 @@ READS = problem_responses(401, 403, 422)
 MOVES = problem_responses(401, 403, 404, 409, 422)
 
 
-async def runtime(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
-
-
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
+RuntimeDep = Annotated[Runtime, Depends(app_runtime)]
 
 
 SessionDep = ReadSession

@@ -25,12 +25,12 @@ from frontdoor_platform.lifespan import service_app
 from . import __version__, handlers, intake, store
 from .access import IMPLIED, keyring
 from .api import router
-from .database import migrate
 from .domain.calendar import TargetPolicy, days_between, england_and_wales_bank_holidays, local_date
 from .domain.meetings import MeetingSchedule
 from .domain.sla import SlaPolicy
 from .domain.triggers import NfaReviewPolicy
 from .metrics import Metrics, WaitingCases
+from .migrations import migrate
 from .models import OutboxEvent
 from .runtime import Runtime
 from .settings import Settings

@@ -9,7 +9,7 @@ from typing import Any
 from frontdoor_platform.cli import service_main
 
 from .access import keyring
-from .database import migrate
+from .migrations import SCHEMA
 from .settings import Settings
 
 
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
                         description=__doc__, keyring=keyring(),
                         serve_help="run the API, the trigger consumer, the outbox relay and the SLA timer",
                         default_roles="coordinator,read", settings=Settings, app=_app,
-                        database_url=lambda s: s.database_url, migrate=migrate,
+                        database_url=lambda s: s.database_url, schema=SCHEMA,
                         scope_help="for an agency key: the agency it acts for (its lead_agency_id)")
 
 

@@ -18,12 +18,12 @@ from sqlmodel import Session, select
 from allocation import handlers
 from allocation.access import keyring
 from allocation.app import create_app, rules_from
-from allocation.database import build_engine, migrate
 from allocation.domain.triggers import Trigger
+from allocation.migrations import migrate
 from allocation.models import OutboxEvent
 from allocation.settings import Settings
 from frontdoor_contracts.vocabulary import CaseSource
-from frontdoor_platform.database import for_writing
+from frontdoor_platform.database import build_engine, for_writing
 from frontdoor_platform.testing import MemoryPublisher
 
 NOW = datetime(2026, 12, 21, 9, 0, tzinfo=UTC)  # a Monday; the meeting is Tuesday 10:00

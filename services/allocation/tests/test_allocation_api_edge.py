@@ -11,9 +11,9 @@ from sqlmodel import Session
 
 from allocation.access import keyring
 from allocation.app import create_app
-from allocation.database import build_engine, migrate
+from allocation.migrations import migrate
 from allocation.settings import Settings
-from frontdoor_platform.database import for_writing
+from frontdoor_platform.database import build_engine, for_writing
 from frontdoor_platform.testing import MemoryPublisher
 
 NOW = datetime(2026, 12, 21, 9, 0, tzinfo=UTC)

@@ -13,7 +13,6 @@ import asyncio
 import hashlib
 import logging
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -31,7 +30,7 @@ from frontdoor_contracts.vocabulary import Decision, LevelOfNeed
 from frontdoor_platform import audit, audit_read
 from frontdoor_platform.apikeys import Caller
 from frontdoor_platform.database import for_writing
-from frontdoor_platform.http import in_thread, requires
+from frontdoor_platform.http import ReadSession, app_runtime, in_thread, requires
 from frontdoor_platform.kafka import CLOUDEVENTS_CONTENT_TYPE, BrokerUnavailable, RecordRefused
 from frontdoor_platform.problems import ProblemError, problem_responses
 
@@ -59,20 +58,10 @@ log = logging.getLogger("contacts.api")
 _late: set[asyncio.Task[None]] = set()  # publishes answered 503 that still wait for the broker's verdict
 
 
-async def runtime(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
+RuntimeDep = Annotated[Runtime, Depends(app_runtime)]
 
 
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
-
-
-def session(rt: RuntimeDep) -> Iterator[Session]:
-    with Session(rt.engine) as db:
-        yield db
-
-
-SessionDep = Annotated[Session, Depends(session)]
+SessionDep = ReadSession
 Intake = Annotated[Caller, Depends(requires(Role.INTAKE))]
 Decider = Annotated[Caller, Depends(requires(Role.DECIDE))]
 Reader = Annotated[Caller, Depends(requires(Role.READ))]

@@ -19,8 +19,8 @@ from frontdoor_platform.lifespan import service_app
 from . import __version__, intake
 from .access import keyring
 from .api import router
-from .database import migrate
 from .metrics import Metrics
+from .migrations import migrate
 from .models import OutboxEvent
 from .runtime import Runtime
 from .settings import Settings

@@ -22,11 +22,11 @@ from sqlmodel import Session
 from contacts import handlers
 from contacts.access import keyring
 from contacts.app import create_app
-from contacts.database import build_engine, migrate
+from contacts.migrations import migrate
 from contacts.settings import Settings
 from frontdoor_contracts.contacts import ContactSubmitted, DecisionSubmitted
 from frontdoor_contracts.errors import parse_event
-from frontdoor_platform.database import for_writing
+from frontdoor_platform.database import build_engine, for_writing
 from frontdoor_platform.kafka import Headers, OutboundRecord, RecordRefused
 from frontdoor_platform.testing import MemoryPublisher
 

@@ -24,12 +24,12 @@ from sqlmodel import Session
 from contacts import handlers
 from contacts.access import keyring
 from contacts.app import create_app
-from contacts.database import build_engine, migrate
+from contacts.migrations import migrate
 from contacts.models import AuditEntry, OutboxEvent
 from contacts.settings import Settings
 from frontdoor_contracts.contacts import ContactSubmitted
 from frontdoor_contracts.errors import parse_event
-from frontdoor_platform.database import for_writing
+from frontdoor_platform.database import build_engine, for_writing
 from frontdoor_platform.testing import MemoryPublisher
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

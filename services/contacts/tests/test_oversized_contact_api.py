@@ -19,11 +19,11 @@ from sqlmodel import Session
 
 from contacts.access import keyring
 from contacts.app import create_app
-from contacts.database import build_engine, migrate
+from contacts.migrations import migrate
 from contacts.settings import Settings
 from frontdoor_contracts import largest
 from frontdoor_contracts.limits import MAX_BODY_BYTES, MAX_RECORD_BYTES
-from frontdoor_platform.database import for_writing
+from frontdoor_platform.database import build_engine, for_writing
 from frontdoor_platform.testing import MemoryPublisher
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

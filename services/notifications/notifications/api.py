@@ -13,7 +13,7 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
@@ -21,7 +21,7 @@ from frontdoor_contracts.allocation import AgencyId, StaffRef
 from frontdoor_contracts.identifiers import SchoolUrn
 from frontdoor_platform import audit, audit_read
 from frontdoor_platform.apikeys import Caller
-from frontdoor_platform.http import ReadSession, WriteSession, requires, requires_any
+from frontdoor_platform.http import ReadSession, WriteSession, app_runtime, requires, requires_any
 from frontdoor_platform.problems import ProblemError, problem_responses
 
 from . import directory, inbox, store, views
@@ -51,12 +51,7 @@ ONE = problem_responses(401, 403, 404, 422)
 WRITES = problem_responses(401, 403, 404, 409, 422)
 
 
-async def runtime(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
-
-
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
+RuntimeDep = Annotated[Runtime, Depends(app_runtime)]
 
 
 SessionDep = ReadSession

@@ -19,10 +19,10 @@ from frontdoor_platform.lifespan import service_app
 from . import __version__, intake, timers
 from .access import keyring
 from .api import router
-from .database import migrate
 from .delivery.queue import DeliveryLoop, PendingByAge
 from .handlers import Rules
 from .metrics import Metrics
+from .migrations import migrate
 from .models import OutboxEvent
 from .page.routes import router as page_router
 from .runtime import Runtime

@@ -12,7 +12,7 @@ from frontdoor_platform import logs
 from frontdoor_platform.cli import ExtraCommand, service_main
 
 from .access import keyring
-from .database import migrate
+from .migrations import SCHEMA
 from .settings import Settings
 
 DEVELOPMENT_KEY_WARNING = ("secrets_keys holds the development key (published in the source): the signing and TOTP "
@@ -42,7 +42,7 @@ def _secrets(args: argparse.Namespace, settings: Settings) -> int:
 
     engine = build_engine(settings.database_url)
     try:
-        migrate(engine)
+        SCHEMA.migrate(engine)
         done = rekey(engine, settings.sealing_keys)
     except UnknownKeys as refused:
         print(str(refused), file=sys.stderr)
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
                         description=__doc__, keyring=keyring(),
                         serve_help="run the API, the consumer and the outbox relay",
                         default_roles="mash", settings=Settings, app=_app,
-                        database_url=lambda s: s.database_url, migrate=migrate,
+                        database_url=lambda s: s.database_url, schema=SCHEMA,
                         scope_help="a school key's school URN (a school sees only its own notifications)",
                         extra={"secrets": ExtraCommand("the secrets at rest: `rekey` seals again under the "
                                                        "current key", _configure_secrets, _secrets)})

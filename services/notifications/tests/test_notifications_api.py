@@ -18,12 +18,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from frontdoor_contracts.contacts import DAIncidentReported
-from frontdoor_platform.database import for_writing
+from frontdoor_platform.database import build_engine, for_writing
 from frontdoor_platform.testing import MemoryPublisher
 from notifications import handlers
 from notifications.access import keyring
 from notifications.app import create_app, rules_from
-from notifications.database import build_engine, migrate
+from notifications.migrations import migrate
 from notifications.models import DeliveryRow, NotificationRow
 from notifications.settings import Settings
 

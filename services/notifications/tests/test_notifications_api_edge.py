@@ -15,11 +15,10 @@ from api_conformance import CountedBody, edge_gaps
 from fastapi import FastAPI
 from sqlmodel import Session
 
-from frontdoor_platform.database import for_writing
+from frontdoor_platform.database import build_engine, for_writing
 from frontdoor_platform.testing import MemoryPublisher
 from notifications.access import keyring
 from notifications.app import create_app
-from notifications.database import build_engine
 from notifications.settings import Settings
 
 NOW = datetime(2026, 11, 13, 23, 0, tzinfo=UTC)

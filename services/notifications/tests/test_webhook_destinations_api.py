@@ -19,12 +19,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from frontdoor_contracts.errors import InvalidEvent
-from frontdoor_platform.database import for_writing
+from frontdoor_platform.database import build_engine, for_writing
 from frontdoor_platform.testing import MemoryPublisher
 from notifications import directory
 from notifications.access import keyring
 from notifications.app import create_app
-from notifications.database import build_engine, migrate
+from notifications.migrations import migrate
 from notifications.settings import Settings
 
 NOW = datetime(2026, 11, 13, 23, 0, tzinfo=UTC)

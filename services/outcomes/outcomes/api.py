@@ -10,13 +10,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
 
 from frontdoor_contracts.errors import FieldError
 from frontdoor_platform import audit_read
 from frontdoor_platform.apikeys import Caller
-from frontdoor_platform.http import ReadSession, requires
+from frontdoor_platform.http import ReadSession, app_runtime, requires
 from frontdoor_platform.problems import ProblemError, problem_responses
 
 from .access import Role
@@ -29,12 +29,7 @@ from .runtime import Runtime
 router = APIRouter()
 
 
-async def runtime(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
-
-
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
+RuntimeDep = Annotated[Runtime, Depends(app_runtime)]
 
 
 SessionDep = ReadSession

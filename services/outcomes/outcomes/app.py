@@ -21,8 +21,8 @@ from frontdoor_platform.routes import Routes
 from . import __version__
 from .access import IMPLIED, keyring
 from .api import router
-from .database import migrate
 from .metrics import Metrics
+from .migrations import migrate
 from .models import OutboxEvent
 from .readmodel.gauges import kpi_collector
 from .runtime import Runtime

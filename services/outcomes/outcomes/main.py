@@ -13,7 +13,7 @@ from frontdoor_platform.cli import ExtraCommand, service_main
 from frontdoor_platform.kafka_security import KafkaSecurity
 
 from .access import keyring
-from .database import migrate
+from .migrations import SCHEMA
 from .settings import Settings
 
 
@@ -52,7 +52,7 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     engine = build_engine(args.into)
     empty(engine)
-    migrate(engine)
+    SCHEMA.migrate(engine)
     done = rebuild(settings.kafka_bootstrap, engine, load_thresholds(settings.thresholds), settings.source_uri,
                    now, show=not args.quiet, security=KafkaSecurity.of(settings))
     report = report_of(engine, start, end, now).model_dump_json(indent=2)
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                         description=__doc__, keyring=keyring(),
                         serve_help="run the API, the faust stream and the outbox relay",
                         default_roles="analyst", settings=Settings, app=_app,
-                        database_url=lambda s: s.database_url, migrate=migrate,
+                        database_url=lambda s: s.database_url, schema=SCHEMA,
                         extra={"rebuild": ExtraCommand("rebuild every projection from the topics' first offsets "
                                                        "into another database, and print its KPI report",
                                                        _configure_rebuild, _rebuild)})

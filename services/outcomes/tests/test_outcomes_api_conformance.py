@@ -15,11 +15,11 @@ from api_conformance import edge_gaps, fuzz, openapi_gaps
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from frontdoor_platform.database import for_writing
+from frontdoor_platform.database import build_engine, for_writing
 from frontdoor_platform.testing import MemoryPublisher
 from outcomes.access import keyring
 from outcomes.app import create_app
-from outcomes.database import build_engine, migrate
+from outcomes.migrations import migrate
 from outcomes.settings import Settings
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

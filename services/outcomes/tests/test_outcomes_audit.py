@@ -19,11 +19,11 @@ from audit_conformance import changing_operations, secrets_in, written
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from frontdoor_platform.database import for_writing
+from frontdoor_platform.database import build_engine, for_writing
 from frontdoor_platform.testing import MemoryPublisher
 from outcomes.access import keyring
 from outcomes.app import create_app
-from outcomes.database import build_engine, migrate
+from outcomes.migrations import migrate
 from outcomes.models import AuditEntry, OutboxEvent
 from outcomes.settings import Settings
 

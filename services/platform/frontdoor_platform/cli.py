@@ -20,7 +20,7 @@ from sqlmodel import Session
 from . import audit, workers
 from .apikeys import ANY_SOURCE, KeyRing
 from .clock import utc_now
-from .database import build_engine, for_writing
+from .database import Schema, build_engine, for_writing
 from .settings import ServiceSettings
 
 if TYPE_CHECKING:
@@ -159,14 +159,10 @@ class ExtraCommand:
     run: Callable[[argparse.Namespace, Any], int]
 
 
-def is_client_command(command: str) -> bool:
-    return command in ("create-client", "list-clients", "revoke-client")
-
-
 def service_main(argv: list[str] | None, *, prog: str, module: str, description: str | None, serve_help: str,
                  keyring: KeyRing,
                  default_roles: str, settings: Callable[[], ServiceSettings], app: Callable[[Any], Any],
-                 database_url: Callable[[Any], str], migrate: Callable[[Engine], None],
+                 database_url: Callable[[Any], str], schema: Schema,
                  scope_help: str | None = None, extra: Mapping[str, ExtraCommand] | None = None) -> int:
     """`serve | migrate | create-client | list-clients | revoke-client |
     outbox` for a service, and any `extra` commands of its own (outcomes:
@@ -175,7 +171,9 @@ def service_main(argv: list[str] | None, *, prog: str, module: str, description:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help=serve_help)
     commands.add_parser("consume", help="the worker `serve` starts: consumer, outbox relay and timers, no HTTP")
-    commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate = commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate.add_argument("--new", metavar="MESSAGE", default=None,
+                         help="instead, write the next revision, empty, from the kit's template (for developers)")
     add_client_commands(commands, keyring, default_roles, scope_help)
     add_outbox_commands(commands)
     for name, command in (extra or {}).items():
@@ -198,8 +196,11 @@ def service_main(argv: list[str] | None, *, prog: str, module: str, description:
     if args.command == "consume":
         workers.run_worker(app(config.model_copy(update={"role": "worker"})))
         return 0
+    if args.command == "migrate" and args.new:
+        print(schema.new_revision(args.new))
+        return 0
     engine = build_engine(database_url(config))
-    migrate(engine)
+    schema.migrate(engine)
     if args.command == "migrate":
         return 0
     if args.command == "outbox":

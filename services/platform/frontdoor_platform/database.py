@@ -122,6 +122,44 @@ def migrate(engine: Engine, migrations: Path) -> None:
         command.upgrade(config, "head")
 
 
+class Schema:
+    """A service's schema history: its Alembic `migrations` package (env.py calling `run_migrations`,
+    revisions in versions/). Each service's `migrations/__init__.py` names it: `SCHEMA = Schema(__path__[0])`."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+
+    def migrate(self, engine: Engine) -> None:
+        """Bring the schema to the newest revision."""
+        migrate(engine, self.folder)
+
+    def new_revision(self, message: str, today: datetime | None = None) -> Path:
+        """Write an empty revision after the newest, from the kit's one template (the drift test then
+        says what it must hold). Returns the new file."""
+        from alembic.config import Config
+        from alembic.script import ScriptDirectory
+        from alembic.util import format_as_comma
+        from mako.template import Template  # type: ignore[import-untyped]
+
+        config = Config()
+        config.set_main_option("script_location", str(self.folder))
+        head = ScriptDirectory.from_config(config).get_current_head()
+        number = len(list((self.folder / "versions").glob("[0-9]*_*.py"))) + 1
+        slug = "_".join("".join(c if c.isalnum() else " " for c in message.lower()).split())[:40] or "revision"
+        target = self.folder / "versions" / f"{number:04d}_{slug}.py"
+        if target.exists():
+            raise FileExistsError(target.name)
+        rendered = Template(filename=str(TEMPLATE)).render(
+            message=message, up_revision=f"{number:04d}", down_revision=head,
+            create_date=(today or datetime.now()).isoformat(sep=" ", timespec="seconds"), imports="",
+            branch_labels=None, depends_on=None, upgrades="", downgrades="", comma=format_as_comma)
+        target.write_text(rendered)
+        return target
+
+
+TEMPLATE = Path(__file__).parent / "migration_template" / "script.py.mako"
+
+
 def run_migrations(metadata: Any) -> None:
     """The body of every service's migrations/env.py: run on the connection
     `migrate` hands over (batch mode on SQLite, which cannot alter tables)."""
@@ -129,7 +167,7 @@ def run_migrations(metadata: Any) -> None:
 
     connection = context.config.attributes.get("connection")
     if connection is None:
-        raise RuntimeError("run migrations through the service's database.migrate(engine)")
+        raise RuntimeError("run migrations through the service's migrations.SCHEMA.migrate(engine)")
     context.configure(connection=connection, target_metadata=metadata,
                       render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():

@@ -183,3 +183,9 @@ def write_session(request: Request) -> Iterator[Session]:
 
 ReadSession = Annotated[Session, Depends(read_session)]
 WriteSession = Annotated[Session, Depends(write_session)]
+
+
+async def app_runtime(request: Request) -> Any:
+    """A dependency: what the running service is made of (`app.state.runtime`, set by its lifespan).
+    Each service names it with its own type: `RuntimeDep = Annotated[Runtime, Depends(app_runtime)]`."""
+    return request.app.state.runtime

@@ -26,7 +26,7 @@ def run(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_list_resend_and_discard_parked_rows(database_url: str) -> None:
-    from allocation.database import migrate
+    from allocation.migrations import migrate
     from allocation.models import OutboxEvent
 
     engine = build_engine(database_url)

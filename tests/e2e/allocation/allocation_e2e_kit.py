@@ -14,7 +14,7 @@ from typing import Any
 
 from frontdoor_contracts.contacts import ContactDecided
 from frontdoor_contracts.envelope import CloudEvent, new_event
-from frontdoor_platform import processes
+from frontdoor_stack import processes
 from frontdoor_stack.kafka_broker import free_port
 
 

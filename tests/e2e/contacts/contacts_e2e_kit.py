@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
-from frontdoor_platform import processes
+from frontdoor_stack import processes
 from frontdoor_stack.kafka_broker import free_port
 
 

@@ -31,7 +31,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from frontdoor_contracts.contacts import DAIncidentReported
 from frontdoor_contracts.envelope import CloudEvent, new_event
-from frontdoor_platform import processes
+from frontdoor_stack import processes
 from frontdoor_stack.kafka_broker import free_port
 
 # --- a school's webhook receiver -------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from frontdoor_contracts.contacts import DAIncidentReported
 from frontdoor_contracts.envelope import new_event
 from frontdoor_contracts.identifiers import upn_check_letter
-from frontdoor_platform import processes
+from frontdoor_stack import processes
 from frontdoor_stack.kafka_broker import free_port
 
 pytestmark = pytest.mark.e2e

@@ -26,7 +26,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import create_engine, text
 
 from frontdoor_contracts.envelope import CloudEvent, encode_event
-from frontdoor_platform import processes
+from frontdoor_stack import processes
 from frontdoor_stack.kafka_broker import free_port
 
 CONSUMED = "frontdoor_outcomes_consumed_total"

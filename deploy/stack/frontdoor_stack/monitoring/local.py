@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from frontdoor_platform import processes
+from frontdoor_stack import processes
 
 from ..kafka_broker import free_port
 from ..services import ServiceSpec

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.engine import Engine
 
-from allocation.database import build_engine, migrate
+from allocation.migrations import migrate
+from frontdoor_platform.database import build_engine
 
 
 @pytest.fixture

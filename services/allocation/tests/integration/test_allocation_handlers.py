@@ -322,13 +322,14 @@ def test_migration_0003_opens_cases_accepted_before_closures_existed(database_ur
     from alembic.config import Config
 
     from allocation.codec import dump_case
-    from allocation.database import MIGRATIONS, build_engine, migrate
     from allocation.domain.cases import Case
+    from allocation.migrations import SCHEMA, migrate
+    from frontdoor_platform.database import build_engine
 
     built = build_engine(database_url)
     try:
         config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
+        config.set_main_option("script_location", str(SCHEMA.folder))
         with built.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "0002")

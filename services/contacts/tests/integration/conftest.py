@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.engine import Engine
 
-from contacts.database import build_engine, migrate
+from contacts.migrations import migrate
+from frontdoor_platform.database import build_engine
 
 
 @pytest.fixture

@@ -21,13 +21,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, delete, select
 
 from contacts import handlers, partner_data
-from contacts.database import build_engine, migrate
+from contacts.migrations import migrate
 from contacts.models import OutboxEvent
 from frontdoor_contracts import caps, largest
 from frontdoor_contracts.contacts import ContactSubmitted, DecisionSubmitted
 from frontdoor_contracts.envelope import EventData, new_event
 from frontdoor_contracts.limits import MAX_RECORD_BYTES
 from frontdoor_contracts.vocabulary import Channel, Concern, Decision, LevelOfNeed, ReferrerSource
+from frontdoor_platform.database import build_engine
 from frontdoor_platform.outbox import stored_headers
 
 SOURCE = "urn:frontdoor:contacts"

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.engine import Engine
 
-from notifications.database import build_engine, migrate
+from frontdoor_platform.database import build_engine
+from notifications.migrations import migrate
 
 
 @pytest.fixture

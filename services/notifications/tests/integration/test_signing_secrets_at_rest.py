@@ -20,9 +20,10 @@ from alembic.config import Config
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from frontdoor_platform.database import build_engine
 from notifications import directory, main
-from notifications.database import MIGRATIONS, build_engine
 from notifications.delivery import signing
+from notifications.migrations import SCHEMA
 from notifications.models import SigningSecretRow
 from notifications.sealing import DEVELOPMENT_KEY, Keys, signing_context
 from notifications.settings import Settings
@@ -59,7 +60,7 @@ def rotate(engine: Engine, recipient_id: str, at: datetime, keys: Keys = KEYS) -
 
 def migrated_to(engine: Engine, revision: str) -> None:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", str(SCHEMA.folder))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)

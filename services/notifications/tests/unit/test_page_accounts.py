@@ -17,7 +17,8 @@ from argon2 import PasswordHasher
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from notifications.database import build_engine, migrate
+from frontdoor_platform.database import build_engine
+from notifications.migrations import migrate
 from notifications.models import KeyAdultRow, PageSessionRow
 from notifications.page import accounts, csrf, sessions
 from notifications.settings import Settings

@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from frontdoor_platform.database import build_engine
 from notifications import directory
-from notifications.database import build_engine, migrate
+from notifications.migrations import migrate
 from notifications.models import KeyAdultRow, PageSessionRow
 from notifications.page import sessions
 from notifications.page.sessions import Stage

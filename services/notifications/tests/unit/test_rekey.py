@@ -16,10 +16,11 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from frontdoor_platform.database import build_engine
 from notifications import directory
-from notifications.database import build_engine, migrate
 from notifications.delivery import signing
 from notifications.domain import totp
+from notifications.migrations import migrate
 from notifications.models import KeyAdultRow, PageSessionRow
 from notifications.page import second_factor
 from notifications.page.sessions import SignedIn, Stage

@@ -15,8 +15,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from notifications.database import build_engine, migrate
+from frontdoor_platform.database import build_engine
 from notifications.delivery import signing
+from notifications.migrations import migrate
 from notifications.models import SigningSecretRow
 from notifications.sealing import signing_context
 from notifications.settings import Settings

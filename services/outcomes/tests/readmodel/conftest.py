@@ -54,8 +54,8 @@ from frontdoor_contracts.vocabulary import (
     ReferrerSource,
     TargetCalendar,
 )
-from frontdoor_platform.database import for_writing
-from outcomes.database import build_engine, migrate
+from frontdoor_platform.database import build_engine, for_writing
+from outcomes.migrations import migrate
 from outcomes.readmodel.apply import apply
 from outcomes.readmodel.report import kpi_report
 from outcomes.readmodel.report_models import KpiReport

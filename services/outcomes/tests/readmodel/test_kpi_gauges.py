@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from frontdoor_contracts.notifications import NotificationKind
 from frontdoor_contracts.vocabulary import AgencyKind, CaseSource, ClosureOutcome, Decision, ReferrerSource
-from outcomes.database import build_engine
+from frontdoor_platform.database import build_engine
 from outcomes.readmodel.gauges import KpiCollector, kpi_collector
 
 NOW = datetime(2026, 6, 30, 12, tzinfo=UTC)
