@@ -22,7 +22,7 @@ from frontdoor_platform.http import in_thread
 from frontdoor_platform.kafka import EventPublisher
 from frontdoor_platform.lifespan import service_app
 
-from . import __version__, handlers, intake, store
+from . import __version__, handlers, store, subscriptions
 from .access import IMPLIED, keyring
 from .api import router
 from .domain.calendar import TargetPolicy, days_between, england_and_wales_bank_holidays, local_date
@@ -97,9 +97,9 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
         return {"sla-timer": sla_timer(rt)}
 
     lifespan = service.lifespan(config, metrics, database_url=config.database_url, client_id="allocation",
-                                outbox=OutboxEvent, routes=lambda: intake.routes(rules, metrics), migrate=migrate,
-                                keyring=keyring(), implied=IMPLIED, clock=clock, publisher=publisher, engine=engine,
-                                started=started)
+                                outbox=OutboxEvent, routes=lambda: subscriptions.routes(rules, metrics),
+                                migrate=migrate, keyring=keyring(), implied=IMPLIED, clock=clock, publisher=publisher,
+                                engine=engine, started=started)
     app = service_app("Front Door allocation service", "Early Help allocation: every family from SPA decision to "
                       "offer within the target.", __version__, lifespan, config)
     app.include_router(router)

@@ -24,7 +24,7 @@ from frontdoor_contracts.topics import (
 from frontdoor_contracts.vocabulary import AgencyKind, ClosureOutcome, OfferAnswer
 from frontdoor_platform import outbox
 
-from . import events, store
+from . import outgoing, store
 from .domain.calendar import BankHolidays, TargetPolicy
 from .domain.cases import Case, TriggerOutcome, apply_trigger
 from .domain.merges import merge_family_cases
@@ -70,7 +70,7 @@ def on_trigger(session: Session, trigger: Trigger, rules: Rules, now: datetime) 
         return result.outcome, case
     store.save_case(session, case)
     if result.outcome is TriggerOutcome.OPENED:
-        _emit(session, rules, ALLOCATION_CASE_OPENED.name, case, events.case_opened(case), case.started_at, now,
+        _emit(session, rules, ALLOCATION_CASE_OPENED.name, case, outgoing.case_opened(case), case.started_at, now,
               _event_id(case, "opened"))
         store.add_timeline(session, case.case_id, now, "opened", source=trigger.source.value,
                            started_at=case.started_at.isoformat(), due_at=case.due_at.isoformat())
@@ -93,7 +93,7 @@ def allocate(session: Session, case_id: uuid.UUID, rules: Rules, now: datetime, 
     _, case = _change(session, case_id, lambda c: c.allocate(
         lead_agency_id=lead_agency_id, agency_kind=agency_kind, lead_professional_ref=lead_professional_ref,
         allocated_by=allocated_by, allocated_at=now, at_meeting=at_meeting))
-    _emit(session, rules, ALLOCATION_CASE_ALLOCATED.name, case, events.case_allocated(case), now, now,
+    _emit(session, rules, ALLOCATION_CASE_ALLOCATED.name, case, outgoing.case_allocated(case), now, now,
           _event_id(case, "allocated"))
     store.add_timeline(session, case_id, now, "allocated", lead_agency_id=lead_agency_id,
                        agency_kind=agency_kind.value, at_meeting=at_meeting, by=allocated_by)
@@ -103,7 +103,7 @@ def allocate(session: Session, case_id: uuid.UUID, rules: Rules, now: datetime, 
 def record_offer(session: Session, case_id: uuid.UUID, rules: Rules, offered_at: datetime, now: datetime,
                  recorded_by: str = "") -> Case:
     _, case = _change(session, case_id, lambda c: c.record_offer(offered_at))
-    made = events.offer_made(case, rules.bank_holidays)
+    made = outgoing.offer_made(case, rules.bank_holidays)
     _emit(session, rules, ALLOCATION_OFFER_MADE.name, case, made, offered_at, now, _event_id(case, "offer-made"))
     store.add_timeline(session, case_id, now, "offer_made", days_taken=made.days_taken,
                        within_target=made.within_target, by=recorded_by)
@@ -113,7 +113,7 @@ def record_offer(session: Session, case_id: uuid.UUID, rules: Rules, offered_at:
 def record_answer(session: Session, case_id: uuid.UUID, rules: Rules, answer: OfferAnswer, answered_at: datetime,
                   now: datetime, recorded_by: str = "") -> Case:
     _, case = _change(session, case_id, lambda c: c.record_answer(answer, answered_at))
-    _emit(session, rules, ALLOCATION_OFFER_ANSWERED.name, case, events.offer_answered(case), answered_at, now,
+    _emit(session, rules, ALLOCATION_OFFER_ANSWERED.name, case, outgoing.offer_answered(case), answered_at, now,
           _event_id(case, "offer-answered"))
     store.add_timeline(session, case_id, now, "offer_answered", answer=answer.value, by=recorded_by)
     return case
@@ -121,7 +121,7 @@ def record_answer(session: Session, case_id: uuid.UUID, rules: Rules, answer: Of
 
 def step_up(session: Session, case_id: uuid.UUID, rules: Rules, recorded_by: str, now: datetime) -> Case:
     before, case = _change(session, case_id, lambda c: c.step_up(now))
-    _emit(session, rules, ALLOCATION_STEPPED_UP.name, case, events.stepped_up(case, before.status, recorded_by),
+    _emit(session, rules, ALLOCATION_STEPPED_UP.name, case, outgoing.stepped_up(case, before.status, recorded_by),
           now, now, _event_id(case, "stepped-up"))
     store.add_timeline(session, case_id, now, "stepped_up", by=recorded_by)
     return case
@@ -130,7 +130,7 @@ def step_up(session: Session, case_id: uuid.UUID, rules: Rules, recorded_by: str
 def close(session: Session, case_id: uuid.UUID, rules: Rules, outcome: ClosureOutcome, closed_at: datetime,
           now: datetime, closed_by: str) -> Case:
     before, case = _change(session, case_id, lambda c: c.close(outcome, closed_at=closed_at, closed_by=closed_by))
-    _emit(session, rules, ALLOCATION_CASE_CLOSED.name, case, events.case_closed(case), closed_at, now,
+    _emit(session, rules, ALLOCATION_CASE_CLOSED.name, case, outgoing.case_closed(case), closed_at, now,
           _event_id(case, "closed"))
     store.add_timeline(session, case_id, now, "closed", outcome=outcome.value, status_before=before.status.value,
                        closed_at=closed_at.isoformat(), by=closed_by)
@@ -144,7 +144,7 @@ def sla_sweep(session: Session, rules: Rules, now: datetime) -> list[tuple[uuid.
     horizon = now + rules.sla.due_soon_lead + timedelta(seconds=1)
     for case in store.cases_awaiting_offer_due_by(session, horizon):
         for kind in case.sla_owed(now, rules.sla):
-            _emit(session, rules, SLA_TOPICS[kind], case, events.sla_event(case, kind), now, now,
+            _emit(session, rules, SLA_TOPICS[kind], case, outgoing.sla_event(case, kind), now, now,
                   sla_event_id(case.case_id, kind))
             store.add_timeline(session, case.case_id, now, kind.value.replace("-", "_"))
             case = case.mark_sla_emitted(kind)

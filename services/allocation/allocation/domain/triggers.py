@@ -9,7 +9,7 @@
 
 Every other decision opens nothing. The clock starts at the event's own time
 field (decided_at, stepped_down_at, identified_at), never at processing time.
-The wire events are mapped to `Trigger` in `allocation/wire.py`.
+The contract events are mapped to `Trigger` in `allocation/incoming.py`.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
-from allocation import intake
+from allocation import subscriptions
 from allocation.app import rules_from
 from allocation.metrics import Metrics
 from allocation.models import OutboxEvent
@@ -29,7 +29,7 @@ STARTS = itertools.count(1_000_000, 1_000)
 
 
 def consumer(engine: Engine) -> BatchConsumer:
-    routes = intake.routes(rules_from(Settings()), Metrics())
+    routes = subscriptions.routes(rules_from(Settings()), Metrics())
     return BatchConsumer(bootstrap="unused:9092", group="g", client_id="t", routes=routes,
                          engine=engine, outbox=OutboxEvent, metrics=Metrics())
 

@@ -15,8 +15,8 @@ from allocation import handlers
 from allocation.domain.calendar import DEFAULT_TARGET, england_and_wales_bank_holidays
 from allocation.domain.sla import DEFAULT_SLA
 from allocation.domain.triggers import NfaReviewPolicy
+from allocation.incoming import trigger_from_step_down
 from allocation.models import OutboxEvent
-from allocation.wire import trigger_from_step_down
 from frontdoor_contracts import largest
 from frontdoor_contracts.caps import MAX_CHILDREN, MAX_CONCERNS
 from frontdoor_contracts.limits import MAX_RECORD_BYTES

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from allocation.domain.triggers import NfaReview, NfaReviewPolicy, case_source_for_decision
-from allocation.wire import trigger_from_decided, trigger_from_family_identified, trigger_from_step_down
+from allocation.incoming import trigger_from_decided, trigger_from_family_identified, trigger_from_step_down
 from frontdoor_contracts.allocation import StepDownRequested, case_id_for
 from frontdoor_contracts.contacts import ContactDecided, DecidedChild
 from frontdoor_contracts.envelope import CloudEvent, new_event

@@ -1,5 +1,5 @@
-"""Wire to domain: the contract events that trigger a case, as domain
-`Trigger`s (or None: a decision that opens nothing)."""
+"""Contract events in, domain objects out: the events that trigger a case,
+as domain `Trigger`s (or None: a decision that opens nothing). Pure."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""What the allocation service says about a case: contract events built
-from the domain `Case` (pure)."""
+"""Domain objects in, contract events out: what the allocation service says
+about a case, built from the domain `Case`. Pure."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The consumer's routes: each trigger topic, decoded to a domain trigger
-(or to nothing: a decision that opens no case), applied to the family's case."""
+"""The Kafka topics this service consumes, a kit `Route` each: every trigger
+topic decoded (by `incoming`) to a domain trigger, or to nothing (a decision
+that opens no case), and applied to the family's case; and families merged."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ from frontdoor_platform.routes import Consumed, Route, Routes
 from . import handlers
 from .domain.cases import IllegalTransition, TriggerOutcome
 from .domain.triggers import Trigger
+from .incoming import trigger_from_decided, trigger_from_family_identified, trigger_from_step_down
 from .metrics import Metrics
-from .wire import trigger_from_decided, trigger_from_family_identified, trigger_from_step_down
 
 Applied = tuple[Trigger, TriggerOutcome] | None
 Decoded = tuple[CloudEvent[Any], Trigger | None]
