@@ -1,4 +1,6 @@
-"""Queries on the allocation service's tables. Callers own the transaction."""
+"""Queries on the allocation service's tables. Callers own the transaction.
+A case is stored whole as the JSON document of the domain `Case`
+(`dump_case`, `load_case`), beside the columns the board queries on."""
 
 from __future__ import annotations
 
@@ -7,16 +9,27 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from .codec import dump_case, load_case
 from .domain.cases import Case
 from .models import CaseRow, FamilyAlias, TimelineEntry
+
+_CASE = TypeAdapter(Case)
 
 
 class StaleCase(RuntimeError):
     """The case changed since it was read (another writer): retry from a fresh read."""
+
+
+def dump_case(case: Case) -> str:
+    """The case's stored JSON document."""
+    return _CASE.dump_json(case).decode()
+
+
+def load_case(document: str) -> Case:
+    return _CASE.validate_json(document)
 
 
 def _loaded(session: Session, rows: Sequence[CaseRow]) -> list[Case]:

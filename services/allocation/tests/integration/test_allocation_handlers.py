@@ -324,7 +324,6 @@ def test_migration_0003_opens_cases_accepted_before_closures_existed(database_ur
     from alembic import command
     from alembic.config import Config
 
-    from allocation.codec import dump_case
     from allocation.domain.cases import Case
     from allocation.migrations import SCHEMA, migrate
     from frontdoor_platform.database import build_engine
@@ -343,7 +342,7 @@ def test_migration_0003_opens_cases_accepted_before_closures_existed(database_ur
         with Session(built) as session:  # as the code before closures stored it
             session.add(CaseRow(case_id=case.case_id, family_id=case.family_id, status="accepted", is_open=False,
                                 source=case.source.value, started_at=case.started_at, due_at=case.due_at,
-                                document=dump_case(case)))
+                                document=store.dump_case(case)))
             session.commit()
         migrate(built)
         with Session(built) as session:
