@@ -23,34 +23,34 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
-from aiokafka import errors as kafka_errors
-from aiokafka.errors import (
-    BrokerResponseError,
-    InvalidTopicError,
-    KafkaError,
-    MessageSizeTooLargeError,
-    RecordListTooLargeError,
-    RecordTooLargeError,
-    UnknownTopicOrPartitionError,
-)
-from aiokafka.record.default_records import DefaultRecordBatchBuilder
+from aiokafka.errors import KafkaError, UnknownTopicOrPartitionError
 
 from frontdoor_contracts.limits import MAX_RECORD_BYTES
 
+from .kafka_records import (
+    CLOUDEVENTS_CONTENT_TYPE,
+    Headers,
+    OutboundRecord,
+    Refused,
+    Verdict,
+    record_size,
+    refusal_of,
+    settle_before_send,
+)
 from .kafka_security import PLAINTEXT, KafkaSecurity
 
-log = logging.getLogger("frontdoor.kafka")
+# The record-level names stay importable from here, where the services have always found them.
+__all__ = [
+    "CLOUDEVENTS_CONTENT_TYPE", "BrokerUnavailable", "EventPublisher", "Headers", "OutboundRecord", "Publisher",
+    "RecordRefused", "Refused", "Verdict", "record_size", "refusal_of", "settle_before_send",
+]
 
-Headers = Sequence[tuple[str, bytes]]
-CLOUDEVENTS_CONTENT_TYPE = ("content-type", b"application/cloudevents+json")
-TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")  # what Kafka accepts as a topic name
+log = logging.getLogger("frontdoor.kafka")
 
 
 class BrokerUnavailable(Exception):
@@ -64,80 +64,6 @@ class RecordRefused(Exception):
     def __init__(self, reason: str):
         super().__init__(f"the record cannot be published ({reason})")
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class OutboundRecord:
-    topic: str
-    key: str | None
-    value: bytes
-    headers: Headers = ()
-
-
-@dataclass(frozen=True)
-class Refused:
-    """One record's verdict: never publishable as it is (falsy, as is every verdict but True)."""
-
-    reason: str
-
-    def __bool__(self) -> bool:
-        return False
-
-
-# Per record: True (acknowledged), False (not written this time: try again), or Refused(reason).
-Verdict = bool | Refused
-
-# Broker errors about the broker or this producer's own state (its sequence, epoch or rights), never
-# about one record, whatever their `retriable` says: the record is tried again, not refused.
-NOT_THE_RECORDS_FAULT: tuple[type[BaseException], ...] = tuple(getattr(kafka_errors, name) for name in (
-    "UnknownError", "BrokerNotAvailableError", "ReplicaNotAvailableError", "StaleControllerEpochError",
-    "OutOfOrderSequenceNumber", "DuplicateSequenceNumber", "InvalidProducerEpoch", "InvalidProducerIdMapping",
-    "UnknownProducerId", "InvalidTxnState", "ConcurrentTransactions", "TransactionCoordinatorFenced",
-    "TransactionalIdAuthorizationFailed", "ClusterAuthorizationFailedError", "UnsupportedVersionError",
-    "InvalidRequiredAcksError", "SecurityDisabled", "SaslAuthenticationFailed", "OperationNotAttempted",
-) if hasattr(kafka_errors, name))
-
-
-def record_size(record: OutboundRecord) -> int:
-    """The bytes the record takes in a batch, key and headers counted (the producer's own upper bound)."""
-    key = record.key.encode() if record.key is not None else None
-    return int(DefaultRecordBatchBuilder.estimate_size_in_bytes(key, record.value, list(record.headers)))
-
-
-def refusal_before_send(record: OutboundRecord) -> str | None:
-    """Why the record can never be sent, known without the broker, or None."""
-    if not TOPIC_NAME.fullmatch(record.topic) or record.topic in (".", ".."):
-        return "invalid_topic"
-    if record_size(record) > MAX_RECORD_BYTES:
-        return "record_too_large"
-    return None
-
-
-def refusal_of(error: BaseException) -> str | None:
-    """Why a producer or broker error means the record can never be published, or None (try again)."""
-    if isinstance(error, MessageSizeTooLargeError | RecordTooLargeError | RecordListTooLargeError):
-        return "record_too_large"
-    if isinstance(error, InvalidTopicError):
-        return "invalid_topic"
-    if isinstance(error, BrokerResponseError) and not error.retriable and not isinstance(error, NOT_THE_RECORDS_FAULT):
-        return f"refused:{type(error).__name__}"
-    return None  # a timeout, the connection, the producer's state: not the record's fault
-
-
-def settle_before_send(records: Sequence[OutboundRecord]) -> list[Verdict | None]:
-    """Refused(reason) for the records refused without the broker, False for
-    the later records of their topic and key (held back, so order holds),
-    None for the records to send."""
-    verdicts: list[Verdict | None] = []
-    blocked: set[tuple[str, str | None]] = set()
-    for record in records:
-        reason = refusal_before_send(record)
-        if reason is not None:
-            blocked.add((record.topic, record.key))
-            verdicts.append(Refused(reason))
-        else:
-            verdicts.append(False if (record.topic, record.key) in blocked else None)
-    return verdicts
 
 
 class EventPublisher(Protocol):
@@ -275,8 +201,17 @@ class Publisher:
             producer = await self._producer_for_send()
         except BrokerUnavailable:
             if any(isinstance(v, Refused) for v in verdicts):
-                return [False if v is None else v for v in verdicts]
+                return _settled(verdicts)
             raise
+        futures = await self._send(producer, records, verdicts)
+        await self._await_acks(producer, futures, verdicts)
+        return _settled(verdicts)
+
+    async def _send(self, producer: AIOKafkaProducer, records: Sequence[OutboundRecord],
+                    verdicts: list[Verdict | None]) -> dict[int, asyncio.Future[object]]:
+        """Hand the producer each record still unsettled, in order; a record behind a refused one of its topic
+        and key is held back (False). The first failure that is not the record's stops the sending (raising
+        BrokerUnavailable if nothing was sent or refused yet). Returns the futures of the records sent, by index."""
         blocked = {(r.topic, r.key) for r, v in zip(records, verdicts, strict=True) if isinstance(v, Refused)}
         futures: dict[int, asyncio.Future[object]] = {}
         for i, record in enumerate(records):
@@ -300,6 +235,11 @@ class Publisher:
                     self._reset_if(producer)
                     raise BrokerUnavailable(type(exc).__name__) from exc
                 break  # the broker is in trouble: nothing more is sent
+        return futures
+
+    async def _await_acks(self, producer: AIOKafkaProducer, futures: dict[int, asyncio.Future[object]],
+                          verdicts: list[Verdict | None]) -> None:
+        """Fill in the sent records' verdicts from the broker's answers."""
         # No timeout of our own: the buffer resolves every future within the
         # request timeout, and giving up earlier would turn "sent" into "maybe".
         results = await asyncio.gather(*futures.values(), return_exceptions=True)
@@ -316,7 +256,6 @@ class Publisher:
             self._probed_at = -1e9  # probe again before the next record is taken
             self._reset_if(producer)
             log.warning("broker refused records", extra={"failed": len(failed), "error": type(failed[0]).__name__})
-        return [False if v is None else v for v in verdicts]
 
     @staticmethod
     async def _refusal_at_send(producer: AIOKafkaProducer, topic: str, error: KafkaError) -> str | None:
@@ -330,3 +269,8 @@ class Publisher:
         except (KafkaError, TimeoutError, OSError):
             return None
         return None if topic in metadata.topics() else "unknown_topic"
+
+
+def _settled(verdicts: Sequence[Verdict | None]) -> list[Verdict]:
+    """Every verdict, a record never settled counted as not written (False)."""
+    return [False if v is None else v for v in verdicts]
