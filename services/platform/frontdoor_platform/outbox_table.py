@@ -1,0 +1,151 @@
+"""The outbox table and its rows: the columns a service's outbox table takes
+(`OutboxFields`), writing an event or raw record into it inside the
+caller's transaction, the queries the relay publishes from (id order, never
+a row behind a parked row of its topic and key), and the operator's view of
+the parked rows with `resend` and `discard`.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ColumnElement, Index, LargeBinary, and_, exists, func, text, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased, declared_attr
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from frontdoor_contracts.envelope import CloudEvent, encode_event
+
+from .database import UTCDateTime
+from .kafka_records import CLOUDEVENTS_CONTENT_TYPE, Headers
+
+# The rows in the way of their key: a small partial index holds only these.
+PARKED_NOW = "parked_at IS NOT NULL AND discarded_at IS NULL"
+
+
+class OutboxFields(SQLModel):
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=200, unique=True)
+    topic: str = Field(max_length=200)
+    key: str = Field(max_length=200)
+    payload: bytes = Field(sa_type=LargeBinary, nullable=False)
+    headers: list[list[str]] | None = Field(default=None, sa_type=JSON, nullable=True)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True, index=True)
+    parked_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    park_reason: str | None = Field(default=None, max_length=100)  # a bounded code, never the payload's content
+    discarded_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+    @declared_attr  # type: ignore[arg-type]
+    def __table_args__(cls) -> tuple[Index, ...]:
+        return (Index(f"ix_{cls.__tablename__}_parked", "topic", "key", "id", sqlite_where=text(PARKED_NOW),
+                      postgresql_where=text(PARKED_NOW)),)
+
+
+def _store_headers(headers: Headers) -> list[list[str]] | None:
+    return [[name, base64.b64encode(value).decode()] for name, value in headers] or None
+
+
+def stored_headers(row: OutboxFields) -> list[tuple[str, bytes]]:
+    return [(name, base64.b64decode(value)) for name, value in row.headers or ()]
+
+
+def add_record(session: Session, table: type[OutboxFields], topic: str, key: str, payload: bytes, record_id: str,
+               now: datetime, headers: Headers = ()) -> None:
+    session.add(table(event_id=record_id, topic=topic, key=key, payload=payload, headers=_store_headers(headers),
+                      created_at=now))
+
+
+def add_event(session: Session, table: type[OutboxFields], topic: str, key: str, event: CloudEvent[Any],
+              now: datetime) -> None:
+    """A CloudEvent in structured mode (the Kafka binding's content-type header)."""
+    add_record(session, table, topic, key, encode_event(event), event.id, now, [CLOUDEVENTS_CONTENT_TYPE])
+
+
+def _unsent(table: type[OutboxFields]) -> ColumnElement[bool]:
+    """Neither published, parked nor discarded."""
+    return and_(col(table.published_at).is_(None), col(table.parked_at).is_(None), col(table.discarded_at).is_(None))
+
+
+def _parked(table: type[OutboxFields]) -> ColumnElement[bool]:
+    """Parked and in the way of its key (the partial index's condition, term for term)."""
+    return and_(col(table.parked_at).is_not(None), col(table.discarded_at).is_(None))
+
+
+def _behind(row: type[OutboxFields], ahead: type[OutboxFields]) -> ColumnElement[bool]:
+    return and_(col(ahead.topic) == col(row.topic), col(ahead.key) == col(row.key), col(ahead.id) < col(row.id))
+
+
+def pending(session: Session, table: type[OutboxFields], limit: int) -> Sequence[OutboxFields]:
+    """The next rows to publish, in id order; never one behind a parked row of its topic and key."""
+    ahead = aliased(table)
+    in_the_way = select(ahead.id).where(_behind(table, ahead), _parked(ahead))
+    query = select(table).where(_unsent(table), ~exists(in_the_way)).order_by(col(table.id)).limit(limit)
+    return session.exec(query).all()
+
+
+def count_pending(session: Session, table: type[OutboxFields]) -> int:
+    """Rows still to publish, those waiting behind a parked row included (parked rows are counted apart)."""
+    return int(session.exec(select(func.count()).select_from(table).where(_unsent(table))).one())
+
+
+def count_parked(session: Session, table: type[OutboxFields]) -> int:
+    return int(session.exec(select(func.count()).select_from(table).where(_parked(table))).one())
+
+
+def park(session: Session, table: type[OutboxFields], reasons: Mapping[int, str], now: datetime) -> None:
+    """Park the rows (by id) with their reasons; the caller commits."""
+    for reason in set(reasons.values()):
+        ids = [row_id for row_id, why in reasons.items() if why == reason]
+        session.execute(update(table).where(col(table.id).in_(ids), _unsent(table))
+                        .values(parked_at=now, park_reason=reason))
+
+
+@dataclass(frozen=True)
+class ParkedRow:
+    id: int
+    event_id: str
+    topic: str
+    key: str
+    payload_bytes: int
+    reason: str
+    parked_at: datetime
+    waiting: int  # the later rows of its topic and key, waiting behind it
+
+
+def parked_rows(session: Session, table: type[OutboxFields]) -> list[ParkedRow]:
+    later = aliased(table)
+    waiting = select(func.count()).select_from(later).where(_behind(later, table), _unsent(later)).scalar_subquery()
+    query = sa_select(col(table.id), col(table.event_id), col(table.topic), col(table.key),
+                      func.length(col(table.payload)), col(table.park_reason), col(table.parked_at), waiting)
+    return [ParkedRow(*row) for row in session.execute(query.where(_parked(table)).order_by(col(table.id)))]
+
+
+def _settle_parked(session: Session, table: type[OutboxFields], ids: Iterable[int] | None,
+                   values: Mapping[str, Any]) -> list[int]:
+    """Apply `values` to the given parked rows (None: all of them) and commit; ValueError names any
+    id that is not parked now, and then nothing changes."""
+    query = select(table.id).where(_parked(table)).order_by(col(table.id)).with_for_update()
+    found = [int(i) for i in session.exec(query).all() if i is not None]
+    chosen = found if ids is None else sorted(set(ids))
+    missing = sorted(set(chosen) - set(found))
+    if missing:
+        raise ValueError("not parked: " + ", ".join(map(str, missing)))
+    if chosen:
+        session.execute(update(table).where(col(table.id).in_(chosen), _parked(table)).values(**values))
+    session.commit()
+    return chosen
+
+
+def resend(session: Session, table: type[OutboxFields], ids: Iterable[int] | None) -> list[int]:
+    """Unpark: the relay tries the rows again, and the rows waiting behind them follow."""
+    return _settle_parked(session, table, ids, {"parked_at": None, "park_reason": None})
+
+
+def discard(session: Session, table: type[OutboxFields], ids: Iterable[int] | None, now: datetime) -> list[int]:
+    """Never publish the rows (kept, with why they were parked); their keys' later rows go on."""
+    return _settle_parked(session, table, ids, {"discarded_at": now})
