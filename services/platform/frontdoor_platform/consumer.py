@@ -28,13 +28,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from opentelemetry.trace import SpanKind
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session
 
 from frontdoor_contracts.envelope import CloudEvent
@@ -42,33 +41,18 @@ from frontdoor_contracts.errors import FieldError, InvalidEvent
 from frontdoor_contracts.sources import check_source
 
 from .clock import Clock, utc_now
+from .consumer_faults import CONFLICT, RECORD_FAULTS, Poison, guarded, restore_info, snapshot_info
 from .database import for_writing
 from .kafka_security import PLAINTEXT, KafkaSecurity
 from .logs import log_context
 from .metrics import KitMetrics
-from .outbox import OutboxFields
+from .outbox_table import OutboxFields
 from .poison import database_answers, decode_record, handler_failed, is_infrastructure
 from .routes import Consumed, Incoming, Route, Routes, add_dead_letter
 from .tracing import span
 
 log = logging.getLogger("frontdoor.consumer")
-R = TypeVar("R")
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
-CONFLICT = InvalidEvent("integrity_conflict", [FieldError("", "conflict", "the record conflicts with stored data")])
-# What the record made the database refuse (a conflict, a value too long for its column).
-RECORD_FAULTS = (IntegrityError, DataError)
-
-
-def _snapshot(info: dict[Any, Any]) -> dict[Any, Any]:
-    """What a handler keeps in `session.info` (e.g. the versions of the rows it read), one level deep."""
-    return {key: dict(value) if isinstance(value, dict) else value for key, value in info.items()}
-
-
-def _restore(info: dict[Any, Any], kept: dict[Any, Any]) -> None:
-    """A rolled-back savepoint takes those caches back with it: a version counted for an update that was
-    undone would make the next update of that row look stale, forever."""
-    info.clear()
-    info.update(kept)
 
 
 @dataclass
@@ -76,11 +60,6 @@ class BatchResult:
     handled: list[tuple[Route[Any, Any], Any]] = field(default_factory=list)
     dead_lettered: list[tuple[str, str]] = field(default_factory=list)  # (topic, reason)
     wrote: bool = False
-
-
-class _Poison(Exception):
-    def __init__(self, index: int, error: InvalidEvent):
-        self.index, self.error = index, error
 
 
 class BatchConsumer:
@@ -110,7 +89,7 @@ class BatchConsumer:
         fault is pinned on the right record and only it is dead-lettered."""
         try:
             return self._transaction(records, careful=False)
-        except _Poison:
+        except Poison:
             return self._transaction(records, careful=True)
 
     def _transaction(self, records: Sequence[Record], careful: bool) -> BatchResult:
@@ -130,7 +109,7 @@ class BatchConsumer:
                 except InvalidEvent as error:
                     self._dead_letter(session, record, error, now, result)
             if not careful:  # a careful re-run asks the database: savepoints may undo what a cache holds
-                self._guarded(-1, self._prefetch, session, decoded)
+                guarded(-1, self._prefetch, session, decoded)
             for index, route, event in decoded:
                 record = records[index]
                 where = Consumed(record.topic, record.partition, record.offset, now)
@@ -139,7 +118,7 @@ class BatchConsumer:
                     if careful:
                         self._apply_carefully(session, record, route, event, where, result)
                     else:
-                        outcome = self._guarded(index, route.apply, session, event, where)
+                        outcome = guarded(index, route.apply, session, event, where)
                         result.handled.append((route, outcome))
                         self._log_handled(record, route, outcome)
             # Handled records may have written through flushes and bulk updates that the
@@ -148,7 +127,7 @@ class BatchConsumer:
             if careful:
                 session.commit()
             else:
-                self._guarded(-1, session.commit)
+                guarded(-1, session.commit)
         return result
 
     def _span(self, record: Record, event_id: str | None, traceparent: str | None) -> Any:
@@ -158,20 +137,6 @@ class BatchConsumer:
                                 "messaging.kafka.partition": record.partition,
                                 "messaging.kafka.offset": record.offset, "messaging.message.id": event_id or ""})
 
-    @staticmethod
-    def _guarded(index: int, work: Callable[..., R], *args: Any) -> R:
-        """The fast path: any fault that may be a record's sends the batch to the careful re-run."""
-        try:
-            return work(*args)
-        except InvalidEvent as error:
-            raise _Poison(index, error) from None
-        except RECORD_FAULTS:
-            raise _Poison(index, CONFLICT) from None
-        except Exception as exc:
-            if is_infrastructure(exc):
-                raise
-            raise _Poison(index, handler_failed(exc)) from None
-
     def _apply_carefully(self, session: Session, record: Record, route: Route[Any, Any], event: Any,
                          where: Consumed, result: BatchResult) -> None:
         """One record in its own savepoint: applied, or dead-lettered when the fault is its own. A handler
@@ -179,20 +144,20 @@ class BatchConsumer:
         is the record's fault. A database that does not answer fails the whole batch (retried later)."""
         failure: Exception | None = None
         for _ in range(2):
-            kept = _snapshot(session.info)
+            kept = snapshot_info(session.info)
             try:
                 with session.begin_nested():
                     outcome = route.apply(session, event, where)
             except InvalidEvent as error:
-                _restore(session.info, kept)
+                restore_info(session.info, kept)
                 self._dead_letter(session, record, error, now=where.now, result=result)
                 return
             except RECORD_FAULTS:
-                _restore(session.info, kept)
+                restore_info(session.info, kept)
                 self._dead_letter(session, record, CONFLICT, now=where.now, result=result)
                 return
             except Exception as exc:
-                _restore(session.info, kept)
+                restore_info(session.info, kept)
                 if is_infrastructure(exc) or not database_answers(session):
                     raise
                 failure = exc
