@@ -16,7 +16,7 @@ from frontdoor_platform.http import Gate
 from frontdoor_platform.kafka import EventPublisher
 from frontdoor_platform.lifespan import service_app
 
-from . import __version__, intake
+from . import __version__, subscriptions
 from .access import keyring
 from .api import router
 from .metrics import Metrics
@@ -38,8 +38,9 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
         return {}
 
     lifespan = service.lifespan(config, metrics, database_url=config.database_url, client_id="contacts",
-                                outbox=OutboxEvent, routes=lambda: intake.routes(config, metrics), migrate=migrate,
-                                keyring=keyring(), clock=clock, publisher=publisher, engine=engine, started=started)
+                                outbox=OutboxEvent, routes=lambda: subscriptions.routes(config, metrics),
+                                migrate=migrate, keyring=keyring(), clock=clock, publisher=publisher, engine=engine,
+                                started=started)
     app = service_app("Front Door contacts service", "Front-door intake, MASH decisions, people matching, "
                       "re-referrals, DA incidents.", __version__, lifespan, config)
     app.include_router(router)

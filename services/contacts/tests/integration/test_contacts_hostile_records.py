@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 
-from contacts import intake
+from contacts import subscriptions
 from contacts.metrics import Metrics
 from contacts.models import OutboxEvent
 from contacts.settings import Settings
@@ -28,8 +28,9 @@ STARTS = itertools.count(1_000_000, 1_000)
 
 
 def consumer(engine: Engine) -> BatchConsumer:
-    return BatchConsumer(bootstrap="unused:9092", group="g", client_id="t", routes=intake.routes(Settings(), Metrics()),
-                         engine=engine, outbox=OutboxEvent, metrics=Metrics())
+    return BatchConsumer(bootstrap="unused:9092", group="g", client_id="t",
+                         routes=subscriptions.routes(Settings(), Metrics()), engine=engine, outbox=OutboxEvent,
+                         metrics=Metrics())
 
 
 @pytest.mark.parametrize("topic", TOPICS)

@@ -17,7 +17,7 @@ from contacts_testkit import NOW, ContactFactory, child, nhs_number, partner_per
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from contacts import intake, store
+from contacts import store, subscriptions
 from contacts.domain.partner_facts import person_facts
 from contacts.domain.people import demographic_key
 from contacts.metrics import Metrics
@@ -42,7 +42,7 @@ def consume(engine: Engine, *events: tuple[str, CloudEvent[Any] | bytes], metric
                for topic, event in events]
     metrics = metrics or Metrics()
     consumer = BatchConsumer(bootstrap="unused:9092", group="g", client_id="t",
-                             routes=intake.routes(Settings(), metrics), engine=engine, outbox=OutboxEvent,
+                             routes=subscriptions.routes(Settings(), metrics), engine=engine, outbox=OutboxEvent,
                              metrics=metrics, clock=lambda: now)
     result = consumer.apply_batch(records)
     consumer._after_commit(result)  # what the loop runs once the batch is committed

@@ -176,7 +176,7 @@ def test_a_decision_ahead_of_its_contact_in_one_consumed_batch_is_applied(engine
                                                                           make_contact: ContactFactory) -> None:
     from aiokafka import ConsumerRecord
 
-    from contacts import intake
+    from contacts import subscriptions
     from contacts.metrics import Metrics
     from contacts.settings import Settings
     from frontdoor_contracts.envelope import encode_event
@@ -190,7 +190,7 @@ def test_a_decision_ahead_of_its_contact_in_one_consumed_batch_is_applied(engine
                                                         ("frontdoor.contacts.v1", contact)])]
     metrics = Metrics()
     consumer = BatchConsumer(bootstrap="unused:9092", group="g", client_id="t",
-                             routes=intake.routes(Settings(), metrics), engine=engine, outbox=OutboxEvent,
+                             routes=subscriptions.routes(Settings(), metrics), engine=engine, outbox=OutboxEvent,
                              metrics=metrics)
     result = consumer.apply_batch(records)
     assert result.dead_lettered == [] and result.wrote
