@@ -24,8 +24,9 @@ from frontdoor_platform.problems import ProblemError, problem_responses
 
 from . import handlers, store, views
 from .access import Role, acting_agency, audit_trail
-from .domain.cases import Case, IllegalTransition
+from .domain.cases import Case
 from .domain.meetings import agenda, next_meeting
+from .domain.transitions import IllegalTransition
 from .models import AuditEntry
 from .responses import Agenda, Board, CaseView, CaseWithTimeline, Leads
 from .runtime import Runtime

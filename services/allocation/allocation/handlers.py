@@ -26,8 +26,8 @@ from frontdoor_platform import outbox
 
 from . import outgoing, store
 from .domain.calendar import BankHolidays, TargetPolicy
-from .domain.cases import Case, TriggerOutcome, apply_trigger
-from .domain.merges import merge_family_cases
+from .domain.cases import Case
+from .domain.families import TriggerOutcome, apply_trigger, merge_family_cases
 from .domain.sla import SlaEvent, SlaPolicy, sla_event_id
 from .domain.triggers import NfaReviewPolicy, Trigger
 from .models import OutboxEvent

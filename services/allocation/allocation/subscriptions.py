@@ -23,7 +23,8 @@ from frontdoor_contracts.topics import (
 from frontdoor_platform.routes import Consumed, Route, Routes
 
 from . import handlers
-from .domain.cases import IllegalTransition, TriggerOutcome
+from .domain.families import TriggerOutcome
+from .domain.transitions import IllegalTransition
 from .domain.triggers import Trigger
 from .incoming import trigger_from_decided, trigger_from_family_identified, trigger_from_step_down
 from .metrics import Metrics

@@ -1,43 +1,14 @@
-"""An allocation case: a small state machine, one open case per family.
+"""An allocation case: one open case per family, immutable (every move
+returns a new `Case`). Which move each status allows is `transitions.py`'s;
+a move it does not allow raises `IllegalTransition`. A move's time is not
+before the step it follows (an allocation or a step up not before the start,
+an offer not before the allocation, an answer not before the offer, a
+closure not before the case's last move).
 
-    open ──allocate──▶ allocated ──record_offer──▶ offer_made ──record_answer──▶ accepted | declined
-      │                   │                            │                            │          │
-      └───────────────────┴────────step_up─────────────┴──▶ stepped_up              └──close───┴──▶ closed
-
-    (allocated and offer_made may close too, as resolved by information and advice only)
-
-`accepted` is open: the lead agency is working with the family, and a
-further trigger for the family joins that case, until the lead agency closes
-it with an outcome category (`close`). `declined`, `stepped_up`, `merged`
-and `closed` are not open: a trigger for the family after them opens a new
-case (which is how a re-referral after closure shows). Any other move raises
-`IllegalTransition`, which names the case, the action, the current status and
-the statuses the action is allowed from. A case is immutable: every move
-returns a new `Case`.
-
-Closing (by the lead agency, so only a case with one) is allowed with:
-
-    outcome                              from
-    positive_outcome                     accepted
-    deterioration                        accepted
-    too_early_to_say                     accepted
-    no_change                            accepted, declined
-    escalated_to_higher_level_services   accepted, declined
-    resolved_by_information_and_advice   allocated, offer_made, accepted, declined
-
-An outcome is a judgement on Early Help work, so most need an accepted offer.
-A declined offer may close as no change, as resolved by information and
-advice, or as escalated (a declined case cannot be stepped up). Before the
-family answers, the only closure is resolved by information and advice (the
-lead professional's first contact settled it); escalating then is a step up,
-and a family that will not engage is recorded as declining first. Closing
-twice, or closing an open (unallocated), stepped-up or merged case, raises
-`IllegalTransition`. The closing time is not before the case's last move.
-
-A trigger for a family that has an open case is attached to it (its
-children, concerns and headline problems join the case, its level of need
-raises the case's if higher); it never moves the clock. A trigger already
-seen (the same event, redelivered) changes nothing.
+A trigger for a family that has an open case is attached to it (see
+`families.apply_trigger`): its children, concerns and headline problems join
+the case, its level of need raises the case's if higher; it never moves the
+clock. A trigger already attached (the same event, redelivered) changes nothing.
 """
 
 from __future__ import annotations
@@ -46,7 +17,6 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from enum import StrEnum
 from typing import TypeVar
 
 from frontdoor_contracts.vocabulary import (
@@ -63,57 +33,20 @@ from frontdoor_contracts.vocabulary import (
 
 from .calendar import DEFAULT_TARGET, BankHolidays, TargetPolicy, days_between, due_at, due_date_of, local_date
 from .sla import DEFAULT_SLA, SlaEvent, SlaPolicy, owed_sla_events
+from .transitions import (
+    ALLOCATE,
+    ALLOWED_FROM,
+    ATTACH,
+    CLOSE,
+    CLOSE_AS,
+    MERGE,
+    NOT_OPEN,
+    RECORD_ANSWER,
+    RECORD_OFFER,
+    STEP_UP,
+    IllegalTransition,
+)
 from .triggers import Trigger
-
-NOT_OPEN = frozenset({CaseStatus.DECLINED, CaseStatus.STEPPED_UP, CaseStatus.MERGED, CaseStatus.CLOSED})
-ALLOCATE = "allocate"
-RECORD_OFFER = "record an offer on"
-RECORD_ANSWER = "record an answer on"
-STEP_UP = "step up"
-ATTACH = "attach a trigger to"
-MERGE = "merge into another case"
-CLOSE = "close"
-_ANSWERED = frozenset({CaseStatus.ACCEPTED, CaseStatus.DECLINED})
-CLOSE_AS: dict[ClosureOutcome, frozenset[CaseStatus]] = {
-    ClosureOutcome.POSITIVE_OUTCOME: frozenset({CaseStatus.ACCEPTED}),
-    ClosureOutcome.DETERIORATION: frozenset({CaseStatus.ACCEPTED}),
-    ClosureOutcome.TOO_EARLY_TO_SAY: frozenset({CaseStatus.ACCEPTED}),
-    ClosureOutcome.NO_CHANGE: _ANSWERED,
-    ClosureOutcome.ESCALATED_TO_HIGHER_LEVEL_SERVICES: _ANSWERED,
-    ClosureOutcome.RESOLVED_BY_INFORMATION_AND_ADVICE: frozenset({CaseStatus.ALLOCATED, CaseStatus.OFFER_MADE})
-    | _ANSWERED,
-}
-ALLOWED_FROM: dict[str, frozenset[CaseStatus]] = {
-    ALLOCATE: frozenset({CaseStatus.OPEN}),
-    RECORD_OFFER: frozenset({CaseStatus.ALLOCATED}),
-    RECORD_ANSWER: frozenset({CaseStatus.OFFER_MADE}),
-    STEP_UP: frozenset({CaseStatus.OPEN, CaseStatus.ALLOCATED, CaseStatus.OFFER_MADE}),
-    ATTACH: frozenset({CaseStatus.OPEN, CaseStatus.ALLOCATED, CaseStatus.OFFER_MADE, CaseStatus.ACCEPTED}),
-    MERGE: frozenset({CaseStatus.OPEN, CaseStatus.ALLOCATED, CaseStatus.OFFER_MADE, CaseStatus.ACCEPTED}),
-    CLOSE: frozenset(status for statuses in CLOSE_AS.values() for status in statuses),
-}
-_ORDER = tuple(CaseStatus)
-
-
-class IllegalTransition(ValueError):
-    """A move the case's current status does not allow."""
-
-    def __init__(self, case_id: uuid.UUID, action: str, status: CaseStatus, *,
-                 allowed: frozenset[CaseStatus] | None = None, how: str = ""):
-        self.case_id = case_id
-        self.action = action
-        self.status = status
-        self.allowed = ALLOWED_FROM[action] if allowed is None else allowed
-        names = " or ".join(s.value for s in sorted(self.allowed, key=_ORDER.index))
-        super().__init__(
-            f"cannot {action} case {case_id}{how}: it is {status.value}, and that is allowed only when {names}"
-        )
-
-
-class TriggerOutcome(StrEnum):
-    OPENED = "opened"
-    ATTACHED = "attached"
-    DUPLICATE = "duplicate"
 
 
 @dataclass(frozen=True)
@@ -368,31 +301,3 @@ class Case:
 
     def mark_sla_emitted(self, kind: SlaEvent) -> Case:
         return replace(self, sla_emitted=self.sla_emitted | {kind})
-
-
-@dataclass(frozen=True)
-class TriggerResult:
-    outcome: TriggerOutcome
-    case: Case
-
-
-def apply_trigger(
-    family_cases: Iterable[Case],
-    trigger: Trigger,
-    *,
-    opened_at: datetime,
-    policy: TargetPolicy = DEFAULT_TARGET,
-    bank_holidays: BankHolidays | None = None,
-) -> TriggerResult:
-    """Open a case for the trigger's family, attach the trigger to the family's open case, or, for a trigger
-    already seen on any of the family's cases (a redelivery), change nothing."""
-    cases = [case for case in family_cases if case.family_id == trigger.family_id]
-    for case in cases:
-        if case.has_trigger(trigger) or case.case_id == trigger.case_id:
-            return TriggerResult(TriggerOutcome.DUPLICATE, case)
-    open_cases = [case for case in cases if case.is_open]
-    if open_cases:
-        earliest = min(open_cases, key=lambda case: (case.started_at, case.case_id))
-        return TriggerResult(TriggerOutcome.ATTACHED, earliest.attach(trigger))
-    return TriggerResult(TriggerOutcome.OPENED, Case.open(trigger, opened_at=opened_at, policy=policy,
-                                                          bank_holidays=bank_holidays))

@@ -17,8 +17,9 @@ from sqlmodel import Session, select
 
 from allocation import handlers, store
 from allocation.domain.calendar import DEFAULT_TARGET, england_and_wales_bank_holidays
-from allocation.domain.cases import IllegalTransition, TriggerOutcome
+from allocation.domain.families import TriggerOutcome
 from allocation.domain.sla import DEFAULT_SLA, SlaEvent
+from allocation.domain.transitions import IllegalTransition
 from allocation.domain.triggers import NfaReviewPolicy, Trigger
 from allocation.models import AllocationTable, CaseRow, OutboxEvent
 from frontdoor_contracts.vocabulary import AgencyKind, CaseSource, ClosureOutcome, OfferAnswer

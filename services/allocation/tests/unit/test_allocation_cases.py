@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from allocation.domain.calendar import LONDON, TargetPolicy
-from allocation.domain.cases import Case, IllegalTransition, TriggerOutcome, apply_trigger
+from allocation.domain.cases import Case
+from allocation.domain.families import TriggerOutcome, apply_trigger
 from allocation.domain.sla import SlaEvent
+from allocation.domain.transitions import IllegalTransition
 from allocation.domain.triggers import Trigger
 from frontdoor_contracts.allocation import case_id_for
 from frontdoor_contracts.vocabulary import (

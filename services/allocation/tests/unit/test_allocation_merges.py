@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from allocation.domain.cases import Case
-from allocation.domain.merges import merge_family_cases
+from allocation.domain.families import merge_family_cases
 from allocation.domain.triggers import Trigger
 from frontdoor_contracts.vocabulary import (
     AgencyKind,
