@@ -1,4 +1,7 @@
-"""The outcomes service's own tables (SQLModel). Only this service reads them."""
+"""The outcomes service's own tables (SQLModel), on `OutcomesTable`'s metadata:
+the outbox, API clients, the audit trail, the family views and the stream's
+offsets. Only this service reads them. The KPI read model's fact tables are on
+the same metadata in `readmodel/tables.py`; `migrations` gathers both."""
 
 from __future__ import annotations
 
@@ -68,5 +71,6 @@ class FamilyAliasRow(OutcomesTable, table=True):
     now_family_id: uuid.UUID
 
 
-# The KPI read model's fact tables, on this metadata (migrations/env.py imports this module).
-from .readmodel import tables as _kpi_tables  # noqa: E402, F401
+OWN_TABLES: tuple[type[OutcomesTable], ...] = (
+    OutboxEvent, ApiClient, AuditEntry, FamilyViewRow, StreamOffsetRow, FamilyAliasRow,
+)

@@ -1,6 +1,6 @@
-"""Alembic environment: runs on the connection the caller hands over."""
+"""Alembic environment: runs on the connection the caller hands over, against every table of the service."""
 
 from frontdoor_platform.database import run_migrations
-from outcomes.models import OutcomesTable
+from outcomes.migrations import METADATA
 
-run_migrations(OutcomesTable.metadata)
+run_migrations(METADATA)

@@ -3,5 +3,6 @@ counted from (`tables`), written idempotently by `apply.apply`, read by
 `report.kpi_report` (the board's report, any period) and `gauges.kpi_collector`
 (Prometheus, the last 12 months).
 
-Kept import-light: `outcomes.models` imports `tables` so that Alembic sees
-the tables; nothing here may import the service's app or stream."""
+The fact tables are on the service's metadata (`models.OutcomesTable`);
+`migrations` gathers them with the service's own for Alembic. Nothing here
+imports the migrations, the API, the stream or the app."""
