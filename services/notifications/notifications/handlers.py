@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +23,7 @@ from frontdoor_platform.tracing import traceparent_now
 
 from . import directory, store
 from .delivery.queue import enqueue
+from .domain.outcome import Outcome
 from .domain.school_days import SchoolCalendar, notify_by
 from .domain.schools import Resolution, find_school
 from .events import emit
@@ -38,16 +38,6 @@ class Rules:
     source_uri: str
     calendar: SchoolCalendar
     early_help_manager: str
-
-
-@dataclass
-class Outcome:
-    """What a batch did, for the metrics (bounded labels only)."""
-
-    created: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, phase)
-    resolutions: Counter[str] = field(default_factory=Counter)
-    unknown: Counter[str] = field(default_factory=Counter)
-    no_recipient: Counter[str] = field(default_factory=Counter)
 
 
 def notification_id(kind: NotificationKind, subject: uuid.UUID, recipient_id: str,

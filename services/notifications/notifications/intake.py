@@ -24,7 +24,8 @@ from frontdoor_contracts.topics import (
 from frontdoor_platform.routes import Consumed, Route, Routes
 
 from . import handlers, store
-from .handlers import Outcome, Rules
+from .domain.outcome import Outcome
+from .handlers import Rules
 from .metrics import Metrics
 
 

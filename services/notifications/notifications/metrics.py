@@ -7,21 +7,20 @@ computed when scraped are in `timers` (retention) and `term_dates`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, get_args
+from typing import get_args
 
 from prometheus_client import Counter, Histogram
 
 from frontdoor_contracts.notifications import FailureReason
 from frontdoor_platform.metrics import KitMetrics
 
+from .domain.outcome import Outcome
 from .responses import SchoolPhase
 
 # From 50 ms (a webhook straight after the incident) to days (an alert read after a weekend).
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 86400,
                    3 * 86400, 7 * 86400)
 
-if TYPE_CHECKING:
-    from .handlers import Outcome
 
 
 class Metrics(KitMetrics):

@@ -23,6 +23,7 @@ from frontdoor_platform.testing import MemoryPublisher
 from notifications import handlers
 from notifications.access import keyring
 from notifications.app import create_app, rules_from
+from notifications.domain.outcome import Outcome
 from notifications.migrations import migrate
 from notifications.models import DeliveryRow, NotificationRow
 from notifications.settings import Settings
@@ -78,7 +79,7 @@ def incident(settings: Settings, **child: Any) -> None:
                       "date_of_birth": "2015-09-03", "present": True, **child}]})
     engine = build_engine(settings.database_url)
     with Session(for_writing(engine)) as session:
-        handlers.on_da_incident(session, "urn:t\ne1", data, rules_from(settings), NOW, handlers.Outcome())
+        handlers.on_da_incident(session, "urn:t\ne1", data, rules_from(settings), NOW, Outcome())
         session.commit()
     engine.dispose()
 

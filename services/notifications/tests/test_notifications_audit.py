@@ -27,6 +27,7 @@ from frontdoor_platform.testing import MemoryPublisher
 from notifications import handlers
 from notifications.access import keyring
 from notifications.app import create_app, rules_from
+from notifications.domain.outcome import Outcome
 from notifications.migrations import migrate
 from notifications.models import AuditEntry, DeliveryRow, OutboxEvent, PasswordLinkRow
 from notifications.settings import Settings
@@ -71,7 +72,7 @@ def incident(engine: Engine, settings: Settings, **child: Any) -> None:
         "children": [{"child_id": str(uuid.uuid4()), "given_name": "Amelia", "family_name": "Testerton",
                       "date_of_birth": "2015-09-03", "present": True, **child}]})
     with Session(for_writing(engine)) as session:
-        handlers.on_da_incident(session, f"urn:t\n{uuid.uuid4()}", data, rules_from(settings), NOW, handlers.Outcome())
+        handlers.on_da_incident(session, f"urn:t\n{uuid.uuid4()}", data, rules_from(settings), NOW, Outcome())
         session.commit()
 
 
