@@ -16,60 +16,36 @@ the topic declarations (`kafka_access.py`); `broker.access` then says how each p
 
 from __future__ import annotations
 
-import asyncio
-import random
 import shutil
 import signal
-import socket
 import subprocess
-import threading
 import time
-from collections.abc import Coroutine
 from pathlib import Path
 from string import Template
 from types import TracebackType
-from typing import Any, TypeVar
 
 from frontdoor_contracts.limits import MAX_RECORD_BYTES
 from frontdoor_platform.kafka_security import PLAINTEXT, KafkaSecurity
 from frontdoor_platform.private_files import private_directory
 
 from . import kafka_access
+from .coroutines import run_coroutine_in_thread
 from .kafka_access import KafkaAccess
 from .maven_fetch import FetchError, fetch_pom, is_fetched
 from .paths import default_kafka_cache, kafka_deploy_dir
+from .ports import free_port, port_in_use
+
+# Importable from here as before (the stack, the bench and the tests take them from this module).
+__all__ = ["AGENT_CONFIG", "KafkaBroker", "KafkaBrokerError", "free_port", "port_in_use", "probe",
+           "run_coroutine_in_thread"]
 
 AGENT_POM, AGENT_CONFIG = "jmx-exporter-pom.xml", "jmx-exporter.yaml"  # in deploy/kafka/
 AGENT_JARS = "jmx_prometheus_javaagent-*.jar"
 DEFAULT_HEAP = "512m"
-T = TypeVar("T")
 
 
 class KafkaBrokerError(RuntimeError):
     pass
-
-
-def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
-
-
-# Below Linux's ephemeral range (32768-60999): a port handed out here and bound a while later (a stack's
-# eight services start one after another) cannot meanwhile become some client connection's local port.
-LISTEN_PORTS = range(20000, 32000)
-
-
-def free_port() -> int:
-    """A port nothing listens on now, outside the range outgoing connections take theirs from."""
-    for port in random.sample(LISTEN_PORTS, 200):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise OSError("no free port below the ephemeral range")
 
 
 class KafkaBroker:
@@ -305,23 +281,3 @@ async def probe(bootstrap: str, timeout_ms: int = 3000, security: KafkaSecurity 
         return cluster
     finally:
         await admin.close()
-
-
-def run_coroutine_in_thread(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion on a fresh event loop in a worker thread,
-    so sync code may call it whether or not an event loop is running here."""
-    outcome: dict[str, object] = {}
-
-    def runner() -> None:
-        try:
-            outcome["value"] = asyncio.run(coro)
-        except BaseException as exc:
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=runner, daemon=True)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome["value"]  # type: ignore[return-value]
-
