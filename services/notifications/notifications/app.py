@@ -16,7 +16,7 @@ from frontdoor_platform.clock import Clock, configured_clock
 from frontdoor_platform.kafka import EventPublisher
 from frontdoor_platform.lifespan import service_app
 
-from . import __version__, intake, timers
+from . import __version__, subscriptions, timers
 from .access import keyring
 from .api import router
 from .delivery.queue import DeliveryLoop, PendingByAge
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
         return {"notification-timers": timers.run(rt), "delivery": delivery.run()}
 
     lifespan = service.lifespan(config, metrics, database_url=config.database_url, client_id="notifications",
-                                outbox=OutboxEvent, routes=lambda: intake.routes(rules, metrics, created),
+                                outbox=OutboxEvent, routes=lambda: subscriptions.routes(rules, metrics, created),
                                 migrate=migrate, keyring=keyring(), clock=clock, publisher=publisher, engine=engine,
                                 started=started)
     app = service_app("Front Door notifications service", "Tells schools' key adults about domestic abuse "

@@ -26,8 +26,8 @@ from .delivery.queue import enqueue
 from .domain.outcome import Outcome
 from .domain.school_days import SchoolCalendar, notify_by
 from .domain.schools import Resolution, find_school
-from .events import emit
 from .models import DAChildRow, NotificationRow, RecipientRow, WorklistRow
+from .outgoing import emit
 
 NOTIFICATION_NAMESPACE = uuid.UUID("9e3f1b7a-2c5d-4e8f-a6b1-0d2c3e4f5a6b")
 WORKLIST_NAMESPACE = uuid.UUID("1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b")

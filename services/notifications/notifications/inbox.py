@@ -15,8 +15,8 @@ from sqlmodel import Session, col, select
 from frontdoor_contracts.notifications import NotificationAcknowledged, NotificationKind
 from frontdoor_contracts.topics import NOTIFICATIONS_ACKNOWLEDGED
 
-from .events import emit
 from .models import NotificationRow
+from .outgoing import emit
 
 
 def of_school(session: Session, urn: str, *, limit: int = 200) -> Sequence[NotificationRow]:

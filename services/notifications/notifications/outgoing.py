@@ -1,6 +1,9 @@
-"""The notifications service's events, added to the outbox in the caller's
-transaction. Ids derive from what the event is about, so a step redone
-after a crash emits the same event id (consumers dedupe on it)."""
+"""The events the service emits about a notification or a contact
+(school unknown, acknowledged, unacknowledged), added to the outbox in the
+caller's transaction. Ids derive from what the event is about, so a step
+redone after a crash emits the same event id (consumers dedupe on it). The
+delivery events (delivered, delivery failed) go out from `delivery/`, with
+ids of their own derivation (`delivery.queue.event_id`)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
-"""The consumer's routes: DA incidents (a notification per child and
-school), allocation events (messages to agencies), and the enrolments that
-tell a child's school from its UPN."""
+"""The Kafka topics the service consumes, a kit `Route` per topic: DA
+incidents (a notification per child and school), allocation events
+(messages to agencies), and the enrolments that tell a child's school from
+its UPN. Each route decodes, hands the event to `handlers` (or `store`) and
+counts what the batch did once it is committed."""
 
 from __future__ import annotations
 

@@ -33,8 +33,8 @@ from frontdoor_platform.http import in_thread
 
 from . import directory
 from .domain.school_days import SchoolCalendar
-from .events import emit
 from .models import NotificationRow
+from .outgoing import emit
 from .runtime import Runtime
 from .term_dates import LAST_DAY_METRIC, last_school_day_start
 

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from frontdoor_platform.consumer import BatchConsumer
-from notifications import intake, store
+from notifications import store, subscriptions
 from notifications.app import rules_from
 from notifications.domain.schools import Resolution, find_school
 from notifications.metrics import Metrics
@@ -32,7 +32,7 @@ def enrolled(offset: int, upn: str, urn: str, starts: str, ends: str | None = No
 
 
 def consume(engine: Engine, records: list[ConsumerRecord[bytes, bytes]]) -> list[tuple[str, str]]:
-    routes = intake.routes(rules_from(Settings()), Metrics(), lambda: None)
+    routes = subscriptions.routes(rules_from(Settings()), Metrics(), lambda: None)
     consumer = BatchConsumer(bootstrap="unused:9092", group="g", client_id="t", routes=routes,
                              engine=engine, outbox=OutboxEvent, metrics=Metrics(), clock=lambda: NOW)
     return consumer.apply_batch(records).dead_lettered

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from frontdoor_platform.consumer import BatchConsumer
 from frontdoor_platform.database import for_writing
-from notifications import directory, inbox, intake, timers
+from notifications import directory, inbox, subscriptions, timers
 from notifications.app import rules_from
 from notifications.metrics import Metrics
 from notifications.models import DAChildRow, DeliveryRow, NotificationRow, OutboxEvent, WorklistRow
@@ -51,7 +51,7 @@ def incident(offset: int, *children: dict[str, Any]) -> ConsumerRecord[bytes, by
 def consume(engine: Engine, *records: ConsumerRecord[bytes, bytes], now: datetime = NOW) -> list[tuple[str, str]]:
     woken: list[int] = []
     consumer = BatchConsumer(bootstrap="unused:9092", group="g", client_id="t",
-                             routes=intake.routes(rules_from(Settings()), Metrics(), lambda: woken.append(1)),
+                             routes=subscriptions.routes(rules_from(Settings()), Metrics(), lambda: woken.append(1)),
                              engine=engine, outbox=OutboxEvent, metrics=Metrics(), clock=lambda: now)
     return consumer.apply_batch(list(records)).dead_lettered
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from frontdoor_contracts.topics import topics_consumed_by
 from frontdoor_platform.consumer import BatchConsumer
-from notifications import intake
+from notifications import subscriptions
 from notifications.app import rules_from
 from notifications.metrics import Metrics
 from notifications.models import OutboxEvent
@@ -29,7 +29,7 @@ STARTS = itertools.count(1_000_000, 1_000)
 
 
 def consumer(engine: Engine) -> BatchConsumer:
-    routes = intake.routes(rules_from(Settings()), Metrics(), lambda: None)
+    routes = subscriptions.routes(rules_from(Settings()), Metrics(), lambda: None)
     return BatchConsumer(bootstrap="unused:9092", group="g", client_id="t", routes=routes,
                          engine=engine, outbox=OutboxEvent, metrics=Metrics())
 
