@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 
+from .anchors_kafka_tools import ConsumerResult, ProducerResult
+from .contacts_http import ContactsHttpResult
+from .context import Sizes
 from .da_load import DaWebhookResult
 from .da_sign_in_hammer import HammerResult
 from .http_load import HttpResult
@@ -17,71 +20,69 @@ Row = tuple[str, str, str]
 
 
 def figures(r: Results) -> list[Row]:
-    rows = _anchor_rows(r) + _intake_rows(r) + _webhook_rows(r)
-    if r.outcomes_rebuild:
-        o = r.outcomes_rebuild
-        rows.append((f"outcomes rebuild (`frontdoor-outcomes rebuild`), {o.records:,} records",
-                     f"{number(o.per_second)} records/s, {o.seconds:,.1f} s", _rebuild_detail(o)))
-    return rows
+    """One row a figure, anchors first; a part that did not run has none."""
+    s = r.sizes
+    return [
+        *(_producer_rows(r.producer) if r.producer else []),
+        *(_consumer_rows(r.consumer) if r.consumer else []),
+        *(_flow_rows("bare aiokafka consume→validate→produce→commit (anchor)", "msg/s", r.bare_loop, 0)
+          if r.bare_loop else []),
+        *(_http_rows("bare FastAPI", " (anchor)", *r.bare_http, s) if r.bare_http else []),
+        *(_flow_rows("contacts Kafka intake", "contacts/s", r.contacts_kafka, 1) if r.contacts_kafka else []),
+        *(_contacts_http_rows(r.contacts_http, s) if r.contacts_http else []),
+        *(_flow_rows("allocation decisions → cases opened", "decisions/s", r.allocation, 1) if r.allocation else []),
+        *(_webhook_rows(r.da_webhook) if r.da_webhook else []),
+        *(_hammer_rows(r.da_sign_in_hammer) if r.da_sign_in_hammer else []),
+        *(_rebuild_rows(r.outcomes_rebuild) if r.outcomes_rebuild else []),
+    ]
 
 
-def _anchor_rows(r: Results) -> list[Row]:
-    rows: list[Row] = []
-    if r.producer:
-        rows.append(("Kafka ProducerPerformance (anchor)", f"{number(r.producer.per_second)} msg/s",
-                     f"{r.producer.records:,} records of the contacts, acks=all, {r.producer.mb_per_second:g} MB/s, "
-                     f"send p99 {number(r.producer.p99_ms)} ms"))
-    if r.consumer:
-        rows.append(("Kafka ConsumerPerformance (anchor)", f"{number(r.consumer.per_second)} msg/s",
-                     f"{r.consumer.records:,} records, fetch rate; {number(r.consumer.per_second_overall)} msg/s "
-                     "with the group join"))
-    if r.bare_loop:
-        rows.append(("bare aiokafka consume→validate→produce→commit (anchor)",
-                     f"{number(r.bare_loop.per_second)} msg/s", _flow_detail(r.bare_loop)))
-    if r.bare_http:
-        closed, fixed = r.bare_http
-        rows.append((f"bare FastAPI, wrk {r.sizes.connections} connections (anchor)",
-                     f"{number(closed.per_second)} req/s", _http_detail(closed)))
-        rows.append((f"bare FastAPI, hey fixed {r.sizes.rate:g} req/s (anchor)",
-                     f"{number(fixed.per_second)} req/s", _http_detail(fixed)))
-    return rows
+def _producer_rows(p: ProducerResult) -> list[Row]:
+    return [("Kafka ProducerPerformance (anchor)", f"{number(p.per_second)} msg/s",
+             f"{p.records:,} records of the contacts, acks=all, {p.mb_per_second:g} MB/s, "
+             f"send p99 {number(p.p99_ms)} ms")]
 
 
-def _intake_rows(r: Results) -> list[Row]:
-    rows: list[Row] = []
-    if r.contacts_kafka:
-        rows.append(("contacts Kafka intake", f"{number(r.contacts_kafka.per_second, 1)} contacts/s",
-                     _flow_detail(r.contacts_kafka)))
-    if r.contacts_http:
-        h = r.contacts_http
-        rows.append((f"contacts HTTP intake, wrk {r.sizes.connections} connections",
-                     f"{number(h.closed.per_second)} req/s", _http_detail(h.closed)))
-        rows.append((f"contacts HTTP intake, hey fixed {r.sizes.rate:g} req/s", f"{number(h.fixed.per_second)} req/s",
-                     _http_detail(h.fixed)))
-        within = "" if h.complete else f" within the {h.time_cap:.0f} s cap"
-        rows.append(("contacts HTTP 202s recorded once", f"{h.recorded:,} of {h.accepted:,}",
-                     f"{h.lost:,} missing{within}, {h.duplicates:,} duplicates on contacts.recorded.v1; "
-                     f"{h.in_flight:,} more recorded that were in flight when a load stopped (answer never read)"))
-    if r.allocation:
-        rows.append(("allocation decisions → cases opened", f"{number(r.allocation.per_second, 1)} decisions/s",
-                     _flow_detail(r.allocation)))
-    return rows
+def _consumer_rows(c: ConsumerResult) -> list[Row]:
+    return [("Kafka ConsumerPerformance (anchor)", f"{number(c.per_second)} msg/s",
+             f"{c.records:,} records, fetch rate; {number(c.per_second_overall)} msg/s with the group join")]
 
 
-def _webhook_rows(r: Results) -> list[Row]:
-    rows: list[Row] = []
-    if r.da_webhook:
-        d = r.da_webhook
-        rows.append((f"DA contact → verified school webhook, beside {d.target_rate:g} contacts/s",
-                     f"p50 {millis(d.p50_ms)}, p99 {millis(d.p99_ms)}", _da_detail(d)))
-    if r.da_sign_in_hammer:
-        hm = r.da_sign_in_hammer
-        rows.append((f"DA contact → verified school webhook while {hm.clients} clients hammer the sign-in page, "
-                     f"beside {hm.hammered.target_rate:g} contacts/s",
-                     f"p50 {millis(hm.hammered.p50_ms)}, p99 {millis(hm.hammered.p99_ms)} (quiet, same services "
-                     f"just before: p50 {millis(hm.quiet.p50_ms)}, p99 {millis(hm.quiet.p99_ms)})",
-                     _hammer_detail(hm)))
-    return rows
+def _flow_rows(what: str, unit: str, flow: FlowResult, digits: int) -> list[Row]:
+    return [(what, f"{number(flow.per_second, digits)} {unit}", _flow_detail(flow))]
+
+
+def _http_rows(what: str, suffix: str, closed: HttpResult, fixed: HttpResult, s: Sizes) -> list[Row]:
+    """The closed loop (wrk) and the fixed rate (hey) of one HTTP load."""
+    return [(f"{what}, wrk {s.connections} connections{suffix}", f"{number(closed.per_second)} req/s",
+             _http_detail(closed)),
+            (f"{what}, hey fixed {s.rate:g} req/s{suffix}", f"{number(fixed.per_second)} req/s",
+             _http_detail(fixed))]
+
+
+def _contacts_http_rows(h: ContactsHttpResult, s: Sizes) -> list[Row]:
+    within = "" if h.complete else f" within the {h.time_cap:.0f} s cap"
+    return [*_http_rows("contacts HTTP intake", "", h.closed, h.fixed, s),
+            ("contacts HTTP 202s recorded once", f"{h.recorded:,} of {h.accepted:,}",
+             f"{h.lost:,} missing{within}, {h.duplicates:,} duplicates on contacts.recorded.v1; "
+             f"{h.in_flight:,} more recorded that were in flight when a load stopped (answer never read)")]
+
+
+def _webhook_rows(d: DaWebhookResult) -> list[Row]:
+    return [(f"DA contact → verified school webhook, beside {d.target_rate:g} contacts/s",
+             f"p50 {millis(d.p50_ms)}, p99 {millis(d.p99_ms)}", _da_detail(d))]
+
+
+def _hammer_rows(hm: HammerResult) -> list[Row]:
+    return [(f"DA contact → verified school webhook while {hm.clients} clients hammer the sign-in page, "
+             f"beside {hm.hammered.target_rate:g} contacts/s",
+             f"p50 {millis(hm.hammered.p50_ms)}, p99 {millis(hm.hammered.p99_ms)} (quiet, same services "
+             f"just before: p50 {millis(hm.quiet.p50_ms)}, p99 {millis(hm.quiet.p99_ms)})", _hammer_detail(hm))]
+
+
+def _rebuild_rows(o: RebuildResult) -> list[Row]:
+    return [(f"outcomes rebuild (`frontdoor-outcomes rebuild`), {o.records:,} records",
+             f"{number(o.per_second)} records/s, {o.seconds:,.1f} s", _rebuild_detail(o))]
 
 
 def _flow_detail(flow: FlowResult) -> str:
