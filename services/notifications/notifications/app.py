@@ -19,7 +19,8 @@ from frontdoor_platform.lifespan import service_app
 from . import __version__, subscriptions, timers
 from .access import keyring
 from .api import router
-from .delivery.queue import DeliveryLoop, PendingByAge
+from .delivery.loop import DeliveryLoop
+from .delivery.pending import PendingByAge
 from .handlers import Rules
 from .metrics import Metrics
 from .migrations import migrate

@@ -32,7 +32,7 @@ class Metrics(KitMetrics):
             registry=self.registry)
         self.enrolments = Counter("frontdoor_notifications_enrolments_total", "Enrolments recorded or changed",
                                   registry=self.registry)
-        # delivery (delivery/queue.py); the pending deliveries by age are counted when scraped (PendingByAge)
+        # delivery (delivery/loop.py); the pending deliveries by age are counted when scraped (delivery/pending.py)
         self.deliveries = Counter("frontdoor_notifications_deliveries_total",
                                   "Notifications delivered, by channel and timing (before_deadline, late, no_deadline)",
                                   ["channel", "timing"], registry=self.registry)

@@ -30,15 +30,10 @@ from sqlmodel import Session, col, select
 from frontdoor_contracts.notifications import FailureReason
 from frontdoor_contracts.topics import NOTIFICATIONS_DELIVERED, NOTIFICATIONS_DELIVERY_FAILED
 from frontdoor_platform.database import for_writing
-from notifications.delivery import signing
-from notifications.delivery.queue import (
-    DeliveryLoop,
-    NotRetryable,
-    PendingByAge,
-    enqueue,
-    retry,
-    worklist_item_id,
-)
+from notifications.delivery import claims, signing
+from notifications.delivery.loop import DeliveryLoop
+from notifications.delivery.pending import PendingByAge
+from notifications.delivery.queue import NotRetryable, enqueue, retry, worklist_item_id
 from notifications.delivery.senders import Senders, SendResult, Target
 from notifications.metrics import Metrics
 from notifications.models import (
@@ -336,7 +331,8 @@ async def test_a_crashed_workers_lease_runs_out_and_the_row_is_resumed_once(
     clock = Clock()
     config = settings(delivery_lease_seconds=30)
     crashed = loop_of(engine, config, clock)
-    claimed = await asyncio.to_thread(crashed._claim, 10, clock(), frozenset())  # claimed, then the worker died
+    # claimed, then the worker died
+    claimed = await asyncio.to_thread(claims.claim, engine, config, 10, clock(), frozenset())
     assert [job.notification_id for job in claimed.jobs] == [notification_id]
     assert delivery(engine, notification_id).leased_until is not None
 
@@ -352,7 +348,7 @@ async def test_a_crashed_workers_lease_runs_out_and_the_row_is_resumed_once(
     assert len(events(engine, NOTIFICATIONS_DELIVERED.name, notification_id)) == 1
 
     # the crashed worker's send, had it got an answer after all, is audited and changes nothing
-    late = await asyncio.to_thread(crashed._record, claimed.jobs[0], SendResult("delivered", 200), clock())
+    late = await asyncio.to_thread(crashed.results.record, claimed.jobs[0], SendResult("delivered", 200), clock())
     assert late is not None and not late.delivered
     assert attempts(engine, notification_id) == [("delivered", 200), ("delivered", 200)]
     assert len(events(engine, NOTIFICATIONS_DELIVERED.name, notification_id)) == 1

@@ -36,8 +36,9 @@ from sqlmodel import Session, col, select
 
 from frontdoor_contracts.topics import NOTIFICATIONS_DELIVERY_FAILED
 from notifications.delivery import signing
+from notifications.delivery.loop import DeliveryLoop
 from notifications.delivery.pinned import DestinationRefused, PinnedBackend, Resolver, webhook_transport
-from notifications.delivery.queue import DeliveryLoop, enqueue
+from notifications.delivery.queue import enqueue
 from notifications.domain.destinations import Refusal
 from notifications.metrics import Metrics
 from notifications.models import (
