@@ -16,7 +16,7 @@ topics each outside system's principal may write, and Kafka does not tell a
 consumer which principal wrote a record, so such a source is not judged here.
 Nor can this check tell an outside system from a service that shares its
 topic (`frontdoor.contacts.v1` is written by front-door systems and by the
-contacts API): see the README's Security section."""
+contacts API): see docs/security.md."""
 
 from __future__ import annotations
 
