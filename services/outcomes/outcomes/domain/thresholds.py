@@ -1,6 +1,7 @@
-"""The thresholds the rules use, versioned in a configuration file
-(`thresholds.json`), with defaults from the seeds and the Troubled Families
-outcomes framework."""
+"""The thresholds the domain's rules use (headline problems, progress,
+identification), with defaults from the seeds and the Troubled Families
+outcomes framework; versioned in a configuration file (`thresholds.json`)
+that `thresholds_loader.load_thresholds` reads."""
 
 from __future__ import annotations
 

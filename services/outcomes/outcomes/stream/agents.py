@@ -34,7 +34,7 @@ from frontdoor_platform.poison import engine_answers, handler_failed, is_infrast
 from frontdoor_platform.private_files import private_directory
 from frontdoor_platform.routes import Incoming
 
-from ..domain.rules import day_of
+from ..domain.days import day_of
 from ..domain.thresholds import Thresholds
 from ..metrics import Metrics
 from ..settings import Settings

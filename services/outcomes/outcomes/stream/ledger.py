@@ -14,8 +14,8 @@ from sqlmodel import Session, col, select
 from frontdoor_platform import outbox
 from frontdoor_platform.routes import add_dead_letter
 
+from ..domain.days import day_of
 from ..domain.family import Family
-from ..domain.rules import day_of
 from ..domain.thresholds import Thresholds
 from ..domain.view import family_view
 from ..models import FamilyAliasRow, FamilyViewRow, OutboxEvent

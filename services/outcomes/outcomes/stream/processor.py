@@ -40,7 +40,8 @@ from frontdoor_platform.poison import decode_record, handler_failed, is_infrastr
 from frontdoor_platform.routes import Incoming
 from frontdoor_platform.tracing import span
 
-from ..domain import rules
+from ..domain import outputs, updates
+from ..domain.days import day_of
 from ..domain.family import Family
 from ..domain.thresholds import Thresholds
 from ..readmodel.apply import MODELS as READ_MODEL_TOPICS
@@ -58,26 +59,26 @@ class FamilyTopic:
 
 FAMILY_TOPICS: dict[str, FamilyTopic] = {
     CONTACTS_RECORDED.name: FamilyTopic(ContactRecorded, lambda d: d.family_id, lambda d: d.received_at,
-                                        rules.on_recorded),
+                                        updates.on_recorded),
     CONTACTS_DECIDED.name: FamilyTopic(ContactDecided, lambda d: d.family_id, lambda d: d.decided_at,
-                                       rules.on_decided),
+                                       updates.on_decided),
     CONTACTS_PARTNER_FACT_MATCHED.name: FamilyTopic(PartnerFactMatched, lambda d: d.family_id,
-                                                    lambda d: d.matched_at, rules.on_fact),
+                                                    lambda d: d.matched_at, updates.on_fact),
     ALLOCATION_CASE_OPENED.name: FamilyTopic(CaseOpened, lambda d: d.family_id, lambda d: d.opened_at,
-                                             rules.on_case_opened),
+                                             updates.on_case_opened),
     ALLOCATION_CASE_CLOSED.name: FamilyTopic(CaseClosed, lambda d: d.family_id, lambda d: d.closed_at,
-                                             rules.on_case_closed),
+                                             updates.on_case_closed),
     ALLOCATION_STEPPED_UP.name: FamilyTopic(SteppedUp, lambda d: d.family_id, lambda d: d.stepped_up_at,
-                                            rules.on_stepped_up),
+                                            updates.on_stepped_up),
     ALLOCATION_OFFER_ANSWERED.name: FamilyTopic(OfferAnswered, lambda d: d.family_id, lambda d: d.answered_at,
-                                                rules.on_answered),
+                                                updates.on_answered),
 }
 MODELS: dict[str, type[EventData]] = {**READ_MODEL_TOPICS, **{t: f.model for t, f in FAMILY_TOPICS.items()},
                                       CONTACTS_FAMILIES_MERGED.name: FamiliesMerged}
 # What the stream reads: every topic the outcomes service consumes that a rule or the read model uses.
 INPUT_TOPICS = tuple(sorted(spec.name for spec in topics_consumed_by("outcomes") if spec.name in MODELS))
-OUTPUT_TOPICS = {rules.Identified: OUTCOMES_FAMILY_IDENTIFIED.name, rules.Achieved: OUTCOMES_OUTCOME_ACHIEVED.name,
-                 rules.ClaimMade: OUTCOMES_CLAIM_ELIGIBLE.name}
+OUTPUT_TOPICS = {outputs.Identified: OUTCOMES_FAMILY_IDENTIFIED.name, outputs.Achieved: OUTCOMES_OUTCOME_ACHIEVED.name,
+                 outputs.ClaimMade: OUTCOMES_CLAIM_ELIGIBLE.name}
 
 
 @dataclass
@@ -93,19 +94,19 @@ class Step:
     duplicate: bool = False
 
 
-def output_event(output: rules.Output, source_uri: str) -> tuple[str, CloudEvent[Any]]:
+def output_event(output: outputs.Output, source_uri: str) -> tuple[str, CloudEvent[Any]]:
     data: EventData
-    if isinstance(output, rules.Identified):
+    if isinstance(output, outputs.Identified):
         data = FamilyIdentified(family_id=output.family_id, child_ids=output.child_ids[:30],
                                 headline_problems=output.problems, identified_at=output.at)
-    elif isinstance(output, rules.Achieved):
+    elif isinstance(output, outputs.Achieved):
         data = OutcomeAchieved(family_id=output.family_id, case_id=output.case_id, plan=output.plan,
                                progress_since=output.since, achieved_at=output.at)
     else:
         data = ClaimEligible(family_id=output.family_id, case_id=output.case_id, basis=output.basis,
                              eligible_at=output.at)
     event = new_event(data, source=source_uri, subject=str(output.family_id), time=output.at,
-                      event_id=rules.output_id(output))
+                      event_id=outputs.output_id(output))
     return OUTPUT_TOPICS[type(output)], event
 
 
@@ -201,8 +202,8 @@ class Processor:
             return step
         at = spec.time_of(event.data)
         spec.apply(family, event.data)
-        family.saw(event.id, incoming.topic.split(".", 1)[1].rsplit(".", 1)[0], at, rules.day_of(at))
-        step.outputs = [output_event(o, self.source_uri) for o in rules.review(family, at, self.th)]
+        family.saw(event.id, incoming.topic.split(".", 1)[1].rsplit(".", 1)[0], at, day_of(at))
+        step.outputs = [output_event(o, self.source_uri) for o in outputs.review(family, at, self.th)]
         step.families[key] = family
         return step
 
@@ -220,9 +221,9 @@ class Processor:
             family = family.merged_with(self.load(other_key))
             step.families[other_key] = None
             step.aliases[other_key] = key
-        family.saw(event.id, "families-merged", data.merged_at, rules.day_of(data.merged_at))
+        family.saw(event.id, "families-merged", data.merged_at, day_of(data.merged_at))
         step.families[key] = family
-        step.outputs = [output_event(o, self.source_uri) for o in rules.review(family, data.merged_at, self.th)]
+        step.outputs = [output_event(o, self.source_uri) for o in outputs.review(family, data.merged_at, self.th)]
 
     def review_keys(self) -> list[str]:
         """Every family the stream holds (and those staged): one round of reviews."""
@@ -237,7 +238,7 @@ class Processor:
         step = Step()
         for key in keys:
             family = self.load(key)
-            found = rules.review(family, at, self.th)
+            found = outputs.review(family, at, self.th)
             if found:
                 step.families[key] = family
                 step.outputs += [output_event(o, self.source_uri) for o in found]

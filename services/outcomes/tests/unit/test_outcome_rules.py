@@ -10,7 +10,8 @@ from typing import Any
 from frontdoor_contracts.allocation import CaseClosed, CaseOpened
 from frontdoor_contracts.partners import PartnerFactMatched
 from frontdoor_contracts.vocabulary import HeadlineProblem as P
-from outcomes.domain import rules
+from outcomes.domain import outputs, updates
+from outcomes.domain.days import start_of
 from outcomes.domain.family import Family
 from outcomes.domain.problems import headline_problems
 from outcomes.domain.progress import evaluate
@@ -32,7 +33,7 @@ def fact(family: Family, measure: dict[str, Any], *, child: bool = True, ref: st
         "fact_id": str(uuid.uuid5(FAMILY, ref or str(measure))), "person_id": str(CHILD if child else ADULT),
         "family_id": str(FAMILY), "is_child": child, "person_created": False,
         "matched_at": "2026-01-01T00:00:00Z", "measure": measure})
-    rules.on_fact(family, data)
+    updates.on_fact(family, data)
 
 
 def term(year: str, name: str, starts: str, sessions: int = 120, absent: int = 0, excluded: int = 0) -> dict[str, Any]:
@@ -50,7 +51,7 @@ def offence(day: date, kind: str = "anti_social_behaviour", youth: bool = False)
 
 
 def opened(family: Family, problems: list[str] = ()) -> None:  # type: ignore[assignment]
-    rules.on_case_opened(family, CaseOpened.model_validate({
+    updates.on_case_opened(family, CaseOpened.model_validate({
         "case_id": str(CASE), "family_id": str(FAMILY), "source": "identified_in_data",
         "started_at": at(OPENED).isoformat(), "due_at": at(OPENED + timedelta(days=14)).isoformat(),
         "opened_at": at(OPENED).isoformat(), "child_ids": [str(CHILD)], "headline_problems": list(problems),
@@ -105,7 +106,7 @@ def test_an_adult_in_work_one_week_short_of_the_threshold_then_out_is_no_claim()
     fact(f, work("unemployed", short + timedelta(days=1), benefit=True), child=False, ref="b2")
     later = evaluate(f, plan, date(2026, 12, 1), TH)
     assert later.employment_claim_on is None and later.met_from[P.WORKLESSNESS] is None  # back on benefits
-    assert rules.plan_outputs(f, date(2026, 12, 1), TH) == []
+    assert outputs.plan_outputs(f, date(2026, 12, 1), TH) == []
 
 
 def test_continuous_employment_is_a_claim_on_its_own() -> None:
@@ -117,11 +118,11 @@ def test_continuous_employment_is_a_claim_on_its_own() -> None:
     start = date(2026, 2, 2)
     fact(f, work("employed", start), child=False, ref="job")
     reached = start + timedelta(weeks=TH.continuous_employment_weeks)
-    assert rules.plan_outputs(f, reached - timedelta(days=1), TH) == []
-    [claim] = rules.plan_outputs(f, reached, TH)
-    assert isinstance(claim, rules.ClaimMade) and claim.basis == "continuous_employment"
-    assert claim.at == rules.start_of(reached)
-    assert rules.plan_outputs(f, reached + timedelta(days=30), TH) == []  # once
+    assert outputs.plan_outputs(f, reached - timedelta(days=1), TH) == []
+    [claim] = outputs.plan_outputs(f, reached, TH)
+    assert isinstance(claim, outputs.ClaimMade) and claim.basis == "continuous_employment"
+    assert claim.at == start_of(reached)
+    assert outputs.plan_outputs(f, reached + timedelta(days=30), TH) == []  # once
 
 
 def test_anti_social_behaviour_down_60_percent_sustained_six_months_is_an_outcome_once() -> None:
@@ -137,10 +138,10 @@ def test_anti_social_behaviour_down_60_percent_sustained_six_months_is_an_outcom
     first_end = OPENED + timedelta(days=TH.period_days)
     assert evaluate(f, plan, first_end, TH).met_from[P.CRIME_ASB] == first_end
     achieved = first_end + timedelta(days=TH.sustain_days)
-    assert rules.plan_outputs(f, achieved - timedelta(days=1), TH) == []
-    outputs = rules.plan_outputs(f, achieved, TH)
-    assert [type(o) for o in outputs] == [rules.Achieved, rules.ClaimMade]
-    assert rules.plan_outputs(f, achieved + timedelta(days=100), TH) == []
+    assert outputs.plan_outputs(f, achieved - timedelta(days=1), TH) == []
+    said = outputs.plan_outputs(f, achieved, TH)
+    assert [type(o) for o in said] == [outputs.Achieved, outputs.ClaimMade]
+    assert outputs.plan_outputs(f, achieved + timedelta(days=100), TH) == []
 
 
 def test_a_relapse_resets_the_sustain_clock() -> None:
@@ -179,13 +180,13 @@ def test_a_family_with_one_problem_that_gains_a_second_is_identified_once() -> N
     f = family()
     fact(f, offence(date(2026, 3, 1)), ref="asb")
     f.last_event_at = at(date(2026, 3, 1))
-    assert rules.identification(f, at(date(2026, 3, 1)), TH) is None  # one problem
+    assert outputs.identification(f, at(date(2026, 3, 1)), TH) is None  # one problem
     fact(f, {"dataset": "health", "category": "mental_health", "identified_on": "2026-04-10"}, child=False)
     f.last_event_at = at(date(2026, 4, 10))
-    found = rules.identification(f, at(date(2026, 4, 10)), TH)
+    found = outputs.identification(f, at(date(2026, 4, 10)), TH)
     assert found is not None and found.problems == [P.CRIME_ASB, P.HEALTH] and found.child_ids == [CHILD]
     f.last_event_at = at(date(2026, 4, 11))
-    assert rules.identification(f, at(date(2026, 4, 11)), TH) is None  # once
+    assert outputs.identification(f, at(date(2026, 4, 11)), TH) is None  # once
 
 
 def test_a_family_being_worked_with_is_not_identified_and_a_closed_one_only_after_the_quiet_period() -> None:
@@ -194,18 +195,18 @@ def test_a_family_being_worked_with_is_not_identified_and_a_closed_one_only_afte
     fact(f, {"dataset": "health", "category": "mental_health", "identified_on": "2026-01-02"}, child=False)
     opened(f)
     f.last_event_at = at(date(2026, 2, 1))
-    assert rules.identification(f, at(date(2026, 2, 1)), TH) is None  # an open case
+    assert outputs.identification(f, at(date(2026, 2, 1)), TH) is None  # an open case
     closed_on = date(2026, 3, 1)
-    rules.on_case_closed(f, CaseClosed.model_validate({
+    updates.on_case_closed(f, CaseClosed.model_validate({
         "case_id": str(CASE), "family_id": str(FAMILY), "source": "identified_in_data",
         "started_at": at(OPENED).isoformat(), "due_at": at(OPENED + timedelta(days=14)).isoformat(),
         "closed_at": at(closed_on).isoformat(), "outcome": "no_change", "child_ids": [str(CHILD)],
         "closed_by": "LP-1"}))
     quiet_end = closed_on + timedelta(days=TH.quiet_days_after_closure)
-    assert rules.identification(f, rules.start_of(quiet_end) - timedelta(seconds=1), TH) is None
-    found = rules.identification(f, rules.start_of(quiet_end) + timedelta(days=3), TH)
-    assert found is not None and found.at == rules.start_of(quiet_end)  # the day it qualified, not the day looked
-    assert rules.output_id(found) == rules.output_id(rules.Identified(FAMILY, [CHILD], found.problems, found.at))
+    assert outputs.identification(f, start_of(quiet_end) - timedelta(seconds=1), TH) is None
+    found = outputs.identification(f, start_of(quiet_end) + timedelta(days=3), TH)
+    assert found is not None and found.at == start_of(quiet_end)  # the day it qualified, not the day looked
+    assert outputs.output_id(found) == outputs.output_id(outputs.Identified(FAMILY, [CHILD], found.problems, found.at))
 
 
 def test_merging_keeps_every_fact_and_case() -> None:
@@ -219,7 +220,7 @@ def test_merging_keeps_every_fact_and_case() -> None:
 
 def test_a_closure_read_before_its_opening_is_kept() -> None:
     f = family()
-    rules.on_case_closed(f, CaseClosed.model_validate({
+    updates.on_case_closed(f, CaseClosed.model_validate({
         "case_id": str(CASE), "family_id": str(FAMILY), "source": "identified_in_data",
         "started_at": at(OPENED).isoformat(), "due_at": at(OPENED + timedelta(days=14)).isoformat(),
         "closed_at": at(date(2026, 3, 1)).isoformat(), "outcome": "no_change", "child_ids": [str(CHILD)],

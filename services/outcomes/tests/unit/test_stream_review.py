@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 from frontdoor_contracts.partners import PartnerFactMatched
-from outcomes.domain import rules
+from outcomes.domain import updates
 from outcomes.domain.family import Family
 from outcomes.domain.thresholds import Thresholds
 from outcomes.stream.processor import Processor
@@ -26,7 +26,7 @@ def family(n: int, problems: int) -> Family:
                   "youth": False}, child),
                 ({"dataset": "health", "category": "mental_health", "identified_on": "2026-03-10"}, adult)]
     for measure, person in measures[:problems]:
-        rules.on_fact(found, PartnerFactMatched.model_validate({
+        updates.on_fact(found, PartnerFactMatched.model_validate({
             "fact_id": str(uuid.uuid5(family_id, str(measure))), "person_id": str(person),
             "family_id": str(family_id), "is_child": person == child, "person_created": False,
             "matched_at": "2026-04-01T00:00:00Z", "measure": measure}))
