@@ -7,7 +7,7 @@ the event loop."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -22,6 +22,7 @@ from frontdoor_platform.problems import ProblemError, problem_responses
 from .access import Role
 from .domain.view import FamilyView
 from .models import AuditEntry, FamilyAliasRow, FamilyViewRow
+from .readmodel.calculations import year_before
 from .readmodel.report import kpi_report
 from .readmodel.report_models import KpiReport
 from .runtime import Runtime
@@ -41,7 +42,8 @@ audit_read.add_read_route(router, AuditEntry, requires(Role.ADMIN))
 
 @router.get("/v1/kpis", response_model=KpiReport, responses=problem_responses(401, 403, 422), tags=["kpis"])
 def kpis(rt: RuntimeDep, db: SessionDep, _: Analyst,
-         start: Annotated[AwareDatetime | None, Query(description="From (inclusive); a year before end")] = None,
+         start: Annotated[AwareDatetime | None,
+                          Query(description="From (inclusive); default 12 calendar months before end")] = None,
          end: Annotated[AwareDatetime | None, Query(description="To (exclusive); default now")] = None) -> KpiReport:
     """Every KPI over the facts whose business time falls in [start, end), each with its numerator and
     denominator."""
@@ -51,7 +53,7 @@ def kpis(rt: RuntimeDep, db: SessionDep, _: Analyst,
                                [FieldError(name, "out_of_range", "must be between 1970 and 9000")])
     now = rt.clock()
     until: datetime = end or now
-    since: datetime = start or until - timedelta(days=365)
+    since: datetime = start or year_before(until)
     if since >= until:
         raise ProblemError(422, "the request is not valid", [FieldError("start", "after_end", "must be before end")])
     return kpi_report(db, since, until, now)

@@ -28,7 +28,7 @@ from .readmodel.gauges import kpi_collector
 from .runtime import Runtime
 from .settings import Settings
 from .stream.agents import FaustStream
-from .thresholds_file import load_thresholds
+from .thresholds_loader import load_thresholds
 
 
 def create_app(settings: Settings | None = None, *, publisher: EventPublisher | None = None,

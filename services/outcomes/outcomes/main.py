@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,8 @@ def _configure_rebuild(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--into", required=True, help="the database URL to build into (emptied first, e.g. "
                         "sqlite:///.data/outcomes-rebuilt.db); never the live one")
     parser.add_argument("--start", type=datetime.fromisoformat, default=None,
-                        help="the KPI report's period start (ISO 8601 with offset; default a year before --end)")
+                        help="the KPI report's period start (ISO 8601 with offset; default 12 calendar "
+                        "months before --end, in England)")
     parser.add_argument("--end", type=datetime.fromisoformat, default=None, help="its end (default now)")
     parser.add_argument("--report", type=Path, default=None, help="write the KPI report (JSON) here")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -37,18 +38,22 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
     from frontdoor_platform.clock import configured_clock
     from frontdoor_platform.database import build_engine
 
+    from .readmodel.calculations import year_before
     from .stream.rebuild import rebuild, report_of
     from .stream.wipe import empty
-    from .thresholds_file import load_thresholds
+    from .thresholds_loader import load_thresholds
 
     if args.into == settings.database_url:
         print("refusing to rebuild into the live database: give another --into", file=sys.stderr)
         return 2
     now = configured_clock()()
     end = args.end or now
-    start = args.start or end - timedelta(days=365)
-    if start.tzinfo is None or end.tzinfo is None or start >= end:
-        print("--start and --end need a UTC offset, and --start must be before --end", file=sys.stderr)
+    if end.tzinfo is None or (args.start is not None and args.start.tzinfo is None):
+        print("--start and --end need a UTC offset", file=sys.stderr)
+        return 2
+    start = args.start or year_before(end)
+    if start >= end:
+        print("--start must be before --end", file=sys.stderr)
         return 2
     engine = build_engine(args.into)
     empty(engine)

@@ -9,7 +9,7 @@ from pydantic_settings import SettingsConfigDict
 
 from frontdoor_platform.settings import ServiceSettings
 
-from .thresholds_file import SHIPPED
+from .thresholds_loader import SHIPPED
 
 
 class Settings(ServiceSettings):

@@ -1,5 +1,6 @@
-"""The rules' thresholds from their versioned configuration file
-(`thresholds.json` by default; OUTCOMES_THRESHOLDS points elsewhere)."""
+"""Loads the thresholds (`domain.thresholds.Thresholds`) from their versioned
+configuration file: `thresholds.json` beside this module by default (SHIPPED),
+or the file OUTCOMES_THRESHOLDS names. A wrong file is refused naming the field."""
 
 from __future__ import annotations
 

@@ -38,7 +38,6 @@ from frontdoor_contracts.topics import (
 )
 
 from ..models import OutcomesTable
-from .rules import join_categories
 from .tables import (
     KpiAllocation,
     KpiCaseOpened,
@@ -54,6 +53,7 @@ from .tables import (
     KpiOutcomeAchieved,
     KpiReferralChild,
     KpiReReferralCorrection,
+    join_categories,
 )
 
 Row = dict[str, Any]

@@ -1,13 +1,16 @@
-"""The KPI rules that need no database: ratios, the 12-month follow-up
-window after a closure, the median of a histogram. Plain Python."""
+"""The KPI arithmetic that needs no database, in plain Python: a ratio, the
+median of a histogram, the 12 months before a period's end (a report's or a
+gauge's default period), and the 12-month follow-up after a closure. Both
+twelve months are the contracts' calendar months (`frontdoor_contracts.periods`),
+never 365 days."""
 
 from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
-from frontdoor_contracts.periods import TWELVE_MONTHS, window_end, within_twelve_months
+from frontdoor_contracts.periods import ENGLAND, TWELVE_MONTHS, months_after, window_end, within_twelve_months
 
 RE_REFERRAL_WINDOW_MONTHS = TWELVE_MONTHS
 """A closed case is re-referred when a decision for its family is within 12
@@ -16,13 +19,21 @@ calendar months between dates in England that the contacts service flags
 re-referrals with (from the closing instant to the end of the day before
 the closure's anniversary)."""
 
-NATIONAL_RE_REFERRAL_RATE = 0.223
-STATISTICAL_NEIGHBOURS_RE_REFERRAL_RATE = 0.208
-
 
 def ratio(numerator: int, denominator: int) -> float | None:
     """numerator / denominator, or None when there is nothing to divide by."""
     return numerator / denominator if denominator else None
+
+
+def year_before(end: datetime) -> datetime:
+    """The start of the 12 months that end at `end`: `end`'s date in England
+    taken back 12 calendar months (the contracts' `months_after`: a day the
+    month lacks moves to the 1st of the next, so 29 February goes back to 1
+    March), at `end`'s time of day in England. A period ending at midnight is
+    then the contracts' 12 months from its start: `window_end(start) == end`."""
+    local = end.astimezone(ENGLAND)
+    day = months_after(local.date(), -TWELVE_MONTHS)
+    return datetime.combine(day, local.time(), tzinfo=ENGLAND).astimezone(UTC)
 
 
 def follow_up_over(closed_at: datetime, now: datetime) -> bool:
@@ -59,13 +70,3 @@ def median_of_counts(counts: Mapping[int, int]) -> float | None:
         if len(found) == 2:
             break
     return (found[0] + found[1]) / 2
-
-
-def split_categories(joined: str) -> list[str]:
-    """A comma-separated column back to its categories."""
-    return [part for part in joined.split(",") if part]
-
-
-def join_categories(values: Sequence[str]) -> str:
-    """Categories as one column: sorted, distinct, comma-separated."""
-    return ",".join(sorted(set(values)))

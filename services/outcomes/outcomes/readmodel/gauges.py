@@ -1,6 +1,6 @@
 """The KPIs as Prometheus gauges, `frontdoor_outcomes_kpi_*`, computed from
 the read model when scraped (in the scrape thread) over the 12 months before
-the scrape. Each figure is two samples, part="numerator" and
+the scrape (calendar months in England: `calculations.year_before`). Each figure is two samples, part="numerator" and
 part="denominator", and a `_ratio` gauge (absent while the denominator is 0).
 Labels are bounded categories only (source, category, agency_kind, stage,
 to, comparator, part): never a family, child or agency id.
@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -22,14 +21,20 @@ from sqlmodel import Session
 
 from frontdoor_platform.clock import Clock
 
-from .report import closed_cases_kpi, kpi_report
-from .report_models import ClosedCasesKpi, Figure, KpiReport
-from .rules import NATIONAL_RE_REFERRAL_RATE, STATISTICAL_NEIGHBOURS_RE_REFERRAL_RATE
+from .calculations import year_before
+from .early_help_kpis import closed_cases_kpi
+from .report import kpi_report
+from .report_models import (
+    NATIONAL_RE_REFERRAL_RATE,
+    STATISTICAL_NEIGHBOURS_RE_REFERRAL_RATE,
+    ClosedCasesKpi,
+    Figure,
+    KpiReport,
+)
 
 log = logging.getLogger(__name__)
 
 PREFIX = "frontdoor_outcomes_kpi_"
-PERIOD = timedelta(days=365)
 PART = "part"
 
 # name, help, labels besides `part` (None: a plain gauge, no parts and no ratio)
@@ -126,8 +131,9 @@ class KpiCollector(Collector):
     def read(self) -> list[GaugeMetricFamily]:
         now = self._clock()
         with Session(self._engine) as session:
-            report = kpi_report(session, now - PERIOD, now, now)
-            closed = closed_cases_kpi(session, now - 2 * PERIOD, now - PERIOD, now)  # the period before the last
+            report = kpi_report(session, year_before(now), now, now)
+            last_year = year_before(now)  # the cases of the 12 months before those: their follow-up is over
+            closed = closed_cases_kpi(session, year_before(last_year), last_year, now)
         return gauge_families(report, closed)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from .rules import NATIONAL_RE_REFERRAL_RATE, RE_REFERRAL_WINDOW_MONTHS, STATISTICAL_NEIGHBOURS_RE_REFERRAL_RATE, ratio
+from .calculations import RE_REFERRAL_WINDOW_MONTHS, ratio
+
+NATIONAL_RE_REFERRAL_RATE = 0.223
+STATISTICAL_NEIGHBOURS_RE_REFERRAL_RATE = 0.208
 
 PERIOD_RULE = ("Facts whose business time (received_at, decided_at, offered_at, delivered_at, closed_at, "
                "allocated_at, opened_at, identified_at, achieved_at, eligible_at) is in [period_start, period_end).")

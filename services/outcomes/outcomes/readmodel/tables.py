@@ -14,6 +14,7 @@ them)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlmodel import Field
@@ -25,7 +26,17 @@ from ..models import OutcomesTable
 EVENT_ID_LENGTH = 200  # the envelope's limit
 CATEGORY_LENGTH = 40
 AGENCY_ID_LENGTH = 64
-PROBLEMS_LENGTH = 120  # six headline problems, comma-separated
+PROBLEMS_LENGTH = 120  # six headline problems, comma-separated (`join_categories`)
+
+
+def join_categories(values: Sequence[str]) -> str:
+    """Categories as one column: sorted, distinct, comma-separated."""
+    return ",".join(sorted(set(values)))
+
+
+def split_categories(joined: str) -> list[str]:
+    """A comma-separated column back to its categories."""
+    return [part for part in joined.split(",") if part]
 
 
 class KpiContact(OutcomesTable, table=True):

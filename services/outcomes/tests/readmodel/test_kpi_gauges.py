@@ -117,3 +117,15 @@ def test_a_database_that_does_not_answer_leaves_the_kpis_out(tmp_path: Path) -> 
         assert list(kpi_collector(engine, lambda: NOW, cache_seconds=0).collect()) == []
     finally:
         engine.dispose()
+
+
+def test_the_last_12_months_are_calendar_months_not_365_days(kit) -> None:
+    now = datetime(2028, 6, 30, 12, tzinfo=UTC)  # 29 February 2028 is in the last 12 months: they are 366 days
+    contact_at = datetime(2027, 6, 30, 18, tzinfo=UTC)  # in them, though more than 365 days before `now`
+    closed_at = datetime(2026, 6, 30, 18, tzinfo=UTC)  # in the 12 months before those (731 days before `now`)
+    kit.apply([kit.recorded(uuid.uuid4(), uuid.uuid4(), ReferrerSource.POLICE, contact_at, [uuid.uuid4()]),
+               kit.closed(uuid.uuid4(), uuid.uuid4(), closed_at, ClosureOutcome.NO_CHANGE, [uuid.uuid4()])])
+    got = samples(kpi_collector(kit.engine, lambda: now, cache_seconds=0))
+    k = "frontdoor_outcomes_kpi_"
+    assert got[(k + "contacts_by_source", (("part", "denominator"), ("source", "police")))] == 1
+    assert got[(k + "closed_not_re_referred", (("part", "denominator"), ("to", "early_help")))] == 1

@@ -1,4 +1,5 @@
-"""The KPI rules that need no database."""
+"""The KPI arithmetic that needs no database (readmodel/calculations.py), and the
+categories' column encoding (readmodel/tables.py)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from frontdoor_contracts.periods import within_twelve_months
+from frontdoor_contracts.periods import window_end, within_twelve_months
+from outcomes.readmodel.calculations import came_back, follow_up_over, median_of_counts, ratio, year_before
 from outcomes.readmodel.report import check_period
 from outcomes.readmodel.report_models import Figure
-from outcomes.readmodel.rules import (
-    came_back,
-    follow_up_over,
-    join_categories,
-    median_of_counts,
-    ratio,
-    split_categories,
-)
+from outcomes.readmodel.tables import join_categories, split_categories
 
 CLOSED = datetime(2024, 2, 29, 17, 45, tzinfo=UTC)  # a leap day: its 12 months run to the end of 28 February 2025
 DAY = timedelta(days=1)
@@ -66,6 +61,32 @@ def test_the_follow_up_is_over_at_midnight_in_england_on_the_anniversary() -> No
     summer = datetime(2025, 6, 15, 10, tzinfo=UTC)
     assert not follow_up_over(summer, datetime(2026, 6, 14, 22, 59, 59, tzinfo=UTC))
     assert follow_up_over(summer, datetime(2026, 6, 14, 23, 0, tzinfo=UTC))  # 00:00 BST on 15 June 2026
+
+
+@pytest.mark.parametrize(("end", "start"), [
+    # 1 April 2025 00:00 BST back to 1 April 2024 00:00 BST: a year of 365 days would start on 1 April 00:00 BST too,
+    (datetime(2025, 3, 31, 23, tzinfo=UTC), datetime(2024, 3, 31, 23, tzinfo=UTC)),
+    # but across a leap day 365 days fall short: 1 February 2025 back to 1 February 2024 is 366 days,
+    (datetime(2025, 2, 1, tzinfo=UTC), datetime(2024, 2, 1, tzinfo=UTC)),
+    # a missing day moves to the 1st of the next month, as in the contracts (29 February 2024 back to 1 March 2023),
+    (datetime(2024, 2, 29, 12, tzinfo=UTC), datetime(2023, 3, 1, 12, tzinfo=UTC)),
+    # and the time of day is England's: 10:00 BST on 15 June, 10:00 GMT on 15 January.
+    (datetime(2025, 6, 15, 9, tzinfo=UTC), datetime(2024, 6, 15, 9, tzinfo=UTC)),
+    (datetime(2025, 1, 15, 10, tzinfo=UTC), datetime(2024, 1, 15, 10, tzinfo=UTC)),
+])
+def test_the_year_before_an_end_is_12_calendar_months_in_england(end: datetime, start: datetime) -> None:
+    assert year_before(end) == start
+    assert year_before(end).tzinfo is UTC
+
+
+def test_a_year_ending_at_midnight_is_the_contracts_12_months_from_its_start() -> None:
+    for end in (datetime(2025, 3, 31, 23, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC),
+                datetime(2028, 3, 1, tzinfo=UTC), datetime(2025, 10, 25, 23, tzinfo=UTC)):  # the last: 26 October, BST
+        start = year_before(end)
+        assert window_end(start) == end
+        assert within_twelve_months(start, end - timedelta(microseconds=1))
+        assert not within_twelve_months(start, end)
+    assert year_before(datetime(2025, 2, 1, tzinfo=UTC)) != datetime(2025, 2, 1, tzinfo=UTC) - 365 * DAY
 
 
 @pytest.mark.parametrize("counts", [{}, {5: 1}, {1: 1, 2: 1}, {0: 3, 10: 1}, {3: 2, 7: 2}, {1: 0, 4: 3, 9: 0},
