@@ -1,32 +1,28 @@
-"""A person named in an event, matched to the people index or added to it:
-the one way contacts' children and adults and partner data's people are
-matched (the rules are `domain.people`'s; the look-ups `lookups`')."""
+"""People named in an event, matched to the people index or added to it,
+and placed in a family: the one way a contact's children and adults and a
+partner record's person are matched.
+
+This module alone reads the people the facts could be (through `lookups`),
+asks `domain.people` for the decision (`judge`, `plan_family`) and writes
+what was decided onto the people index (and, for a contact that links two
+families, `store.merge_families`). The rules are `domain.people`'s.
+"""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal, overload
 
 from sqlmodel import Session
 
+from frontdoor_contracts.contacts import Adult, Child, ContactSubmitted
+
 from . import store
-from .domain.people import KnownPerson, PersonFacts, StoredPerson, choose_match, demographic_key, filled_in
+from .domain.people import Candidates, KnownPerson, PersonFacts, Refusal, demographic_key, judge, plan_family
 from .lookups import Lookups
 from .models import Person
-
-
-@dataclass(frozen=True)
-class Candidates:
-    """The people the facts could be: by NHS number, by UPN, by name + date of birth + postcode."""
-
-    by_nhs: Person | None
-    by_upn: Person | None
-    by_demographics: tuple[Person, ...]
-
-    def known(self) -> tuple[KnownPerson | None, KnownPerson | None, list[KnownPerson]]:
-        return (store.known(self.by_nhs), store.known(self.by_upn),
-                [k for p in self.by_demographics if (k := store.known(p))])
 
 
 @dataclass(frozen=True)
@@ -35,32 +31,108 @@ class Matched:
     created: bool
 
 
-def candidates(lookups: Lookups, facts: PersonFacts, kind: str) -> Candidates:
-    by_demographics = {p.id: p for p in lookups.by_demographics(demographic_key(facts), kind)}
-    return Candidates(lookups.by_nhs(facts.nhs_number), lookups.by_upn(facts.upn), tuple(by_demographics.values()))
+@dataclass(frozen=True)
+class Placed:
+    """A partner record's person and their family."""
+
+    person: Person
+    created: bool
+    family_id: uuid.UUID
 
 
-def settle(lookups: Lookups, session: Session, facts: PersonFacts, kind: str, found: Candidates,
-           now: datetime) -> Matched:
-    """The person the facts describe among `found`, or a new one; either way
-    with what the facts add to what was known."""
-    match = choose_match(facts, *found.known())
-    if match is None:
+@dataclass(frozen=True)
+class ContactPeople:
+    """A contact's children and adults, each with the person they are, and the family the contact is about
+    (`merged`: the families the contact linked into it)."""
+
+    children: list[tuple[Child, Person]]
+    adults: list[tuple[Adult, Person]]
+    family_id: uuid.UUID
+    merged: tuple[uuid.UUID, ...]
+
+
+def match_contact(lookups: Lookups, session: Session, contact: ContactSubmitted, now: datetime) -> ContactPeople:
+    """Match every child, then every adult, and place them: the children in the family `plan_family` gives
+    (merging the others it names), an adult without a family in it too."""
+    people: list[Person] = []
+    for kind, facts in _people_named(contact):
+        people.append(_match(lookups, session, facts, kind, now).person)
+    children = list(zip(contact.children, people[:len(contact.children)], strict=True))
+    adults = list(zip(contact.adults, people[len(contact.children):], strict=True))
+    plan = plan_family([p.family_id for _, p in children], [p.family_id for _, p in adults])
+    if plan.merged:
+        store.merge_families(session, plan.family_id, plan.merged)
+    for child, person in children:
+        person.school_urn = child.school_urn or person.school_urn
+        person.family_id = plan.family_id
+        session.add(person)
+    for _, person in adults:
+        person.family_id = person.family_id or plan.family_id
+    return ContactPeople(children, adults, plan.family_id, plan.merged)
+
+
+def match_partner_person(lookups: Lookups, session: Session, facts: PersonFacts, kind: str, uprn: str | None,
+                         fact_id: uuid.UUID, now: datetime) -> Placed | Refusal:
+    """The person a partner record is about, or why it is refused. A person it creates is marked as created
+    from `fact_id`. The family: a person who has one keeps it; else the family of the people already at
+    the record's UPRN, the longest known first (`plan_family`, as if they were a contact's adults); else a
+    new one. The person's UPRN is then the record's (the latest one given, like the postcode)."""
+    matched = _match(lookups, session, facts, kind, now, strict=True)
+    if isinstance(matched, Refusal):
+        return matched
+    person = matched.person
+    if matched.created:
+        person.created_from_fact_id = fact_id
+    at_uprn = [p.family_id for p in lookups.by_uprn(uprn) if p.id != person.id]
+    family_id = plan_family([person.family_id], at_uprn).family_id
+    person.family_id, person.uprn = family_id, uprn or person.uprn
+    session.add(person)
+    lookups.remember(person)
+    return Placed(person, matched.created, family_id)
+
+
+@overload
+def _match(lookups: Lookups, session: Session, facts: PersonFacts, kind: str, now: datetime,
+           *, strict: Literal[False] = False) -> Matched: ...
+
+
+@overload
+def _match(lookups: Lookups, session: Session, facts: PersonFacts, kind: str, now: datetime,
+           *, strict: bool) -> Matched | Refusal: ...
+
+
+def _match(lookups: Lookups, session: Session, facts: PersonFacts, kind: str, now: datetime,
+           *, strict: bool = False) -> Matched | Refusal:
+    """Read who the facts could be, ask the rules who they are, and write down what the facts add."""
+    key = demographic_key(facts)
+    by_nhs, by_upn = lookups.by_nhs(facts.nhs_number), lookups.by_upn(facts.upn)
+    by_demographics = {p.id: p for p in lookups.by_demographics(key, kind)}
+    rows = {p.id: p for p in (by_nhs, by_upn, *by_demographics.values()) if p is not None}
+    known = {p.id: KnownPerson(p.id, p.nhs_number, p.upn, p.postcode, p.date_of_birth, p.demographic_key)
+             for p in rows.values()}
+    found = Candidates(known[by_nhs.id] if by_nhs is not None else None,
+                       known[by_upn.id] if by_upn is not None else None,
+                       tuple(known[person_id] for person_id in by_demographics))
+    verdict = judge(facts, found, strict=strict)
+    if isinstance(verdict, Refusal):
+        return verdict
+    if verdict.match is None:
         person = Person(id=uuid.uuid4(), kind=kind, given_name=facts.given_name, family_name=facts.family_name,
-                        date_of_birth=facts.date_of_birth, created_at=now)
+                        created_at=now)
     else:
-        person = next(p for p in (found.by_nhs, found.by_upn, *found.by_demographics)
-                      if p is not None and p.id == match.person_id)
-    by_nhs, by_upn = found.by_nhs, found.by_upn
-    known = StoredPerson(person.nhs_number, person.upn, person.postcode, person.date_of_birth, person.demographic_key)
-    now_known = filled_in(known, facts, nhs_taken=by_nhs is not None and by_nhs.id != person.id,
-                          upn_taken=by_upn is not None and by_upn.id != person.id)
+        person = rows[verdict.match.person_id]
+    now_known = verdict.now_known
     person.nhs_number, person.upn, person.postcode = now_known.nhs_number, now_known.upn, now_known.postcode
     person.date_of_birth, person.demographic_key = now_known.date_of_birth, now_known.demographic_key
     session.add(person)
     lookups.remember(person)
-    return Matched(person, created=match is None)
+    return Matched(person, created=verdict.match is None)
 
 
-def match_or_create(lookups: Lookups, session: Session, facts: PersonFacts, kind: str, now: datetime) -> Person:
-    return settle(lookups, session, facts, kind, candidates(lookups, facts, kind), now).person
+def _people_named(contact: ContactSubmitted) -> list[tuple[str, PersonFacts]]:
+    """What the contact says of each child, then of each adult, as far as matching cares."""
+    children = [("child", PersonFacts(c.given_name, c.family_name, c.date_of_birth, c.nhs_number, c.upn, c.postcode))
+                for c in contact.children]
+    adults = [("adult", PersonFacts(a.given_name, a.family_name, a.date_of_birth, a.nhs_number, None, a.postcode))
+              for a in contact.adults]
+    return children + adults

@@ -2,7 +2,8 @@
 (contacts.partner-fact-matched.v1, without identifiers or names), in one
 database transaction through the outbox.
 
-The person: matched like a contact's children and adults, by the same code
+The person and the household are `matching.match_partner_person`'s: the
+person is matched like a contact's children and adults, by the same code
 (`matching`, `domain.people`), as a child when under 18 on the day the
 measure is about, else as an adult. A record is refused (dead-lettered,
 naming the field, never a value) where it cannot be placed safely
@@ -63,7 +64,7 @@ from frontdoor_platform import outbox
 
 from . import matching
 from .domain.partner_facts import delivery_key, fact_id_for, measure_day, person_facts, under_18_on
-from .domain.people import plan_family, refusal
+from .domain.people import Refusal
 from .lookups import lookups_for
 from .models import OutboxEvent, PartnerRecordApplied
 
@@ -110,22 +111,12 @@ def record_partner_fact(session: Session, event: CloudEvent[PartnerEvent], sourc
                                                        "is before the person's date of birth")])
     is_child = under_18_on(data.person.date_of_birth, day)
     kind = "child" if is_child else "adult"
-    facts = person_facts(data.person)
-    found = matching.candidates(lookups, facts, kind)
-    refused = refusal(facts, *found.known())
-    if refused is not None:
-        field = "data.person" + (f".{refused.field}" if refused.field else "")
-        raise PersonRefused(refused.reason, [FieldError(field, refused.reason, refused.message)])
-    matched = matching.settle(lookups, session, facts, kind, found, now)
-    person = matched.person
-    if matched.created:
-        person.created_from_fact_id = fact_id
-    uprn = data.person.uprn
-    at_uprn = [p.family_id for p in lookups.by_uprn(uprn) if p.id != person.id]
-    family_id = plan_family([person.family_id], at_uprn).family_id
-    person.family_id, person.uprn = family_id, uprn or person.uprn
-    session.add(person)
-    lookups.remember(person)
+    matched = matching.match_partner_person(lookups, session, person_facts(data.person), kind, data.person.uprn,
+                                            fact_id, now)
+    if isinstance(matched, Refusal):
+        field = "data.person" + (f".{matched.field}" if matched.field else "")
+        raise PersonRefused(matched.reason, [FieldError(field, matched.reason, matched.message)])
+    person, family_id = matched.person, matched.family_id
     session.add(PartnerRecordApplied(id=key, event_id=event.id, event_source=event.source, dataset=dataset.value,
                                      fact_id=fact_id, person_id=person.id, family_id=family_id, recorded_at=now))
     lookups.note_partner_record(key)

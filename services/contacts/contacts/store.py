@@ -11,7 +11,6 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from .domain.people import KnownPerson
 from .models import (
     ChildReferral,
     Contact,
@@ -21,12 +20,6 @@ from .models import (
     PendingDecision,
     Person,
 )
-
-
-def known(person: Person | None) -> KnownPerson | None:
-    if person is None:
-        return None
-    return KnownPerson(person.id, person.nhs_number, person.upn, person.family_id)
 
 
 def person_by_nhs(session: Session, nhs_number: str | None) -> Person | None:

@@ -8,6 +8,10 @@ demographic candidate whose NHS number or UPN contradicts.
 
 Partner data (`refusal`) goes through the same rules, with a few more
 reasons to refuse a record instead of recording a new person.
+
+`judge` is the one decision the service asks for: given the facts and the
+people they could be (`Candidates`), who they are (or nobody yet) and what
+is known of them once the facts are in, or, for partner data, why not.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal, overload
 
 
 @dataclass(frozen=True)
@@ -32,10 +37,26 @@ class PersonFacts:
 
 @dataclass(frozen=True)
 class KnownPerson:
+    """A person of the index, as far as the rules care."""
+
     person_id: uuid.UUID
     nhs_number: str | None
     upn: str | None
-    family_id: uuid.UUID | None = None
+    postcode: str | None = None
+    date_of_birth: date | None = None
+    demographic_key: str | None = None
+
+    def stored(self) -> StoredPerson:
+        return StoredPerson(self.nhs_number, self.upn, self.postcode, self.date_of_birth, self.demographic_key)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The people the facts could be: by NHS number, by UPN, by name + date of birth + postcode."""
+
+    by_nhs: KnownPerson | None = None
+    by_upn: KnownPerson | None = None
+    by_demographics: tuple[KnownPerson, ...] = ()
 
 
 def normalise_name(name: str) -> str:
@@ -154,6 +175,39 @@ def filled_in(known: StoredPerson, facts: PersonFacts, nhs_taken: bool, upn_take
         date_of_birth=known.date_of_birth or facts.date_of_birth,
         demographic_key=known.demographic_key or demographic_key(facts),
     )
+
+
+NOBODY_YET = StoredPerson(None, None, None, None, None)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Who the facts describe (`match`; None: a new person) and what is known of them once the facts are in."""
+
+    match: KnownPerson | None
+    now_known: StoredPerson
+
+
+@overload
+def judge(facts: PersonFacts, found: Candidates, *, strict: Literal[False] = False) -> Verdict: ...
+
+
+@overload
+def judge(facts: PersonFacts, found: Candidates, *, strict: bool) -> Verdict | Refusal: ...
+
+
+def judge(facts: PersonFacts, found: Candidates, *, strict: bool = False) -> Verdict | Refusal:
+    """The person `facts` describe among `found` (`choose_match`), or a new
+    one, with what the facts add (`filled_in`: never an identifier that
+    another of `found` holds). `strict` (partner data) refuses where a
+    contact would be recorded regardless (`refusal`)."""
+    if strict and (refused := refusal(facts, found.by_nhs, found.by_upn, found.by_demographics)) is not None:
+        return refused
+    match = choose_match(facts, found.by_nhs, found.by_upn, found.by_demographics)
+    match_id = match.person_id if match is not None else None
+    return Verdict(match, filled_in(match.stored() if match is not None else NOBODY_YET, facts,
+                                    nhs_taken=found.by_nhs is not None and found.by_nhs.person_id != match_id,
+                                    upn_taken=found.by_upn is not None and found.by_upn.person_id != match_id))
 
 
 @dataclass(frozen=True)

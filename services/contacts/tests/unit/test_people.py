@@ -102,3 +102,26 @@ def test_an_nhs_number_match_is_taken_though_the_upn_differs() -> None:
     with_permanent_upn = PersonFacts("Amy", "Test-Child", date(2015, 3, 1), nhs_number="9434765919",
                                      upn="A801200001002", postcode="RG1 1AA")
     assert choose_match(with_permanent_upn, same_child, None, []) is same_child
+
+
+def test_judge_matches_and_fills_in_but_never_takes_an_identifier_another_candidate_holds() -> None:
+    from contacts.domain.people import Candidates, Verdict, judge
+
+    upn_holder = known(nhs="4010232137", upn="H801200001001")
+    with_upn = PersonFacts("Amy", "Test-Child", date(2015, 3, 1), upn="H801200001001", postcode="RG1 1AA")
+    verdict = judge(with_upn, Candidates(by_upn=upn_holder))
+    assert isinstance(verdict, Verdict) and verdict.match is upn_holder
+    amy_with_upn = PersonFacts("Amy", "Test-Child", date(2015, 3, 1), nhs_number="9434765919",
+                               upn="H801200001001", postcode="RG1 1AA")
+    contradicted = judge(amy_with_upn, Candidates(by_upn=upn_holder))  # her NHS number contradicts the holder's
+    assert contradicted.match is None  # a new person, who does not take the UPN its holder keeps
+    assert contradicted.now_known.nhs_number == "9434765919" and contradicted.now_known.upn is None
+
+
+def test_judge_refuses_only_when_strict() -> None:
+    from contacts.domain.people import Candidates, Refusal, judge
+
+    tie = Candidates(by_demographics=(known(), known()))
+    assert isinstance(judge(PersonFacts("Amy", "Test-Child", date(2015, 3, 1), postcode="RG1 1AA"), tie,
+                            strict=True), Refusal)
+    assert judge(PersonFacts("Amy", "Test-Child", date(2015, 3, 1), postcode="RG1 1AA"), tie).match is None
