@@ -25,7 +25,7 @@ from .handlers import Rules
 from .metrics import Metrics
 from .migrations import migrate
 from .models import OutboxEvent
-from .page.routes import router as page_router
+from .page import routes as page
 from .runtime import Runtime
 from .settings import Settings
 from .term_dates import load_calendar
@@ -64,5 +64,5 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
     app = service_app("Front Door notifications service", "Tells schools' key adults about domestic abuse "
                       "incidents involving their pupils before the next school day.", __version__, lifespan, config)
     app.include_router(router)
-    app.include_router(page_router(config))
+    page.install(app, config)
     return app

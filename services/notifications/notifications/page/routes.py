@@ -1,7 +1,8 @@
 """The page's routes, under /page and out of the OpenAPI document: sign in
 and out, the school's notifications, one notification, its acknowledgement;
 setting a password with a one-time code and the second factor are in
-`account_routes.py`.
+`account_routes.py`. `install` puts both on an app, with the app's one
+`Web` (its sign-in throttle and its bound on argon2) on `app.state.page`.
 
 Database work runs in worker threads, never on the event loop; the engine
 and the clock are the app's (`app.state.auth`). A sign-in goes through the
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
@@ -31,9 +32,29 @@ from . import account_routes, accounts, csrf, sessions, views
 from .sessions import SignedIn
 from .signin import Outcome
 from .views import Listed, Shown
-from .web import HEADERS, NEXT_STEP, PREFIX, SESSION_COOKIE, Web, form_value, reading, staff_id_of, stylesheet, writing
+from .web import (
+    HEADERS,
+    NEXT_STEP,
+    PREFIX,
+    SESSION_COOKIE,
+    Web,
+    WebDep,
+    form_value,
+    reading,
+    staff_id_of,
+    stylesheet,
+    writing,
+)
 
 ERASED = "Details removed after the retention period."
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """The page on `app`: its plumbing (one per app) and its routes."""
+    app.state.page = Web(settings)
+    app.include_router(router)
+    app.include_router(account_routes.router)
 
 
 def refused_text(settings: Settings) -> str:
@@ -51,142 +72,141 @@ def _parse_id(raw: str) -> uuid.UUID | None:
         return None
 
 
-def router(settings: Settings) -> APIRouter:
-    """The page's routes (mount with `app.include_router(router(settings))`)."""
-    pages = APIRouter(prefix=PREFIX, include_in_schema=False)
-    web = Web(settings)
-    refusal = refused_text(settings)
+def _not_found(web: Web, signed: SignedIn | None) -> HTMLResponse:
+    return web.render("not_found.html", 404, signed=signed, title="Page not found")
 
-    def not_found(signed: SignedIn | None) -> HTMLResponse:
-        return web.render("not_found.html", 404, signed=signed, title="Page not found")
 
-    def wake_relay(request: Request) -> None:
-        """Publish the acknowledgement now when this process runs the outbox relay (else the worker polls)."""
-        relay = getattr(getattr(request.app.state, "runtime", None), "relay", None)
-        wake = getattr(relay, "wake", None)
-        if callable(wake):
-            wake()
+def _wake_relay(request: Request) -> None:
+    """Publish the acknowledgement now when this process runs the outbox relay (else the worker polls)."""
+    relay = getattr(getattr(request.app.state, "runtime", None), "relay", None)
+    wake = getattr(relay, "wake", None)
+    if callable(wake):
+        wake()
 
-    @pages.get("/static/page.css")
-    async def page_stylesheet() -> Response:
-        return Response(stylesheet(), media_type="text/css", headers=dict(HEADERS))
 
-    @pages.get("/")
-    async def school_notifications(request: Request) -> Response:
-        signed = await web.gate(request)
-        if not isinstance(signed, SignedIn):
-            return signed
-        engine, clock = web.plumbing(request)
-        now = clock()
+@router.get("/static/page.css")
+async def page_stylesheet() -> Response:
+    return Response(stylesheet(), media_type="text/css", headers=dict(HEADERS))
 
-        def read(db: Session) -> tuple[str, list[Listed]]:
-            school = directory.school(db, signed.school_urn)
-            return (school.name if school else signed.school_urn,
-                    [views.listed(row, now) for row in inbox.of_school(db, signed.school_urn)])
 
-        school_name, items = await in_thread(reading, engine, read)
-        return web.render("inbox.html", signed=signed, flash=web.flash_of(request), title="Notifications",
-                          school_name=school_name, items=items, enrolled=signed.enrolled,
-                          waiting=sum(1 for item in items if not item.acknowledged))
+@router.get("/")
+async def school_notifications(request: Request, web: WebDep) -> Response:
+    signed = await web.gate(request)
+    if not isinstance(signed, SignedIn):
+        return signed
+    engine, clock = web.plumbing(request)
+    now = clock()
 
-    @pages.get("/sign-in")
-    async def sign_in_form(request: Request) -> Response:
-        found = await web.session(request)
-        if found is not None:
-            return web.redirect(NEXT_STEP.get(found.stage, f"{PREFIX}/"))
-        token = web.presession_token(request)
-        response = web.render("sign_in.html", flash=web.flash_of(request), title="Sign in", presession=token,
-                              error=None, staff_id="")
-        web.presession_cookie(response, token)
-        return response
+    def read(db: Session) -> tuple[str, list[Listed]]:
+        school = directory.school(db, signed.school_urn)
+        return (school.name if school else signed.school_urn,
+                [views.listed(row, now) for row in inbox.of_school(db, signed.school_urn)])
 
-    @pages.post("/sign-in")
-    async def sign_in(request: Request) -> Response:
-        form = await request.form()
-        expected = request.cookies.get(csrf.PRESESSION_COOKIE)
-        if not csrf.matches(expected, form_value(form, csrf.FIELD)):
-            return web.expired_form(None)
-        staff_id = staff_id_of(form)
-        password = (form_value(form, "password") or "")[:accounts.MAX_PASSWORD_LENGTH + 1]
-        engine, clock = web.plumbing(request)
-        attempt = await web.sign_ins.attempt(engine, clock, staff_id, password, web.address(request))
-        if attempt.outcome is Outcome.BUSY:
-            return web.busy("sign_in.html", title="Sign in", presession=expected or "", staff_id=staff_id)
-        if attempt.token is None:
-            return web.render("sign_in.html", 401, title="Sign in", presession=expected or "", error=refusal,
-                              staff_id=staff_id)
-        response = web.redirect(NEXT_STEP.get(attempt.stage, f"{PREFIX}/"))
-        web.session_cookie(response, attempt.token)
-        web.forget_cookie(response, csrf.PRESESSION_COOKIE, "strict")
-        return response
+    school_name, items = await in_thread(reading, engine, read)
+    return web.render("inbox.html", signed=signed, flash=web.flash_of(request), title="Notifications",
+                      school_name=school_name, items=items, enrolled=signed.enrolled,
+                      waiting=sum(1 for item in items if not item.acknowledged))
 
-    @pages.post("/sign-out")
-    async def sign_out(request: Request) -> Response:
-        signed = await web.session(request)  # a sign-in half done may be abandoned too
-        if signed is None:
-            response = web.to_sign_in()
-        else:
-            form = await request.form()
-            if not csrf.matches(signed.csrf_token, form_value(form, csrf.FIELD)):
-                return web.expired_form(signed)
-            engine, _ = web.plumbing(request)
-            token = request.cookies.get(SESSION_COOKIE)
-            await in_thread(writing, engine, lambda db: sessions.end(db, token))
-            response = web.to_sign_in("signed-out")
-        web.forget_cookie(response, SESSION_COOKIE, "lax")
-        return response
 
-    @pages.get("/notifications/{notification_id}")
-    async def notification(request: Request, notification_id: str) -> Response:
-        signed = await web.gate(request)
-        if not isinstance(signed, SignedIn):
-            return signed
-        wanted = _parse_id(notification_id)
-        if wanted is None:
-            return not_found(signed)
-        engine, clock = web.plumbing(request)
-        now = clock()
+@router.get("/sign-in")
+async def sign_in_form(request: Request, web: WebDep) -> Response:
+    found = await web.session(request)
+    if found is not None:
+        return web.redirect(NEXT_STEP.get(found.stage, f"{PREFIX}/"))
+    token = web.presession_token(request)
+    response = web.render("sign_in.html", flash=web.flash_of(request), title="Sign in", presession=token,
+                          error=None, staff_id="")
+    web.presession_cookie(response, token)
+    return response
 
-        def read(db: Session) -> Shown | None:
-            row = inbox.one_of_school(db, signed.school_urn, wanted)
-            return None if row is None else views.shown(row, now, settings.mash_contact)
 
-        item = await in_thread(reading, engine, read)
-        if item is None:
-            return not_found(signed)
-        return web.render("notification.html", signed=signed, flash=web.flash_of(request), title="Notification",
-                          item=item, erased_text=ERASED, mash_contact=settings.mash_contact)
+@router.post("/sign-in")
+async def sign_in(request: Request, web: WebDep) -> Response:
+    form = await request.form()
+    expected = request.cookies.get(csrf.PRESESSION_COOKIE)
+    if not csrf.matches(expected, form_value(form, csrf.FIELD)):
+        return web.expired_form(None)
+    staff_id = staff_id_of(form)
+    password = (form_value(form, "password") or "")[:accounts.MAX_PASSWORD_LENGTH + 1]
+    engine, clock = web.plumbing(request)
+    attempt = await web.sign_ins.attempt(engine, clock, staff_id, password, web.address(request))
+    if attempt.outcome is Outcome.BUSY:
+        return web.busy("sign_in.html", title="Sign in", presession=expected or "", staff_id=staff_id)
+    if attempt.token is None:
+        return web.render("sign_in.html", 401, title="Sign in", presession=expected or "",
+                          error=refused_text(web.settings), staff_id=staff_id)
+    response = web.redirect(NEXT_STEP.get(attempt.stage, f"{PREFIX}/"))
+    web.session_cookie(response, attempt.token)
+    web.forget_cookie(response, csrf.PRESESSION_COOKIE, "strict")
+    return response
 
-    @pages.post("/notifications/{notification_id}/acknowledgement")
-    async def acknowledgement(request: Request, notification_id: str) -> Response:
-        signed = await web.gate(request)
-        if not isinstance(signed, SignedIn):
-            return signed
+
+@router.post("/sign-out")
+async def sign_out(request: Request, web: WebDep) -> Response:
+    signed = await web.session(request)  # a sign-in half done may be abandoned too
+    if signed is None:
+        response = web.to_sign_in()
+    else:
         form = await request.form()
         if not csrf.matches(signed.csrf_token, form_value(form, csrf.FIELD)):
             return web.expired_form(signed)
-        wanted = _parse_id(notification_id)
-        if wanted is None:
-            return not_found(signed)
-        engine, clock = web.plumbing(request)
+        engine, _ = web.plumbing(request)
+        token = request.cookies.get(SESSION_COOKIE)
+        await in_thread(writing, engine, lambda db: sessions.end(db, token))
+        response = web.to_sign_in("signed-out")
+    web.forget_cookie(response, SESSION_COOKIE, "lax")
+    return response
 
-        def acknowledge(db: Session) -> bool | None:
-            row = inbox.one_of_school(db, signed.school_urn, wanted)
-            if row is None:
-                return None
-            done = inbox.acknowledge(db, row, by=signed.staff_id, now=clock(), source_uri=settings.source_uri)
-            if done:  # the key adult's own change: audited as theirs, in its transaction
-                audit_trail(settings.source_uri).record(db, audit.staff_actor(signed.staff_id),
-                                                        "notification.acknowledged", f"notification:{wanted}",
-                                                        None, None, clock())
-            return done
 
-        done = await in_thread(writing, engine, acknowledge)
-        if done is None:
-            return not_found(signed)
-        if done:
-            wake_relay(request)
-        return web.redirect(f"{PREFIX}/notifications/{wanted}?done={'acknowledged' if done else 'already'}")
+@router.get("/notifications/{notification_id}")
+async def notification(request: Request, notification_id: str, web: WebDep) -> Response:
+    signed = await web.gate(request)
+    if not isinstance(signed, SignedIn):
+        return signed
+    wanted = _parse_id(notification_id)
+    if wanted is None:
+        return _not_found(web, signed)
+    engine, clock = web.plumbing(request)
+    now, mash_contact = clock(), web.settings.mash_contact
 
-    account_routes.add(pages, web)
-    return pages
+    def read(db: Session) -> Shown | None:
+        row = inbox.one_of_school(db, signed.school_urn, wanted)
+        return None if row is None else views.shown(row, now, mash_contact)
+
+    item = await in_thread(reading, engine, read)
+    if item is None:
+        return _not_found(web, signed)
+    return web.render("notification.html", signed=signed, flash=web.flash_of(request), title="Notification",
+                      item=item, erased_text=ERASED, mash_contact=mash_contact)
+
+
+@router.post("/notifications/{notification_id}/acknowledgement")
+async def acknowledgement(request: Request, notification_id: str, web: WebDep) -> Response:
+    signed = await web.gate(request)
+    if not isinstance(signed, SignedIn):
+        return signed
+    form = await request.form()
+    if not csrf.matches(signed.csrf_token, form_value(form, csrf.FIELD)):
+        return web.expired_form(signed)
+    wanted = _parse_id(notification_id)
+    if wanted is None:
+        return _not_found(web, signed)
+    engine, clock = web.plumbing(request)
+    source_uri = web.settings.source_uri
+
+    def acknowledge(db: Session) -> bool | None:
+        row = inbox.one_of_school(db, signed.school_urn, wanted)
+        if row is None:
+            return None
+        done = inbox.acknowledge(db, row, by=signed.staff_id, now=clock(), source_uri=source_uri)
+        if done:  # the key adult's own change: audited as theirs, in its transaction
+            audit_trail(source_uri).record(db, audit.staff_actor(signed.staff_id), "notification.acknowledged",
+                                           f"notification:{wanted}", None, None, clock())
+        return done
+
+    done = await in_thread(writing, engine, acknowledge)
+    if done is None:
+        return _not_found(web, signed)
+    if done:
+        _wake_relay(request)
+    return web.redirect(f"{PREFIX}/notifications/{wanted}?done={'acknowledged' if done else 'already'}")

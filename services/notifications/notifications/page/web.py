@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import resources
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy.engine import Engine
@@ -173,3 +173,12 @@ class Web:
         if found.stage is not Stage.SIGNED_IN:
             return self.redirect(NEXT_STEP[found.stage])
         return found
+
+
+async def page_web(request: Request) -> Web:
+    """The app's page plumbing, set on `app.state.page` when the page is installed (`routes.install`)."""
+    web: Web = request.app.state.page
+    return web
+
+
+WebDep = Annotated[Web, Depends(page_web)]
