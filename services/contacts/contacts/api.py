@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from frontdoor_contracts.contacts import ContactSubmitted, DecisionSubmitted, contact_id_for
-from frontdoor_contracts.envelope import TRACEPARENT_PATTERN, CloudEvent, encode_event, new_event
+from frontdoor_contracts.envelope import TRACEPARENT_PATTERN, encode_event, new_event
 from frontdoor_contracts.errors import FieldError, InvalidEvent, validate_data
 from frontdoor_contracts.topics import FRONTDOOR_CONTACTS, FRONTDOOR_DECISIONS
 from frontdoor_contracts.vocabulary import Decision, LevelOfNeed
@@ -88,16 +88,16 @@ def accepted(response: Response, contact_id: uuid.UUID) -> Accepted:
     return Accepted(contact_id=contact_id)
 
 
-async def publish(rt: Runtime, topic: str, key: str, event: CloudEvent[Any]) -> None:
-    """Return once the broker has the event; else 503 with Retry-After, at
-    once when the broker did not take it (nothing was written), or after
-    `broker_answer_seconds` without its verdict. The record may then still
+async def publish(rt: Runtime, topic: str, key: str, payload: bytes) -> None:
+    """Return once the broker has the event (`payload`, encoded in structured
+    mode); else 503 with Retry-After, at once when the broker did not take it
+    (nothing was written), or after `broker_answer_seconds` without its verdict. The record may then still
     be in the producer's buffer and be written later (frontdoor_platform.
     kafka never gives one up), so that 503 says "may have been recorded": a
     retry with the same Idempotency-Key carries the same event id, which the
     consumer records once. The publish itself is never cancelled. A record
     that can never be published is 413 or 422 (`_refusal`), never a 503."""
-    sending = asyncio.create_task(rt.publisher.publish(topic, key, encode_event(event), [CLOUDEVENTS_CONTENT_TYPE]))
+    sending = asyncio.create_task(rt.publisher.publish(topic, key, payload, [CLOUDEVENTS_CONTENT_TYPE]))
     try:
         async with asyncio.timeout(rt.settings.broker_answer_seconds):
             await asyncio.shield(sending)
@@ -215,8 +215,8 @@ async def submit_contact(contact: ContactSubmitted, response: Response, rt: Runt
         if idempotency_key is not None:
             body_hash = hashlib.sha256(contact.model_dump_json().encode()).hexdigest()
             await in_thread(claim_idempotency_key, rt.engine, who, idempotency_key, body_hash, contact_id, rt.clock())
-        event = new_event(contact, source=source, event_id=event_id, traceparent=traceparent)
-        await publish(rt, FRONTDOOR_CONTACTS.name, str(contact_id), event)
+        payload = encode_event(new_event(contact, source=source, event_id=event_id, traceparent=traceparent))
+        await publish(rt, FRONTDOOR_CONTACTS.name, str(contact_id), payload)
         claimed = {"referrer_source": contact.referrer_source.value, "da_incident": contact.da_incident is not None}
         await audited(rt, writer, who, "contact.submitted", f"contact:{contact_id}", claimed,
                       f"contact\n{source}\n{event_id}")
@@ -259,7 +259,7 @@ async def decide(contact_id: uuid.UUID, body: DecisionRequest, response: Respons
         if recorded is not None and recorded != decision_key(event):
             raise ProblemError(409, "this contact already has a decision")
         if recorded is None:  # else this very decision, recorded: a retry after a 503 (audited once, below)
-            await publish(rt, FRONTDOOR_DECISIONS.name, str(contact_id), event)
+            await publish(rt, FRONTDOOR_DECISIONS.name, str(contact_id), encode_event(event))
         await audited(rt, writer, who, "decision.submitted", f"contact:{contact_id}",
                       {"decision": decision.decision.value}, f"decision\n{decision_key(event)}")
     return accepted(response, contact_id)
