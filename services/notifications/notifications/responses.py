@@ -1,4 +1,4 @@
-"""The API's bodies, declared so a generated client knows them. The MASH
+"""The API's bodies and problems, declared so a generated client knows them. The MASH
 and admin views carry ids, times and states only; a school's inbox carries
 the minimum a key adult needs about its own pupil."""
 
@@ -12,8 +12,14 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from frontdoor_contracts.allocation import StaffRef
 from frontdoor_contracts.notifications import Channel
+from frontdoor_platform.problems import problem_responses
 
 from .domain import destinations
+
+# The problems (application/problem+json) each kind of route may answer, for the OpenAPI document.
+READS = problem_responses(401, 403, 422)
+ONE = problem_responses(401, 403, 404, 422)
+WRITES = problem_responses(401, 403, 404, 409, 422)
 
 SchoolPhase = Literal["early_years", "primary", "secondary", "all_through", "special"]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
