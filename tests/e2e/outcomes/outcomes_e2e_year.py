@@ -7,7 +7,9 @@ What it makes, as the other services would publish it:
   source, police domestic abuse (DA) contacts, MASH decisions (referrals,
   Early Help, advice, signposting, NFA), repeat contacts for the same
   children so that some referrals are re-referrals (flags set by the
-  generator's own rule: the same child referred in the previous 365 days);
+  generator's own rule: the same child referred within the previous 12
+  months, the contracts' `within_twelve_months`, as the contacts service
+  flags them);
 - allocation.case-opened / case-allocated / offer-made / case-closed.v1 for
   families with one Early Help decision, offers taking 1 to 20 days,
   closures in the ClosureOutcome categories, and some families coming back
@@ -52,11 +54,11 @@ from frontdoor_contracts.partners import (
     OffendingMeasure,
     PartnerFactMatched,
 )
+from frontdoor_contracts.periods import window_end, within_twelve_months
 
 START = datetime(2021, 4, 1, tzinfo=UTC)  # a year no other test publishes in
 END = datetime(2022, 4, 1, tzinfo=UTC)
 LONDON = ZoneInfo("Europe/London")
-YEAR = timedelta(days=365)
 
 SOURCES = {"police": 28, "school": 20, "health": 12, "gp": 6, "health_visitor": 6, "la_service": 10,
            "voluntary_sector": 6, "family_self": 6, "public": 6}
@@ -251,12 +253,12 @@ class SyntheticYear:
 
     def _flags(self) -> None:
         """Referral and re-referral flags per child, in decision order: a referral is a re-referral when the
-        same child had a referral decided in the previous 365 days."""
+        same child had a referral decided within the 12 months before (the contracts' calendar months)."""
         last: dict[uuid.UUID, datetime] = {}
         for contact in sorted(self.contacts, key=lambda c: c.decided_at):
             referral = contact.decision in REFERRALS
             for child in contact.family.children:
-                again = referral and child in last and contact.decided_at - last[child] < YEAR
+                again = referral and child in last and within_twelve_months(last[child], contact.decided_at)
                 contact.flags[child] = (referral, again)
                 if referral:
                     last[child] = contact.decided_at
@@ -471,12 +473,12 @@ def expected_figures(years: list[SyntheticYear], start: datetime, end: datetime,
     decisions_of: dict[uuid.UUID, list[tuple[str, datetime]]] = defaultdict(list)
     for c in contacts:
         decisions_of[c.family.family_id].append((c.decision, c.decided_at))
-    known = [case for case in closed if case.closed and now >= case.closed[1] + YEAR]
+    known = [case for case in closed if case.closed and now >= window_end(case.closed[1])]  # its 12 months over
 
     def back(case: Case, kinds: set[str]) -> bool:
         assert case.closed is not None
         closed_at = case.closed[1]
-        return any(d in kinds and closed_at <= at < closed_at + YEAR for d, at in decisions_of[case.family_id])
+        return any(d in kinds and within_twelve_months(closed_at, at) for d, at in decisions_of[case.family_id])
 
     allocations = [case.allocated for case in cases if case.allocated is not None and inside(case.allocated[2])]
 
