@@ -37,17 +37,55 @@ def _describe(outcome: handlers.Outcome) -> dict[str, Any]:
 
 
 def routes(settings: Settings, metrics: Metrics) -> Routes:
-    def apply_contact(session: Session, event: CloudEvent[ContactSubmitted], where: Consumed) -> Recorded:
-        channel = handlers.channel_of(event, settings.api_source)
-        outcome = handlers.record_contact(session, event, channel, settings.source_uri, where.now,
-                                          window_months=settings.re_referral_window_months)
+    apply, count = _Apply(settings), _Count(metrics)
+    table = (
+        Routes()
+        .add(FRONTDOOR_CONTACTS.name, Route(
+            decode=lambda raw: parse_event(raw, ContactSubmitted, lenient=True), apply=apply.contact,
+            prefetch=lookups.prefetch,
+            after_commit=count.contact, trace=_trace, describe=lambda r: _describe(r.outcome)))
+        .add(FRONTDOOR_DECISIONS.name, Route(
+            decode=lambda raw: parse_event(raw, DecisionSubmitted, lenient=True), apply=apply.decision,
+            after_commit=lambda outcome: count.outcome(FRONTDOOR_DECISIONS.name, outcome), trace=_trace,
+            describe=_describe))
+    )
+    for topic, event_type in partner_data.TOPICS.items():
+        table.add(topic, Route(
+            decode=_decoder(event_type), apply=apply.partner_record,
+            prefetch=lookups.prefetch_partner_records,
+            after_commit=count.fact(topic), trace=_trace, describe=_describe_fact))
+    return table
+
+
+@dataclass(frozen=True)
+class _Apply:
+    """Each topic's handler, with the settings it takes."""
+
+    settings: Settings
+
+    def contact(self, session: Session, event: CloudEvent[ContactSubmitted], where: Consumed) -> Recorded:
+        channel = handlers.channel_of(event, self.settings.api_source)
+        outcome = handlers.record_contact(session, event, channel, self.settings.source_uri, where.now,
+                                          window_months=self.settings.re_referral_window_months)
         return Recorded(outcome, event, channel)
 
-    def apply_decision(session: Session, event: CloudEvent[DecisionSubmitted], where: Consumed) -> handlers.Outcome:
-        return handlers.record_decision(session, event, settings.source_uri, where.now,
-                                        window_months=settings.re_referral_window_months)
+    def decision(self, session: Session, event: CloudEvent[DecisionSubmitted], where: Consumed) -> handlers.Outcome:
+        return handlers.record_decision(session, event, self.settings.source_uri, where.now,
+                                        window_months=self.settings.re_referral_window_months)
 
-    def count(topic: str, outcome: handlers.Outcome) -> None:
+    def partner_record(self, session: Session, event: CloudEvent[partner_data.PartnerEvent],
+                       where: Consumed) -> partner_data.FactOutcome:
+        return partner_data.record_partner_fact(session, event, self.settings.source_uri, where.now)
+
+
+@dataclass(frozen=True)
+class _Count:
+    """What is counted once a batch is durable."""
+
+    metrics: Metrics
+
+    def outcome(self, topic: str, outcome: handlers.Outcome) -> None:
+        metrics = self.metrics
         if outcome.duplicate:
             metrics.duplicates.labels(topic).inc()
         if outcome.parked:
@@ -59,42 +97,22 @@ def routes(settings: Settings, metrics: Metrics) -> Routes:
         metrics.referrals.inc(outcome.referrals)
         metrics.re_referrals.inc(outcome.re_referrals)
 
-    def after_contact(result: Recorded) -> None:
-        count(FRONTDOOR_CONTACTS.name, result.outcome)
+    def contact(self, result: Recorded) -> None:
+        self.outcome(FRONTDOOR_CONTACTS.name, result.outcome)
         if not result.outcome.duplicate:
-            metrics.contacts_received.labels(result.event.data.referrer_source.value, result.channel.value).inc()
+            self.metrics.contacts_received.labels(result.event.data.referrer_source.value,
+                                                  result.channel.value).inc()
             if result.event.data.da_incident is not None:
-                metrics.da_incidents.inc()
+                self.metrics.da_incidents.inc()
 
-    def apply_partner_record(session: Session, event: CloudEvent[partner_data.PartnerEvent],
-                             where: Consumed) -> partner_data.FactOutcome:
-        return partner_data.record_partner_fact(session, event, settings.source_uri, where.now)
-
-    def after_partner_record(topic: str) -> Callable[[partner_data.FactOutcome], None]:
+    def fact(self, topic: str) -> Callable[[partner_data.FactOutcome], None]:
         def count_fact(outcome: partner_data.FactOutcome) -> None:
             if outcome.duplicate:
-                metrics.duplicates.labels(topic).inc()
+                self.metrics.duplicates.labels(topic).inc()
             else:
-                metrics.partner_records.labels(outcome.dataset.value,
-                                               "created" if outcome.person_created else "matched").inc()
+                self.metrics.partner_records.labels(outcome.dataset.value,
+                                                    "created" if outcome.person_created else "matched").inc()
         return count_fact
-
-    table = (
-        Routes()
-        .add(FRONTDOOR_CONTACTS.name, Route(
-            decode=lambda raw: parse_event(raw, ContactSubmitted, lenient=True), apply=apply_contact,
-            prefetch=lookups.prefetch,
-            after_commit=after_contact, trace=_trace, describe=lambda r: _describe(r.outcome)))
-        .add(FRONTDOOR_DECISIONS.name, Route(
-            decode=lambda raw: parse_event(raw, DecisionSubmitted, lenient=True), apply=apply_decision,
-            after_commit=lambda outcome: count(FRONTDOOR_DECISIONS.name, outcome), trace=_trace, describe=_describe))
-    )
-    for topic, event_type in partner_data.TOPICS.items():
-        table.add(topic, Route(
-            decode=_decoder(event_type), apply=apply_partner_record,
-            prefetch=lookups.prefetch_partner_records,
-            after_commit=after_partner_record(topic), trace=_trace, describe=_describe_fact))
-    return table
 
 
 def _decoder(event_type: type[EventData]) -> Callable[[bytes], CloudEvent[Any]]:
