@@ -100,12 +100,6 @@ class Delays:
         self._free, self._first, self._most, self._forget, self._capacity = free, first, most, forget, capacity
         self._records: OrderedDict[Key, _Record] = OrderedDict()
 
-    def wait_left(self, key: Key, now: datetime) -> float:
-        record = self._records.get(key)
-        if record is None or record.not_before is None:
-            return 0.0
-        return max(0.0, (record.not_before - now).total_seconds())
-
     def begin(self, key: Key, now: datetime) -> bool:
         """Start an attempt, unless one is under way or the delay has not passed."""
         self._prune(now)
