@@ -102,7 +102,7 @@ class Settings(ServiceSettings):
     page_trusted_proxies: list[str] = Field(default_factory=list)
 
     # Personal data in a notification is erased this long after acknowledgement
-    # (or after its deadline, when never acknowledged).
+    # (or after it was made, when never acknowledged).
     retention_days: int = Field(default=90, ge=1)
     timers_interval_seconds: float = Field(default=5.0, gt=0)
 
