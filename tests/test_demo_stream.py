@@ -82,12 +82,12 @@ from frontdoor_stack.school_receiver import SchoolSystem, Secrets, read_secrets,
 from frontdoor_stack.seed import EMAIL, INBOX, WEBHOOK, agency_plan, new_password, school_plan
 from notifications.page.accounts import check_password_policy
 from notifications.responses import AgencyRequest, SchoolRequest
-from outcomes.domain import rules
+from outcomes.domain import outputs, updates
 from outcomes.domain.family import Family as OutcomesFamily
 from outcomes.domain.problems import headline_problems
 from outcomes.stream.processor import INPUT_TOPICS
 from outcomes.stream.processor import MODELS as STREAM_MODELS
-from outcomes.thresholds_file import load_thresholds
+from outcomes.thresholds_loader import load_thresholds
 
 
 def contacts(count: int = 400, seed: int = 1) -> list[tuple[CloudEvent[ContactSubmitted], str]]:
@@ -396,7 +396,7 @@ def _picture(records: list[Record], family_id: uuid.UUID) -> OutcomesFamily:
         fact = PartnerFactMatched(fact_id=uuid.uuid4(), person_id=person_id, family_id=family_id,
                                   is_child=under_18_on(record.person.date_of_birth, day), person_created=True,
                                   matched_at=NOW, measure=record.measure)
-        rules.on_fact(family, fact)
+        updates.on_fact(family, fact)
         family.saw(str(fact.fact_id), "partner-fact-matched", NOW, NOW.date())
     return family
 
@@ -425,7 +425,7 @@ def test_families_known_only_from_data_are_in_no_contact_and_are_identified_in_d
         family = _picture(records, uuid.uuid4())
         assert family.children
         assert len(headline_problems(family, NOW.date(), thresholds)) >= 2
-        assert rules.identification(family, NOW, thresholds) is not None
+        assert outputs.identification(family, NOW, thresholds) is not None
 
 
 @pytest.mark.parametrize("today", [date(2026, 9, 3), date(2026, 11, 20), date(2027, 1, 5), date(2027, 1, 6),
