@@ -9,6 +9,8 @@
     frontdoor-stack topics   create the declared topics on a bootstrap (idempotent)
     frontdoor-stack demo     feed the demo stream (and its case worker) to a running stack
     frontdoor-stack seeds    the seeds' closure figures as history on a running stack, beside its KPI report
+    frontdoor-stack year     the seeds' year (and its 12 months of follow-up) played on a fresh stack on a simulated
+                             clock, then its live KPI report beside the seeds' figures
     frontdoor-stack bench    throughput of the project beside its anchors (deploy/bench/results.md)
 
 FRONTDOOR_KAFKA_SECURITY=sasl_ssl makes `run`, `up` and `broker` start the broker secured (SASL SCRAM-SHA-512
@@ -217,6 +219,41 @@ def cmd_seeds(args: argparse.Namespace) -> int:
     return 0 if matched else 1
 
 
+def cmd_year(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from .year.command import YearOptions, run_year
+
+    _interrupt_on_sigterm()
+    start = datetime.fromisoformat(args.start) if args.start else None
+    if start is not None and start.tzinfo is None:
+        raise StackError("--start needs an offset (e.g. 2026-09-01T00:00:00+01:00)")
+    options = YearOptions(seed=args.seed, speed=args.speed, minutes=args.minutes, start=start, months=args.months,
+                          report_file=args.report)
+    try:
+        run_year(args.run_dir / "year", options, secured=_secured())
+    except KeyboardInterrupt:
+        print("\nstopped.", flush=True)
+        return 130
+    return 0
+
+
+def _year_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from .year.pacing import DEFAULT_MINUTES
+
+    year = sub.add_parser("year", help="the seeds' year on a fresh stack on a simulated clock, then its KPI report")
+    year.add_argument("--seed", type=int, default=1, help="the generated year's seed (default 1)")
+    pace = year.add_mutually_exclusive_group()
+    pace.add_argument("--speed", type=float, default=None, help="business seconds per wall second")
+    pace.add_argument("--minutes", type=float, default=DEFAULT_MINUTES,
+                      help="wall minutes for the year and its follow-up (default %(default)s)")
+    year.add_argument("--start", default=None, help="the year's first instant, ISO 8601 with an offset "
+                      "(default: the parameters' start)")
+    year.add_argument("--months", type=int, default=12, help="months of arrivals (default 12; then 12 of follow-up)")
+    year.add_argument("--report", type=Path, default=None, help="also write the KPI report's JSON here")
+    year.set_defaults(func=cmd_year)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench.context import Sizes
     from .bench.runner import run as run_bench
@@ -280,6 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "stack and set its KPI report beside them")
     _stack_options(seeds, "outcomes", "the outcomes service whose report is read", "an analyst or manager key")
     seeds.set_defaults(func=cmd_seeds)
+
+    _year_parser(sub)
 
     bench = sub.add_parser("bench", help="throughput of the project beside its anchors, one run (make bench)")
     bench.add_argument("--contacts", type=int, default=20_000, help="contacts on the Kafka paths (default 20000)")

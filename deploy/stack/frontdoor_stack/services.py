@@ -49,6 +49,19 @@ class ServiceSpec:
 
 ENV_KEYS = ("HOST", "PORT", "KAFKA_BOOTSTRAP", "DATABASE_URL")
 
+# The services' timers, wall seconds between rounds: the SLA sweep (due soon, overdue), the DA notifications'
+# deadlines and retention, the delivery queue's poll, the outcomes review (identification due times, sustained
+# progress). On a simulated clock running fast a round is many business hours: `timer_env` shortens them.
+TIMER_SETTINGS = ("ALLOCATION_SLA_CHECK_SECONDS", "NOTIFICATIONS_TIMERS_INTERVAL_SECONDS",
+                  "NOTIFICATIONS_DELIVERY_POLL_SECONDS", "OUTCOMES_REVIEW_SECONDS")
+
+
+def timer_env(seconds: float) -> dict[str, str]:
+    """Every service timer every `seconds` of wall time (their settings, by environment variable)."""
+    if not seconds > 0:
+        raise ValueError("a timer interval must be above 0 seconds")
+    return {name: repr(float(seconds)) for name in TIMER_SETTINGS}
+
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("contacts", 8001),
     ServiceSpec("allocation", 8002),

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from frontdoor_platform.clock import SimulatedClock
 from frontdoor_stack.processes import ProcessError
 
 from .case_worker import CaseWorkerSettings
@@ -159,6 +160,8 @@ class LocalStack:
     prometheus_port: int = local_monitoring.PROMETHEUS_PORT
     alertmanager_port: int = local_monitoring.ALERTMANAGER_PORT
     monitor: local_monitoring.LocalMonitoring | None = None
+    # One simulated clock for every service (`frontdoor-stack year`); None: real time.
+    clock: SimulatedClock | None = None
     broker: KafkaBroker | None = None
     receiver: ReceiverProcess | None = None
     processes: list[ServiceProcess] = field(default_factory=list)
@@ -212,7 +215,8 @@ class LocalStack:
         write_pid(self.root, RECEIVER, self.receiver.process.pid)
         for spec in self.services:
             process = ServiceProcess(spec, self.bootstrap, self.root,
-                                     {**self.service_env(spec), **self.kafka_env(spec), **self.extra_env})
+                                     {**self.service_env(spec), **self.kafka_env(spec), **self.clock_env(),
+                                      **self.extra_env})
             process.start()
             assert process.process is not None
             write_pid(self.root, spec.name, process.process.pid)
@@ -246,6 +250,10 @@ class LocalStack:
     def secrets_file(self) -> Path:
         """The signing secrets handed to the demo school system (0600)."""
         return self.root / "school-receiver" / "secrets.json"
+
+    def clock_env(self) -> dict[str, str]:
+        """FRONTDOOR_CLOCK_START / _SPEED / _SINCE: every service on the stack's simulated clock (none: real time)."""
+        return self.clock.environment() if self.clock is not None else {}
 
     def service_env(self, spec: ServiceSpec) -> dict[str, str]:
         """What the stack adds to a service's four settings: notifications' email alerts go to the sink, and

@@ -1,0 +1,110 @@
+"""Finding the generated year's cases on the live platform, as `CaseRef`
+says (events.py): by id when the allocation service derives it from a MASH
+decision; else the open case of the family of a contact (the contacts
+service's `GET /v1/contacts/{id}` names the family) or of the family that
+partner records were matched to (`contacts.partner-fact-matched.v1` names
+it, under a fact id derived from the record's source, dataset and
+record_ref: `FactIndex` reads that topic). A case found is remembered under
+the ref's key. Only ids go over the wire and into memory here: no names."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+
+from contacts.domain.partner_facts import fact_id_for
+from frontdoor_contracts.topics import CONTACTS_PARTNER_FACT_MATCHED
+from frontdoor_contracts.vocabulary import PartnerDataset
+from frontdoor_platform.kafka_security import PLAINTEXT, KafkaSecurity
+
+from .events import CaseRef, PartnerRecordRef
+
+
+def fact_id(record: PartnerRecordRef) -> uuid.UUID:
+    return fact_id_for(record.source, PartnerDataset(record.dataset), record.record_ref)
+
+
+class FactIndex:
+    """fact id -> family id, from `contacts.partner-fact-matched.v1`, read from the start in the background."""
+
+    def __init__(self, bootstrap: str, security: KafkaSecurity = PLAINTEXT):
+        self.bootstrap, self.security = bootstrap, security
+        self.families: dict[uuid.UUID, uuid.UUID] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        consumer = AIOKafkaConsumer(CONTACTS_PARTNER_FACT_MATCHED.name, bootstrap_servers=self.bootstrap,
+                                    group_id=None, auto_offset_reset="earliest", enable_auto_commit=False,
+                                    **self.security.client_kwargs())
+        await consumer.start()
+        try:
+            async for record in consumer:
+                self.take(record.value)
+        finally:
+            await consumer.stop()
+
+    def take(self, value: bytes | None) -> None:
+        try:
+            data: dict[str, Any] = json.loads(value or b"{}").get("data") or {}
+            self.families[uuid.UUID(str(data["fact_id"]))] = uuid.UUID(str(data["family_id"]))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return  # not a fact we can read: the player cannot use it, nothing else to do
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+
+class CaseFinder:
+    """CaseRef -> the case id on the allocation service (None: not there yet)."""
+
+    def __init__(self, allocation: httpx.AsyncClient, contacts: httpx.AsyncClient, facts: FactIndex):
+        self.allocation, self.contacts, self.facts = allocation, contacts, facts
+        self.known: dict[str, str] = {}
+
+    async def find(self, ref: CaseRef) -> str | None:
+        if ref.key in self.known:
+            return self.known[ref.key]
+        found = await self._look(ref)
+        if found is not None:
+            self.known[ref.key] = found
+        return found
+
+    def forget(self, ref: CaseRef) -> None:
+        self.known.pop(ref.key, None)
+
+    async def _look(self, ref: CaseRef) -> str | None:
+        if ref.case_id is not None:
+            response = await self.allocation.get(f"/v1/cases/{ref.case_id}")
+            return str(ref.case_id) if response.status_code == 200 else None
+        families = set()
+        for record in ref.partner_records:
+            family = self.facts.families.get(fact_id(record))
+            if family is not None:
+                families.add(str(family))
+        if ref.contact_id is not None:
+            response = await self.contacts.get(f"/v1/contacts/{ref.contact_id}")
+            if response.status_code == 200:
+                families.add(str(response.json()["family_id"]))
+        return await self._open_case_of(families) if families else None
+
+    async def _open_case_of(self, families: set[str]) -> str | None:
+        for path in ("/v1/cases", "/v1/agenda"):
+            response = await self.allocation.get(path)
+            if response.status_code != 200:
+                continue
+            for case in response.json().get("cases", []):
+                if str(case.get("family_id")) in families:
+                    return str(case["case_id"])
+        return None
