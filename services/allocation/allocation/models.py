@@ -16,6 +16,7 @@ from frontdoor_platform.apikeys import ApiClientFields
 from frontdoor_platform.audit import AuditFields
 from frontdoor_platform.database import utc_column
 from frontdoor_platform.outbox import OutboxFields
+from frontdoor_platform.reads import ReadFields, ReadPurgeFields, ReadTables
 
 
 class AllocationTable(SQLModel, registry=registry()):
@@ -77,3 +78,19 @@ class AuditEntry(AuditFields, AllocationTable, table=True):
 
     __tablename__ = "audit"
     AUDIT_TOPIC = ALLOCATION_AUDIT
+
+
+class ReadEntry(ReadFields, AllocationTable, table=True):
+    """Who read what: one row per record an API read or page view showed (append-only but for the retention
+    purge: see frontdoor_platform.reads)."""
+
+    __tablename__ = "read_log"
+
+
+class ReadPurge(ReadPurgeFields, AllocationTable, table=True):
+    """The retention purge's cutoffs: the read log's triggers let only rows older than one be deleted."""
+
+    __tablename__ = "read_log_purges"
+
+
+READ_LOG = ReadTables(ReadEntry, ReadPurge)  # reads_of (subject access) and purge_reads (retention)

@@ -14,6 +14,7 @@ from frontdoor_platform.apikeys import ApiClientFields, ApiClientSources
 from frontdoor_platform.audit import AuditFields
 from frontdoor_platform.database import utc_column
 from frontdoor_platform.outbox import OutboxFields
+from frontdoor_platform.reads import ReadFields, ReadPurgeFields, ReadTables
 
 
 class ContactsTable(SQLModel, registry=registry()):
@@ -161,3 +162,19 @@ class PartnerRecordApplied(ContactsTable, table=True):
     recorded_at: datetime = Field(sa_column=utc_column())
     # Never loaded: the unit of work inserts the person first (see ContactPerson).
     person: Person | None = Relationship(sa_relationship=orm.relationship("Person", lazy="raise"))
+
+
+class ReadEntry(ReadFields, ContactsTable, table=True):
+    """Who read what: one row per record an API read or page view showed (append-only but for the retention
+    purge: see frontdoor_platform.reads)."""
+
+    __tablename__ = "read_log"
+
+
+class ReadPurge(ReadPurgeFields, ContactsTable, table=True):
+    """The retention purge's cutoffs: the read log's triggers let only rows older than one be deleted."""
+
+    __tablename__ = "read_log_purges"
+
+
+READ_LOG = ReadTables(ReadEntry, ReadPurge)  # reads_of (subject access) and purge_reads (retention)

@@ -14,6 +14,7 @@ from frontdoor_platform.apikeys import ApiClientFields
 from frontdoor_platform.audit import AuditFields
 from frontdoor_platform.database import utc_column
 from frontdoor_platform.outbox import OutboxFields
+from frontdoor_platform.reads import ReadFields, ReadPurgeFields, ReadTables
 
 
 class NotificationsTable(SQLModel, registry=registry()):
@@ -248,3 +249,19 @@ class WorklistRow(NotificationsTable, table=True):
     created_at: datetime = Field(sa_column=utc_column(index=True))
     resolved_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     resolved_by: str | None = Field(default=None, max_length=80)
+
+
+class ReadEntry(ReadFields, NotificationsTable, table=True):
+    """Who read what: one row per record an API read or page view showed (append-only but for the retention
+    purge: see frontdoor_platform.reads)."""
+
+    __tablename__ = "read_log"
+
+
+class ReadPurge(ReadPurgeFields, NotificationsTable, table=True):
+    """The retention purge's cutoffs: the read log's triggers let only rows older than one be deleted."""
+
+    __tablename__ = "read_log_purges"
+
+
+READ_LOG = ReadTables(ReadEntry, ReadPurge)  # reads_of (subject access) and purge_reads (retention)

@@ -17,6 +17,7 @@ from frontdoor_platform.apikeys import ApiClientFields
 from frontdoor_platform.audit import AuditFields
 from frontdoor_platform.database import utc_column
 from frontdoor_platform.outbox import OutboxFields
+from frontdoor_platform.reads import ReadFields, ReadPurgeFields, ReadTables
 
 
 class OutcomesTable(SQLModel, registry=registry()):
@@ -71,6 +72,23 @@ class FamilyAliasRow(OutcomesTable, table=True):
     now_family_id: uuid.UUID
 
 
+class ReadEntry(ReadFields, OutcomesTable, table=True):
+    """Who read what: one row per record an API read or page view showed (append-only but for the retention
+    purge: see frontdoor_platform.reads)."""
+
+    __tablename__ = "read_log"
+
+
+class ReadPurge(ReadPurgeFields, OutcomesTable, table=True):
+    """The retention purge's cutoffs: the read log's triggers let only rows older than one be deleted."""
+
+    __tablename__ = "read_log_purges"
+
+
+READ_LOG = ReadTables(ReadEntry, ReadPurge)  # reads_of (subject access) and purge_reads (retention)
+
+
 OWN_TABLES: tuple[type[OutcomesTable], ...] = (
-    OutboxEvent, ApiClient, AuditEntry, FamilyViewRow, StreamOffsetRow, FamilyAliasRow,
+    OutboxEvent, ApiClient, AuditEntry, FamilyViewRow, StreamOffsetRow, FamilyAliasRow, ReadEntry,
+    ReadPurge,
 )
