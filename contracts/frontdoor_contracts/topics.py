@@ -1,11 +1,13 @@
-"""Every Kafka topic, declared once: name, partitions, retention, cleanup
-policy, replication, the event it carries, its key, who produces and who
-consumes it. The broker runner, the tests, the compose file and the AsyncAPI
-document all read this declaration."""
+"""Every Kafka topic, declared once: name, partitions, cleanup policy,
+replication, the event it carries, its key, who produces and who consumes
+it; its retention is the retention schedule's (`retention.toml`: the class
+naming the topic). The broker runner, the tests, the compose file and the
+AsyncAPI document all read this declaration."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .allocation import (
     CaseAllocated,
@@ -52,8 +54,12 @@ from .partners import (
 )
 from .schools import PupilEnrolled
 
+if TYPE_CHECKING:
+    from .retention import Schedule
+
 DAY_MS = 24 * 60 * 60 * 1000
 DLQ_SUFFIX = ".dlq"
+SCRATCH_RETENTION_MS = DAY_MS  # a topic no schedule names: the bench's and tests' scratch topics, never the platform's
 
 CONTACTS = "contacts"
 ALLOCATION = "allocation"
@@ -74,19 +80,33 @@ class TopicSpec:
     producers: tuple[str, ...]
     consumers: tuple[str, ...]
     partitions: int = 3
-    retention_ms: int = 365 * DAY_MS
     cleanup_policy: str = "delete"
     replication_factor: int = 1
     description: str = ""
     configs: dict[str, str] = field(default_factory=dict)
 
-    def topic_configs(self, min_insync_replicas: int = 1) -> dict[str, str]:
-        """The topic's configs at creation. `max.message.bytes` is set on every topic, equal to the
-        broker's `message.max.bytes` and the producers' `max_request_size` (`limits.MAX_RECORD_BYTES`):
-        a record one producer takes, every topic and broker take."""
+    @property
+    def retention_ms(self) -> int:
+        """How long the packaged retention schedule keeps the topic's records."""
+        return self.retention_in()
+
+    def retention_in(self, schedule: Schedule | None = None) -> int:
+        """How long `schedule` (default: the packaged one) keeps the topic's records; a topic no schedule
+        names (a scratch topic of the bench or a test) one day. Every declared topic is named
+        (`retention.parse` refuses a schedule that misses one)."""
+        from .retention import default  # retention validates against these declarations: imported on use
+
+        kept = (schedule or default()).topic_retention_ms(self.name)
+        return SCRATCH_RETENTION_MS if kept is None else kept
+
+    def topic_configs(self, min_insync_replicas: int = 1, schedule: Schedule | None = None) -> dict[str, str]:
+        """The topic's configs at creation, its retention from `schedule` (default: the packaged one).
+        `max.message.bytes` is set on every topic, equal to the broker's `message.max.bytes` and the
+        producers' `max_request_size` (`limits.MAX_RECORD_BYTES`): a record one producer takes, every topic
+        and broker take."""
         return {
             "cleanup.policy": self.cleanup_policy,
-            "retention.ms": str(self.retention_ms),
+            "retention.ms": str(self.retention_in(schedule)),
             "min.insync.replicas": str(min_insync_replicas),
             **self.configs,
             "max.message.bytes": str(MAX_RECORD_BYTES),  # after `configs`: no topic differs
@@ -339,7 +359,6 @@ OUTCOMES_CLAIM_ELIGIBLE = TopicSpec(
     description="A family qualifies for a results claim (once per plan).",
 )
 
-AUDIT_RETENTION_MS = 7 * 365 * DAY_MS  # the authority's security monitoring keeps them; the tables keep them all
 AUDIT_KEY = "target (<kind>:<id> of what changed)"
 AUDIT_DESCRIPTION = ("Every change made through the {service} service's API or command line: who, what, when, "
                      "and a directory entry before and after (never a secret or password).")
@@ -348,7 +367,7 @@ AUDIT_DESCRIPTION = ("Every change made through the {service} service's API or c
 def _audit_topic(service: str, event: type[EventData]) -> TopicSpec:
     """A service's audit topic: only it writes there, no service reads it."""
     return TopicSpec(name=f"{service}.audit.v1", event=event, key=AUDIT_KEY, producers=(service,), consumers=(),
-                     retention_ms=AUDIT_RETENTION_MS, description=AUDIT_DESCRIPTION.format(service=service))
+                     description=AUDIT_DESCRIPTION.format(service=service))
 
 
 CONTACTS_AUDIT = _audit_topic(CONTACTS, ContactsAuditRecorded)
@@ -404,7 +423,6 @@ def _dead_letter_spec(spec: TopicSpec) -> TopicSpec:
         producers=spec.consumers,
         consumers=(),
         partitions=1,
-        retention_ms=365 * DAY_MS,
         description=f"Records of {spec.name} that {' or '.join(spec.consumers)} could not accept: the original "
         "bytes and headers, plus dlq.reason, dlq.field, dlq.message, dlq.topic, dlq.partition and dlq.offset "
         "headers.",

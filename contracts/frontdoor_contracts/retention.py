@@ -1,0 +1,227 @@
+"""The retention schedule (`retention.toml`, shipped with this package):
+each class of data, where it lives (topics, `<service>.<table>` tables), how
+long it is kept, from when, why, on what basis and what enforces it.
+
+`configured()` is the schedule in force: the file FRONTDOOR_RETENTION_SCHEDULE
+names (an authority's own periods), else the packaged default. Either is
+validated the same way, and a wrong one is refused with a `ScheduleError`
+naming the field and the rule (never a value): every class has where, how
+long and why; transit copies stay short; what outcomes rebuilds from covers
+the KPI windows; every declared topic (dead-letter topics included) is named
+by exactly one class, and every name matches a declared topic."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from fnmatch import fnmatchcase
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .topics import SERVICES, all_topics
+
+SCHEDULE_ENV = "FRONTDOOR_RETENTION_SCHEDULE"
+PACKAGED = "retention.toml"
+# The classes the code enforces or names: a schedule without one of them is refused.
+INTAKE, PARTNER_RECORDS, DA_INCIDENTS, DEAD_LETTERS, OUTBOX = (
+    "intake", "partner_records", "da_incidents", "dead_letters", "outbox")
+NOTIFICATIONS, ENROLMENTS, PEOPLE_INDEX, CASE_RECORDS, CASE_EVENTS = (
+    "notifications", "enrolments", "people_index", "case_records", "case_events")
+KPI_READ_MODEL, AUDIT, READ_LOG = "kpi_read_model", "audit", "read_log"
+REQUIRED = (INTAKE, PARTNER_RECORDS, DA_INCIDENTS, DEAD_LETTERS, OUTBOX, NOTIFICATIONS, ENROLMENTS, PEOPLE_INDEX,
+            CASE_RECORDS, CASE_EVENTS, KPI_READ_MODEL, AUDIT, READ_LOG)
+TRANSIT_MAX_DAYS = 31
+# What a rebuild of a year's KPI report reads back (services/outcomes/README.md): two years of closures (the
+# earlier year's followed up for 12 months), a case of up to a year before its closure, the plan's baseline.
+MIN_REBUILD_DAYS = 731 + 365 + 182
+MAX_BATCH_ROWS = 10_000
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_TABLE = re.compile(r"^([a-z]+)\.([a-z][a-z0-9_]{0,62})$")
+_TEXTS = ("title", "from", "why", "basis", "enforced")
+_FLAGS = ("transit", "assumed")
+_CLASS_KEYS = frozenset({"topics", "tables", "days", "rebuilt_from", *_TEXTS, *_FLAGS})
+
+
+class ScheduleError(ValueError):
+    """A schedule refused: `where` (the field) and `rule`, never the value."""
+
+    def __init__(self, where: str, rule: str):
+        super().__init__(f"{where}: {rule}")
+        self.where, self.rule = where, rule
+
+
+@dataclass(frozen=True)
+class RetentionClass:
+    name: str
+    title: str
+    topics: tuple[str, ...]  # names or fnmatch patterns ("*.dlq")
+    tables: tuple[str, ...]  # "<service>.<table>"
+    days: int
+    counted_from: str
+    why: str
+    basis: str
+    enforced: str
+    transit: bool
+    assumed: bool
+    rebuilt_from: bool = False
+
+    @property
+    def period(self) -> timedelta:
+        return timedelta(days=self.days)
+
+    def names_topic(self, topic: str) -> bool:
+        return any(fnmatchcase(topic, pattern) for pattern in self.topics)
+
+    def tables_of(self, service: str) -> tuple[str, ...]:
+        return tuple(table.split(".", 1)[1] for table in self.tables if table.split(".", 1)[0] == service)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    version: int
+    authority: str
+    classes: Mapping[str, RetentionClass]
+    purge_every: timedelta
+    batch_rows: int
+    origin: str  # the packaged default, or the file's path
+
+    def of(self, name: str) -> RetentionClass:
+        return self.classes[name]
+
+    def class_of_topic(self, topic: str) -> RetentionClass | None:
+        """The class naming `topic` (validation makes it one at most for a declared topic)."""
+        return next((kept for kept in self.classes.values() if kept.names_topic(topic)), None)
+
+    def topic_retention_ms(self, topic: str) -> int | None:
+        kept = self.class_of_topic(topic)
+        return None if kept is None else kept.days * 24 * 60 * 60 * 1000
+
+
+def _text(table: Mapping[str, Any], key: str, where: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ScheduleError(f"{where}.{key}", "must be a non-empty text")
+    return " ".join(value.split())
+
+
+def _flag(table: Mapping[str, Any], key: str, where: str, default: bool | None = None) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise ScheduleError(f"{where}.{key}", "must be true or false")
+    return value
+
+
+def _whole(table: Mapping[str, Any], key: str, where: str, least: int, most: int | None = None) -> int:
+    value = table.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < least or (most and value > most):
+        bound = f"from {least} to {most}" if most else f"at least {least}"
+        raise ScheduleError(f"{where}.{key}", f"must be a whole number {bound}")
+    return value
+
+
+def _names(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = table.get(key)
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise ScheduleError(f"{where}.{key}", "must be a list of names")
+    if len(set(value)) != len(value):
+        raise ScheduleError(f"{where}.{key}", "must name each once")
+    return tuple(value)
+
+
+def _class(name: str, table: Any) -> RetentionClass:
+    where = f"classes.{name}"
+    if not _NAME.match(name):
+        raise ScheduleError(where, "a class name is lower case letters, digits and _ (a metric label)")
+    if not isinstance(table, dict):
+        raise ScheduleError(where, "must be a table")
+    unknown = set(table) - _CLASS_KEYS
+    if unknown:
+        raise ScheduleError(f"{where}.{sorted(unknown)[0]}", "is not a field of a class")
+    topics, tables = _names(table, "topics", where), _names(table, "tables", where)
+    if not topics and not tables:
+        raise ScheduleError(where, "must say where it lives (topics or tables)")
+    for entry in tables:
+        found = _TABLE.match(entry)
+        if found is None or found.group(1) not in SERVICES:
+            raise ScheduleError(f"{where}.tables", "each is <service>.<table> of one of the four services")
+    texts = {key: _text(table, key, where) for key in _TEXTS}
+    kept = RetentionClass(name=name, title=texts["title"], topics=topics, tables=tables,
+                          days=_whole(table, "days", where, 1), counted_from=texts["from"], why=texts["why"],
+                          basis=texts["basis"], enforced=texts["enforced"], transit=_flag(table, "transit", where),
+                          assumed=_flag(table, "assumed", where),
+                          rebuilt_from=_flag(table, "rebuilt_from", where, default=False))
+    if kept.transit and kept.days > TRANSIT_MAX_DAYS:
+        raise ScheduleError(f"{where}.days", f"a transit copy is kept at most {TRANSIT_MAX_DAYS} days")
+    if kept.rebuilt_from and kept.days < MIN_REBUILD_DAYS:
+        raise ScheduleError(f"{where}.days", f"what outcomes rebuilds from must cover the KPI windows "
+                                             f"(at least {MIN_REBUILD_DAYS} days)")
+    return kept
+
+
+def _check_topics(classes: Mapping[str, RetentionClass], declared: Iterable[str]) -> None:
+    names = tuple(declared)
+    for kept in classes.values():
+        for pattern in kept.topics:
+            if not any(fnmatchcase(topic, pattern) for topic in names):
+                raise ScheduleError(f"classes.{kept.name}.topics", "each must name a declared topic")
+    for topic in names:  # a declared name, from the code (never a value from the file)
+        naming = [kept.name for kept in classes.values() if kept.names_topic(topic)]
+        if not naming:
+            raise ScheduleError("classes.*.topics", f"no class names the declared topic {topic}")
+        if len(naming) > 1:
+            raise ScheduleError(f"classes.{naming[-1]}.topics", f"the declared topic {topic} is named by two classes")
+    tables = [table for kept in classes.values() for table in kept.tables]
+    if len(set(tables)) != len(tables):
+        raise ScheduleError("classes.*.tables", "a table is named by two classes")
+
+
+def parse(text: str, origin: str, declared: Iterable[str] | None = None) -> Schedule:
+    """The schedule in `text` (TOML), validated against the declared topics (default: every topic)."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        raise ScheduleError("(file)", "is not valid TOML") from None
+    unknown = set(document) - {"version", "authority", "purge", "classes"}
+    if unknown:
+        raise ScheduleError(sorted(unknown)[0], "is not a field of the schedule")
+    version = _whole(document, "version", "(schedule)", 1)
+    authority = _text(document, "authority", "(schedule)")
+    purge, raw = document.get("purge"), document.get("classes")
+    if not isinstance(purge, dict) or set(purge) - {"every_minutes", "batch_rows"}:
+        raise ScheduleError("purge", "must be a table of every_minutes and batch_rows")
+    every = _whole(purge, "every_minutes", "purge", 1, 24 * 60)
+    batch = _whole(purge, "batch_rows", "purge", 1, MAX_BATCH_ROWS)
+    if not isinstance(raw, dict) or not raw:
+        raise ScheduleError("classes", "must be a table of at least one class")
+    classes = {name: _class(name, table) for name, table in raw.items()}
+    missing = [name for name in REQUIRED if name not in classes]
+    if missing:
+        raise ScheduleError(f"classes.{missing[0]}", "is required (the code enforces or names it)")
+    _check_topics(classes, (spec.name for spec in all_topics()) if declared is None else declared)
+    return Schedule(version, authority, classes, timedelta(minutes=every), batch, origin)
+
+
+def load(path: str | Path) -> Schedule:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise ScheduleError(SCHEDULE_ENV, "must name a readable UTF-8 file") from None
+    return parse(text, str(path))
+
+
+@functools.cache
+def default() -> Schedule:
+    """The packaged schedule (read once, on first use: never at import)."""
+    return parse(resources.files(__package__).joinpath(PACKAGED).read_text(encoding="utf-8"), PACKAGED)
+
+
+def configured(environ: Mapping[str, str] | None = None) -> Schedule:
+    """The schedule in force: FRONTDOOR_RETENTION_SCHEDULE's file when set, else the packaged default."""
+    path = (os.environ if environ is None else environ).get(SCHEDULE_ENV)
+    return load(path) if path else default()
