@@ -5,7 +5,9 @@ A contact is refused (403, naming the field) when it claims a referrer
 source its key does not name, or, from a school's key, names a child at
 another school; a decision's source (`recorded_by`) is its key, never the
 body. Each contact and decision the broker took is audited (actor: the
-key) once, however often it is retried with the same Idempotency-Key."""
+key) once, however often it is retried with the same Idempotency-Key.
+Each read is in the read log (the key, the contact, its family and people,
+the route) before it is answered; 503 when it cannot be (`reads`)."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from frontdoor_contracts.envelope import TRACEPARENT_PATTERN, encode_event, new_
 from frontdoor_contracts.errors import FieldError, InvalidEvent, validate_data
 from frontdoor_contracts.topics import FRONTDOOR_CONTACTS, FRONTDOOR_DECISIONS
 from frontdoor_contracts.vocabulary import Decision, LevelOfNeed
-from frontdoor_platform import audit, audit_read
+from frontdoor_platform import audit, audit_read, reads, reads_route
 from frontdoor_platform.apikeys import Caller
 from frontdoor_platform.database import for_writing
 from frontdoor_platform.http import ReadSession, app_runtime, in_thread, requires
@@ -37,7 +39,7 @@ from frontdoor_platform.problems import ProblemError, problem_responses
 from . import store, views
 from .access import Role, audit_trail, school_of
 from .handlers import DECISION_CLOCK_SKEW, decision_key
-from .models import AuditEntry, Contact, IdempotencyRecord, MashDecision
+from .models import AuditEntry, Contact, IdempotencyRecord, MashDecision, ReadEntry
 from .responses import ChildContacts, ContactView
 from .runtime import Runtime
 
@@ -65,7 +67,9 @@ SessionDep = ReadSession
 Intake = Annotated[Caller, Depends(requires(Role.INTAKE))]
 Decider = Annotated[Caller, Depends(requires(Role.DECIDE))]
 Reader = Annotated[Caller, Depends(requires(Role.READ))]
+ReadLog = Annotated[reads.Reads, Depends(reads.recorder(ReadEntry))]
 audit_read.add_read_route(router, AuditEntry, requires(Role.ADMIN))
+reads_route.add_read_route(router, ReadEntry, requires(Role.ADMIN))
 
 
 class Accepted(BaseModel):
@@ -266,18 +270,24 @@ async def decide(contact_id: uuid.UUID, body: DecisionRequest, response: Respons
 
 
 @router.get("/v1/contacts/{contact_id}", tags=["reads"], response_model=ContactView,
-            responses=problem_responses(401, 403, 404, 422))
-def get_contact(contact_id: uuid.UUID, db: SessionDep, who: Reader) -> dict[str, Any]:
+            responses=problem_responses(401, 403, 404, 422, 503))
+def get_contact(contact_id: uuid.UUID, db: SessionDep, who: Reader, log: ReadLog) -> dict[str, Any]:
     contact = db.get(Contact, contact_id)
     if contact is None:
         raise ProblemError(404, "no such contact")
-    return views.contact_view(contact, store.contact_people(db, contact_id), db.get(MashDecision, contact_id))
+    view = views.contact_view(contact, store.contact_people(db, contact_id), db.get(MashDecision, contact_id))
+    log.shown_from_thread(db, [reads.record_of("contact", contact_id), reads.record_of("family", view["family_id"]),
+                               *(reads.record_of("person", p["person_id"]) for p in view["children"] + view["adults"])])
+    return view
 
 
 @router.get("/v1/children/{child_id}/contacts", tags=["reads"], response_model=ChildContacts,
-            responses=problem_responses(401, 403, 404, 422))
-def child_contacts(child_id: uuid.UUID, db: SessionDep, who: Reader) -> dict[str, Any]:
+            responses=problem_responses(401, 403, 404, 422, 503))
+def child_contacts(child_id: uuid.UUID, db: SessionDep, who: Reader, log: ReadLog) -> dict[str, Any]:
     rows = store.contacts_for_child(db, child_id)
     if not rows:
         raise ProblemError(404, "no contacts for this child")
-    return {"child_id": str(child_id), "contacts": [views.contact_summary(c, d) for c, d in rows]}
+    found = {"child_id": str(child_id), "contacts": [views.contact_summary(c, d) for c, d in rows]}
+    log.shown_from_thread(db, [reads.record_of("person", child_id),
+                               *(reads.record_of("contact", c["contact_id"]) for c in found["contacts"])])
+    return found

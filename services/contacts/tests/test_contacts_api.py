@@ -170,6 +170,7 @@ ROUTES = [  # (method, path, role it needs)
     ("GET", "/v1/contacts/00000000-0000-0000-0000-000000000001", "read"),
     ("GET", "/v1/children/00000000-0000-0000-0000-000000000001/contacts", "read"),
     ("GET", "/v1/audit?target=contact:00000000-0000-0000-0000-000000000001", "admin"),
+    ("GET", "/v1/reads?record=person:00000000-0000-0000-0000-000000000001", "admin"),
 ]
 
 
