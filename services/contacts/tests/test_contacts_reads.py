@@ -102,8 +102,9 @@ def test_a_read_is_logged_with_who_what_and_the_route_and_nothing_personal(
     assert personal_in(rows, personal_values(submitted)) == []
     assert api.get(f"/v1/children/{children[0]}/contacts", headers=bearer(keys["read"])).status_code == 200
     later = read_rows(engine)[len(rows):]
-    assert {(r["route"], r["record"]) for r in later} == {("GET /v1/children/{child_id}/contacts", f"person:{children[0]}"),
-                                                          ("GET /v1/children/{child_id}/contacts", f"contact:{contact_id}")}
+    route = "GET /v1/children/{child_id}/contacts"
+    assert {(r["route"], r["record"]) for r in later} == {(route, f"person:{children[0]}"),
+                                                          (route, f"contact:{contact_id}")}
     assert api.get("/v1/contacts/00000000-0000-0000-0000-000000000009", headers=bearer(keys["read"])).status_code == 404
     assert len(read_rows(engine)) == len(rows) + 2  # nothing shown, nothing logged
 
