@@ -287,7 +287,7 @@ def child_contacts(child_id: uuid.UUID, db: SessionDep, who: Reader, log: ReadLo
     rows = store.contacts_for_child(db, child_id)
     if not rows:
         raise ProblemError(404, "no contacts for this child")
-    found = {"child_id": str(child_id), "contacts": [views.contact_summary(c, d) for c, d in rows]}
+    summaries = [views.contact_summary(c, d) for c, d in rows]
     log.shown_from_thread(db, [reads.record_of("person", child_id),
-                               *(reads.record_of("contact", c["contact_id"]) for c in found["contacts"])])
-    return found
+                               *(reads.record_of("contact", c["contact_id"]) for c in summaries)])
+    return {"child_id": str(child_id), "contacts": summaries}
