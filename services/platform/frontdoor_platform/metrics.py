@@ -51,6 +51,15 @@ class KitMetrics:
                                               buckets=HTTP_BUCKETS, registry=r)
         self.api_rejections = Counter(p + "api_rejections_total", "API requests refused, by HTTP status",
                                       ["status"], registry=r)
+        # The retention schedule's purges (purge.py), by class of data; how long the oldest row past its period
+        # has been due is computed when scraped (purge.PurgeBacklog: `purge_overdue_seconds{class}`).
+        self.purged_rows = Counter(p + "purged_rows", "Rows deleted (or erased) at the end of their retention "
+                                   "period, by class of data", ["class"], registry=r)
+        self.purge_failures = Counter(p + "purge_failures", "Purge passes that failed, by class of data", ["class"],
+                                      registry=r)
+        self.purge_last_success = Gauge(p + "purge_last_success_timestamp_seconds", "When each class's purge last "
+                                        "ran to the end without an error (Unix time, wall clock)", ["class"],
+                                        registry=r, multiprocess_mode="max")
 
     def add_collector(self, collector: Collector) -> None:
         """A collector computed when scraped (e.g. from the database)."""

@@ -1,8 +1,9 @@
 """The outbox table and its rows: the columns a service's outbox table takes
 (`OutboxFields`), writing an event or raw record into it inside the
 caller's transaction, the queries the relay publishes from (id order, never
-a row behind a parked row of its topic and key), and the operator's view of
-the parked rows with `resend` and `discard`.
+a row behind a parked row of its topic and key), the operator's view of
+the parked rows with `resend` and `discard`, and the purge of settled rows
+(published, or discarded) at the end of the retention schedule's period.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 
-from sqlalchemy import JSON, ColumnElement, Index, LargeBinary, and_, exists, func, text, update
+from sqlalchemy import JSON, ColumnElement, Index, LargeBinary, and_, delete, exists, func, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased, declared_attr
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -149,3 +150,32 @@ def resend(session: Session, table: type[OutboxFields], ids: Iterable[int] | Non
 def discard(session: Session, table: type[OutboxFields], ids: Iterable[int] | None, now: datetime) -> list[int]:
     """Never publish the rows (kept, with why they were parked); their keys' later rows go on."""
     return _settle_parked(session, table, ids, {"discarded_at": now})
+
+
+Settled = Literal["published", "discarded"]
+
+
+def _settled_at(table: type[OutboxFields], settled: Settled) -> Any:
+    return col(table.published_at) if settled == "published" else col(table.discarded_at)
+
+
+def purge_settled(session: Session, table: type[OutboxFields], settled: Settled, cutoff: datetime,
+                  limit: int) -> int:
+    """Delete at most `limit` rows published (or discarded) before `cutoff`, oldest first; how many. A parked
+    row is never settled until an operator discards it; the caller commits."""
+    at = _settled_at(table, settled)
+    chosen = select(table.id).where(at < cutoff).order_by(at).limit(limit).with_for_update(skip_locked=True)
+    ids = [row_id for row_id in session.exec(chosen).all() if row_id is not None]
+    if ids:
+        session.execute(delete(table).where(col(table.id).in_(ids)))
+    return len(ids)
+
+
+def oldest_settled(session: Session, table: type[OutboxFields], settled: Settled) -> datetime | None:
+    """When the oldest row still held was published (or discarded); None when there is none."""
+    found: Any = session.exec(select(func.min(_settled_at(table, settled)))).one()
+    if isinstance(found, str):  # an aggregate may come back without the column's type on SQLite
+        found = datetime.fromisoformat(found)
+    if isinstance(found, datetime) and found.tzinfo is None:  # stored in UTC
+        return found.replace(tzinfo=UTC)
+    return found if isinstance(found, datetime) else None

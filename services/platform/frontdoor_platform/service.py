@@ -1,21 +1,25 @@
 """The wiring every service with a consumer does the same way, in one
 place: build the engine (unless a test passed one), migrate it, start the
-publisher, the outbox relay and the batch consumer; put auth, metrics and
-the readiness checks on the app; run the background tasks and stop
+publisher, the outbox relay, the batch consumer and the retention
+schedule's purges (the outbox's and the service's own); put auth, metrics
+and the readiness checks on the app; run the background tasks and stop
 everything in order."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
-from . import logs, tracing
+from frontdoor_contracts import retention
+from frontdoor_contracts.retention import Schedule
+
+from . import logs, purge, tracing
 from .apikeys import KeyRing
 from .clock import Clock
 from .consumer import BatchConsumer
@@ -59,6 +63,7 @@ class Plumbing:
     clock: Clock
     owns_engine: bool
     watch: GroupWatch
+    schedule: Schedule | None = None  # the retention schedule in force (set by `lifespan`)
 
 
 async def build(settings: ServiceSettings, *, database_url: str, client_id: str, outbox: type[OutboxFields],
@@ -118,6 +123,16 @@ def install(app: FastAPI, parts: Plumbing, keyring: KeyRing,
                                                   "outbox": relaying, "consumer": consuming})
 
 
+Purges = Callable[[Plumbing], Sequence[purge.Purge]]
+
+
+def purging(parts: Plumbing, outbox: type[OutboxFields], schedule: Schedule, purges: Purges | None,
+            ) -> Coroutine[Any, Any, None]:
+    """The outbox's purges and the service's own on one runner (its backlog gauge on the metrics)."""
+    found = (*purge.outbox_purges(outbox), *(purges(parts) if purges is not None else ()))
+    return purge.install(parts.metrics, parts.engine, parts.clock, schedule, found).run()
+
+
 @contextlib.asynccontextmanager
 async def running(parts: Plumbing, **more: Coroutine[Any, Any, Any]) -> AsyncIterator[None]:
     """The relay, the consumer (unless turned off) and `more` named tasks,
@@ -155,17 +170,22 @@ def lifespan(settings: ServiceSettings, metrics: KitMetrics, *, database_url: st
              keyring: KeyRing, implied: Mapping[str, frozenset[str]] | None = None, clock: Clock,
              publisher: EventPublisher | None = None, engine: Engine | None = None,
              started: Started | None = None, consumer: Callable[[Engine, OutboxRelay], Consuming] | None = None,
+             schedule: Schedule | None = None, purges: Purges | None = None,
              ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     """A service's whole lifespan: build, install, run; `started` puts the
     service's own runtime on the app and names any tasks of its own;
-    `consumer` replaces the kit's batch consumer (outcomes: faust agents)."""
+    `consumer` replaces the kit's batch consumer (outcomes: faust agents);
+    `purges` are the service's own (besides the outbox's), on the retention
+    `schedule` (default: the one in force, `retention.configured()`)."""
 
     @contextlib.asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
         parts = await build(settings, database_url=database_url, client_id=client_id, outbox=outbox,
                             metrics=metrics, routes=routes, migrate=migrate, clock=clock, publisher=publisher,
                             engine=engine, consumer=consumer)
+        parts.schedule = schedule or retention.configured()
         more = dict(started(app, parts)) if started is not None else {}
+        more["retention-purges"] = purging(parts, outbox, parts.schedule, purges)
         install(app, parts, keyring, implied)
         async with running(parts, **more):
             logging.getLogger(client_id).info("service started", extra={"port": settings.port})
