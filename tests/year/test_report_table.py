@@ -69,7 +69,7 @@ def test_figures_the_seeds_do_not_give_carry_no_difference() -> None:
 def test_the_table_has_every_row_aligned_and_names_the_period() -> None:
     text = table(report(), PARAMS)
     lines = text.splitlines()
-    assert lines[0].startswith("The simulated year 2026-08-31 to 2027-08-31")
+    assert lines[0].startswith("The simulated year from 2026-09-01 to 2027-09-01 (exclusive)")  # London dates
     body = [line for line in lines[2:] if line.strip()]
     assert len(body) == 1 + len(rows(report(), PARAMS))
     assert len({len(line) for line in body}) == 1  # right-aligned columns: every line the same width

@@ -36,7 +36,7 @@ from ..kafka_clients import Producers
 from ..services import timer_env
 from ..stack import LocalStack, StackError, key_with_role, running_pid
 from .calendar import local_date
-from .events import YearEvent
+from .events import Publish, YearEvent
 from .finding import CaseFinder, FactIndex
 from .generator import generate, year_end
 from .pacing import DEFAULT_MINUTES, Lateness, Pacer, speed_for
@@ -158,6 +158,8 @@ async def play(stack: LocalStack, clock: SimulatedClock, events: list[YearEvent]
     facts = FactIndex(stack.bootstrap, access.admin if access is not None else PLAINTEXT)
     facts.start()
     producers = Producers(stack.bootstrap, access)
+    for topic in sorted({e.topic for e in events if isinstance(e, Publish)}):
+        await producers.producer_for(topic)  # started before the year: a producer takes a second to start
     inboxes = {urn: _client(stack, "notifications", key) for urn, key in schools.items()}
     async with _client(stack, "allocation", _key(stack, "allocation", "coordinator")) as allocation, \
             _client(stack, "contacts", _key(stack, "contacts", "read")) as contacts:
@@ -196,34 +198,52 @@ async def settled_report(stack: LocalStack, plan: Plan, clock: SimulatedClock, w
             await asyncio.sleep(every)
 
 
+def year_stack(root: Path, plan: Plan, options: YearOptions, secured: bool = False,
+               **where: Any) -> tuple[LocalStack, SimulatedClock]:
+    """A stack (not started) in a fresh `root` whose services all run on the year's simulated clock; `where`
+    gives LocalStack its ports (tests: free ones)."""
+    fresh_root(root)
+    clock = SimulatedClock(plan.start, plan.speed, since=time.time() + options.lead)
+    return LocalStack(root=root, secured=secured, clock=clock, extra_env=plan.environment(options), **where), clock
+
+
+def played(stack: LocalStack, clock: SimulatedClock, plan: Plan, events: list[YearEvent], options: YearOptions,
+           say: Say = print) -> Outcome:
+    """Start `stack`, play `events` on it, and read the report at the follow-up's end (the stack left running)."""
+    started = time.monotonic()
+    stack.start(say)
+    wait_ready(stack)
+    schools = school_keys(stack)
+    early = clock.wall_seconds(plan.start - clock())
+    say(f"the stack is ready {early:.0f}s of wall time before the year starts" if early >= 0 else
+        f"the stack was ready {-early:.0f}s of wall time after the year started (its first events are late)")
+    with progress_for(plan.start, plan.horizon) as on_event:
+        tally, lateness = asyncio.run(play(stack, clock, events, options, on_event, schools))
+    say("the follow-up is being played out; reading the KPI report once the services have caught up...")
+    report = asyncio.run(settled_report(stack, plan, clock))
+    return Outcome(tally, lateness, report, time.monotonic() - started)
+
+
 def run_year(root: Path, options: YearOptions, say: Say = print, secured: bool = False) -> Outcome:
     """The whole: a fresh stack on the simulated clock, the year played, its report read; the stack stopped."""
     started = time.monotonic()
     plan = Plan.of(options, load())
     events = plan.events(options)
-    fresh_root(root)
-    clock = SimulatedClock(plan.start, plan.speed, since=time.time() + options.lead)
+    stack, clock = year_stack(root, plan, options, secured)
     say(f"the year from {local_date(plan.start)} to {local_date(plan.end)} (exclusive) and its follow-up to "
         f"{local_date(plan.horizon)}: "
         f"{len(events)} events at {plan.speed:,.0f}x (a business day every {86400 / plan.speed:.1f}s of wall time), "
         f"from {options.lead:.0f}s after the stack starts starting")
-    stack = LocalStack(root=root, secured=secured, clock=clock, extra_env=plan.environment(options))
     try:
-        stack.start(say)
-        wait_ready(stack)
-        schools = school_keys(stack)
-        with progress_for(plan.start, plan.horizon) as on_event:
-            tally, lateness = asyncio.run(play(stack, clock, events, options, on_event, schools))
-        say("the follow-up is being played out; reading the KPI report once the services have caught up...")
-        report = asyncio.run(settled_report(stack, plan, clock))
+        outcome = played(stack, clock, plan, events, options, say)
     finally:
         stack.stop()
-    outcome = Outcome(tally, lateness, report, time.monotonic() - started)
-    say(table(report, plan.params))
-    say("\n".join(tally.lines()))
-    say(lateness.line())
+    outcome.wall_seconds = time.monotonic() - started
+    say(table(outcome.report, plan.params))
+    say("\n".join(outcome.tally.lines()))
+    say(outcome.lateness.line())
     say(f"wall time: {outcome.wall_seconds / 60:.1f} minutes (the stack's start included)")
     if options.report_file is not None:
-        options.report_file.write_text(json.dumps(report, indent=2) + "\n")
+        options.report_file.write_text(json.dumps(outcome.report, indent=2) + "\n")
         say(f"the report's JSON: {options.report_file}")
     return outcome

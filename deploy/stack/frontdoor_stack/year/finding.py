@@ -72,6 +72,7 @@ class CaseFinder:
     def __init__(self, allocation: httpx.AsyncClient, contacts: httpx.AsyncClient, facts: FactIndex):
         self.allocation, self.contacts, self.facts = allocation, contacts, facts
         self.known: dict[str, str] = {}
+        self.contact_families: dict[uuid.UUID, str] = {}
 
     async def find(self, ref: CaseRef) -> str | None:
         if ref.key in self.known:
@@ -88,16 +89,24 @@ class CaseFinder:
         if ref.case_id is not None:
             response = await self.allocation.get(f"/v1/cases/{ref.case_id}")
             return str(ref.case_id) if response.status_code == 200 else None
-        families = set()
-        for record in ref.partner_records:
-            family = self.facts.families.get(fact_id(record))
-            if family is not None:
-                families.add(str(family))
+        families = {str(self.facts.families[f]) for f in map(fact_id, ref.partner_records) if f in self.facts.families}
         if ref.contact_id is not None:
-            response = await self.contacts.get(f"/v1/contacts/{ref.contact_id}")
-            if response.status_code == 200:
-                families.add(str(response.json()["family_id"]))
-        return await self._open_case_of(families) if families else None
+            family = await self._family_of(ref.contact_id)
+            if family is not None:
+                families.add(family)
+        found = await self._open_case_of(families) if families else None
+        if found is None and ref.contact_id is not None:
+            self.contact_families.pop(ref.contact_id, None)  # (families merge: ask again next time)
+        return found
+
+    async def _family_of(self, contact_id: uuid.UUID) -> str | None:
+        """The family the contacts service put the contact in (asked once)."""
+        if contact_id not in self.contact_families:
+            response = await self.contacts.get(f"/v1/contacts/{contact_id}")
+            if response.status_code != 200:
+                return None
+            self.contact_families[contact_id] = str(response.json()["family_id"])
+        return self.contact_families[contact_id]
 
     async def _open_case_of(self, families: set[str]) -> str | None:
         for path in ("/v1/cases", "/v1/agenda"):

@@ -36,6 +36,10 @@ class Lateness:
     late: int = 0
     most_behind: timedelta = field(default_factory=timedelta)
 
+    def saw(self, behind: timedelta) -> None:
+        """A request made `behind` its instant (a move waiting for the one before it on the same case)."""
+        self.most_behind = max(self.most_behind, behind)
+
     def line(self) -> str:
         return (f"{self.played} events played, {self.late} late (played at once); the player was at most "
                 f"{_business(self.most_behind)} of business time behind")

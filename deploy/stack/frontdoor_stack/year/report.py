@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from frontdoor_contracts.vocabulary import ClosureOutcome
 
+from .calendar import LONDON
 from .parameters import Parameters
 
 # Seed figures that are not parameters of the generator (what they are, the seed and where).
@@ -45,6 +47,10 @@ class Row:
         if diff is None:
             return show(self.live), seed, "-"
         return show(self.live), seed, (f"{diff:+,.0f}" if self.count else f"{diff * 100:+.1f} pts")
+
+
+def _local(instant: str) -> datetime:
+    return datetime.fromisoformat(instant.replace("Z", "+00:00")).astimezone(LONDON)
 
 
 def _value(figure: Mapping[str, Any] | None) -> float | None:
@@ -86,8 +92,9 @@ def table(report: Mapping[str, Any], params: Parameters) -> str:
     header = ("figure", "live", "seeds", "difference")
     body = [(row.label, *row.cells()) for row in rows(report, params)]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(4)]
-    lines = [f"The simulated year {report['period_start'][:10]} to {report['period_end'][:10]} "
-             f"(report made at business time {report['generated_at'][:16]}):", ""]
+    start, end, made = (_local(report[k]) for k in ("period_start", "period_end", "generated_at"))
+    lines = [f"The simulated year from {start:%Y-%m-%d} to {end:%Y-%m-%d} (exclusive), as the live KPI report "
+             f"gives it at business time {made:%Y-%m-%d %H:%M} (Europe/London):", ""]
     for line in [header, *body]:
         lines.append("  " + "  ".join([line[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(line[1:], widths[1:],
                                                                                             strict=True))]))
