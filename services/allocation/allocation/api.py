@@ -1,7 +1,9 @@
 """HTTP routes: the meeting agenda, the board, a case's timeline, and the
 moves (allocate, record offer, record answer, step up, close), each audited
 in its own transaction (who: the key; the case's status before and after,
-with what the body said); the audit trail for the admin role. The routes are
+with what the body said); the audit trail and the read log for the admin
+role. The agenda, the board and a case are in the read log (the key, the
+cases and families by id, the route) before they are answered. The routes are
 plain functions: FastAPI runs them in worker threads, off the event loop."""
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlmodel import Session
 from frontdoor_contracts.allocation import AgencyId, StaffRef
 from frontdoor_contracts.errors import FieldError
 from frontdoor_contracts.vocabulary import AgencyKind, ClosureOutcome, OfferAnswer
-from frontdoor_platform import audit, audit_read
+from frontdoor_platform import audit, audit_read, reads, reads_route
 from frontdoor_platform.apikeys import Caller
 from frontdoor_platform.http import ReadSession, WriteSession, app_runtime, requires, requires_any
 from frontdoor_platform.problems import ProblemError, problem_responses
@@ -27,12 +29,13 @@ from .access import Role, acting_agency, audit_trail
 from .domain.cases import Case
 from .domain.meetings import agenda, next_meeting
 from .domain.transitions import IllegalTransition
-from .models import AuditEntry
+from .models import AuditEntry, ReadEntry
 from .responses import Agenda, Board, CaseView, CaseWithTimeline, Leads
 from .runtime import Runtime
 
 router = APIRouter()
 READS = problem_responses(401, 403, 422)
+LOGGED = problem_responses(401, 403, 422, 503)
 MOVES = problem_responses(401, 403, 404, 409, 422)
 
 
@@ -45,7 +48,15 @@ Coordinator = Annotated[Caller, Depends(requires(Role.COORDINATOR))]
 Agency = Annotated[Caller, Depends(requires(Role.AGENCY))]
 Reader = Annotated[Caller, Depends(requires(Role.READ))]
 BoardReader = Annotated[Caller, Depends(requires_any(Role.READ, Role.AGENCY))]
+ReadLog = Annotated[reads.Reads, Depends(reads.recorder(ReadEntry))]
 audit_read.add_read_route(router, AuditEntry, requires(Role.ADMIN))
+reads_route.add_read_route(router, ReadEntry, requires(Role.ADMIN))
+
+
+def _shown(log: reads.Reads, db: Session, cases: list[dict[str, Any]]) -> None:
+    """The cases (and their families) in the read log before they are answered (503 if they cannot be)."""
+    log.shown_from_thread(db, [record for c in cases for record in (
+        reads.record_of("case", c["case_id"]), reads.record_of("family", c["family_id"]))])
 
 
 def _agency_of(who: Caller, reading: bool) -> str | None:
@@ -119,32 +130,39 @@ def _move(rt: Runtime, db: Session, who: Caller, done: tuple[str, BaseModel | No
     return case
 
 
-@router.get("/v1/agenda", tags=["meeting"], response_model=Agenda, responses=READS)
-def meeting_agenda(rt: RuntimeDep, db: SessionDep, who: Reader) -> dict[str, Any]:
+@router.get("/v1/agenda", tags=["meeting"], response_model=Agenda, responses=LOGGED)
+def meeting_agenda(rt: RuntimeDep, db: SessionDep, who: Reader, log: ReadLog) -> dict[str, Any]:
     """The next allocations meeting: every unallocated case, most urgent first."""
     now = rt.clock()
     meeting_at = next_meeting(now, rt.meeting, rt.rules.bank_holidays)
     items = agenda(store.open_cases(db), now=now, meeting_at=meeting_at, bank_holidays=rt.rules.bank_holidays)
-    return views.agenda_view(meeting_at, items, now, rt.rules.bank_holidays)
+    shown = views.agenda_view(meeting_at, items, now, rt.rules.bank_holidays)
+    _shown(log, db, shown["cases"])
+    return shown
 
 
-@router.get("/v1/cases", tags=["board"], response_model=Board, responses=problem_responses(401, 403, 422))
-def board(rt: RuntimeDep, db: SessionDep, who: BoardReader) -> dict[str, Any]:
+@router.get("/v1/cases", tags=["board"], response_model=Board, responses=LOGGED)
+def board(rt: RuntimeDep, db: SessionDep, who: BoardReader, log: ReadLog) -> dict[str, Any]:
     """Every open case with days waiting and days left, overdue ones included
     (an agency sees the cases allocated to it)."""
     now = rt.clock()
     agency = _agency_of(who, reading=True)
     cases = [c for c in store.open_cases(db)
              if agency is None or (c.allocation is not None and c.allocation.lead_agency_id == agency)]
-    return {"cases": [views.case_view(c, now, rt.rules.bank_holidays) for c in cases]}
+    shown = [views.case_view(c, now, rt.rules.bank_holidays) for c in cases]
+    _shown(log, db, shown)
+    return {"cases": shown}
 
 
 @router.get("/v1/cases/{case_id}", tags=["board"], response_model=CaseWithTimeline,
-            responses=problem_responses(401, 403, 404, 422))
-def case_timeline(case_id: uuid.UUID, rt: RuntimeDep, db: SessionDep, who: BoardReader) -> dict[str, Any]:
+            responses=problem_responses(401, 403, 404, 422, 503))
+def case_timeline(case_id: uuid.UUID, rt: RuntimeDep, db: SessionDep, who: BoardReader,
+                  log: ReadLog) -> dict[str, Any]:
     case = _visible(store.get_case(db, case_id), _agency_of(who, reading=True))
-    return {**views.case_view(case, rt.clock(), rt.rules.bank_holidays),
-            "timeline": views.timeline_view(store.timeline(db, case_id))}
+    shown = {**views.case_view(case, rt.clock(), rt.rules.bank_holidays),
+             "timeline": views.timeline_view(store.timeline(db, case_id))}
+    _shown(log, db, [shown])
+    return shown
 
 
 @router.post("/v1/cases/{case_id}/allocation", tags=["moves"], response_model=CaseView, responses=MOVES)

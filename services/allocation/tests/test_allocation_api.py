@@ -212,15 +212,15 @@ def test_authorization_matrix(api: TestClient, settings: Settings, keys: dict[st
               ("POST", f"/v1/cases/{case}/offer", {}), ("POST", f"/v1/cases/{case}/answer", {"answer": "accepted"}),
               ("POST", f"/v1/cases/{case}/step-up", None),
               ("POST", f"/v1/cases/{case}/closure", {"outcome": "positive_outcome"}),
-              ("GET", f"/v1/audit?target=case:{case}", None)]
+              ("GET", f"/v1/audit?target=case:{case}", None), ("GET", f"/v1/reads?record=case:{case}", None)]
     expected = {  # status per route, in the order above (409: allowed, but the case cannot move that way now)
-        "no key": [401] * 10, "malformed": [401] * 10, "revoked": [401] * 10, "expired": [401] * 10,
-        "coordinator": [200, 200, 200, 200, 409, 200, 200, 409, 200, 403],
-        "read": [200, 200, 200, 200, 403, 403, 403, 403, 403, 403],
-        "agency": [403, 200, 200, 403, 403, 200, 200, 409, 200, 403],
-        "other-agency": [403, 200, 404, 403, 403, 404, 404, 404, 404, 403],
-        "unscoped-agency": [403, 403, 403, 403, 403, 403, 403, 403, 403, 403],
-        "admin": [403, 403, 403, 403, 403, 403, 403, 403, 403, 200],
+        "no key": [401] * 11, "malformed": [401] * 11, "revoked": [401] * 11, "expired": [401] * 11,
+        "coordinator": [200, 200, 200, 200, 409, 200, 200, 409, 200, 403, 403],
+        "read": [200, 200, 200, 200, 403, 403, 403, 403, 403, 403, 403],
+        "agency": [403, 200, 200, 403, 403, 200, 200, 409, 200, 403, 403],
+        "other-agency": [403, 200, 404, 403, 403, 404, 404, 404, 404, 403, 403],
+        "unscoped-agency": [403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403],
+        "admin": [403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200],
     }[who]
     chosen = headers[who] if who in headers else auth(keys, who)
     got = [api.request(method, path, json=body, headers=chosen).status_code
