@@ -1,6 +1,8 @@
 """HTTP routes: the partnership's KPI report over any period (analysts and
 managers), one family's outcome view (Early Help managers) and the audit
-trail (admins: the keys made and revoked; no route here changes anything).
+trail and the read log (admins: the keys made and revoked, who read which
+family; no route here changes anything). A family's view is in the read log
+(the key, the family's ids, the route) before it is answered.
 The routes are plain functions: FastAPI runs them in worker threads, off
 the event loop."""
 
@@ -14,14 +16,14 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
 
 from frontdoor_contracts.errors import FieldError
-from frontdoor_platform import audit_read
+from frontdoor_platform import audit_read, reads, reads_route
 from frontdoor_platform.apikeys import Caller
 from frontdoor_platform.http import ReadSession, app_runtime, requires
 from frontdoor_platform.problems import ProblemError, problem_responses
 
 from .access import Role
 from .domain.view import FamilyView
-from .models import AuditEntry, FamilyAliasRow, FamilyViewRow
+from .models import AuditEntry, FamilyAliasRow, FamilyViewRow, ReadEntry
 from .readmodel.calculations import year_before
 from .readmodel.report import kpi_report
 from .readmodel.report_models import KpiReport
@@ -37,7 +39,9 @@ SessionDep = ReadSession
 Analyst = Annotated[Caller, Depends(requires(Role.ANALYST))]
 Manager = Annotated[Caller, Depends(requires(Role.MANAGER))]
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+ReadLog = Annotated[reads.Reads, Depends(reads.recorder(ReadEntry))]
 audit_read.add_read_route(router, AuditEntry, requires(Role.ADMIN))
+reads_route.add_read_route(router, ReadEntry, requires(Role.ADMIN))
 
 
 @router.get("/v1/kpis", response_model=KpiReport, responses=problem_responses(401, 403, 422), tags=["kpis"])
@@ -59,13 +63,15 @@ def kpis(rt: RuntimeDep, db: SessionDep, _: Analyst,
     return kpi_report(db, since, until, now)
 
 
-@router.get("/v1/families/{family_id}", response_model=FamilyView, responses=problem_responses(401, 403, 404, 422),
-            tags=["families"])
-def family(family_id: uuid.UUID, db: SessionDep, _: Manager) -> FamilyView:
+@router.get("/v1/families/{family_id}", response_model=FamilyView,
+            responses=problem_responses(401, 403, 404, 422, 503), tags=["families"])
+def family(family_id: uuid.UUID, db: SessionDep, _: Manager, log: ReadLog) -> FamilyView:
     """One family: its problems over time, its plans and progress against each target, its events (ids and
     categories only). A family merged into another answers with that family."""
     alias = db.get(FamilyAliasRow, family_id)
     row = db.get(FamilyViewRow, alias.now_family_id if alias else family_id)
     if row is None:
         raise ProblemError(404, "no such family")
-    return FamilyView.model_validate_json(row.document)
+    view = FamilyView.model_validate_json(row.document)
+    log.shown_from_thread(db, [reads.record_of("family", i) for i in dict.fromkeys((family_id, row.family_id))])
+    return view

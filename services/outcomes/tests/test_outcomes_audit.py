@@ -1,5 +1,5 @@
 """The outcomes service's authorization matrix (every role against every
-route, the audit trail's among them) and its audit trail: no operation of
+route, the audit trail's and the read log's among them) and its audit trail: no operation of
 its API changes anything, and the keys made and revoked at the command line
 are audited (actor `cli:<user>`) with an outcomes.audit.v1 event each,
 without the key. And a KPI period past the calendar is refused, not a 500."""
@@ -28,10 +28,10 @@ from outcomes.models import AuditEntry, OutboxEvent
 from outcomes.settings import Settings
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-ROUTES = ["/v1/kpis", f"/v1/families/{uuid.uuid4()}", "/v1/audit"]
+ROUTES = ["/v1/kpis", f"/v1/families/{uuid.uuid4()}", "/v1/audit", f"/v1/reads?record=family:{uuid.uuid4()}"]
 EXPECTED = {  # status per route, in the order above (404: let through, the family is unknown)
-    "no key": [401, 401, 401], "revoked": [401, 401, 401], "expired": [401, 401, 401],
-    "analyst": [200, 403, 403], "manager": [200, 404, 403], "admin": [403, 403, 200],
+    "no key": [401] * 4, "revoked": [401] * 4, "expired": [401] * 4,
+    "analyst": [200, 403, 403, 403], "manager": [200, 404, 403, 403], "admin": [403, 403, 200, 200],
 }
 
 
