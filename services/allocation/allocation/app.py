@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from frontdoor_contracts.retention import configured as configured_schedule
 from frontdoor_contracts.vocabulary import TargetCalendar
 from frontdoor_platform import service
 from frontdoor_platform.clock import Clock, configured_clock
@@ -22,7 +23,7 @@ from frontdoor_platform.http import in_thread
 from frontdoor_platform.kafka import EventPublisher
 from frontdoor_platform.lifespan import service_app
 
-from . import __version__, handlers, store, subscriptions
+from . import __version__, handlers, retention, store, subscriptions
 from .access import IMPLIED, keyring
 from .api import router
 from .domain.calendar import TargetPolicy, days_between, england_and_wales_bank_holidays, local_date
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
                engine: Engine | None = None, clock: Clock | None = None) -> FastAPI:
     config = settings or Settings()
     clock = clock or configured_clock()
+    schedule = configured_schedule()
     rules = rules_from(config)
     metrics = Metrics()
 
@@ -99,7 +101,7 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
     lifespan = service.lifespan(config, metrics, database_url=config.database_url, client_id="allocation",
                                 outbox=OutboxEvent, routes=lambda: subscriptions.routes(rules, metrics),
                                 migrate=migrate, keyring=keyring(), implied=IMPLIED, clock=clock, publisher=publisher,
-                                engine=engine, started=started)
+                                engine=engine, started=started, schedule=schedule, purges=retention.purges)
     app = service_app("Front Door allocation service", "Early Help allocation: every family from SPA decision to "
                       "offer within the target.", __version__, lifespan, config)
     app.include_router(router)

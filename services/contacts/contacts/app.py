@@ -10,13 +10,14 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from frontdoor_contracts.retention import configured as configured_schedule
 from frontdoor_platform import service
 from frontdoor_platform.clock import Clock, configured_clock
 from frontdoor_platform.http import Gate
 from frontdoor_platform.kafka import EventPublisher
 from frontdoor_platform.lifespan import service_app
 
-from . import __version__, subscriptions
+from . import __version__, retention, subscriptions
 from .access import keyring
 from .api import router
 from .metrics import Metrics
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
                engine: Engine | None = None, clock: Clock | None = None) -> FastAPI:
     config = settings or Settings()
     clock = clock or configured_clock()
+    schedule = configured_schedule()
     metrics = Metrics()
 
     def started(app: FastAPI, parts: service.Plumbing) -> Mapping[str, Coroutine[Any, Any, Any]]:
@@ -40,7 +42,7 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
     lifespan = service.lifespan(config, metrics, database_url=config.database_url, client_id="contacts",
                                 outbox=OutboxEvent, routes=lambda: subscriptions.routes(config, metrics),
                                 migrate=migrate, keyring=keyring(), clock=clock, publisher=publisher, engine=engine,
-                                started=started)
+                                started=started, schedule=schedule, purges=retention.purges)
     app = service_app("Front Door contacts service", "Front-door intake, MASH decisions, people matching, "
                       "re-referrals, DA incidents.", __version__, lifespan, config)
     app.include_router(router)

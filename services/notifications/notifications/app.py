@@ -11,12 +11,13 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from frontdoor_contracts.retention import configured as configured_schedule
 from frontdoor_platform import service
 from frontdoor_platform.clock import Clock, configured_clock
 from frontdoor_platform.kafka import EventPublisher
 from frontdoor_platform.lifespan import service_app
 
-from . import __version__, subscriptions, timers
+from . import __version__, retention, subscriptions, timers
 from .access import keyring
 from .api import router
 from .delivery.loop import DeliveryLoop
@@ -40,6 +41,8 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
                engine: Engine | None = None, clock: Clock | None = None) -> FastAPI:
     config = settings or Settings()
     clock = clock or configured_clock()
+    schedule = configured_schedule()
+    retention.check_settings(config, schedule)
     rules = rules_from(config)
     metrics = Metrics()
     wakers: list[Runtime] = []
@@ -60,7 +63,7 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
     lifespan = service.lifespan(config, metrics, database_url=config.database_url, client_id="notifications",
                                 outbox=OutboxEvent, routes=lambda: subscriptions.routes(rules, metrics, created),
                                 migrate=migrate, keyring=keyring(), clock=clock, publisher=publisher, engine=engine,
-                                started=started)
+                                started=started, schedule=schedule, purges=retention.purges)
     app = service_app("Front Door notifications service", "Tells schools' key adults about domestic abuse "
                       "incidents involving their pupils before the next school day.", __version__, lifespan, config)
     app.include_router(router)

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
+from frontdoor_contracts.retention import configured as configured_schedule
 from frontdoor_platform import service
 from frontdoor_platform.clock import Clock, configured_clock
 from frontdoor_platform.kafka import EventPublisher
@@ -18,7 +19,7 @@ from frontdoor_platform.lifespan import service_app
 from frontdoor_platform.outbox import OutboxRelay
 from frontdoor_platform.routes import Routes
 
-from . import __version__
+from . import __version__, retention
 from .access import IMPLIED, keyring
 from .api import router
 from .metrics import Metrics
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
                engine: Engine | None = None, clock: Clock | None = None) -> FastAPI:
     config = settings or Settings()
     clock = clock or configured_clock()
+    schedule = configured_schedule()
     thresholds = load_thresholds(config.thresholds)
     metrics = Metrics()
 
@@ -50,7 +52,7 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
     lifespan = service.lifespan(config, metrics, database_url=config.database_url, client_id="outcomes",
                                 outbox=OutboxEvent, routes=Routes, migrate=migrate, keyring=keyring(),
                                 implied=IMPLIED, clock=clock, publisher=publisher, engine=engine, started=started,
-                                consumer=stream)
+                                consumer=stream, schedule=schedule, purges=retention.purges)
     app = service_app("Front Door outcomes service", "Families found in data, sustained outcomes and the "
                       "partnership's KPIs.", __version__, lifespan, config)
     app.include_router(router)
