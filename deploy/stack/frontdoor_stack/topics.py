@@ -1,5 +1,9 @@
 """Create the platform's topics, as `frontdoor_contracts.topics` declares
-them, idempotently: missing topics are created, existing ones left alone."""
+them, idempotently: missing topics are created with their configs, the
+retention from the retention schedule in force (`retention.configured()`:
+FRONTDOOR_RETENTION_SCHEDULE's file, else the packaged one); an existing
+topic whose `retention.ms` differs from the schedule's is altered to it,
+and otherwise left alone."""
 
 from __future__ import annotations
 
@@ -7,8 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
+from frontdoor_contracts import retention
+from frontdoor_contracts.retention import Schedule
 from frontdoor_contracts.topics import TopicSpec, all_topics
 from frontdoor_platform.kafka_security import PLAINTEXT, KafkaSecurity
 
@@ -18,6 +25,7 @@ class TopicsResult:
     created: list[str] = field(default_factory=list)
     existing: list[str] = field(default_factory=list)
     mismatched: list[str] = field(default_factory=list)
+    retention_set: list[str] = field(default_factory=list)  # existing topics whose retention.ms was changed
 
 
 def min_insync_for(replication_factor: int) -> int:
@@ -25,14 +33,41 @@ def min_insync_for(replication_factor: int) -> int:
     return 1 if replication_factor < 3 else 2
 
 
-def new_topic(spec: TopicSpec, replication_factor: int | None = None) -> NewTopic:
+def configs_of(spec: TopicSpec, replication_factor: int | None = None, schedule: Schedule | None = None,
+               ) -> dict[str, str]:
     replication = replication_factor or spec.replication_factor
+    return spec.topic_configs(min_insync_replicas=min_insync_for(replication), schedule=schedule)
+
+
+def new_topic(spec: TopicSpec, replication_factor: int | None = None, schedule: Schedule | None = None) -> NewTopic:
     return NewTopic(
         name=spec.name,
         num_partitions=spec.partitions,
-        replication_factor=replication,
-        topic_configs=spec.topic_configs(min_insync_replicas=min_insync_for(replication)),
+        replication_factor=replication_factor or spec.replication_factor,
+        topic_configs=configs_of(spec, replication_factor, schedule),
     )
+
+
+async def _follow_schedule(admin: AIOKafkaAdminClient, specs: list[TopicSpec], replication_factor: int | None,
+                           schedule: Schedule) -> list[str]:
+    """Existing topics whose retention.ms is not the schedule's get all their declared configs again
+    (AlterConfigs replaces a topic's dynamic configs as a whole); their names."""
+    if not specs:
+        return []
+    responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, s.name) for s in specs])
+    found = {resource[3]: {entry[0]: entry[1] for entry in resource[4]}
+             for response in responses for resource in response.resources}
+    stale = [spec for spec in specs
+             if found.get(spec.name, {}).get("retention.ms") != str(spec.retention_in(schedule))]
+    if stale:
+        responses = await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, spec.name,
+                                                              configs=configs_of(spec, replication_factor, schedule))
+                                               for spec in stale])
+        for response in responses:
+            for code, message, _kind, name in response.resources:
+                if code != 0:
+                    raise for_code(code)(f"could not set the retention of topic {name}: {message}")
+    return [spec.name for spec in stale]
 
 
 async def ensure_topics(
@@ -41,9 +76,12 @@ async def ensure_topics(
     replication_factor: int | None = None,
     request_timeout_ms: int = 30000,
     security: KafkaSecurity = PLAINTEXT,
+    schedule: Schedule | None = None,
 ) -> TopicsResult:
-    """On a secured broker, as a principal allowed to create topics (the stack's admin)."""
+    """On a secured broker, as a principal allowed to create topics (the stack's admin); the retention
+    from `schedule` (default: the one in force)."""
     specs = tuple(all_topics() if specs is None else specs)
+    schedule = schedule or retention.configured()
     result = TopicsResult()
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=request_timeout_ms,
                                 **security.client_kwargs())
@@ -57,7 +95,7 @@ async def ensure_topics(
                 if len(present[spec.name]["partitions"]) != spec.partitions:
                     result.mismatched.append(spec.name)
         if missing:
-            response = await admin.create_topics([new_topic(spec, replication_factor) for spec in missing])
+            response = await admin.create_topics([new_topic(spec, replication_factor, schedule) for spec in missing])
             for error in response.topic_errors:
                 name, code = error[0], error[1]
                 message = error[2] if len(error) > 2 else ""
@@ -67,6 +105,8 @@ async def ensure_topics(
                     result.existing.append(name)
                 else:
                     raise for_code(code)(f"could not create topic {name}: {message}")
+        existing = [spec for spec in specs if spec.name in present]
+        result.retention_set = await _follow_schedule(admin, existing, replication_factor, schedule)
     finally:
         await admin.close()
     return result
