@@ -24,6 +24,8 @@ TERM_DATES_TICKET_DAYS = 60
 TERM_DATES_PAGE_DAYS = 7
 DUE_SOON_CASES = 10  # cases 6 to 10 days into the 10-day target at once
 ERASURE_OVERDUE_SECONDS = 86_400
+PURGE_OVERDUE_SECONDS = 86_400  # rows kept a day past their retention period
+PURGE_SILENT_SECONDS = 3 * 3_600  # no successful purge for three hours (a pass runs every 15 minutes)
 
 
 def severity(service: str) -> str:
@@ -69,6 +71,12 @@ PLATFORM = Group("frontdoor-platform.alerts", (
                  "{{ $labels.service }} has {{ $value }} outbox rows parked",
                  "An event the service recorded can never be published as it is; the later events of the same "
                  "contact, case or school wait behind it."),
+    *per_service("FrontDoorPurgeBehind",
+                 f"{{m}}purge_overdue_seconds > {PURGE_OVERDUE_SECONDS}\nor\n"
+                 f"time() - {{m}}purge_last_success_timestamp_seconds > {PURGE_SILENT_SECONDS}",
+                 "the {{ $labels.service }} purge of {{ $labels.class }} is {{ $value | humanizeDuration }} behind",
+                 "Data about children is kept longer than the retention schedule allows, or the purge that "
+                 "removes it has stopped running.", "30m", severities=TICKET),
     *per_service("FrontDoorOutboxNotPublishing",
                  "{m}outbox_pending > 0\nand\nrate({m}outbox_published_total[5m]) == 0",
                  "{{ $labels.service }} has {{ $value }} events waiting and published none for 5 minutes",
