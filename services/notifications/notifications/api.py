@@ -3,27 +3,32 @@ school's id is 404). MASH: delivery status across schools, sending a failed
 delivery again, and the worklist. Admin: the audit trail of every change,
 and the directory (`directory_routes.py`, included here: schools, agencies,
 signing secrets, key adults' set-password codes). Every change is audited
-in its own transaction (who: the key; never a secret or password). The
+in its own transaction (who: the key; never a secret or password). A read
+that shows a child (the inbox, the worklist) or a key adult (the schools)
+is in the read log (who: the key; what: ids; the route) before it is
+answered, 503 when it cannot be; the deliveries (ids, times, states) and
+the agencies are not. The
 routes are plain functions: FastAPI runs them in worker threads, off the
 event loop."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
-from sqlmodel import col, select
+from fastapi import APIRouter, Depends, Query
+from sqlmodel import Session, col, select
 
-from frontdoor_platform import audit_read
+from frontdoor_platform import audit_read, reads, reads_route
 from frontdoor_platform.apikeys import Caller
 from frontdoor_platform.http import ReadSession, WriteSession, requires
-from frontdoor_platform.problems import ProblemError
+from frontdoor_platform.problems import ProblemError, problem_responses
 
 from . import directory_routes, inbox, store, views
 from .access import Mash, Role, School
 from .delivery import queue
-from .models import AuditEntry, DeliveryRow, RecipientRow, WorklistRow
+from .models import AuditEntry, DeliveryRow, NotificationRow, ReadEntry, RecipientRow, WorklistRow
 from .responses import (
     ONE,
     READS,
@@ -38,8 +43,22 @@ from .runtime import RuntimeDep
 
 router = APIRouter()
 Limit = Annotated[int, Query(ge=1, le=1000)]
+LOGGED, LOGGED_ONE = problem_responses(401, 403, 422, 503), problem_responses(401, 403, 404, 422, 503)
+ReadLog = Annotated[reads.Reads, Depends(reads.recorder(ReadEntry))]
 audit_read.add_read_route(router, AuditEntry, requires(Role.ADMIN))
+reads_route.add_read_route(router, ReadEntry, requires(Role.ADMIN))
 router.include_router(directory_routes.router)  # here, so the OpenAPI document keeps its order
+
+
+def notification_records(rows: Sequence[NotificationRow]) -> list[str]:
+    """What a notification shows, for the read log: the notification and its child (by id)."""
+    return [record for row in rows for record in (
+        reads.record_of("notification", row.notification_id),
+        *([reads.record_of("person", row.child_id)] if row.child_id else []))]
+
+
+def _shown(log: reads.Reads, db: Session, records: list[str]) -> None:
+    log.shown_from_thread(db, records)
 
 
 def _urn_of(who: Caller) -> str:
@@ -50,19 +69,24 @@ def _urn_of(who: Caller) -> str:
 
 # --- a school's inbox ----------------------------------------------------------------------------------------------
 
-@router.get("/v1/inbox", response_model=list[InboxItem], responses=READS, tags=["inbox"])
-def school_inbox(rt: RuntimeDep, db: ReadSession, who: School, limit: Limit = 200) -> list[InboxItem]:
+@router.get("/v1/inbox", response_model=list[InboxItem], responses=LOGGED, tags=["inbox"])
+def school_inbox(rt: RuntimeDep, db: ReadSession, who: School, log: ReadLog, limit: Limit = 200) -> list[InboxItem]:
     """This school's notifications: unacknowledged first, soonest deadline first."""
-    return [views.inbox_item(row, rt.settings.mash_contact)
-            for row in inbox.of_school(db, _urn_of(who), limit=limit)]
+    rows = inbox.of_school(db, _urn_of(who), limit=limit)
+    shown = [views.inbox_item(row, rt.settings.mash_contact) for row in rows]
+    _shown(log, db, notification_records(rows))
+    return shown
 
 
-@router.get("/v1/inbox/{notification_id}", response_model=InboxItem, responses=ONE, tags=["inbox"])
-def school_notification(notification_id: uuid.UUID, rt: RuntimeDep, db: ReadSession, who: School) -> InboxItem:
+@router.get("/v1/inbox/{notification_id}", response_model=InboxItem, responses=LOGGED_ONE, tags=["inbox"])
+def school_notification(notification_id: uuid.UUID, rt: RuntimeDep, db: ReadSession, who: School,
+                        log: ReadLog) -> InboxItem:
     row = inbox.one_of_school(db, _urn_of(who), notification_id)
     if row is None:
         raise ProblemError(404, "no such notification")
-    return views.inbox_item(row, rt.settings.mash_contact)
+    shown = views.inbox_item(row, rt.settings.mash_contact)
+    _shown(log, db, notification_records([row]))
+    return shown
 
 
 @router.post("/v1/inbox/{notification_id}/acknowledgement", response_model=InboxItem, responses=ONE,
@@ -126,11 +150,15 @@ def retry_delivery(notification_id: uuid.UUID, rt: RuntimeDep, db: WriteSession,
     return views.delivery_status(note, row)
 
 
-@router.get("/v1/worklist", response_model=list[WorkItem], responses=READS, tags=["mash"])
-def get_worklist(db: ReadSession, _: Mash, limit: Limit = 200,
+@router.get("/v1/worklist", response_model=list[WorkItem], responses=LOGGED, tags=["mash"])
+def get_worklist(db: ReadSession, _: Mash, log: ReadLog, limit: Limit = 200,
                  open_only: Annotated[bool, Query(alias="open")] = True) -> list[WorkItem]:
     """Children whose school is unknown and escalated deliveries: a person phones the school."""
-    return [views.work_item(row) for row in store.worklist(db, open_only=open_only, limit=limit)]
+    shown = [views.work_item(row) for row in store.worklist(db, open_only=open_only, limit=limit)]
+    _shown(log, db, [reads.record_of(kind, value) for item in shown for kind, value in (
+        ("worklist", item.item_id), ("person", item.child_id), ("contact", item.contact_id),
+        ("notification", item.notification_id)) if value is not None])
+    return shown
 
 
 @router.post("/v1/worklist/{item_id}/resolution", response_model=WorkItem, responses=ONE, tags=["mash"])

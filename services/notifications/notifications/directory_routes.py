@@ -5,25 +5,29 @@ calendar overrides), agencies' contacts, webhook signing-secret rotation
 key adults' one-time set-password codes (the key adult sets the password
 on the page: the admin never knows it). Every change is audited in its own
 transaction (who: the key; an entry before and after, never a secret, a
-code or a password). `api.py` includes these routes."""
+code or a password). Reading a school shows its key adults (staff ids and
+work emails): the read log records them by staff id before the answer
+(503 when it cannot). `api.py` includes these routes."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Depends, Path, Response
 from sqlmodel import Session
 
 from frontdoor_contracts.allocation import AgencyId, StaffRef
 from frontdoor_contracts.identifiers import SchoolUrn
+from frontdoor_platform import reads
 from frontdoor_platform.apikeys import Caller
 from frontdoor_platform.http import ReadSession, WriteSession
-from frontdoor_platform.problems import ProblemError
+from frontdoor_platform.problems import ProblemError, problem_responses
 
 from . import directory, views
 from .access import Admin, DirectoryReader
 from .delivery.signing import new_secret
+from .models import ReadEntry
 from .page import links
 from .responses import (
     ONE,
@@ -41,6 +45,14 @@ from .runtime import Runtime, RuntimeDep
 router = APIRouter()
 Urn = Annotated[SchoolUrn, Path(description="The school's unique reference number (6 digits)")]
 Agency = Annotated[AgencyId, Path(description="The agency's identifier")]
+ReadLog = Annotated[reads.Reads, Depends(reads.recorder(ReadEntry))]
+LOGGED, LOGGED_ONE = problem_responses(401, 403, 422, 503), problem_responses(401, 403, 404, 422, 503)
+
+
+def _shown(log: reads.Reads, db: Session, schools: list[SchoolView]) -> None:
+    """The schools' key adults (staff ids and work emails: people's data) in the read log, by staff id."""
+    log.shown_from_thread(db, [reads.record_of("key_adult", adult.staff_id) for school in schools
+                               for adult in school.key_adults])
 
 
 def _secrets(db: Session, rt: Runtime, recipient_id: str) -> int:
@@ -77,15 +89,19 @@ def put_school(urn: Urn, body: SchoolRequest, rt: RuntimeDep, db: WriteSession, 
     return after
 
 
-@router.get("/v1/schools", response_model=list[SchoolView], responses=READS, tags=["directory"])
-def list_schools(rt: RuntimeDep, db: ReadSession, _: DirectoryReader) -> list[SchoolView]:
-    return [views.school_view(row, directory.key_adults(db, row.recipient_id), _secrets(db, rt, row.recipient_id))
-            for row in directory.recipients(db, directory.SCHOOL)]
+@router.get("/v1/schools", response_model=list[SchoolView], responses=LOGGED, tags=["directory"])
+def list_schools(rt: RuntimeDep, db: ReadSession, _: DirectoryReader, log: ReadLog) -> list[SchoolView]:
+    shown = [views.school_view(row, directory.key_adults(db, row.recipient_id), _secrets(db, rt, row.recipient_id))
+             for row in directory.recipients(db, directory.SCHOOL)]
+    _shown(log, db, shown)
+    return shown
 
 
-@router.get("/v1/schools/{urn}", response_model=SchoolView, responses=ONE, tags=["directory"])
-def get_school(urn: Urn, rt: RuntimeDep, db: ReadSession, _: DirectoryReader) -> SchoolView:
-    return _school_view(db, rt, urn)
+@router.get("/v1/schools/{urn}", response_model=SchoolView, responses=LOGGED_ONE, tags=["directory"])
+def get_school(urn: Urn, rt: RuntimeDep, db: ReadSession, _: DirectoryReader, log: ReadLog) -> SchoolView:
+    shown = _school_view(db, rt, urn)
+    _shown(log, db, [shown])
+    return shown
 
 
 def _rotate(db: Session, rt: Runtime, who: Caller, recipient_id: str, target: str) -> NewSecret:

@@ -12,7 +12,11 @@ is 503 with Retry-After. Every request's session is checked on the server
 (`web.Web.gate`: absolute and idle timeouts, its key adult still there).
 Every response says not to cache it, not to frame it and not to send a
 referrer. Another school's notification is "not found", the same as none
-at all. Nothing here logs: no staff id, no child."""
+at all. Nothing here logs: no staff id, no child. The list and a
+notification are in the read log (who: `staff:<staff id>`; what: the
+notifications and children by id; the route) before they are shown; when
+the log cannot be written the page says so (503 with Retry-After) and shows
+nothing of them."""
 
 from __future__ import annotations
 
@@ -22,11 +26,13 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from frontdoor_platform import audit
+from frontdoor_platform import audit, reads
 from frontdoor_platform.http import in_thread
+from frontdoor_platform.problems import ProblemError
 
 from .. import directory, inbox
 from ..access import audit_trail
+from ..models import NotificationRow, ReadEntry
 from ..settings import Settings
 from . import account_routes, accounts, csrf, sessions, views
 from .sessions import SignedIn
@@ -76,6 +82,23 @@ def _not_found(web: Web, signed: SignedIn | None) -> HTMLResponse:
     return web.render("not_found.html", 404, signed=signed, title="Page not found")
 
 
+def _records(rows: list[NotificationRow]) -> list[str]:
+    return [record for row in rows for record in (
+        reads.record_of("notification", row.notification_id),
+        *([reads.record_of("person", row.child_id)] if row.child_id else []))]
+
+
+async def _unlogged(request: Request, web: Web, signed: SignedIn, rows: list[NotificationRow]) -> Response | None:
+    """Record what the key adult is about to see; the "not available" page (503) when the read log cannot."""
+    try:
+        await reads.staff_reads(request, ReadEntry, signed.staff_id).shown(_records(rows))
+    except ProblemError:
+        response = web.render("unavailable.html", 503, signed=signed, title="Not available just now")
+        response.headers["Retry-After"] = "1"
+        return response
+    return None
+
+
 def _wake_relay(request: Request) -> None:
     """Publish the acknowledgement now when this process runs the outbox relay (else the worker polls)."""
     relay = getattr(getattr(request.app.state, "runtime", None), "relay", None)
@@ -97,12 +120,15 @@ async def school_notifications(request: Request, web: WebDep) -> Response:
     engine, clock = web.plumbing(request)
     now = clock()
 
-    def read(db: Session) -> tuple[str, list[Listed]]:
+    def read(db: Session) -> tuple[str, list[Listed], list[NotificationRow]]:
         school = directory.school(db, signed.school_urn)
-        return (school.name if school else signed.school_urn,
-                [views.listed(row, now) for row in inbox.of_school(db, signed.school_urn)])
+        rows = list(inbox.of_school(db, signed.school_urn))
+        return school.name if school else signed.school_urn, [views.listed(row, now) for row in rows], rows
 
-    school_name, items = await in_thread(reading, engine, read)
+    school_name, items, rows = await in_thread(reading, engine, read)
+    refused = await _unlogged(request, web, signed, rows)
+    if refused is not None:
+        return refused
     return web.render("inbox.html", signed=signed, flash=web.flash_of(request), title="Notifications",
                       school_name=school_name, items=items, enrolled=signed.enrolled,
                       waiting=sum(1 for item in items if not item.acknowledged))
@@ -169,13 +195,17 @@ async def notification(request: Request, notification_id: str, web: WebDep) -> R
     engine, clock = web.plumbing(request)
     now, mash_contact = clock(), web.settings.mash_contact
 
-    def read(db: Session) -> Shown | None:
+    def read(db: Session) -> tuple[Shown, NotificationRow] | None:
         row = inbox.one_of_school(db, signed.school_urn, wanted)
-        return None if row is None else views.shown(row, now, mash_contact)
+        return None if row is None else (views.shown(row, now, mash_contact), row)
 
-    item = await in_thread(reading, engine, read)
-    if item is None:
+    found = await in_thread(reading, engine, read)
+    if found is None:
         return _not_found(web, signed)
+    item, row = found
+    refused = await _unlogged(request, web, signed, [row])
+    if refused is not None:
+        return refused
     return web.render("notification.html", signed=signed, flash=web.flash_of(request), title="Notification",
                       item=item, erased_text=ERASED, mash_contact=mash_contact)
 
