@@ -21,7 +21,7 @@ NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_the_audit_table_is_append_only(service: str, database_url: str) -> None:
-    database: Any = importlib.import_module(f"{service}.database")
+    database: Any = importlib.import_module(f"{service}.migrations")
     access: Any = importlib.import_module(f"{service}.access")
     engine = build_engine(database_url)
     database.migrate(engine)
