@@ -94,6 +94,7 @@ class Player:
             self.tally.business_now = event.at
             await self.one(event)
             self._on_event(self.tally)
+            await asyncio.sleep(0)  # behind, the pacer does not wait: let the moves under way go on meanwhile
         await self.finish()
         return self.tally
 
