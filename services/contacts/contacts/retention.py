@@ -7,9 +7,8 @@ letters waiting to be published among them, and discarded parked rows):
   partner topic has dropped the record, so no redelivery can come.
 
 The people index and the case records (contacts, decisions, referrals,
-pending decisions) are on legal hold: no timer deletes them. The read log's
-purge is registered here once the read table exists
-(`Purge(READ_LOG, delete, oldest)` over its read time)."""
+pending decisions) are on legal hold: no timer deletes them. The read log is
+purged here too, after the read_log class's period."""
 
 from __future__ import annotations
 
@@ -18,10 +17,10 @@ from datetime import datetime
 from sqlmodel import Session, col
 
 from frontdoor_contracts.retention import PARTNER_RECORDS
-from frontdoor_platform.purge import Purge, delete_rows, earliest
+from frontdoor_platform.purge import Purge, delete_rows, earliest, read_log_purge
 from frontdoor_platform.service import Plumbing
 
-from .models import PartnerRecordApplied
+from .models import READ_LOG, PartnerRecordApplied
 
 
 def delete_partner_records(session: Session, cutoff: datetime, limit: int) -> int:
@@ -36,4 +35,4 @@ PURGES = (Purge(PARTNER_RECORDS, delete_partner_records, oldest_partner_record),
 
 
 def purges(parts: Plumbing) -> tuple[Purge, ...]:
-    return PURGES
+    return (*PURGES, read_log_purge(READ_LOG))

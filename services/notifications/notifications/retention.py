@@ -10,8 +10,8 @@ discarded parked rows):
   without an end, are kept).
 
 `check_settings` refuses a NOTIFICATIONS_RETENTION_DAYS that is not the
-schedule's figure, so the timers and the purge keep one period. The read
-log's purge is registered here once the read table exists."""
+schedule's figure, so the timers and the purge keep one period. The read log is
+purged here too, after the read_log class's period."""
 
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from frontdoor_contracts.retention import ENROLMENTS, NOTIFICATIONS, Schedule
-from frontdoor_platform.purge import Purge, as_utc, delete_rows
+from frontdoor_platform.purge import Purge, as_utc, delete_rows, read_log_purge
 from frontdoor_platform.service import Plumbing
 
-from .models import EnrolmentRow, NotificationRow
+from .models import READ_LOG, EnrolmentRow, NotificationRow
 from .settings import Settings
 from .timers import erase_expired
 
@@ -62,4 +62,4 @@ PURGES = (Purge(NOTIFICATIONS, erase_notifications, oldest_notification),
 
 
 def purges(parts: Plumbing) -> tuple[Purge, ...]:
-    return PURGES
+    return (*PURGES, read_log_purge(READ_LOG))

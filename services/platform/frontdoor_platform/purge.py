@@ -31,13 +31,14 @@ from sqlalchemy import ColumnElement, delete, func, tuple_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, select
 
-from frontdoor_contracts.retention import OUTBOX, Schedule
+from frontdoor_contracts.retention import OUTBOX, READ_LOG, Schedule
 
 from .clock import Clock
 from .database import for_writing
 from .http import in_thread
 from .metrics import KitMetrics
 from .outbox_table import OutboxFields, Settled, oldest_settled, purge_settled
+from .reads import ReadTables
 
 log = logging.getLogger("frontdoor.purge")
 OVERDUE_SUFFIX = "purge_overdue_seconds"
@@ -92,6 +93,11 @@ def _settled(table: type[OutboxFields], how: Settled) -> Purge:
 def outbox_purges(table: type[OutboxFields]) -> tuple[Purge, ...]:
     """Published rows, and parked rows an operator discarded, after the outbox class's period."""
     return _settled(table, "published"), _settled(table, "discarded")
+
+
+def read_log_purge(log: ReadTables) -> Purge:
+    """The read log's reads made before the read_log class's period (the table lets only this delete)."""
+    return Purge(READ_LOG, log.purge_reads, lambda session: earliest(session, log.table.at))
 
 
 def overdue(purge: Purge, session: Session, now: datetime, period: timedelta) -> timedelta:
