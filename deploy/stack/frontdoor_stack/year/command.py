@@ -180,21 +180,22 @@ def _settled(report: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in report.items() if k != "generated_at"}
 
 
-async def settled_report(stack: LocalStack, plan: Plan, clock: SimulatedClock, wait: float = 120.0,
-                         every: float = 3.0) -> dict[str, Any]:
-    """The KPI report of [start, end) once the follow-up is over and two reads a few seconds apart agree."""
+async def settled_report(stack: LocalStack, plan: Plan, clock: SimulatedClock, wait: float = 180.0,
+                         every: float = 5.0, alike: int = 3) -> dict[str, Any]:
+    """The KPI report of [start, end) once the follow-up is over and `alike` reads `every` seconds apart agree
+    (the services consume what is left meanwhile); after `wait` seconds, the last read."""
     await Pacer(clock).until_then(plan.horizon)
     params = {"start": plan.start.isoformat(), "end": plan.end.isoformat()}
-    last: dict[str, Any] | None = None
+    reads: list[dict[str, Any]] = []
     until = time.monotonic() + wait
     async with _client(stack, "outcomes", _key(stack, "outcomes", "manager")) as outcomes:
         while True:
             response = await outcomes.get("/v1/kpis", params=params)
             response.raise_for_status()
-            report: dict[str, Any] = response.json()
-            if (last is not None and _settled(last) == _settled(report)) or time.monotonic() > until:
-                return report
-            last = report
+            reads = [*reads[-(alike - 1):], response.json()] if alike > 1 else [response.json()]
+            same = len(reads) == alike and all(_settled(r) == _settled(reads[0]) for r in reads)
+            if same or time.monotonic() > until:
+                return reads[-1]
             await asyncio.sleep(every)
 
 

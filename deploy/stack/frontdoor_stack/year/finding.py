@@ -4,8 +4,11 @@ decision; else the open case of the family of a contact (the contacts
 service's `GET /v1/contacts/{id}` names the family) or of the family that
 partner records were matched to (`contacts.partner-fact-matched.v1` names
 it, under a fact id derived from the record's source, dataset and
-record_ref: `FactIndex` reads that topic). A case found is remembered under
-the ref's key. Only ids go over the wire and into memory here: no names."""
+record_ref). `FactIndex` reads those facts, and the allocation service's
+case-opened, case-closed and stepped-up events, so a case is mostly found
+without a request (the board, every open case, is slow to read: it is read
+only when the topics do not say). A case found is remembered under the
+ref's key. Only ids go over the wire and into memory here: no names."""
 
 from __future__ import annotations
 
@@ -19,11 +22,18 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 
 from contacts.domain.partner_facts import fact_id_for
-from frontdoor_contracts.topics import CONTACTS_PARTNER_FACT_MATCHED
+from frontdoor_contracts.topics import (
+    ALLOCATION_CASE_CLOSED,
+    ALLOCATION_CASE_OPENED,
+    ALLOCATION_STEPPED_UP,
+    CONTACTS_PARTNER_FACT_MATCHED,
+)
 from frontdoor_contracts.vocabulary import PartnerDataset
 from frontdoor_platform.kafka_security import PLAINTEXT, KafkaSecurity
 
 from .events import CaseRef, PartnerRecordRef
+
+BOARD_EVERY = 8  # looks for a case by its family before one on the board (every case open: a heavy read)
 
 
 def fact_id(record: PartnerRecordRef) -> uuid.UUID:
@@ -31,33 +41,51 @@ def fact_id(record: PartnerRecordRef) -> uuid.UUID:
 
 
 class FactIndex:
-    """fact id -> family id, from `contacts.partner-fact-matched.v1`, read from the start in the background."""
+    """Read in the background from the start of the topics: fact id -> family id
+    (`contacts.partner-fact-matched.v1`), and each family's open cases (`allocation.case-opened.v1`, less
+    those `allocation.case-closed.v1` and `allocation.stepped-up.v1` ended), so that finding a case by its
+    family needs no request."""
+
+    TOPICS = (CONTACTS_PARTNER_FACT_MATCHED.name, ALLOCATION_CASE_OPENED.name, ALLOCATION_CASE_CLOSED.name,
+              ALLOCATION_STEPPED_UP.name)
 
     def __init__(self, bootstrap: str, security: KafkaSecurity = PLAINTEXT):
         self.bootstrap, self.security = bootstrap, security
         self.families: dict[uuid.UUID, uuid.UUID] = {}
+        self.open_cases: dict[str, dict[str, None]] = {}  # family id -> its open cases' ids, oldest first
+        self.opened: set[str] = set()  # every case opened
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
-        consumer = AIOKafkaConsumer(CONTACTS_PARTNER_FACT_MATCHED.name, bootstrap_servers=self.bootstrap,
-                                    group_id=None, auto_offset_reset="earliest", enable_auto_commit=False,
+        consumer = AIOKafkaConsumer(*self.TOPICS, bootstrap_servers=self.bootstrap, group_id=None,
+                                    auto_offset_reset="earliest", enable_auto_commit=False,
                                     **self.security.client_kwargs())
         await consumer.start()
         try:
             async for record in consumer:
-                self.take(record.value)
+                self.take(record.value, record.topic)
         finally:
             await consumer.stop()
 
-    def take(self, value: bytes | None) -> None:
+    def take(self, value: bytes | None, topic: str = CONTACTS_PARTNER_FACT_MATCHED.name) -> None:
         try:
             data: dict[str, Any] = json.loads(value or b"{}").get("data") or {}
-            self.families[uuid.UUID(str(data["fact_id"]))] = uuid.UUID(str(data["family_id"]))
+            if topic == CONTACTS_PARTNER_FACT_MATCHED.name:
+                self.families[uuid.UUID(str(data["fact_id"]))] = uuid.UUID(str(data["family_id"]))
+            elif topic == ALLOCATION_CASE_OPENED.name:
+                self.open_cases.setdefault(str(data["family_id"]), {})[str(data["case_id"])] = None
+                self.opened.add(str(data["case_id"]))
+            else:
+                self.open_cases.get(str(data["family_id"]), {}).pop(str(data["case_id"]), None)
         except (ValueError, KeyError, TypeError, AttributeError):
-            return  # not a fact we can read: the player cannot use it, nothing else to do
+            return  # not an event we can read: the player cannot use it, nothing else to do
+
+    def open_case_of(self, families: set[str]) -> str | None:
+        found = [case for family in families for case in self.open_cases.get(family, {})]
+        return found[-1] if found else None
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -73,6 +101,7 @@ class CaseFinder:
         self.allocation, self.contacts, self.facts = allocation, contacts, facts
         self.known: dict[str, str] = {}
         self.contact_families: dict[uuid.UUID, str] = {}
+        self.misses: dict[str, int] = {}
 
     async def find(self, ref: CaseRef) -> str | None:
         if ref.key in self.known:
@@ -87,6 +116,8 @@ class CaseFinder:
 
     async def _look(self, ref: CaseRef) -> str | None:
         if ref.case_id is not None:
+            if str(ref.case_id) in self.facts.opened:
+                return str(ref.case_id)
             response = await self.allocation.get(f"/v1/cases/{ref.case_id}")
             return str(ref.case_id) if response.status_code == 200 else None
         families = {str(self.facts.families[f]) for f in map(fact_id, ref.partner_records) if f in self.facts.families}
@@ -94,7 +125,11 @@ class CaseFinder:
             family = await self._family_of(ref.contact_id)
             if family is not None:
                 families.add(family)
-        found = await self._open_case_of(families) if families else None
+        found = self.facts.open_case_of(families)
+        if found is None and families:
+            self.misses[ref.key] = self.misses.get(ref.key, 0) + 1
+            if self.misses[ref.key] % BOARD_EVERY == 0:  # not seen on the topic (a merged family?): the board
+                found = await self._open_case_of(families)
         if found is None and ref.contact_id is not None:
             self.contact_families.pop(ref.contact_id, None)  # (families merge: ask again next time)
         return found
