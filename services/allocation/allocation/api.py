@@ -49,8 +49,8 @@ Agency = Annotated[Caller, Depends(requires(Role.AGENCY))]
 Reader = Annotated[Caller, Depends(requires(Role.READ))]
 BoardReader = Annotated[Caller, Depends(requires_any(Role.READ, Role.AGENCY))]
 ReadLog = Annotated[reads.Reads, Depends(reads.recorder(ReadEntry))]
-audit_read.add_read_route(router, AuditEntry, requires(Role.ADMIN))
-reads_route.add_read_route(router, ReadEntry, requires(Role.ADMIN))
+audit_read.add_audit_route(router, AuditEntry, requires(Role.ADMIN))
+reads_route.add_reads_route(router, ReadEntry, requires(Role.ADMIN))
 
 
 def _shown(log: reads.Reads, db: Session, cases: list[dict[str, Any]]) -> None:

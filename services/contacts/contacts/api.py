@@ -68,8 +68,8 @@ Intake = Annotated[Caller, Depends(requires(Role.INTAKE))]
 Decider = Annotated[Caller, Depends(requires(Role.DECIDE))]
 Reader = Annotated[Caller, Depends(requires(Role.READ))]
 ReadLog = Annotated[reads.Reads, Depends(reads.recorder(ReadEntry))]
-audit_read.add_read_route(router, AuditEntry, requires(Role.ADMIN))
-reads_route.add_read_route(router, ReadEntry, requires(Role.ADMIN))
+audit_read.add_audit_route(router, AuditEntry, requires(Role.ADMIN))
+reads_route.add_reads_route(router, ReadEntry, requires(Role.ADMIN))
 
 
 class Accepted(BaseModel):

@@ -45,8 +45,8 @@ router = APIRouter()
 Limit = Annotated[int, Query(ge=1, le=1000)]
 LOGGED, LOGGED_ONE = problem_responses(401, 403, 422, 503), problem_responses(401, 403, 404, 422, 503)
 ReadLog = Annotated[reads.Reads, Depends(reads.recorder(ReadEntry))]
-audit_read.add_read_route(router, AuditEntry, requires(Role.ADMIN))
-reads_route.add_read_route(router, ReadEntry, requires(Role.ADMIN))
+audit_read.add_audit_route(router, AuditEntry, requires(Role.ADMIN))
+reads_route.add_reads_route(router, ReadEntry, requires(Role.ADMIN))
 router.include_router(directory_routes.router)  # here, so the OpenAPI document keeps its order
 
 

@@ -40,8 +40,8 @@ Analyst = Annotated[Caller, Depends(requires(Role.ANALYST))]
 Manager = Annotated[Caller, Depends(requires(Role.MANAGER))]
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 ReadLog = Annotated[reads.Reads, Depends(reads.recorder(ReadEntry))]
-audit_read.add_read_route(router, AuditEntry, requires(Role.ADMIN))
-reads_route.add_read_route(router, ReadEntry, requires(Role.ADMIN))
+audit_read.add_audit_route(router, AuditEntry, requires(Role.ADMIN))
+reads_route.add_reads_route(router, ReadEntry, requires(Role.ADMIN))
 
 
 @router.get("/v1/kpis", response_model=KpiReport, responses=problem_responses(401, 403, 422), tags=["kpis"])

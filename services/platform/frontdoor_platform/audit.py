@@ -39,6 +39,7 @@ from starlette.concurrency import run_in_threadpool
 from frontdoor_contracts.envelope import encode_event, new_event
 from frontdoor_contracts.topics import TopicSpec
 
+from . import append_only
 from .apikeys import Caller
 from .database import UTCDateTime, for_writing
 from .kafka import CLOUDEVENTS_CONTENT_TYPE
@@ -229,27 +230,9 @@ def trail_beside(table: type[SQLModel], source: str) -> AuditTrail | None:
 
 
 def append_only_sql(dialect: str, table: str) -> list[str]:
-    """The statements that make `table` append-only (a migration runs them): triggers refusing UPDATE and
-    DELETE (and on PostgreSQL TRUNCATE). No colon or percent sign: they go through `text()` unescaped."""
-    if dialect == "sqlite":
-        return [f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, 'the {table} table is append-only'); END" for verb in ("UPDATE", "DELETE")]
-    if dialect == "postgresql":
-        function = f"{table}_append_only"
-        return [f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                f"RAISE EXCEPTION 'the {table} table is append-only'; END $$",
-                f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
-                f"FOR EACH ROW EXECUTE FUNCTION {function}()",
-                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"]
-    raise ValueError(f"no append-only triggers for the {dialect} dialect")
+    """The triggers that make the audit table append-only (`append_only.append_only_sql`)."""
+    return append_only.append_only_sql(dialect, table, purgeable=False)
 
 
-def drop_append_only_sql(dialect: str, table: str) -> list[str]:
-    """What `append_only_sql` made, dropped (a downgrade runs them before dropping the table)."""
-    if dialect == "sqlite":
-        return [f"DROP TRIGGER IF EXISTS {table}_no_{verb}" for verb in ("update", "delete")]
-    return [f"DROP TRIGGER IF EXISTS {table}_no_change ON {table}",
-            f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
-            f"DROP FUNCTION IF EXISTS {table}_append_only()"]
+drop_append_only_sql = append_only.drop_append_only_sql
 

@@ -57,7 +57,7 @@ def entries(session: Session, table: type[AuditFields], *, target: str | None = 
     return AuditPage(entries=shown, next_after=shown[-1].id if len(rows) > limit else None)
 
 
-def add_read_route(router: APIRouter, table: type[AuditFields], reader: Any) -> None:
+def add_audit_route(router: APIRouter, table: type[AuditFields], reader: Any) -> None:
     """`GET /v1/audit` on `router`, for the callers `reader` lets through (a `requires(...)` dependency)."""
 
     @router.get("/v1/audit", response_model=AuditPage, responses=problem_responses(401, 403, 422), tags=["audit"],

@@ -23,7 +23,7 @@ than a cutoff recorded in `read_log_purges` first: `purge_reads` records
 its cutoff, then deletes, so only the retention purge removes rows, and
 each purge leaves its trace. `reads_of` is what the subject access export
 reads (through the service's `ReadTables`);
-`reads_route.add_read_route` the admin's `GET /v1/reads`."""
+`reads_route.add_reads_route` the admin's `GET /v1/reads`."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ from sqlalchemy import delete, insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from . import append_only
 from .apikeys import Caller
 from .audit import client_actor
 from .database import UTCDateTime, for_writing
@@ -229,29 +230,8 @@ class ReadTables:
 
 
 def append_only_sql(dialect: str, table: str) -> list[str]:
-    """Triggers: no UPDATE, no TRUNCATE (PostgreSQL), no DELETE of a row at or after every recorded purge
-    cutoff (`<table>_purges`). No colon or percent sign: the statements go through `text()` unescaped."""
-    purges, refusal = f"{table}_purges", f"'the {table} table is append-only'"
-    if dialect == "sqlite":
-        return [f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} BEGIN SELECT RAISE(ABORT, {refusal}); END",
-                f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} WHEN NOT EXISTS (SELECT 1 FROM {purges} "
-                f"WHERE OLD.at < {purges}.before) BEGIN SELECT RAISE(ABORT, {refusal}); END"]
-    if dialect == "postgresql":
-        function = f"{table}_append_only"
-        return [f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                f"IF TG_OP = 'DELETE' AND EXISTS (SELECT 1 FROM {purges} WHERE OLD.at < {purges}.before) THEN "
-                f"RETURN OLD; END IF; RAISE EXCEPTION {refusal}; END $$",
-                f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
-                f"FOR EACH ROW EXECUTE FUNCTION {function}()",
-                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"]
-    raise ValueError(f"no append-only triggers for the {dialect} dialect")
+    """The read log's triggers: append-only, but for the rows a recorded purge cutoff lets go."""
+    return append_only.append_only_sql(dialect, table, purgeable=True)
 
 
-def drop_append_only_sql(dialect: str, table: str) -> list[str]:
-    """What `append_only_sql` made, dropped (a downgrade runs them before dropping the table)."""
-    if dialect == "sqlite":
-        return [f"DROP TRIGGER IF EXISTS {table}_no_{verb}" for verb in ("update", "delete")]
-    return [f"DROP TRIGGER IF EXISTS {table}_no_change ON {table}",
-            f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
-            f"DROP FUNCTION IF EXISTS {table}_append_only()"]
+drop_append_only_sql = append_only.drop_append_only_sql

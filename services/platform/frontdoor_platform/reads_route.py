@@ -45,7 +45,7 @@ def reads_page(session: Session, table: type[ReadFields], record: str, *, after:
     return ReadPage(reads=shown, next_after=shown[-1].id if len(rows) > limit else None)
 
 
-def add_read_route(router: APIRouter, table: type[ReadFields], reader: Any) -> None:
+def add_reads_route(router: APIRouter, table: type[ReadFields], reader: Any) -> None:
     """`GET /v1/reads` on `router`, for the callers `reader` lets through (a `requires(...)` dependency)."""
 
     @router.get("/v1/reads", response_model=ReadPage, responses=problem_responses(401, 403, 422), tags=["audit"],
