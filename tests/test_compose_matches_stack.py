@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from frontdoor_contracts.limits import MAX_RECORD_BYTES
-from frontdoor_contracts.topics import all_topics
+from frontdoor_contracts.topics import DAY_MS, all_topics
 from frontdoor_stack.kafka_broker import KafkaBroker
 from frontdoor_stack.services import SERVICES, ServiceSpec
 
@@ -119,5 +119,5 @@ def test_one_record_limit_for_producers_topics_and_both_brokers(compose: dict[st
     assert local["message.max.bytes"] == env["KAFKA_MESSAGE_MAX_BYTES"] == limit
     assert local["replica.fetch.max.bytes"] == env["KAFKA_REPLICA_FETCH_MAX_BYTES"] == limit
     for spec in all_topics():
-        assert spec.topic_configs()["max.message.bytes"] == limit, spec.name
-        assert spec.topic_configs(min_insync_replicas=2)["max.message.bytes"] == limit, spec.name
+        assert spec.topic_configs(DAY_MS)["max.message.bytes"] == limit, spec.name
+        assert spec.topic_configs(DAY_MS, min_insync_replicas=2)["max.message.bytes"] == limit, spec.name

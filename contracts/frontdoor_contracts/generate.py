@@ -25,6 +25,7 @@ from . import (  # noqa: F401  (imports every event model, so the subclass walk 
     partners,
     schools,
 )
+from . import retention as retention_schedule
 from .envelope import OPTIONAL_ATTRIBUTES, CloudEvent, EventData
 from .topics import DLQ_SUFFIX, TopicSpec, all_topics
 
@@ -96,6 +97,7 @@ def _ident(name: str) -> str:
 
 
 def _kafka_channel_binding(spec: TopicSpec) -> dict[str, Any]:
+    schedule = retention_schedule.default()  # the packaged schedule's figures, as the stack creates the topics
     return {
         "kafka": {
             "bindingVersion": KAFKA_BINDING_VERSION,
@@ -104,8 +106,8 @@ def _kafka_channel_binding(spec: TopicSpec) -> dict[str, Any]:
             "topic": spec.name,
             "topicConfiguration": {
                 "cleanup.policy": [spec.cleanup_policy],
-                "retention.ms": spec.retention_ms,
-                "max.message.bytes": int(spec.topic_configs()["max.message.bytes"]),
+                "retention.ms": schedule.retention_ms(spec),
+                "max.message.bytes": int(schedule.topic_configs(spec)["max.message.bytes"]),
             },
         }
     }

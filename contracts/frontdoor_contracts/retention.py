@@ -24,7 +24,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .topics import SERVICES, all_topics
+from .topics import DAY_MS, SERVICES, TopicSpec, all_topics
+
+SCRATCH_RETENTION_MS = DAY_MS  # a topic no schedule names: the bench's and tests' scratch topics, never the platform's
 
 SCHEDULE_ENV = "FRONTDOOR_RETENTION_SCHEDULE"
 PACKAGED = "retention.toml"
@@ -100,7 +102,18 @@ class Schedule:
 
     def topic_retention_ms(self, topic: str) -> int | None:
         kept = self.class_of_topic(topic)
-        return None if kept is None else kept.days * 24 * 60 * 60 * 1000
+        return None if kept is None else kept.days * DAY_MS
+
+    def retention_ms(self, spec: TopicSpec) -> int:
+        """How long this schedule keeps the topic's records; a topic no schedule names (a scratch topic of
+        the bench or a test) one day. Every declared topic is named (`parse` refuses a schedule that misses
+        one)."""
+        kept = self.topic_retention_ms(spec.name)
+        return SCRATCH_RETENTION_MS if kept is None else kept
+
+    def topic_configs(self, spec: TopicSpec, min_insync_replicas: int = 1) -> dict[str, str]:
+        """The topic's configs at creation, kept as this schedule says."""
+        return spec.topic_configs(self.retention_ms(spec), min_insync_replicas)
 
 
 def _text(table: Mapping[str, Any], key: str, where: str) -> str:

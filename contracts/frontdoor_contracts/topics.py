@@ -7,7 +7,6 @@ AsyncAPI document all read this declaration."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from .allocation import (
     CaseAllocated,
@@ -54,12 +53,8 @@ from .partners import (
 )
 from .schools import PupilEnrolled
 
-if TYPE_CHECKING:
-    from .retention import Schedule
-
 DAY_MS = 24 * 60 * 60 * 1000
 DLQ_SUFFIX = ".dlq"
-SCRATCH_RETENTION_MS = DAY_MS  # a topic no schedule names: the bench's and tests' scratch topics, never the platform's
 
 CONTACTS = "contacts"
 ALLOCATION = "allocation"
@@ -85,28 +80,15 @@ class TopicSpec:
     description: str = ""
     configs: dict[str, str] = field(default_factory=dict)
 
-    @property
-    def retention_ms(self) -> int:
-        """How long the packaged retention schedule keeps the topic's records."""
-        return self.retention_in()
-
-    def retention_in(self, schedule: Schedule | None = None) -> int:
-        """How long `schedule` (default: the packaged one) keeps the topic's records; a topic no schedule
-        names (a scratch topic of the bench or a test) one day. Every declared topic is named
-        (`retention.parse` refuses a schedule that misses one)."""
-        from .retention import default  # retention validates against these declarations: imported on use
-
-        kept = (schedule or default()).topic_retention_ms(self.name)
-        return SCRATCH_RETENTION_MS if kept is None else kept
-
-    def topic_configs(self, min_insync_replicas: int = 1, schedule: Schedule | None = None) -> dict[str, str]:
-        """The topic's configs at creation, its retention from `schedule` (default: the packaged one).
+    def topic_configs(self, retention_ms: int, min_insync_replicas: int = 1) -> dict[str, str]:
+        """The topic's configs at creation, kept `retention_ms` (the retention schedule's figure for it:
+        `retention.Schedule.topic_configs`, which the stack tool calls).
         `max.message.bytes` is set on every topic, equal to the broker's `message.max.bytes` and the
         producers' `max_request_size` (`limits.MAX_RECORD_BYTES`): a record one producer takes, every topic
         and broker take."""
         return {
             "cleanup.policy": self.cleanup_policy,
-            "retention.ms": str(self.retention_in(schedule)),
+            "retention.ms": str(retention_ms),
             "min.insync.replicas": str(min_insync_replicas),
             **self.configs,
             "max.message.bytes": str(MAX_RECORD_BYTES),  # after `configs`: no topic differs

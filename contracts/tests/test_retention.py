@@ -13,8 +13,16 @@ from typing import Any
 import pytest
 
 from frontdoor_contracts import retention
-from frontdoor_contracts.retention import SCHEDULE_ENV, ScheduleError, configured, default, load, parse
-from frontdoor_contracts.topics import DAY_MS, DLQ_SUFFIX, SCRATCH_RETENTION_MS, TopicSpec, all_topics
+from frontdoor_contracts.retention import (
+    SCHEDULE_ENV,
+    SCRATCH_RETENTION_MS,
+    ScheduleError,
+    configured,
+    default,
+    load,
+    parse,
+)
+from frontdoor_contracts.topics import DAY_MS, DLQ_SUFFIX, TopicSpec, all_topics
 
 PACKAGED = resources.files("frontdoor_contracts").joinpath("retention.toml").read_text()
 
@@ -69,8 +77,8 @@ def test_every_declared_topic_is_named_by_exactly_one_class_and_keeps_its_record
     for spec in specs:
         naming = [kept for kept in schedule.classes.values() if kept.names_topic(spec.name)]
         assert len(naming) == 1, spec.name
-        assert spec.retention_ms == naming[0].days * DAY_MS, spec.name
-        assert spec.topic_configs()["retention.ms"] == str(naming[0].days * DAY_MS), spec.name
+        assert schedule.retention_ms(spec) == naming[0].days * DAY_MS, spec.name
+        assert schedule.topic_configs(spec)["retention.ms"] == str(naming[0].days * DAY_MS), spec.name
     dead_letters = {spec.name for spec in specs if spec.name.endswith(DLQ_SUFFIX)}
     assert {spec.name for spec in specs if schedule.class_of_topic(spec.name).name == "dead_letters"} == dead_letters
     assert {spec.name for spec in specs if spec.name.endswith(".audit.v1")} == {
@@ -79,7 +87,7 @@ def test_every_declared_topic_is_named_by_exactly_one_class_and_keeps_its_record
 
 def test_a_topic_no_schedule_names_is_a_scratch_topic_of_one_day() -> None:
     scratch = TopicSpec(name="bench.scratch.v1", event=None, key="k", producers=("bench",), consumers=())
-    assert scratch.retention_ms == SCRATCH_RETENTION_MS == DAY_MS
+    assert default().retention_ms(scratch) == SCRATCH_RETENTION_MS == DAY_MS
 
 
 def test_an_authoritys_schedule_is_read_from_the_file_the_environment_names(tmp_path: Path) -> None:
@@ -92,8 +100,8 @@ def test_an_authoritys_schedule_is_read_from_the_file_the_environment_names(tmp_
     schedule = configured({SCHEDULE_ENV: str(path)})
     assert schedule.authority == "A borough" and schedule.origin == str(path)
     contacts = next(spec for spec in all_topics() if spec.name == "frontdoor.contacts.v1")
-    assert contacts.topic_configs(schedule=schedule)["retention.ms"] == str(7 * DAY_MS)
-    assert contacts.topic_configs()["retention.ms"] == str(14 * DAY_MS)  # the declaration's default is unchanged
+    assert schedule.topic_configs(contacts)["retention.ms"] == str(7 * DAY_MS)
+    assert default().topic_configs(contacts)["retention.ms"] == str(14 * DAY_MS)  # the packaged one is unchanged
     assert configured({}) is default()
 
 

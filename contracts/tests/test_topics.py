@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from frontdoor_contracts.retention import default
 from frontdoor_contracts.topics import (
     DLQ_SUFFIX,
     DOMAIN_TOPICS,
@@ -71,7 +72,7 @@ def test_every_domain_topic_carries_one_event_type_with_a_key_and_producer() -> 
     assert len(event_types) == len(DOMAIN_TOPICS) == len(set(event_types))
     for spec in all_topics():
         assert spec.key and spec.producers and spec.description
-        assert spec.partitions >= 1 and spec.retention_ms > 0
+        assert spec.partitions >= 1 and default().retention_ms(spec) > 0
 
 
 def test_event_type_names_the_same_major_version_as_its_topic() -> None:
@@ -110,7 +111,7 @@ def test_allocation_consumers_get_dead_letter_topics() -> None:
 
 def test_topic_configs_carry_retention_and_cleanup() -> None:
     for spec in all_topics():
-        configs = spec.topic_configs(min_insync_replicas=2)
-        assert configs["retention.ms"] == str(spec.retention_ms)
+        configs = default().topic_configs(spec, min_insync_replicas=2)
+        assert configs["retention.ms"] == str(default().retention_ms(spec))
         assert configs["cleanup.policy"] == spec.cleanup_policy
         assert configs["min.insync.replicas"] == "2"

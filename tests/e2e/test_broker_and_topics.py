@@ -12,6 +12,7 @@ from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from frontdoor_contracts.limits import MAX_RECORD_BYTES
+from frontdoor_contracts.retention import default
 from frontdoor_contracts.topics import FRONTDOOR_CONTACTS, TopicSpec, all_topics
 from frontdoor_stack.topics import ensure_topics
 
@@ -48,7 +49,7 @@ async def test_topic_configs_are_the_declared_ones(admin: AIOKafkaAdminClient) -
     }
     for spec in specs:
         assert configs[spec.name]["cleanup.policy"] == spec.cleanup_policy, spec.name
-        assert configs[spec.name]["retention.ms"] == str(spec.retention_ms), spec.name
+        assert configs[spec.name]["retention.ms"] == str(default().retention_ms(spec)), spec.name
         assert configs[spec.name]["max.message.bytes"] == str(MAX_RECORD_BYTES), spec.name
 
 

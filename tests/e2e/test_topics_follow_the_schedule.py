@@ -52,6 +52,6 @@ async def test_an_authoritys_schedule_changes_an_existing_topics_retention_and_t
     finally:
         restored = await ensure_topics(kafka_bootstrap, [FRONTDOOR_CONTACTS], schedule=packaged)
     assert restored.retention_set == [topic]
-    found = await settled(kafka_bootstrap, topic, FRONTDOOR_CONTACTS.retention_ms)
-    assert found["retention.ms"] == str(FRONTDOOR_CONTACTS.retention_ms)
+    found = await settled(kafka_bootstrap, topic, default().retention_ms(FRONTDOOR_CONTACTS))
+    assert found["retention.ms"] == str(default().retention_ms(FRONTDOOR_CONTACTS))
     assert (await ensure_topics(kafka_bootstrap, [FRONTDOOR_CONTACTS])).retention_set == []

@@ -36,7 +36,7 @@ def min_insync_for(replication_factor: int) -> int:
 def configs_of(spec: TopicSpec, replication_factor: int | None = None, schedule: Schedule | None = None,
                ) -> dict[str, str]:
     replication = replication_factor or spec.replication_factor
-    return spec.topic_configs(min_insync_replicas=min_insync_for(replication), schedule=schedule)
+    return (schedule or retention.default()).topic_configs(spec, min_insync_for(replication))
 
 
 def new_topic(spec: TopicSpec, replication_factor: int | None = None, schedule: Schedule | None = None) -> NewTopic:
@@ -58,7 +58,7 @@ async def _follow_schedule(admin: AIOKafkaAdminClient, specs: list[TopicSpec], r
     found = {resource[3]: {entry[0]: entry[1] for entry in resource[4]}
              for response in responses for resource in response.resources}
     stale = [spec for spec in specs
-             if found.get(spec.name, {}).get("retention.ms") != str(spec.retention_in(schedule))]
+             if found.get(spec.name, {}).get("retention.ms") != str(schedule.retention_ms(spec))]
     if stale:
         responses = await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, spec.name,
                                                               configs=configs_of(spec, replication_factor, schedule))
