@@ -7,9 +7,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text
+from sqlalchemy import JSON, Column, Index, Text
 from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from frontdoor_contracts.topics import ALLOCATION_AUDIT
 from frontdoor_platform.apikeys import ApiClientFields
@@ -64,6 +64,10 @@ class OutboxEvent(OutboxFields, AllocationTable, table=True):
     """Events written in the same transaction as the change they describe."""
 
     __tablename__ = "outbox"
+
+
+# The retention purge deletes discarded rows by when they were discarded (published_at has its own index).
+Index("ix_outbox_discarded_at", col(OutboxEvent.discarded_at))
 
 
 class ApiClient(ApiClientFields, AllocationTable, table=True):

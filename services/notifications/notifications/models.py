@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Column, Text, false
+from sqlalchemy import Column, Index, Text, false
 from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from frontdoor_contracts.topics import NOTIFICATIONS_AUDIT
 from frontdoor_platform.apikeys import ApiClientFields
@@ -23,6 +23,10 @@ class NotificationsTable(SQLModel, registry=registry()):
 
 class OutboxEvent(OutboxFields, NotificationsTable, table=True):
     __tablename__ = "outbox"
+
+
+# The retention purge deletes discarded rows by when they were discarded (published_at has its own index).
+Index("ix_outbox_discarded_at", col(OutboxEvent.discarded_at))
 
 
 class ApiClient(ApiClientFields, NotificationsTable, table=True):
@@ -45,7 +49,7 @@ class EnrolmentRow(NotificationsTable, table=True):
     upn: str = Field(primary_key=True, max_length=13)
     school_urn: str = Field(primary_key=True, max_length=6)
     starts_on: date = Field(primary_key=True)
-    ends_on: date | None = None
+    ends_on: date | None = Field(default=None, index=True)  # the enrolments purge's column
     event_id: uuid.UUID
     recorded_at: datetime = Field(sa_column=utc_column())
 

@@ -207,7 +207,8 @@ def purge_reads(session: Session, table: type[ReadFields], purges: type[ReadPurg
     """Delete at most `batch` reads made before `older_than`, after recording the cutoff (the triggers let
     nothing younger go); how many went. The caller commits."""
     session.execute(insert(purges), [{"before": older_than}])
-    ids = list(session.exec(select(table.id).where(col(table.at) < older_than).order_by(col(table.id))
+    # oldest first by `at`, so its index finds them (in id order a pass with nothing due read the whole log)
+    ids = list(session.exec(select(table.id).where(col(table.at) < older_than).order_by(col(table.at))
                             .limit(batch)).all())
     if ids:
         session.execute(delete(table).where(col(table.id).in_(ids)))
