@@ -5,7 +5,9 @@ discarded parked rows):
 - a notification's personal data (the child's name, date of birth, UPN,
   the police reference, the incident), erased the notifications class's
   period after acknowledgement, or after it was made when never
-  acknowledged (`timers.erase_expired`, the rule the timers also run);
+  acknowledged (the rule `timers.erase_expired`; only this purge runs it),
+  marked erased at the service's clock's now, and counted in
+  `purged_rows_total{class="notifications"}` and `erased_total`;
 - enrolments that ended the enrolments class's period ago (current ones,
   without an end, are kept).
 
@@ -15,15 +17,18 @@ purged here too, after the read_log class's period."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 
+from prometheus_client import Counter
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from frontdoor_contracts.retention import ENROLMENTS, NOTIFICATIONS, Schedule
-from frontdoor_platform.purge import Purge, as_utc, delete_rows, read_log_purge
+from frontdoor_platform.clock import Clock
+from frontdoor_platform.purge import Delete, Purge, as_utc, delete_rows, read_log_purge
 from frontdoor_platform.service import Plumbing
 
+from .metrics import Metrics
 from .models import READ_LOG, EnrolmentRow, NotificationRow
 from .settings import Settings
 from .timers import erase_expired
@@ -35,8 +40,18 @@ def check_settings(settings: Settings, schedule: Schedule) -> None:
                          f"({schedule.origin})")
 
 
-def erase_notifications(session: Session, cutoff: datetime, limit: int) -> int:
-    return erase_expired(session, cutoff, timedelta(0))  # its own batch (timers.BATCH)
+def notification_erasure(clock: Clock, erased: Counter | None = None) -> Delete:
+    """The purge's delete for notifications: erase at most `limit` past the cutoff, marked erased at `clock()`
+    (the cutoff is the period's start, not when the erasure is made); counted on `erased` too."""
+
+    def erase(session: Session, cutoff: datetime, limit: int) -> int:
+        now = clock()
+        count = erase_expired(session, now, now - cutoff, limit)
+        if erased is not None and count:
+            erased.inc(count)
+        return count
+
+    return erase
 
 
 def oldest_notification(session: Session) -> datetime | None:
@@ -57,9 +72,12 @@ def oldest_enrolment(session: Session) -> datetime | None:
     return None if found is None else datetime.combine(found, time(0), UTC)
 
 
-PURGES = (Purge(NOTIFICATIONS, erase_notifications, oldest_notification),
-          Purge(ENROLMENTS, delete_enrolments, oldest_enrolment))
+def service_purges(clock: Clock, erased: Counter | None = None) -> tuple[Purge, ...]:
+    """Notifications' erasure and enrolments' deletion (the read log's is the kit's)."""
+    return (Purge(NOTIFICATIONS, notification_erasure(clock, erased), oldest_notification),
+            Purge(ENROLMENTS, delete_enrolments, oldest_enrolment))
 
 
 def purges(parts: Plumbing) -> tuple[Purge, ...]:
-    return (*PURGES, read_log_purge(READ_LOG))
+    erased = parts.metrics.erased if isinstance(parts.metrics, Metrics) else None
+    return (*service_purges(parts.clock, erased), read_log_purge(READ_LOG))

@@ -1,10 +1,13 @@
 """What the clock makes happen: a DA notification not acknowledged by the
 start of the school day is reported (`notifications.unacknowledged.v1`,
-once), and a notification's personal data is erased at the end of the
-retention period (after acknowledgement; after creation when it was never
-acknowledged). Ids, times and outcomes stay for the KPIs. Both run from the
-stored rows, so a deadline passed while the service was stopped still
-fires once on start.
+once), and signing secrets whose rotation overlap ended are deleted. A
+notification's personal data is erased at the end of the retention period
+(after acknowledgement; after creation when it was never acknowledged) by
+the rule here (`erase_expired`), which only the retention purge runs
+(`retention.py`, on the schedule's timer): the timers here do not, so an
+erasure is made, and counted, once. Ids, times and outcomes stay for the
+KPIs. Both run from the stored rows, so a deadline passed while the service
+was stopped still fires once on start.
 
 Two gauges tell ops staff whether the clock's work can be done, computed
 when scraped by whichever process serves /metrics (the API's, which
@@ -60,14 +63,15 @@ def report_unacknowledged(session: Session, now: datetime, source_uri: str) -> l
     return [row.phase for row in rows]
 
 
-def erase_expired(session: Session, now: datetime, retention: timedelta) -> int:
-    """Erase the personal data of notifications past retention; how many."""
+def erase_expired(session: Session, now: datetime, retention: timedelta, limit: int = BATCH) -> int:
+    """Erase the personal data of at most `limit` notifications past retention at `now` (marked erased at
+    `now`); how many. The caller commits."""
     cutoff = now - retention
     rows = session.exec(select(NotificationRow).where(
         col(NotificationRow.erased_at).is_(None),
         or_(col(NotificationRow.acknowledged_at) <= cutoff,
             and_(col(NotificationRow.acknowledged_at).is_(None), col(NotificationRow.created_at) <= cutoff)),
-    ).limit(BATCH)).all()
+    ).limit(limit)).all()
     for row in rows:
         row.given_name = row.family_name = row.upn = row.police_reference = row.details = None
         row.date_of_birth = None
@@ -156,21 +160,19 @@ def install_gauges(rt: Runtime) -> None:
         rt.metrics.add_collector(TermDatesGauge(rt.rules.calendar))
 
 
-def retention_pass(session: Session, now: datetime, retention: timedelta) -> int:
-    """What retention forgets now: personal data past its period (how many notifications), and the signing
-    secrets whose rotation overlap has ended (a secret never outlives its use)."""
-    erased = erase_expired(session, now, retention)
-    directory.purge_expired_secrets(session, now)
-    return erased
+def retention_pass(session: Session, now: datetime) -> int:
+    """What the timers forget now: the signing secrets whose rotation overlap has ended (a secret never
+    outlives its use); how many. Personal data past its period is the retention purge's (`retention.py`)."""
+    return directory.purge_expired_secrets(session, now)
 
 
-def _tick(rt: Runtime) -> tuple[list[str | None], int]:
+def _tick(rt: Runtime) -> list[str | None]:
     with Session(for_writing(rt.engine)) as session:
         now = rt.clock()
         phases = report_unacknowledged(session, now, rt.settings.source_uri)
-        erased = retention_pass(session, now, timedelta(days=rt.settings.retention_days))
+        retention_pass(session, now)
         session.commit()
-    return phases, erased
+    return phases
 
 
 def run(rt: Runtime) -> Coroutine[Any, Any, None]:
@@ -184,14 +186,12 @@ def run(rt: Runtime) -> Coroutine[Any, Any, None]:
 async def _loop(rt: Runtime) -> None:
     while True:
         try:
-            phases, erased = await in_thread(_tick, rt)
+            phases = await in_thread(_tick, rt)
             for phase in phases:
                 rt.metrics.unacknowledged.labels(phase or "unknown").inc()
-            if erased:
-                rt.metrics.erased.inc(erased)
             if phases:
                 rt.relay.wake()
-            if len(phases) == BATCH or erased == BATCH:
+            if len(phases) == BATCH:
                 continue
         except asyncio.CancelledError:
             raise

@@ -221,9 +221,9 @@ def test_the_retention_pass_deletes_signing_secrets_whose_overlap_ended_and_keep
                                      expires_at=NOW + timedelta(days=1)))
         session.add(SigningSecretRow(recipient_id="school:100001", secret="whsec_new", key_id="k", created_at=NOW))
         session.commit()
-        assert timers.retention_pass(session, NOW + timedelta(hours=23), timedelta(days=90)) == 0
+        assert timers.retention_pass(session, NOW + timedelta(hours=23)) == 0
         session.commit()
         assert len(session.exec(select(SigningSecretRow)).all()) == 2  # still in its overlap: kept
-        timers.retention_pass(session, NOW + timedelta(days=1), timedelta(days=90))
+        assert timers.retention_pass(session, NOW + timedelta(days=1)) == 1
         session.commit()
         assert [row.secret for row in session.exec(select(SigningSecretRow)).all()] == ["whsec_new"]

@@ -1,12 +1,15 @@
 """The notifications service's retention purges on a moved clock, on a real database (SQLite and PostgreSQL):
 a notification's personal data erased the schedule's period after acknowledgement (after creation when never
 acknowledged) and enrolments the schedule's period after they ended, exactly those past due and nothing else,
-counted per class like every purge; and NOTIFICATIONS_RETENTION_DAYS held to the schedule's figure."""
+counted per class like every purge; the erasure made by the purge alone (the timers leave it), marked at the
+service's clock and counted once; and NOTIFICATIONS_RETENTION_DAYS held to the schedule's figure."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -15,8 +18,11 @@ from sqlmodel import Session, select
 from frontdoor_contracts.retention import ENROLMENTS, NOTIFICATIONS, default
 from frontdoor_platform.metrics import KitMetrics
 from frontdoor_platform.purge import install
+from notifications import timers
+from notifications.metrics import Metrics
 from notifications.models import EnrolmentRow, NotificationRow
-from notifications.retention import PURGES, check_settings
+from notifications.retention import check_settings, purges, service_purges
+from notifications.runtime import Runtime
 from notifications.settings import Settings
 
 MADE = datetime(2026, 11, 13, 22, 40, tzinfo=UTC)
@@ -57,7 +63,7 @@ def test_personal_data_is_erased_once_past_its_period_and_counted(engine: Engine
         session.add_all([acknowledged, never])
         session.commit()
     clock, metrics = Moved(MADE + timedelta(days=91) - timedelta(seconds=1)), KitMetrics("notifications")
-    runner = install(metrics, engine, clock, SCHEDULE, PURGES)
+    runner = install(metrics, engine, clock, SCHEDULE, service_purges(clock))
     assert runner.run_once()[0][NOTIFICATIONS] == 0
     clock.now = MADE + timedelta(days=1) + KEPT + timedelta(hours=5)
     assert sample(metrics, "purge_overdue_seconds", NOTIFICATIONS) == 5 * 3600
@@ -65,7 +71,7 @@ def test_personal_data_is_erased_once_past_its_period_and_counted(engine: Engine
     with Session(engine) as session:
         rows = {row.notification_id: row for row in session.exec(select(NotificationRow))}
     assert rows[never_id].given_name is None and rows[never_id].upn is None
-    assert rows[never_id].erased_at is not None
+    assert rows[never_id].erased_at == clock.now
     assert rows[acknowledged_id].given_name == "Amelia"  # acknowledged later: not yet
     assert sample(metrics, "purged_rows_total", NOTIFICATIONS) == 1
     assert sample(metrics, "purge_overdue_seconds", NOTIFICATIONS) == 0.0
@@ -78,7 +84,7 @@ def test_enrolments_go_the_schedules_period_after_they_ended_and_current_ones_st
         session.commit()
     ended = datetime(2025, 7, 22, tzinfo=UTC)
     clock, metrics = Moved(ended + ENROLMENT_KEPT - timedelta(seconds=1)), KitMetrics("notifications")
-    runner = install(metrics, engine, clock, SCHEDULE, PURGES)
+    runner = install(metrics, engine, clock, SCHEDULE, service_purges(clock))
     assert runner.run_once()[0][ENROLMENTS] == 0
     clock.now = ended + ENROLMENT_KEPT + timedelta(hours=1)
     assert sample(metrics, "purge_overdue_seconds", ENROLMENTS) == 3600
@@ -96,3 +102,29 @@ def test_the_retention_setting_is_held_to_the_schedules_figure() -> None:
     check_settings(Settings(), SCHEDULE)  # the default, 90 days, is the schedule's
     with pytest.raises(ValueError, match="NOTIFICATIONS_RETENTION_DAYS must equal"):
         check_settings(Settings(retention_days=30), SCHEDULE)
+
+
+def test_the_timers_leave_the_erasure_to_the_purge_which_marks_and_counts_it_once(engine: Engine) -> None:
+    """The timers' own tick used to erase too, beside the purge (marked at the tick, counted in erased_total
+    only), and the purge marked its erasures at the period's start (the cutoff) instead of when made."""
+    row = notification(MADE)
+    made = row.notification_id
+    with Session(engine) as session:
+        session.add(row)
+        session.commit()
+    clock, metrics = Moved(MADE + KEPT + timedelta(hours=5)), Metrics()
+    runtime = Runtime(Settings(), engine, cast(Any, None), metrics, cast(Any, None), clock)
+    assert timers._tick(runtime) == []  # nothing unacknowledged: not a DA deadline
+    with Session(engine) as session:
+        assert session.get(NotificationRow, made).given_name == "Amelia"  # type: ignore[union-attr]
+    runner = install(metrics, engine, clock, SCHEDULE, purges(cast(Any, SimpleNamespace(clock=clock, metrics=metrics))))
+    assert runner.run_once()[0][NOTIFICATIONS] == 1
+    with Session(engine) as session:
+        erased = session.get(NotificationRow, made)
+    assert erased is not None and erased.given_name is None and erased.erased_at == clock.now
+    assert metrics.registry.get_sample_value("frontdoor_notifications_erased_total") == 1
+    assert sample(metrics, "purged_rows_total", NOTIFICATIONS) == 1
+    clock.now += timedelta(days=1)
+    timers._tick(runtime)
+    assert runner.run_once()[0][NOTIFICATIONS] == 0  # erased once: never again
+    assert metrics.registry.get_sample_value("frontdoor_notifications_erased_total") == 1
