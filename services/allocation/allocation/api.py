@@ -26,7 +26,7 @@ from frontdoor_platform.problems import ProblemError, problem_responses
 
 from . import handlers, store, views
 from .access import Role, acting_agency, audit_trail
-from .domain.cases import Case
+from .domain.cases import Case, TooEarly
 from .domain.meetings import agenda, next_meeting
 from .domain.transitions import IllegalTransition
 from .models import AuditEntry, ReadEntry
@@ -79,6 +79,12 @@ class AllocationRequest(BaseModel):
     agency_kind: AgencyKind
     lead_professional_ref: StaffRef
     at_meeting: bool = False
+    allocated_at: AwareDatetime | None = None
+
+
+class StepUpRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    stepped_up_at: AwareDatetime | None = None
 
 
 class OfferRequest(BaseModel):
@@ -124,7 +130,10 @@ def _move(rt: Runtime, db: Session, who: Caller, done: tuple[str, BaseModel | No
         raise ProblemError(409, str(error)) from None
     except store.StaleCase:
         raise ProblemError(409, "the case changed meanwhile; read it again and retry") from None
-    except ValueError as error:  # a time before the step it follows
+    except TooEarly as error:  # a time before the step it follows
+        raise ProblemError(422, str(error), [FieldError(error.field, "before_previous_move",
+                                                        f"cannot be before {error.than}")]) from None
+    except ValueError as error:  # a time without a zone
         raise ProblemError(422, str(error)) from None
     rt.relay.wake()
     return case
@@ -142,12 +151,15 @@ def meeting_agenda(rt: RuntimeDep, db: SessionDep, who: Reader, log: ReadLog) ->
 
 
 @router.get("/v1/cases", tags=["board"], response_model=Board, responses=LOGGED)
-def board(rt: RuntimeDep, db: SessionDep, who: BoardReader, log: ReadLog) -> dict[str, Any]:
+def board(rt: RuntimeDep, db: SessionDep, who: BoardReader, log: ReadLog,
+          family_id: uuid.UUID | None = None) -> dict[str, Any]:
     """Every open case with days waiting and days left, overdue ones included
-    (an agency sees the cases allocated to it)."""
+    (an agency sees the cases allocated to it); with `family_id`, only that family's open case (the family it
+    was merged into, if it was), without reading the whole board."""
     now = rt.clock()
     agency = _agency_of(who, reading=True)
-    cases = [c for c in store.open_cases(db)
+    found = store.open_cases(db) if family_id is None else store.open_family_cases(db, family_id)
+    cases = [c for c in found
              if agency is None or (c.allocation is not None and c.allocation.lead_agency_id == agency)]
     shown = [views.case_view(c, now, rt.rules.bank_holidays) for c in cases]
     _shown(log, db, shown)
@@ -168,9 +180,13 @@ def case_timeline(case_id: uuid.UUID, rt: RuntimeDep, db: SessionDep, who: Board
 @router.post("/v1/cases/{case_id}/allocation", tags=["moves"], response_model=CaseView, responses=MOVES)
 def allocate(case_id: uuid.UUID, body: AllocationRequest, rt: RuntimeDep, db: WriterDep,
              who: Coordinator) -> dict[str, Any]:
-    case = _move(rt, db, who, ("allocated", body), handlers.allocate, case_id, rt.rules, rt.clock(),
+    """The case's lead agency and professional, at `allocated_at` (default: now; not in the future, not
+    before the case started)."""
+    allocated_at = _not_future(rt, body.allocated_at, "allocated_at")
+    case = _move(rt, db, who, ("allocated", body), handlers.allocate, case_id, rt.rules, allocated_at,
                  lead_agency_id=body.lead_agency_id, agency_kind=body.agency_kind,
-                 lead_professional_ref=body.lead_professional_ref, allocated_by=who.name, at_meeting=body.at_meeting)
+                 lead_professional_ref=body.lead_professional_ref, allocated_by=who.name, at_meeting=body.at_meeting,
+                 now=rt.clock())
     rt.metrics.allocated.labels(body.agency_kind.value).inc()
     return views.case_view(case, rt.clock(), rt.rules.bank_holidays)
 
@@ -198,8 +214,13 @@ def record_answer(case_id: uuid.UUID, body: AnswerRequest, rt: RuntimeDep, db: W
 
 
 @router.post("/v1/cases/{case_id}/step-up", tags=["moves"], response_model=CaseView, responses=MOVES)
-def step_up(case_id: uuid.UUID, rt: RuntimeDep, db: WriterDep, who: Agency) -> dict[str, Any]:
-    case = _move(rt, db, who, ("stepped_up", None), handlers.step_up, case_id, rt.rules, who.name, rt.clock())
+def step_up(case_id: uuid.UUID, rt: RuntimeDep, db: WriterDep, who: Agency,
+            body: StepUpRequest | None = None) -> dict[str, Any]:
+    """Social care has taken the family, at `stepped_up_at` (default: now; not in the future, not before the
+    case started). The body is optional."""
+    stepped_up_at = _not_future(rt, body.stepped_up_at if body else None, "stepped_up_at")
+    case = _move(rt, db, who, ("stepped_up", body), handlers.step_up, case_id, rt.rules, who.name, stepped_up_at,
+                 rt.clock())
     return views.case_view(case, rt.clock(), rt.rules.bank_holidays)
 
 

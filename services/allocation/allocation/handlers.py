@@ -88,12 +88,15 @@ def _change(session: Session, case_id: uuid.UUID, move: Callable[[Case], Case]) 
     return before, after
 
 
-def allocate(session: Session, case_id: uuid.UUID, rules: Rules, now: datetime, *, lead_agency_id: str,
-             agency_kind: AgencyKind, lead_professional_ref: str, allocated_by: str, at_meeting: bool) -> Case:
+def allocate(session: Session, case_id: uuid.UUID, rules: Rules, allocated_at: datetime, *, lead_agency_id: str,
+             agency_kind: AgencyKind, lead_professional_ref: str, allocated_by: str, at_meeting: bool,
+             now: datetime | None = None) -> Case:
+    """The allocation at `allocated_at` (its event's time), recorded at `now` (default: the same)."""
+    now = now or allocated_at
     _, case = _change(session, case_id, lambda c: c.allocate(
         lead_agency_id=lead_agency_id, agency_kind=agency_kind, lead_professional_ref=lead_professional_ref,
-        allocated_by=allocated_by, allocated_at=now, at_meeting=at_meeting))
-    _emit(session, rules, ALLOCATION_CASE_ALLOCATED.name, case, outgoing.case_allocated(case), now, now,
+        allocated_by=allocated_by, allocated_at=allocated_at, at_meeting=at_meeting))
+    _emit(session, rules, ALLOCATION_CASE_ALLOCATED.name, case, outgoing.case_allocated(case), allocated_at, now,
           _event_id(case, "allocated"))
     store.add_timeline(session, case_id, now, "allocated", lead_agency_id=lead_agency_id,
                        agency_kind=agency_kind.value, at_meeting=at_meeting, by=allocated_by)
@@ -119,10 +122,13 @@ def record_answer(session: Session, case_id: uuid.UUID, rules: Rules, answer: Of
     return case
 
 
-def step_up(session: Session, case_id: uuid.UUID, rules: Rules, recorded_by: str, now: datetime) -> Case:
-    before, case = _change(session, case_id, lambda c: c.step_up(now))
+def step_up(session: Session, case_id: uuid.UUID, rules: Rules, recorded_by: str, stepped_up_at: datetime,
+            now: datetime | None = None) -> Case:
+    """The step up at `stepped_up_at` (its event's time), recorded at `now` (default: the same)."""
+    now = now or stepped_up_at
+    before, case = _change(session, case_id, lambda c: c.step_up(stepped_up_at))
     _emit(session, rules, ALLOCATION_STEPPED_UP.name, case, outgoing.stepped_up(case, before.status, recorded_by),
-          now, now, _event_id(case, "stepped-up"))
+          stepped_up_at, now, _event_id(case, "stepped-up"))
     store.add_timeline(session, case_id, now, "stepped_up", by=recorded_by)
     return case
 

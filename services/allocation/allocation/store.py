@@ -56,6 +56,13 @@ def open_cases(session: Session) -> list[Case]:
     return _loaded(session, session.exec(query).all())
 
 
+def open_family_cases(session: Session, family_id: uuid.UUID) -> list[Case]:
+    """The open cases of the family `family_id` is part of now (its own, or the one it was merged into)."""
+    query = select(CaseRow).where(CaseRow.family_id == family_now(session, family_id),
+                                  col(CaseRow.is_open).is_(True)).order_by(col(CaseRow.started_at))
+    return _loaded(session, session.exec(query).all())
+
+
 def cases_awaiting_offer_due_by(session: Session, moment: datetime) -> list[Case]:
     """Open cases without an offer whose due time is at or before `moment`."""
     query = select(CaseRow).where(col(CaseRow.status).in_(("open", "allocated")), col(CaseRow.due_at) <= moment)

@@ -67,6 +67,14 @@ class Closure:
     status_before: CaseStatus
 
 
+class TooEarly(ValueError):
+    """A move's time before the step it follows: names the field and that step (never the value)."""
+
+    def __init__(self, field: str, than: str, case_id: uuid.UUID):
+        self.field, self.than = field, than
+        super().__init__(f"{field} cannot be before {than} on case {case_id}")
+
+
 def _aware(moment: datetime, what: str) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{what} must carry a time zone")
@@ -202,7 +210,7 @@ class Case:
 
     def _not_before(self, moment: datetime, earlier: datetime, what: str, than: str) -> datetime:
         if _aware(moment, what) < earlier:
-            raise ValueError(f"{what} cannot be before {than} on case {self.case_id}")
+            raise TooEarly(what, than, self.case_id)
         return moment.astimezone(UTC)
 
     # ---- moves
