@@ -17,7 +17,7 @@ from pathlib import Path
 import holidays
 import pytest
 
-from allocation.api import AllocationRequest, AnswerRequest, ClosureRequest, OfferRequest
+from allocation.api import AllocationRequest, AnswerRequest, ClosureRequest, OfferRequest, StepUpRequest
 from allocation.domain.triggers import Trigger
 from frontdoor_contracts.contacts import ContactSubmitted, DecisionSubmitted
 from frontdoor_contracts.errors import parse_event
@@ -122,14 +122,18 @@ def test_in_time_order_and_a_month_is_small(year: list[YearEvent]) -> None:
 
 def test_wire_values_are_contract_events_and_moves_are_api_requests(year: list[YearEvent]) -> None:
     bodies = {Move.ALLOCATE: AllocationRequest, Move.OFFER: OfferRequest, Move.ANSWER: AnswerRequest,
-              Move.CLOSE: ClosureRequest}
+              Move.CLOSE: ClosureRequest, Move.STEP_UP: StepUpRequest}
+    times = {Move.ALLOCATE: "allocated_at", Move.OFFER: "offered_at", Move.ANSWER: "answered_at",
+             Move.CLOSE: "closed_at", Move.STEP_UP: "stepped_up_at"}
+    moved = set()
     for event in year[:20_000]:
         if isinstance(event, Publish) and event.topic == FRONTDOOR_DECISIONS.name:
             assert parse_event(event.value, DecisionSubmitted).data.decided_at == event.at
-        elif isinstance(event, CaseMove) and event.move in bodies:
-            bodies[event.move].model_validate(event.body)
         elif isinstance(event, CaseMove):
-            assert event.move is Move.STEP_UP and event.body == {}
+            body = bodies[event.move].model_validate(event.body)
+            assert getattr(body, times[event.move]) == event.at  # every move at its own business instant
+            moved.add(event.move)
+    assert moved == set(Move)
 
 
 def test_case_ids_are_those_the_allocation_service_derives(year: list[YearEvent]) -> None:

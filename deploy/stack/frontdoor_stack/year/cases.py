@@ -107,12 +107,14 @@ class CasePlanner:
         allocated_at, at_meeting = self._allocation(opened.started_at, due_at)
         if opened.step_up:
             stepped = CaseFact(**{**fact.__dict__, "stepped_up": True})
-            events.append(CaseMove(allocated_at, ref, Move.STEP_UP, {}, stepped))
+            events.append(CaseMove(allocated_at, ref, Move.STEP_UP, {"stepped_up_at": allocated_at.isoformat()},
+                                   stepped))
             return self._within(Planned(events, allocated_at, None))
         agency_id, _, kind = rng.choice(DEMO_AGENCIES)
         events.append(CaseMove(allocated_at, ref, Move.ALLOCATE, {
             "lead_agency_id": agency_id, "agency_kind": kind.value,
-            "lead_professional_ref": f"{agency_id}.lp-{rng.randint(1, 6)}", "at_meeting": at_meeting}, fact))
+            "lead_professional_ref": f"{agency_id}.lp-{rng.randint(1, 6)}", "at_meeting": at_meeting,
+            "allocated_at": allocated_at.isoformat()}, fact))
         offered_at = self._offer_day(allocated_at, due_at)
         offered = CaseFact(**{**fact.__dict__, "offered_at": offered_at})
         events.append(CaseMove(offered_at, ref, Move.OFFER, {"offered_at": offered_at.isoformat()}, offered))

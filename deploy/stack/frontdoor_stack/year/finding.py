@@ -6,8 +6,8 @@ partner records were matched to (`contacts.partner-fact-matched.v1` names
 it, under a fact id derived from the record's source, dataset and
 record_ref). `FactIndex` reads those facts, and the allocation service's
 case-opened, case-closed and stepped-up events, so a case is mostly found
-without a request (the board, every open case, is slow to read: it is read
-only when the topics do not say). A case found is remembered under the
+without a request (when the topics do not say, the family's open case is
+asked for: `GET /v1/cases?family_id=`). A case found is remembered under the
 ref's key. Only ids go over the wire and into memory here: no names."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from frontdoor_platform.kafka_security import PLAINTEXT, KafkaSecurity
 
 from .events import CaseRef, PartnerRecordRef
 
-BOARD_EVERY = 8  # looks for a case by its family before one on the board (every case open: a heavy read)
+ASK_EVERY = 4  # looks for a case on the topics before one asks the allocation service for the family's
 
 
 def fact_id(record: PartnerRecordRef) -> uuid.UUID:
@@ -128,7 +128,7 @@ class CaseFinder:
         found = self.facts.open_case_of(families)
         if found is None and families:
             self.misses[ref.key] = self.misses.get(ref.key, 0) + 1
-            if self.misses[ref.key] % BOARD_EVERY == 0:  # not seen on the topic (a merged family?): the board
+            if self.misses[ref.key] % ASK_EVERY == 0:  # not seen on the topic (a merged family?): ask
                 found = await self._open_case_of(families)
         if found is None and ref.contact_id is not None:
             self.contact_families.pop(ref.contact_id, None)  # (families merge: ask again next time)
@@ -144,11 +144,10 @@ class CaseFinder:
         return self.contact_families[contact_id]
 
     async def _open_case_of(self, families: set[str]) -> str | None:
-        for path in ("/v1/cases", "/v1/agenda"):
-            response = await self.allocation.get(path)
-            if response.status_code != 200:
-                continue
-            for case in response.json().get("cases", []):
-                if str(case.get("family_id")) in families:
-                    return str(case["case_id"])
+        """The open case of any of `families` as the allocation service has it (`GET /v1/cases?family_id=`:
+        that family's case, or the one of the family it was merged into)."""
+        for family in sorted(families):
+            response = await self.allocation.get("/v1/cases", params={"family_id": family})
+            if response.status_code == 200 and response.json().get("cases"):
+                return str(response.json()["cases"][-1]["case_id"])
         return None

@@ -4,9 +4,10 @@ stack, each at its business instant on the shared simulated clock (`Pacer`):
 - `Publish`: the CloudEvent as is, with a plain idempotent producer (as the
   demo feed publishes);
 - `CaseMove`: `POST /v1/cases/{id}/{move}` on the allocation service with
-  the stack's coordinator key, the case found as its `CaseRef` says
-  (`finding.py`); a case the platform has not opened yet is looked for
-  again for a few wall seconds;
+  the stack's coordinator key, the body naming the move's business instant
+  (so a move the player makes late is still dated when it happened), the
+  case found as its `CaseRef` says (`finding.py`); a case the platform has
+  not opened yet is looked for again for a few wall seconds;
 - `Acknowledge`: as the school (a school-scoped notifications key), the
   unacknowledged notification of that incident in its inbox is acknowledged;
 - `Expect`: nothing to send (the platform opens the case by itself).
@@ -31,7 +32,7 @@ from .finding import CaseFinder
 from .pacing import Pacer
 
 SENT_BATCH = 500  # publishes in flight before their acknowledgements are collected
-TIMED = ("offered_at", "answered_at")  # the moves' own times (the allocation and the closure take the service's)
+TIMED = ("allocated_at", "offered_at", "answered_at", "stepped_up_at", "closed_at")  # each move's own time
 
 
 @dataclass
@@ -133,22 +134,24 @@ class Player:
         async def run() -> None:
             if before is not None:
                 await before
-            async with self._slots:
-                self.pacer.lateness.saw(self.pacer.clock() - at)
-                try:
-                    await act()
-                except httpx.HTTPError:
-                    self.tally.failed += 1
+            self.pacer.lateness.saw(self.pacer.clock() - at)
+            try:
+                await act()
+            except httpx.HTTPError:
+                self.tally.failed += 1
 
         task = asyncio.create_task(run())
         self._chains[key] = task
         task.add_done_callback(lambda done: self._chains.pop(key) if self._chains.get(key) is done else None)
 
     async def _eventually(self, look: Callable[[], Awaitable[str | None]]) -> str | None:
+        """`look()` until it finds something or the patience is over; a request slot is held only while it
+        looks (not while it waits to look again), so the chains still looking do not hold the others back."""
         loop = asyncio.get_running_loop()
         until = loop.time() + self.services.patience
         while True:
-            found = await look()
+            async with self._slots:
+                found = await look()
             if found is not None or loop.time() >= until:
                 return found
             await asyncio.sleep(self.services.retry_every)
@@ -160,12 +163,14 @@ class Player:
             self.tally.not_found[kind] += 1
             return
         path = f"/v1/cases/{case_id}/{event.move.value}"
-        response = await s.allocation.post(path, json=event.body)
-        timeless = {k: v for k, v in event.body.items() if k not in TIMED}
-        if response.status_code == 422 and timeless != event.body:
-            # Its time falls before the case's last move, which the service dated when it was made: late.
-            response = await s.allocation.post(path, json=timeless)
-            self.tally.retimed[kind] += response.status_code == 200
+        async with self._slots:
+            response = await s.allocation.post(path, json=event.body)
+            timeless = {k: v for k, v in event.body.items() if k not in TIMED}
+            if response.status_code == 422 and timeless != event.body:
+                # Its time falls before the case's last move, which the service dated itself (a move of the
+                # platform's own, or a case it joined to another): made at the service's time instead.
+                response = await s.allocation.post(path, json=timeless)
+                self.tally.retimed[kind] += response.status_code == 200
         if response.status_code == 200:
             self.tally.moves[kind] += 1
         elif response.status_code < 500:
@@ -193,7 +198,8 @@ class Player:
         if found is None:
             self.tally.not_found["notification"] += 1
             return
-        response = await client.post(f"/v1/inbox/{found}/acknowledgement")
+        async with self._slots:
+            response = await client.post(f"/v1/inbox/{found}/acknowledgement")
         if response.status_code == 200:
             self.tally.acknowledged += 1
         elif response.status_code < 500:
