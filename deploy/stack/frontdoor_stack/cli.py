@@ -1,7 +1,9 @@
 """`frontdoor-stack`: run the Front Door platform locally.
 
-    frontdoor-stack run      broker + topics + services (+ Prometheus and Alertmanager when installed) + demo
-                             stream, foreground (Ctrl-C stops all)
+    frontdoor-stack run      broker + topics + services (+ Prometheus and Alertmanager when installed) on a
+                             simulated clock, playing the seeds' year at a business day every few seconds (so the
+                             board, dashboards and alerts move visibly), foreground (Ctrl-C stops all); --demo: the
+                             demo stream in real time instead
     frontdoor-stack up       the same stack in the background (no demo); `down` stops it
     frontdoor-stack down     stop what `up` (or an interrupted `run`) started; idempotent
     frontdoor-stack fetch    download the pinned Kafka broker jars once (cached in .cache/kafka)
@@ -89,6 +91,8 @@ def _tool_security(run_dir: Path) -> KafkaSecurity:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if not args.demo:
+        return _run_year_visibly(args)
     _interrupt_on_sigterm()
     stack = LocalStack(root=args.run_dir, monitoring=True, secured=_secured())
     try:
@@ -105,6 +109,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         stack.stop()
         print("stopped.", flush=True)
+    return 0
+
+
+def _run_year_visibly(args: argparse.Namespace) -> int:
+    from .year.command import YearOptions, run_visible
+
+    if args.day_seconds <= 0:
+        raise StackError("--day-seconds must be above 0")
+    _interrupt_on_sigterm()
+    options = YearOptions(seed=1 if args.seed is None else args.seed, speed=86400.0 / args.day_seconds)
+    try:
+        run_visible(args.run_dir / "year", options, secured=_secured())
+    except KeyboardInterrupt:
+        print("\nstopped.", flush=True)
     return 0
 
 
@@ -289,7 +307,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--run-dir", type=Path, default=None, help="where state, logs and pids go (default .run/)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="the whole stack in the foreground, fed by the demo stream")
+    run = sub.add_parser("run", help="the whole stack in the foreground, playing the seeds' year at a visible pace")
+    run.add_argument("--day-seconds", type=float, default=4.0,
+                     help="wall seconds per business day of the year (default %(default)s)")
+    run.add_argument("--demo", action="store_true",
+                     help="feed the demo stream in real time instead (--count, --rate, --seed, --no-case-worker)")
     _demo_options(run, count=200)
     run.set_defaults(func=cmd_run)
     sub.add_parser("up", help="the whole stack in the background").set_defaults(func=cmd_up)

@@ -209,11 +209,14 @@ def year_stack(root: Path, plan: Plan, options: YearOptions, secured: bool = Fal
 
 
 def played(stack: LocalStack, clock: SimulatedClock, plan: Plan, events: list[YearEvent], options: YearOptions,
-           say: Say = print) -> Outcome:
-    """Start `stack`, play `events` on it, and read the report at the follow-up's end (the stack left running)."""
+           say: Say = print, on_ready: Callable[[], None] | None = None) -> Outcome:
+    """Start `stack`, play `events` on it, and read the report at the follow-up's end (the stack left running);
+    `on_ready` is called once the services are ready, before the year starts."""
     started = time.monotonic()
     stack.start(say)
     wait_ready(stack)
+    if on_ready is not None:
+        on_ready()
     schools = school_keys(stack)
     early = clock.wall_seconds(plan.start - clock())
     say(f"the stack is ready {early:.0f}s of wall time before the year starts" if early >= 0 else
@@ -248,3 +251,24 @@ def run_year(root: Path, options: YearOptions, say: Say = print, secured: bool =
         options.report_file.write_text(json.dumps(outcome.report, indent=2) + "\n")
         say(f"the report's JSON: {options.report_file}")
     return outcome
+
+
+def run_visible(root: Path, options: YearOptions, say: Say = print, secured: bool = False) -> Outcome:
+    """`make run`: the year on a stack with its monitoring (Prometheus and Alertmanager, when installed) at a
+    pace a person can watch (`options.speed`: a business day every few wall seconds), so that the board, the
+    dashboards and the alerts move; then its report, and the stack kept running until Ctrl-C."""
+    plan = Plan.of(options, load())
+    events = plan.events(options)
+    stack, clock = year_stack(root, plan, options, secured, monitoring=True)
+    say(f"playing the seeds' year from {local_date(plan.start)} (and its follow-up to {local_date(plan.horizon)}) "
+        f"on a simulated clock: a business day every {86400 / plan.speed:.0f}s of wall time, so the board, the "
+        f"dashboards and the alerts move as you watch ({(plan.horizon - plan.start).days * 86400 / plan.speed / 60:.0f}"
+        f" minutes in all; `frontdoor-stack year` plays it in about {DEFAULT_MINUTES:.0f}); Ctrl-C stops everything")
+    try:
+        outcome = played(stack, clock, plan, events, options, say, on_ready=lambda: say(stack.summary()))
+        say(table(outcome.report, plan.params))
+        say("the year is over; the stack keeps running (its clock too); Ctrl-C stops everything")
+        while True:
+            time.sleep(3600)
+    finally:
+        stack.stop()
