@@ -23,6 +23,11 @@ from .envelope import EventData
 from .identifiers import NhsNumber, Upn
 from .vocabulary import EmploymentStatus, HealthNeed, OffenceKind, PartnerDataset, SchoolTerm
 
+# contacts.partner-fact-matched.v1's fact_id: uuid5(FACT_ID_NAMESPACE, f"{source}\n{dataset}\n{record_ref}") of the
+# partner record's CloudEvents source, its dataset's value and its record_ref (a replacement keeps its id). Here, not
+# in the contacts service, so that whoever reads the facts (the stack's simulated year) derives the same ids.
+FACT_ID_NAMESPACE = uuid.UUID("6f1d3c9a-2b7e-4e58-9a41-5c0b8d7e2f13")
+
 Uprn = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{1,12}$")]
 AcademicYear = Annotated[str, StringConstraints(pattern=r"^20[0-9]{2}/[0-9]{2}$")]
 

@@ -207,3 +207,14 @@ def test_school_terms_are_the_notifications_services_example() -> None:
     assert terms["closed_days"] == shipped["closed_days"]
     first_day, last_day = PARAMS.school_terms.terms[0][0], PARAMS.school_terms.terms[-1][1]
     assert first_day <= (PARAMS.start + timedelta(days=7)).date() and last_day >= year_end(PARAMS.start).date()
+
+
+def test_the_player_derives_the_fact_ids_the_contacts_service_gives() -> None:
+    from contacts.domain.partner_facts import fact_id_for
+    from frontdoor_contracts.vocabulary import PartnerDataset
+    from frontdoor_stack.year.events import PartnerRecordRef
+    from frontdoor_stack.year.finding import fact_id
+
+    for dataset in PartnerDataset:
+        record = PartnerRecordRef("urn:la:data-team", dataset.value, "REF-1")
+        assert fact_id(record) == fact_id_for("urn:la:data-team", dataset, "REF-1")

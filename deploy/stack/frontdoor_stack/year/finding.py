@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer
 
-from contacts.domain.partner_facts import fact_id_for
+from frontdoor_contracts.partners import FACT_ID_NAMESPACE
 from frontdoor_contracts.topics import (
     ALLOCATION_CASE_CLOSED,
     ALLOCATION_CASE_OPENED,
@@ -37,7 +37,9 @@ ASK_EVERY = 4  # looks for a case on the topics before one asks the allocation s
 
 
 def fact_id(record: PartnerRecordRef) -> uuid.UUID:
-    return fact_id_for(record.source, PartnerDataset(record.dataset), record.record_ref)
+    """The fact id the contacts service gives the record (the contracts' FACT_ID_NAMESPACE and recipe)."""
+    dataset = PartnerDataset(record.dataset).value
+    return uuid.uuid5(FACT_ID_NAMESPACE, f"{record.source}\n{dataset}\n{record.record_ref}")
 
 
 class FactIndex:

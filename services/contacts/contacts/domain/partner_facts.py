@@ -9,6 +9,7 @@ import uuid
 from datetime import date
 
 from frontdoor_contracts.partners import (
+    FACT_ID_NAMESPACE,
     AttendanceMeasure,
     EmploymentMeasure,
     HealthMeasure,
@@ -19,7 +20,6 @@ from frontdoor_contracts.vocabulary import PartnerDataset
 
 from .people import PersonFacts
 
-FACT_ID_NAMESPACE = uuid.UUID("6f1d3c9a-2b7e-4e58-9a41-5c0b8d7e2f13")
 DELIVERY_NAMESPACE = uuid.UUID("c4e2a8b1-9d35-4f7a-8b06-1e3f5a7c9d24")
 ADULT_AT = 18
 
