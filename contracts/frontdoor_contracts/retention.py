@@ -8,13 +8,18 @@ validated the same way, and a wrong one is refused with a `ScheduleError`
 naming the field and the rule (never a value): every class has where, how
 long and why; transit copies stay short; what outcomes rebuilds from covers
 the KPI windows; every declared topic (dead-letter topics included) is named
-by exactly one class, and every name matches a declared topic."""
+by exactly one class, and every name matches a declared topic. Only the
+classes the platform knows are taken (a class nothing enforces is refused),
+a period is at most 100 years, the format is version 1, and the file is a
+regular UTF-8 file of at most 1 MB (a directory, a device or a huge file is
+refused before it is read)."""
 
 from __future__ import annotations
 
 import functools
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -43,7 +48,11 @@ TRANSIT_MAX_DAYS = 31
 # earlier year's followed up for 12 months), a case of up to a year before its closure, the plan's baseline.
 MIN_REBUILD_DAYS = 731 + 365 + 182
 MAX_BATCH_ROWS = 10_000
+MAX_DAYS = 36_600  # 100 years: the longest statutory period (adoption records); more is a mistake
+FORMAT_VERSION = 1  # the schedule format this code reads
+MAX_FILE_BYTES = 1_000_000  # the packaged schedule is ~10 kB
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")  # a key an error may name as the field
 _TABLE = re.compile(r"^([a-z]+)\.([a-z][a-z0-9_]{0,62})$")
 _TEXTS = ("title", "from", "why", "basis", "enforced")
 _FLAGS = ("transit", "assumed")
@@ -116,6 +125,11 @@ class Schedule:
         return spec.topic_configs(self.retention_ms(spec), min_insync_replicas)
 
 
+def _field(key: str) -> str:
+    """A key of the file as an error's field: itself when short and plain, else what it is (never its text)."""
+    return key if _KEY.match(key) else f"(a key of {len(key)} characters)"
+
+
 def _text(table: Mapping[str, Any], key: str, where: str) -> str:
     value = table.get(key)
     if not isinstance(value, str) or not value.strip():
@@ -148,14 +162,16 @@ def _names(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
 
 
 def _class(name: str, table: Any) -> RetentionClass:
-    where = f"classes.{name}"
+    where = f"classes.{_field(name)}"
     if not _NAME.match(name):
         raise ScheduleError(where, "a class name is lower case letters, digits and _ (a metric label)")
+    if name not in REQUIRED:
+        raise ScheduleError(where, "is not a class the platform knows (nothing would enforce it)")
     if not isinstance(table, dict):
         raise ScheduleError(where, "must be a table")
     unknown = set(table) - _CLASS_KEYS
     if unknown:
-        raise ScheduleError(f"{where}.{sorted(unknown)[0]}", "is not a field of a class")
+        raise ScheduleError(f"{where}.{_field(sorted(unknown)[0])}", "is not a field of a class")
     topics, tables = _names(table, "topics", where), _names(table, "tables", where)
     if not topics and not tables:
         raise ScheduleError(where, "must say where it lives (topics or tables)")
@@ -165,7 +181,7 @@ def _class(name: str, table: Any) -> RetentionClass:
             raise ScheduleError(f"{where}.tables", "each is <service>.<table> of one of the four services")
     texts = {key: _text(table, key, where) for key in _TEXTS}
     kept = RetentionClass(name=name, title=texts["title"], topics=topics, tables=tables,
-                          days=_whole(table, "days", where, 1), counted_from=texts["from"], why=texts["why"],
+                          days=_whole(table, "days", where, 1, MAX_DAYS), counted_from=texts["from"], why=texts["why"],
                           basis=texts["basis"], enforced=texts["enforced"], transit=_flag(table, "transit", where),
                           assumed=_flag(table, "assumed", where),
                           rebuilt_from=_flag(table, "rebuilt_from", where, default=False))
@@ -198,12 +214,14 @@ def parse(text: str, origin: str, declared: Iterable[str] | None = None) -> Sche
     """The schedule in `text` (TOML), validated against the declared topics (default: every topic)."""
     try:
         document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):  # RecursionError: arrays nested beyond any schedule
         raise ScheduleError("(file)", "is not valid TOML") from None
     unknown = set(document) - {"version", "authority", "purge", "classes"}
     if unknown:
-        raise ScheduleError(sorted(unknown)[0], "is not a field of the schedule")
+        raise ScheduleError(_field(sorted(unknown)[0]), "is not a field of the schedule")
     version = _whole(document, "version", "(schedule)", 1)
+    if version != FORMAT_VERSION:
+        raise ScheduleError("(schedule).version", f"must be {FORMAT_VERSION}, the schedule format this code reads")
     authority = _text(document, "authority", "(schedule)")
     purge, raw = document.get("purge"), document.get("classes")
     if not isinstance(purge, dict) or set(purge) - {"every_minutes", "batch_rows"}:
@@ -220,11 +238,30 @@ def parse(text: str, origin: str, declared: Iterable[str] | None = None) -> Sche
     return Schedule(version, authority, classes, timedelta(minutes=every), batch, origin)
 
 
+def _read(path: str | Path) -> bytes | None:
+    """At most MAX_FILE_BYTES + 1 bytes of a regular file; None when `path` is not one (a directory, a device,
+    a pipe: opened without waiting, never read). OSError or ValueError (a NUL in the path) when not readable."""
+    handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    if not stat.S_ISREG(os.fstat(handle).st_mode):
+        os.close(handle)
+        return None
+    with os.fdopen(handle, "rb") as file:
+        return file.read(MAX_FILE_BYTES + 1)
+
+
 def load(path: str | Path) -> Schedule:
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        raise ScheduleError(SCHEDULE_ENV, "must name a readable UTF-8 file") from None
+        raw = _read(path)
+    except (OSError, ValueError):
+        raise ScheduleError(SCHEDULE_ENV, "must name a readable file") from None
+    if raw is None:
+        raise ScheduleError(SCHEDULE_ENV, "must name a regular file (not a directory or a device)")
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScheduleError(SCHEDULE_ENV, f"must name a file of at most {MAX_FILE_BYTES:,} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScheduleError(SCHEDULE_ENV, "must name a UTF-8 text file") from None
     return parse(text, str(path))
 
 

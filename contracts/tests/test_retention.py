@@ -129,7 +129,7 @@ def change(edit: Any) -> dict[str, Any]:
     (lambda d: d["classes"]["intake"].__setitem__("why", "  "), "classes.intake.why", "non-empty text"),
     (lambda d: d["classes"]["intake"].pop("basis"), "classes.intake.basis", "non-empty text"),
     (lambda d: d["classes"]["outbox"].pop("days"), "classes.outbox.days", "whole number"),
-    (lambda d: d["classes"]["outbox"].__setitem__("days", 0), "classes.outbox.days", "at least 1"),
+    (lambda d: d["classes"]["outbox"].__setitem__("days", 0), "classes.outbox.days", "from 1 to"),
     (lambda d: d["classes"]["outbox"].__setitem__("days", True), "classes.outbox.days", "whole number"),
     (lambda d: d["classes"]["outbox"].__setitem__("assumed", "yes"), "classes.outbox.assumed", "true or false"),
     (lambda d: d["classes"]["outbox"].__setitem__("tables", []), "classes.outbox", "where it lives"),
