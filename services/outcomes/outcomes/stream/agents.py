@@ -7,7 +7,8 @@ faust is at-least-once: its changelog is flushed before offsets are
 committed, so a crash replays records, never loses them. A batch is written
 to SQL first (read model, outbox, views; idempotent), then to the tables:
 a replay after a crash in between gives the same outputs, which the outbox
-keeps once by event id. Kafka transactions (faust's exactly_once) were
+keeps once by event id, and a record replayed below the stream's own SQL
+offset is applied again, never dropped (stream/gaps.py). Kafka transactions (faust's exactly_once) were
 tried with faust-streaming 0.15.3 and aiokafka 0.14: after a SIGKILL they
 re-emitted outputs already committed, so they are off (README)."""
 
@@ -119,10 +120,7 @@ class FaustStream:
         delay = 1.0
         while True:
             async with self._lock:
-                fresh, missing = gaps.plan(records, self.applied)
-                for record in records:
-                    if record.offset < self.applied.get((record.topic, record.partition), 0):
-                        self.metrics.replayed.labels(record.topic).inc()
+                fresh, missing = gaps.plan(records, self.applied)  # replays kept: each counted once, in _count
                 try:
                     if missing:
                         log.warning("input records skipped by the stream; reading them from the broker",
@@ -144,8 +142,8 @@ class FaustStream:
                 except Exception as exc:  # the database or the broker, not the records: retry, loudly
                     self.processor.discard()
                     self.metrics.consumer_restarts.inc()
-                    log.error("stream batch failed; retrying", extra={"error": type(exc).__name__,
-                                                                      "retry_in_seconds": delay})
+                    log.error("stream batch failed; retrying", exc_info=exc,
+                              extra={"error": type(exc).__name__, "retry_in_seconds": delay})
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 30.0)
                     continue
@@ -238,7 +236,7 @@ class FaustStream:
         try:
             await self._fill_tails()
         except Exception as exc:
-            log.error("checking the input partitions failed; retrying at the next tick",
+            log.error("checking the input partitions failed; retrying at the next tick", exc_info=exc,
                       extra={"error": type(exc).__name__})
         # Every family, a slice at a time: the rules run on the event loop (they read the tables), so a slice
         # bounds how long records and requests wait; between slices they are served.
@@ -260,7 +258,8 @@ class FaustStream:
             added, _ = await in_thread(self._write, [step])
         except Exception as exc:
             self.processor.discard()
-            log.error("family review failed; retrying at the next tick", extra={"error": type(exc).__name__})
+            log.error("family review failed; retrying at the next tick", exc_info=exc,
+                      extra={"error": type(exc).__name__})
             return False
         self.processor.commit()
         self._count([step], added)

@@ -1,4 +1,4 @@
-"""The stream's own offsets against what faust hands over: replays dropped, gaps found."""
+"""The stream's own offsets against what faust hands over: replays kept, gaps found."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ def rec(partition: int, offset: int) -> Incoming:
     return Incoming("contacts.decided.v1", partition, offset, None, b"{}")
 
 
-def test_replays_are_dropped_and_a_jump_is_a_gap_to_read_first() -> None:
+def test_replays_are_kept_and_a_jump_is_a_gap_to_read_first() -> None:
     applied = {("contacts.decided.v1", 0): 10, ("contacts.decided.v1", 1): 5}
     fresh, missing = plan([rec(0, 8), rec(0, 9), rec(0, 10), rec(1, 9), rec(1, 10), rec(2, 0)], applied)
-    assert [(r.partition, r.offset) for r in fresh] == [(0, 10), (1, 9), (1, 10), (2, 0)]
+    # 8 and 9 of partition 0 are in SQL, but their table updates may have died with the worker: applied again
+    assert [(r.partition, r.offset) for r in fresh] == [(0, 8), (0, 9), (0, 10), (1, 9), (1, 10), (2, 0)]
     assert missing == {("contacts.decided.v1", 1): (5, 9)}  # 5..8 never handed over
 
 
