@@ -17,8 +17,11 @@ import json
 import logging
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
 
 from .tracing import trace_id_now
 
@@ -60,7 +63,14 @@ class JsonFormatter(logging.Formatter):
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info and record.exc_info[0] is not None:
             entry["error"] = record.exc_info[0].__name__
+            entry["where"] = where(record.exc_info[2])
         return json.dumps(entry, default=str)
+
+
+def where(tb: TracebackType | None, frames: int = 8) -> list[str]:
+    """The innermost frames of a traceback as `file:line:function`: where it failed, never the message or the
+    values (an exception's text may hold a record's personal data)."""
+    return [f"{Path(f.filename).name}:{f.lineno}:{f.name}" for f in traceback.extract_tb(tb)[-frames:]]
 
 
 class RateLimit(logging.Filter):

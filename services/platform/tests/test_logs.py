@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 
 from frontdoor_platform.logs import JsonFormatter, RateLimit, log_context
 
@@ -35,3 +36,19 @@ def test_library_noise_is_one_line_per_interval_with_a_count() -> None:
     assert len(passed) == 4  # at 0, 30, 60, 90 s
     assert [getattr(r, "suppressed", None) for r in passed] == [0, 29, 29, 29]
     assert limit.filter(logging.LogRecord("contacts", logging.ERROR, "", 0, "ours", None, None))
+
+
+def _fails_on(value: str) -> None:
+    raise ValueError(f"invalid literal: {value}")  # as a library's message might quote a record's field
+
+
+def test_an_error_says_where_it_failed_never_its_message() -> None:
+    try:
+        _fails_on("Jane Doe 2015-03-02")
+    except ValueError:
+        record = logging.LogRecord("svc", logging.ERROR, "", 0, "failed", None, sys.exc_info())
+    text = JsonFormatter().format(record)
+    line = json.loads(text)
+    assert line["error"] == "ValueError"
+    assert line["where"][-1].startswith("test_logs.py:") and line["where"][-1].endswith(":_fails_on")
+    assert "Jane" not in text and "2015" not in text
