@@ -113,7 +113,26 @@ class FaustStream:
             now = time.monotonic()
             for record in records:
                 self._last_seen[(record.topic, record.partition)] = now
-            await self._handle(records)
+            await self._handle_until_done(records)
+
+    async def _handle_until_done(self, records: Sequence[Incoming]) -> None:
+        """The batch handled, whatever fails: an agent that raised would be restarted by faust with this batch
+        acknowledged and never applied (a stall until the tail is read again). A failure outside the rules
+        (which dead-letter their record) is retried, loudly; replays are idempotent."""
+        delay = 1.0
+        while True:
+            try:
+                await self._handle(records)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.processor.discard()
+                self.metrics.consumer_restarts.inc()
+                log.error("stream batch failed outside its retries; retrying", exc_info=exc,
+                          extra={"error": type(exc).__name__, "retry_in_seconds": delay})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
     async def _handle(self, records: Sequence[Incoming]) -> None:
         started = time.perf_counter()
@@ -204,7 +223,7 @@ class FaustStream:
             log.warning("input partitions behind with nothing handed over; reading them from the broker",
                         extra={"partitions": len(behind)})
             records = await self.reader.read(behind)
-        await self._handle(records)
+        await self._handle(records)  # a failure here is the timer's to log; the next tick reads the tail again
 
     def _count(self, steps: Sequence[Step], added: set[str]) -> None:
         """Metrics, and the month and term counts of the outputs published now (not again on a replay)."""
@@ -249,12 +268,13 @@ class FaustStream:
             await asyncio.sleep(0)
 
     async def _review_slice(self, keys: Sequence[str]) -> bool:
-        """Review these families and write what they say; False when the write failed (the next tick retries)."""
-        step = self.processor.review(keys, self.clock())
-        if not step.families:
-            self.processor.discard()
-            return True
+        """Review these families and write what they say; False when the review or its write failed (the next
+        tick retries: a timer that raised would stop reviewing and reading skipped tails for good)."""
         try:
+            step = self.processor.review(keys, self.clock())
+            if not step.families:
+                self.processor.discard()
+                return True
             added, _ = await in_thread(self._write, [step])
         except Exception as exc:
             self.processor.discard()

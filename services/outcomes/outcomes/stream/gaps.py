@@ -20,6 +20,7 @@ record faust hands it against them:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable, Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -89,9 +90,17 @@ class BrokerReader:
         return self._consumer
 
     async def read(self, ranges: dict[TP, tuple[int, int]], timeout: float = 30.0) -> list[Incoming]:
-        """Every record in [start, stop) of each partition (what retention kept), in offset order."""
+        """Every record in [start, stop) of each partition (what retention kept), in offset order. Bounded in
+        time whatever the client does; on any failure the consumer is dropped, the next call starts afresh."""
         if not ranges:
             return []
+        try:
+            return await asyncio.wait_for(self._read(ranges, timeout), timeout + 10.0)
+        except BaseException:
+            await self._drop()
+            raise
+
+    async def _read(self, ranges: dict[TP, tuple[int, int]], timeout: float) -> list[Incoming]:
         consumer = await self._started()
         partitions = {TopicPartition(t, p): bounds for (t, p), bounds in ranges.items()}
         consumer.assign(list(partitions))
@@ -115,13 +124,24 @@ class BrokerReader:
             raise TimeoutError("the missing input records could not be read from the broker in time")
         return sorted(found, key=lambda r: (r.topic, r.partition, r.offset))
 
-    async def ends(self, partitions: Iterable[TP]) -> dict[TP, int]:
-        consumer = await self._started()
+    async def ends(self, partitions: Iterable[TP], timeout: float = 30.0) -> dict[TP, int]:
         tps = [TopicPartition(t, p) for t, p in partitions]
         if not tps:
             return {}
-        ends = await consumer.end_offsets(tps)
+        try:
+            consumer = await asyncio.wait_for(self._started(), timeout)
+            ends = await asyncio.wait_for(consumer.end_offsets(tps), timeout)
+        except BaseException:
+            await self._drop()
+            raise
         return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
+
+    async def _drop(self) -> None:
+        """Forget the consumer after a failure (its state is not to be trusted), stopping it if it stops."""
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(consumer.stop(), 10.0)
 
     async def stop(self) -> None:
         if self._consumer is not None:
