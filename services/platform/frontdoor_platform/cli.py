@@ -17,6 +17,8 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from frontdoor_contracts.retention import ScheduleError
+
 from . import audit, workers
 from .apikeys import ANY_SOURCE, KeyRing
 from .clock import utc_now
@@ -182,20 +184,13 @@ def service_main(argv: list[str] | None, *, prog: str, module: str, description:
     config = settings()
     if extra and args.command in extra:
         return extra[args.command].run(args, config)
-    if args.command == "serve":
-        import uvicorn
-
-        def serve(settings: ServiceSettings) -> None:
-            uvicorn.run(app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
-
-        if config.consumer_process and config.role == "all":
-            workers.serve_with_worker(module, lambda: serve(config.model_copy(update={"role": "api"})))
-        else:
-            serve(config)
-        return 0
-    if args.command == "consume":
-        workers.run_worker(app(config.model_copy(update={"role": "worker"})))
-        return 0
+    if args.command in ("serve", "consume"):
+        try:
+            return _run_service(args.command, app, module, config)
+        except ScheduleError as refused:  # one line naming the field and the rule, not a traceback
+            print(f"{module}: cannot start: the retention schedule is refused. ScheduleError: {refused}",
+                  file=sys.stderr)
+            return 2
     if args.command == "migrate" and args.new:
         print(schema.new_revision(args.new))
         return 0
@@ -206,3 +201,19 @@ def service_main(argv: list[str] | None, *, prog: str, module: str, description:
     if args.command == "outbox":
         return run_outbox_command(args, parser, engine, keyring)
     return run_client_command(args, parser, engine, keyring, config.source_uri)
+
+
+def _run_service(command: str, app: Callable[[ServiceSettings], Any], module: str, config: ServiceSettings) -> int:
+    if command == "serve":
+        import uvicorn
+
+        def serve(settings: ServiceSettings) -> None:
+            uvicorn.run(app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
+
+        if config.consumer_process and config.role == "all":
+            workers.serve_with_worker(module, lambda: serve(config.model_copy(update={"role": "api"})))
+        else:
+            serve(config)
+        return 0
+    workers.run_worker(app(config.model_copy(update={"role": "worker"})))
+    return 0
