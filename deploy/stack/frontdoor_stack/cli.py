@@ -26,11 +26,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import sys
 import time
 from pathlib import Path
-from types import FrameType
 
 import httpx
 from aiokafka.errors import KafkaError
@@ -40,6 +38,7 @@ from frontdoor_platform.kafka_security import PLAINTEXT, KafkaSecurity
 from . import kafka_access
 from .case_worker import CaseWorkerSettings
 from .demo_feed import publish_with_progress
+from .foreground import interrupt_on_sigterm, secured_from_env, wait_forever
 from .kafka_access import KafkaAccessError
 from .kafka_broker import KafkaBroker, KafkaBrokerError
 from .paths import run_dir
@@ -55,35 +54,16 @@ from .stack import (
     stop_recorded,
 )
 from .topics import ensure_topics
+from .year.command_line import add_year_parser, run_year_visibly
 
 DEFAULT_BOOTSTRAP = f"127.0.0.1:{KAFKA_PORT}"
-
-
-def _interrupt_on_sigterm() -> None:
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
-
-
-def _wait_forever() -> None:
-    while True:
-        time.sleep(3600)
-
-
-def _secured() -> bool:
-    """FRONTDOOR_KAFKA_SECURITY: plaintext (the default) or sasl_ssl."""
-    value = os.environ.get("FRONTDOOR_KAFKA_SECURITY", "plaintext") or "plaintext"
-    if value not in ("plaintext", "sasl_ssl"):
-        raise StackError("FRONTDOOR_KAFKA_SECURITY must be plaintext or sasl_ssl")
-    return value == "sasl_ssl"
 
 
 def _tool_security(run_dir: Path) -> KafkaSecurity:
     """The stack tool's own connection: FRONTDOOR_KAFKA_USERNAME (and _PASSWORD, _CA_FILE) when given with
     FRONTDOOR_KAFKA_SECURITY=sasl_ssl, else the local secured stack's admin, else plaintext."""
     username, password = os.environ.get("FRONTDOOR_KAFKA_USERNAME"), os.environ.get("FRONTDOOR_KAFKA_PASSWORD")
-    if _secured() and username and password:
+    if secured_from_env() and username and password:
         ca = os.environ.get("FRONTDOOR_KAFKA_CA_FILE")
         return KafkaSecurity.sasl_ssl(username, password, Path(ca) if ca else None)
     access = kafka_access.load(run_dir / "kafka")
@@ -92,9 +72,9 @@ def _tool_security(run_dir: Path) -> KafkaSecurity:
 
 def cmd_run(args: argparse.Namespace) -> int:
     if not args.demo:
-        return _run_year_visibly(args)
-    _interrupt_on_sigterm()
-    stack = LocalStack(root=args.run_dir, monitoring=True, secured=_secured())
+        return run_year_visibly(args)
+    interrupt_on_sigterm()
+    stack = LocalStack(root=args.run_dir, monitoring=True, secured=secured_from_env())
     try:
         stack.start()
         print(stack.summary(), flush=True)
@@ -103,7 +83,7 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"{', and a case worker working the cases' if worker else ''}); Ctrl-C stops everything\n", flush=True)
         asyncio.run(publish_with_progress(stack.bootstrap, args.count, args.rate, args.seed, worker, stack.access))
         print("\nthe stack keeps running; Ctrl-C stops everything", flush=True)
-        _wait_forever()
+        wait_forever()
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
     finally:
@@ -112,22 +92,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_year_visibly(args: argparse.Namespace) -> int:
-    from .year.command import YearOptions, run_visible
-
-    if args.day_seconds <= 0:
-        raise StackError("--day-seconds must be above 0")
-    _interrupt_on_sigterm()
-    options = YearOptions(seed=1 if args.seed is None else args.seed, speed=86400.0 / args.day_seconds)
-    try:
-        run_visible(args.run_dir / "year", options, secured=_secured())
-    except KeyboardInterrupt:
-        print("\nstopped.", flush=True)
-    return 0
-
-
 def cmd_up(args: argparse.Namespace) -> int:
-    stack = LocalStack(root=args.run_dir, monitoring=True, secured=_secured())
+    stack = LocalStack(root=args.run_dir, monitoring=True, secured=secured_from_env())
     stack.start()
     stack.detach()
     print(stack.summary())
@@ -153,15 +119,15 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_broker(args: argparse.Namespace) -> int:
-    _interrupt_on_sigterm()
+    interrupt_on_sigterm()
     broker = KafkaBroker(args.run_dir / "kafka", port=args.port, controller_port=args.controller_port,
-                         secured=_secured())
+                         secured=secured_from_env())
     try:
         with broker:
             asyncio.run(ensure_topics(broker.bootstrap, security=broker.security))
             print(f"Kafka is up on {broker.bootstrap} with the declared topics (log: {broker.log_file}); "
                   "Ctrl-C stops it", flush=True)
-            _wait_forever()
+            wait_forever()
     except KeyboardInterrupt:
         print("\nstopped.")
     return 0
@@ -237,41 +203,6 @@ def cmd_seeds(args: argparse.Namespace) -> int:
     return 0 if matched else 1
 
 
-def cmd_year(args: argparse.Namespace) -> int:
-    from datetime import datetime
-
-    from .year.command import YearOptions, run_year
-
-    _interrupt_on_sigterm()
-    start = datetime.fromisoformat(args.start) if args.start else None
-    if start is not None and start.tzinfo is None:
-        raise StackError("--start needs an offset (e.g. 2026-09-01T00:00:00+01:00)")
-    options = YearOptions(seed=args.seed, speed=args.speed, minutes=args.minutes, start=start, months=args.months,
-                          report_file=args.report)
-    try:
-        run_year(args.run_dir / "year", options, secured=_secured())
-    except KeyboardInterrupt:
-        print("\nstopped.", flush=True)
-        return 130
-    return 0
-
-
-def _year_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from .year.pacing import DEFAULT_MINUTES
-
-    year = sub.add_parser("year", help="the seeds' year on a fresh stack on a simulated clock, then its KPI report")
-    year.add_argument("--seed", type=int, default=1, help="the generated year's seed (default 1)")
-    pace = year.add_mutually_exclusive_group()
-    pace.add_argument("--speed", type=float, default=None, help="business seconds per wall second")
-    pace.add_argument("--minutes", type=float, default=DEFAULT_MINUTES,
-                      help="wall minutes for the year and its follow-up (default %(default)s)")
-    year.add_argument("--start", default=None, help="the year's first instant, ISO 8601 with an offset "
-                      "(default: the parameters' start)")
-    year.add_argument("--months", type=int, default=12, help="months of arrivals (default 12; then 12 of follow-up)")
-    year.add_argument("--report", type=Path, default=None, help="also write the KPI report's JSON here")
-    year.set_defaults(func=cmd_year)
-
-
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench.context import Sizes
     from .bench.runner import run as run_bench
@@ -340,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     _stack_options(seeds, "outcomes", "the outcomes service whose report is read", "an analyst or manager key")
     seeds.set_defaults(func=cmd_seeds)
 
-    _year_parser(sub)
+    add_year_parser(sub)
 
     bench = sub.add_parser("bench", help="throughput of the project beside its anchors, one run (make bench)")
     bench.add_argument("--contacts", type=int, default=20_000, help="contacts on the Kafka paths (default 20000)")

@@ -16,16 +16,15 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import time
 from collections.abc import Awaitable
 from pathlib import Path
-from types import FrameType
 from typing import TypeVar
 
 from rich.console import Console
 from rich.markdown import Markdown
 
+from ..foreground import interrupt_on_sigterm
 from ..kafka_broker import KafkaBroker, free_port
 from ..topics import ensure_topics
 from . import (
@@ -53,13 +52,6 @@ PARTS = {"anchors": 3, "contacts": 2, "allocation": 1, "da-webhook": 1, "da-sign
          "outcomes-rebuild": 2}
 HTTP_LOAD_PARTS = frozenset({"anchors", "contacts"})  # the parts that load with wrk and hey
 BENCH_TOPICS = (anchors_kafka_tools.TOOLS_TOPIC, anchor_aiokafka.SOURCE_TOPIC, anchor_aiokafka.SINK_TOPIC)
-
-
-def _interrupt_on_sigterm() -> None:
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
 
 
 async def _guarded(results: report.Results, name: str, progress: BenchProgress, step: Awaitable[T]) -> T | None:
@@ -144,7 +136,7 @@ def run(run_dir: Path, sizes: Sizes, seed: int = 2024, results_path: Path | None
     unknown = parts - set(PARTS)
     if unknown:
         raise ValueError(f"unknown bench parts {sorted(unknown)}; choose from {sorted(PARTS)}")
-    _interrupt_on_sigterm()
+    interrupt_on_sigterm()
     console = Console()
     try:
         for tool in ("wrk", "hey") if parts & HTTP_LOAD_PARTS else ():
