@@ -1,7 +1,7 @@
 """A seeded month of the seeds' year played on the real stack at high speed
 (`frontdoor-stack year`'s own code: a stack of its own, with its own broker,
-on free ports, every service on one simulated clock at 28,800x: a business
-day every 3 wall seconds). Then:
+on free ports, every service on one simulated clock at 14,400x: a business
+day every 6 wall seconds). Then:
 
 - the live KPI report of the month (the outcomes API) equals the figures
   `expected.py` computes from the generated stream alone (never from the
@@ -45,8 +45,15 @@ from frontdoor_stack.year.parameters import load
 
 pytestmark = pytest.mark.e2e
 SEED = 3
-OPTIONS = YearOptions(seed=SEED, speed=28_800.0, months=1, follow_up_months=0, lead=75.0, timer_seconds=0.2,
-                      patience=15.0)
+# 14,400x (a business day every 6 wall seconds) and a minute's patience for a case to appear: on a loaded CI
+# machine, at 28,800x and 15 s, the allocation consumer once lagged past the player's patience (a case not found,
+# its offer never made: 181 offers live against 182 in the stream).
+OPTIONS = YearOptions(seed=SEED, speed=14_400.0, months=1, follow_up_months=0, lead=75.0, timer_seconds=0.2,
+                      patience=60.0)
+# How late a timer may fire in business time: its tick is 0.2 wall seconds (under an hour of business time), but a
+# loaded machine can hold an event loop for seconds; a day is 6 wall seconds, and a timer on the wall clock would
+# be months out.
+SLACK = timedelta(days=1)
 
 
 @dataclass
@@ -143,6 +150,12 @@ def test_the_live_kpi_report_of_the_month_equals_the_streams_own_figures(month: 
     assert live_figures(month.outcome.report) == expected_figures(found), month.outcome.tally.lines()
 
 
+def slack(month: Month) -> timedelta:
+    """How late a warning may be: a timer's lag, and however far behind the player published what it is about
+    (an incident published late makes its notification after its deadline: unacknowledged at once)."""
+    return SLACK + month.outcome.lateness.most_behind
+
+
 def _time(event: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
 
@@ -160,7 +173,7 @@ def test_sla_warnings_fire_at_their_simulated_times(month: Month) -> None:
         assert due - DUE_SOON_LEAD <= _time(event) < due  # warned in its two days, not before, not after
     for event in overdue:
         due = _at(event["data"]["due_at"])
-        assert due <= _time(event) < due + timedelta(hours=12)  # flagged at its due instant, not before
+        assert due <= _time(event) < due + slack(month)  # flagged at its due instant, never before
     found = expected(month.events, month.plan.start, month.plan.end, month.plan.horizon)
     in_month = {e["data"]["case_id"] for e in overdue if _at(e["data"]["due_at"]) < month.plan.end}
     assert len(in_month) >= found.overdue_cases > 0  # every case the stream leaves waiting is flagged
@@ -173,6 +186,7 @@ def test_school_day_deadlines_fire_at_their_simulated_times(month: Month) -> Non
         deadline = _at(event["data"]["deadline"])
         local = deadline.astimezone(LONDON)
         assert local.weekday() < 5 and 6 <= local.hour < 11  # the start of a school day
-        assert deadline <= _time(event) < deadline + timedelta(hours=12)  # at the deadline, on the simulated clock
+        # at the deadline on the simulated clock, never before
+        assert deadline <= _time(event) < deadline + slack(month)
     found = expected(month.events, month.plan.start, month.plan.end, month.plan.horizon)
     assert len({e["data"]["notification_id"] for e in unacknowledged}) >= found.late_acknowledgements > 0
