@@ -186,8 +186,8 @@ class BatchConsumer:
 
     def _dead_letter(self, session: Session, record: Record, error: InvalidEvent, now: datetime,
                      result: BatchResult) -> None:
-        add_dead_letter(session, self._outbox, Incoming.of(record), error, now)
-        result.dead_lettered.append((record.topic, error.reason))
+        if add_dead_letter(session, self._outbox, Incoming.of(record), error, now):
+            result.dead_lettered.append((record.topic, error.reason))  # counted (it pages) once, not per replay
         result.wrote = True
 
     # -- the loop (event loop) -------------------------------------------

@@ -46,12 +46,19 @@ class Incoming:
                         tuple(record.headers or ()))
 
 
+def dead_letter_id(record: Incoming) -> str:
+    """The outbox event id of a record's dead letter: one per topic, partition and offset."""
+    return f"dlq:{record.topic}:{record.partition}:{record.offset}"
+
+
 def add_dead_letter(session: Session, table: type[OutboxFields], record: Incoming, error: InvalidEvent,
-                    now: datetime) -> None:
+                    now: datetime) -> bool:
     """The original bytes and headers to the topic's dead-letter topic,
-    through the outbox in the caller's transaction (once per record)."""
-    record_id = f"dlq:{record.topic}:{record.partition}:{record.offset}"
-    if session.exec(select(table.id).where(col(table.event_id) == record_id)).first() is None:
+    through the outbox in the caller's transaction (once per record); False
+    when the record was dead-lettered already (a replay: count nothing)."""
+    record_id = dead_letter_id(record)
+    added = session.exec(select(table.id).where(col(table.event_id) == record_id)).first() is None
+    if added:
         headers = dead_letter_headers(error, record.topic, record.partition, record.offset, record.headers)
         key = record.key.decode(errors="replace")[:MAX_DEAD_LETTER_KEY] if record.key is not None else ""
         value = record.value or b""
@@ -59,8 +66,10 @@ def add_dead_letter(session: Session, table: type[OutboxFields], record: Incomin
             headers.append(("dlq.truncated_from", str(len(value)).encode()))
             value = value[:MAX_DEAD_LETTER_BYTES]
         add_record(session, table, dead_letter_topic(record.topic), key, value, record_id, now, headers)
-    log.warning("dead-lettered", extra={"topic": record.topic, "partition": record.partition,
-                                        "offset": record.offset, "reason": error.reason, "field": error.field})
+    log.warning("dead-lettered" if added else "dead-lettered already (a replay)",
+                extra={"topic": record.topic, "partition": record.partition, "offset": record.offset,
+                       "reason": error.reason, "field": error.field})
+    return added
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,13 @@ school term in a third; a timer reviews every family against today's date.
 
 faust is at-least-once: its changelog is flushed before offsets are
 committed, so a crash replays records, never loses them. A batch is written
-to SQL first (read model, outbox, views; idempotent), then to the tables:
-a replay after a crash in between gives the same outputs, which the outbox
-keeps once by event id, and a record replayed below the stream's own SQL
-offset is applied again, never dropped (stream/gaps.py). Kafka transactions (faust's exactly_once) were
-tried with faust-streaming 0.15.3 and aiokafka 0.14: after a SIGKILL they
-re-emitted outputs already committed, so they are off (README)."""
+to SQL first (read model, outbox, views), then to the tables; a record
+replayed below the stream's own SQL offset is applied again, never dropped
+(stream/gaps.py), and its outputs are published once, by their KPI fact
+rows (README, "Guarantees", for what replay order can still change). Kafka
+transactions (faust's exactly_once) were tried with faust-streaming 0.15.3
+and aiokafka 0.14: after a SIGKILL they re-emitted outputs already
+committed, so they are off (README)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from frontdoor_platform.kafka_security import KafkaSecurity
 from frontdoor_platform.outbox import OutboxRelay
 from frontdoor_platform.poison import engine_answers, handler_failed, is_infrastructure
 from frontdoor_platform.private_files import private_directory
-from frontdoor_platform.routes import Incoming
+from frontdoor_platform.routes import Incoming, dead_letter_id
 
 from ..domain.days import day_of
 from ..domain.thresholds import Thresholds
@@ -145,7 +146,11 @@ class FaustStream:
                         log.warning("input records skipped by the stream; reading them from the broker",
                                     extra={"partitions": len(missing),
                                            "records": sum(stop - start for start, stop in missing.values())})
-                        fresh = [*await self.reader.read(missing), *fresh]
+                        gap = await self.reader.read(missing)
+                        # in offset order per partition: the replays (below the offsets), the gap, the rest
+                        below = [r.offset < self.applied.get((r.topic, r.partition), 0) for r in fresh]
+                        fresh = [*(r for r, b in zip(fresh, below, strict=True) if b), *gap,
+                                 *(r for r, b in zip(fresh, below, strict=True) if not b)]
                     steps = [self.processor.step(record) for record in fresh]
                     try:
                         added, advanced = await in_thread(self._write, steps, fresh)
@@ -231,7 +236,8 @@ class FaustStream:
             if step.incoming is not None:
                 topic = step.incoming.topic
                 if step.error is not None:
-                    self.metrics.dead_lettered.labels(topic, step.error.reason).inc()
+                    if dead_letter_id(step.incoming) in added:  # not again on a replay: it pages
+                        self.metrics.dead_lettered.labels(topic, step.error.reason).inc()
                 elif step.duplicate:
                     self.metrics.replayed.labels(topic).inc()
                 else:

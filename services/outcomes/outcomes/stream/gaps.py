@@ -6,14 +6,16 @@ agent, and to commit past them (tests/e2e/outcomes: a run of 19 records per
 partition skipped after a restart). So the stream keeps its own offsets, in
 SQL beside what the records changed (`StreamOffsetRow`), and checks every
 record faust hands it against them:
-- an offset below the next one applied is a replay: applied again. Its SQL
-  side is idempotent (facts by event id, outputs and dead letters once) and
-  the family picture keeps the event ids it saw, so it changes nothing twice;
-  and it must not be dropped: the SQL side commits before the tables, so
-  after a SIGKILL the changelog can lack what SQL already holds (a family
-  never identified: tests/e2e/outcomes, 6 of 200 families once);
+- an offset below the next one applied is a replay: applied again, never
+  dropped: the SQL side commits before the tables, so after a SIGKILL the
+  changelog can lack what SQL already holds (a family never identified:
+  tests/e2e/outcomes, 6 of 200 families once). The picture keeps the event
+  ids it saw, facts are keyed by event id, an output is published only when
+  its KPI fact row is new, a dead letter once, and a merge restores
+  whichever table lost it (README, "Guarantees", for what order can change);
 - an offset above it is a gap: the missing records are read straight from
-  the broker (a plain consumer, no group) and applied first, in order;
+  the broker (a plain consumer, no group) and applied after the replays and
+  before the rest, in offset order;
 - a partition whose end is past the next offset applied while faust hands
   nothing for it is read the same way by the review timer (a skipped tail)."""
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from frontdoor_platform import outbox
-from frontdoor_platform.routes import add_dead_letter
+from frontdoor_platform.routes import add_dead_letter, dead_letter_id
 
 from ..domain.days import day_of
 from ..domain.family import Family
@@ -29,19 +29,22 @@ def _published_already(session: Session, event_id: str) -> bool:
 
 def record(session: Session, steps: Iterable[Step], th: Thresholds, now: datetime, *,
            publish: bool = True, views: bool = True) -> set[str]:
-    """Write the steps; the ids of the outputs newly added to the outbox.
+    """Write the steps; the ids of the outputs and dead letters newly added to the outbox.
     A rebuild passes `publish=False` (the outputs go to the read model only)
     and `views=False` (it writes every family's view once, at the end)."""
     added: set[str] = set()
     for step in steps:
         if step.error is not None and step.incoming is not None:
-            add_dead_letter(session, OutboxEvent, step.incoming, step.error, now)
+            if add_dead_letter(session, OutboxEvent, step.incoming, step.error, now):
+                added.add(dead_letter_id(step.incoming))
             continue
         if step.event is not None and step.incoming is not None:
             apply_fact(session, step.incoming.topic, step.event)
         for topic, event in step.outputs:
-            apply_fact(session, topic, event)
-            if publish and not _published_already(session, event.id):
+            # Published once: its KPI fact row (kept as long as the read model, not purged like the outbox's
+            # rows after 7 days) says whether this output was ever made, whatever a deep replay brings back.
+            new = apply_fact(session, topic, event)
+            if publish and new and not _published_already(session, event.id):
                 outbox.add_event(session, OutboxEvent, topic, str(event.data.family_id), event, now)
                 added.add(event.id)
         for key, target in step.aliases.items():

@@ -208,15 +208,27 @@ class Processor:
         return step
 
     def _merge(self, step: Step, event: CloudEvent[Any]) -> None:
+        """Fold the merged families into the family. The two tables (pictures, aliases) have a changelog each,
+        so a SIGKILL can leave one without the merge: a replay puts back an alias lost and folds a picture
+        still held under a merged id, whichever table kept the merge."""
         data: FamiliesMerged = event.data
         key = self.resolve(data.family_id)
         family = self.load(key)
-        if event.id in family.seen:
+        if event.id in family.seen:  # the picture has the merge: only what the other table lost
             step.duplicate = True
+            for merged_id in data.merged_family_ids:
+                own = str(merged_id)
+                if own != key and self.resolve(merged_id) != key:
+                    step.aliases[own] = key
+                if own != key and self._has_picture(own):
+                    step.families[own] = None
             return
         for merged_id in data.merged_family_ids:
-            other_key = self.resolve(merged_id)
+            own, other_key = str(merged_id), self.resolve(merged_id)
             if other_key == key:
+                if own != key and self._has_picture(own):  # the alias kept the merge, the picture lost it
+                    family = family.merged_with(self.load(own))
+                    step.families[own] = None
                 continue
             family = family.merged_with(self.load(other_key))
             step.families[other_key] = None
@@ -224,6 +236,11 @@ class Processor:
         family.saw(event.id, "families-merged", data.merged_at, day_of(data.merged_at))
         step.families[key] = family
         step.outputs = [output_event(o, self.source_uri) for o in outputs.review(family, data.merged_at, self.th)]
+
+    def _has_picture(self, key: str) -> bool:
+        if key in self._pending:
+            return self._pending[key] is not None
+        return bool(self.families.get(key))
 
     def review_keys(self) -> list[str]:
         """Every family the stream holds (and those staged): one round of reviews."""
