@@ -6,8 +6,10 @@ and applies them."""
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -55,12 +57,18 @@ from frontdoor_contracts.vocabulary import (
     TargetCalendar,
 )
 from frontdoor_platform.database import build_engine, for_writing
+from outcomes.domain.thresholds import Thresholds
+from outcomes.metrics import Metrics
 from outcomes.migrations import migrate
 from outcomes.readmodel.apply import apply
 from outcomes.readmodel.report import kpi_report
 from outcomes.readmodel.report_models import KpiReport
+from outcomes.settings import Settings
+from outcomes.stream.agents import FaustStream
+from outcomes.stream.processor import Processor
 
 Item = tuple[str, CloudEvent[Any]]
+STREAM_NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # the `stream` fixture's clock
 
 
 @pytest.fixture
@@ -189,3 +197,19 @@ class Kit:
 @pytest.fixture
 def kit(engine: Engine) -> Kit:
     return Kit(engine)
+
+
+class _Relay:
+    def wake(self) -> None:
+        pass
+
+
+@pytest.fixture
+def stream(engine: Engine, tmp_path: Path) -> Iterator[FaustStream]:
+    """The live stream's batch logic (`FaustStream._handle`) on the test's database, its faust tables plain dicts
+    (a table needs a running app only to write its changelog), its clock fixed at STREAM_NOW."""
+    built = FaustStream(Settings(stream_data_dir=tmp_path / "stream"), engine, _Relay(),  # type: ignore[arg-type]
+                        Metrics(), lambda: STREAM_NOW, Thresholds())
+    built.families, built.aliases, built.counts = {}, {}, defaultdict(int)  # type: ignore[assignment]
+    built.processor = Processor(built.families, built.aliases, Thresholds(), "urn:frontdoor:outcomes")
+    yield built

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import defaultdict
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,29 +22,12 @@ from sqlmodel import Session, col, select
 
 from frontdoor_platform.outbox import stored_headers
 from frontdoor_platform.routes import Incoming
-from outcomes.domain.thresholds import Thresholds
-from outcomes.metrics import Metrics
 from outcomes.models import OutboxEvent
-from outcomes.settings import Settings
 from outcomes.stream import agents, ledger
 from outcomes.stream.agents import FaustStream
-from outcomes.stream.processor import INPUT_TOPICS, MODELS, Processor
+from outcomes.stream.processor import INPUT_TOPICS, MODELS
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-
-
-class Relay:
-    def wake(self) -> None:
-        pass
-
-
-@pytest.fixture
-def stream(engine: Engine, tmp_path: Path) -> Iterator[FaustStream]:
-    built = FaustStream(Settings(stream_data_dir=tmp_path / "stream"), engine, Relay(),  # type: ignore[arg-type]
-                        Metrics(), lambda: NOW, Thresholds())
-    built.families, built.aliases, built.counts = {}, {}, defaultdict(int)  # type: ignore[assignment]
-    built.processor = Processor(built.families, built.aliases, Thresholds(), "urn:test:outcomes")
-    yield built
 
 
 def dead_letters(engine: Engine, topic: str) -> dict[int, str]:

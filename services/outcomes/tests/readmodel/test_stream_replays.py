@@ -8,39 +8,18 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections import defaultdict
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hostile_records import encode, example, fresh
-from sqlalchemy.engine import Engine
 
 from frontdoor_platform.routes import Incoming
-from outcomes.domain.thresholds import Thresholds
-from outcomes.metrics import Metrics
-from outcomes.settings import Settings
 from outcomes.stream.agents import FaustStream
-from outcomes.stream.processor import MODELS, Processor
+from outcomes.stream.processor import MODELS
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 RECORDED, MERGED = "contacts.recorded.v1", "contacts.families-merged.v1"
-
-
-class Relay:
-    def wake(self) -> None:
-        pass
-
-
-@pytest.fixture
-def stream(engine: Engine, tmp_path: Path) -> Iterator[FaustStream]:
-    built = FaustStream(Settings(stream_data_dir=tmp_path / "stream"), engine, Relay(),  # type: ignore[arg-type]
-                        Metrics(), lambda: NOW, Thresholds())
-    built.families, built.aliases, built.counts = {}, {}, defaultdict(int)  # type: ignore[assignment]
-    built.processor = Processor(built.families, built.aliases, Thresholds(), "urn:test:outcomes")
-    yield built
 
 
 def event(topic: str, **data: Any) -> dict[str, Any]:

@@ -5,10 +5,7 @@ declared producer's record after it is applied. (The faust tables are plain dict
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from hostile_records import encode, example, fresh
@@ -19,29 +16,12 @@ from frontdoor_contracts.sources import SERVICE_SOURCES
 from frontdoor_contracts.topics import SERVICES, all_topics
 from frontdoor_platform.outbox import stored_headers
 from frontdoor_platform.routes import Incoming
-from outcomes.domain.thresholds import Thresholds
-from outcomes.metrics import Metrics
 from outcomes.models import OutboxEvent
-from outcomes.settings import Settings
 from outcomes.stream.agents import FaustStream
-from outcomes.stream.processor import INPUT_TOPICS, MODELS, Processor
+from outcomes.stream.processor import INPUT_TOPICS, MODELS
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 PRODUCERS = {spec.name: spec.producers for spec in all_topics()}
-
-
-class Relay:
-    def wake(self) -> None:
-        pass
-
-
-@pytest.fixture
-def stream(engine: Engine, tmp_path: Path) -> Iterator[FaustStream]:
-    built = FaustStream(Settings(stream_data_dir=tmp_path / "stream"), engine, Relay(),  # type: ignore[arg-type]
-                        Metrics(), lambda: NOW, Thresholds())
-    built.families, built.aliases, built.counts = {}, {}, defaultdict(int)  # type: ignore[assignment]
-    built.processor = Processor(built.families, built.aliases, Thresholds(), "urn:frontdoor:outcomes")
-    yield built
 
 
 def claiming(topic: str, service: str) -> bytes:
