@@ -32,6 +32,7 @@ from .caps import (
 )
 from .envelope import EventData
 from .identifiers import NhsNumber, SchoolUrn, Upn
+from .personal import Sealed
 from .tolerance import InformationalConcerns, InformationalReferrerSource
 from .vocabulary import Channel, Concern, Decision, LevelOfNeed, ReferrerSource
 
@@ -216,25 +217,38 @@ class ContactDecided(EventData):
     re_referral: bool
 
 
-class DAChildReported(EventData):
-    """The minimum a school's key adult needs to recognise its pupil."""
+class DAChildPersonal(EventData):
+    """The personal fields of one child on a DA incident, sealed (`personal.Sealed`) with the child's data
+    key: the minimum a school's key adult needs to recognise its pupil, and the police reference."""
 
-    child_id: uuid.UUID
     given_name: str
     family_name: str
     date_of_birth: date
     upn: str | None = None
+    police_reference: str
+
+
+def da_child_context(contact_id: uuid.UUID, child_id: uuid.UUID) -> str:
+    """What a DA child's sealed fields are bound to: they open on this incident and child only."""
+    return f"{DAIncidentReported.EVENT_TYPE}/{contact_id}/{child_id}"
+
+
+class DAChildReported(EventData):
+    """One child on a DA incident: ids and categories in clear (routing to the school works without the
+    key); the name, date of birth, UPN and police reference in `personal`, sealed with the child's key."""
+
+    child_id: uuid.UUID
     school_urn: str | None = None
     present: bool
+    personal: Sealed = Field(description="DAChildPersonal, sealed with the child's data key (key_id = child_id)")
 
 
 class DAIncidentReported(EventData):
-    """contacts.da-incident-reported.v1: one entry per child involved."""
+    """contacts.da-incident-reported.v1: one entry per child involved. No personal data in clear."""
 
     EVENT_TYPE: ClassVar[str] = "uk.gov.frontdoor.contacts.da-incident-reported.v1"
 
     contact_id: uuid.UUID
-    police_reference: str
     occurred_at: AwareDatetime
     reported_at: AwareDatetime
     children: list[DAChildReported] = Field(min_length=1)

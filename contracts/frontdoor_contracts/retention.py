@@ -41,8 +41,12 @@ INTAKE, PARTNER_RECORDS, DA_INCIDENTS, DEAD_LETTERS, OUTBOX = (
 NOTIFICATIONS, ENROLMENTS, PEOPLE_INDEX, CASE_RECORDS, CASE_EVENTS = (
     "notifications", "enrolments", "people_index", "case_records", "case_events")
 KPI_READ_MODEL, AUDIT, READ_LOG = "kpi_read_model", "audit", "read_log"
+PERSON_KEYS, PRIVACY_REQUESTS = "person_keys", "privacy_requests"
 REQUIRED = (INTAKE, PARTNER_RECORDS, DA_INCIDENTS, DEAD_LETTERS, OUTBOX, NOTIFICATIONS, ENROLMENTS, PEOPLE_INDEX,
-            CASE_RECORDS, CASE_EVENTS, KPI_READ_MODEL, AUDIT, READ_LOG)
+            CASE_RECORDS, CASE_EVENTS, KPI_READ_MODEL, AUDIT, READ_LOG, PERSON_KEYS, PRIVACY_REQUESTS)
+# What a person's erasure request does to a class: "erase" (the person's data goes, or its key), or "keep" (the
+# erasure is refused for the class, with `kept_because`: a legal basis to keep it, or nothing personal in it).
+ON_REQUEST = ("erase", "keep")
 TRANSIT_MAX_DAYS = 31
 # What a rebuild of a year's KPI report reads back (services/outcomes/README.md): two years of closures (the
 # earlier year's followed up for 12 months), a case of up to a year before its closure, the plan's baseline.
@@ -56,7 +60,7 @@ _KEY = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")  # a key an error may name as the f
 _TABLE = re.compile(r"^([a-z]+)\.([a-z][a-z0-9_]{0,62})$")
 _TEXTS = ("title", "from", "why", "basis", "enforced")
 _FLAGS = ("transit", "assumed")
-_CLASS_KEYS = frozenset({"topics", "tables", "days", "rebuilt_from", *_TEXTS, *_FLAGS})
+_CLASS_KEYS = frozenset({"topics", "tables", "days", "rebuilt_from", "on_request", "kept_because", *_TEXTS, *_FLAGS})
 
 
 class ScheduleError(ValueError):
@@ -81,6 +85,8 @@ class RetentionClass:
     transit: bool
     assumed: bool
     rebuilt_from: bool = False
+    on_request: str = "erase"
+    kept_because: str | None = None  # why an erasure request keeps the class (on_request = "keep")
 
     @property
     def period(self) -> timedelta:
@@ -184,13 +190,24 @@ def _class(name: str, table: Any) -> RetentionClass:
                           days=_whole(table, "days", where, 1, MAX_DAYS), counted_from=texts["from"], why=texts["why"],
                           basis=texts["basis"], enforced=texts["enforced"], transit=_flag(table, "transit", where),
                           assumed=_flag(table, "assumed", where),
-                          rebuilt_from=_flag(table, "rebuilt_from", where, default=False))
+                          rebuilt_from=_flag(table, "rebuilt_from", where, default=False),
+                          on_request=_on_request(table, where),
+                          kept_because=_text(table, "kept_because", where) if "kept_because" in table else None)
+    if kept.on_request == "keep" and kept.kept_because is None:
+        raise ScheduleError(f"{where}.kept_because", "a class an erasure request keeps must say why")
     if kept.transit and kept.days > TRANSIT_MAX_DAYS:
         raise ScheduleError(f"{where}.days", f"a transit copy is kept at most {TRANSIT_MAX_DAYS} days")
     if kept.rebuilt_from and kept.days < MIN_REBUILD_DAYS:
         raise ScheduleError(f"{where}.days", f"what outcomes rebuilds from must cover the KPI windows "
                                              f"(at least {MIN_REBUILD_DAYS} days)")
     return kept
+
+
+def _on_request(table: Mapping[str, Any], where: str) -> str:
+    value = table.get("on_request", "erase")
+    if value not in ON_REQUEST:
+        raise ScheduleError(f"{where}.on_request", "must be erase or keep")
+    return str(value)
 
 
 def _check_topics(classes: Mapping[str, RetentionClass], declared: Iterable[str]) -> None:

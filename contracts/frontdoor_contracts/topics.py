@@ -51,6 +51,8 @@ from .partners import (
     OffendingRecorded,
     PartnerFactMatched,
 )
+from .personal import PersonKeyIssued
+from .privacy import PrivacyAnswered, PrivacyRequested
 from .schools import PupilEnrolled
 
 DAY_MS = 24 * 60 * 60 * 1000
@@ -341,6 +343,43 @@ OUTCOMES_CLAIM_ELIGIBLE = TopicSpec(
     description="A family qualifies for a results claim (once per plan).",
 )
 
+CONTACTS_PERSON_KEYS = TopicSpec(
+    name="contacts.person-keys.v1",
+    event=PersonKeyIssued,
+    key="person_id",
+    producers=(CONTACTS,),
+    consumers=(NOTIFICATIONS,),
+    partitions=3,
+    cleanup_policy="compact",
+    # A tombstone (an erased person) stays a week, so a reader that was down for days still sees it;
+    # compaction runs on segments rolled daily.
+    configs={"delete.retention.ms": str(7 * DAY_MS), "segment.ms": str(DAY_MS),
+             "min.cleanable.dirty.ratio": "0.1"},
+    description="Each person's data key, wrapped for each service that reads personal fields (frontdoor_"
+    "contracts.personal); a null value under a person's id erases them: every sealed field about them "
+    "becomes unreadable.",
+)
+PRIVACY_REQUESTS = TopicSpec(
+    name="privacy.requests.v1",
+    event=PrivacyRequested,
+    key="request_id",
+    producers=(CONTACTS,),
+    consumers=(CONTACTS, ALLOCATION, NOTIFICATIONS, OUTCOMES),
+    partitions=1,
+    description="Subject access, erasure and rectification requests: the people by id only; each service's "
+    "share of their identifiers sealed for it.",
+)
+PRIVACY_REPLIES = TopicSpec(
+    name="privacy.replies.v1",
+    event=PrivacyAnswered,
+    key="request_id",
+    producers=(CONTACTS, ALLOCATION, NOTIFICATIONS, OUTCOMES),
+    consumers=(),
+    partitions=1,
+    description="Each service's answer to a privacy request, once: per retention class what it did; an "
+    "access answer's export sealed to the requester's one-off key (read by frontdoor-stack privacy).",
+)
+
 AUDIT_KEY = "target (<kind>:<id> of what changed)"
 AUDIT_DESCRIPTION = ("Every change made through the {service} service's API or command line: who, what, when, "
                      "and a directory entry before and after (never a secret or password).")
@@ -390,6 +429,9 @@ DOMAIN_TOPICS: tuple[TopicSpec, ...] = (
     ALLOCATION_CASE_CLOSED,
     OUTCOMES_OUTCOME_ACHIEVED,
     OUTCOMES_CLAIM_ELIGIBLE,
+    CONTACTS_PERSON_KEYS,
+    PRIVACY_REQUESTS,
+    PRIVACY_REPLIES,
     CONTACTS_AUDIT,
     ALLOCATION_AUDIT,
     NOTIFICATIONS_AUDIT,

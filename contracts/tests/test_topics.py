@@ -86,10 +86,10 @@ def test_consumers_are_known_services() -> None:
         assert set(spec.consumers) <= set(SERVICES)
     assert {spec.name for spec in topics_consumed_by("contacts")} == {
         "frontdoor.contacts.v1", "frontdoor.decisions.v1", "partners.attendance.v1", "partners.offending.v1",
-        "partners.employment.v1", "partners.health.v1"}
+        "partners.employment.v1", "partners.health.v1", "privacy.requests.v1"}
     assert {spec.name for spec in topics_consumed_by("allocation")} == {
         "contacts.decided.v1", "contacts.families-merged.v1", "frontdoor.step-downs.v1",
-        "outcomes.family-identified.v1"}
+        "outcomes.family-identified.v1", "privacy.requests.v1"}
 
 
 def test_allocation_produces_its_case_topics_keyed_by_case() -> None:

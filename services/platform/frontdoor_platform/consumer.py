@@ -102,7 +102,10 @@ class BatchConsumer:
                 try:
                     if route is None:
                         raise InvalidEvent("unknown_topic", [FieldError("", "topic", "no handler for this topic")])
-                    event = decode_record(route.decode, record.value)
+                    if record.value is None and route.tombstone is not None:
+                        event = decode_record(route.tombstone, record.key)
+                    else:
+                        event = decode_record(route.decode, record.value)
                     if isinstance(event, CloudEvent):  # its source must be a producer the topic declares
                         check_source(record.topic, event.source)
                     decoded.append((index, route, event))

@@ -31,7 +31,7 @@ TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")  # what Kafka accepts as a top
 class OutboundRecord:
     topic: str
     key: str | None
-    value: bytes
+    value: bytes | None  # None: a tombstone on a compacted topic
     headers: Headers = ()
 
 

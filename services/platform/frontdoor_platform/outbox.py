@@ -46,9 +46,11 @@ from .outbox_table import (
     _store_headers,
     add_event,
     add_record,
+    add_tombstone,
     count_parked,
     count_pending,
     discard,
+    outbound_value,
     park,
     parked_rows,
     pending,
@@ -63,6 +65,7 @@ if TYPE_CHECKING:  # prometheus_client must not load before `serve` sets up mult
 # The table's names stay importable from here, where the services have always found them.
 __all__ = [
     "PARKED_NOW", "OutboxFields", "OutboxRelay", "ParkedRow", "_store_headers", "add_event", "add_record",
+    "add_tombstone",
     "count_parked", "count_pending", "discard", "park", "parked_rows", "pending", "resend", "stored_headers",
 ]
 
@@ -97,7 +100,8 @@ class OutboxRelay:
 
     def _read(self) -> list[_Row]:
         with Session(self._engine) as session:
-            return [_Row(row.id, row.event_id, OutboundRecord(row.topic, row.key, row.payload, stored_headers(row)))
+            return [_Row(row.id, row.event_id, OutboundRecord(row.topic, row.key, *outbound_value(row.payload,
+                                                                                       stored_headers(row))))
                     for row in pending(session, self._table, self._batch_size) if row.id is not None]
 
     def _counts(self, session: Session | None = None) -> tuple[int, int]:

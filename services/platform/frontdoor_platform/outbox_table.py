@@ -61,6 +61,22 @@ def add_record(session: Session, table: type[OutboxFields], topic: str, key: str
                       created_at=now))
 
 
+TOMBSTONE_HEADER = "frontdoor-tombstone"  # an outbox row published as a null value (a compacted topic's delete)
+
+
+def add_tombstone(session: Session, table: type[OutboxFields], topic: str, key: str, record_id: str,
+                  now: datetime) -> None:
+    """A tombstone for `key` on a compacted topic, through the outbox: published as a null value."""
+    add_record(session, table, topic, key, b"", record_id, now, [(TOMBSTONE_HEADER, b"1")])
+
+
+def outbound_value(payload: bytes, headers: Headers) -> tuple[bytes | None, list[tuple[str, bytes]]]:
+    """What the relay publishes for a row: a tombstone's null value without its marker, or the payload."""
+    if any(name == TOMBSTONE_HEADER for name, _ in headers):
+        return None, [(name, value) for name, value in headers if name != TOMBSTONE_HEADER]
+    return payload, list(headers)
+
+
 def add_event(session: Session, table: type[OutboxFields], topic: str, key: str, event: CloudEvent[Any],
               now: datetime) -> None:
     """A CloudEvent in structured mode (the Kafka binding's content-type header)."""

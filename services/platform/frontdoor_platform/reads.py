@@ -226,6 +226,14 @@ class ReadTables:
     def reads_of(self, session: Session, kind: str, ids: Iterable[object]) -> list[ReadFields]:
         return reads_of(session, self.table, kind, ids)
 
+    def reads_of_records(self, session: Session, records: Iterable[str]) -> list[ReadFields]:
+        """Every read of these `<kind>:<id>` records, oldest first."""
+        wanted = sorted(set(records))
+        if not wanted:
+            return []
+        return list(session.exec(select(self.table).where(col(self.table.record).in_(wanted))
+                                 .order_by(col(self.table.id))).all())
+
     def purge_reads(self, session: Session, older_than: datetime, batch: int) -> int:
         return purge_reads(session, self.table, self.purges, older_than, batch)
 

@@ -94,6 +94,9 @@ class Route(Generic[E, R]):
     after_commit: Callable[[R], None] | None = None
     trace: Callable[[E], tuple[str | None, str | None]] = lambda _: (None, None)
     describe: Callable[[R], dict[str, Any]] = lambda _: {}
+    # A compacted topic's tombstone (a null value): the event made from the record's key, for `apply`.
+    # Without it a null value is decoded like any other (and is poison).
+    tombstone: Callable[[bytes], E] | None = None
 
 
 @dataclass
