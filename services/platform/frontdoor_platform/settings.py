@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings
 
 from frontdoor_contracts.limits import MAX_BODY_BYTES
 
+from .wrapping import WrappingKey, own_key
+
 Environment = Literal["development", "production"]
 ENVIRONMENT_VARIABLE = "FRONTDOOR_ENV"
 
@@ -55,6 +57,16 @@ class ServiceSettings(BaseSettings):
     consumer_process: bool = True
     # Set by `serve` for its two processes: "api", "worker"; "all" for both in one.
     role: Literal["all", "api", "worker"] = "all"
+    # The service's wrapping key (frontdoor_platform.wrapping): base64 of 32 bytes, and its id. Unset in
+    # development: the service's published development key; production refuses that.
+    wrapping_key: SecretStr | None = None
+    wrapping_key_id: str = "development"
+
+    def own_wrapping_key(self, service: str) -> WrappingKey:
+        """This service's wrapping key; ValueError (naming the setting, never the key) when it is wrong."""
+        prefix = str(self.model_config.get("env_prefix", "")).upper()
+        return own_key(service, self.wrapping_key.get_secret_value() if self.wrapping_key else None,
+                       self.wrapping_key_id, self.environment == "production", f"{prefix}WRAPPING_KEY")
 
     @model_validator(mode="after")
     def _kafka_connection(self) -> ServiceSettings:
