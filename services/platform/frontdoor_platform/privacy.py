@@ -42,6 +42,8 @@ from .reads import ReadTables, record_of
 from .routes import Consumed, Route, Routes
 
 log = logging.getLogger("frontdoor.privacy")
+NOTHING_PERSONAL = ("Ids, codes and times only: no personal fields to erase or correct here; the records stay for "
+                    "the class's period.")
 
 
 @dataclass
@@ -141,8 +143,11 @@ class Responder:
         for name, count in counts.items():
             if not count:
                 answers.append(ClassAnswer(retention_class=name, records=0, action=ClassAction.NONE_HELD))
-            elif name in allowed:
-                answers.append(ClassAnswer(retention_class=name, records=changed.get(name, 0), action=done))
+            elif name in allowed and changed.get(name, 0):
+                answers.append(ClassAnswer(retention_class=name, records=changed[name], action=done))
+            elif name in allowed:  # the class's records here hold no personal fields to erase or correct
+                answers.append(ClassAnswer(retention_class=name, records=count, action=ClassAction.KEPT,
+                                           reason=NOTHING_PERSONAL))
             else:
                 answers.append(ClassAnswer(retention_class=name, records=count, action=ClassAction.KEPT,
                                            reason=refused or self.schedule.of(name).kept_because))
