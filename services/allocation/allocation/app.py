@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
         return {"sla-timer": sla_timer(rt)}
 
     lifespan = service.lifespan(config, metrics, database_url=config.database_url, client_id="allocation",
-                                outbox=OutboxEvent, routes=lambda: subscriptions.routes(rules, metrics),
+                                outbox=OutboxEvent, routes=lambda: subscriptions.routes(rules, metrics, schedule),
                                 migrate=migrate, keyring=keyring(), implied=IMPLIED, clock=clock, publisher=publisher,
                                 engine=engine, started=started, schedule=schedule, purges=retention.purges)
     app = service_app("Front Door allocation service", "Early Help allocation: every family from SPA decision to "

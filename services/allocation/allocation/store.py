@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
 from .domain.cases import Case
@@ -144,3 +144,33 @@ def add_family_aliases(session: Session, family_id: uuid.UUID, merged: Sequence[
                                                                    merged_at=now)
         alias.family_id = family_id
         session.add(alias)
+
+
+def related_families(session: Session, family_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
+    """These families with every family merged into them and every family they were merged into
+    (family_aliases, followed through merges of merges), sorted."""
+    found = set(family_ids)
+    frontier = list(found)
+    while frontier:
+        query = select(FamilyAlias).where(or_(col(FamilyAlias.merged_family_id).in_(frontier),
+                                              col(FamilyAlias.family_id).in_(frontier)))
+        frontier = []
+        for alias in session.exec(query).all():
+            for family_id in (alias.merged_family_id, alias.family_id):
+                if family_id not in found:
+                    found.add(family_id)
+                    frontier.append(family_id)
+    return sorted(found, key=str)
+
+
+def aliases_of(session: Session, family_ids: Sequence[uuid.UUID]) -> Sequence[FamilyAlias]:
+    """The merges these families took part in (either side)."""
+    query = select(FamilyAlias).where(or_(col(FamilyAlias.merged_family_id).in_(family_ids),
+                                          col(FamilyAlias.family_id).in_(family_ids)))
+    return session.exec(query.order_by(col(FamilyAlias.merged_at))).all()
+
+
+def cases_of_families(session: Session, family_ids: Sequence[uuid.UUID]) -> list[Case]:
+    """Every case, open or closed, of these families, oldest first."""
+    query = select(CaseRow).where(col(CaseRow.family_id).in_(family_ids)).order_by(col(CaseRow.started_at))
+    return _loaded(session, session.exec(query).all())

@@ -1,6 +1,7 @@
 """The Kafka topics this service consumes, a kit `Route` each: every trigger
 topic decoded (by `incoming`) to a domain trigger, or to nothing (a decision
-that opens no case), and applied to the family's case; and families merged."""
+that opens no case), and applied to the family's case; families merged; and
+privacy requests, answered by the kit's responder (`privacy`)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,17 @@ from frontdoor_contracts.contacts import ContactDecided, FamiliesMerged
 from frontdoor_contracts.envelope import CloudEvent, EventData
 from frontdoor_contracts.errors import FieldError, InvalidEvent, parse_event
 from frontdoor_contracts.outcomes import FamilyIdentified
+from frontdoor_contracts.retention import Schedule
 from frontdoor_contracts.topics import (
     CONTACTS_DECIDED,
     CONTACTS_FAMILIES_MERGED,
     FRONTDOOR_STEP_DOWNS,
     OUTCOMES_FAMILY_IDENTIFIED,
 )
+from frontdoor_platform.privacy import add_privacy_route
 from frontdoor_platform.routes import Consumed, Route, Routes
 
-from . import handlers
+from . import handlers, privacy
 from .domain.families import TriggerOutcome
 from .domain.transitions import IllegalTransition
 from .domain.triggers import Trigger
@@ -41,7 +44,8 @@ def _decoder(model: type[EventData], to_trigger: Callable[[Any], Trigger | None]
     return decode
 
 
-def routes(rules: handlers.Rules, metrics: Metrics) -> Routes:
+def routes(rules: handlers.Rules, metrics: Metrics, schedule: Schedule) -> Routes:
+    """Every topic consumed; `schedule` says what a privacy request's erasure may touch."""
     def apply(session: Session, decoded: Decoded, where: Consumed) -> Applied:
         _, trigger = decoded
         if trigger is None:
@@ -69,7 +73,7 @@ def routes(rules: handlers.Rules, metrics: Metrics) -> Routes:
     def apply_merge(session: Session, event: CloudEvent[FamiliesMerged], where: Consumed) -> int:
         return handlers.on_families_merged(session, event.data.family_id, event.data.merged_family_ids, where.now)
 
-    return (
+    return add_privacy_route(
         Routes()
         .add(CONTACTS_FAMILIES_MERGED.name, Route(
             decode=lambda raw: parse_event(raw, FamiliesMerged, lenient=True), apply=apply_merge,
@@ -77,5 +81,5 @@ def routes(rules: handlers.Rules, metrics: Metrics) -> Routes:
             trace=lambda event: (event.id, event.traceparent), describe=lambda changed: {"cases_changed": changed}))
         .add(CONTACTS_DECIDED.name, route(ContactDecided, lambda e: trigger_from_decided(e, rules.nfa)))
         .add(FRONTDOOR_STEP_DOWNS.name, route(StepDownRequested, trigger_from_step_down))
-        .add(OUTCOMES_FAMILY_IDENTIFIED.name, route(FamilyIdentified, trigger_from_family_identified))
-    )
+        .add(OUTCOMES_FAMILY_IDENTIFIED.name, route(FamilyIdentified, trigger_from_family_identified)),
+        privacy.responder(rules.source_uri, schedule))

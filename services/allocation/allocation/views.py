@@ -1,5 +1,6 @@
-"""JSON views of cases for the agenda, the board and the timeline: ids,
-codes and dates only (no names, no free text)."""
+"""JSON views of cases for the agenda, the board and the timeline, and a
+case as a privacy request's export shows it: ids, codes and dates only (no
+names, no free text)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from .domain.calendar import BankHolidays
 from .domain.cases import Case
 from .domain.meetings import AgendaItem
-from .models import TimelineEntry
+from .models import FamilyAlias, TimelineEntry
 
 
 def case_view(case: Case, now: datetime, bank_holidays: BankHolidays) -> dict[str, Any]:
@@ -47,3 +48,43 @@ def agenda_view(meeting_at: datetime, items: Sequence[AgendaItem[Case]], now: da
 
 def timeline_view(entries: Sequence[TimelineEntry]) -> list[dict[str, Any]]:
     return [{"at": e.at.isoformat(), "kind": e.kind, **e.detail} for e in entries]
+
+
+def _at(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def case_export(case: Case, timeline: Sequence[TimelineEntry]) -> dict[str, Any]:
+    """A case whole, as a subject access export shows it: what brought it (each trigger's event, contact and
+    children by id), its status, agency and lead professional (a staff reference, as the API shows it), its
+    times and its timeline."""
+    allocation, closure = case.allocation, case.closure
+    return {
+        "table": "cases", "case_id": str(case.case_id), "family_id": str(case.family_id),
+        "source": case.source.value, "status": case.status.value,
+        "level_of_need": int(case.level_of_need) if case.level_of_need else None,
+        "concerns": [c.value for c in case.concerns], "headline_problems": [h.value for h in case.headline_problems],
+        "child_ids": [str(c) for c in case.child_ids],
+        "started_at": case.started_at.isoformat(), "due_at": case.due_at.isoformat(),
+        "opened_at": case.opened_at.isoformat(), "target_days": case.target_days,
+        "target_calendar": case.target_calendar.value,
+        "triggers": [{"source": t.source.value, "event_id": t.event_id, "occurred_at": t.occurred_at.isoformat(),
+                      "contact_id": str(t.contact_id) if t.contact_id else None,
+                      "decision": t.decision.value if t.decision else None,
+                      "child_ids": [str(c) for c in t.child_ids]} for t in case.triggers],
+        "lead_agency_id": allocation.lead_agency_id if allocation else None,
+        "agency_kind": allocation.agency_kind.value if allocation else None,
+        "lead_professional_ref": allocation.lead_professional_ref if allocation else None,
+        "allocated_at": _at(allocation.allocated_at if allocation else None),
+        "offered_at": _at(case.offered_at), "answer": case.answer.value if case.answer else None,
+        "answered_at": _at(case.answered_at), "stepped_up_at": _at(case.stepped_up_at),
+        "closed_at": _at(closure.closed_at if closure else None),
+        "outcome": closure.outcome.value if closure else None,
+        "merged_into": str(case.merged_into) if case.merged_into else None,
+        "timeline": timeline_view(timeline),
+    }
+
+
+def alias_export(alias: FamilyAlias) -> dict[str, Any]:
+    return {"table": "family_aliases", "merged_family_id": str(alias.merged_family_id),
+            "family_id": str(alias.family_id), "merged_at": alias.merged_at.isoformat()}

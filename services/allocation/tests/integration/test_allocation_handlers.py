@@ -15,19 +15,27 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
-from allocation import handlers, store
+from allocation import handlers, store, subscriptions
 from allocation.domain.calendar import DEFAULT_TARGET, england_and_wales_bank_holidays
 from allocation.domain.families import TriggerOutcome
 from allocation.domain.sla import DEFAULT_SLA, SlaEvent
 from allocation.domain.transitions import IllegalTransition
 from allocation.domain.triggers import NfaReviewPolicy, Trigger
+from allocation.metrics import Metrics
 from allocation.models import AllocationTable, CaseRow, OutboxEvent
+from frontdoor_contracts import retention
 from frontdoor_contracts.vocabulary import AgencyKind, CaseSource, ClosureOutcome, OfferAnswer
 from frontdoor_platform.database import for_writing
+from frontdoor_platform.routes import Routes
 
 RULES = handlers.Rules(DEFAULT_TARGET, england_and_wales_bank_holidays(), DEFAULT_SLA, NfaReviewPolicy(),
                        "urn:frontdoor:allocation")
 DECIDED = datetime(2026, 12, 24, 18, 30, tzinfo=UTC)  # Christmas Eve, evening
+
+
+def routes() -> Routes:
+
+    return subscriptions.routes(RULES, Metrics(), retention.default())
 
 
 def trigger(family: uuid.UUID, event_id: str = "e1", at: datetime = DECIDED) -> Trigger:
@@ -135,8 +143,6 @@ def test_a_record_a_corrupt_stored_case_makes_fail_is_dead_lettered_loudly_and_t
     kept, to replay once the row is mended) rather than stopping every other family's records behind it."""
     from aiokafka import ConsumerRecord
 
-    from allocation import subscriptions
-    from allocation.metrics import Metrics
     from allocation.models import CaseRow
     from frontdoor_contracts.contacts import ContactDecided
     from frontdoor_contracts.envelope import encode_event, new_event
@@ -157,9 +163,8 @@ def test_a_record_a_corrupt_stored_case_makes_fail_is_dead_lettered_loudly_and_t
         "referral": False, "re_referral": False})
     value = encode_event(new_event(decided, source="urn:frontdoor:contacts", time=DECIDED))
     record = ConsumerRecord("contacts.decided.v1", 0, 7, 0, 0, None, value, None, 0, len(value), [])
-    consumer = BatchConsumer(bootstrap="unused:9092", group="g", client_id="t",
-                             routes=subscriptions.routes(RULES, Metrics()), engine=engine, outbox=OutboxEvent,
-                             metrics=Metrics())
+    consumer = BatchConsumer(bootstrap="unused:9092", group="g", client_id="t", routes=routes(), engine=engine,
+                             outbox=OutboxEvent, metrics=Metrics())
     other = encode_event(new_event(decided.model_copy(update={"family_id": uuid.uuid4(),
                                                               "contact_id": uuid.uuid4()}),
                                    source="urn:frontdoor:contacts", time=DECIDED))
@@ -175,8 +180,6 @@ def test_a_decision_with_a_new_referrer_source_opens_a_case_and_a_new_decision_i
 
     from aiokafka import ConsumerRecord
 
-    from allocation import subscriptions
-    from allocation.metrics import Metrics
     from frontdoor_platform.consumer import BatchConsumer
 
     def decided(**changes: object) -> bytes:
@@ -193,9 +196,8 @@ def test_a_decision_with_a_new_referrer_source_opens_a_case_and_a_new_decision_i
     records = [ConsumerRecord("contacts.decided.v1", 0, offset, 0, 0, None, value, None, 0, len(value), [])
                for offset, value in enumerate([decided(referrer_source="ambulance_service", concerns=["online_harm"]),
                                                decided(decision="family_group_conference")])]
-    consumer = BatchConsumer(bootstrap="unused:9092", group="g", client_id="t",
-                             routes=subscriptions.routes(RULES, Metrics()), engine=engine, outbox=OutboxEvent,
-                             metrics=Metrics())
+    consumer = BatchConsumer(bootstrap="unused:9092", group="g", client_id="t", routes=routes(), engine=engine,
+                             outbox=OutboxEvent, metrics=Metrics())
     result = consumer.apply_batch(records)
     assert result.dead_lettered == [("contacts.decided.v1", "invalid_data")]  # the decision it cannot act on
     assert sorted(topics(engine)) == ["allocation.case-opened.v1", "contacts.decided.v1.dlq"]  # the other opened one
@@ -204,8 +206,6 @@ def test_a_decision_with_a_new_referrer_source_opens_a_case_and_a_new_decision_i
 def test_two_families_found_to_be_one_have_one_open_case(engine: Engine) -> None:
     from aiokafka import ConsumerRecord
 
-    from allocation import subscriptions
-    from allocation.metrics import Metrics
     from allocation.models import CaseRow
     from frontdoor_contracts.contacts import FamiliesMerged
     from frontdoor_contracts.envelope import encode_event, new_event
@@ -219,9 +219,8 @@ def test_two_families_found_to_be_one_have_one_open_case(engine: Engine) -> None
                             merged_at=DECIDED + timedelta(days=3))
     value = encode_event(new_event(merged, source="urn:frontdoor:contacts", event_id="m1"))
     record = ConsumerRecord("contacts.families-merged.v1", 0, 1, 0, 0, None, value, None, 0, len(value), [])
-    consumer = BatchConsumer(bootstrap="unused:9092", group="g", client_id="t",
-                             routes=subscriptions.routes(RULES, Metrics()), engine=engine, outbox=OutboxEvent,
-                             metrics=Metrics())
+    consumer = BatchConsumer(bootstrap="unused:9092", group="g", client_id="t", routes=routes(), engine=engine,
+                             outbox=OutboxEvent, metrics=Metrics())
     consumer.apply_batch([record])
     consumer.apply_batch([record])  # redelivered: nothing more
     with Session(engine) as session:

@@ -21,6 +21,7 @@ from allocation.app import rules_from
 from allocation.metrics import Metrics
 from allocation.models import OutboxEvent
 from allocation.settings import Settings
+from frontdoor_contracts import retention
 from frontdoor_contracts.topics import topics_consumed_by
 from frontdoor_platform.consumer import BatchConsumer
 
@@ -29,7 +30,7 @@ STARTS = itertools.count(1_000_000, 1_000)
 
 
 def consumer(engine: Engine) -> BatchConsumer:
-    routes = subscriptions.routes(rules_from(Settings()), Metrics())
+    routes = subscriptions.routes(rules_from(Settings()), Metrics(), retention.default())
     return BatchConsumer(bootstrap="unused:9092", group="g", client_id="t", routes=routes,
                          engine=engine, outbox=OutboxEvent, metrics=Metrics())
 
