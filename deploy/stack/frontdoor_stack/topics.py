@@ -2,13 +2,16 @@
 them, idempotently: missing topics are created with their configs, the
 retention from the retention schedule in force (`retention.configured()`:
 FRONTDOOR_RETENTION_SCHEDULE's file, else the packaged one); an existing
-topic whose `retention.ms` differs from the schedule's is altered to it,
-and otherwise left alone."""
+topic any of whose declared configs differs from the declaration (its
+`retention.ms` from the schedule, a compacted topic's `cleanup.policy`,
+`delete.retention.ms`, `segment.ms`, `min.cleanable.dirty.ratio`...) gets
+them all again, and otherwise is left alone."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
@@ -26,6 +29,7 @@ class TopicsResult:
     existing: list[str] = field(default_factory=list)
     mismatched: list[str] = field(default_factory=list)
     retention_set: list[str] = field(default_factory=list)  # existing topics whose retention.ms was changed
+    configs_set: list[str] = field(default_factory=list)  # existing topics whose declared configs were set again
 
 
 def min_insync_for(replication_factor: int) -> int:
@@ -48,26 +52,37 @@ def new_topic(spec: TopicSpec, replication_factor: int | None = None, schedule: 
     )
 
 
-async def _follow_schedule(admin: AIOKafkaAdminClient, specs: list[TopicSpec], replication_factor: int | None,
-                           schedule: Schedule) -> list[str]:
-    """Existing topics whose retention.ms is not the schedule's get all their declared configs again
-    (AlterConfigs replaces a topic's dynamic configs as a whole); their names."""
+async def _follow_declarations(admin: AIOKafkaAdminClient, specs: list[TopicSpec], replication: dict[str, int],
+                               schedule: Schedule) -> tuple[list[str], list[str]]:
+    """Existing topics any of whose declared configs differs from what the broker holds get all their
+    declared configs again (AlterConfigs replaces a topic's dynamic configs as a whole); the names of those
+    whose retention.ms differed, and of all those set. `replication`: each topic's replication factor (its
+    min.insync.replicas follows from it)."""
     if not specs:
-        return []
+        return [], []
     responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, s.name) for s in specs])
     found = {resource[3]: {entry[0]: entry[1] for entry in resource[4]}
              for response in responses for resource in response.resources}
+    wanted = {spec.name: configs_of(spec, replication.get(spec.name), schedule) for spec in specs}
     stale = [spec for spec in specs
-             if found.get(spec.name, {}).get("retention.ms") != str(schedule.retention_ms(spec))]
+             if any(found.get(spec.name, {}).get(key) != value for key, value in wanted[spec.name].items())]
     if stale:
         responses = await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, spec.name,
-                                                              configs=configs_of(spec, replication_factor, schedule))
-                                               for spec in stale])
+                                                              configs=wanted[spec.name]) for spec in stale])
         for response in responses:
             for code, message, _kind, name in response.resources:
                 if code != 0:
-                    raise for_code(code)(f"could not set the retention of topic {name}: {message}")
-    return [spec.name for spec in stale]
+                    raise for_code(code)(f"could not set the configs of topic {name}: {message}")
+    retention = [spec.name for spec in stale
+                 if found.get(spec.name, {}).get("retention.ms") != wanted[spec.name]["retention.ms"]]
+    return retention, [spec.name for spec in stale]
+
+
+def _replication(topic: dict[str, Any]) -> int | None:
+    """An existing topic's replication factor, from its first partition's replicas."""
+    partitions = topic.get("partitions") or []
+    replicas = partitions[0].get("replicas") if partitions else None
+    return len(replicas) if replicas else None
 
 
 async def ensure_topics(
@@ -106,7 +121,10 @@ async def ensure_topics(
                 else:
                     raise for_code(code)(f"could not create topic {name}: {message}")
         existing = [spec for spec in specs if spec.name in present]
-        result.retention_set = await _follow_schedule(admin, existing, replication_factor, schedule)
+        replication = {spec.name: replication_factor or _replication(present[spec.name]) or spec.replication_factor
+                       for spec in existing}
+        result.retention_set, result.configs_set = await _follow_declarations(admin, existing, replication,
+                                                                              schedule)
     finally:
         await admin.close()
     return result
