@@ -73,3 +73,24 @@ def test_the_principals_are_the_services_and_the_outside_systems_and_the_super_u
     assert {b.user for b in BINDINGS} == set(principals())
     assert not {ADMIN, BROKER} & {b.user for b in BINDINGS}
     assert len(BINDINGS) == len(set(BINDINGS))
+
+
+def rights_on(topic: str) -> dict[str, set[str]]:
+    return {operation: {b.user for b in BINDINGS if b.name == topic and b.operation == operation
+                        and b.resource_type == "TOPIC"} for operation in ("READ", "WRITE")}
+
+
+def test_person_keys_are_written_by_contacts_and_read_by_notifications_alone() -> None:
+    """The compacted key topic: a reading service's wrapped keys reach it alone (allocation and outcomes never
+    read personal fields); a key notifications cannot take goes to its dead-letter topic."""
+    assert rights_on("contacts.person-keys.v1") == {"READ": {"notifications"}, "WRITE": {"contacts"}}
+    assert rights_on("contacts.person-keys.v1.dlq") == {"READ": set(), "WRITE": {"notifications"}}
+
+
+def test_privacy_requests_go_from_contacts_to_every_service_and_answers_to_no_service() -> None:
+    """Every service (contacts too) reads the requests and writes its answer; no service reads another's
+    answer: the privacy command reads them as the stack's admin (a super user, no ACL)."""
+    assert rights_on("privacy.requests.v1") == {"READ": set(SERVICES), "WRITE": {"contacts"}}
+    assert rights_on("privacy.replies.v1") == {"READ": set(), "WRITE": set(SERVICES)}
+    assert rights_on("privacy.requests.v1.dlq") == {"READ": set(), "WRITE": set(SERVICES)}
+    assert "privacy.replies.v1.dlq" not in TOPICS  # nobody consumes the answers, so no dead letters
