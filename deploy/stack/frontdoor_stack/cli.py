@@ -13,6 +13,8 @@
     frontdoor-stack seeds    the seeds' closure figures as history on a running stack, beside its KPI report
     frontdoor-stack year     the seeds' year (and its 12 months of follow-up) played on a fresh stack on a simulated
                              clock, then its live KPI report beside the seeds' figures
+    frontdoor-stack privacy  access|erase|rectify one person across the four services (--nhs-number, --upn, or name,
+                             date of birth and postcode), answered into one private export under .run/privacy/
     frontdoor-stack bench    throughput of the project beside its anchors (deploy/bench/results.md)
 
 FRONTDOOR_KAFKA_SECURITY=sasl_ssl makes `run`, `up` and `broker` start the broker secured (SASL SCRAM-SHA-512
@@ -25,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 from pathlib import Path
@@ -33,15 +34,14 @@ from pathlib import Path
 import httpx
 from aiokafka.errors import KafkaError
 
-from frontdoor_platform.kafka_security import PLAINTEXT, KafkaSecurity
-
 from . import kafka_access
 from .case_worker import CaseWorkerSettings
 from .demo_feed import publish_with_progress
-from .foreground import interrupt_on_sigterm, secured_from_env, wait_forever
+from .foreground import interrupt_on_sigterm, secured_from_env, tool_security, wait_forever
 from .kafka_access import KafkaAccessError
 from .kafka_broker import KafkaBroker, KafkaBrokerError
 from .paths import run_dir
+from .privacy.command import QuietParser, add_privacy_parser
 from .services import SERVICES, ServiceError
 from .stack import (
     KAFKA_CONTROLLER_PORT,
@@ -57,17 +57,6 @@ from .topics import ensure_topics
 from .year.command_line import add_year_parser, run_year_visibly
 
 DEFAULT_BOOTSTRAP = f"127.0.0.1:{KAFKA_PORT}"
-
-
-def _tool_security(run_dir: Path) -> KafkaSecurity:
-    """The stack tool's own connection: FRONTDOOR_KAFKA_USERNAME (and _PASSWORD, _CA_FILE) when given with
-    FRONTDOOR_KAFKA_SECURITY=sasl_ssl, else the local secured stack's admin, else plaintext."""
-    username, password = os.environ.get("FRONTDOOR_KAFKA_USERNAME"), os.environ.get("FRONTDOOR_KAFKA_PASSWORD")
-    if secured_from_env() and username and password:
-        ca = os.environ.get("FRONTDOOR_KAFKA_CA_FILE")
-        return KafkaSecurity.sasl_ssl(username, password, Path(ca) if ca else None)
-    access = kafka_access.load(run_dir / "kafka")
-    return access.admin if access is not None else PLAINTEXT
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -138,7 +127,7 @@ def cmd_topics(args: argparse.Namespace) -> int:
     while True:
         try:
             result = asyncio.run(ensure_topics(args.bootstrap, replication_factor=args.replication_factor,
-                                               security=_tool_security(args.run_dir)))
+                                               security=tool_security(args.run_dir)))
             break
         except Exception as exc:
             if time.monotonic() >= deadline:
@@ -233,7 +222,7 @@ def _stack_options(parser: argparse.ArgumentParser, service: str, url_help: str,
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="frontdoor-stack", description=__doc__,
+    parser = QuietParser(prog="frontdoor-stack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run-dir", type=Path, default=None, help="where state, logs and pids go (default .run/)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -272,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     seeds.set_defaults(func=cmd_seeds)
 
     add_year_parser(sub)
+    add_privacy_parser(sub, DEFAULT_BOOTSTRAP)
 
     bench = sub.add_parser("bench", help="throughput of the project beside its anchors, one run (make bench)")
     bench.add_argument("--contacts", type=int, default=20_000, help="contacts on the Kafka paths (default 20000)")

@@ -7,6 +7,7 @@ import argparse
 import math
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ..foreground import interrupt_on_sigterm, secured_from_env
 from ..stack import StackError
@@ -70,7 +71,7 @@ def _start(value: str | None) -> datetime | None:
     return start
 
 
-def add_year_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_year_parser(sub: argparse._SubParsersAction[Any]) -> None:
     year = sub.add_parser("year", help="the seeds' year on a fresh stack on a simulated clock, then its KPI report")
     year.add_argument("--seed", type=int, default=1, help="the generated year's seed (default 1)")
     pace = year.add_mutually_exclusive_group()

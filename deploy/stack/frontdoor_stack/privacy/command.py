@@ -1,0 +1,195 @@
+"""`frontdoor-stack privacy access|erase|rectify`: the options checked (`options.py`), the reply topic's
+reader started (so an unreachable broker stops it before anything is asked), a one-off X25519 key pair
+made, contacts' `POST /v1/privacy/requests` called with the stack's contacts admin key, every service's
+answer awaited (progress on stderr), the export written (`export.py`) and what each service did printed.
+
+Exit codes: 0 every service answered and the export is written; 1 the request failed (contacts refused it,
+nobody matched, a part did not open, the broker or contacts unreachable); 2 an option or the key is wrong;
+3 a service did not answer in time (the export of those that did is written, marked incomplete).
+
+Nothing the command prints holds personal data: ids, services, classes, actions and counts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import uuid
+from pathlib import Path
+from typing import Any, NoReturn
+
+import httpx
+from aiokafka.errors import KafkaError
+
+from frontdoor_contracts import retention
+from frontdoor_contracts.personal import new_reply_keys
+from frontdoor_contracts.privacy import PrivacyAnswered
+from frontdoor_contracts.retention import Schedule, ScheduleError
+from frontdoor_contracts.topics import SERVICES as ALL_SERVICES
+from frontdoor_platform.kafka_security import KafkaSecurity
+
+from ..foreground import tool_security
+from ..services import SERVICES
+from ..stack import key_with_role, read_credentials
+from . import export
+from .options import CORRECTABLE, PERSON_FIELDS, OptionError, PrivacyOrder, option_name, order_of, redacted
+from .replies import Answers, ReplyReader
+
+PATH = "/v1/privacy/requests"
+ADMIN_ROLE = "admin"
+
+
+class QuietParser(argparse.ArgumentParser):
+    """An argument parser whose errors never quote what was typed (it may be a name or an identifier)."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(redacted(message))
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+class Shown:
+    """Progress on stderr: each service as it answers, and every 10 s who is still awaited."""
+
+    def __init__(self, expected: tuple[str, ...]) -> None:
+        self.expected, self.seen, self.next_note = expected, 0, 10.0
+
+    def __call__(self, answers: dict[str, PrivacyAnswered], waited: float) -> None:
+        if len(answers) > self.seen:
+            self.seen = len(answers)
+            say(f"  answered ({self.seen} of {len(self.expected)}): {', '.join(sorted(answers))}")
+        elif waited >= self.next_note:
+            awaiting = [s for s in self.expected if s not in answers]
+            say(f"  waiting {waited:.0f} s for: {', '.join(awaiting)}")
+            self.next_note = waited + 10.0
+
+
+def _schedule() -> Schedule | None:
+    try:
+        return retention.configured()
+    except ScheduleError:
+        return None
+
+
+async def _post(url: str, key: str, body: dict[str, Any]) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=30.0) as client:
+        return await client.post(f"{url}{PATH}", json=body, headers={"Authorization": f"Bearer {key}"})
+
+
+def _refusal(response: httpx.Response) -> tuple[str, int]:
+    """What a non-202 answer means, from its status and its problem's field names (never a value)."""
+    if response.status_code == 404:
+        return "nobody in the people index matches the person named (contacts answered 404)", 1
+    if response.status_code in (401, 403):
+        return f"contacts refused the key ({response.status_code}): the request needs its admin role", 2
+    fields: list[str] = []
+    try:
+        problem = response.json()
+        fields = [str(e.get("field")) for e in problem.get("errors", []) if isinstance(e, dict) and e.get("field")]
+    except (ValueError, AttributeError):
+        pass
+    named = f" (fields: {', '.join(fields[:10])})" if fields else ""
+    return f"contacts refused the request ({response.status_code}){named}", 1
+
+
+async def ask(order: PrivacyOrder, contacts_url: str, key: str, bootstrap: str, security: KafkaSecurity,
+              run_dir: Path) -> int:
+    reader = ReplyReader(bootstrap, security)
+    try:
+        await reader.start()
+    except (KafkaError, OSError) as error:
+        await reader.stop()
+        say(f"frontdoor-stack privacy: the broker at {bootstrap} did not answer ({type(error).__name__}); nothing "
+            "was asked")
+        return 1
+    try:
+        private_key, public_key = new_reply_keys()
+        try:
+            response = await _post(contacts_url, key, order.body(public_key))
+        except httpx.HTTPError as error:
+            say(f"frontdoor-stack privacy: contacts at {contacts_url} did not answer ({type(error).__name__})")
+            return 1
+        if response.status_code != 202:
+            message, code = _refusal(response)
+            say(f"frontdoor-stack privacy: {message}")
+            return code
+        asked = response.json()
+        request_id = uuid.UUID(str(asked["request_id"]))
+        expected = tuple(asked.get("services") or ALL_SERVICES)
+        say(f"request {request_id} ({order.kind.value}) sent about {len(asked.get('people', []))} people; waiting "
+            f"up to {order.timeout:g} s for {', '.join(expected)}")
+        answers = await reader.answers(request_id, expected, order.timeout, Shown(expected))
+    finally:
+        await reader.stop()
+    return finish(order, request_id, asked, answers, private_key, run_dir)
+
+
+def finish(order: PrivacyOrder, request_id: uuid.UUID, asked: dict[str, Any], answers: Answers,
+           private_key: Any, run_dir: Path) -> int:
+    made = export.assemble(request_id, order.kind, asked, answers.by_service, answers.missing, private_key,
+                           _schedule())
+    directory = order.out or run_dir / "privacy" / str(request_id)
+    try:
+        if order.out is None:
+            export.private_directory(directory.parent)  # .run/privacy/ itself 0700
+        json_path, html_path = export.write(directory, made)
+    except OSError as error:
+        say(f"frontdoor-stack privacy: could not write the export to {directory} ({type(error).__name__})")
+        return 1
+    print(f"privacy {order.kind.value} {request_id}: {len(answers.by_service)} of {len(answers.expected)} "
+          "services answered")
+    print("\n".join(export.summary_lines(answers.by_service)))
+    print(f"export: {json_path} and {html_path} (0600)")
+    if answers.missing:
+        say(f"frontdoor-stack privacy: no answer within {order.timeout:g} s from: {', '.join(answers.missing)}")
+        return 3
+    if made.broken:
+        say(f"frontdoor-stack privacy: {export.PART_BROKEN}: {', '.join(made.broken)}")
+        return 1
+    return 0
+
+
+def cmd_privacy(args: argparse.Namespace) -> int:
+    try:
+        order = order_of(args.kind, {name: getattr(args, name) for name in PERSON_FIELDS},
+                         {name: getattr(args, f"set_{name}") for name in CORRECTABLE}, args.timeout, args.out)
+    except OptionError as error:
+        say(f"frontdoor-stack privacy: {error}")
+        return 2
+    key = args.contacts_key or key_with_role(read_credentials(args.run_dir), "contacts", ADMIN_ROLE)
+    if key is None:
+        say(f"frontdoor-stack privacy: no contacts key with the admin role in {args.run_dir / 'credentials'} "
+            "(give --contacts-key, or start the stack with `frontdoor-stack up`)")
+        return 2
+    try:
+        return asyncio.run(ask(order, args.contacts_url, key, args.bootstrap, tool_security(args.run_dir),
+                               args.run_dir))
+    except KeyboardInterrupt:
+        return 130
+
+
+def add_privacy_parser(sub: argparse._SubParsersAction[Any], bootstrap: str) -> None:
+    """`privacy` on the stack tool's command line."""
+    contacts = next(spec for spec in SERVICES if spec.name == "contacts")
+    parser = sub.add_parser("privacy", help="a subject access, erasure or rectification request across the four "
+                            "services, answered into one private export")
+    parser.add_argument("kind", choices=("access", "erase", "rectify"))
+    person = parser.add_argument_group("the person (one way: an NHS number, a UPN, or name + date of birth + "
+                                       "postcode)")
+    for name in PERSON_FIELDS:
+        person.add_argument(option_name(name), dest=name, default=None, metavar="VALUE")
+    fixes = parser.add_argument_group("rectify's corrections")
+    for name in CORRECTABLE:
+        fixes.add_argument(option_name(name, "set-"), dest=f"set_{name}", default=None, metavar="VALUE")
+    parser.add_argument("--timeout", type=float, default=120.0,
+                        help="seconds to wait for every service's answer (default %(default)s)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="a new directory for the export (default .run/privacy/<request id>/, 0700)")
+    parser.add_argument("--bootstrap", default=bootstrap)
+    parser.add_argument("--contacts-url", default=f"http://127.0.0.1:{contacts.port}",
+                        help="the contacts service (default %(default)s)")
+    parser.add_argument("--contacts-key", default=None,
+                        help="an admin key for it (default: the stack's, from .run/credentials)")
+    parser.set_defaults(func=cmd_privacy)
