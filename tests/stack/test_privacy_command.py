@@ -72,10 +72,11 @@ class Contacts:
         if self.status == 404:
             return 404, {"title": "no person matches"}
         if self.status == 422:
-            return 422, {"title": "invalid", "errors": [{"field": "nhs_number", "rule": "modulus_11"}]}
+            return 422, {"title": "Unprocessable Content", "status": 422, "errors": [
+                {"field": "nhs_number", "reason": "value_error", "message": "NHS number fails the modulus 11 check"}]}
         request_id = uuid.uuid4()
         asyncio.run(publish(self.bootstrap, request_id, self.answers(body, request_id)))
-        return 202, {"request_id": str(request_id), "people": [str(uuid.uuid4())], "services": list(SERVICES)}
+        return 202, {"request_id": str(request_id), "kind": body["kind"], "people": 1, "services": list(SERVICES)}
 
 
 async def publish(bootstrap: str, request_id: uuid.UUID, values: list[bytes]) -> None:
@@ -138,6 +139,7 @@ def test_every_answer_read_and_opened_into_a_private_export_nothing_personal_pri
     [written] = exports(tmp_path)
     document = json.loads(written.read_text())
     assert document["complete"] is True and sorted(document["services"]) == sorted(SERVICES)
+    assert document["people"] == 1 and "sent about 1 person;" in err
     for part in document["services"].values():
         assert part["classes"][0]["held"] == [{"name": CHILD}] and part["reads"][0]["record"] == "contact:1"
     assert stat.S_IMODE(written.parent.stat().st_mode) == 0o700
@@ -166,7 +168,7 @@ def test_a_silent_service_is_named_after_the_timeout_and_the_others_export_kept(
 
 @pytest.mark.parametrize(("status", "message"), [
     (404, "nobody in the people index matches"),
-    (422, "contacts refused the request (422) (fields: nhs_number)"),
+    (422, "contacts refused the request (422): nhs_number: NHS number fails the modulus 11 check"),
 ])
 def test_a_refused_request_writes_nothing(contacts: tuple[Contacts, str], kafka_bootstrap: str, tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str], status: int, message: str) -> None:

@@ -60,10 +60,10 @@ def test_an_access_export_opens_each_part_and_flags_one_that_does_not_open(tmp_p
                "allocation": answer("allocation", public),
                "outcomes": answer("outcomes", public, context_request=uuid.uuid4()),  # bound to another request
                "notifications": answer("notifications", stranger)}  # sealed to someone else
-    made = export.assemble(REQUEST, PrivacyKind.ACCESS, {"people": ["p-1"]}, answers, [], private, default())
+    made = export.assemble(REQUEST, PrivacyKind.ACCESS, {"people": 1}, answers, [], private, default())
     assert made.broken == ("notifications", "outcomes")
     document = made.document
-    assert document["complete"] is False and document["people"] == ["p-1"] and document["not_answered"] == []
+    assert document["complete"] is False and document["people"] == 1 and document["not_answered"] == []
     contacts = document["services"]["contacts"]
     people = next(c for c in contacts["classes"] if c["class"] == "people_index")
     assert people["held"] == contacts_part()["classes"]["people_index"] and people["title"] == "The people index"
@@ -73,7 +73,7 @@ def test_an_access_export_opens_each_part_and_flags_one_that_does_not_open(tmp_p
 
 def test_the_export_is_written_private_and_its_page_shows_records_as_text(tmp_path: Path) -> None:
     private, public = new_reply_keys()
-    made = export.assemble(REQUEST, PrivacyKind.ACCESS, {"people": ["p-1"]},
+    made = export.assemble(REQUEST, PrivacyKind.ACCESS, {"people": 1},
                            {"contacts": answer("contacts", public, contacts_part())}, ["outcomes"], private)
     directory = tmp_path / "privacy" / str(REQUEST)
     json_path, html_path = export.write(directory, made)

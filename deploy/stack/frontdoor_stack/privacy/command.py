@@ -79,19 +79,27 @@ async def _post(url: str, key: str, body: dict[str, Any]) -> httpx.Response:
 
 
 def _refusal(response: httpx.Response) -> tuple[str, int]:
-    """What a non-202 answer means, from its status and its problem's field names (never a value)."""
+    """What a non-202 answer means, from its status and its problem's field errors (each the field and the
+    rule in words: the services' problems never hold a value)."""
     if response.status_code == 404:
         return "nobody in the people index matches the person named (contacts answered 404)", 1
     if response.status_code in (401, 403):
         return f"contacts refused the key ({response.status_code}): the request needs its admin role", 2
-    fields: list[str] = []
+    errors: list[str] = []
     try:
         problem = response.json()
-        fields = [str(e.get("field")) for e in problem.get("errors", []) if isinstance(e, dict) and e.get("field")]
+        errors = [f"{e.get('field') or 'the request'}: {e.get('message') or e.get('reason')}"
+                  for e in problem.get("errors", []) if isinstance(e, dict)]
     except (ValueError, AttributeError):
         pass
-    named = f" (fields: {', '.join(fields[:10])})" if fields else ""
+    named = f": {'; '.join(errors[:10])}" if errors else ""
     return f"contacts refused the request ({response.status_code}){named}", 1
+
+
+def people_count(asked: dict[str, Any]) -> int:
+    """How many people the request is about (contacts says how many; a list of ids is counted)."""
+    people = asked.get("people")
+    return people if isinstance(people, int) else len(people) if isinstance(people, list) else 0
 
 
 async def ask(order: PrivacyOrder, contacts_url: str, key: str, bootstrap: str, security: KafkaSecurity,
@@ -118,8 +126,11 @@ async def ask(order: PrivacyOrder, contacts_url: str, key: str, bootstrap: str, 
         asked = response.json()
         request_id = uuid.UUID(str(asked["request_id"]))
         expected = tuple(asked.get("services") or ALL_SERVICES)
-        say(f"request {request_id} ({order.kind.value}) sent about {len(asked.get('people', []))} people; waiting "
-            f"up to {order.timeout:g} s for {', '.join(expected)}")
+        count = people_count(asked)
+        say(f"request {request_id} ({order.kind.value}) sent about {count} {'person' if count == 1 else 'people'}; "
+            f"waiting up to {order.timeout:g} s for {', '.join(expected)}")
+        if asked.get("erasure_refused"):
+            say(f"  erasure refused for every class: {asked['erasure_refused']}")
         answers = await reader.answers(request_id, expected, order.timeout, Shown(expected))
     finally:
         await reader.stop()

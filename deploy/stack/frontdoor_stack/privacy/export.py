@@ -54,7 +54,8 @@ def _titles(schedule: Schedule | None) -> dict[str, str]:
 
 def assemble(request_id: uuid.UUID, kind: PrivacyKind, asked: Mapping[str, Any], answers: Mapping[str, PrivacyAnswered],
              missing: list[str], private_key: X25519PrivateKey, schedule: Schedule | None = None) -> Export:
-    """The export's document: `asked` is contacts' 202 answer (the people's ids, the services asked)."""
+    """The export's document: `asked` is contacts' 202 answer (how many people, the services asked, why an
+    erasure is refused)."""
     titles, services, broken = _titles(schedule), {}, []
     for service, answer in sorted(answers.items()):
         try:
@@ -73,7 +74,8 @@ def assemble(request_id: uuid.UUID, kind: PrivacyKind, asked: Mapping[str, Any],
         }
     document = {"request_id": str(request_id), "kind": kind.value,
                 "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "people": [str(p) for p in asked.get("people", [])], "complete": not missing and not broken,
+                "people": asked.get("people"), "erasure_refused": asked.get("erasure_refused"),
+                "complete": not missing and not broken,
                 "not_answered": list(missing), "services": services}
     return Export(document, tuple(broken))
 
