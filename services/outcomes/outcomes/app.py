@@ -25,6 +25,7 @@ from .api import router
 from .metrics import Metrics
 from .migrations import migrate
 from .models import OutboxEvent
+from .readmodel import privacy
 from .readmodel.gauges import kpi_collector
 from .runtime import Runtime
 from .settings import Settings
@@ -41,7 +42,8 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
     metrics = Metrics()
 
     def stream(db: Engine, relay: OutboxRelay) -> FaustStream:
-        return FaustStream(config, db, relay, metrics, clock, thresholds)
+        answers = privacy.responder(config.source_uri, schedule)
+        return FaustStream(config, db, relay, metrics, clock, thresholds, privacy=answers)
 
     def started(app: FastAPI, parts: service.Plumbing) -> Mapping[str, Coroutine[Any, Any, Any]]:
         if config.role != "worker":

@@ -2,6 +2,10 @@
 each family's picture in a table (changelog `<id>-families-changelog`),
 the merged-family aliases in another, and counts per calendar month and per
 school term in a third; a timer reviews every family against today's date.
+A second agent reads privacy requests (`privacy.requests.v1`, one partition)
+through the same batch logic, so a request has the stream's guarantees too:
+its offset kept in SQL beside its answer, answered once (stream/ledger.py),
+dead-lettered when it is not a valid request.
 
 faust is at-least-once: its changelog is flushed before offsets are
 committed, so a crash replays records, never loses them. A batch is written
@@ -26,6 +30,7 @@ import faust
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from frontdoor_contracts.topics import PRIVACY_REQUESTS
 from frontdoor_contracts.vocabulary import SchoolTerm
 from frontdoor_platform.clock import Clock
 from frontdoor_platform.database import for_writing
@@ -33,6 +38,7 @@ from frontdoor_platform.http import in_thread
 from frontdoor_platform.kafka_security import KafkaSecurity
 from frontdoor_platform.outbox import OutboxRelay
 from frontdoor_platform.poison import engine_answers, handler_failed, is_infrastructure
+from frontdoor_platform.privacy import Responder
 from frontdoor_platform.private_files import private_directory
 from frontdoor_platform.routes import Incoming, dead_letter_id
 
@@ -66,11 +72,15 @@ class FaustStream:
     """The kit's `Consuming`: runs the faust app in the worker's event loop."""
 
     def __init__(self, settings: Settings, engine: Engine, relay: OutboxRelay, metrics: Metrics, clock: Clock,
-                 th: Thresholds):
+                 th: Thresholds, privacy: Responder | None = None):
+        """`privacy`: the service's responder (the app's; without it, no privacy agent: the families alone)."""
         self.settings, self.engine, self.relay, self.metrics, self.clock, self.th = (
             settings, engine, relay, metrics, clock, th)
+        self.privacy = privacy
         self.running = False
-        self.group, self.topics = settings.stream_id, INPUT_TOPICS  # faust's consumer group is its app id
+        # faust's consumer group is its app id: one group for both agents (its lag watched from outside)
+        self.group = settings.stream_id
+        self.topics = (*INPUT_TOPICS, *((PRIVACY_REQUESTS.name,) if privacy is not None else ()))
         self._lock = asyncio.Lock()
         security = KafkaSecurity.of(settings)
         self.reader = gaps.BrokerReader(settings.kafka_bootstrap, security)
@@ -91,6 +101,10 @@ class FaustStream:
         topic = self.app.topic(*INPUT_TOPICS, key_type=bytes, value_type=bytes, key_serializer="raw",
                                value_serializer="raw", partitions=PARTITIONS)
         self.app.agent(topic, name="families")(self._agent)
+        if privacy is not None:
+            requests = self.app.topic(PRIVACY_REQUESTS.name, key_type=bytes, value_type=bytes, key_serializer="raw",
+                                      value_serializer="raw", partitions=PRIVACY_REQUESTS.partitions)
+            self.app.agent(requests, name="privacy")(self._agent)
         self.app.timer(settings.review_seconds, on_leader=False, name="review")(self._review)
 
     async def run(self) -> None:
@@ -210,7 +224,7 @@ class FaustStream:
 
     def _write(self, steps: Sequence[Step], records: Sequence[Incoming] = ()) -> tuple[set[str], dict[gaps.TP, int]]:
         with Session(for_writing(self.engine)) as session:
-            added = ledger.record(session, steps, self.th, self.clock())
+            added = ledger.record(session, steps, self.th, self.clock(), privacy=self.privacy)
             advanced = gaps.record_offsets(session, records)
             session.commit()
         return added, advanced

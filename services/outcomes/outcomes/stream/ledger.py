@@ -1,7 +1,9 @@
 """The SQL side of a batch of steps, in one transaction: the read model's
 facts, the outputs into the outbox (each once: its event id is unique), the
-family views for the API, and the dead letters. Everything here is
-idempotent, so a replayed record changes nothing."""
+family views for the API, the dead letters, and the answers to privacy
+requests (the kit's responder: once per request, its id the request's and
+the service's). Everything here is idempotent, so a replayed record changes
+nothing."""
 
 from __future__ import annotations
 
@@ -11,8 +13,12 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from frontdoor_contracts.errors import InvalidEvent
+from frontdoor_contracts.privacy import PrivacyRequested
+from frontdoor_contracts.topics import PRIVACY_REQUESTS
 from frontdoor_platform import outbox
-from frontdoor_platform.routes import add_dead_letter, dead_letter_id
+from frontdoor_platform.privacy import Responder, answer_id
+from frontdoor_platform.routes import Incoming, add_dead_letter, dead_letter_id
 
 from ..domain.days import day_of
 from ..domain.family import Family
@@ -28,15 +34,20 @@ def _published_already(session: Session, event_id: str) -> bool:
 
 
 def record(session: Session, steps: Iterable[Step], th: Thresholds, now: datetime, *,
-           publish: bool = True, views: bool = True) -> set[str]:
-    """Write the steps; the ids of the outputs and dead letters newly added to the outbox.
+           publish: bool = True, views: bool = True, privacy: Responder | None = None) -> set[str]:
+    """Write the steps; the ids of the outputs, answers and dead letters newly added to the outbox.
     A rebuild passes `publish=False` (the outputs go to the read model only)
-    and `views=False` (it writes every family's view once, at the end)."""
+    and `views=False` (it writes every family's view once, at the end); the
+    live stream passes its `privacy` responder (a rebuild reads no requests)."""
     added: set[str] = set()
     for step in steps:
         if step.error is not None and step.incoming is not None:
             if add_dead_letter(session, OutboxEvent, step.incoming, step.error, now):
                 added.add(dead_letter_id(step.incoming))
+            continue
+        if step.event is not None and step.incoming is not None and step.incoming.topic == PRIVACY_REQUESTS.name:
+            if privacy is not None:
+                added |= _answer(session, privacy, step, step.event.data, step.incoming, now)
             continue
         if step.event is not None and step.incoming is not None:
             apply_fact(session, step.incoming.topic, step.event)
@@ -57,6 +68,20 @@ def record(session: Session, steps: Iterable[Step], th: Thresholds, now: datetim
                 continue
             write_view(session, family, th, now)
     return added
+
+
+def _answer(session: Session, privacy: Responder, step: Step, request: PrivacyRequested, incoming: Incoming,
+            now: datetime) -> set[str]:
+    """The request answered once (nothing on a replay); a request the responder refuses (a share sealed for
+    this service that does not open) is dead-lettered instead (the step carries the error, to be counted),
+    whatever it staged undone."""
+    try:
+        with session.begin_nested():
+            answered = privacy.answer(session, request, now)
+    except InvalidEvent as error:
+        step.error = error
+        return {dead_letter_id(incoming)} if add_dead_letter(session, OutboxEvent, incoming, error, now) else set()
+    return {answer_id(answered.request_id, privacy.service)} if answered is not None else set()
 
 
 def write_view(session: Session, family: Family, th: Thresholds, now: datetime) -> None:

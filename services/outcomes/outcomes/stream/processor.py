@@ -21,6 +21,7 @@ from frontdoor_contracts.envelope import CloudEvent, EventData, new_event
 from frontdoor_contracts.errors import InvalidEvent, parse_event
 from frontdoor_contracts.outcomes import ClaimEligible, FamilyIdentified, OutcomeAchieved
 from frontdoor_contracts.partners import PartnerFactMatched
+from frontdoor_contracts.privacy import PrivacyRequested
 from frontdoor_contracts.sources import check_source
 from frontdoor_contracts.topics import (
     ALLOCATION_CASE_CLOSED,
@@ -34,6 +35,7 @@ from frontdoor_contracts.topics import (
     OUTCOMES_CLAIM_ELIGIBLE,
     OUTCOMES_FAMILY_IDENTIFIED,
     OUTCOMES_OUTCOME_ACHIEVED,
+    PRIVACY_REQUESTS,
     topics_consumed_by,
 )
 from frontdoor_platform.poison import decode_record, handler_failed, is_infrastructure
@@ -77,6 +79,9 @@ MODELS: dict[str, type[EventData]] = {**READ_MODEL_TOPICS, **{t: f.model for t, 
                                       CONTACTS_FAMILIES_MERGED.name: FamiliesMerged}
 # What the stream reads: every topic the outcomes service consumes that a rule or the read model uses.
 INPUT_TOPICS = tuple(sorted(spec.name for spec in topics_consumed_by("outcomes") if spec.name in MODELS))
+# What the live stream also reads and a rebuild never does: privacy requests, answered in the batch's transaction
+# (stream/ledger.py), changing no picture and no fact.
+REQUESTS: dict[str, type[EventData]] = {PRIVACY_REQUESTS.name: PrivacyRequested}
 OUTPUT_TOPICS = {outputs.Identified: OUTCOMES_FAMILY_IDENTIFIED.name, outputs.Achieved: OUTCOMES_OUTCOME_ACHIEVED.name,
                  outputs.ClaimMade: OUTCOMES_CLAIM_ELIGIBLE.name}
 
@@ -170,7 +175,7 @@ class Processor:
 
     def _step(self, incoming: Incoming) -> Step:
         step = Step(incoming=incoming)
-        model = MODELS.get(incoming.topic)
+        model = MODELS.get(incoming.topic) or REQUESTS.get(incoming.topic)
         if model is None:
             return step
         try:
@@ -194,7 +199,7 @@ class Processor:
             return step
         spec = FAMILY_TOPICS.get(incoming.topic)
         if spec is None:
-            return step  # the read model's alone
+            return step  # the read model's alone, or a privacy request (the ledger answers it)
         key = self.resolve(spec.family_of(event.data))
         family = self.load(key)
         if event.id in family.seen:

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from frontdoor_contracts import retention
 from frontdoor_contracts.allocation import CaseAllocated, CaseClosed, CaseOpened, OfferMade
 from frontdoor_contracts.contacts import (
     ContactDecided,
@@ -60,6 +61,7 @@ from frontdoor_platform.database import build_engine, for_writing
 from outcomes.domain.thresholds import Thresholds
 from outcomes.metrics import Metrics
 from outcomes.migrations import migrate
+from outcomes.readmodel import privacy
 from outcomes.readmodel.apply import apply
 from outcomes.readmodel.report import kpi_report
 from outcomes.readmodel.report_models import KpiReport
@@ -207,9 +209,11 @@ class _Relay:
 @pytest.fixture
 def stream(engine: Engine, tmp_path: Path) -> Iterator[FaustStream]:
     """The live stream's batch logic (`FaustStream._handle`) on the test's database, its faust tables plain dicts
-    (a table needs a running app only to write its changelog), its clock fixed at STREAM_NOW."""
+    (a table needs a running app only to write its changelog), its clock fixed at STREAM_NOW, privacy requests
+    answered as the service does."""
     built = FaustStream(Settings(stream_data_dir=tmp_path / "stream"), engine, _Relay(),  # type: ignore[arg-type]
-                        Metrics(), lambda: STREAM_NOW, Thresholds())
+                        Metrics(), lambda: STREAM_NOW, Thresholds(),
+                        privacy=privacy.responder("urn:frontdoor:outcomes", retention.default()))
     built.families, built.aliases, built.counts = {}, {}, defaultdict(int)  # type: ignore[assignment]
     built.processor = Processor(built.families, built.aliases, Thresholds(), "urn:frontdoor:outcomes")
     yield built

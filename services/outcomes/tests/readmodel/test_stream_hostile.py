@@ -1,6 +1,6 @@
 """No record stops the outcomes stream: the stream's batch logic (the
 agent's `_handle`: steps, the SQL side, offsets, dead letters) run on every
-hostile record of every input topic and a valid record after them, on a real
+hostile record of every input topic (and of privacy requests) and a valid record after them, on a real
 database (SQLite and PostgreSQL). The faust tables are plain dicts here (a
 table needs a running app only to write its changelog); the broker side of
 the stream is covered end to end."""
@@ -25,9 +25,10 @@ from frontdoor_platform.routes import Incoming
 from outcomes.models import OutboxEvent
 from outcomes.stream import agents, ledger
 from outcomes.stream.agents import FaustStream
-from outcomes.stream.processor import INPUT_TOPICS, MODELS
+from outcomes.stream.processor import INPUT_TOPICS, MODELS, REQUESTS
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+EVENTS = {**MODELS, **REQUESTS}  # what the live stream reads: its input topics and privacy requests
 
 
 def dead_letters(engine: Engine, topic: str) -> dict[int, str]:
@@ -46,13 +47,13 @@ def records(topic: str, values: list[bytes], start: int = 0) -> list[Incoming]:
 
 
 def valid(topic: str) -> bytes:
-    return encode(fresh(example(MODELS[topic].EVENT_TYPE)))
+    return encode(fresh(example(EVENTS[topic].EVENT_TYPE)))
 
 
-@pytest.mark.parametrize("topic", INPUT_TOPICS)
+@pytest.mark.parametrize("topic", [*INPUT_TOPICS, *REQUESTS])
 async def test_every_hostile_record_of_an_input_topic_is_applied_or_dead_lettered_and_a_valid_one_after_it_applied(
         stream: FaustStream, engine: Engine, topic: str) -> None:
-    named = corpus(MODELS[topic].EVENT_TYPE)
+    named = corpus(EVENTS[topic].EVENT_TYPE)
     batch = records(topic, [raw for _, raw in named] + [valid(topic)])
     await stream._handle(batch)
     assert stream.applied[(topic, 0)] == len(batch)  # every offset is behind the stream
