@@ -30,8 +30,12 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from frontdoor_contracts.contacts import DAIncidentReported, da_child_context
 from frontdoor_contracts.limits import MAX_RECORD_BYTES
+from frontdoor_contracts.personal import PersonKeyIssued, seal, wrap_key
+from frontdoor_contracts.privacy import PrivacyRequested, sealed_context
 from frontdoor_contracts.topics import all_topics
+from frontdoor_platform.wrapping import development_key
 from frontdoor_platform.consumer import BatchConsumer
 from frontdoor_platform.outbox import OutboxFields, stored_headers
 
@@ -95,10 +99,39 @@ def _independent(value: Any, key: str = "") -> Any:
     return value
 
 
+EXAMPLE_DATA_KEY = bytes(range(32))  # the key the examples' sealed fields are sealed with (published)
+
+
+def _resealed(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Sealed values bound to the ids `_independent` replaced, sealed again for the new ids: a DA child's
+    fields with the examples' data key, a person's key wrapped and a request's share sealed with each
+    service's development wrapping key (what the services use when nothing is set)."""
+    def dumped(model: Any) -> dict[str, Any]:
+        return json.loads(model.model_dump_json())
+    if event_type == DAIncidentReported.EVENT_TYPE:
+        contact = uuid.UUID(data["contact_id"])
+        for child in data["children"]:
+            person = uuid.UUID(child["child_id"])
+            fields = {"given_name": "Amelia", "family_name": "Testerton", "date_of_birth": "2015-09-03",
+                      "upn": None, "police_reference": "MPS/2025/041187"}
+            child["personal"] = dumped(seal(EXAMPLE_DATA_KEY, person, fields, da_child_context(contact, person)))
+    elif event_type == PersonKeyIssued.EVENT_TYPE:
+        person = uuid.UUID(data["person_id"])
+        data["wrapped"] = {service: dumped(wrap_key(service, "development", development_key(service).key, person,
+                                                    EXAMPLE_DATA_KEY)) for service in data["wrapped"]}
+    elif event_type == PrivacyRequested.EVENT_TYPE:
+        request = uuid.UUID(data["request_id"])
+        data["sealed_for"] = {service: dumped(seal(development_key(service).key, request, {"upns": []},
+                                                   sealed_context(request, service)))
+                              for service in data["sealed_for"]}
+    return data
+
+
 def independent(document: dict[str, Any]) -> dict[str, Any]:
     """The example under a new id and new identities (people, families, cases, records): a valid event that
-    nothing the hostile mutations of the same example left behind can match or conflict with."""
-    return fresh({**document, "data": _independent(document["data"])})
+    nothing the hostile mutations of the same example left behind can match or conflict with (sealed values
+    sealed again for the new ids)."""
+    return fresh({**document, "data": _resealed(document["type"], _independent(document["data"]))})
 
 
 def encode(document: Any) -> bytes:
