@@ -11,6 +11,17 @@ from .layout import KAFKA_BOOTSTRAP, KAFKA_CA_DIR, metadata
 from .workloads import OUTCOMES_STREAM_DIR, pod_labels
 
 PLATFORM_SETTINGS = {"FRONTDOOR_ENV": "production"}  # the development overlay says development
+# What each service's Secret `<service>-secrets` holds in production (deploy/k8s/README.md, "Secrets"); the
+# Kafka password is the User Operator's Secret of the service's KafkaUser, not in here.
+SECRETS = ("DATABASE_URL", "WRAPPING_KEY", "WRAPPING_KEY_ID")
+OWN_SECRETS = {"contacts": ("WRAPPING_KEYS",), "notifications": ("SECRETS_KEYS", "SECRETS_KEY_ID")}
+OPTIONAL_SECRETS = {"notifications": ("SMTP_USERNAME", "SMTP_PASSWORD")}
+
+
+def secret_names(spec: ServiceSpec, optional: bool = False) -> tuple[str, ...]:
+    """The environment variables a service's Secret holds in production (the optional ones, with `optional`)."""
+    names = OPTIONAL_SECRETS.get(spec.name, ()) if optional else (*SECRETS, *OWN_SECRETS.get(spec.name, ()))
+    return tuple(f"{spec.prefix}_{name}" for name in names)
 
 
 def own_settings(spec: ServiceSpec) -> dict[str, str]:
