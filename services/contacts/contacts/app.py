@@ -23,6 +23,8 @@ from .api import router
 from .metrics import Metrics
 from .migrations import migrate
 from .models import OutboxEvent
+from .person_keys import Sealing
+from .privacy.api import router as privacy_router
 from .runtime import Runtime
 from .settings import Settings
 
@@ -32,18 +34,21 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
     config = settings or Settings()
     clock = clock or configured_clock()
     schedule = configured_schedule()
+    sealing = Sealing.of(config)
     metrics = Metrics()
 
     def started(app: FastAPI, parts: service.Plumbing) -> Mapping[str, Coroutine[Any, Any, Any]]:
         app.state.runtime = Runtime(config, parts.engine, metrics, parts.publisher, parts.relay, parts.consumer,
-                                    Gate(config.max_requests_in_flight), clock)
+                                    Gate(config.max_requests_in_flight), clock, sealing)
         return {}
 
     lifespan = service.lifespan(config, metrics, database_url=config.database_url, client_id="contacts",
-                                outbox=OutboxEvent, routes=lambda: subscriptions.routes(config, metrics),
+                                outbox=OutboxEvent,
+                                routes=lambda: subscriptions.routes(config, metrics, schedule, sealing),
                                 migrate=migrate, keyring=keyring(), clock=clock, publisher=publisher, engine=engine,
                                 started=started, schedule=schedule, purges=retention.purges)
     app = service_app("Front Door contacts service", "Front-door intake, MASH decisions, people matching, "
                       "re-referrals, DA incidents.", __version__, lifespan, config)
     app.include_router(router)
+    app.include_router(privacy_router)
     return app

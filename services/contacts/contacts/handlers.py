@@ -23,10 +23,11 @@ from frontdoor_contracts.topics import FRONTDOOR_DECISIONS, dead_letter_topic
 from frontdoor_contracts.vocabulary import Channel, Decision
 from frontdoor_platform import outbox
 
-from . import matching, outgoing, store
+from . import matching, outgoing, person_keys, store
 from .domain.referrals import RE_REFERRAL_WINDOW_MONTHS, is_re_referral, referral_flags
 from .lookups import Lookups, lookups_for
-from .models import ChildReferral, Contact, ContactPerson, MashDecision, OutboxEvent, PendingDecision
+from .models import ChildReferral, Contact, ContactPerson, MashDecision, OutboxEvent, PendingDecision, Person
+from .person_keys import Sealing
 
 
 @dataclass
@@ -58,22 +59,33 @@ def channel_of(event: CloudEvent[ContactSubmitted], api_source_prefix: str) -> C
 
 def record_contact(
     session: Session, event: CloudEvent[ContactSubmitted], channel: Channel, source_uri: str, now: datetime,
-    *, window_months: int = RE_REFERRAL_WINDOW_MONTHS,
+    *, sealing: Sealing, window_months: int = RE_REFERRAL_WINDOW_MONTHS,
 ) -> Outcome:
     """Record a contact: match its people and place them in a family (`matching`), write the contact,
-    emit what was recorded, then apply any decision that arrived before it."""
+    emit what was recorded (a DA incident's children's personal fields sealed with their keys, made and
+    published first when they have none: `person_keys`), then apply any decision that arrived before it.
+    A contact already recorded (a redelivery) changes nothing: not even of a person erased since."""
     contact_id = contact_id_for(event.source, event.id)
     lookups = lookups_for(session)
     if lookups.contact_known(contact_id):
         return Outcome(contact_id, duplicate=True)
-    people = matching.match_contact(lookups, session, event.data, now)
+    people = matching.match_contact(lookups, session, event.data, contact_id, now)
     _add_contact(session, contact_id, event, channel, people, now)
     lookups.note_contact(contact_id)
     outcome = Outcome(contact_id)
-    emits = outgoing.contact_recorded(contact_id, people, event.data, channel, now)
+    keys, issued = person_keys.data_keys(session, sealing, _da_children(event.data, people), now)
+    emits = outgoing.contact_recorded(contact_id, people, event.data, channel, now, keys, issued)
     outcome.emitted += outgoing.write(session, emits, event, source_uri, now)
     _apply_pending_decisions(session, lookups, outcome, source_uri, now, window_months)
     return outcome
+
+
+def _da_children(contact: ContactSubmitted, people: matching.ContactPeople) -> list[Person]:
+    """The people of the children a DA incident names (none without one)."""
+    if contact.da_incident is None:
+        return []
+    by_ref = {child.ref: person for child, person in people.children}
+    return [by_ref[entry.child_ref] for entry in contact.da_incident.children]
 
 
 def _add_contact(session: Session, contact_id: uuid.UUID, event: CloudEvent[ContactSubmitted], channel: Channel,

@@ -51,7 +51,8 @@ class ContactPeople:
     merged: tuple[uuid.UUID, ...]
 
 
-def match_contact(lookups: Lookups, session: Session, contact: ContactSubmitted, now: datetime) -> ContactPeople:
+def match_contact(lookups: Lookups, session: Session, contact: ContactSubmitted, contact_id: uuid.UUID,
+                  now: datetime) -> ContactPeople:
     """Match every child, then every adult, and place them: the children in the family `plan_family` gives
     (merging the others it names), an adult without a family in it too."""
     people: list[Person] = []
@@ -61,7 +62,7 @@ def match_contact(lookups: Lookups, session: Session, contact: ContactSubmitted,
     adults = list(zip(contact.adults, people[len(contact.children):], strict=True))
     plan = plan_family([p.family_id for _, p in children], [p.family_id for _, p in adults])
     if plan.merged:
-        store.merge_families(session, plan.family_id, plan.merged)
+        store.merge_families(session, plan.family_id, plan.merged, contact_id, now)
     for child, person in children:
         person.school_urn = child.school_urn or person.school_urn
         person.family_id = plan.family_id
@@ -105,8 +106,8 @@ def _match(lookups: Lookups, session: Session, facts: PersonFacts, kind: str, no
            *, strict: bool = False) -> Matched | Refusal:
     """Read who the facts could be, ask the rules who they are, and write down what the facts add."""
     key = demographic_key(facts)
-    by_nhs, by_upn = lookups.by_nhs(facts.nhs_number), lookups.by_upn(facts.upn)
-    by_demographics = {p.id: p for p in lookups.by_demographics(key, kind)}
+    by_nhs, by_upn = _live(lookups.by_nhs(facts.nhs_number)), _live(lookups.by_upn(facts.upn))
+    by_demographics = {p.id: p for p in lookups.by_demographics(key, kind) if _live(p) is not None}
     rows = {p.id: p for p in (by_nhs, by_upn, *by_demographics.values()) if p is not None}
     known = {p.id: KnownPerson(p.id, p.nhs_number, p.upn, p.postcode, p.date_of_birth, p.demographic_key)
              for p in rows.values()}
@@ -127,6 +128,12 @@ def _match(lookups: Lookups, session: Session, facts: PersonFacts, kind: str, no
     session.add(person)
     lookups.remember(person)
     return Matched(person, created=verdict.match is None)
+
+
+def _live(person: Person | None) -> Person | None:
+    """An erased person is nobody's match (their identifiers are blank; a batch's cache may still hold them
+    as they were before the erasure)."""
+    return person if person is not None and person.erased_at is None else None
 
 
 def _people_named(contact: ContactSubmitted) -> list[tuple[str, PersonFacts]]:

@@ -42,6 +42,9 @@ class Person(ContactsTable, table=True):
     uprn: str | None = Field(default=None, max_length=12, index=True)
     # The partner fact this person was created from (None: from a contact).
     created_from_fact_id: uuid.UUID | None = None
+    # When a privacy request erased the person: names, date of birth, identifiers, postcode and UPRN blanked,
+    # the id, kind, family and times kept. An erased person is never matched again and never gets a data key.
+    erased_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class Contact(ContactsTable, table=True):
@@ -99,6 +102,34 @@ class ChildReferral(ContactsTable, table=True):
     contact_id: uuid.UUID = Field(primary_key=True, foreign_key="contacts.id")
     decided_at: datetime = Field(sa_column=utc_column(index=True))
     re_referral: bool
+
+
+class FamilyMerge(ContactsTable, table=True):
+    """A family merged into another by a contact that linked them (contacts.families-merged.v1): the merged
+    id lives on in other services (allocation's aliases, the outcomes read model), so a privacy request
+    about someone in `family_id` names it too."""
+
+    __tablename__ = "family_merges"
+
+    merged_family_id: uuid.UUID = Field(primary_key=True)
+    family_id: uuid.UUID = Field(index=True)
+    contact_id: uuid.UUID
+    merged_at: datetime = Field(sa_column=utc_column())
+
+
+class PersonKey(ContactsTable, table=True):
+    """A person's data key (`frontdoor_contracts.personal`), made when something about them is first sealed,
+    kept sealed at rest under the contacts service's own wrapping key (`wrap_key` for "contacts"; which of
+    its keys: `wrapping_key_id`). Deleted when the person is erased: every value sealed with it is then
+    unreadable."""
+
+    __tablename__ = "person_keys"
+
+    person_id: uuid.UUID = Field(primary_key=True, foreign_key="people.id")
+    wrapping_key_id: str = Field(max_length=32)
+    nonce: str = Field(max_length=16)
+    ciphertext: str = Field(max_length=200)
+    created_at: datetime = Field(sa_column=utc_column())
 
 
 class OutboxEvent(OutboxFields, ContactsTable, table=True):

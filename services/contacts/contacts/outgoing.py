@@ -9,7 +9,7 @@ cause's, so a trace follows a contact across the hop."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,7 @@ from frontdoor_contracts.contacts import (
     ContactDecided,
     ContactRecorded,
     ContactSubmitted,
+    DAChildPersonal,
     DAChildReported,
     DAIncidentReported,
     DecidedChild,
@@ -27,12 +28,15 @@ from frontdoor_contracts.contacts import (
     FamiliesMerged,
     RecordedChild,
     ReReferralCorrected,
+    da_child_context,
 )
 from frontdoor_contracts.envelope import CloudEvent, EventData, new_event
+from frontdoor_contracts.personal import PersonKeyIssued, seal
 from frontdoor_contracts.topics import (
     CONTACTS_DA_INCIDENT_REPORTED,
     CONTACTS_DECIDED,
     CONTACTS_FAMILIES_MERGED,
+    CONTACTS_PERSON_KEYS,
     CONTACTS_RE_REFERRAL_CORRECTED,
     CONTACTS_RECORDED,
 )
@@ -58,9 +62,11 @@ class Emit:
 
 
 def contact_recorded(contact_id: uuid.UUID, people: ContactPeople, contact: ContactSubmitted, channel: Channel,
-                     now: datetime) -> list[Emit]:
-    """contacts.recorded.v1; then contacts.families-merged.v1 when the contact linked families, and
-    contacts.da-incident-reported.v1 (with the children's names, for their schools) for a DA incident."""
+                     now: datetime, keys: Mapping[uuid.UUID, bytes], issued: Sequence[PersonKeyIssued]
+                     ) -> list[Emit]:
+    """contacts.recorded.v1; then contacts.families-merged.v1 when the contact linked families, and for a DA
+    incident the keys made for its children (`issued`, on contacts.person-keys.v1: before what they seal)
+    and contacts.da-incident-reported.v1, each child's personal fields sealed with its key (`keys`)."""
     recorded = ContactRecorded(
         contact_id=contact_id, family_id=people.family_id, referrer_source=contact.referrer_source, channel=channel,
         received_at=contact.received_at,
@@ -73,20 +79,34 @@ def contact_recorded(contact_id: uuid.UUID, people: ContactPeople, contact: Cont
                                 contact_id=contact_id, merged_at=now)
         emits.append(Emit(CONTACTS_FAMILIES_MERGED.name, str(people.family_id), contact_id, "families-merged",
                           merged, now))
-    incident = contact.da_incident
-    if incident is not None:
-        by_ref = {child.ref: (child, person) for child, person in people.children}
-        reported = DAIncidentReported(
-            contact_id=contact_id, police_reference=incident.police_reference, occurred_at=incident.occurred_at,
-            reported_at=contact.received_at,
-            children=[DAChildReported(child_id=person.id, given_name=child.given_name, family_name=child.family_name,
-                                      date_of_birth=child.date_of_birth, upn=person.upn, school_urn=person.school_urn,
-                                      present=entry.present)
-                      for entry in incident.children for child, person in [by_ref[entry.child_ref]]],
-        )
+    emits += [Emit(CONTACTS_PERSON_KEYS.name, str(key.person_id), key.person_id, "person-key", key, now)
+              for key in issued]
+    if contact.da_incident is not None:
+        reported = da_incident_reported(contact_id, people, contact, keys)
         emits.append(Emit(CONTACTS_DA_INCIDENT_REPORTED.name, str(contact_id), contact_id, "da-incident", reported,
                           contact.received_at))
     return emits
+
+
+def da_incident_reported(contact_id: uuid.UUID, people: ContactPeople, contact: ContactSubmitted,
+                         keys: Mapping[uuid.UUID, bytes]) -> DAIncidentReported:
+    """One entry per child of the incident: ids, school and presence in clear; name, date of birth, UPN and
+    the police reference sealed with the child's key, bound to this incident and child."""
+    incident = contact.da_incident
+    assert incident is not None
+    by_ref = {child.ref: (child, person) for child, person in people.children}
+    children = []
+    for entry in incident.children:
+        child, person = by_ref[entry.child_ref]
+        personal = DAChildPersonal(given_name=child.given_name, family_name=child.family_name,
+                                   date_of_birth=child.date_of_birth, upn=person.upn,
+                                   police_reference=incident.police_reference)
+        children.append(DAChildReported(
+            child_id=person.id, school_urn=person.school_urn, present=entry.present,
+            personal=seal(keys[person.id], person.id, personal.model_dump(mode="json"),
+                          da_child_context(contact_id, person.id))))
+    return DAIncidentReported(contact_id=contact_id, occurred_at=incident.occurred_at,
+                              reported_at=contact.received_at, children=children)
 
 
 def contact_decided(contact: Contact, decision: DecisionSubmitted, flags: Sequence[ReferralFlags]) -> Emit:

@@ -13,6 +13,7 @@ from frontdoor_platform.outbox import OutboxRelay
 from frontdoor_platform.service import Consuming
 
 from .metrics import Metrics
+from .person_keys import Sealing
 from .settings import Settings
 
 
@@ -26,3 +27,4 @@ class Runtime:
     consumer: Consuming
     gate: Gate
     clock: Clock
+    sealing: Sealing

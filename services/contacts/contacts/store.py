@@ -15,6 +15,7 @@ from .models import (
     ChildReferral,
     Contact,
     ContactPerson,
+    FamilyMerge,
     IdempotencyRecord,
     MashDecision,
     PendingDecision,
@@ -105,11 +106,27 @@ def pending_decisions(session: Session, contact_id: uuid.UUID) -> Sequence[Pendi
     return session.exec(query).all()
 
 
-def merge_families(session: Session, family_id: uuid.UUID, merged: Sequence[uuid.UUID]) -> None:
-    """Everyone and every contact of the `merged` families now belongs to `family_id`."""
+def merge_families(session: Session, family_id: uuid.UUID, merged: Sequence[uuid.UUID], contact_id: uuid.UUID,
+                   now: datetime) -> None:
+    """Everyone and every contact of the `merged` families now belongs to `family_id`; each merge is noted
+    (`family_merges`: the merged ids live on in other services)."""
     ids = list(merged)
     session.execute(update(Person).where(col(Person.family_id).in_(ids)).values(family_id=family_id))
     session.execute(update(Contact).where(col(Contact.family_id).in_(ids)).values(family_id=family_id))
+    for merged_id in ids:
+        session.merge(FamilyMerge(merged_family_id=merged_id, family_id=family_id, contact_id=contact_id,
+                                  merged_at=now))
+
+
+def families_with_merged(session: Session, family_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+    """`family_ids` and every family merged into them, however many merges ago."""
+    found = list(dict.fromkeys(family_ids))
+    frontier = set(found)
+    while frontier:
+        query = select(FamilyMerge.merged_family_id).where(col(FamilyMerge.family_id).in_(frontier))
+        frontier = {merged for merged in session.exec(query).all() if merged not in found}
+        found += sorted(frontier)
+    return found
 
 
 def later_referrals(session: Session, child_ids: Iterable[uuid.UUID], after: datetime) -> Sequence[ChildReferral]:

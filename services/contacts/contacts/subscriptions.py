@@ -12,12 +12,18 @@ from sqlmodel import Session
 from frontdoor_contracts.contacts import ContactSubmitted, DecisionSubmitted
 from frontdoor_contracts.envelope import CloudEvent, EventData
 from frontdoor_contracts.errors import parse_event
-from frontdoor_contracts.topics import FRONTDOOR_CONTACTS, FRONTDOOR_DECISIONS
+from frontdoor_contracts.retention import Schedule
+from frontdoor_contracts.retention import configured as configured_schedule
+from frontdoor_contracts.topics import CONTACTS, FRONTDOOR_CONTACTS, FRONTDOOR_DECISIONS
 from frontdoor_contracts.vocabulary import Channel
+from frontdoor_platform.privacy import Responder, add_privacy_route
 from frontdoor_platform.routes import Consumed, Route, Routes
 
 from . import handlers, lookups, partner_data
 from .metrics import Metrics
+from .models import READ_LOG, OutboxEvent
+from .person_keys import Sealing
+from .privacy.hooks import ContactsPrivacy
 from .settings import Settings
 
 
@@ -36,8 +42,12 @@ def _describe(outcome: handlers.Outcome) -> dict[str, Any]:
     return {"contact_id": str(outcome.contact_id), "duplicate": outcome.duplicate, "parked": outcome.parked}
 
 
-def routes(settings: Settings, metrics: Metrics) -> Routes:
-    apply, count = _Apply(settings), _Count(metrics)
+def routes(settings: Settings, metrics: Metrics, schedule: Schedule | None = None,
+           sealing: Sealing | None = None) -> Routes:
+    """Every topic the service consumes (the schedule and the wrapping keys: the ones configured unless
+    given), privacy requests among them (answered by the kit's `Responder` with `ContactsPrivacy`)."""
+    sealing = sealing or Sealing.of(settings)
+    apply, count = _Apply(settings, sealing), _Count(metrics)
     table = (
         Routes()
         .add(FRONTDOOR_CONTACTS.name, Route(
@@ -54,19 +64,23 @@ def routes(settings: Settings, metrics: Metrics) -> Routes:
             decode=_decoder(event_type), apply=apply.partner_record,
             prefetch=lookups.prefetch_partner_records,
             after_commit=count.fact(topic), trace=_trace, describe=_describe_fact))
-    return table
+    responder = Responder(service=CONTACTS, source=settings.source_uri, hooks=ContactsPrivacy(),
+                          schedule=schedule or configured_schedule(), reads=READ_LOG, outbox=OutboxEvent,
+                          wrapping_key=lambda: sealing.own.key)
+    return add_privacy_route(table, responder)
 
 
 @dataclass(frozen=True)
 class _Apply:
-    """Each topic's handler, with the settings it takes."""
+    """Each topic's handler, with the settings and keys it takes."""
 
     settings: Settings
+    sealing: Sealing
 
     def contact(self, session: Session, event: CloudEvent[ContactSubmitted], where: Consumed) -> Recorded:
         channel = handlers.channel_of(event, self.settings.api_source)
         outcome = handlers.record_contact(session, event, channel, self.settings.source_uri, where.now,
-                                          window_months=self.settings.re_referral_window_months)
+                                          sealing=self.sealing, window_months=self.settings.re_referral_window_months)
         return Recorded(outcome, event, channel)
 
     def decision(self, session: Session, event: CloudEvent[DecisionSubmitted], where: Consumed) -> handlers.Outcome:

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from contacts.person_keys import Sealing
+from contacts.settings import Settings
 from frontdoor_contracts.contacts import ContactSubmitted, DecisionSubmitted
 from frontdoor_contracts.envelope import CloudEvent, new_event
 from frontdoor_contracts.identifiers import nhs_check_digit, upn_check_letter
@@ -63,6 +65,7 @@ def decision_event(contact_id: uuid.UUID, decision: str, decided_at: str, **over
 
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+SEALING = Sealing.of(Settings())  # the development wrapping keys
 TODAY = date(2026, 3, 2)
 
 

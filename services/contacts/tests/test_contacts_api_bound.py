@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from contacts_testkit import contact_data
+from contacts_testkit import SEALING, contact_data
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -86,7 +86,7 @@ def apply(engine: Engine, settings: Settings, raw: bytes, decision: bool = False
         else:
             event = parse_event(raw, ContactSubmitted)
             outcome = handlers.record_contact(session, event, handlers.channel_of(event, settings.api_source),
-                                              settings.source_uri, NOW)
+                                              settings.source_uri, NOW, sealing=SEALING)
         session.commit()
     return outcome
 

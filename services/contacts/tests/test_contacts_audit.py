@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from audit_conformance import changing_operations, marks, one_change, secrets_in, written
-from contacts_testkit import contact_data
+from contacts_testkit import SEALING, contact_data
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -29,12 +29,14 @@ from contacts.models import AuditEntry, OutboxEvent
 from contacts.settings import Settings
 from frontdoor_contracts.contacts import ContactSubmitted
 from frontdoor_contracts.errors import parse_event
+from frontdoor_contracts.personal import new_reply_keys
 from frontdoor_platform.database import build_engine, for_writing
 from frontdoor_platform.testing import MemoryPublisher
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 TOPIC = "contacts.audit.v1"
 DECISION = {"decision": "early_help", "level_of_need": 2, "rationale": "r", "decided_by": "sw-1042"}
+REPLY_KEY = new_reply_keys()[1]
 
 
 @pytest.fixture
@@ -79,36 +81,47 @@ def recorded(engine: Engine, settings: Settings, publisher: MemoryPublisher) -> 
         for record in publisher.on("frontdoor.contacts.v1"):
             event = parse_event(record.value, ContactSubmitted)
             handlers.record_contact(session, event, handlers.channel_of(event, settings.api_source),
-                                    settings.source_uri, NOW)
+                                    settings.source_uri, NOW, sealing=SEALING)
         session.commit()
 
 
 def test_every_changing_operation_writes_one_audit_row_and_one_event(
         api: TestClient, keys: dict[str, str], engine: Engine, settings: Settings, publisher: MemoryPublisher) -> None:
     contact_id = ""
+    body = contact_data()
 
-    def submit() -> tuple[str, str]:
+    def submit() -> tuple[str, str, str]:
         nonlocal contact_id
-        answer = api.post("/v1/contacts", json=contact_data(), headers=bearer(keys["front_door"]))
+        answer = api.post("/v1/contacts", json=body, headers=bearer(keys["front_door"]))
         assert answer.status_code == 202
         contact_id = answer.json()["contact_id"]
-        return "contact.submitted", f"contact:{contact_id}"
+        return "client:mash-front-door", "contact.submitted", f"contact:{contact_id}"
 
-    def decide() -> tuple[str, str]:
+    def decide() -> tuple[str, str, str]:
         recorded(engine, settings, publisher)
         answer = api.post(f"/v1/contacts/{contact_id}/decision", json=DECISION, headers=bearer(keys["front_door"]))
         assert answer.status_code == 202
-        return "decision.submitted", f"contact:{contact_id}"
+        return "client:mash-front-door", "decision.submitted", f"contact:{contact_id}"
 
-    calls = {("POST", "/v1/contacts"): submit, ("POST", "/v1/contacts/{contact_id}/decision"): decide}
+    def ask() -> tuple[str, str, str]:
+        named = {name: body["children"][0][name] for name in ("given_name", "family_name", "date_of_birth", "postcode")}
+        answer = api.post("/v1/privacy/requests", json={"kind": "access", "reply_key": REPLY_KEY, **named},
+                          headers=bearer(keys["admin"]))
+        assert answer.status_code == 202
+        return "client:audit-reader", "privacy.requested", f"privacy-request:{answer.json()['request_id']}"
+
+    calls = {("POST", "/v1/contacts"): submit, ("POST", "/v1/contacts/{contact_id}/decision"): decide,
+             ("POST", "/v1/privacy/requests"): ask}
     assert changing_operations(api.get("/openapi.json").json()) == set(calls)  # a new changing route is walked too
     problems = []
     for operation, call in calls.items():
         before = marks(engine, AuditEntry, OutboxEvent)
-        action, target = call()
+        actor, action, target = call()
         found = written(engine, AuditEntry, OutboxEvent, TOPIC, *before)
-        problems += [f"{operation}: {p}" for p in one_change(found, "client:mash-front-door", action, target)]
+        problems += [f"{operation}: {p}" for p in one_change(found, actor, action, target)]
         problems += [f"{operation}: {p}" for p in secrets_in(found, keys.values())]
+        problems += [f"{operation}: names {n}" for n in ("given_name", "postcode")
+                     if str(body["children"][0][n]) in json.dumps([found.rows, found.events], default=str)]
     assert problems == []
 
 

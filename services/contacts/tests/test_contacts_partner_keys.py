@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from contacts_testkit import child, contact_data
+from contacts_testkit import SEALING, child, contact_data
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
@@ -135,7 +135,7 @@ def test_a_decisions_source_is_its_key_whatever_the_body_says(api: TestClient, k
     with Session(for_writing(engine)) as session:  # recorded, as the consumer would
         event = parse_event(record.value, ContactSubmitted)
         handlers.record_contact(session, event, handlers.channel_of(event, settings.api_source), settings.source_uri,
-                                NOW)
+                                NOW, sealing=SEALING)
         session.commit()
     path = f"/v1/contacts/{posted.json()['contact_id']}/decision"
     for claimed in ({"recorded_by": "mash-east"}, {"source": "urn:frontdoor:contacts:api:mash-east"},

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from contacts_testkit import contact_data
+from contacts_testkit import SEALING, contact_data
 from fastapi.testclient import TestClient
 from read_log_testkit import burst, drop_the_log, personal_in, read_rows
 from sqlalchemy.engine import Engine
@@ -76,7 +76,7 @@ def a_contact(api: TestClient, keys: dict[str, str], engine: Engine, settings: S
     with Session(for_writing(engine)) as session:
         event = parse_event(publisher.on("frontdoor.contacts.v1")[-1].value, ContactSubmitted)
         handlers.record_contact(session, event, handlers.channel_of(event, settings.api_source),
-                                settings.source_uri, NOW)
+                                settings.source_uri, NOW, sealing=SEALING)
         session.commit()
     return answer.json()["contact_id"], submitted
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
+from contacts_testkit import SEALING
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.engine import Engine
@@ -52,9 +53,9 @@ def drain(engine: Engine) -> dict[str, int]:
     return sizes
 
 
-def apply(engine: Engine, handler: Any, data: EventData, variant: int, *args: Any) -> Any:
+def apply(engine: Engine, handler: Any, data: EventData, variant: int, *args: Any, **kwargs: Any) -> Any:
     with Session(engine) as session:
-        outcome = handler(session, largest.largest_event(data, variant), *args)
+        outcome = handler(session, largest.largest_event(data, variant), *args, **kwargs)
         session.commit()
     return outcome
 
@@ -69,9 +70,9 @@ def largest_derivations(engine: Engine) -> dict[str, int]:
     contact is first known in a family of its own, so the contact merges the most families it can."""
     contact = largest.largest_contact()
     for variant, child in enumerate(contact.model_dump(mode="json")["children"], start=1):
-        apply(engine, handlers.record_contact, only_child(child), variant, Channel.API, SOURCE, NOW)
+        apply(engine, handlers.record_contact, only_child(child), variant, Channel.API, SOURCE, NOW, sealing=SEALING)
     drain(engine)
-    outcome = apply(engine, handlers.record_contact, contact, 0, Channel.KAFKA, SOURCE, NOW)
+    outcome = apply(engine, handlers.record_contact, contact, 0, Channel.KAFKA, SOURCE, NOW, sealing=SEALING)
     sizes = drain(engine)
     apply(engine, handlers.record_decision, largest.largest_decision(outcome.contact_id), 0, SOURCE, NOW)
     sizes |= drain(engine)
@@ -94,7 +95,7 @@ def test_what_the_largest_inputs_derive_fits_a_record(engine: Engine) -> None:
     """On SQLite and PostgreSQL: every derived event, each under the record limit."""
     sizes = largest_derivations(engine)
     assert set(sizes) == {"contacts.recorded.v1", "contacts.families-merged.v1", "contacts.da-incident-reported.v1",
-                          "contacts.decided.v1", "contacts.partner-fact-matched.v1"}
+                          "contacts.person-keys.v1", "contacts.decided.v1", "contacts.partner-fact-matched.v1"}
     assert max(sizes.values()) <= MAX_RECORD_BYTES, sizes
     assert sizes["contacts.da-incident-reported.v1"] > 20_000  # the widest: every child's names, in wide characters
 
@@ -154,7 +155,7 @@ def test_no_contact_derives_more_than_the_largest(sqlite_engine: Engine, largest
     the record limit, and no larger than what the largest inputs derive on the same topic."""
     with Session(sqlite_engine) as session:
         outcome = handlers.record_contact(session, new_event(contact, source="urn:test", event_id=str(uuid.uuid4())),
-                                          Channel.KAFKA, SOURCE, NOW)
+                                          Channel.KAFKA, SOURCE, NOW, sealing=SEALING)
         session.commit()
     decided = DecisionSubmitted(contact_id=outcome.contact_id, decision=decision, level_of_need=LevelOfNeed.TARGETED,
                                 rationale=rationale, decided_by="sw-1", decided_at=NOW)

@@ -8,7 +8,7 @@ import asyncio
 import json
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from contacts_testkit import NOW, ContactFactory, child, nhs_number
+from contacts_testkit import NOW, SEALING, ContactFactory, child, nhs_number
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -27,7 +27,7 @@ SOURCE = "urn:frontdoor:contacts"
 
 def record(engine: Engine, event: object) -> handlers.Outcome:
     with Session(engine) as session:
-        outcome = handlers.record_contact(session, event, Channel.KAFKA, SOURCE, NOW)  # type: ignore[arg-type]
+        outcome = handlers.record_contact(session, event, Channel.KAFKA, SOURCE, NOW, sealing=SEALING)  # type: ignore[arg-type]
         session.commit()
     return outcome
 

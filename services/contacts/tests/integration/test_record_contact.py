@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from contacts_testkit import NOW, ContactFactory, child, nhs_number
+from contacts_testkit import NOW, SEALING, ContactFactory, child, nhs_number
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -17,7 +17,7 @@ SOURCE = "urn:frontdoor:contacts"
 
 def record(engine: Engine, event: object) -> handlers.Outcome:
     with Session(engine) as session:
-        outcome = handlers.record_contact(session, event, Channel.KAFKA, SOURCE, NOW)  # type: ignore[arg-type]
+        outcome = handlers.record_contact(session, event, Channel.KAFKA, SOURCE, NOW, sealing=SEALING)  # type: ignore[arg-type]
         session.commit()
     return outcome
 
@@ -97,8 +97,9 @@ def test_a_police_da_incident_reports_every_child(engine: Engine, make_contact: 
     )
     outcome = record(engine, event)
     topics = [r.topic for r in outbox(engine)]
-    assert topics == ["contacts.recorded.v1", "contacts.da-incident-reported.v1"]
-    reported = json.loads(outbox(engine)[1].payload)["data"]
+    assert topics == ["contacts.recorded.v1", "contacts.person-keys.v1", "contacts.person-keys.v1",
+                      "contacts.da-incident-reported.v1"]  # each child's new key before what it seals
+    reported = json.loads(outbox(engine)[3].payload)["data"]
     assert reported["contact_id"] == str(outcome.contact_id)
     assert [(c["school_urn"], c["present"]) for c in reported["children"]] == [("123456", True), (None, False)]
 

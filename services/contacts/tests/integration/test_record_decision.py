@@ -8,7 +8,7 @@ import uuid
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from contacts_testkit import NOW, ContactFactory, child, decision_event, nhs_number
+from contacts_testkit import NOW, SEALING, ContactFactory, child, decision_event, nhs_number
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -23,7 +23,7 @@ SOURCE = "urn:frontdoor:contacts"
 
 def record(engine: Engine, event: object) -> uuid.UUID:
     with Session(engine) as session:
-        outcome = handlers.record_contact(session, event, Channel.KAFKA, SOURCE, NOW)  # type: ignore[arg-type]
+        outcome = handlers.record_contact(session, event, Channel.KAFKA, SOURCE, NOW, sealing=SEALING)  # type: ignore[arg-type]
         session.commit()
     return outcome.contact_id
 
@@ -96,7 +96,7 @@ def test_a_decision_that_arrives_before_its_contact_waits_for_it(engine: Engine,
     assert parked.parked and decided_events(engine) == []
     assert decide(engine, early).duplicate  # a replay while waiting changes nothing
     with Session(engine) as session:
-        outcome = handlers.record_contact(session, event, Channel.KAFKA, SOURCE, NOW)
+        outcome = handlers.record_contact(session, event, Channel.KAFKA, SOURCE, NOW, sealing=SEALING)
         session.commit()
     assert outcome.decisions == [Decision.EARLY_HELP]
     assert [e["contact_id"] for e in decided_events(engine)] == [str(contact_id)]
@@ -118,7 +118,7 @@ def test_of_two_decisions_waiting_for_a_contact_the_first_applies_and_the_second
     decide(engine, decision_event(contact_id, "early_help", "2026-03-02T09:00:00+00:00"))
     decide(engine, decision_event(contact_id, "signposted", "2026-03-02T09:30:00+00:00"))
     with Session(engine) as session:
-        outcome = handlers.record_contact(session, event, Channel.KAFKA, SOURCE, NOW)
+        outcome = handlers.record_contact(session, event, Channel.KAFKA, SOURCE, NOW, sealing=SEALING)
         session.commit()
     assert outcome.decisions == [Decision.EARLY_HELP] and outcome.dead_lettered == ["already_decided"]
     with Session(engine) as session:
