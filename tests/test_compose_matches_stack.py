@@ -5,6 +5,7 @@ environment, broker settings, and topics from the one declaration."""
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from frontdoor_stack.services import SERVICES, ServiceSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+KAFKA_POM = ROOT / "deploy" / "kafka" / "pom.xml"  # the broker the local stack fetches and runs
+MAVEN = "{http://maven.apache.org/POM/4.0.0}"
 INFRASTRUCTURE = {"kafka", "topics"}
 # Broker settings the local runner and the compose broker must agree on.
 SHARED_BROKER_SETTINGS = (
@@ -106,9 +109,24 @@ def local_broker_settings(workdir: Path) -> dict[str, str]:
 def test_broker_settings_match_the_local_runner(compose: dict[str, Any], tmp_path: Path) -> None:
     local = local_broker_settings(tmp_path)
     env = compose["services"]["kafka"]["environment"]
-    assert compose["services"]["kafka"]["image"].startswith("apache/kafka:4.")
     for setting in SHARED_BROKER_SETTINGS:
         assert str(env["KAFKA_" + setting.upper().replace(".", "_")]) == local[setting], setting
+
+
+def local_kafka_version() -> str:
+    """The Kafka release the local stack runs: the kafka_2.13 artifact deploy/kafka/pom.xml pins."""
+    pom = ElementTree.parse(KAFKA_POM).getroot()
+    broker = next(d for d in pom.iter(f"{MAVEN}dependency") if d.findtext(f"{MAVEN}artifactId") == "kafka_2.13")
+    version = broker.findtext(f"{MAVEN}version") or ""
+    declared = pom.find(f"{MAVEN}properties")
+    properties = {} if declared is None else {p.tag.removeprefix(MAVEN): p.text or "" for p in declared}
+    return re.sub(r"\$\{([^}]+)\}", lambda m: properties[m.group(1)], version)
+
+
+def test_compose_runs_the_same_kafka_release_as_the_local_stack(compose: dict[str, Any]) -> None:
+    version = local_kafka_version()
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version), version
+    assert compose["services"]["kafka"]["image"] == f"apache/kafka:{version}"
 
 
 def test_one_record_limit_for_producers_topics_and_both_brokers(compose: dict[str, Any], tmp_path: Path) -> None:
