@@ -60,12 +60,14 @@ def cli(env: dict[str, str], *args: str, timeout: float = 120.0) -> subprocess.C
 
 
 def start_outcomes(tmp: Path, bootstrap: str, previous: OutcomesService | None = None,
-                   review_seconds: float = 1.0, timeout: float = 120.0) -> OutcomesService:
+                   review_seconds: float = 1.0, timeout: float = 120.0,
+                   settings: dict[str, str] | None = None) -> OutcomesService:
     """Start `frontdoor-outcomes serve` with a stream id (faust app id: its
-    consumer group and changelog topics) of its own; pass `previous` to
-    restart it on the same database, stream id and data directory."""
+    consumer group and changelog topics) of its own, and any other `settings`
+    (environment variables); pass `previous` to restart it on the same
+    database, stream id, data directory and settings."""
     if previous is None:
-        env = {**os.environ, "OUTCOMES_KAFKA_BOOTSTRAP": bootstrap,
+        env = {**os.environ, **(settings or {}), "OUTCOMES_KAFKA_BOOTSTRAP": bootstrap,
                "OUTCOMES_DATABASE_URL": f"sqlite:///{tmp / 'outcomes.db'}",
                "OUTCOMES_STREAM_ID": f"outcomes-e2e-{uuid.uuid4().hex[:10]}",
                "OUTCOMES_STREAM_DATA_DIR": str(tmp / "stream"),
