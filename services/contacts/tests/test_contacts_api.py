@@ -171,6 +171,7 @@ ROUTES = [  # (method, path, role it needs)
     ("GET", "/v1/children/00000000-0000-0000-0000-000000000001/contacts", "read"),
     ("GET", "/v1/audit?target=contact:00000000-0000-0000-0000-000000000001", "admin"),
     ("GET", "/v1/reads?record=person:00000000-0000-0000-0000-000000000001", "admin"),
+    ("POST", "/v1/privacy/requests", "admin"),
 ]
 
 
@@ -179,6 +180,8 @@ def body_for(path: str) -> dict[str, object] | None:
         return contact_data()
     if path.endswith("/decision"):
         return {"decision": "early_help", "level_of_need": 2, "rationale": "r", "decided_by": "w"}
+    if path == "/v1/privacy/requests":  # nobody on the index: 404 once let through
+        return {"kind": "access", "reply_key": "A" * 43 + "=", "nhs_number": nhs_number(99)}
     return None
 
 
