@@ -16,9 +16,10 @@ class Body(BaseModel):
 class ChildView(Body):
     person_id: uuid.UUID
     ref: str
-    given_name: str
+    given_name: str  # "" once the person was erased
     family_name: str
     date_of_birth: date | None
+    erased: bool
     school_urn: str | None
     da_present: bool | None
 
@@ -29,6 +30,7 @@ class AdultView(Body):
     given_name: str
     family_name: str
     date_of_birth: date | None
+    erased: bool
     relationship: str | None
 
 
@@ -44,7 +46,7 @@ class DecisionView(Body):
 
 
 class IncidentView(Body):
-    police_reference: str
+    police_reference: str | None  # None once a child it named was erased
     occurred_at: datetime | None
 
 

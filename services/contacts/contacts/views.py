@@ -13,6 +13,7 @@ def _person(link: ContactPerson, person: Person) -> dict[str, Any]:
         "person_id": str(person.id), "ref": link.ref, "given_name": person.given_name,
         "family_name": person.family_name,
         "date_of_birth": person.date_of_birth.isoformat() if person.date_of_birth else None,
+        "erased": person.erased_at is not None,
     }
     if link.role == "child":
         view |= {"school_urn": person.school_urn, "da_present": link.da_present}
@@ -62,7 +63,7 @@ def contact_view(
         "recorded_at": contact.recorded_at.isoformat(),
         "children": [_person(link, p) for link, p in people if link.role == "child"],
         "adults": [_person(link, p) for link, p in people if link.role == "adult"],
-        "da_incident": None if contact.police_reference is None else {
+        "da_incident": None if contact.police_reference is None and contact.incident_at is None else {
             "police_reference": contact.police_reference,
             "occurred_at": contact.incident_at.isoformat() if contact.incident_at else None,
         },

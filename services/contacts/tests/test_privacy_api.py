@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from contacts_testkit import nhs_number, upn
 from fastapi.testclient import TestClient
-from privacy_testkit import Child, known_child
+from privacy_testkit import Child, ask, by_nhs, known_child
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -168,3 +168,21 @@ def test_only_the_admin_role_may_ask(api: TestClient, keys: dict[str, str], engi
     answer = api.post(PATH, json={"kind": "access", "reply_key": REPLY_KEY, "nhs_number": child.nhs_number},
                       headers=bearer(keys[who]) if who else {})
     assert answer.status_code == (403 if who else 401) and requests_in(engine) == []
+
+
+def test_a_contact_read_after_an_erasure_shows_the_ids_and_no_details(api: TestClient, keys: dict[str, str],
+                                                                      engine: Engine) -> None:
+    known = known_child(engine, 27)
+    ask(engine, by_nhs("erase", known.child))
+    with Session(for_writing(engine)) as session:
+        reader = keyring().create(session, "after-erasure", {"read"}, NOW)
+    answer = api.get(f"/v1/contacts/{known.contact_id}", headers=bearer(reader))
+    assert answer.status_code == 200
+    view = answer.json()
+    [child] = view["children"]
+    assert (child["given_name"], child["family_name"], child["date_of_birth"], child["erased"]) == ("", "", None, True)
+    assert view["adults"][0]["erased"] is False
+    assert view["da_incident"]["police_reference"] is None and view["da_incident"]["occurred_at"]
+    assert view["decision"]["decision"] == "early_help" and view["decision"]["rationale"] == ""
+    for value in values_of(known.child):
+        assert value not in answer.text
