@@ -16,6 +16,7 @@ from frontdoor_platform import service
 from frontdoor_platform.clock import Clock, configured_clock
 from frontdoor_platform.kafka import EventPublisher
 from frontdoor_platform.lifespan import service_app
+from frontdoor_platform.routes import Routes
 
 from . import __version__, retention, subscriptions, timers
 from .access import keyring
@@ -23,6 +24,7 @@ from .api import router
 from .delivery.loop import DeliveryLoop
 from .delivery.pending import PendingByAge
 from .handlers import Rules
+from .keys import SERVICE, PersonKeys
 from .metrics import Metrics
 from .migrations import migrate
 from .models import OutboxEvent
@@ -33,8 +35,11 @@ from .term_dates import load_calendar
 
 
 def rules_from(settings: Settings) -> Rules:
+    """The rules, with the people's keys under this service's wrapping key (ValueError naming
+    NOTIFICATIONS_WRAPPING_KEY when it is wrong, or unset in production)."""
     _, calendar = load_calendar(settings.term_dates)
-    return Rules(source_uri=settings.source_uri, calendar=calendar, early_help_manager=settings.early_help_manager)
+    return Rules(source_uri=settings.source_uri, calendar=calendar, early_help_manager=settings.early_help_manager,
+                 keys=PersonKeys(settings.own_wrapping_key(SERVICE)))
 
 
 def create_app(settings: Settings | None = None, *, publisher: EventPublisher | None = None,
@@ -60,8 +65,11 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
         app.state.runtime = rt
         return {"notification-timers": timers.run(rt), "delivery": delivery.run()}
 
+    def routes() -> Routes:
+        return subscriptions.routes(rules, metrics, created, schedule)
+
     lifespan = service.lifespan(config, metrics, database_url=config.database_url, client_id="notifications",
-                                outbox=OutboxEvent, routes=lambda: subscriptions.routes(rules, metrics, created),
+                                outbox=OutboxEvent, routes=routes,
                                 migrate=migrate, keyring=keyring(), clock=clock, publisher=publisher, engine=engine,
                                 started=started, schedule=schedule, purges=retention.purges)
     app = service_app("Front Door notifications service", "Tells schools' key adults about domestic abuse "

@@ -1,8 +1,11 @@
 """Events in, notifications out: each child of a DA incident gets one
 notification for its school (or a MASH worklist item when the school is not
-known, or a record that no school is involved), and allocation events become
-messages for the lead agency's contact and the Early Help manager. Each
-runs in the consumer's batch transaction; the delivery queue takes it from
+known, or a record that no school is involved), once its sealed fields are
+opened with its key (until the key comes it waits: `waiting.py`), and
+allocation events become messages for the lead agency's contact and the
+Early Help manager. A person's key is kept when it comes; a tombstone drops
+it and erases the personal data of the notifications about them. Each runs
+in the consumer's batch transaction; the delivery queue takes it from
 there."""
 
 from __future__ import annotations
@@ -16,9 +19,12 @@ from typing import Any
 from sqlmodel import Session
 
 from frontdoor_contracts.allocation import CaseAllocated, OfferOverdue
-from frontdoor_contracts.contacts import DAChildReported, DAIncidentReported, today_in_england
+from frontdoor_contracts.contacts import DAChildPersonal, DAChildReported, DAIncidentReported, today_in_england
+from frontdoor_contracts.envelope import CloudEvent, encode_event
 from frontdoor_contracts.notifications import NotificationKind, SchoolUnknown, UnknownReason
+from frontdoor_contracts.personal import PersonKeyIssued
 from frontdoor_contracts.topics import NOTIFICATIONS_SCHOOL_UNKNOWN
+from frontdoor_platform.routes import Consumed
 from frontdoor_platform.tracing import traceparent_now
 
 from . import directory, store
@@ -26,6 +32,8 @@ from .delivery.queue import enqueue
 from .domain.outcome import Outcome
 from .domain.school_days import SchoolCalendar, notify_by
 from .domain.schools import Resolution, find_school
+from .incoming import check_child, open_child
+from .keys import PersonKeys
 from .models import DAChildRow, NotificationRow, RecipientRow, WorklistRow
 from .outgoing import emit
 
@@ -35,9 +43,13 @@ WORKLIST_NAMESPACE = uuid.UUID("1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b")
 
 @dataclass(frozen=True)
 class Rules:
+    """What the handlers go by: the service's source, the authority's calendar, who is told of overdue
+    offers, and the people's keys (this service's wrapping key)."""
+
     source_uri: str
     calendar: SchoolCalendar
     early_help_manager: str
+    keys: PersonKeys
 
 
 def notification_id(kind: NotificationKind, subject: uuid.UUID, recipient_id: str,
@@ -45,25 +57,60 @@ def notification_id(kind: NotificationKind, subject: uuid.UUID, recipient_id: st
     return uuid.uuid5(NOTIFICATION_NAMESPACE, f"{kind}\n{subject}\n{child or ''}\n{recipient_id}")
 
 
-def _worklist(session: Session, *, kind: str, reason: str, now: datetime, **ids: Any) -> None:
-    item_id = uuid.uuid5(WORKLIST_NAMESPACE, f"{kind}\n" + "\n".join(f"{k}={v}" for k, v in sorted(ids.items())))
+def worklist_item_id(kind: str, **ids: Any) -> uuid.UUID:
+    return uuid.uuid5(WORKLIST_NAMESPACE, f"{kind}\n" + "\n".join(f"{k}={v}" for k, v in sorted(ids.items())))
+
+
+def worklist(session: Session, *, kind: str, reason: str, now: datetime, **ids: Any) -> None:
+    """A MASH worklist item, once (its id is derived from its kind and ids)."""
+    item_id = worklist_item_id(kind, **ids)
     if session.get(WorklistRow, item_id) is None:
         session.add(WorklistRow(item_id=item_id, kind=kind, reason=reason, created_at=now, **ids))
 
 
-def on_da_incident(session: Session, event_id: str, incident: DAIncidentReported, rules: Rules, now: datetime,
+def on_da_incident(session: Session, event: CloudEvent[DAIncidentReported], where: Consumed, rules: Rules,
                    outcome: Outcome) -> None:
-    for child in incident.children:
-        if session.get(DAChildRow, (incident.contact_id, child.child_id)) is None:
-            _child(session, event_id, incident, child, rules, now, outcome)
+    """Each child not seen before: opened with its key and routed to its school now; erased (its key gone:
+    nobody is told); or, its key not come yet (another topic), waiting for it with the incident as read
+    (`waiting.py` routes it when the key comes). A child's sealed fields that are not its own or do not open
+    with its key dead-letter the record (InvalidEvent)."""
+    incident, now = event.data, where.now
+    for index, child in enumerate(incident.children):
+        check_child(index, child)
+    for index, child in enumerate(incident.children):
+        if session.get(DAChildRow, (incident.contact_id, child.child_id)) is not None \
+                or store.is_waiting(session, incident.contact_id, child.child_id):
+            continue
+        held = rules.keys.held(session, child.child_id)
+        if held is None:
+            store.park_child(session, contact_id=incident.contact_id, child_id=child.child_id,
+                             incident=encode_event(event).decode(), topic=where.topic, partition=where.partition,
+                             offset=where.offset, now=now)
+            outcome.waiting += 1
+        elif held.key is None:
+            record_child(session, incident.contact_id, child.child_id, Resolution.ERASED, now, outcome)
+        else:
+            personal = open_child(held.key, incident.contact_id, index, child)
+            route_child(session, f"{event.source}\n{event.id}", incident, child, personal, rules, now, outcome,
+                        traceparent_now())
 
 
-def _child(session: Session, event_id: str, incident: DAIncidentReported, child: DAChildReported, rules: Rules,
-           now: datetime, outcome: Outcome) -> None:
+def record_child(session: Session, contact_id: uuid.UUID, child_id: uuid.UUID, resolution: Resolution,
+                 now: datetime, outcome: Outcome) -> None:
+    """A child nobody is told about (erased, or unreadable), recorded once."""
+    store.child_recorded(session, contact_id, child_id, resolution, now)
+    outcome.resolutions[resolution] += 1
+
+
+def route_child(session: Session, event_id: str, incident: DAIncidentReported, child: DAChildReported,
+                personal: DAChildPersonal, rules: Rules, now: datetime, outcome: Outcome,
+                traceparent: str | None) -> None:
+    """The child's school (on the event, else by its UPN's enrolment on the report's day), and its
+    notification queued; or the MASH worklist; or not of school age."""
     on = today_in_england(incident.reported_at)  # the day in England, not in UTC (23:30 UTC in summer is tomorrow)
-    found = find_school(urn=child.school_urn, upn=child.upn, born=child.date_of_birth, on=on,
-                        enrolments=store.enrolments_of(session, child.upn) if child.upn and not child.school_urn
-                        else ())
+    upn = personal.upn
+    found = find_school(urn=child.school_urn, upn=upn, born=personal.date_of_birth, on=on,
+                        enrolments=store.enrolments_of(session, upn) if upn and not child.school_urn else ())
     row = DAChildRow(contact_id=incident.contact_id, child_id=child.child_id, resolution=found.resolution,
                      school_urn=found.school_urn, recorded_at=now)
     outcome.resolutions[found.resolution] += 1
@@ -85,21 +132,21 @@ def _child(session: Session, event_id: str, incident: DAIncidentReported, child:
         kind=NotificationKind.DA_INCIDENT, recipient_id=school.recipient_id, phase=school.phase,
         subject_id=incident.contact_id, child_id=child.child_id, source_event_id=event_id[:200],
         reported_at=incident.reported_at, deadline=deadline, created_at=now,
-        given_name=child.given_name, family_name=child.family_name, date_of_birth=child.date_of_birth,
-        upn=child.upn, police_reference=incident.police_reference, incident_at=incident.occurred_at,
-        child_present=child.present, traceparent=traceparent_now())
+        given_name=personal.given_name, family_name=personal.family_name, date_of_birth=personal.date_of_birth,
+        upn=upn, police_reference=personal.police_reference, incident_at=incident.occurred_at,
+        child_present=child.present, traceparent=traceparent)
     row.notification_id = notice.notification_id
     session.add(row)
     _create(session, notice, school, now, outcome)
     if deadline is None:  # term dates not configured that far: a person makes sure the school knows
-        _worklist(session, kind="no_deadline", reason=UnknownReason.NO_SCHOOL_DAY_KNOWN, now=now,
-                  notification_id=notice.notification_id, recipient_id=school.recipient_id)
+        worklist(session, kind="no_deadline", reason=UnknownReason.NO_SCHOOL_DAY_KNOWN, now=now,
+                 notification_id=notice.notification_id, recipient_id=school.recipient_id)
 
 
 def _school_unknown(session: Session, incident: DAIncidentReported, child: DAChildReported, urn: str | None,
                     reason: UnknownReason, rules: Rules, now: datetime, outcome: Outcome) -> None:
     outcome.unknown[reason] += 1
-    _worklist(session, kind="school_unknown", reason=reason, now=now, contact_id=incident.contact_id,
+    worklist(session, kind="school_unknown", reason=reason, now=now, contact_id=incident.contact_id,
               child_id=child.child_id)
     data = SchoolUnknown(contact_id=incident.contact_id, child_id=child.child_id, school_urn=urn, reason=reason,
                          reported_at=incident.reported_at)
@@ -121,7 +168,7 @@ def _message(session: Session, kind: NotificationKind, recipient_id: str, case_i
     recipient = directory.recipient(session, recipient_id)
     if recipient is None:  # nobody to tell: the MASH sees it, nothing is dropped
         outcome.no_recipient[kind] += 1
-        _worklist(session, kind="recipient_unknown", reason=kind, now=now, recipient_id=recipient_id,
+        worklist(session, kind="recipient_unknown", reason=kind, now=now, recipient_id=recipient_id,
                   notification_id=notification_id(kind, case_id, recipient_id, None))
         return
     notice = NotificationRow(
@@ -145,3 +192,16 @@ def on_offer_overdue(session: Session, event_id: str, data: OfferOverdue, rules:
                "lead_agency_id": data.lead_agency_id, "started_at": data.started_at, "due_at": data.due_at}
     _message(session, NotificationKind.OFFER_OVERDUE, directory.agency_recipient(rules.early_help_manager),
              data.case_id, event_id, data.due_at, details, now, outcome)
+
+
+def on_person_key(session: Session, issued: PersonKeyIssued, rules: Rules, now: datetime, outcome: Outcome) -> None:
+    """Keep a person's key (InvalidEvent when it is not for this service or does not unwrap)."""
+    rules.keys.issued(session, issued, now)
+    outcome.keys["issued"] += 1
+
+
+def on_person_erased(session: Session, person_id: uuid.UUID, rules: Rules, now: datetime, outcome: Outcome) -> None:
+    """A tombstone: drop the person's key and erase their notifications' personal data (once)."""
+    if rules.keys.erased(session, person_id, now):
+        outcome.keys["erased"] += 1
+    outcome.erased_for_person += store.erase_children(session, [person_id], now)

@@ -22,7 +22,6 @@ LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 
                    3 * 86400, 7 * 86400)
 
 
-
 class Metrics(KitMetrics):
     def __init__(self) -> None:
         super().__init__("notifications")
@@ -56,7 +55,7 @@ class Metrics(KitMetrics):
         self.children_resolved = Counter(
             "frontdoor_notifications_children_resolved_total",
             "Children of DA incidents by how their school was found (on_event, by_enrolment, unknown, "
-            "not_of_school_age)", ["resolution"], registry=self.registry)
+            "not_of_school_age) or why nobody is told (erased, unreadable)", ["resolution"], registry=self.registry)
         self.school_unknown = Counter("frontdoor_notifications_school_unknown_total",
                                       "Children put on the MASH worklist: school not found", ["reason"],
                                       registry=self.registry)
@@ -72,6 +71,23 @@ class Metrics(KitMetrics):
         self.erased = Counter("frontdoor_notifications_erased_total",
                               "Notifications whose personal data was erased at the end of retention",
                               registry=self.registry)
+        # the people's keys and the DA children waiting for theirs (keys.py, waiting.py)
+        self.person_keys = Counter("frontdoor_notifications_person_keys_total",
+                                   "People's data keys kept (issued) or dropped (erased: a tombstone)", ["change"],
+                                   registry=self.registry)
+        self.children_waiting = Counter(
+            "frontdoor_notifications_children_waiting_for_key_total",
+            "DA children read before their key came: they wait for it (routed when it comes)", registry=self.registry)
+        self.key_missing = Counter(
+            "frontdoor_notifications_key_missing_total",
+            "DA children put on the MASH worklist because their key had not come in NOTIFICATIONS_KEY_WAIT_MINUTES",
+            registry=self.registry)
+        self.erased_for_person = Counter(
+            "frontdoor_notifications_erased_for_person_total",
+            "Notifications whose personal data was erased because their child was erased (a key tombstone)",
+            registry=self.registry)
+        for change in ("issued", "erased"):
+            self.person_keys.labels(change)
         for reason in FailureReason:
             self.delivery_escalations.labels(reason.value)
             if reason is not FailureReason.DEADLINE_NEAR:  # a reason to escalate, never a send's outcome
@@ -80,6 +96,15 @@ class Metrics(KitMetrics):
             self.unacknowledged.labels(phase)
 
     def record(self, outcome: Outcome) -> None:
+        for present, n in outcome.reported.items():
+            self.children_reported.labels(present).inc(n)
+        for change, n in outcome.keys.items():
+            self.person_keys.labels(change).inc(n)
+        self.children_waiting.inc(outcome.waiting)
+        self.key_missing.inc(outcome.key_missing)
+        self.erased_for_person.inc(outcome.erased_for_person)
+        for topic, reason in outcome.dead_lettered:
+            self.dead_lettered.labels(topic, reason).inc()
         for (kind, phase), n in outcome.created.items():
             self.created.labels(kind, phase).inc(n)
         for resolution, n in outcome.resolutions.items():

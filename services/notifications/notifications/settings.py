@@ -105,6 +105,10 @@ class Settings(ServiceSettings):
     # (or after it was made, when never acknowledged).
     retention_days: int = Field(default=90, ge=1)
     timers_interval_seconds: float = Field(default=5.0, gt=0)
+    # A DA child whose key (contacts.person-keys.v1) has not come this long after its incident was read goes
+    # on the MASH worklist (`key_missing`); it is still told when the key comes. The key usually comes first,
+    # or within a second.
+    key_wait_minutes: float = Field(default=10.0, gt=0)
 
     @field_validator("page_address_limit", "page_account_limit")
     @classmethod

@@ -9,7 +9,15 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from .domain.schools import Enrolment
-from .models import DeliveryAttemptRow, DeliveryRow, EnrolmentRow, NotificationRow, WorklistRow
+from .models import (
+    DAChildRow,
+    DeliveryAttemptRow,
+    DeliveryRow,
+    EnrolmentRow,
+    NotificationRow,
+    WaitingChildRow,
+    WorklistRow,
+)
 
 
 def record_enrolment(session: Session, *, upn: str, school_urn: str, starts_on: date, ends_on: date | None,
@@ -59,3 +67,52 @@ def worklist(session: Session, *, open_only: bool, limit: int) -> Sequence[Workl
 
 def notification(session: Session, notification_id: uuid.UUID) -> NotificationRow | None:
     return session.get(NotificationRow, notification_id)
+
+
+def erase_personal(row: NotificationRow, now: datetime) -> None:
+    """Erase a notification's personal data (the child's name, date of birth, UPN, the police reference, the
+    incident; an allocation message's details), marked erased at `now`; ids, times and outcomes stay. The one
+    erasure: the retention purge's, a person's key tombstone's and an erasure request's."""
+    row.given_name = row.family_name = row.upn = row.police_reference = row.details = None
+    row.date_of_birth = None
+    row.incident_at = None
+    row.child_present = None
+    if row.erased_at is None:
+        row.erased_at = now
+
+
+def notifications_of(session: Session, children: Sequence[uuid.UUID]) -> Sequence[NotificationRow]:
+    """The DA notifications about these children."""
+    if not children:
+        return []
+    return session.exec(select(NotificationRow).where(col(NotificationRow.child_id).in_(children))
+                        .order_by(col(NotificationRow.created_at))).all()
+
+
+def erase_children(session: Session, children: Sequence[uuid.UUID], now: datetime) -> int:
+    """Erase the personal data of every notification about these children; how many were not erased before."""
+    erased = 0
+    for row in notifications_of(session, children):
+        erased += row.erased_at is None
+        erase_personal(row, now)
+        session.add(row)
+    return erased
+
+
+def park_child(session: Session, *, contact_id: uuid.UUID, child_id: uuid.UUID, incident: str, topic: str,
+               partition: int, offset: int, now: datetime) -> None:
+    """A child whose key has not come waits, with the incident as read (its key is the child's own)."""
+    session.add(WaitingChildRow(contact_id=contact_id, child_id=child_id, person_id=child_id, incident=incident,
+                                topic=topic, partition=partition, record_offset=offset, received_at=now))
+
+
+def is_waiting(session: Session, contact_id: uuid.UUID, child_id: uuid.UUID) -> bool:
+    return session.get(WaitingChildRow, (contact_id, child_id)) is not None
+
+
+def child_recorded(session: Session, contact_id: uuid.UUID, child_id: uuid.UUID, resolution: str,
+                   now: datetime) -> None:
+    """A DA child nobody is told about (erased, unreadable), recorded once so the incident read again does
+    nothing."""
+    if session.get(DAChildRow, (contact_id, child_id)) is None:
+        session.add(DAChildRow(contact_id=contact_id, child_id=child_id, resolution=resolution, recorded_at=now))

@@ -1,8 +1,10 @@
 """The Kafka topics the service consumes, a kit `Route` per topic: DA
-incidents (a notification per child and school), allocation events
-(messages to agencies), and the enrolments that tell a child's school from
-its UPN. Each route decodes, hands the event to `handlers` (or `store`) and
-counts what the batch did once it is committed."""
+incidents (a notification per child and school), the people's keys that open
+their sealed fields (a tombstone erases the person), allocation events
+(messages to agencies), the enrolments that tell a child's school from its
+UPN, and privacy requests (the kit's Responder with this service's hooks).
+Each route decodes, hands the event to `handlers` (or `store`, `waiting`)
+and counts what the batch did once it is committed."""
 
 from __future__ import annotations
 
@@ -16,31 +18,48 @@ from frontdoor_contracts.allocation import CaseAllocated, OfferOverdue
 from frontdoor_contracts.contacts import DAIncidentReported
 from frontdoor_contracts.envelope import CloudEvent, EventData
 from frontdoor_contracts.errors import parse_event
+from frontdoor_contracts.personal import PersonKeyIssued
+from frontdoor_contracts.retention import Schedule, default
 from frontdoor_contracts.schools import PupilEnrolled
 from frontdoor_contracts.topics import (
     ALLOCATION_CASE_ALLOCATED,
     ALLOCATION_OFFER_OVERDUE,
     CONTACTS_DA_INCIDENT_REPORTED,
+    CONTACTS_PERSON_KEYS,
     SCHOOLS_ENROLMENTS,
 )
+from frontdoor_platform.privacy import Responder, add_privacy_route
 from frontdoor_platform.routes import Consumed, Route, Routes
 
-from . import handlers, store
+from . import handlers, store, waiting
 from .domain.outcome import Outcome
 from .handlers import Rules
+from .keys import PersonErased, erased_from_key
 from .metrics import Metrics
+from .models import READ_LOG, OutboxEvent
+from .privacy import NotificationsPrivacy
+
+PersonKeyRecord = CloudEvent[PersonKeyIssued] | PersonErased
 
 
-def _trace(event: CloudEvent[Any]) -> tuple[str | None, str | None]:
-    return event.id, event.traceparent
+def _trace(event: CloudEvent[Any] | PersonErased) -> tuple[str | None, str | None]:
+    return (event.id, event.traceparent) if isinstance(event, CloudEvent) else (None, None)
+
+
+def responder(rules: Rules, schedule: Schedule) -> Responder:
+    """The kit's privacy responder with this service's hooks; its share opens with the wrapping key."""
+    return Responder(service="notifications", source=rules.source_uri, hooks=NotificationsPrivacy(rules.keys),
+                     schedule=schedule, reads=READ_LOG, outbox=OutboxEvent,
+                     wrapping_key=lambda: rules.keys.wrapping.key)
 
 
 def _decoder(model: type[EventData]) -> Callable[[bytes], CloudEvent[Any]]:
     return lambda raw: parse_event(raw, model, lenient=True)
 
 
-def routes(rules: Rules, metrics: Metrics, created: Callable[[], None]) -> Routes:
-    """`created` is called once a batch that made notifications is committed (wakes the delivery queue)."""
+def routes(rules: Rules, metrics: Metrics, created: Callable[[], None], schedule: Schedule | None = None) -> Routes:
+    """`created` is called once a batch that made notifications is committed (wakes the delivery queue);
+    `schedule` (the packaged one by default) says what a privacy request may erase."""
 
     def counted(outcome: Outcome) -> None:
         metrics.record(outcome)
@@ -48,10 +67,19 @@ def routes(rules: Rules, metrics: Metrics, created: Callable[[], None]) -> Route
             created()
 
     def incident(session: Session, event: CloudEvent[DAIncidentReported], where: Consumed) -> Outcome:
-        for child in event.data.children:
-            metrics.children_reported.labels(str(child.present).lower()).inc()
         outcome = Outcome()
-        handlers.on_da_incident(session, f"{event.source}\n{event.id}", event.data, rules, where.now, outcome)
+        handlers.on_da_incident(session, event, where, rules, outcome)
+        outcome.reported.update(str(child.present).lower() for child in event.data.children)
+        return outcome
+
+    def person_key(session: Session, event: PersonKeyRecord, where: Consumed) -> Outcome:
+        outcome = Outcome()
+        if isinstance(event, PersonErased):
+            handlers.on_person_erased(session, event.person_id, rules, where.now, outcome)
+            waiting.resume(session, event.person_id, rules, where.now, outcome)
+        else:
+            handlers.on_person_key(session, event.data, rules, where.now, outcome)
+            waiting.resume(session, event.data.person_id, rules, where.now, outcome)
         return outcome
 
     def allocated(session: Session, event: CloudEvent[CaseAllocated], where: Consumed) -> Outcome:
@@ -71,10 +99,13 @@ def routes(rules: Rules, metrics: Metrics, created: Callable[[], None]) -> Route
                                                                                  f"{event.source}\n{event.id}"),
                                       now=where.now)
 
-    return (
+    built = (
         Routes()
         .add(CONTACTS_DA_INCIDENT_REPORTED.name, Route(
             decode=_decoder(DAIncidentReported), apply=incident, after_commit=counted, trace=_trace))
+        .add(CONTACTS_PERSON_KEYS.name, Route(
+            decode=_decoder(PersonKeyIssued), apply=person_key, after_commit=counted, trace=_trace,
+            tombstone=erased_from_key))
         .add(ALLOCATION_CASE_ALLOCATED.name, Route(
             decode=_decoder(CaseAllocated), apply=allocated, after_commit=counted, trace=_trace))
         .add(ALLOCATION_OFFER_OVERDUE.name, Route(
@@ -83,3 +114,4 @@ def routes(rules: Rules, metrics: Metrics, created: Callable[[], None]) -> Route
             decode=_decoder(PupilEnrolled), apply=enrol,
             after_commit=lambda changed: metrics.enrolments.inc() if changed else None, trace=_trace))
     )
+    return add_privacy_route(built, responder(rules, schedule or default()))

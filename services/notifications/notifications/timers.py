@@ -1,6 +1,9 @@
 """What the clock makes happen: a DA notification not acknowledged by the
 start of the school day is reported (`notifications.unacknowledged.v1`,
-once), and signing secrets whose rotation overlap ended are deleted. A
+once), signing secrets whose rotation overlap ended are deleted, and the DA
+children waiting for their key are swept (`waiting.sweep`: routed when their
+key is here, on the MASH worklist when it has not come in
+`NOTIFICATIONS_KEY_WAIT_MINUTES`). A
 notification's personal data is erased at the end of the retention period
 (after acknowledgement; after creation when it was never acknowledged) by
 the rule here (`erase_expired`), which only the retention purge runs
@@ -34,7 +37,8 @@ from frontdoor_platform.clock import Clock
 from frontdoor_platform.database import for_writing
 from frontdoor_platform.http import in_thread
 
-from . import directory
+from . import directory, store, waiting
+from .domain.outcome import Outcome
 from .domain.school_days import SchoolCalendar
 from .models import NotificationRow
 from .outgoing import emit
@@ -73,11 +77,7 @@ def erase_expired(session: Session, now: datetime, retention: timedelta, limit: 
             and_(col(NotificationRow.acknowledged_at).is_(None), col(NotificationRow.created_at) <= cutoff)),
     ).limit(limit)).all()
     for row in rows:
-        row.given_name = row.family_name = row.upn = row.police_reference = row.details = None
-        row.date_of_birth = None
-        row.incident_at = None
-        row.child_present = None
-        row.erased_at = now
+        store.erase_personal(row, now)
         session.add(row)
     return len(rows)
 
@@ -175,6 +175,16 @@ def _tick(rt: Runtime) -> list[str | None]:
     return phases
 
 
+def sweep_waiting(rt: Runtime) -> Outcome:
+    """The DA children waiting for their key (`waiting.sweep`), in a transaction of its own (a failure here
+    never holds up the other timers); what it did."""
+    outcome = Outcome()
+    with Session(for_writing(rt.engine)) as session:
+        waiting.sweep(session, rt.rules, rt.clock(), timedelta(minutes=rt.settings.key_wait_minutes), outcome)
+        session.commit()
+    return outcome
+
+
 def run(rt: Runtime) -> Coroutine[Any, Any, None]:
     """The gauges on the metrics (in both processes: `started` calls this in
     each, and only the one serving /metrics shows them), and the timers'
@@ -185,6 +195,7 @@ def run(rt: Runtime) -> Coroutine[Any, Any, None]:
 
 async def _loop(rt: Runtime) -> None:
     while True:
+        await _sweep(rt)
         try:
             phases = await in_thread(_tick, rt)
             for phase in phases:
@@ -198,3 +209,18 @@ async def _loop(rt: Runtime) -> None:
         except Exception as exc:
             log.error("notification timers failed; retrying", extra={"error": type(exc).__name__})
         await asyncio.sleep(rt.settings.timers_interval_seconds)
+
+
+async def _sweep(rt: Runtime) -> None:
+    try:
+        outcome = await in_thread(sweep_waiting, rt)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.error("children waiting for their key not swept; retrying", extra={"error": type(exc).__name__})
+        return
+    rt.metrics.record(outcome)
+    if outcome.created:
+        rt.wake_delivery()
+    if outcome.created or outcome.unknown or outcome.dead_lettered:
+        rt.relay.wake()

@@ -18,16 +18,14 @@ from typing import Any
 import pytest
 from audit_conformance import changing_operations, marks, one_change, secrets_in, written
 from fastapi.testclient import TestClient
+from sealed_children import ChildKeys, applied
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from frontdoor_contracts.contacts import DAIncidentReported
 from frontdoor_platform.database import build_engine, for_writing
 from frontdoor_platform.testing import MemoryPublisher
-from notifications import handlers
 from notifications.access import keyring
 from notifications.app import create_app, rules_from
-from notifications.domain.outcome import Outcome
 from notifications.migrations import migrate
 from notifications.models import AuditEntry, DeliveryRow, OutboxEvent, PasswordLinkRow
 from notifications.settings import Settings
@@ -65,14 +63,11 @@ def api(settings: Settings, keys: dict[str, str]) -> Iterator[TestClient]:
 
 
 def incident(engine: Engine, settings: Settings, **child: Any) -> None:
-    """A DA incident through the consumer's handler, as the consumer would apply it."""
-    data = DAIncidentReported.model_validate({
-        "contact_id": str(uuid.uuid4()), "police_reference": "MPS/2026/041187", "occurred_at": "2026-11-13T21:50:00Z",
-        "reported_at": "2026-11-13T22:40:00Z",
-        "children": [{"child_id": str(uuid.uuid4()), "given_name": "Amelia", "family_name": "Testerton",
-                      "date_of_birth": "2015-09-03", "present": True, **child}]})
+    """A DA incident through the consumer's handler, as the consumer would apply it (the child's key first)."""
     with Session(for_writing(engine)) as session:
-        handlers.on_da_incident(session, f"urn:t\n{uuid.uuid4()}", data, rules_from(settings), NOW, Outcome())
+        applied(session, rules_from(settings), ChildKeys(), [{
+            "given_name": "Amelia", "family_name": "Testerton", "date_of_birth": "2015-09-03",
+            "police_reference": "MPS/2026/041187", **child}], now=NOW)
         session.commit()
 
 

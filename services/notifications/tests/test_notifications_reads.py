@@ -16,16 +16,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from read_log_testkit import burst, drop_the_log, personal_in, read_rows
+from sealed_children import ChildKeys, applied
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from frontdoor_contracts.contacts import DAIncidentReported
 from frontdoor_platform.database import build_engine, for_writing
 from frontdoor_platform.testing import MemoryPublisher
-from notifications import handlers
 from notifications.access import keyring
 from notifications.app import create_app, rules_from
-from notifications.domain.outcome import Outcome
 from notifications.migrations import migrate
 from notifications.settings import Settings
 
@@ -64,13 +62,11 @@ def api(settings: Settings, keys: dict[str, str], engine: Engine) -> Iterator[Te
                   "key_adults": [{"staff_id": "DSL-A1", "email": "dsl@school.example"}]}
         assert client.put(f"/v1/schools/{A}", json=school, headers=bearer(keys["admin"])).status_code == 201
         for child_id, school_urn in ((CHILD, A), (LOST, None)):
-            data = DAIncidentReported.model_validate({
-                "contact_id": str(uuid.uuid4()), "police_reference": "MPS/2026/041187",
-                "occurred_at": "2026-11-13T21:50:00Z", "reported_at": "2026-11-13T22:40:00Z",
-                "children": [{"child_id": str(child_id), "given_name": "Amelia", "family_name": "Testerton",
-                              "date_of_birth": "2015-09-03", "present": True, "school_urn": school_urn}]})
             with Session(for_writing(engine)) as session:
-                handlers.on_da_incident(session, f"urn:t\n{child_id}", data, rules_from(settings), NOW, Outcome())
+                applied(session, rules_from(settings), ChildKeys(), [{
+                    "child_id": child_id, "given_name": "Amelia", "family_name": "Testerton",
+                    "date_of_birth": "2015-09-03", "police_reference": "MPS/2026/041187", "school_urn": school_urn}],
+                    now=NOW)
                 session.commit()
         yield client
 

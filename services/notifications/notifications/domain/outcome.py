@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 class Outcome:
     """What a batch did, for the metrics (bounded labels only)."""
 
+    reported: Counter[str] = field(default_factory=Counter)  # DA children read, by present (true | false)
     created: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, phase)
     resolutions: Counter[str] = field(default_factory=Counter)
     unknown: Counter[str] = field(default_factory=Counter)
     no_recipient: Counter[str] = field(default_factory=Counter)
+    waiting: int = 0  # DA children whose key had not come: they wait for it
+    keys: Counter[str] = field(default_factory=Counter)  # person keys: issued | erased
+    erased_for_person: int = 0  # notifications erased because their child was erased
+    key_missing: int = 0  # DA children put on the MASH worklist: their key had not come in time
+    dead_lettered: list[tuple[str, str]] = field(default_factory=list)  # (topic, reason), found after the read

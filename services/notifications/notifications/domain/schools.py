@@ -21,10 +21,16 @@ SCHOOL_AGE_UNTIL = 19  # sixth forms and special schools to nineteen
 
 
 class Resolution(StrEnum):
+    """What became of a DA incident's child: its school found (on the event, by enrolment), not found, not of
+    school age; or, before its sealed fields could be opened, the child erased (its key gone: nobody is told)
+    or its sealed fields unreadable (they do not open with its key: the record's fault)."""
+
     ON_EVENT = "on_event"
     BY_ENROLMENT = "by_enrolment"
     UNKNOWN = "unknown"
     NOT_OF_SCHOOL_AGE = "not_of_school_age"
+    ERASED = "erased"
+    UNREADABLE = "unreadable"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from aiokafka import ConsumerRecord
+from sealed_children import ChildKeys, incident_data
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -28,9 +30,17 @@ NOW = REPORTED + timedelta(seconds=2)
 CONTACT = uuid.UUID("2f91dc18-06c5-5150-a789-4a84ed5f23f5")
 
 
-def child(name: str, **fields: Any) -> dict[str, Any]:
-    return {"child_id": str(uuid.uuid5(CONTACT, name)), "given_name": name, "family_name": "Testerton",
-            "date_of_birth": "2015-09-03", "upn": None, "school_urn": None, "present": True, **fields}
+@pytest.fixture
+def keys() -> ChildKeys:
+    """This test's children's data keys (sealed_children: the contacts service's sealing, for tests)."""
+    return ChildKeys()
+
+
+def child(keys: ChildKeys, name: str, **fields: Any) -> dict[str, Any]:
+    """A child sealed with its key (the key records go first: `with_keys`)."""
+    return keys.child(CONTACT, uuid.uuid5(CONTACT, name), **{
+        "given_name": name, "family_name": "Testerton", "date_of_birth": "2015-09-03",
+        "police_reference": "MPS/2026/041187", **fields})
 
 
 def record(topic: str, offset: int, event_type: str, data: dict[str, Any], event_id: str = "e1",
@@ -43,9 +53,15 @@ def record(topic: str, offset: int, event_type: str, data: dict[str, Any], event
 
 def incident(offset: int, *children: dict[str, Any]) -> ConsumerRecord[bytes, bytes]:
     return record("contacts.da-incident-reported.v1", offset, "uk.gov.frontdoor.contacts.da-incident-reported.v1",
-                  {"contact_id": str(CONTACT), "police_reference": "MPS/2026/041187",
-                   "occurred_at": "2026-11-13T21:50:00Z", "reported_at": REPORTED.isoformat(),
-                   "children": list(children)})
+                  incident_data(CONTACT, list(children), "2026-11-13T21:50:00Z", REPORTED))
+
+
+def with_keys(keys: ChildKeys, *children: dict[str, Any]) -> list[ConsumerRecord[bytes, bytes]]:
+    """The children's key records (contacts.person-keys.v1), as contacts publishes them before the incident."""
+    found = {c["child_id"]: c for c in children}
+    return [record("contacts.person-keys.v1", n, "uk.gov.frontdoor.contacts.person-key-issued.v1",
+                   keys.key_event(uuid.UUID(child_id)).data.model_dump(mode="json"), event_id=f"k-{child_id}")
+            for n, child_id in enumerate(found)]
 
 
 def consume(engine: Engine, *records: ConsumerRecord[bytes, bytes], now: datetime = NOW) -> list[tuple[str, str]]:
@@ -73,11 +89,14 @@ def topics(engine: Engine) -> list[str]:
     return sorted(row.topic for row in rows(engine, OutboxEvent))
 
 
-def test_two_children_at_two_schools_give_two_notifications_once_however_often_redelivered(engine: Engine) -> None:
+def test_two_children_at_two_schools_give_two_notifications_once_however_often_redelivered(
+        engine: Engine, keys: ChildKeys) -> None:
     school(engine, "100001")
     school(engine, "100002", channel="inbox")
-    amelia, oliver = child("Amelia", school_urn="100001"), child("Oliver", school_urn="100002", present=False)
-    assert consume(engine, incident(0, amelia, oliver), incident(1, amelia, oliver)) == []  # redelivered in a batch
+    amelia, oliver = (child(keys, "Amelia", school_urn="100001"),
+                      child(keys, "Oliver", school_urn="100002", present=False))
+    assert consume(engine, *with_keys(keys, amelia, oliver), incident(0, amelia, oliver),
+                   incident(1, amelia, oliver)) == []  # redelivered in a batch
     assert consume(engine, incident(2, amelia, oliver)) == []  # and again later
     notes = sorted(rows(engine, NotificationRow), key=lambda n: n.recipient_id)
     assert [(n.recipient_id, n.given_name, n.child_present, n.deadline) for n in notes] == [
@@ -88,19 +107,22 @@ def test_two_children_at_two_schools_give_two_notifications_once_however_often_r
     assert "notifications.school-unknown.v1" not in topics(engine)
 
 
-def test_a_school_day_override_moves_the_deadline(engine: Engine) -> None:
+def test_a_school_day_override_moves_the_deadline(engine: Engine, keys: ChildKeys) -> None:
     school(engine, "100003", calendar={"closed_days": ["2026-11-16"], "starts_at": "08:45"})  # an INSET Monday
-    assert consume(engine, incident(0, child("Amelia", school_urn="100003"))) == []
+    amelia = child(keys, "Amelia", school_urn="100003")
+    assert consume(engine, *with_keys(keys, amelia), incident(0, amelia)) == []
     [note] = rows(engine, NotificationRow)
     assert note.deadline == datetime(2026, 11, 17, 8, 45, tzinfo=UTC)
 
 
-def test_a_child_with_nothing_reaches_the_mash_worklist_and_a_school_unknown_event(engine: Engine) -> None:
+def test_a_child_with_nothing_reaches_the_mash_worklist_and_a_school_unknown_event(
+        engine: Engine, keys: ChildKeys) -> None:
     school(engine, "100001")
-    unknown = child("Nobody")
-    elsewhere = child("Elsewhere", school_urn="100099")  # a URN the directory does not hold
-    baby = child("Baby", date_of_birth="2026-01-01")  # not of school age, in no setting
-    assert consume(engine, incident(0, unknown, elsewhere, baby), incident(1, unknown, elsewhere, baby)) == []
+    unknown = child(keys, "Nobody")
+    elsewhere = child(keys, "Elsewhere", school_urn="100099")  # a URN the directory does not hold
+    baby = child(keys, "Baby", date_of_birth="2026-01-01")  # not of school age, in no setting
+    assert consume(engine, *with_keys(keys, unknown, elsewhere, baby), incident(0, unknown, elsewhere, baby),
+                   incident(1, unknown, elsewhere, baby)) == []
     assert rows(engine, NotificationRow) == []
     items = sorted((w.kind, w.reason, str(w.child_id)) for w in rows(engine, WorklistRow))
     assert items == sorted([("school_unknown", "no_school_on_record", unknown["child_id"]),
@@ -113,17 +135,18 @@ def test_a_child_with_nothing_reaches_the_mash_worklist_and_a_school_unknown_eve
         assert b"Nobody" not in row.payload and b"MPS/2026" not in row.payload
 
 
-def test_a_child_with_only_a_upn_reaches_the_school_its_enrolment_names(engine: Engine) -> None:
+def test_a_child_with_only_a_upn_reaches_the_school_its_enrolment_names(engine: Engine, keys: ChildKeys) -> None:
     school(engine, "100002")
     enrolment = record("schools.enrolments.v1", 0, "uk.gov.frontdoor.schools.pupil-enrolled.v1",
                        {"upn": "H801200001001", "school_urn": "100002", "starts_on": "2026-09-02"}, event_id="en1")
     assert consume(engine, enrolment) == []
-    assert consume(engine, incident(1, child("Amelia", upn="H801200001001"))) == []
+    amelia = child(keys, "Amelia", upn="H801200001001")
+    assert consume(engine, *with_keys(keys, amelia), incident(1, amelia)) == []
     [note] = rows(engine, NotificationRow)
     assert (note.recipient_id, note.upn) == ("100002", "H801200001001")
 
 
-def test_the_school_and_the_age_are_judged_on_the_date_in_england(engine: Engine) -> None:
+def test_the_school_and_the_age_are_judged_on_the_date_in_england(engine: Engine, keys: ChildKeys) -> None:
     # 23:30 UTC on Wednesday 8 July 2026 is 00:30 on Thursday 9 July in England (summer time): Amelia moved school
     # that Thursday, and Baby turned two that Thursday (of school age: the MASH looks for her setting)
     school(engine, "100002")
@@ -135,12 +158,10 @@ def test_the_school_and_the_age_are_judged_on_the_date_in_england(engine: Engine
                                                            ("100004", "2026-07-09", None)])]
     assert consume(engine, *enrolments) == []
     reported = datetime(2026, 7, 8, 23, 30, tzinfo=UTC)
-    amelia, baby = child("Amelia", upn=upn), child("Baby", date_of_birth="2024-07-09")
+    amelia, baby = child(keys, "Amelia", upn=upn), child(keys, "Baby", date_of_birth="2024-07-09")
     night = record("contacts.da-incident-reported.v1", 2, "uk.gov.frontdoor.contacts.da-incident-reported.v1",
-                   {"contact_id": str(CONTACT), "police_reference": "MPS/2026/041188",
-                    "occurred_at": "2026-07-08T22:50:00Z", "reported_at": reported.isoformat(),
-                    "children": [amelia, baby]})
-    assert consume(engine, night, now=reported + timedelta(seconds=2)) == []
+                   incident_data(CONTACT, [amelia, baby], "2026-07-08T22:50:00Z", reported))
+    assert consume(engine, *with_keys(keys, amelia, baby), night, now=reported + timedelta(seconds=2)) == []
     [note] = rows(engine, NotificationRow)
     assert note.recipient_id == "100004"
     resolutions = {str(r.child_id): r.resolution for r in rows(engine, DAChildRow)}
@@ -181,10 +202,12 @@ def test_allocation_events_tell_the_lead_agency_and_the_early_help_manager(engin
     assert all(n.given_name is None and n.deadline is None for n in rows(engine, NotificationRow))
 
 
-def test_acknowledged_once_unacknowledged_once_and_personal_data_erased_after_retention(engine: Engine) -> None:
+def test_acknowledged_once_unacknowledged_once_and_personal_data_erased_after_retention(
+        engine: Engine, keys: ChildKeys) -> None:
     school(engine, "100001")
     school(engine, "100002")
-    consume(engine, incident(0, child("Amelia", school_urn="100001"), child("Oliver", school_urn="100002")))
+    amelia, oliver = child(keys, "Amelia", school_urn="100001"), child(keys, "Oliver", school_urn="100002")
+    assert consume(engine, *with_keys(keys, amelia, oliver), incident(0, amelia, oliver)) == []
     with Session(engine) as session:
         [amelia] = inbox.of_school(session, "100001")
         assert inbox.one_of_school(session, "100002", amelia.notification_id) is None  # not another school's

@@ -1,0 +1,113 @@
+"""DA children waiting for their data key. The key (`contacts.person-keys.v1`)
+and the incident (`contacts.da-incident-reported.v1`) are on different
+topics: contacts publishes the key first, but the consumer may read the
+incident first. Then the child waits (`da_children_waiting`: the incident as
+read, sealed fields and all), and the consumer goes on.
+
+- `resume`: when the key comes (its route, in the same transaction) each
+  waiting child of that person is opened and routed as if the incident had
+  just been read (the report's day, deadline and trace are the incident's),
+  so nothing is lost and nothing is told twice (the child's row and the
+  notification's id are the same either way). A child erased meanwhile (a
+  tombstone) is recorded erased, nobody told. A sealed value that does not
+  open with the key is the record's fault: the incident is dead-lettered
+  as it was read (re-encoded; once per record, counted) and the child put on
+  the MASH worklist (`unreadable`).
+- `sweep`, on the timers' tick: the backstop. A child whose key is here
+  is resumed (two workers committing the key and the incident at once see
+  neither the other); a child waiting longer than `wait` goes on the MASH
+  worklist once (`key_missing`: the MASH finds the child by id and phones
+  the school), an item resolved by itself when the key comes.
+
+Callers own the transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from frontdoor_contracts.contacts import DAIncidentReported
+from frontdoor_contracts.errors import InvalidEvent, parse_event
+from frontdoor_platform.routes import Incoming, add_dead_letter
+
+from . import handlers
+from .domain.outcome import Outcome
+from .domain.schools import Resolution
+from .handlers import Rules
+from .incoming import open_child
+from .models import DAChildRow, OutboxEvent, PersonKeyRow, WaitingChildRow, WorklistRow
+
+BATCH = 500
+KEY_MISSING, UNREADABLE = "key_missing", "unreadable"
+
+
+def resume(session: Session, person_id: uuid.UUID, rules: Rules, now: datetime, outcome: Outcome, *,
+           skip_locked: bool = False) -> int:
+    """Route the person's waiting children if their key is here (or record them erased); how many."""
+    held = rules.keys.held(session, person_id)
+    if held is None:
+        return 0
+    rows = session.exec(select(WaitingChildRow).where(col(WaitingChildRow.person_id) == person_id)
+                        .with_for_update(skip_locked=skip_locked)).all()
+    for row in rows:
+        _resume_one(session, row, held.key, rules, now, outcome)
+    return len(rows)
+
+
+def _resume_one(session: Session, row: WaitingChildRow, key: bytes | None, rules: Rules, now: datetime,
+                outcome: Outcome) -> None:
+    session.delete(row)
+    if session.get(DAChildRow, (row.contact_id, row.child_id)) is not None:
+        return  # routed already (the same incident read again meanwhile, its key here by then)
+    if key is None:
+        handlers.record_child(session, row.contact_id, row.child_id, Resolution.ERASED, now, outcome)
+        return
+    try:
+        event = parse_event(row.incident.encode(), DAIncidentReported, lenient=True)
+        [(index, child)] = [(i, c) for i, c in enumerate(event.data.children) if c.child_id == row.child_id]
+        personal = open_child(key, event.data.contact_id, index, child)
+    except InvalidEvent as broken:
+        _unreadable(session, row, broken, now, outcome)
+        return
+    handlers.route_child(session, f"{event.source}\n{event.id}", event.data, child, personal, rules, now, outcome,
+                         event.traceparent)
+    if row.escalated_at is not None:  # the MASH was told the key was missing: it came
+        item = session.get(WorklistRow, handlers.worklist_item_id(KEY_MISSING, contact_id=row.contact_id,
+                                                                  child_id=row.child_id))
+        if item is not None and item.resolved_at is None:
+            item.resolved_at, item.resolved_by = now, "notifications:key_received"
+            session.add(item)
+
+
+def _unreadable(session: Session, row: WaitingChildRow, broken: InvalidEvent, now: datetime,
+                outcome: Outcome) -> None:
+    """The child's sealed fields do not open with its key: the incident to the dead-letter topic (as it was
+    read), the child recorded unreadable and on the MASH worklist."""
+    record = Incoming(row.topic, row.partition, row.record_offset, str(row.contact_id).encode(),
+                      row.incident.encode())
+    if add_dead_letter(session, OutboxEvent, record, broken, now):
+        outcome.dead_lettered.append((row.topic, broken.reason))
+    handlers.record_child(session, row.contact_id, row.child_id, Resolution.UNREADABLE, now, outcome)
+    handlers.worklist(session, kind=UNREADABLE, reason=broken.reason[:30], now=now, contact_id=row.contact_id,
+                      child_id=row.child_id)
+
+
+def sweep(session: Session, rules: Rules, now: datetime, wait: timedelta, outcome: Outcome) -> int:
+    """The timers' backstop: resume the waiting children whose key is here (or who were erased); put those
+    waiting longer than `wait` on the MASH worklist, once. How many rows it changed."""
+    ready = session.exec(select(WaitingChildRow.person_id).join(
+        PersonKeyRow, col(PersonKeyRow.person_id) == col(WaitingChildRow.person_id)).distinct().limit(BATCH)).all()
+    changed = sum(resume(session, person_id, rules, now, outcome, skip_locked=True) for person_id in ready)
+    overdue: Sequence[WaitingChildRow] = session.exec(select(WaitingChildRow).where(
+        col(WaitingChildRow.escalated_at).is_(None), col(WaitingChildRow.received_at) <= now - wait)
+        .limit(BATCH).with_for_update(skip_locked=True)).all()
+    for row in overdue:
+        row.escalated_at = now
+        session.add(row)
+        handlers.worklist(session, kind=KEY_MISSING, reason="no_key_yet", now=now, contact_id=row.contact_id,
+                          child_id=row.child_id)
+        outcome.key_missing += 1
+    return changed + len(overdue)
