@@ -11,7 +11,7 @@ PACKAGE_DIRS := contracts services/platform deploy/stack $(addprefix services/,$
 PYPROJECTS := $(wildcard $(addsuffix /pyproject.toml,$(PACKAGE_DIRS)))
 INSTALLED := $(patsubst %/pyproject.toml,%,$(PYPROJECTS))
 STAMP := $(VENV)/.frontdoor-installed
-MYPY_TARGETS := $(wildcard contracts/frontdoor_contracts services/platform/frontdoor_platform deploy/stack/frontdoor_stack \
+MYPY_TARGETS := $(wildcard contracts/frontdoor_contracts services/platform/frontdoor_platform deploy/stack/frontdoor_stack deploy/k8s/frontdoor_k8s \
                  $(foreach s,$(SERVICES),services/$(s)/$(s)))
 # The exact versions CI tested, with hashes: `make venv` installs them, `make lock` makes them.
 LOCK := requirements.lock
@@ -144,6 +144,15 @@ typecheck: venv
 
 test: venv kafka postgres chromium prometheus kcat lint layers dupes typecheck
 	$(BIN)/pytest
+
+.PHONY: k8s
+# The Kubernetes base (deploy/k8s/base/) generated from the declarations, both overlays validated offline,
+# and where kubectl is installed its own render kept in deploy/k8s/rendered/ (the tests compare with it).
+k8s: venv
+	PYTHONPATH=deploy/k8s $(BIN)/python -m frontdoor_k8s generate
+	PYTHONPATH=deploy/k8s $(BIN)/python -m frontdoor_k8s validate
+	@if command -v kubectl >/dev/null; then for o in development production; do \
+		kubectl kustomize deploy/k8s/overlays/$$o > deploy/k8s/rendered/$$o.yaml; done; fi
 
 clean: down
 	rm -rf .run .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
