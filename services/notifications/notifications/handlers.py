@@ -195,9 +195,9 @@ def on_offer_overdue(session: Session, event_id: str, data: OfferOverdue, rules:
 
 
 def on_person_key(session: Session, issued: PersonKeyIssued, rules: Rules, now: datetime, outcome: Outcome) -> None:
-    """Keep a person's key (InvalidEvent when it is not for this service or does not unwrap)."""
-    rules.keys.issued(session, issued, now)
-    outcome.keys["issued"] += 1
+    """Keep a person's key (InvalidEvent when it is not for this service or does not unwrap); one of a person
+    erased here is not kept."""
+    outcome.keys["issued" if rules.keys.issued(session, issued, now) else "ignored"] += 1
 
 
 def on_person_erased(session: Session, person_id: uuid.UUID, rules: Rules, now: datetime, outcome: Outcome) -> None:

@@ -4,7 +4,8 @@ them: each wrapped with its own wrapping key (`NOTIFICATIONS_WRAPPING_KEY`,
 sealed field is opened. A key record that does not unwrap, or has nothing
 wrapped for this service, is the record's fault (dead-lettered). A tombstone
 leaves the person's row without a key and marked erased, so an incident about
-them read later is not waited on. Callers own the transaction.
+them read later is not waited on, and a key record of theirs read again is
+not kept. Callers own the transaction.
 
 Nothing here logs or raises a key, a ciphertext or a person's details."""
 
@@ -55,9 +56,10 @@ class PersonKeys:
     def _unwrap(self, person_id: uuid.UUID, wrapped: WrappedKey) -> bytes:
         return unwrap_key(SERVICE, self.wrapping.key, person_id, wrapped)
 
-    def issued(self, session: Session, issued: PersonKeyIssued, now: datetime) -> None:
-        """Keep the key (replacing an older one, or an erasure a new key follows); InvalidEvent when the record
-        has nothing for this service or it does not unwrap with this service's key."""
+    def issued(self, session: Session, issued: PersonKeyIssued, now: datetime) -> bool:
+        """Keep the key (replacing an older one); InvalidEvent when the record has nothing for this service
+        or it does not unwrap with this service's key. False, keeping nothing, once the person was erased
+        here: an old key record read again (the topics are read apart) never brings their data back."""
         wrapped = issued.wrapped.get(SERVICE)
         if wrapped is None:
             raise InvalidEvent("no_key_for_service", [FieldError(f"wrapped.{SERVICE}", "missing",
@@ -67,11 +69,14 @@ class PersonKeys:
         except SealBroken:
             raise InvalidEvent("key_does_not_unwrap", [FieldError(
                 f"wrapped.{SERVICE}", "does_not_open", "the key does not unwrap with this service's key")]) from None
-        row = session.get(PersonKeyRow, issued.person_id) or PersonKeyRow(person_id=issued.person_id,
-                                                                          recorded_at=now)
+        row = session.get(PersonKeyRow, issued.person_id)
+        if row is not None and row.erased_at is not None:
+            return False
+        row = row or PersonKeyRow(person_id=issued.person_id, recorded_at=now)
         row.service_key_id, row.nonce, row.ciphertext = wrapped.service_key_id, wrapped.nonce, wrapped.ciphertext
-        row.issued_at, row.recorded_at, row.erased_at = issued.issued_at, now, None
+        row.issued_at, row.recorded_at = issued.issued_at, now
         session.add(row)
+        return True
 
     def erased(self, session: Session, person_id: uuid.UUID, now: datetime) -> bool:
         """Drop the person's key and mark them erased; False when they were erased already."""

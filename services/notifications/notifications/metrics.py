@@ -73,7 +73,8 @@ class Metrics(KitMetrics):
                               registry=self.registry)
         # the people's keys and the DA children waiting for theirs (keys.py, waiting.py)
         self.person_keys = Counter("frontdoor_notifications_person_keys_total",
-                                   "People's data keys kept (issued) or dropped (erased: a tombstone)", ["change"],
+                                   "People's data keys kept (issued), dropped (erased: a tombstone) or not kept "
+                                   "(ignored: the person was erased here)", ["change"],
                                    registry=self.registry)
         self.children_waiting = Counter(
             "frontdoor_notifications_children_waiting_for_key_total",
@@ -86,7 +87,7 @@ class Metrics(KitMetrics):
             "frontdoor_notifications_erased_for_person_total",
             "Notifications whose personal data was erased because their child was erased (a key tombstone)",
             registry=self.registry)
-        for change in ("issued", "erased"):
+        for change in ("issued", "erased", "ignored"):
             self.person_keys.labels(change)
         for reason in FailureReason:
             self.delivery_escalations.labels(reason.value)

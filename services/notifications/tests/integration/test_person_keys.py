@@ -1,0 +1,236 @@
+"""A DA child's sealed fields and its key, on different topics, through the
+kit's consumer and the service's routes on a real database (SQLite and
+PostgreSQL): the key first or the incident first, nothing lost and nothing
+told twice; a tombstone erases; a sealed value that does not open is
+dead-lettered, whether its key came first or later; a key that never comes
+reaches the MASH worklist."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from sealed_children import ChildKeys, incident_data, tampered
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from frontdoor_platform.consumer import BatchConsumer
+from frontdoor_platform.database import for_writing
+from notifications import directory, subscriptions, waiting
+from notifications.app import rules_from
+from notifications.domain.outcome import Outcome
+from notifications.keys import SERVICE
+from notifications.metrics import Metrics
+from notifications.models import (
+    DAChildRow,
+    DeliveryRow,
+    NotificationRow,
+    OutboxEvent,
+    PersonKeyRow,
+    WaitingChildRow,
+    WorklistRow,
+)
+from notifications.settings import Settings
+
+REPORTED = datetime(2026, 11, 13, 22, 40, tzinfo=UTC)
+NOW = REPORTED + timedelta(seconds=2)
+DA, KEYS = "contacts.da-incident-reported.v1", "contacts.person-keys.v1"
+KEY_TYPE = "uk.gov.frontdoor.contacts.person-key-issued.v1"
+OFFSETS = iter(range(10**6))
+
+
+def record(topic: str, value: bytes | None, key: str | None = None) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(topic, 0, next(OFFSETS), 0, 0, key.encode() if key else None, value, None, 0,
+                          len(value or b""), [])
+
+
+def envelope(event_type: str, data: dict[str, Any]) -> bytes:
+    return json.dumps({"specversion": "1.0", "id": str(uuid.uuid4()), "source": "urn:frontdoor:contacts",
+                       "type": event_type, "time": REPORTED.isoformat(), "data": data}).encode()
+
+
+class World:
+    """A school, this test's children's keys, and the consumer."""
+
+    def __init__(self, engine: Engine):
+        self.engine, self.keys, self.contact = engine, ChildKeys(), uuid.uuid4()
+        self.rules = rules_from(Settings())
+        with Session(engine) as session:
+            directory.put_recipient(session, "100001", kind=directory.SCHOOL, name="School", phase="primary",
+                                    channel="inbox", webhook_url=None, alert_email=None, calendar=None, now=NOW)
+            session.commit()
+
+    def child(self, name: str = "Amelia", **fields: Any) -> dict[str, Any]:
+        return self.keys.child(self.contact, uuid.uuid4(), given_name=name, **{"school_urn": "100001", **fields})
+
+    def incident(self, *children: dict[str, Any]) -> ConsumerRecord[bytes, bytes]:
+        data = incident_data(self.contact, list(children), "2026-11-13T21:50:00Z", REPORTED)
+        return record(DA, envelope("uk.gov.frontdoor.contacts.da-incident-reported.v1", data), str(self.contact))
+
+    def key(self, child: dict[str, Any], **data: Any) -> ConsumerRecord[bytes, bytes]:
+        event = self.keys.key_event(uuid.UUID(child["child_id"])).data.model_dump(mode="json")
+        return record(KEYS, envelope(KEY_TYPE, {**event, **data}), child["child_id"])
+
+    def tombstone(self, child: dict[str, Any]) -> ConsumerRecord[bytes, bytes]:
+        return record(KEYS, None, child["child_id"])
+
+    def consume(self, *records: ConsumerRecord[bytes, bytes], now: datetime = NOW) -> list[tuple[str, str]]:
+        consumer = BatchConsumer(bootstrap="unused:9092", group="g", client_id="t", engine=self.engine,
+                                 routes=subscriptions.routes(self.rules, Metrics(), lambda: None),
+                                 outbox=OutboxEvent, metrics=Metrics(), clock=lambda: now)
+        return consumer.apply_batch(list(records)).dead_lettered
+
+    def rows(self, table: Any) -> list[Any]:
+        with Session(self.engine) as session:
+            return list(session.exec(select(table)).all())
+
+    def sweep(self, now: datetime, wait: timedelta = timedelta(minutes=10)) -> Outcome:
+        outcome = Outcome()
+        with Session(for_writing(self.engine)) as session:
+            waiting.sweep(session, self.rules, now, wait, outcome)
+            session.commit()
+        return outcome
+
+
+def test_the_key_first_then_the_incident_tells_the_school_the_childs_name(engine: Engine) -> None:
+    world = World(engine)
+    amelia = world.child("Amelia", upn="H801200001001", police_reference="MPS/2026/1")
+    assert world.consume(world.key(amelia), world.incident(amelia)) == []
+    [note] = world.rows(NotificationRow)
+    assert (note.given_name, note.upn, note.police_reference) == ("Amelia", "H801200001001", "MPS/2026/1")
+    assert world.rows(WaitingChildRow) == []
+    [kept] = world.rows(PersonKeyRow)  # kept wrapped, never open
+    assert kept.person_id == uuid.UUID(amelia["child_id"]) and kept.ciphertext and kept.erased_at is None
+    assert world.keys.key_of(kept.person_id) not in (kept.ciphertext or "").encode()
+
+
+def test_the_incident_first_waits_and_is_told_once_when_the_key_comes(engine: Engine) -> None:
+    world = World(engine)
+    amelia, oliver = world.child("Amelia"), world.child("Oliver", present=False)
+    assert world.consume(world.key(oliver), world.incident(amelia, oliver), world.incident(amelia, oliver)) == []
+    assert [n.given_name for n in world.rows(NotificationRow)] == ["Oliver"]  # his key was there
+    [waiting_row] = world.rows(WaitingChildRow)  # hers was not: nothing lost, nothing stalled
+    assert waiting_row.child_id == uuid.UUID(amelia["child_id"]) and b"Amelia" not in waiting_row.incident.encode()
+    assert world.consume(world.key(amelia), world.incident(amelia, oliver), world.key(amelia)) == []
+    notes = sorted(world.rows(NotificationRow), key=lambda n: n.given_name or "")
+    assert [(n.given_name, n.child_present) for n in notes] == [("Amelia", True), ("Oliver", False)]
+    assert len(world.rows(DeliveryRow)) == 2 and world.rows(WaitingChildRow) == []
+    assert {r.resolution for r in world.rows(DAChildRow)} == {"on_event"}
+
+
+def test_incident_then_key_in_one_batch_and_a_child_found_by_its_upn_once_the_key_opens_it(engine: Engine) -> None:
+    world = World(engine)
+    enrolled = record("schools.enrolments.v1", json.dumps({
+        "specversion": "1.0", "id": "en1", "source": "urn:la:test:census",
+        "type": "uk.gov.frontdoor.schools.pupil-enrolled.v1", "time": REPORTED.isoformat(),
+        "data": {"upn": "H801200001001", "school_urn": "100001", "starts_on": "2026-09-02"}}).encode())
+    amelia = world.child("Amelia", upn="H801200001001", school_urn=None)  # the UPN is sealed: routing needs the key
+    assert world.consume(enrolled, world.incident(amelia), world.key(amelia)) == []
+    [note] = world.rows(NotificationRow)
+    assert (note.recipient_id, note.upn) == ("100001", "H801200001001")
+    assert [r.resolution for r in world.rows(DAChildRow)] == ["by_enrolment"]
+
+
+def test_a_tombstone_drops_the_key_and_erases_the_childs_notifications(engine: Engine) -> None:
+    world = World(engine)
+    amelia, oliver = world.child("Amelia", upn="H801200001001"), world.child("Oliver")
+    assert world.consume(world.key(amelia), world.key(oliver), world.incident(amelia, oliver)) == []
+    assert world.consume(world.tombstone(amelia), world.tombstone(amelia)) == []  # and again: nothing more
+    notes = {n.given_name or "erased": n for n in world.rows(NotificationRow)}
+    assert set(notes) == {"erased", "Oliver"}
+    erased = notes["erased"]
+    assert (erased.upn, erased.police_reference, erased.date_of_birth, erased.erased_at) == (None, None, None, NOW)
+    assert erased.deadline is not None and erased.child_id == uuid.UUID(amelia["child_id"])  # ids and times stay
+    keys = {k.person_id: k for k in world.rows(PersonKeyRow)}
+    assert keys[uuid.UUID(amelia["child_id"])].ciphertext is None
+    assert keys[uuid.UUID(amelia["child_id"])].erased_at == NOW
+    assert keys[uuid.UUID(oliver["child_id"])].ciphertext is not None
+    # an incident about her read later (replayed, or a second incident) is not waited on and tells nobody
+    world.contact = uuid.uuid4()
+    later = world.keys.child(world.contact, uuid.UUID(amelia["child_id"]), given_name="Amelia", school_urn="100001")
+    assert world.consume(world.incident(later)) == []
+    assert world.rows(WaitingChildRow) == [] and len(world.rows(NotificationRow)) == 2
+    assert sorted(r.resolution for r in world.rows(DAChildRow)) == ["erased", "on_event", "on_event"]
+
+
+def test_a_child_waiting_for_a_key_that_is_tombstoned_is_recorded_erased(engine: Engine) -> None:
+    world = World(engine)
+    amelia = world.child("Amelia")
+    assert world.consume(world.incident(amelia)) == []
+    assert world.consume(world.tombstone(amelia)) == []
+    assert world.rows(WaitingChildRow) == [] and world.rows(NotificationRow) == []
+    assert [r.resolution for r in world.rows(DAChildRow)] == ["erased"]
+
+
+def test_a_sealed_value_that_does_not_open_is_dead_lettered_before_or_after_its_key(engine: Engine) -> None:
+    world = World(engine)
+    amelia, oliver = world.child("Amelia"), world.child("Oliver")
+    broken = world.incident(tampered(amelia))
+    assert world.consume(world.key(amelia), broken) == [(DA, "sealed_broken")]  # its key here: dead at once
+    assert world.rows(NotificationRow) == [] and world.rows(DAChildRow) == []
+    late = world.incident(tampered(oliver))
+    assert world.consume(late) == []  # no key yet: it waits
+    assert world.consume(world.key(oliver)) == []  # the key is fine: the incident is the fault
+    letters = [r for r in world.rows(OutboxEvent) if r.topic == f"{DA}.dlq"]
+    assert sorted(r.event_id for r in letters) == sorted(f"dlq:{DA}:0:{r.offset}" for r in (broken, late))
+    assert [r.resolution for r in world.rows(DAChildRow)] == ["unreadable"]
+    [item] = world.rows(WorklistRow)
+    assert (item.kind, item.reason, item.child_id) == ("unreadable", "sealed_broken", uuid.UUID(oliver["child_id"]))
+    assert world.rows(WaitingChildRow) == [] and world.rows(NotificationRow) == []
+
+
+def test_sealed_fields_under_another_key_and_key_records_not_for_this_service_are_dead_lettered(
+        engine: Engine) -> None:
+    world = World(engine)
+    amelia, oliver = world.child("Amelia"), world.child("Oliver")
+    moved = {**amelia, "personal": oliver["personal"]}  # Oliver's sealed fields on Amelia's entry
+    assert world.consume(world.key(oliver), world.incident(moved)) == [(DA, "sealed_for_another")]
+    other = world.key(amelia, wrapped={"allocation": world.keys.key_event(
+        uuid.UUID(amelia["child_id"])).data.model_dump(mode="json")["wrapped"][SERVICE]})
+    stolen = world.key(amelia, person_id=oliver["child_id"])  # wrapped for Amelia, claimed for Oliver
+    assert sorted(world.consume(other, stolen, record(KEYS, None, "not-a-uuid"))) == [
+        (KEYS, "key_does_not_unwrap"), (KEYS, "no_key_for_service"), (KEYS, "undecodable")]
+    assert {k.person_id for k in world.rows(PersonKeyRow)} == {uuid.UUID(oliver["child_id"])}
+
+
+def test_a_key_that_never_comes_reaches_the_mash_worklist_and_the_item_closes_when_it_does(engine: Engine) -> None:
+    world = World(engine)
+    amelia = world.child("Amelia")
+    assert world.consume(world.incident(amelia)) == []
+    assert world.sweep(NOW + timedelta(minutes=9)).key_missing == 0
+    assert world.sweep(NOW + timedelta(minutes=10)).key_missing == 1
+    assert world.sweep(NOW + timedelta(minutes=11)).key_missing == 0  # once
+    [item] = world.rows(WorklistRow)
+    assert (item.kind, item.child_id, item.resolved_at) == ("key_missing", uuid.UUID(amelia["child_id"]), None)
+    assert world.consume(world.key(amelia), now=NOW + timedelta(minutes=12)) == []
+    [item] = world.rows(WorklistRow)
+    assert (item.resolved_at, item.resolved_by) == (NOW + timedelta(minutes=12), "notifications:key_received")
+    assert [n.given_name for n in world.rows(NotificationRow)] == ["Amelia"]
+
+
+def test_the_sweep_routes_a_child_whose_key_came_without_resuming_it(engine: Engine) -> None:
+    """Two workers: one commits the key, the other the incident, each seeing nothing of the other."""
+    world = World(engine)
+    amelia = world.child("Amelia")
+    assert world.consume(world.incident(amelia)) == []
+    with Session(for_writing(engine)) as session:  # the key kept without looking at the children waiting
+        world.rules.keys.issued(session, world.keys.key_event(uuid.UUID(amelia["child_id"])).data, NOW)
+        session.commit()
+    assert world.rows(NotificationRow) == []
+    done = world.sweep(NOW + timedelta(seconds=5))
+    assert sum(done.created.values()) == 1 and done.key_missing == 0
+    assert [n.given_name for n in world.rows(NotificationRow)] == ["Amelia"] and world.rows(WaitingChildRow) == []
+
+
+def test_a_key_record_read_again_after_the_tombstone_brings_nothing_back(engine: Engine) -> None:
+    world = World(engine)
+    amelia = world.child("Amelia")
+    old_key = world.key(amelia)
+    assert world.consume(old_key, world.tombstone(amelia)) == []
+    assert world.consume(world.key(amelia), world.incident(amelia)) == []  # the old key record read again
+    [kept] = world.rows(PersonKeyRow)
+    assert kept.ciphertext is None and kept.erased_at == NOW
+    assert world.rows(NotificationRow) == [] and [r.resolution for r in world.rows(DAChildRow)] == ["erased"]
