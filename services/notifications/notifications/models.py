@@ -151,7 +151,8 @@ class NotificationRow(NotificationsTable, table=True):
     """One notification: a DA incident for one child at one school (id from
     the incident, the child and the school, so redelivery finds it), or an
     allocation message to an agency. The personal columns are erased after
-    the retention period; ids, times and outcomes stay for the KPIs."""
+    the retention period, or when the child is erased (a key tombstone, an
+    erasure request); ids, times and outcomes stay for the KPIs."""
 
     __tablename__ = "notifications"
 

@@ -144,7 +144,8 @@ class Notice(Body):
     police_reference: str | None
     child_present: bool | None
     mash_contact: str
-    erased: bool = Field(description="The personal data was erased at the end of the retention period")
+    erased: bool = Field(description="The personal data was erased (the retention period ended, or the child "
+                                    "was erased)")
 
 
 class InboxItem(Body):

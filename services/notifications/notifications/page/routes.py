@@ -52,7 +52,7 @@ from .web import (
     writing,
 )
 
-ERASED = "Details removed after the retention period."
+ERASED = "Details removed: the retention period ended, or the child's personal data was erased."
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 
