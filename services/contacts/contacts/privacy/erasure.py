@@ -78,7 +78,8 @@ def case_records(session: Session, request: PrivacyRequested) -> list[dict[str, 
 
 
 def blank_people(session: Session, ids: Sequence[uuid.UUID], now: datetime) -> int:
-    result = session.execute(update(Person).where(col(Person.id).in_(ids)).values(
+    """The people's details blanked and the time noted; a person erased before is left as they are."""
+    result = session.execute(update(Person).where(col(Person.id).in_(ids), col(Person.erased_at).is_(None)).values(
         given_name="", family_name="", date_of_birth=None, nhs_number=None, upn=None, postcode=None,
         demographic_key=None, uprn=None, erased_at=now).execution_options(synchronize_session="fetch"))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
