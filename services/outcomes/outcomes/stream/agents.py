@@ -23,7 +23,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 import faust
@@ -31,7 +30,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from frontdoor_contracts.topics import PRIVACY_REQUESTS
-from frontdoor_contracts.vocabulary import SchoolTerm
 from frontdoor_platform.clock import Clock
 from frontdoor_platform.database import for_writing
 from frontdoor_platform.http import in_thread
@@ -42,7 +40,7 @@ from frontdoor_platform.privacy import Responder
 from frontdoor_platform.private_files import private_directory
 from frontdoor_platform.routes import Incoming, dead_letter_id
 
-from ..domain.days import day_of
+from ..domain.days import day_of, month_of, term_of
 from ..domain.thresholds import Thresholds
 from ..metrics import Metrics
 from ..settings import Settings
@@ -53,19 +51,6 @@ log = logging.getLogger("outcomes.stream")
 BATCH = 500
 BATCH_WITHIN_SECONDS = 0.2
 PARTITIONS = 3  # the input topics' (contracts/topics.py): the tables are co-partitioned with them
-
-
-def month_of(day: date) -> str:
-    return f"{day:%Y-%m}"
-
-
-def term_of(day: date) -> str:
-    """The English school year's term a day falls in: autumn from September, spring from January, summer from
-    Easter (April)."""
-    if day.month >= 9:
-        return f"{day.year}/{(day.year + 1) % 100:02d}-{SchoolTerm.AUTUMN}"
-    year = f"{day.year - 1}/{day.year % 100:02d}"
-    return f"{year}-{SchoolTerm.SPRING if day.month < 4 else SchoolTerm.SUMMER}"
 
 
 class FaustStream:
