@@ -45,7 +45,7 @@ from ..domain.thresholds import Thresholds
 from ..metrics import Metrics
 from ..settings import Settings
 from . import gaps, ledger
-from .processor import INPUT_TOPICS, OUTPUT_TOPICS, Processor, Step
+from .processor import INPUT_TOPICS, OUTPUT_TOPICS, REQUESTS, Processor, Step
 
 log = logging.getLogger("outcomes.stream")
 BATCH = 500
@@ -139,7 +139,8 @@ class FaustStream:
         delay = 1.0
         while True:
             async with self._lock:
-                fresh, missing = gaps.plan(records, self.applied)  # replays kept: each counted once, in _count
+                # replays kept (each counted once, in _count), but a privacy request's: SQL has its answer
+                fresh, missing = gaps.plan(records, self.applied, lambda r: r.topic not in REQUESTS)
                 try:
                     if missing:
                         log.warning("input records skipped by the stream; reading them from the broker",

@@ -12,7 +12,10 @@ record faust hands it against them:
   tests/e2e/outcomes, 6 of 200 families once). The picture keeps the event
   ids it saw, facts are keyed by event id, an output is published only when
   its KPI fact row is new, a dead letter once, and a merge restores
-  whichever table lost it (README, "Guarantees", for what order can change);
+  whichever table lost it (README, "Guarantees", for what order can change).
+  Only a record that changes no table is dropped (`replayed`: a privacy
+  request, whose answer or dead letter SQL holds with its offset: answered
+  again, it would be answered twice once the outbox's row was purged);
 - an offset above it is a gap: the missing records are read straight from
   the broker (a plain consumer, no group) and applied after the replays and
   before the rest, in offset order;
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy.engine import Engine
@@ -58,16 +61,18 @@ def record_offsets(session: Session, records: Iterable[Incoming]) -> dict[TP, in
     return highest
 
 
-def plan(records: Sequence[Incoming], applied: dict[TP, int]) -> tuple[list[Incoming], dict[TP, tuple[int, int]]]:
-    """The records to apply (replays kept: see the module's docstring) and the ranges missing before them, per
-    partition."""
+def plan(records: Sequence[Incoming], applied: dict[TP, int],
+         replayed: Callable[[Incoming], bool] = lambda _: True) -> tuple[list[Incoming], dict[TP, tuple[int, int]]]:
+    """The records to apply (replays kept, but those `replayed` says not to apply again: see the module's
+    docstring) and the ranges missing before them, per partition."""
     fresh: list[Incoming] = []
     missing: dict[TP, tuple[int, int]] = {}
     expected = dict(applied)
     for record in records:
         key = (record.topic, record.partition)
         if key in expected and record.offset < expected[key]:
-            fresh.append(record)  # a replay: applied again, its effects on the tables may have been lost
+            if replayed(record):
+                fresh.append(record)  # a replay: applied again, its effects on the tables may have been lost
             continue
         if key in expected and record.offset > expected[key] and key not in missing:
             missing[key] = (expected[key], record.offset)

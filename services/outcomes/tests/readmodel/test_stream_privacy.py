@@ -165,6 +165,21 @@ async def test_an_access_request_is_answered_once_with_the_familys_picture_and_f
         open_reply(other, answer.part, reply_context(asked.request_id, "outcomes"))
 
 
+async def test_a_request_replayed_after_its_answers_outbox_row_was_purged_is_not_answered_again(
+        stream: FaustStream, engine: Engine, family: Family) -> None:
+    """A replay below the stream's SQL offset (faust's group reset, a new stream id on the same database) of a
+    request answered weeks ago, the outbox's row purged after 7 days: SQL holds the answer with the offset."""
+    _, _, raw = request(PrivacyKind.ACCESS, [family.into], [family.child])
+    await stream._handle(on_topic(raw))
+    assert len(answers(engine)) == 1
+    with Session(engine) as session:
+        for row in session.exec(select(OutboxEvent).where(col(OutboxEvent.topic) == PRIVACY_REPLIES.name)).all():
+            session.delete(row)  # published and purged
+        session.commit()
+    await stream._handle(on_topic(raw))
+    assert answers(engine) == []
+
+
 async def test_a_request_about_a_family_never_seen_holds_nothing(stream: FaustStream, engine: Engine,
                                                                 family: Family) -> None:
     _, _, raw = request(PrivacyKind.ACCESS, [uuid.uuid4()], [uuid.uuid4()])

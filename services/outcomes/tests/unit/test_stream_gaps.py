@@ -21,3 +21,11 @@ def test_replays_are_kept_and_a_jump_is_a_gap_to_read_first() -> None:
 def test_a_partition_never_seen_is_taken_as_it_comes() -> None:
     fresh, missing = plan([rec(0, 42), rec(0, 43)], {})
     assert len(fresh) == 2 and missing == {}
+
+
+def test_a_replay_that_changes_no_table_is_dropped_when_asked() -> None:
+    requests = [Incoming("privacy.requests.v1", 0, offset, None, b"{}") for offset in (3, 4, 5)]
+    fresh, missing = plan([rec(0, 8), *requests], {("contacts.decided.v1", 0): 10, ("privacy.requests.v1", 0): 5},
+                          lambda r: r.topic != "privacy.requests.v1")
+    assert [(r.topic, r.offset) for r in fresh] == [("contacts.decided.v1", 8), ("privacy.requests.v1", 5)]
+    assert missing == {}
