@@ -151,6 +151,10 @@ def test_every_answer_read_and_opened_into_a_private_export_nothing_personal_pri
     for text in (out, err):
         assert "Quibble" not in text and NHS not in text and "943 476" not in text
 
+    again = privacy(tmp_path, url, kafka_bootstrap, "erase", "--nhs-number", NHS, "--timeout", "60")
+    assert again == 0, capsys.readouterr().err  # a second request beside the first: its own directory
+    assert len(exports(tmp_path)) == 2
+
 
 def test_a_silent_service_is_named_after_the_timeout_and_the_others_export_kept(
         contacts: tuple[Contacts, str], kafka_bootstrap: str, tmp_path: Path,

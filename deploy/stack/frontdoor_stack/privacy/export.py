@@ -81,10 +81,15 @@ def assemble(request_id: uuid.UUID, kind: PrivacyKind, asked: Mapping[str, Any],
 
 
 def private_directory(path: Path) -> Path:
-    """`path` made (parents too) and kept 0700; an existing one must be empty (never overwritten)."""
+    """`path` made (parents too) and kept 0700."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(path, 0o700)
-    if any(path.iterdir()):
+    return path
+
+
+def new_export_directory(path: Path) -> Path:
+    """`path` private, and empty: an export is never written over another."""
+    if any(private_directory(path).iterdir()):
         raise FileExistsError("the export directory is not empty")
     return path
 
@@ -121,8 +126,8 @@ def render_html(document: Mapping[str, Any]) -> str:
 
 
 def write(directory: Path, export: Export) -> tuple[Path, Path]:
-    """export.json and export.html in `directory` (made private first)."""
-    private_directory(directory)
+    """export.json and export.html in `directory` (made private first; it must be empty)."""
+    new_export_directory(directory)
     json_path, html_path = directory / "export.json", directory / "export.html"
     _write_private(json_path, json.dumps(export.document, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
     _write_private(html_path, render_html(export.document))
