@@ -2,7 +2,9 @@
 (`frontdoor-notifications serve`, as `make up` runs it) against the
 session's broker; a school's webhook receiver that verifies signatures with
 the `standardwebhooks` library and counts deliveries by webhook-id; builders
-of DA incident events; and a term-dates file in which every weekday is a
+of DA incident events as contacts publishes them (the children's fields
+sealed, their key records beside them: sealed_children) and their
+publication (keys first, or later; a key's tombstone); and a term-dates file in which every weekday is a
 school day (from a month ahead, so deadlines are far unless a test says
 otherwise)."""
 
@@ -27,10 +29,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaProducer
+from sealed_children import DA, PERSON_KEYS, ChildKeys, incident_data, incident_event
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from frontdoor_contracts.contacts import DAIncidentReported
-from frontdoor_contracts.envelope import CloudEvent, new_event
+from frontdoor_contracts.envelope import CloudEvent
+from frontdoor_contracts.personal import PersonKeyIssued
+from frontdoor_platform.lag import GroupWatch
 from frontdoor_stack import processes
 from frontdoor_stack.kafka_broker import free_port
 
@@ -275,16 +281,71 @@ def kill_notifications(service: NotificationsService) -> None:
 # --- events ----------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Incident:
+    """A DA incident as contacts publishes it: each child's fields sealed with its own key (a fresh one per
+    incident), and the key records that open them (`contacts.person-keys.v1`, wrapped with the service's
+    development wrapping key)."""
+
+    event: CloudEvent[DAIncidentReported]
+    keys: list[CloudEvent[PersonKeyIssued]]
+    police_reference: str
+
+    @property
+    def contact_id(self) -> str:
+        return str(self.event.data.contact_id)
+
+    @property
+    def child_ids(self) -> list[str]:
+        return [str(child.child_id) for child in self.event.data.children]
+
+
 def incident(children: list[dict[str, Any]], reported_at: datetime | None = None,
-             police_reference: str = "E2E/0000001/26") -> CloudEvent[DAIncidentReported]:
-    """A DA incident for `children` (each: school_urn, and optionally given_name, present, ...)."""
+             police_reference: str = "E2E/0000001/26") -> Incident:
+    """A DA incident for `children` (each: school_urn, and optionally given_name, upn, present, ...)."""
     reported = reported_at or datetime.now(UTC)
-    data = DAIncidentReported.model_validate({
-        "contact_id": uuid.uuid4(), "police_reference": police_reference,
-        "occurred_at": reported - timedelta(hours=2), "reported_at": reported,
-        "children": [{"child_id": uuid.uuid4(), "given_name": "Testchild", "family_name": "Example",
-                      "date_of_birth": "2016-05-04", "present": True, **child} for child in children]})
-    return new_event(data, source="urn:frontdoor:contacts", subject=str(data.contact_id), time=reported)
+    keys, contact = ChildKeys(), uuid.uuid4()
+    sealed = [keys.child(contact, **{"police_reference": police_reference, **child}) for child in children]
+    event = incident_event(incident_data(contact, sealed, reported - timedelta(hours=2), reported))
+    return Incident(event, [keys.key_event(child_id) for child_id in keys.children_of(event)], police_reference)
+
+
+async def publish_keys(kafka: Any, *incidents: Incident) -> None:
+    """The children's key records, keyed by person (as contacts publishes them, before the incident)."""
+    for one in incidents:
+        for key in one.keys:
+            await kafka.publish_event(PERSON_KEYS, key, key=str(key.data.person_id))
+
+
+async def publish_incident(kafka: Any, one: Incident, keys_first: bool = True) -> None:
+    """The keys, then the incident (or only the incident: `keys_first=False`, publish_keys later)."""
+    if keys_first:
+        await publish_keys(kafka, one)
+    await kafka.publish_event(DA, one.event, key=one.contact_id)
+
+
+async def publish_tombstone(bootstrap: str, person_id: str) -> None:
+    """A null value under the person's id on contacts.person-keys.v1: the person was erased."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(PERSON_KEYS, None, key=person_id.encode())
+    finally:
+        await producer.stop()
+
+
+async def caught_up(bootstrap: str, group: str, topic: str, timeout: float = 120.0) -> bool:
+    """Until the group has committed everything on `topic` (read from the broker, as the lag watch reads it)."""
+    watch = GroupWatch("e2e", bootstrap, group, [topic], worker_up=lambda: True)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if (await watch.refresh()).lag.get(topic) == 0:
+                return True
+            await asyncio.sleep(0.5)
+        return False
+    finally:
+        await watch.stop()
 
 
 def iter_urns(start: int = 100000) -> Iterator[str]:

@@ -15,10 +15,10 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from contacts_e2e_kit import Kafka, data_of
-from notifications_e2e_kit import NotificationsService, WebhookReceiver, incident, until
+from notifications_e2e_kit import NotificationsService, WebhookReceiver, incident, publish_incident, until
 
 pytestmark = pytest.mark.e2e
-DA = "contacts.da-incident-reported.v1"
+DA, PERSON_KEYS = "contacts.da-incident-reported.v1", "contacts.person-keys.v1"
 DELIVERED = "notifications.delivered.v1"
 
 
@@ -35,14 +35,14 @@ async def test_two_children_at_two_schools_make_two_verified_deliveries(
     path_1, path_2 = svc.school_with_webhook(receiver, first), svc.school_with_webhook(receiver, second)
     event = incident([{"school_urn": first, "given_name": "Alphonse"},
                       {"school_urn": second, "given_name": "Brunhild"}])
-    await kafka.publish_event(DA, event, key=str(event.data.contact_id))
+    await publish_incident(kafka, event)
 
     assert await until(lambda: receiver.accepted(path_1) and receiver.accepted(path_2))
     delivered = await kafka.collect(DELIVERED, to(first, second), until=lambda found: len(found) >= 2)
     [one], [two] = receiver.requests(path_1), receiver.requests(path_2)
     assert one.verified and two.verified  # signed with each school's own secret
     assert (one.json()["given_name"], two.json()["given_name"]) == ("Alphonse", "Brunhild")
-    assert one.json()["police_reference"] == event.data.police_reference and one.json()["police_attended"] is True
+    assert one.json()["police_reference"] == event.police_reference and one.json()["police_attended"] is True
     assert one.webhook_id != two.webhook_id
     assert sorted(data_of(r)["notification_id"] for r in delivered) == sorted([one.webhook_id, two.webhook_id])
     for record in delivered:
@@ -59,7 +59,7 @@ async def test_a_receiver_failing_three_times_then_succeeding_gets_it_once(
     urn = new_urn()
     path = svc.school_with_webhook(receiver, urn, fail_first=3, status=500)
     event = incident([{"school_urn": urn}])
-    await kafka.publish_event(DA, event, key=str(event.data.contact_id))
+    await publish_incident(kafka, event)
 
     [delivered] = await kafka.collect(DELIVERED, to(urn), settle=2.0)
     assert data_of(delivered)["attempts"] == 4
@@ -79,10 +79,10 @@ async def test_the_same_incident_redelivered_makes_no_second_notification(
     urn = new_urn()
     path = svc.school_with_webhook(receiver, urn)
     event = incident([{"school_urn": urn}])
-    await kafka.publish_event(DA, event, key=str(event.data.contact_id))
-    await kafka.publish_event(DA, event, key=str(event.data.contact_id))  # the broker redelivers it
+    await publish_incident(kafka, event)
+    await publish_incident(kafka, event)  # the broker redelivers it (and its key)
     assert await until(lambda: receiver.accepted(path))
-    await kafka.publish_event(DA, event, key=str(event.data.contact_id))  # and again, after the delivery
+    await kafka.publish_event(DA, event.event, key=event.contact_id)  # and again, after the delivery
     delivered = await kafka.collect(DELIVERED, to(urn), settle=3.0)
     assert len(delivered) == 1
     assert len(receiver.requests(path)) == 1
@@ -94,9 +94,9 @@ async def test_the_webhook_follows_the_incident_in_well_under_a_second(
     kafka_bootstrap: str, notifications_service: NotificationsService, receiver: WebhookReceiver,
     new_urn: Callable[[], str]
 ) -> None:
-    """Publication of the DA incident to the school's webhook arriving, one incident at a time. The
-    service polls its queue only every 5 s here: these times come from the consumer's commit waking
-    the delivery loop."""
+    """Publication of the DA incident to the school's webhook arriving, one incident at a time, its child's
+    key published just before it (as contacts does). The service polls its queue only every 5 s here: these
+    times come from the consumer's commit waking the delivery loop."""
     svc = notifications_service
     urn = new_urn()
     path = svc.school_with_webhook(receiver, urn)
@@ -106,9 +106,12 @@ async def test_the_webhook_follows_the_incident_in_well_under_a_second(
     try:
         for n in range(25):
             event = incident([{"school_urn": urn}])
-            value = event.model_dump_json().encode()
+            [key] = event.keys
+            await producer.send_and_wait(PERSON_KEYS, key.model_dump_json().encode(),
+                                         key=str(key.data.person_id).encode())  # as contacts: the key first
+            value = event.event.model_dump_json().encode()
             published = time.time()
-            await producer.send_and_wait(DA, value, key=str(event.data.contact_id).encode())
+            await producer.send_and_wait(DA, value, key=event.contact_id.encode())
             assert await until(lambda: len(receiver.accepted(path)) > len(latencies), timeout=10)
             latencies.append(receiver.accepted(path)[n].at - published)
     finally:

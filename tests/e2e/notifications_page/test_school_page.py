@@ -3,15 +3,17 @@
 Two schools are put in the directory with a key adult each (the admin API;
 school A requires a second factor), each key adult sets their own password
 in the browser with the one-time link the admin API gave, and a DA incident
-for a child of each school is published on contacts.da-incident-reported.v1.
-In headless Chromium: school A's key adult signs in, is led to enrol a
+for a child of each school is published on contacts.da-incident-reported.v1,
+its fields sealed with the child's key (on contacts.person-keys.v1: school
+A's before the incident, school B's after it). In headless Chromium: school A's key adult signs in, is led to enrol a
 second factor (the code computed by pyotp from the secret the page shows,
 as their app would), and sees only school A's
 child (school B's child is nowhere in the page source), opens the
 notification, acknowledges it and sees its state change; signs out; school
 B's key adult signs in, sees none of school A's, and school A's
 notification's address is the "page not found" page (404); the session
-cookie is HttpOnly and dies with the browser (no expiry). The
+cookie is HttpOnly and dies with the browser (no expiry); school B's child's
+key is tombstoned and the list says the details were removed. The
 acknowledgement is on notifications.acknowledged.v1, by school A's key
 adult's staff id.
 
@@ -37,14 +39,14 @@ import httpx
 import pyotp
 import pytest
 from contacts_e2e_kit import Kafka, data_of
+from notifications_e2e_kit import publish_tombstone
+from sealed_children import PERSON_KEYS, ChildKeys, incident_data, incident_event
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from frontdoor_contracts.contacts import DAIncidentReported
-from frontdoor_contracts.envelope import new_event
 from frontdoor_contracts.identifiers import upn_check_letter
 from frontdoor_stack import processes
 from frontdoor_stack.kafka_broker import free_port
@@ -122,15 +124,21 @@ def a_upn() -> str:
     return upn_check_letter(body) + body
 
 
-async def report(kafka: Kafka, urn: str, given_name: str, family_name: str) -> None:
+async def report(kafka: Kafka, urn: str, given_name: str, family_name: str, key_first: bool = True) -> str:
+    """A DA incident as contacts publishes it (the child's fields sealed with its key, the key record on
+    contacts.person-keys.v1: first, or after the incident); the child's id."""
     reported = datetime.now(UTC) - timedelta(minutes=5)
-    data = DAIncidentReported.model_validate({
-        "contact_id": uuid.uuid4(), "police_reference": f"E2E/{random.randint(1000000, 9999999)}/26",
-        "occurred_at": reported - timedelta(hours=3), "reported_at": reported,
-        "children": [{"child_id": uuid.uuid4(), "given_name": given_name, "family_name": family_name,
-                      "date_of_birth": "2016-05-04", "upn": a_upn(), "school_urn": urn, "present": False}]})
-    event = new_event(data, source="urn:frontdoor:contacts", subject=str(data.contact_id), time=reported)
-    await kafka.publish_event(INCIDENTS, event, key=str(data.contact_id))
+    keys, contact, child_id = ChildKeys(), uuid.uuid4(), uuid.uuid4()
+    child = keys.child(contact, child_id, given_name=given_name, family_name=family_name, upn=a_upn(),
+                       police_reference=f"E2E/{random.randint(1000000, 9999999)}/26", school_urn=urn, present=False)
+    event = incident_event(incident_data(contact, [child], reported - timedelta(hours=3), reported))
+    key = keys.key_event(child_id)
+    if key_first:
+        await kafka.publish_event(PERSON_KEYS, key, key=str(child_id))
+    await kafka.publish_event(INCIDENTS, event, key=str(contact))
+    if not key_first:
+        await kafka.publish_event(PERSON_KEYS, key, key=str(child_id))
+    return str(child_id)
 
 
 def put_school(service: PageService, urn: str, name: str, staff_id: str, second_factor: bool = False) -> str:
@@ -203,7 +211,7 @@ async def test_each_school_sees_only_its_own_and_an_acknowledgement_becomes_an_e
     set_password(browser, link_a, staff_a, "a long passphrase for A")
     set_password(browser, link_b, staff_b, "a long passphrase for B")
     await report(kafka, urn_a, *child_a)
-    await report(kafka, urn_b, *child_b)
+    child_b_id = await report(kafka, urn_b, *child_b, key_first=False)  # read before its key, or after
 
     # School A's key adult (their school requires a second factor): only school A's child.
     sign_in(browser, url, staff_a, "a long passphrase for A", lands="/page/second-factor/new")
@@ -248,6 +256,12 @@ async def test_each_school_sees_only_its_own_and_an_acknowledgement_becomes_an_e
     assert "expiry" not in session  # a session cookie: the browser forgets it when it closes
     direct = httpx.get(notification_url, cookies={"fd_page_session": session["value"]}, timeout=10)
     assert direct.status_code == 404 and "Page not found" in direct.text
+
+    # School B's child is erased (the key's tombstone): the list keeps the notification, without the name.
+    await publish_tombstone(kafka.bootstrap, child_b_id)
+    browser.get(f"{url}/page/")
+    wait_listed(browser, "Details removed")
+    assert child_b[1] not in browser.page_source and child_b[0] not in browser.page_source
 
     # The acknowledgement, on Kafka.
     found = await kafka.collect(ACKNOWLEDGED, lambda r: data_of(r).get("notification_id") == notification_id,
