@@ -24,13 +24,13 @@ from .api import router
 from .delivery.loop import DeliveryLoop
 from .delivery.pending import PendingByAge
 from .handlers import Rules
-from .keys import SERVICE, PersonKeys
+from .keys import PersonKeys
 from .metrics import Metrics
 from .migrations import migrate
 from .models import OutboxEvent
 from .page import routes as page
 from .runtime import Runtime
-from .settings import Settings
+from .settings import SERVICE, Settings
 from .term_dates import load_calendar
 
 

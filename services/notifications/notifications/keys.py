@@ -23,8 +23,8 @@ from frontdoor_contracts.personal import PersonKeyIssued, SealBroken, WrappedKey
 from frontdoor_platform.wrapping import WrappingKey
 
 from .models import PersonKeyRow
+from .settings import SERVICE
 
-SERVICE = "notifications"
 log = logging.getLogger("notifications.keys")
 
 

@@ -5,7 +5,9 @@ default below is refused at start, each naming its setting: the page's
 cookies without `Secure` (`cookie_secure`), a page URL that is not https
 (`page_url`: the link email alerts give), the development key for the
 secrets at rest (`secrets_keys`), webhooks to this machine
-(`local_webhooks`) and email without STARTTLS (`smtp_starttls`)."""
+(`local_webhooks`), email without STARTTLS (`smtp_starttls`) and the
+development wrapping key (`wrapping_key`: people's keys and privacy
+requests' shares are sealed for this service with it)."""
 
 from __future__ import annotations
 
@@ -17,9 +19,12 @@ from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validato
 from pydantic_settings import SettingsConfigDict
 
 from frontdoor_platform.settings import ENVIRONMENT_VARIABLE, ServiceSettings
+from frontdoor_platform.wrapping import development_key
 
 from .sealing import DEVELOPMENT_KEY_ID, Keys, development_keys
 from .term_dates import SHIPPED
+
+SERVICE = "notifications"  # the name the contacts service wraps people's keys for (NOTIFICATIONS_WRAPPING_KEY)
 
 
 class Settings(ServiceSettings):
@@ -155,6 +160,14 @@ class Settings(ServiceSettings):
         return self
 
     @model_validator(mode="after")
+    def _a_wrapping_key_that_opens(self) -> Settings:
+        """NOTIFICATIONS_WRAPPING_KEY (people's keys, privacy requests' shares) is 32 bytes, base64, with a key
+        id; unset, the development key, refused in production (with the other insecure defaults below)."""
+        if self.environment != "production" or self.wrapping_key is not None:
+            self.own_wrapping_key(SERVICE)  # refused here, naming the setting, when it is not a key
+        return self
+
+    @model_validator(mode="after")
     def _nothing_insecure_in_production(self) -> Settings:
         """FRONTDOOR_ENV=production refuses every insecure default, each named (never a value)."""
         if self.environment != "production":
@@ -171,6 +184,9 @@ class Settings(ServiceSettings):
             refused.append("local_webhooks must be off (webhooks to this machine, over plain http)")
         if not self.smtp_starttls:
             refused.append("smtp_starttls must be true (email alerts over TLS)")
+        if self.wrapping_key is None or self.own_wrapping_key(SERVICE).key == development_key(SERVICE).key:
+            refused.append("wrapping_key must be set (people's keys and privacy requests are sealed for this "
+                           "service with it; the development key is published)")
         if refused:
             raise ValueError(f"refused when {ENVIRONMENT_VARIABLE}=production: " + "; ".join(refused))
         return self

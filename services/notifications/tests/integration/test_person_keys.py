@@ -22,7 +22,6 @@ from frontdoor_platform.database import for_writing
 from notifications import directory, subscriptions, waiting
 from notifications.app import rules_from
 from notifications.domain.outcome import Outcome
-from notifications.keys import SERVICE
 from notifications.metrics import Metrics
 from notifications.models import (
     DAChildRow,
@@ -33,7 +32,7 @@ from notifications.models import (
     WaitingChildRow,
     WorklistRow,
 )
-from notifications.settings import Settings
+from notifications.settings import SERVICE, Settings
 
 REPORTED = datetime(2026, 11, 13, 22, 40, tzinfo=UTC)
 NOW = REPORTED + timedelta(seconds=2)

@@ -3,7 +3,8 @@ notifications service at start, naming the setting and never its value:
 the page's cookies without Secure, a page URL that is not https, the
 development key for the secrets at rest, webhooks to this machine, email
 without STARTTLS. Development takes them all, warning about the
-development key when the service starts."""
+development key when the service starts. A wrapping key that is not one
+is refused anywhere, naming NOTIFICATIONS_WRAPPING_KEY."""
 
 from __future__ import annotations
 
@@ -15,12 +16,15 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from frontdoor_platform.wrapping import development_key
 from notifications import main
 from notifications.sealing import DEVELOPMENT_KEY
 from notifications.settings import Settings
 
 OWN_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
+WRAPPING_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
 SECURE: dict[str, Any] = {
+    "wrapping_key": WRAPPING_KEY, "wrapping_key_id": "2026-12",
     "environment": "production", "kafka_security": "sasl_ssl", "kafka_username": "notifications",
     "kafka_password": "a kafka password", "cookie_secure": True, "page_url": "https://frontdoor.example/page/",
     "secrets_keys": {"2026-12": OWN_KEY}, "secrets_key_id": "2026-12", "local_webhooks": False,
@@ -41,6 +45,8 @@ def test_production_takes_settings_with_nothing_insecure() -> None:
     ({"secrets_keys": {"2026-12": OWN_KEY, "old": DEVELOPMENT_KEY}}, "secrets_keys must not hold the development"),
     ({"local_webhooks": True}, "local_webhooks must be off"),
     ({"smtp_starttls": False}, "smtp_starttls must be true"),
+    ({"wrapping_key": None}, "wrapping_key must be set"),
+    ({"wrapping_key": base64.b64encode(development_key("notifications").key).decode()}, "wrapping_key must be set"),
 ])
 def test_production_refuses_each_insecure_setting_naming_it(insecure: dict[str, Any], named: str) -> None:
     with pytest.raises(ValidationError) as refused:
@@ -48,6 +54,7 @@ def test_production_refuses_each_insecure_setting_naming_it(insecure: dict[str, 
     message = str(refused.value)
     assert named in message and "FRONTDOOR_ENV=production" in message
     assert DEVELOPMENT_KEY not in message and OWN_KEY not in message and "a kafka password" not in message
+    assert WRAPPING_KEY not in message
 
 
 def test_production_refuses_the_defaults_from_the_environment_all_named(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,7 +66,7 @@ def test_production_refuses_the_defaults_from_the_environment_all_named(monkeypa
     with pytest.raises(ValidationError) as refused:
         Settings()
     message = str(refused.value)
-    for setting in ("cookie_secure", "page_url", "secrets_keys", "local_webhooks", "smtp_starttls"):
+    for setting in ("cookie_secure", "page_url", "secrets_keys", "local_webhooks", "smtp_starttls", "wrapping_key"):
         assert setting in message, setting
     assert "a kafka password" not in message
 
@@ -67,6 +74,14 @@ def test_production_refuses_the_defaults_from_the_environment_all_named(monkeypa
 def test_development_takes_the_defaults() -> None:
     settings = Settings(environment="development", local_webhooks=True)
     assert not settings.cookie_secure and settings.sealing_keys.development == {"development"}
+    assert settings.own_wrapping_key("notifications") == development_key("notifications")
+
+
+@pytest.mark.parametrize("wrong", ["not base64!", base64.b64encode(b"short").decode()])
+def test_a_wrapping_key_that_is_not_one_is_refused_naming_the_setting(wrong: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(wrapping_key=wrong)
+    assert "NOTIFICATIONS_WRAPPING_KEY must" in str(refused.value) and wrong not in str(refused.value)
 
 
 def test_the_service_warns_about_the_development_key_when_it_starts_in_development(
