@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, DateTime, create_engine, event
+from sqlalchemy import Column, DateTime, create_engine, event, text
 from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.types import TypeDecorator
 
@@ -104,6 +104,9 @@ def answers(engine: Engine) -> bool:
     return True
 
 
+MIGRATION_LOCK = 0x46440001  # a PostgreSQL advisory lock id: the platform's migrations, one at a time
+
+
 def migrate(engine: Engine, migrations: Path) -> None:
     """Bring the schema to the newest revision of a service's Alembic
     `migrations` folder (its env.py calls `run_migrations`)."""
@@ -113,11 +116,13 @@ def migrate(engine: Engine, migrations: Path) -> None:
 
     config = Config()
     config.set_main_option("script_location", str(migrations))
-    tables = set(inspect(engine).get_table_names())
-    if tables and "alembic_version" not in tables:
-        raise RuntimeError(f"{engine.url.render_as_string(hide_password=True)} has tables but no migration "
-                           "history (made before migrations): move it aside or migrate it by hand")
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # several pods starting at once: one migrates, the rest wait
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        tables = set(inspect(connection).get_table_names())
+        if tables and "alembic_version" not in tables:
+            raise RuntimeError(f"{engine.url.render_as_string(hide_password=True)} has tables but no migration "
+                               "history (made before migrations): move it aside or migrate it by hand")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import inspect
 
 from frontdoor_platform.database import Schema, build_engine
@@ -40,3 +41,36 @@ def test_new_revisions_follow_the_newest_and_migrate(tmp_path: Path) -> None:
     engine = build_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
     schema.migrate(engine)
     assert "things" in inspect(engine).get_table_names()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_pods_migrating_one_fresh_postgresql_database_at_once_all_start(tmp_path: Path, database_url: str) -> None:
+    """Several pods of a service starting together on a new database: one migrates, the others wait on the
+    advisory lock and find the schema made (without it, all but one failed creating the same table)."""
+    import threading
+
+    schema = _schema(tmp_path)
+    first = schema.new_revision("things")
+    first.write_text(first.read_text().replace(
+        "def upgrade() -> None:\n    pass",
+        "def upgrade() -> None:\n    import time\n    time.sleep(0.5)\n"
+        "    op.create_table('things', sa.Column('id', sa.Integer, primary_key=True))"))
+    url = database_url
+    failures: list[BaseException] = []
+
+    def start() -> None:
+        engine = build_engine(url)
+        try:
+            schema.migrate(engine)
+        except BaseException as exc:  # the test counts every failure
+            failures.append(exc)
+        finally:
+            engine.dispose()
+
+    pods = [threading.Thread(target=start) for _ in range(4)]
+    for pod in pods:
+        pod.start()
+    for pod in pods:
+        pod.join(timeout=120)
+    assert failures == []
+    assert "things" in inspect(build_engine(url)).get_table_names()
