@@ -87,6 +87,9 @@ def build_engine(database_url: str, pool_size: int = 10) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted and overwritten content is zeroed, not left in free pages: an erased person's details (a
+        # privacy erasure, a retention purge) do not stay readable in the file (docs/security.md).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
