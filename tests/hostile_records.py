@@ -35,9 +35,9 @@ from frontdoor_contracts.limits import MAX_RECORD_BYTES
 from frontdoor_contracts.personal import PersonKeyIssued, seal, wrap_key
 from frontdoor_contracts.privacy import PrivacyRequested, sealed_context
 from frontdoor_contracts.topics import all_topics
-from frontdoor_platform.wrapping import development_key
 from frontdoor_platform.consumer import BatchConsumer
 from frontdoor_platform.outbox import OutboxFields, stored_headers
+from frontdoor_platform.wrapping import development_key
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "contracts" / "examples"
 DEEP = 100_000
