@@ -7,6 +7,8 @@ dead-letter topic."""
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 
 import httpx
@@ -48,10 +50,12 @@ async def test_an_incident_read_before_its_key_waits_and_is_delivered_once_when_
     listed = httpx.get(f"{svc.url}/v1/deliveries", params={"recipient": urn}, headers=svc.headers(svc.mash))
     assert listed.json() == []
 
+    published = time.time()
     await publish_keys(kafka, event)
     delivered = await kafka.collect(DELIVERED, lambda r: data_of(r).get("recipient") == urn, settle=2.0)
     assert len(delivered) == 1
     [sent] = receiver.requests(path)
+    print(json.dumps({"key_after_incident_to_webhook_ms": round((sent.at - published) * 1000, 1)}))
     assert sent.verified and sent.json()["given_name"] == "Keylate"
     assert sent.json()["police_reference"] == event.police_reference
 
