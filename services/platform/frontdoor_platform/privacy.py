@@ -6,7 +6,9 @@ schedule's `on_request`, and the request's `erasure_refused`), adds the
 read log's reads of the people's records to an access export, seals the
 export to the requester, and puts the one answer in the outbox, in the
 caller's transaction. A request read again (a replay) is answered once:
-the answer's outbox id is the request's and the service's.
+the answer's outbox id is the request's and the service's; a request older
+than the outbox keeps its rows (7 days: the answer may be gone) is not
+answered (the command that asked waits minutes, not days).
 
 Nothing here logs a record, an identifier or a field's value: only the
 request id, the kind and counts."""
@@ -34,7 +36,7 @@ from frontdoor_contracts.privacy import (
     reply_context,
     sealed_context,
 )
-from frontdoor_contracts.retention import Schedule
+from frontdoor_contracts.retention import OUTBOX, Schedule
 from frontdoor_contracts.topics import PRIVACY_REPLIES, PRIVACY_REQUESTS
 
 from .outbox_table import OutboxFields, add_event
@@ -104,6 +106,11 @@ class Responder:
 
     def answer(self, session: Session, request: PrivacyRequested, now: datetime) -> PrivacyAnswered | None:
         """Answer `request` once, in the caller's transaction; None when it was answered already."""
+        if now - request.requested_at > self.schedule.of(OUTBOX).period:
+            # Older than the outbox keeps an answer: it may have been answered and purged, and no command
+            # still waits for it (the command waits minutes). Answering again could erase twice.
+            log.warning("privacy request too old to answer", extra={"request_id": str(request.request_id)})
+            return None
         event_id = answer_id(request.request_id, self.service)
         if session.exec(select(self.outbox.id).where(col(self.outbox.event_id) == event_id)).first() is not None:
             return None

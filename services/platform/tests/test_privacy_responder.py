@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -219,3 +219,13 @@ async def test_a_tombstone_in_the_outbox_is_published_as_a_null_value(db: Engine
     [published] = await records_on(kafka_bootstrap, topic)
     assert published.key == b"person-1" and published.value is None
     assert all(name != "frontdoor-tombstone" for name, _ in published.headers)
+
+
+def test_a_request_older_than_the_outbox_keeps_answers_is_not_answered_again(db: Engine) -> None:
+    """Its answer's outbox row may be purged already (7 days): a replay must not answer (or erase) again."""
+    hooks = Hooks()
+    late = NOW + default().of("outbox").period + timedelta(seconds=1)
+    with Session(db) as session:
+        assert responder(hooks).answer(session, request(PrivacyKind.ERASE, new_reply_keys()[1]), late) is None
+        session.commit()
+    assert hooks.erased == [] and answers(db) == []
