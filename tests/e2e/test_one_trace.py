@@ -4,7 +4,9 @@ notifications and outcomes services (each its own app, in this process, so
 one in-memory exporter sees every span) run against a broker of their own:
 the school's webhook arrives verified with a `traceparent` of the same trace,
 and every service's spans for it are exported in that trace (each hop's
-span is the child of the traceparent its event carried)."""
+span is the child of the traceparent its event carried), the child's data
+key on contacts.person-keys.v1 (published before the incident whose sealed
+fields it opens) included."""
 
 from __future__ import annotations
 
@@ -126,7 +128,7 @@ async def test_a_da_contact_is_one_trace_from_the_request_to_the_schools_webhook
     print(f"\nspans of the trace: {sorted(found)}")
     assert "POST /v1/contacts" in found  # the request's span (the FastAPI instrumentation)
     assert {"consume frontdoor.contacts.v1", "consume contacts.da-incident-reported.v1", "deliver",
-            "consume contacts.recorded.v1"} <= found, names
+            "consume contacts.recorded.v1", "consume contacts.person-keys.v1"} <= found, names
     webhook_body = json.loads(webhook.body)
     assert "traceparent" not in webhook_body  # the trace travels in the header, the body is the school's
 

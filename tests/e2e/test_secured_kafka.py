@@ -7,7 +7,9 @@ stack's CA, a principal per service and per outside system, the ACLs generated f
 - the authorization matrix, every principal x every declared topic x read/write (and every service x every
   service's consumer group), is what the declarations say, answered by the broker itself;
 - a client without credentials, with TLS but no SASL, or with a wrong password is refused (aiokafka, and
-  Debian's kcat as an independent client)."""
+  Debian's kcat as an independent client);
+- `frontdoor-stack privacy access` reads every service's answer from `privacy.replies.v1`, which no service
+  may read, as the stack's admin."""
 
 from __future__ import annotations
 
@@ -16,10 +18,12 @@ import json
 import random
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -80,13 +84,13 @@ def connection(stack: LocalStack, name: str) -> dict[str, Any]:
     return stack.access.connection(name).client_kwargs()
 
 
-def police_da_contact(school_urn: str, police_reference: str) -> dict[str, Any]:
+def police_da_contact(school_urn: str, police_reference: str, given_name: str = "Quibble") -> dict[str, Any]:
     now = datetime.now(UTC)
     return {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "urn:e2e:police-front-door",
             "type": "uk.gov.frontdoor.contact.submitted.v1", "time": now.isoformat(), "subject": "contact",
             "datacontenttype": "application/json", "data": {
                 "referrer_source": "police", "received_at": now.isoformat(),
-                "children": [{"ref": "child-1", "given_name": "Quibble", "family_name": "Testerton",
+                "children": [{"ref": "child-1", "given_name": given_name, "family_name": "Testerton",
                               "date_of_birth": (date.today() - timedelta(days=9 * 365)).isoformat(),
                               "postcode": "ZZ99 3QQ", "school_urn": school_urn}],
                 "adults": [{"ref": "adult-1", "given_name": "Parentina", "family_name": "Testerton",
@@ -114,11 +118,7 @@ async def recorded(stack: LocalStack, contact_id: str, timeout: float = 60.0) ->
     return found
 
 
-async def test_the_services_run_the_flow_on_the_secured_broker(stack: LocalStack) -> None:
-    assert stack.seeded is not None and stack.school_key is not None
-    school = stack.seeded.demo_school()
-    reference = f"SEC/{random.randrange(10**7):07d}/26"
-    event = police_da_contact(school.urn, reference)
+async def send_contact(stack: LocalStack, event: dict[str, Any]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, acks="all", enable_idempotence=True,
                                 **connection(stack, "front-door-systems"))
     await producer.start()
@@ -128,6 +128,13 @@ async def test_the_services_run_the_flow_on_the_secured_broker(stack: LocalStack
     finally:
         await producer.stop()
 
+
+async def test_the_services_run_the_flow_on_the_secured_broker(stack: LocalStack) -> None:
+    assert stack.seeded is not None and stack.school_key is not None
+    school = stack.seeded.demo_school()
+    reference = f"SEC/{random.randrange(10**7):07d}/26"
+    event = police_da_contact(school.urn, reference)
+    await send_contact(stack, event)
     contact_id = str(contact_id_for(event["source"], event["id"]))
     assert len(await recorded(stack, contact_id)) == 1  # contacts consumed it and published, as itself
 
@@ -146,6 +153,22 @@ async def test_the_services_run_the_flow_on_the_secured_broker(stack: LocalStack
         arrival = response.json() if response.status_code == 200 else None
         await asyncio.sleep(0.2)
     assert arrival is not None and arrival["verified"] is True
+
+
+async def test_the_privacy_command_reads_the_answers_as_the_stacks_admin(stack: LocalStack) -> None:
+    assert stack.seeded is not None
+    event = police_da_contact(stack.seeded.demo_school().urn, "SEC/0000001/26", given_name=f"Sec{uuid.uuid4().hex[:8]}")
+    await send_contact(stack, event)
+    assert len(await recorded(stack, str(contact_id_for(event["source"], event["id"])))) == 1
+    child = event["data"]["children"][0]
+    contacts = next(s for s in stack.services if s.name == "contacts")
+    done = subprocess.run([str(Path(sys.executable).parent / "frontdoor-stack"), "--run-dir", str(stack.root),
+                           "privacy", "access", "--given-name", child["given_name"], "--family-name", "Testerton",
+                           "--date-of-birth", child["date_of_birth"], "--postcode", child["postcode"], "--bootstrap",
+                           stack.bootstrap, "--contacts-url", contacts.base_url, "--timeout", "120"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "4 of 4 services answered" in done.stdout and child["given_name"] not in done.stdout + done.stderr
 
 
 # -- the authorization matrix ---------------------------------------------------------------------------------------

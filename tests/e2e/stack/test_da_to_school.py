@@ -4,7 +4,10 @@ built with the `cloudevents` SDK), reaches the child's school on the stack
 as `frontdoor-stack up` runs it: a Standard Webhooks delivery the demo
 school system verified (with the `standardwebhooks` library) within seconds,
 in that school's inbox and in no other school's; and acknowledging it
-publishes notifications.acknowledged.v1."""
+publishes notifications.acknowledged.v1. On its way the child's name, date
+of birth and the police reference never travel in clear after intake: the
+DA incident carries them sealed with the child's own key, which reached
+notifications alone (wrapped for it) on contacts.person-keys.v1."""
 
 from __future__ import annotations
 
@@ -22,7 +25,15 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from cloudevents.core.bindings.kafka import to_structured_event
 from cloudevents.core.v1.event import CloudEvent
 
-from frontdoor_contracts.topics import FRONTDOOR_CONTACTS, NOTIFICATIONS_ACKNOWLEDGED
+from frontdoor_contracts.contacts import DAIncidentReported, contact_id_for
+from frontdoor_contracts.errors import parse_event
+from frontdoor_contracts.personal import PersonKeyIssued
+from frontdoor_contracts.topics import (
+    CONTACTS_DA_INCIDENT_REPORTED,
+    CONTACTS_PERSON_KEYS,
+    FRONTDOOR_CONTACTS,
+    NOTIFICATIONS_ACKNOWLEDGED,
+)
 from frontdoor_stack.seed import WEBHOOK
 from frontdoor_stack.stack import RECEIVER, LocalStack
 
@@ -96,6 +107,31 @@ async def acknowledged_events(bootstrap: str, notification_id: str, timeout: flo
     return found
 
 
+async def records_of(bootstrap: str, topic: str) -> list[tuple[bytes | None, bytes | None]]:
+    """(key, value) of every record on `topic` now."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
+    await consumer.start()
+    found: list[tuple[bytes | None, bytes | None]] = []
+    try:
+        while batch := await consumer.getmany(timeout_ms=1500):
+            found += [(r.key, r.value) for records in batch.values() for r in records]
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def sealed_on_the_way(bootstrap: str, contact_id: str, police_reference: str) -> None:
+    """The contact's DA incident holds nothing personal in clear; its child's key went to notifications alone."""
+    [raw] = [v for _, v in await records_of(bootstrap, CONTACTS_DA_INCIDENT_REPORTED.name)
+             if v and contact_id.encode() in v]
+    assert GIVEN_NAME.encode() not in raw and b"Testerton" not in raw and police_reference.encode() not in raw
+    [child] = parse_event(raw, DAIncidentReported).data.children
+    assert child.personal.key_id == child.child_id and child.present is True
+    [key] = [v for k, v in await records_of(bootstrap, CONTACTS_PERSON_KEYS.name) if k == str(child.child_id).encode()]
+    assert key is not None and set(parse_event(key, PersonKeyIssued).data.wrapped) == {"notifications"}
+
+
 def school_key(stack: LocalStack, urn: str) -> str:
     notifications = next(p for p in stack.processes if p.spec.name == "notifications")
     return notifications.create_client(f"e2e-school-{urn}", "school", scope=urn)
@@ -110,7 +146,8 @@ async def test_a_police_da_contact_reaches_its_school_verified_and_no_other_scho
     theirs = {"Authorization": f"Bearer {school_key(stack, other.urn)}"}
     police_reference = f"E2E/{random.randrange(10**7):07d}/26"
 
-    published = await publish(stack.bootstrap, police_da_contact(school.urn, police_reference))
+    contact = police_da_contact(school.urn, police_reference)
+    published = await publish(stack.bootstrap, contact)
 
     def in_inbox(headers: dict[str, str]) -> dict[str, Any] | None:
         items = httpx.get(f"{notifications_url}/v1/inbox", headers=headers, timeout=10).json()
@@ -124,6 +161,8 @@ async def test_a_police_da_contact_reaches_its_school_verified_and_no_other_scho
     assert item is not None, "the notification never reached the school's inbox"
     notification_id = item["notification_id"]
     assert item["notice"]["given_name"] == GIVEN_NAME and item["notice"]["child_present"] is True
+    await sealed_on_the_way(stack.bootstrap, str(contact_id_for(str(contact.get_source()), str(contact.get_id()))),
+                            police_reference)
     arrival = await poll(lambda: arrival_of(notification_id))
     assert arrival is not None, "no verified webhook reached the demo school system"
     latency = arrival["received_at"] - published

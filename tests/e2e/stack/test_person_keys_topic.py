@@ -1,8 +1,9 @@
 """The stack tool makes the compacted person-key topic as declared and keeps it so: created compacted with
 its tombstone and segment settings and the schedule's retention; a copy whose cleanup policy drifted to
 delete (say, made by hand) is set back to every declared config, and then left alone; a tombstone (a null
-value under a person's id) is taken and read back as null. The privacy topics are there, one partition
-each, on the schedule's 30 days."""
+value under a person's id) is taken and read back as null, and once compaction has run (forced on a copy of
+the topic: segments rolled after a second) the key record before it is gone and the tombstone stays. The
+privacy topics are there, one partition each, on the schedule's 30 days."""
 
 from __future__ import annotations
 
@@ -98,3 +99,43 @@ async def test_a_tombstone_is_taken_by_the_compacted_topic_and_read_back_as_null
     finally:
         await consumer.stop()
     assert records and records[0].key == person and records[0].value is None
+
+
+async def partition_records(bootstrap: str, partition: TopicPartition) -> list[tuple[bytes | None, bytes | None]]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign([partition])
+        await consumer.seek_to_beginning(partition)
+        end = (await consumer.end_offsets([partition]))[partition]
+        found: list[tuple[bytes | None, bytes | None]] = []
+        while await consumer.position(partition) < end:
+            records = (await consumer.getmany(partition, timeout_ms=1000)).get(partition, [])
+            found += [(r.key, r.value) for r in records if r.offset < end]
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def test_compaction_removes_an_erased_persons_key_and_keeps_the_tombstone(kafka_bootstrap: str) -> None:
+    quick = {**CONTACTS_PERSON_KEYS.configs, "segment.ms": "1000", "min.cleanable.dirty.ratio": "0.01"}
+    spec = dataclasses.replace(CONTACTS_PERSON_KEYS, name=f"scratch-person-keys-{uuid.uuid4().hex[:8]}",
+                               partitions=1, configs=quick)
+    await ensure_topics(kafka_bootstrap, [spec])
+    partition, person = TopicPartition(spec.name, 0), str(uuid.uuid4()).encode()
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(spec.name, b'{"the wrapped keys": "..."}', key=person)
+        await producer.send_and_wait(spec.name, None, key=person)  # erased
+        await asyncio.sleep(1.5)
+        await producer.send_and_wait(spec.name, None, key=str(uuid.uuid4()).encode())  # rolls the segment
+    finally:
+        await producer.stop()
+    left: list[bytes | None] = []
+    for _ in range(120):  # the log cleaner looks every 15 s when it has nothing to do
+        left = [value for key, value in await partition_records(kafka_bootstrap, partition) if key == person]
+        if left == [None]:
+            break
+        await asyncio.sleep(1.0)
+    assert left == [None]
