@@ -45,6 +45,7 @@ class Contacts:
     status: int = 202
     answering: tuple[str, ...] = SERVICES
     bodies: list[dict[str, Any]] = field(default_factory=list)
+    accepted: dict[str, Any] | None = None  # a 202 body of its own instead of the real one
 
     def answers(self, body: dict[str, Any], request_id: uuid.UUID) -> list[bytes]:
         now = datetime.now(UTC)
@@ -71,6 +72,8 @@ class Contacts:
         self.bodies.append(body)
         if self.status == 404:
             return 404, {"title": "no person matches"}
+        if self.accepted is not None:
+            return 202, self.accepted
         if self.status == 422:
             return 422, {"title": "Unprocessable Content", "status": 422, "errors": [
                 {"field": "nhs_number", "reason": "value_error", "message": "NHS number fails the modulus 11 check"}]}
@@ -182,6 +185,15 @@ def test_a_refused_request_writes_nothing(contacts: tuple[Contacts, str], kafka_
     err = capsys.readouterr().err
     assert code == 1 and message in err and NHS not in err
     assert exports(tmp_path) == []
+
+
+def test_an_accepted_request_without_its_id_stops_the_command(
+        contacts: tuple[Contacts, str], kafka_bootstrap: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    stand_in, url = contacts
+    stand_in.accepted = {"people": 1}
+    code = privacy(tmp_path, url, kafka_bootstrap, "access", "--nhs-number", NHS, "--timeout", "5")
+    assert code == 1 and "202 without a request id" in capsys.readouterr().err and exports(tmp_path) == []
 
 
 def test_a_wrong_key_is_named_as_such(contacts: tuple[Contacts, str], kafka_bootstrap: str, tmp_path: Path,

@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 
 import httpx
 from aiokafka.errors import KafkaError
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from frontdoor_contracts import retention
 from frontdoor_contracts.personal import new_reply_keys
@@ -96,6 +97,18 @@ def _refusal(response: httpx.Response) -> tuple[str, int]:
     return f"contacts refused the request ({response.status_code}){named}", 1
 
 
+def _accepted(response: httpx.Response) -> tuple[dict[str, Any], uuid.UUID, tuple[str, ...]] | None:
+    """Contacts' 202: its body, the request id and the services that will answer (all four unless it says)."""
+    try:
+        asked = response.json()
+        request_id = uuid.UUID(str(asked["request_id"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+    services = asked.get("services")
+    named = tuple(str(s) for s in services) if isinstance(services, list) and services else ALL_SERVICES
+    return asked, request_id, named
+
+
 def people_count(asked: dict[str, Any]) -> int:
     """How many people the request is about (contacts says how many; a list of ids is counted)."""
     people = asked.get("people")
@@ -123,9 +136,12 @@ async def ask(order: PrivacyOrder, contacts_url: str, key: str, bootstrap: str, 
             message, code = _refusal(response)
             say(f"frontdoor-stack privacy: {message}")
             return code
-        asked = response.json()
-        request_id = uuid.UUID(str(asked["request_id"]))
-        expected = tuple(asked.get("services") or ALL_SERVICES)
+        accepted = _accepted(response)
+        if accepted is None:
+            say("frontdoor-stack privacy: contacts answered 202 without a request id; the answers cannot be told "
+                "apart from others")
+            return 1
+        asked, request_id, expected = accepted
         count = people_count(asked)
         say(f"request {request_id} ({order.kind.value}) sent about {count} {'person' if count == 1 else 'people'}; "
             f"waiting up to {order.timeout:g} s for {', '.join(expected)}")
@@ -138,7 +154,7 @@ async def ask(order: PrivacyOrder, contacts_url: str, key: str, bootstrap: str, 
 
 
 def finish(order: PrivacyOrder, request_id: uuid.UUID, asked: dict[str, Any], answers: Answers,
-           private_key: Any, run_dir: Path) -> int:
+           private_key: X25519PrivateKey, run_dir: Path) -> int:
     made = export.assemble(request_id, order.kind, asked, answers.by_service, answers.missing, private_key,
                            _schedule())
     directory = order.out or run_dir / "privacy" / str(request_id)
