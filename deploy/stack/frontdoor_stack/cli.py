@@ -137,6 +137,8 @@ def cmd_topics(args: argparse.Namespace) -> int:
         print(f"created  {name}")
     for name in result.existing:
         print(f"exists   {name}")
+    for name in result.configs_set:
+        print(f"set      {name} (its configs differed from the declaration)")
     for name in result.mismatched:
         print(f"WARNING  {name} exists with a different partition count than declared")
     return 0
