@@ -65,8 +65,7 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
         args.report.write_text(report + "\n")
     else:
         print(report)
-    print(f"rebuilt {done.families} families from {done.records} records: read in {done.read_seconds:.1f} s, "
-          f"applied in {done.apply_seconds:.1f} s", file=sys.stderr)
+    print(done.summary(), file=sys.stderr)
     engine.dispose()
     return 0
 

@@ -3,21 +3,33 @@ the read model, the family views) rebuilt from the input topics from their
 first offset into a database of its own, nothing published, with a
 progress bar; then the KPI report of a period, to compare with the live one.
 
-The records of every topic are read up to the end offsets seen at the
-start and applied in the order the broker stored them (record timestamp,
-then topic, partition and offset), which is close to the order the live
-stream saw them in; the rules judge by the events' own times, so the
-pictures come out the same."""
+The records of every input partition are read up to the end offsets seen
+at the start and applied in the order the broker stored them (record
+timestamp, then topic, partition and offset), which is close to the order
+the live stream saw them in; the rules judge by the events' own times, so
+the pictures come out the same.
+
+The records stream through; none is kept: the partitions, each in offset
+order, are merged by that key (a k-way merge, `merge.py`) a chunk of each
+at a time (`partitions.py`) and applied `BATCH` at a time, each batch in
+one transaction. The records held at once are bounded by the partitions
+times the chunk (36 x 500) plus a batch, whatever the number of records.
+The order is exactly that of one sort of every record by the key whenever
+no partition's timestamps go back (they are the producers' clocks); a
+record below one applied before it is applied in its partition's order
+(as the live stream reads it) and counted (`Rebuilt.behind`, printed).
+What grows with the data is the families' pictures, held in a dict as the
+live stream holds them in its tables."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from operator import itemgetter
 
-from aiokafka import AIOKafkaConsumer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -32,107 +44,102 @@ from ..readmodel.apply import buffered
 from ..readmodel.report import kpi_report
 from ..readmodel.report_models import KpiReport
 from . import ledger
+from .merge import Merge
+from .partitions import CHUNK, InputPartitions, Ordered
 from .processor import INPUT_TOPICS, Processor
 
-BATCH = 2000
+BATCH = 2000  # records applied in one transaction; also the families whose views are written in one
 
 
 @dataclass(frozen=True)
 class Rebuilt:
     records: int
     families: int
-    read_seconds: float
-    apply_seconds: float
+    read_seconds: float  # reading and merging the partitions
+    apply_seconds: float  # applying the batches, the last review and the views
+    peak_held: int = 0  # the most records held at once (the partitions' chunks and a batch)
+    behind: int = 0  # records applied after one with a later broker time (0: exactly the one sort's order)
+
+    def summary(self) -> str:
+        behind = (f"; {self.behind} records had a broker time below one applied before them (applied in "
+                  "their partition's order)" if self.behind else "")
+        return (f"rebuilt {self.families} families from {self.records} records: read in {self.read_seconds:.1f} s, "
+                f"applied in {self.apply_seconds:.1f} s; at most {self.peak_held} records held at once{behind}")
 
 
-async def read_all(bootstrap: str, topics: tuple[str, ...], advance: Callable[[int], None],
-                   total: Callable[[int], None], security: KafkaSecurity = PLAINTEXT) -> list[tuple[int, Incoming]]:
-    """Every record of `topics` up to their end offsets now, with its timestamp."""
-    known = set(await _existing(bootstrap, security))
-    consumer = AIOKafkaConsumer(*[t for t in topics if t in known], bootstrap_servers=bootstrap,
-                                **security.client_kwargs(),
-                                enable_auto_commit=False, group_id=None, auto_offset_reset="earliest",
-                                max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024)
-    await consumer.start()  # no group: every partition of the topics is assigned here
-    try:
-        for _ in range(100):
-            if consumer.assignment() or not known:
-                break
-            await asyncio.sleep(0.1)
-        partitions = sorted(consumer.assignment())
-        if not partitions:
-            return []
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        starts = await consumer.beginning_offsets(partitions)
-        total(sum(ends[tp] - starts[tp] for tp in partitions))
-        remaining = {tp for tp in partitions if ends[tp] > starts[tp]}
-        records: list[tuple[int, Incoming]] = []
-        while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=1000, max_records=10_000)
-            for tp, got in batch.items():
-                for r in got:
-                    if r.offset < ends[tp]:
-                        records.append((r.timestamp, Incoming(r.topic, r.partition, r.offset, r.key, r.value,
-                                                              tuple(r.headers or ()))))
-                advance(len(got))
-                if got and got[-1].offset >= ends[tp] - 1:
-                    remaining.discard(tp)
-            for tp in list(remaining):
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
-        return records
-    finally:
-        await consumer.stop()
+class Projections:
+    """What a rebuild builds, a batch at a time: the families' pictures in a dict (nothing published), the
+    SQL side of each batch in one transaction."""
 
+    def __init__(self, engine: Engine, th: Thresholds, source_uri: str, now: datetime):
+        self.engine, self.th, self.now = engine, th, now
+        self.families: dict[str, Family] = {}
+        self.processor = Processor(self.families, {}, th, source_uri, objects=True)
 
-async def _existing(bootstrap: str, security: KafkaSecurity) -> set[str]:
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, **security.client_kwargs())
-    await probe.start()
-    try:
-        return set(await probe.topics())
-    finally:
-        await probe.stop()
-
-
-def apply_all(engine: Engine, records: list[tuple[int, Incoming]], th: Thresholds, source_uri: str,
-              now: datetime, advance: Callable[[int], None]) -> int:
-    records.sort(key=lambda r: (r[0], r[1].topic, r[1].partition, r[1].offset))
-    families: dict[str, Family] = {}
-    processor = Processor(families, {}, th, source_uri, objects=True)
-    for start in range(0, len(records), BATCH):
-        chunk = records[start:start + BATCH]
-        steps = [processor.step(incoming) for _, incoming in chunk]
-        with Session(for_writing(engine)) as session:
+    def apply(self, records: Sequence[Incoming]) -> None:
+        steps = [self.processor.step(incoming) for incoming in records]
+        with Session(for_writing(self.engine)) as session:
             with buffered(session):
-                ledger.record(session, steps, th, now, publish=False, views=False)
+                ledger.record(session, steps, self.th, self.now, publish=False, views=False)
             session.commit()
-        processor.commit()
-        advance(len(chunk))
-    final = processor.review_all(now)
-    with Session(for_writing(engine)) as session:
-        with buffered(session):
-            ledger.record(session, [final], th, now, publish=False, views=False)
-        for family in families.values():
-            ledger.write_view(session, family, th, now)
-        session.commit()
-    processor.commit()
-    return len(families)
+        self.processor.commit()
+
+    def finish(self) -> int:
+        """Every family reviewed as of now (a sustain or quiet period ended), then every family's view
+        written, `BATCH` families a transaction; how many families."""
+        final = self.processor.review_all(self.now)
+        with Session(for_writing(self.engine)) as session:
+            with buffered(session):
+                ledger.record(session, [final], self.th, self.now, publish=False, views=False)
+            session.commit()
+        self.processor.commit()
+        families = list(self.families.values())
+        for start in range(0, len(families), BATCH):
+            with Session(for_writing(self.engine)) as session:
+                for family in families[start:start + BATCH]:
+                    ledger.write_view(session, family, self.th, self.now)
+                session.commit()
+        return len(families)
+
+
+async def replay(inputs: InputPartitions, projections: Projections, advance: Callable[[int], None],
+                 batch_size: int = BATCH) -> Rebuilt:
+    """Every record of the open `inputs`, merged and applied `batch_size` at a time; the final review and
+    the views not yet (`projections.finish()`)."""
+    merge: Merge[Ordered] = Merge(inputs.sources(), key=itemgetter(0))
+    apply_seconds = 0.0
+    began = time.perf_counter()
+    async for batch in merge.batches(batch_size):
+        applying = time.perf_counter()
+        projections.apply([incoming for _, incoming in batch])
+        apply_seconds += time.perf_counter() - applying
+        advance(len(batch))
+    read_seconds = time.perf_counter() - began - apply_seconds
+    return Rebuilt(merge.count, 0, read_seconds, apply_seconds, merge.peak, merge.behind)
+
+
+async def _read_and_apply(bootstrap: str, security: KafkaSecurity, projections: Projections, chunk: int,
+                          advance: Callable[[int], None], total: Callable[[int], None]) -> Rebuilt:
+    began = time.perf_counter()
+    async with InputPartitions(bootstrap, INPUT_TOPICS, security, chunk=chunk) as inputs:
+        total(inputs.total)
+        opened = time.perf_counter() - began
+        done = await replay(inputs, projections, advance)
+    return replace(done, read_seconds=opened + done.read_seconds)
 
 
 def rebuild(bootstrap: str, engine: Engine, th: Thresholds, source_uri: str, now: datetime, *,
-            show: bool = True, security: KafkaSecurity = PLAINTEXT) -> Rebuilt:
+            show: bool = True, security: KafkaSecurity = PLAINTEXT, chunk: int = CHUNK) -> Rebuilt:
+    projections = Projections(engine, th, source_uri, now)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   disable=not show) as progress:
-        reading = progress.add_task("reading the topics", total=None)
+        task = progress.add_task("rebuilding from the topics", total=None)
+        done = asyncio.run(_read_and_apply(bootstrap, security, projections, chunk,
+                                           lambda n: progress.advance(task, n),
+                                           lambda n: progress.update(task, total=n)))
         began = time.perf_counter()
-        records = asyncio.run(read_all(bootstrap, INPUT_TOPICS, lambda n: progress.advance(reading, n),
-                                       lambda n: progress.update(reading, total=n), security))
-        read_seconds = time.perf_counter() - began
-        applying = progress.add_task("rebuilding the projections", total=len(records))
-        began = time.perf_counter()
-        families = apply_all(engine, records, th, source_uri, now, lambda n: progress.advance(applying, n))
-    return Rebuilt(len(records), families, read_seconds, time.perf_counter() - began)
+        families = projections.finish()
+    return replace(done, families=families, apply_seconds=done.apply_seconds + time.perf_counter() - began)
 
 
 def report_of(engine: Engine, start: datetime, end: datetime, now: datetime) -> KpiReport:
