@@ -1,5 +1,9 @@
 """Trigger or command in -> case change -> events out, in one transaction.
-The rules are the domain's; this module stores and announces."""
+The rules are the domain's; this module stores and announces.
+
+Several workers and the API change cases at once (README, "Several workers"): a trigger or a merge holds its
+families first (`family_locks`), and every change reads its cases locked, so each decision (open a case or
+join one, merge, a move, an SLA warning) is made on what is committed, once."""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from frontdoor_contracts.topics import (
 from frontdoor_contracts.vocabulary import AgencyKind, ClosureOutcome, OfferAnswer
 from frontdoor_platform import outbox
 
-from . import outgoing, store
+from . import family_locks, outgoing, store
 from .domain.calendar import BankHolidays, TargetPolicy
 from .domain.cases import Case
 from .domain.families import TriggerOutcome, apply_trigger, merge_family_cases
@@ -58,29 +62,35 @@ def _event_id(case: Case, kind: str) -> str:
     return str(uuid.uuid5(case.case_id, kind))
 
 
+OPEN_ATTEMPTS = 3  # a case opened by another writer meanwhile is read and joined (the family's lock makes it rare)
+
+
 def on_trigger(session: Session, trigger: Trigger, rules: Rules, now: datetime) -> tuple[TriggerOutcome, Case]:
     """Open the family's case, attach to its open one, or (a redelivery) do nothing."""
-    family_id = store.family_now(session, trigger.family_id)
+    family_id = family_locks.hold_one(session, trigger.family_id)
     if family_id != trigger.family_id:  # published before its family was found to be part of another
         trigger = replace(trigger, family_id=family_id)
-    result = apply_trigger(store.family_cases(session, trigger.family_id), trigger, opened_at=now,
-                           policy=rules.target, bank_holidays=rules.bank_holidays)
-    case = result.case
-    if result.outcome is TriggerOutcome.DUPLICATE:
-        return result.outcome, case
-    store.save_case(session, case)
-    if result.outcome is TriggerOutcome.OPENED:
-        _emit(session, rules, ALLOCATION_CASE_OPENED.name, case, outgoing.case_opened(case), case.started_at, now,
-              _event_id(case, "opened"))
-        store.add_timeline(session, case.case_id, now, "opened", source=trigger.source.value,
-                           started_at=case.started_at.isoformat(), due_at=case.due_at.isoformat())
-    else:
-        store.add_timeline(session, case.case_id, now, "trigger_attached", source=trigger.source.value)
-    return result.outcome, case
+    for _ in range(OPEN_ATTEMPTS):
+        result = apply_trigger(store.family_cases(session, trigger.family_id, lock=True), trigger, opened_at=now,
+                               policy=rules.target, bank_holidays=rules.bank_holidays)
+        case = result.case
+        if result.outcome is TriggerOutcome.DUPLICATE:
+            return result.outcome, case
+        if result.outcome is TriggerOutcome.ATTACHED:
+            store.save_case(session, case)
+            store.add_timeline(session, case.case_id, now, "trigger_attached", source=trigger.source.value)
+            return result.outcome, case
+        if store.insert_case(session, case):
+            _emit(session, rules, ALLOCATION_CASE_OPENED.name, case, outgoing.case_opened(case), case.started_at,
+                  now, _event_id(case, "opened"))
+            store.add_timeline(session, case.case_id, now, "opened", source=trigger.source.value,
+                               started_at=case.started_at.isoformat(), due_at=case.due_at.isoformat())
+            return result.outcome, case
+    raise store.StaleCase(str(trigger.case_id))
 
 
 def _change(session: Session, case_id: uuid.UUID, move: Callable[[Case], Case]) -> tuple[Case, Case]:
-    before = store.get_case(session, case_id)
+    before = store.get_case(session, case_id, lock=True)
     if before is None:
         raise CaseNotFound(str(case_id))
     after = move(before)
@@ -148,7 +158,7 @@ def sla_sweep(session: Session, rules: Rules, now: datetime) -> list[tuple[uuid.
     from stored state: after downtime this catches up, each exactly once."""
     emitted: list[tuple[uuid.UUID, SlaEvent]] = []
     horizon = now + rules.sla.due_soon_lead + timedelta(seconds=1)
-    for case in store.cases_awaiting_offer_due_by(session, horizon):
+    for case in store.cases_awaiting_offer_due_by(session, horizon, lock=True):  # another sweep's: skipped
         for kind in case.sla_owed(now, rules.sla):
             _emit(session, rules, SLA_TOPICS[kind], case, outgoing.sla_event(case, kind), now, now,
                   sla_event_id(case.case_id, kind))
@@ -162,22 +172,21 @@ def sla_sweep(session: Session, rules: Rules, now: datetime) -> list[tuple[uuid.
 def on_families_merged(session: Session, family_id: uuid.UUID, merged: Sequence[uuid.UUID], now: datetime) -> int:
     """The merged families' cases become `family_id`'s, and its open cases one
     (the earliest keeps the clock). Returns how many cases changed (0 on a redelivery)."""
-    family_id = store.family_now(session, family_id)  # the remaining family may itself have been merged since
-    merged = [store.family_now(session, f) if f != family_id else f for f in merged]
+    now_part_of = family_locks.hold(session, [family_id, *merged])
+    family_id = now_part_of[family_id]  # the remaining family may itself have been merged since
+    merged = [now_part_of[f] for f in merged]
     store.add_family_aliases(session, family_id, merged, now)
     families = [family_id, *(f for f in merged if f != family_id)]
-    before = [case for family in families for case in store.family_cases(session, family)]
+    before = [case for family in families for case in store.family_cases(session, family, lock=True)]
     after = merge_family_cases(before, family_id, set(merged))
-    changed = 0
-    for old, new in zip(before, after, strict=True):
-        if old == new:
-            continue
+    changes = [(old, new) for old, new in zip(before, after, strict=True) if old != new]
+    # The cases that close first: one open case per family holds after every statement, not only at commit.
+    for old, new in sorted(changes, key=lambda change: change[1].is_open):
         store.save_case(session, new)
-        changed += 1
         if new.merged_into is not None and old.merged_into is None:
             store.add_timeline(session, new.case_id, now, "merged_into", into_case_id=str(new.merged_into))
         elif old.family_id != new.family_id:
             store.add_timeline(session, new.case_id, now, "family_merged", family_id=str(family_id))
         if len(new.triggers) > len(old.triggers):
             store.add_timeline(session, new.case_id, now, "case_joined", triggers=len(new.triggers) - len(old.triggers))
-    return changed
+    return len(changes)

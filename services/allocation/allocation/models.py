@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text
+from sqlalchemy import JSON, Column, Index, Text, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col
 
@@ -36,6 +36,12 @@ class CaseRow(AllocationTable, table=True):
     due_at: datetime = Field(sa_column=utc_column(index=True))
     version: int = 1
     document: str = Field(sa_column=Column(Text, nullable=False))
+
+
+# One open case per family, kept by the database whatever several workers do at once (migration 0008).
+OPEN = "is_open"
+Index("ux_cases_one_open_per_family", col(CaseRow.family_id), unique=True, sqlite_where=text(OPEN),
+      postgresql_where=text(OPEN))
 
 
 class TimelineEntry(AllocationTable, table=True):

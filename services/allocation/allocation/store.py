@@ -1,17 +1,25 @@
 """Queries on the allocation service's tables. Callers own the transaction.
 A case is stored whole as the JSON document of the domain `Case`
-(`dump_case`, `load_case`), beside the columns the board queries on."""
+(`dump_case`, `load_case`), beside the columns the board queries on.
+
+Several writers: a read with `lock=True` takes the cases' row locks (PostgreSQL `SELECT ... FOR UPDATE`;
+SQLite's writer holds the whole database already) and reads them as committed, not as this session last
+saw them; a case is inserted only if no case with its id and no other open case of its family is there
+(`insert_case`: the partial unique index `ux_cases_one_open_per_family`), and updated only at the version it
+was read at (`save_case`)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import func, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from .domain.cases import Case
 from .models import CaseRow, FamilyAlias, TimelineEntry
@@ -42,13 +50,22 @@ def _loaded(session: Session, rows: Sequence[CaseRow]) -> list[Case]:
     return cases
 
 
-def get_case(session: Session, case_id: uuid.UUID) -> Case | None:
-    found = _loaded(session, session.exec(select(CaseRow).where(CaseRow.case_id == case_id)).all())
+def _locked(query: SelectOfScalar[CaseRow], lock: bool, skip_locked: bool = False) -> SelectOfScalar[CaseRow]:
+    """The rows locked for this transaction (PostgreSQL; ignored on SQLite) and read as they are now."""
+    if not lock:
+        return query
+    return query.with_for_update(skip_locked=skip_locked).execution_options(populate_existing=True)
+
+
+def get_case(session: Session, case_id: uuid.UUID, *, lock: bool = False) -> Case | None:
+    query = _locked(select(CaseRow).where(CaseRow.case_id == case_id), lock)
+    found = _loaded(session, session.exec(query).all())
     return found[0] if found else None
 
 
-def family_cases(session: Session, family_id: uuid.UUID) -> list[Case]:
-    return _loaded(session, session.exec(select(CaseRow).where(CaseRow.family_id == family_id)).all())
+def family_cases(session: Session, family_id: uuid.UUID, *, lock: bool = False) -> list[Case]:
+    query = _locked(select(CaseRow).where(CaseRow.family_id == family_id).order_by(col(CaseRow.case_id)), lock)
+    return _loaded(session, session.exec(query).all())
 
 
 def open_cases(session: Session) -> list[Case]:
@@ -63,10 +80,27 @@ def open_family_cases(session: Session, family_id: uuid.UUID) -> list[Case]:
     return _loaded(session, session.exec(query).all())
 
 
-def cases_awaiting_offer_due_by(session: Session, moment: datetime) -> list[Case]:
-    """Open cases without an offer whose due time is at or before `moment`."""
+def cases_awaiting_offer_due_by(session: Session, moment: datetime, *, lock: bool = False) -> list[Case]:
+    """Open cases without an offer whose due time is at or before `moment`; with `lock`, only those no
+    other transaction holds (skipped, not waited for: another worker's sweep has them)."""
     query = select(CaseRow).where(col(CaseRow.status).in_(("open", "allocated")), col(CaseRow.due_at) <= moment)
-    return _loaded(session, session.exec(query).all())
+    return _loaded(session, session.exec(_locked(query.order_by(col(CaseRow.case_id)), lock, skip_locked=True)).all())
+
+
+def insert_case(session: Session, case: Case) -> bool:
+    """Insert a new case; False, inserting nothing, when a case with its id or another open case of its
+    family is there (committed by another writer: PostgreSQL waits for it to commit or roll back)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = {"case_id": case.case_id, "family_id": case.family_id, "status": case.status.value,
+              "is_open": case.is_open, "source": case.source.value, "started_at": case.started_at,
+              "due_at": case.due_at, "version": 1, "document": dump_case(case)}
+    inserted = session.execute(insert(CaseRow).values(**values).on_conflict_do_nothing()
+                               .returning(col(CaseRow.case_id))).first()
+    if inserted is None:
+        return False
+    session.info.setdefault("case_versions", {})[case.case_id] = 1
+    return True
 
 
 def save_case(session: Session, case: Case) -> None:
@@ -75,11 +109,8 @@ def save_case(session: Session, case: Case) -> None:
     versions: dict[uuid.UUID, int] = session.info.setdefault("case_versions", {})
     read_at = versions.get(case.case_id)
     if read_at is None:
-        session.add(CaseRow(case_id=case.case_id, family_id=case.family_id, status=case.status.value,
-                            is_open=case.is_open, source=case.source.value, started_at=case.started_at,
-                            due_at=case.due_at, version=1, document=dump_case(case)))
-        session.flush()
-        versions[case.case_id] = 1
+        if not insert_case(session, case):
+            raise StaleCase(str(case.case_id))
         return
     result = session.execute(
         update(CaseRow)
@@ -123,14 +154,31 @@ def lead_organisations_by_kind(session: Session) -> dict[str, int]:
     return {kind: len(ids) for kind, ids in sorted(seen.items())}
 
 
+def families_now(session: Session, family_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """The family each of these is part of now (itself, unless it was merged; followed through merges of
+    merges), as committed when asked: one query a step of the longest chain."""
+    now = {family_id: family_id for family_id in family_ids}
+    seen = {family_id: {family_id} for family_id in family_ids}
+    moving = set(now)
+    while moving:
+        query = select(FamilyAlias.merged_family_id, FamilyAlias.family_id).where(
+            col(FamilyAlias.merged_family_id).in_({now[f] for f in moving}))
+        into = {merged: target for merged, target in session.exec(query).all()}
+        still = set()
+        for family_id in moving:
+            target = into.get(now[family_id])
+            if target is not None and target not in seen[family_id]:
+                now[family_id] = target
+                seen[family_id].add(target)
+                still.add(family_id)
+        moving = still
+    return now
+
+
 def family_now(session: Session, family_id: uuid.UUID) -> uuid.UUID:
     """The family `family_id` is part of now (itself, unless it was merged;
     followed through merges of merges)."""
-    seen = {family_id}
-    while (alias := session.get(FamilyAlias, family_id)) is not None and alias.family_id not in seen:
-        family_id = alias.family_id
-        seen.add(family_id)
-    return family_id
+    return families_now(session, [family_id])[family_id]
 
 
 def add_family_aliases(session: Session, family_id: uuid.UUID, merged: Sequence[uuid.UUID], now: datetime) -> None:

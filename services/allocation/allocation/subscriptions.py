@@ -1,11 +1,13 @@
 """The Kafka topics this service consumes, a kit `Route` each: every trigger
 topic decoded (by `incoming`) to a domain trigger, or to nothing (a decision
 that opens no case), and applied to the family's case; families merged; and
-privacy requests, answered by the kit's responder (`privacy`)."""
+privacy requests, answered by the kit's responder (`privacy`). Each route's prefetch names the families its
+records in the batch touch (`family_locks.expect`), so the batch's first change holds them all, in one order,
+whichever worker reads which partition."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlmodel import Session
@@ -25,7 +27,7 @@ from frontdoor_contracts.topics import (
 from frontdoor_platform.privacy import add_privacy_route
 from frontdoor_platform.routes import Consumed, Route, Routes
 
-from . import handlers, privacy
+from . import family_locks, handlers, privacy
 from .domain.families import TriggerOutcome
 from .domain.transitions import IllegalTransition
 from .domain.triggers import Trigger
@@ -42,6 +44,14 @@ def _decoder(model: type[EventData], to_trigger: Callable[[Any], Trigger | None]
         return event, to_trigger(event)
 
     return decode
+
+
+def _expect_triggers(session: Session, batch: Sequence[Decoded]) -> None:
+    family_locks.expect(session, (trigger.family_id for _, trigger in batch if trigger is not None))
+
+
+def _expect_merges(session: Session, batch: Sequence[CloudEvent[FamiliesMerged]]) -> None:
+    family_locks.expect(session, (f for event in batch for f in (event.data.family_id, *event.data.merged_family_ids)))
 
 
 def routes(rules: handlers.Rules, metrics: Metrics, schedule: Schedule) -> Routes:
@@ -66,7 +76,7 @@ def routes(rules: handlers.Rules, metrics: Metrics, schedule: Schedule) -> Route
             metrics.triggers_attached.labels(trigger.source.value).inc()
 
     def route(model: type[EventData], to_trigger: Callable[[Any], Trigger | None]) -> Route[Decoded, Applied]:
-        return Route(decode=_decoder(model, to_trigger), apply=apply, after_commit=count,
+        return Route(decode=_decoder(model, to_trigger), apply=apply, prefetch=_expect_triggers, after_commit=count,
                      trace=lambda decoded: (decoded[0].id, decoded[0].traceparent),
                      describe=lambda applied: {"outcome": applied[1].value if applied else "no_case"})
 
@@ -77,6 +87,7 @@ def routes(rules: handlers.Rules, metrics: Metrics, schedule: Schedule) -> Route
         Routes()
         .add(CONTACTS_FAMILIES_MERGED.name, Route(
             decode=lambda raw: parse_event(raw, FamiliesMerged, lenient=True), apply=apply_merge,
+            prefetch=_expect_merges,
             after_commit=lambda changed: metrics.families_merged.inc() if changed else None,
             trace=lambda event: (event.id, event.traceparent), describe=lambda changed: {"cases_changed": changed}))
         .add(CONTACTS_DECIDED.name, route(ContactDecided, lambda e: trigger_from_decided(e, rules.nfa)))
