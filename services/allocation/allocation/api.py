@@ -116,7 +116,9 @@ def _not_future(rt: Runtime, moment: datetime | None, field: str) -> datetime:
 def _move(rt: Runtime, db: Session, who: Caller, done: tuple[str, BaseModel | None], action: Any,
           case_id: uuid.UUID, *args: Any, **kwargs: Any) -> Case:
     """Apply `action` to the case and audit it as `done` (the action code, the body) in one transaction."""
-    before = _visible(store.get_case(db, case_id), _agency_of(who, reading=False))
+    # The case's row held until the commit: a move racing another (or a trigger, or a merge) waits for it and
+    # is judged on what it left (a move it no longer allows is 409), so no update is lost.
+    before = _visible(store.get_case(db, case_id, lock=True), _agency_of(who, reading=False))
     try:
         case: Case = action(db, case_id, *args, **kwargs)
         code, body = done
