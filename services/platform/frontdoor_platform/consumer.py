@@ -42,7 +42,7 @@ from frontdoor_contracts.sources import check_source
 
 from .clock import Clock, utc_now
 from .consumer_faults import CONFLICT, RECORD_FAULTS, Poison, guarded, restore_info, snapshot_info
-from .database import for_writing
+from .database import checkpoint, for_writing
 from .kafka_security import PLAINTEXT, KafkaSecurity
 from .logs import log_context
 from .metrics import KitMetrics
@@ -249,6 +249,8 @@ class BatchConsumer:
                     if result.wrote:
                         self._on_commit()
                     self._after_commit(result)
+                    if any(route.erased(outcome) for route, outcome in result.handled):
+                        await asyncio.to_thread(checkpoint, self._engine)
                     await consumer.commit({tp: OffsetAndMetadata(part[-1].offset + 1, "")
                                            for tp, part in batches.items() if part})
                     log.info("batch committed", extra={"records": len(records), "handled": len(result.handled),

@@ -10,6 +10,8 @@ with a plain BEGIN (readers never wait in WAL mode)."""
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +22,8 @@ from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.types import TypeDecorator
 
 from .private_files import private_directory, private_file
+
+log = logging.getLogger("frontdoor.database")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -105,6 +109,22 @@ def answers(engine: Engine) -> bool:
     with engine.connect() as connection:
         connection.exec_driver_sql("SELECT 1")
     return True
+
+
+def checkpoint(engine: Engine) -> None:
+    """SQLite: copy the write-ahead log into the database file and truncate it (`wal_checkpoint(TRUNCATE)`),
+    so content deleted or overwritten (an erasure, a purge: zeroed in the file by `secure_delete`) does not
+    stay in the log's old frames. A connection left open elsewhere (idle) does not stop it. Blocking: call
+    it in a thread. Nothing on PostgreSQL (its own WAL is recycled; dead rows go at VACUUM)."""
+    if engine.dialect.name != "sqlite":
+        return
+    for attempt in range(20):  # a reader inside a transaction makes it busy: wait for it, briefly
+        with engine.connect() as connection:
+            busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
+        if not busy:
+            return
+        time.sleep(0.05 * (attempt + 1))
+    log.warning("the write-ahead log could not be checkpointed now (a reader held it)")
 
 
 MIGRATION_LOCK = 0x46440001  # a PostgreSQL advisory lock id: the platform's migrations, one at a time

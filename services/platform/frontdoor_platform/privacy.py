@@ -6,9 +6,10 @@ schedule's `on_request`, and the request's `erasure_refused`), adds the
 read log's reads of the people's records to an access export, seals the
 export to the requester, and puts the one answer in the outbox, in the
 caller's transaction. A request read again (a replay) is answered once:
-the answer's outbox id is the request's and the service's; a request older
-than the outbox keeps its rows (7 days: the answer may be gone) is not
-answered (the command that asked waits minutes, not days).
+the answer's outbox id is the request's and the service's. An access or
+rectify request older than the outbox keeps its rows (7 days: the answer may
+be gone) is not answered (the command that asked waits minutes, not days);
+an erasure is applied however late (erasing again changes nothing).
 
 Nothing here logs a record, an identifier or a field's value: only the
 request id, the kind and counts."""
@@ -44,8 +45,8 @@ from .reads import ReadTables, record_of
 from .routes import Consumed, Route, Routes
 
 log = logging.getLogger("frontdoor.privacy")
-NOTHING_PERSONAL = ("Ids, codes and times only: no personal fields to erase or correct here; the records stay for "
-                    "the class's period.")
+NOTHING_PERSONAL = ("Nothing left to erase or correct here: ids, codes and times only (or erased already); the "
+                    "records stay for the class's period.")
 
 
 @dataclass
@@ -106,9 +107,10 @@ class Responder:
 
     def answer(self, session: Session, request: PrivacyRequested, now: datetime) -> PrivacyAnswered | None:
         """Answer `request` once, in the caller's transaction; None when it was answered already."""
-        if now - request.requested_at > self.schedule.of(OUTBOX).period:
-            # Older than the outbox keeps an answer: it may have been answered and purged, and no command
-            # still waits for it (the command waits minutes). Answering again could erase twice.
+        if request.kind is not PrivacyKind.ERASE and now - request.requested_at > self.schedule.of(OUTBOX).period:
+            # Older than the outbox keeps an answer: it may have been answered and purged, and no command still
+            # waits for it (the command waits minutes); a late correction could undo a newer one. An erasure is
+            # applied however late (a service down for a week still erases; erasing again changes nothing).
             log.warning("privacy request too old to answer", extra={"request_id": str(request.request_id)})
             return None
         event_id = answer_id(request.request_id, self.service)
@@ -171,7 +173,8 @@ def privacy_route(responder: Responder) -> Route[CloudEvent[PrivacyRequested], P
         return responder.answer(session, event.data, where.now)
 
     return Route(decode=decode_request, apply=apply, trace=lambda event: (event.id, event.traceparent),
-                 describe=lambda answered: {"answered": answered is not None})
+                 describe=lambda answered: {"answered": answered is not None},
+                 erased=lambda answered: answered is not None and answered.kind is not PrivacyKind.ACCESS)
 
 
 def add_privacy_route(routes: Routes, responder: Responder) -> Routes:

@@ -20,6 +20,7 @@ from frontdoor_contracts.errors import InvalidEvent
 from frontdoor_contracts.topics import dead_letter_topic
 
 from .outbox import OutboxFields, add_record
+from .outbox_table import TOMBSTONE_HEADER
 
 log = logging.getLogger("frontdoor.consumer")
 E = TypeVar("E")
@@ -59,7 +60,10 @@ def add_dead_letter(session: Session, table: type[OutboxFields], record: Incomin
     record_id = dead_letter_id(record)
     added = session.exec(select(table.id).where(col(table.event_id) == record_id)).first() is None
     if added:
-        headers = dead_letter_headers(error, record.topic, record.partition, record.offset, record.headers)
+        # A header only the outbox may set (a tombstone) never comes in from a record: its dead letter is
+        # published as the bytes received, whatever headers the sender put on it.
+        received = [(name, value) for name, value in record.headers if name != TOMBSTONE_HEADER]
+        headers = dead_letter_headers(error, record.topic, record.partition, record.offset, received)
         key = record.key.decode(errors="replace")[:MAX_DEAD_LETTER_KEY] if record.key is not None else ""
         value = record.value or b""
         if len(value) > MAX_DEAD_LETTER_BYTES:  # it could never be published whole: keep where to find it
@@ -97,6 +101,9 @@ class Route(Generic[E, R]):
     # A compacted topic's tombstone (a null value): the event made from the record's key, for `apply`.
     # Without it a null value is decoded like any other (and is poison).
     tombstone: Callable[[bytes], E] | None = None
+    # True when what `apply` did erased personal data: the consumer then checkpoints SQLite's write-ahead log
+    # after the commit, so the erased bytes leave it at once (`database.checkpoint`).
+    erased: Callable[[R], bool] = lambda _: False
 
 
 @dataclass

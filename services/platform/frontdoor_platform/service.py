@@ -23,7 +23,7 @@ from . import logs, purge, tracing
 from .apikeys import KeyRing
 from .clock import Clock
 from .consumer import BatchConsumer
-from .database import answers, build_engine
+from .database import answers, build_engine, checkpoint
 from .http import Auth, in_thread
 from .kafka import EventPublisher, Publisher
 from .kafka_security import KafkaSecurity
@@ -158,6 +158,8 @@ async def running(parts: Plumbing, **more: Coroutine[Any, Any, Any]) -> AsyncIte
     finally:
         await background.stop()
         await parts.publisher.stop()
+        with contextlib.suppress(Exception):  # what was erased leaves the log even if a connection stays open
+            await in_thread(checkpoint, parts.engine)
         if parts.owns_engine:
             parts.engine.dispose()
 

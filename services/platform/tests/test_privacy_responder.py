@@ -37,7 +37,7 @@ from frontdoor_platform.consumer import BatchConsumer
 from frontdoor_platform.database import build_engine
 from frontdoor_platform.metrics import KitMetrics
 from frontdoor_platform.outbox import OutboxRelay, add_tombstone
-from frontdoor_platform.privacy import Holding, Responder, answer_id
+from frontdoor_platform.privacy import NOTHING_PERSONAL, Holding, Responder, answer_id
 from frontdoor_platform.reads import ReadFields, ReadPurgeFields, ReadTables, record_of
 from frontdoor_platform.routes import Consumed, Route, Routes
 
@@ -149,7 +149,7 @@ def test_erasure_touches_only_what_the_schedule_lets_it_and_says_why_the_rest_is
     assert by_class["audit"].action is ClassAction.KEPT
     assert by_class["audit"].reason == default().of("audit").kept_because
     assert by_class["case_records"].action is ClassAction.KEPT  # nothing personal to erase there
-    assert by_class["case_records"].reason and "Ids, codes and times only" in by_class["case_records"].reason
+    assert by_class["case_records"].reason == NOTHING_PERSONAL
     assert by_class["enrolments"].action is ClassAction.NONE_HELD
     assert answers(db)[0].part is None
 
@@ -221,11 +221,36 @@ async def test_a_tombstone_in_the_outbox_is_published_as_a_null_value(db: Engine
     assert all(name != "frontdoor-tombstone" for name, _ in published.headers)
 
 
-def test_a_request_older_than_the_outbox_keeps_answers_is_not_answered_again(db: Engine) -> None:
-    """Its answer's outbox row may be purged already (7 days): a replay must not answer (or erase) again."""
+def test_a_request_older_than_the_outbox_keeps_answers_is_not_answered_again_but_an_erasure_is_applied(
+        db: Engine) -> None:
+    """An access or rectify answer's outbox row may be purged already (7 days): a replay must not answer
+    again; an erasure read that late (a service down a week) is still applied: erasing twice changes nothing."""
     hooks = Hooks()
     late = NOW + default().of("outbox").period + timedelta(seconds=1)
     with Session(db) as session:
-        assert responder(hooks).answer(session, request(PrivacyKind.ERASE, new_reply_keys()[1]), late) is None
+        assert responder(hooks).answer(session, request(PrivacyKind.RECTIFY, new_reply_keys()[1]), late) is None
         session.commit()
-    assert hooks.erased == [] and answers(db) == []
+    assert answers(db) == []
+    with Session(db) as session:
+        assert responder(hooks).answer(session, request(PrivacyKind.ERASE, new_reply_keys()[1]), late) is not None
+        session.commit()
+    assert hooks.erased == [frozenset({"notifications", "case_records"})]
+
+
+def test_a_records_own_tombstone_header_does_not_make_its_dead_letter_a_tombstone(engine: Engine) -> None:
+    """Only the outbox marks a tombstone: a sender's record carrying the marker is dead-lettered with its
+    bytes (published as received), not turned into a null value that erases the evidence."""
+    from frontdoor_platform.outbox_table import TOMBSTONE_HEADER, outbound_value, stored_headers
+
+    hostile = ConsumerRecord(topic="keys.v1", partition=0, offset=7, timestamp=0, timestamp_type=0, key=b"p1",
+                             value=b"not json", checksum=None, serialized_key_size=2, serialized_value_size=8,
+                             headers=[(TOMBSTONE_HEADER, b"1")])
+    consumer = BatchConsumer(bootstrap="unused:9092", group="g", client_id="kit", engine=engine, outbox=KitOutbox,
+                             routes=Routes().add("keys.v1", Route(decode=lambda raw: json.loads(raw),
+                                                                  apply=lambda s, e, w: None)),
+                             metrics=KitMetrics("kit"), clock=lambda: NOW)
+    assert consumer.apply_batch([hostile]).dead_lettered == [("keys.v1", "undecodable")]
+    with Session(engine) as session:
+        [row] = session.exec(select(KitOutbox)).all()
+    value, headers = outbound_value(row.payload, stored_headers(row))
+    assert value == b"not json" and all(name != TOMBSTONE_HEADER for name, _ in headers)
