@@ -31,6 +31,7 @@ from frontdoor_contracts.privacy import PrivacyAnswered
 from frontdoor_platform import outbox
 from frontdoor_platform.apikeys import Caller
 from frontdoor_platform.consumer import BatchConsumer
+from frontdoor_platform.database import for_writing
 
 SOURCE = Settings().source_uri
 OFFSETS = itertools.count(1)
@@ -99,7 +100,7 @@ def known_child(engine: Engine, seed: int, decision: str = "early_help") -> Know
     made = decision_event(contact_id, decision, "2026-03-02T09:00:00+00:00",
                           rationale=f"{child.given_name} {child.family_name} was seen at school")
     consume(engine, "frontdoor.decisions.v1", encode_event(made))
-    with Session(engine) as session:
+    with Session(for_writing(engine)) as session:
         raw = encode_event(contact).replace(b'"received_at"', b'"received_at_typo"')
         outbox.add_record(session, OutboxEvent, "frontdoor.contacts.v1.dlq", str(contact_id), raw,
                           f"dlq-{uuid.uuid4()}", NOW)
@@ -118,7 +119,7 @@ def by_nhs(kind: str, child: Child, reply_key: str | None = None, **more: Any) -
 def ask(engine: Engine, body: PrivacyRequestBody) -> PrivacyAccepted:
     """The request made as the route makes it (in the outbox, with its audit entry), then answered by this
     service's consumer."""
-    with Session(engine) as session:
+    with Session(for_writing(engine)) as session:  # it reads, then writes: the write lock first on SQLite
         accepted = requests.submit(session, body, ADMIN, SEALING, SOURCE, NOW)
         session.commit()
         row = session.exec(select(OutboxEvent).where(col(OutboxEvent.topic) == REQUESTS,
