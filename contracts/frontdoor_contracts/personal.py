@@ -116,7 +116,7 @@ class WrappedKey(EventData):
     """A person's data key, sealed with one reading service's wrapping key."""
 
     service_key_id: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$",
-                                description="Which of the service's wrapping keys (they rotate)")
+                                description="Which of the service's wrapping keys wrapped it (its id)")
     nonce: str = Field(min_length=16, max_length=16, pattern=BASE64)
     ciphertext: str = Field(min_length=24, max_length=200, pattern=BASE64)
 

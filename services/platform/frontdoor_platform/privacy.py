@@ -16,6 +16,7 @@ request id, the kind and counts."""
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -132,9 +133,9 @@ class Responder:
         counts = {name: len(records) for name, records in holding.classes.items()}
         if request.kind is PrivacyKind.ACCESS:
             reads = self.reads.reads_of_records(session, [*person_records(request), *holding.read_records])
-            document = {"service": self.service, "classes": holding.classes,
-                        "reads": [{"at": r.at.isoformat(), "reader": r.reader, "route": r.route, "record": r.record}
-                                  for r in reads]}
+            document = fitted({"service": self.service, "classes": holding.classes,
+                               "reads": [{"at": r.at.isoformat(), "reader": r.reader, "route": r.route,
+                                          "record": r.record} for r in reads]})
             part = seal_to(request.reply_key, document, reply_context(request.request_id, self.service))
             answers = [ClassAnswer(retention_class=name, records=count,
                                    action=ClassAction.EXPORTED if count else ClassAction.NONE_HELD)
@@ -161,6 +162,33 @@ class Responder:
                 answers.append(ClassAnswer(retention_class=name, records=count, action=ClassAction.KEPT,
                                            reason=refused or self.schedule.of(name).kept_because))
         return answers, None
+
+
+MAX_PART_JSON = 560_000  # bytes of JSON: sealed and base64-encoded it stays under SealedReply's 800,000
+
+
+def fitted(document: dict[str, Any], limit: int = MAX_PART_JSON) -> dict[str, Any]:
+    """The export part within one answer record: when it is too large, the oldest reads are left out first,
+    then each class's oldest records, and `left_out` says how many of each (the admin's
+    `GET /v1/reads?record=` lists every read; the command says a part was cut)."""
+    def size(d: dict[str, Any]) -> int:
+        return len(json.dumps(d, default=str, separators=(",", ":")))
+
+    if size(document) <= limit:
+        return document
+    reads, classes = list(document["reads"]), {k: list(v) for k, v in document["classes"].items()}
+    left_out: dict[str, int] = {}
+    while size({**document, "reads": reads, "classes": classes, "left_out": left_out}) > limit:
+        if reads:
+            cut = max(1, len(reads) // 4)
+            reads, left_out["reads"] = reads[cut:], left_out.get("reads", 0) + cut
+            continue
+        name = max(classes, key=lambda k: len(classes[k]), default=None)
+        if name is None or not classes[name]:
+            break
+        cut = max(1, len(classes[name]) // 4)
+        classes[name], left_out[name] = classes[name][cut:], left_out.get(name, 0) + cut
+    return {**document, "reads": reads, "classes": classes, "left_out": left_out}
 
 
 def decode_request(raw: bytes) -> CloudEvent[PrivacyRequested]:

@@ -254,3 +254,24 @@ def test_a_records_own_tombstone_header_does_not_make_its_dead_letter_a_tombston
         [row] = session.exec(select(KitOutbox)).all()
     value, headers = outbound_value(row.payload, stored_headers(row))
     assert value == b"not json" and all(name != TOMBSTONE_HEADER for name, _ in headers)
+
+
+def test_an_export_too_large_for_one_answer_leaves_out_the_oldest_reads_and_says_how_many(db: Engine) -> None:
+    """A family read thousands of times over six years: the part still fits one answer record (the issue's
+    export is answered, never dead-lettered), the newest reads kept, `left_out` counting the rest."""
+    private, public = new_reply_keys()
+    with Session(db) as session:
+        for i in range(6000):
+            session.add(PrivacyReads(read_id=uuid.uuid4(), at=NOW, reader=f"client:portal-{i:05d}",
+                                     route="GET /v1/families/{family_id}", record=record_of("family", FAMILY)))
+        session.commit()
+    asked = request(PrivacyKind.ACCESS, public)
+    with Session(db) as session:
+        responder(Hooks()).answer(session, asked, NOW)
+        session.commit()
+    [answer] = answers(db)
+    assert answer.part is not None
+    part = open_reply(private, answer.part, reply_context(asked.request_id, "notifications"))
+    assert 0 < part["left_out"]["reads"] < 6000 and len(part["reads"]) + part["left_out"]["reads"] == 6000
+    assert part["reads"][-1]["reader"] == "client:portal-05999"  # the newest kept
+    assert part["classes"]["notifications"] == [{"child_id": str(CHILD), "given_name": "Amelia"}]
