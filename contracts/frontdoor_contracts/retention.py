@@ -195,6 +195,9 @@ def _class(name: str, table: Any) -> RetentionClass:
                           kept_because=_text(table, "kept_because", where) if "kept_because" in table else None)
     if kept.on_request == "keep" and kept.kept_because is None:
         raise ScheduleError(f"{where}.kept_because", "a class an erasure request keeps must say why")
+    if name == PERSON_KEYS and kept.on_request != "erase":
+        raise ScheduleError(f"{where}.on_request", "must be erase: destroying the key is how erasure reaches "
+                                                   "the log (a refused erasure is the request's, per class)")
     if kept.transit and kept.days > TRANSIT_MAX_DAYS:
         raise ScheduleError(f"{where}.days", f"a transit copy is kept at most {TRANSIT_MAX_DAYS} days")
     if kept.rebuilt_from and kept.days < MIN_REBUILD_DAYS:

@@ -149,6 +149,11 @@ def change(edit: Any) -> dict[str, Any]:
      "each once"),
     (lambda d: d["classes"]["audit"]["tables"].append("contacts.outbox"), "classes.*.tables", "two classes"),
     (lambda d: d["classes"].__setitem__("Bad-Name", d["classes"]["intake"]), "classes.Bad-Name", "metric label"),
+    (lambda d: d["classes"]["outbox"].__setitem__("on_request", "shred"), "classes.outbox.on_request",
+     "erase or keep"),
+    (lambda d: d["classes"]["outbox"].__setitem__("on_request", "keep"), "classes.outbox.kept_because", "say why"),
+    (lambda d: d["classes"]["person_keys"].update(on_request="keep", kept_because="x"),
+     "classes.person_keys.on_request", "must be erase"),
 ])
 def test_a_wrong_schedule_is_refused_naming_the_field_and_the_rule(edit: Any, where: str, rule: str) -> None:
     error = refused(change(edit))
