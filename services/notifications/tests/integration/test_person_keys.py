@@ -9,20 +9,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
-from aiokafka import ConsumerRecord
-from sealed_children import ChildKeys, incident_data, tampered
+from person_keys_world import DA, KEYS, NOW, REPORTED, World, record
+from sealed_children import tampered
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from frontdoor_platform.consumer import BatchConsumer
 from frontdoor_platform.database import for_writing
-from notifications import directory, subscriptions, waiting
-from notifications.app import rules_from
-from notifications.domain.outcome import Outcome
-from notifications.metrics import Metrics
 from notifications.models import (
     DAChildRow,
     DeliveryRow,
@@ -32,66 +26,7 @@ from notifications.models import (
     WaitingChildRow,
     WorklistRow,
 )
-from notifications.settings import SERVICE, Settings
-
-REPORTED = datetime(2026, 11, 13, 22, 40, tzinfo=UTC)
-NOW = REPORTED + timedelta(seconds=2)
-DA, KEYS = "contacts.da-incident-reported.v1", "contacts.person-keys.v1"
-KEY_TYPE = "uk.gov.frontdoor.contacts.person-key-issued.v1"
-OFFSETS = iter(range(10**6))
-
-
-def record(topic: str, value: bytes | None, key: str | None = None) -> ConsumerRecord[bytes, bytes]:
-    return ConsumerRecord(topic, 0, next(OFFSETS), 0, 0, key.encode() if key else None, value, None, 0,
-                          len(value or b""), [])
-
-
-def envelope(event_type: str, data: dict[str, Any]) -> bytes:
-    return json.dumps({"specversion": "1.0", "id": str(uuid.uuid4()), "source": "urn:frontdoor:contacts",
-                       "type": event_type, "time": REPORTED.isoformat(), "data": data}).encode()
-
-
-class World:
-    """A school, this test's children's keys, and the consumer."""
-
-    def __init__(self, engine: Engine):
-        self.engine, self.keys, self.contact = engine, ChildKeys(), uuid.uuid4()
-        self.rules = rules_from(Settings())
-        with Session(engine) as session:
-            directory.put_recipient(session, "100001", kind=directory.SCHOOL, name="School", phase="primary",
-                                    channel="inbox", webhook_url=None, alert_email=None, calendar=None, now=NOW)
-            session.commit()
-
-    def child(self, name: str = "Amelia", **fields: Any) -> dict[str, Any]:
-        return self.keys.child(self.contact, uuid.uuid4(), given_name=name, **{"school_urn": "100001", **fields})
-
-    def incident(self, *children: dict[str, Any]) -> ConsumerRecord[bytes, bytes]:
-        data = incident_data(self.contact, list(children), "2026-11-13T21:50:00Z", REPORTED)
-        return record(DA, envelope("uk.gov.frontdoor.contacts.da-incident-reported.v1", data), str(self.contact))
-
-    def key(self, child: dict[str, Any], **data: Any) -> ConsumerRecord[bytes, bytes]:
-        event = self.keys.key_event(uuid.UUID(child["child_id"])).data.model_dump(mode="json")
-        return record(KEYS, envelope(KEY_TYPE, {**event, **data}), child["child_id"])
-
-    def tombstone(self, child: dict[str, Any]) -> ConsumerRecord[bytes, bytes]:
-        return record(KEYS, None, child["child_id"])
-
-    def consume(self, *records: ConsumerRecord[bytes, bytes], now: datetime = NOW) -> list[tuple[str, str]]:
-        consumer = BatchConsumer(bootstrap="unused:9092", group="g", client_id="t", engine=self.engine,
-                                 routes=subscriptions.routes(self.rules, Metrics(), lambda: None),
-                                 outbox=OutboxEvent, metrics=Metrics(), clock=lambda: now)
-        return consumer.apply_batch(list(records)).dead_lettered
-
-    def rows(self, table: Any) -> list[Any]:
-        with Session(self.engine) as session:
-            return list(session.exec(select(table)).all())
-
-    def sweep(self, now: datetime, wait: timedelta = timedelta(minutes=10)) -> Outcome:
-        outcome = Outcome()
-        with Session(for_writing(self.engine)) as session:
-            waiting.sweep(session, self.rules, now, wait, outcome)
-            session.commit()
-        return outcome
+from notifications.settings import SERVICE
 
 
 def test_the_key_first_then_the_incident_tells_the_school_the_childs_name(engine: Engine) -> None:
