@@ -2,7 +2,8 @@
 broker time a chunk at a time, applied a batch at a time) and gives what
 the rebuild that held every record and sorted them once gave: the same
 records in the same order, the same KPI report byte for byte, the same
-rows in every table. On the real broker, with a synthetic year of its own
+rows in every table, even with all but five families' pictures kept on
+disk between batches (stream/pictures.py). On the real broker, with a synthetic year of its own
 (2017-18, a year no other test reports on) published with broker
 timestamps a few records share (so the tie-break by topic, partition and
 offset decides across partitions), a record that is not an event among them."""
@@ -28,6 +29,7 @@ from frontdoor_platform.database import build_engine
 from frontdoor_platform.routes import Incoming
 from outcomes.migrations import METADATA, SCHEMA
 from outcomes.stream.partitions import InputPartitions
+from outcomes.stream.pictures import Pictures
 from outcomes.stream.processor import INPUT_TOPICS
 from outcomes.stream.rebuild import Projections, replay, report_of
 from outcomes.thresholds_loader import load_thresholds
@@ -84,8 +86,8 @@ async def everything_sorted_once(bootstrap: str) -> list[Incoming]:
 class Recorded(Projections):
     """The projections, noting the records in the order they are applied."""
 
-    def __init__(self, engine: Engine):
-        super().__init__(engine, load_thresholds(), SOURCE, NOW)
+    def __init__(self, engine: Engine, pictures: Pictures):
+        super().__init__(engine, load_thresholds(), SOURCE, NOW, pictures)
         self.order: list[tuple[str, int, int]] = []
 
     def apply(self, records: Any) -> None:
@@ -111,16 +113,20 @@ async def test_the_streamed_rebuild_applies_the_one_sorts_order_and_builds_the_s
     assert await publish_with_shared_timestamps(kafka_bootstrap, [*year.phase_a, *year.phase_b]) > 1000
 
     ordered = await everything_sorted_once(kafka_bootstrap)
-    before = Recorded(fresh(tmp_path / "sorted-once.db"))
-    for start in range(0, len(ordered), BATCH):
-        before.apply(ordered[start:start + BATCH])
-    families_before = before.finish()
+    with Pictures(keep=len(ordered)) as every, Pictures(keep=5) as five:
+        before = Recorded(fresh(tmp_path / "sorted-once.db"), every)  # every picture in memory
+        for start in range(0, len(ordered), BATCH):
+            before.apply(ordered[start:start + BATCH])
+        families_before = before.finish()
 
-    after = Recorded(fresh(tmp_path / "streamed.db"))
-    async with InputPartitions(kafka_bootstrap, INPUT_TOPICS, chunk=CHUNK) as inputs:
-        assert inputs.total == len(ordered), "records were added to the input topics meanwhile"
-        rebuilt = await replay(inputs, after, lambda _: None, BATCH)
-    families_after = after.finish()
+        after = Recorded(fresh(tmp_path / "streamed.db"), five)
+        async with InputPartitions(kafka_bootstrap, INPUT_TOPICS, chunk=CHUNK) as inputs:
+            assert inputs.total == len(ordered), "records were added to the input topics meanwhile"
+            rebuilt = await replay(inputs, after, lambda _: None, BATCH)
+        families_after = after.finish()
+        assert every.spilled == 0 and five.spilled > families_after and five.read_back > families_after
+        assert five.path.exists()
+    assert not five.path.exists()
 
     assert after.order == before.order  # the same records, the same order, ties across partitions included
     assert rebuilt.records == len(ordered) and rebuilt.behind == 0

@@ -18,12 +18,17 @@ The order is exactly that of one sort of every record by the key whenever
 no partition's timestamps go back (they are the producers' clocks); a
 record below one applied before it is applied in its partition's order
 (as the live stream reads it) and counted (`Rebuilt.behind`, printed).
-What grows with the data is the families' pictures, held in a dict as the
-live stream holds them in its tables."""
+The families' pictures are what else grows with the data (about 14 kB a
+family of a few contacts and facts): the most recently used `keep` are
+held, the others pickled into a temporary file of the rebuild's own
+(`pictures.py`), so memory stays flat in the number of families too; each
+picture is read back for the final review and its view, and whenever a
+record finds it gone from memory (then about a millisecond)."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -38,7 +43,6 @@ from frontdoor_platform.database import for_writing
 from frontdoor_platform.kafka_security import PLAINTEXT, KafkaSecurity
 from frontdoor_platform.routes import Incoming
 
-from ..domain.family import Family
 from ..domain.thresholds import Thresholds
 from ..readmodel.apply import buffered
 from ..readmodel.report import kpi_report
@@ -46,6 +50,7 @@ from ..readmodel.report_models import KpiReport
 from . import ledger
 from .merge import Merge
 from .partitions import CHUNK, InputPartitions, Ordered
+from .pictures import KEEP, Pictures
 from .processor import INPUT_TOPICS, Processor
 
 BATCH = 2000  # records applied in one transaction; also the families whose views are written in one
@@ -59,22 +64,26 @@ class Rebuilt:
     apply_seconds: float  # applying the batches, the last review and the views
     peak_held: int = 0  # the most records held at once (the partitions' chunks and a batch)
     behind: int = 0  # records applied after one with a later broker time (0: exactly the one sort's order)
+    spilled: int = 0  # pictures written to the rebuild's temporary file
+    read_back: int = 0  # pictures read from it
 
     def summary(self) -> str:
         behind = (f"; {self.behind} records had a broker time below one applied before them (applied in "
                   "their partition's order)" if self.behind else "")
+        spilled = (f"; family pictures written to disk {self.spilled} times, read back {self.read_back} times"
+                   if self.spilled else "")
         return (f"rebuilt {self.families} families from {self.records} records: read in {self.read_seconds:.1f} s, "
-                f"applied in {self.apply_seconds:.1f} s; at most {self.peak_held} records held at once{behind}")
+                f"applied in {self.apply_seconds:.1f} s; at most {self.peak_held} records held at once"
+                f"{spilled}{behind}")
 
 
 class Projections:
-    """What a rebuild builds, a batch at a time: the families' pictures in a dict (nothing published), the
-    SQL side of each batch in one transaction."""
+    """What a rebuild builds, a batch at a time: the families' pictures (`pictures`: those beyond its `keep`
+    on disk between batches), the SQL side of each batch in one transaction, nothing published."""
 
-    def __init__(self, engine: Engine, th: Thresholds, source_uri: str, now: datetime):
-        self.engine, self.th, self.now = engine, th, now
-        self.families: dict[str, Family] = {}
-        self.processor = Processor(self.families, {}, th, source_uri, objects=True)
+    def __init__(self, engine: Engine, th: Thresholds, source_uri: str, now: datetime, pictures: Pictures):
+        self.engine, self.th, self.now, self.pictures = engine, th, now, pictures
+        self.processor = Processor(pictures, {}, th, source_uri, objects=True)
 
     def apply(self, records: Sequence[Incoming]) -> None:
         steps = [self.processor.step(incoming) for incoming in records]
@@ -83,23 +92,25 @@ class Projections:
                 ledger.record(session, steps, self.th, self.now, publish=False, views=False)
             session.commit()
         self.processor.commit()
+        self.pictures.trim()
 
     def finish(self) -> int:
-        """Every family reviewed as of now (a sustain or quiet period ended), then every family's view
-        written, `BATCH` families a transaction; how many families."""
-        final = self.processor.review_all(self.now)
-        with Session(for_writing(self.engine)) as session:
-            with buffered(session):
-                ledger.record(session, [final], self.th, self.now, publish=False, views=False)
-            session.commit()
-        self.processor.commit()
-        families = list(self.families.values())
-        for start in range(0, len(families), BATCH):
+        """Every family reviewed as of now (a sustain or quiet period ended) in the order of their ids, and
+        its view written, `BATCH` families a transaction; how many families."""
+        families = self.pictures.ordered()
+        count = 0
+        while keys := list(itertools.islice(families, BATCH)):
+            reviewed = self.processor.review(keys, self.now)
             with Session(for_writing(self.engine)) as session:
-                for family in families[start:start + BATCH]:
-                    ledger.write_view(session, family, self.th, self.now)
+                with buffered(session):
+                    ledger.record(session, [reviewed], self.th, self.now, publish=False, views=False)
+                for key in keys:
+                    ledger.write_view(session, self.pictures[key], self.th, self.now)
                 session.commit()
-        return len(families)
+            self.processor.commit()
+            self.pictures.trim()
+            count += len(keys)
+        return count
 
 
 async def replay(inputs: InputPartitions, projections: Projections, advance: Callable[[int], None],
@@ -129,17 +140,18 @@ async def _read_and_apply(bootstrap: str, security: KafkaSecurity, projections: 
 
 
 def rebuild(bootstrap: str, engine: Engine, th: Thresholds, source_uri: str, now: datetime, *,
-            show: bool = True, security: KafkaSecurity = PLAINTEXT, chunk: int = CHUNK) -> Rebuilt:
-    projections = Projections(engine, th, source_uri, now)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  disable=not show) as progress:
+            show: bool = True, security: KafkaSecurity = PLAINTEXT, chunk: int = CHUNK, keep: int = KEEP) -> Rebuilt:
+    with Pictures(keep) as pictures, Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                              TimeRemainingColumn(), disable=not show) as progress:
+        projections = Projections(engine, th, source_uri, now, pictures)
         task = progress.add_task("rebuilding from the topics", total=None)
         done = asyncio.run(_read_and_apply(bootstrap, security, projections, chunk,
                                            lambda n: progress.advance(task, n),
                                            lambda n: progress.update(task, total=n)))
         began = time.perf_counter()
         families = projections.finish()
-    return replace(done, families=families, apply_seconds=done.apply_seconds + time.perf_counter() - began)
+        return replace(done, families=families, apply_seconds=done.apply_seconds + time.perf_counter() - began,
+                       spilled=pictures.spilled, read_back=pictures.read_back)
 
 
 def report_of(engine: Engine, start: datetime, end: datetime, now: datetime) -> KpiReport:
