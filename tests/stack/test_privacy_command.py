@@ -4,16 +4,21 @@ publishes the services' answers to `privacy.replies.v1`, sealed to the reply key
 answers 202, beside other requests' answers, a replay and bytes that are no answer). The four real services
 answering a real request: tests/e2e/privacy/.
 
-- every service answers: exit 0, the export written under the run directory, privately, each part opened;
-  stdout and stderr hold counts and ids, never the person's details;
+- every service answers: exit 0, the export written under the run directory, privately, each part opened,
+  the DPO's review notice on stderr and atop the page; stdout and stderr hold counts and ids, never the
+  person's details;
+- an "erased" answer forged from another service's source is ignored (said so), the real one kept;
+- the person from a 0600 --person-file or --stdin (one readable by its group is refused);
 - one service silent: exit 3 after --timeout, naming it, the others' export kept (marked incomplete);
 - nobody matches (404) or the body refused (422): exit 1, nothing written, the fields named, no values."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import stat
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -29,6 +34,7 @@ from aiokafka import AIOKafkaProducer
 from frontdoor_contracts.envelope import new_event
 from frontdoor_contracts.personal import seal_to
 from frontdoor_contracts.privacy import ClassAction, ClassAnswer, PrivacyAnswered, PrivacyKind, reply_context
+from frontdoor_contracts.sources import SERVICE_SOURCES
 from frontdoor_contracts.topics import PRIVACY_REPLIES, SERVICES
 from frontdoor_stack import cli
 
@@ -46,6 +52,7 @@ class Contacts:
     answering: tuple[str, ...] = SERVICES
     bodies: list[dict[str, Any]] = field(default_factory=list)
     accepted: dict[str, Any] | None = None  # a 202 body of its own instead of the real one
+    forged: tuple[tuple[str, str], ...] = ()  # (service named, source): "erased" answers published first
 
     def answers(self, body: dict[str, Any], request_id: uuid.UUID) -> list[bytes]:
         now = datetime.now(UTC)
@@ -59,11 +66,16 @@ class Contacts:
             answered = PrivacyAnswered(request_id=request_id, service=service, kind=PrivacyKind(body["kind"]),
                                        answered_at=now, part=part, classes=[ClassAnswer(
                                            retention_class="people_index", action=ClassAction.EXPORTED, records=1)])
-            made.append(new_event(answered, source=f"urn:test:{service}", time=now).model_dump_json().encode())
+            made.append(new_event(answered, source=SERVICE_SOURCES[service], time=now).model_dump_json().encode())
+        forged = [new_event(PrivacyAnswered(request_id=request_id, service=service, kind=PrivacyKind(body["kind"]),
+                                            answered_at=now, classes=[ClassAnswer(
+                                                retention_class="people_index", action=ClassAction.ERASED,
+                                                records=1)]), source=source, time=now).model_dump_json().encode()
+                  for service, source in self.forged]
         other = PrivacyAnswered(request_id=uuid.uuid4(), service="contacts", kind=PrivacyKind.ACCESS,
                                 answered_at=now, classes=[])
         noise = [new_event(other, source="urn:test", time=now).model_dump_json().encode(), b"not an answer"]
-        return [noise[0], *made, *made[:1], noise[1]]  # another request's answer, a replay, junk
+        return [*forged, noise[0], *made, *made[:1], noise[1]]  # forgeries, another request's answer, a replay, junk
 
     def handle(self, raw: bytes, authorization: str | None) -> tuple[int, dict[str, Any]]:
         if authorization != f"Bearer {KEY}":
@@ -150,6 +162,10 @@ def test_every_answer_read_and_opened_into_a_private_export_nothing_personal_pri
     assert stat.S_IMODE(written.stat().st_mode) == 0o600
     assert CHILD in (written.parent / "export.html").read_text()
     assert "answered (4 of 4)" in err and "4 of 4 services answered" in out
+    assert f"the export is in {written.parent} (readable by you alone)" in err
+    assert "DPA 2018 Sch. 2 para. 16" in err and "Delete the export once the answer is sent" in err
+    page = (written.parent / "export.html").read_text()
+    assert page.index('id="review"') < page.index("<h1>") and "DPA 2018 Sch. 3" in page
     assert sum(line.split()[1:4] == ["people_index", "exported", "1"] for line in out.splitlines()) == 4
     for text in (out, err):
         assert "Quibble" not in text and NHS not in text and "943 476" not in text
@@ -171,6 +187,46 @@ def test_a_silent_service_is_named_after_the_timeout_and_the_others_export_kept(
     [written] = exports(tmp_path)
     document = json.loads(written.read_text())
     assert document["complete"] is False and document["not_answered"] == ["outcomes"]
+
+
+def test_a_forged_answer_from_another_services_source_does_not_stand_for_the_service(
+        contacts: tuple[Contacts, str], kafka_bootstrap: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    stand_in, url = contacts
+    stand_in.answering = ("contacts", "allocation", "notifications")
+    stand_in.forged = (("contacts", SERVICE_SOURCES["allocation"]), ("outcomes", SERVICE_SOURCES["notifications"]))
+    code = privacy(tmp_path, url, kafka_bootstrap, "erase", "--nhs-number", NHS, "--timeout", "3")
+    out, err = capsys.readouterr()
+    assert code == 3 and "no answer within 3 s from: outcomes" in err  # its forged "erased" did not count
+    document = json.loads(exports(tmp_path)[0].read_text())
+    assert document["answers_ignored"] == {"contacts": 1, "outcomes": 1} and document["not_answered"] == ["outcomes"]
+    assert [c["action"] for c in document["services"]["contacts"]["classes"]] == ["exported"]  # the genuine one
+    assert ("ignored an answer naming contacts whose CloudEvent source is not in the namespace of contacts "
+            "(urn:frontdoor:contacts)") in err
+    assert "2 answer(s) ignored" in err and "urn:frontdoor:allocation" not in err  # its own namespace, not the source
+    assert NHS not in out + err and "Quibble" not in out + err
+
+
+def test_the_person_from_a_private_file_or_standard_input_never_the_command_line(
+        contacts: tuple[Contacts, str], kafka_bootstrap: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    stand_in, url = contacts
+    person = tmp_path / "person.json"
+    person.write_text(json.dumps({"nhs_number": "943 476 5919"}))
+    person.chmod(0o600)
+    code = privacy(tmp_path, url, kafka_bootstrap, "access", "--person-file", str(person), "--timeout", "60")
+    assert code == 0, capsys.readouterr().err
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(json.dumps(
+        {"upn": "F801200100001", "corrections": {"family_name": "Testington"}}).encode())))
+    code = privacy(tmp_path, url, kafka_bootstrap, "rectify", "--stdin", "--timeout", "60")
+    assert code == 0, capsys.readouterr().err
+    assert [(b["kind"], b.get("nhs_number"), b.get("upn"), b.get("corrections")) for b in stand_in.bodies] == [
+        ("access", NHS, None, None), ("rectify", None, "F801200100001", {"family_name": "Testington"})]
+    person.chmod(0o640)  # its group may read it: refused before anything is sent
+    code = privacy(tmp_path, url, kafka_bootstrap, "access", "--person-file", str(person))
+    err = capsys.readouterr().err
+    assert code == 2 and "--person-file: must be readable by its owner alone" in err and "943" not in err
+    assert len(stand_in.bodies) == 2
 
 
 @pytest.mark.parametrize(("status", "message"), [

@@ -1,7 +1,9 @@
 """The privacy command's export: each service's part opened with the request's private key (a part sealed
 to another request, or to another key, is flagged, not trusted), one JSON document and one page that shows
-records as text, never as markup, written 0700/0600 and never over an earlier export; the lines printed
-hold services, classes, actions and counts, never a record."""
+records as text, never as markup, written 0700/0600 and never over an earlier export, the DPO's review
+notice (third parties' data, deletion) at the top of the page; the lines printed hold services, classes,
+actions and counts, never a record. An answer counts as service S's only when its source is in S's
+namespace: another service's record claiming to be S's answer is ignored and counted."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from frontdoor_contracts.privacy import (
     reply_context,
 )
 from frontdoor_contracts.retention import default
+from frontdoor_contracts.sources import SERVICE_SOURCES
 from frontdoor_stack.privacy import export
 from frontdoor_stack.privacy.replies import Answers
 
@@ -99,17 +102,56 @@ def test_the_summary_holds_classes_actions_and_counts_never_a_record() -> None:
     assert text.count("reason 1:") == 1 and "Kept for accountability" in text
 
 
+def raw(answered: PrivacyAnswered, source: str | None = None) -> bytes:
+    """The answer as a service publishes it: from its own namespace unless `source` says otherwise."""
+    return new_event(answered, source=source or SERVICE_SOURCES[answered.service], time=NOW).model_dump_json().encode()
+
+
 def test_only_the_first_answer_of_an_expected_service_to_this_request_counts() -> None:
     _, public = new_reply_keys()
     answers = Answers(("contacts", "allocation"))
-
-    def raw(answered: PrivacyAnswered) -> bytes:
-        return new_event(answered, source="urn:test", time=NOW).model_dump_json().encode()
-
     first = answer("contacts", public)
     assert answers.take(raw(first), REQUEST) == first
     assert answers.take(raw(answer("contacts", public)), REQUEST) is None  # a replay
     assert answers.take(raw(answer("allocation", public, request_id=uuid.uuid4())), REQUEST) is None
-    assert answers.take(raw(answer("stranger", public)), REQUEST) is None
+    assert answers.take(raw(answer("stranger", public), source="urn:frontdoor:stranger"), REQUEST) is None
     assert answers.take(b"\x00not json", REQUEST) is None and answers.take(None, REQUEST) is None
     assert answers.skipped == 1 and answers.missing == ["allocation"] and not answers.complete
+    assert answers.refused == {}
+
+
+@pytest.mark.parametrize("source", [
+    "urn:frontdoor:allocation",  # another service passing its record off as contacts' answer
+    "urn:frontdoor:contactsx",  # a namespace that only starts like contacts'
+    "urn:frontdoor",  # the kit's default, nobody's namespace
+    "urn:e2e:police-front-door",  # an outside system
+    "urn:frontdoor:allocation:urn:frontdoor:contacts",
+])
+def test_an_answer_is_a_services_only_from_its_own_namespace_others_ignored_and_counted(source: str) -> None:
+    _, public = new_reply_keys()
+    answers = Answers(("contacts", "allocation"))
+    forged = answer("contacts", public)
+    assert answers.take(raw(forged, source=source), REQUEST) is None
+    assert answers.take(raw(forged, source=source), REQUEST) is None
+    assert answers.refused == {"contacts": 2} and answers.missing == ["contacts", "allocation"]
+    genuine = answer("contacts", public)
+    assert answers.take(raw(genuine, source="urn:frontdoor:contacts:api"), REQUEST) == genuine  # below it: its own
+    assert answers.by_service == {"contacts": genuine} and answers.refused == {"contacts": 2}
+
+
+def test_the_export_says_which_answers_were_ignored_and_what_the_dpo_must_do(tmp_path: Path) -> None:
+    private, public = new_reply_keys()
+    made = export.assemble(REQUEST, PrivacyKind.ACCESS, {"people": 1},
+                           {"contacts": answer("contacts", public, contacts_part())}, [], private,
+                           ignored={"contacts": 1})
+    assert made.document["answers_ignored"] == {"contacts": 1} and made.document["review"] == export.REVIEW
+    _, html_path = export.write(tmp_path / "out", made)
+    page = html_path.read_text()
+    body = page[page.index("<body>"):]
+    notice = body.index('id="review"')
+    assert notice < body.index("<h1>") and notice < body.index("What each service did")
+    for words in ("third party", "DPA 2018 Sch. 2 para. 16", "DPA 2018 Sch. 3", "serious harm",
+                  "Delete the export once the answer is sent", "purge-exports"):
+        assert words in page and words in export.REVIEW, words
+    lines = export.review_lines(tmp_path / "out")
+    assert str(tmp_path / "out") in lines[0] and lines[1] == export.REVIEW

@@ -13,8 +13,9 @@
     frontdoor-stack seeds    the seeds' closure figures as history on a running stack, beside its KPI report
     frontdoor-stack year     the seeds' year (and its 12 months of follow-up) played on a fresh stack on a simulated
                              clock, then its live KPI report beside the seeds' figures
-    frontdoor-stack privacy  access|erase|rectify one person across the four services (--nhs-number, --upn, or name,
-                             date of birth and postcode), answered into one private export under .run/privacy/
+    frontdoor-stack privacy  access|erase|rectify one person across the four services (the person as JSON on
+                             --stdin or in a --person-file only you can read), answered into one private export
+                             under .run/privacy/ for the DPO to review; purge-exports deletes old exports
     frontdoor-stack bench    throughput of the project beside its anchors (deploy/bench/results.md)
 
 FRONTDOOR_KAFKA_SECURITY=sasl_ssl makes `run`, `up` and `broker` start the broker secured (SASL SCRAM-SHA-512
@@ -41,7 +42,7 @@ from .foreground import interrupt_on_sigterm, secured_from_env, tool_security, w
 from .kafka_access import KafkaAccessError
 from .kafka_broker import KafkaBroker, KafkaBrokerError
 from .paths import run_dir
-from .privacy.command import QuietParser, add_privacy_parser
+from .privacy.command_line import QuietParser, add_privacy_parser
 from .services import SERVICES, ServiceError
 from .stack import (
     KAFKA_CONTROLLER_PORT,

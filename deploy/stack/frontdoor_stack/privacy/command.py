@@ -1,7 +1,10 @@
-"""`frontdoor-stack privacy access|erase|rectify`: the options checked (`options.py`), the reply topic's
-reader started (so an unreachable broker stops it before anything is asked), a one-off X25519 key pair
-made, contacts' `POST /v1/privacy/requests` called with the stack's contacts admin key, every service's
-answer awaited (progress on stderr), the export written (`export.py`) and what each service did printed.
+"""`frontdoor-stack privacy access|erase|rectify`: the options checked (`command_line.py`, `options.py`,
+`person_input.py`), the reply topic's reader started (so an unreachable broker stops it before anything is
+asked), a one-off X25519 key pair made, contacts' `POST /v1/privacy/requests` called with the stack's
+contacts admin key, every service's answer awaited (progress on stderr; an answer whose source is not the
+service's it names is ignored and said so), the export written (`export.py`), what each service did
+printed, and where the export is and what the DPO must do with it (review it for third parties' data,
+delete it once sent) said on stderr.
 
 Exit codes: 0 every service answered and the export is written; 1 the request failed (contacts refused it,
 nobody matched, a part did not open, the broker or contacts unreachable); 2 an option or the key is wrong;
@@ -11,12 +14,10 @@ Nothing the command prints holds personal data: ids, services, classes, actions 
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import sys
 import uuid
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import httpx
 from aiokafka.errors import KafkaError
@@ -24,27 +25,16 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from frontdoor_contracts import retention
 from frontdoor_contracts.personal import new_reply_keys
-from frontdoor_contracts.privacy import PrivacyAnswered
 from frontdoor_contracts.retention import Schedule, ScheduleError
+from frontdoor_contracts.sources import SERVICE_SOURCES
 from frontdoor_contracts.topics import SERVICES as ALL_SERVICES
 from frontdoor_platform.kafka_security import KafkaSecurity
 
-from ..foreground import tool_security
-from ..services import SERVICES
-from ..stack import key_with_role, read_credentials
 from . import export
-from .options import CORRECTABLE, PERSON_FIELDS, OptionError, PrivacyOrder, option_name, order_of, redacted
+from .options import PrivacyOrder
 from .replies import Answers, ReplyReader
 
 PATH = "/v1/privacy/requests"
-ADMIN_ROLE = "admin"
-
-
-class QuietParser(argparse.ArgumentParser):
-    """An argument parser whose errors never quote what was typed (it may be a name or an identifier)."""
-
-    def error(self, message: str) -> NoReturn:
-        super().error(redacted(message))
 
 
 def say(text: str) -> None:
@@ -52,18 +42,24 @@ def say(text: str) -> None:
 
 
 class Shown:
-    """Progress on stderr: each service as it answers, and every 10 s who is still awaited."""
+    """Progress on stderr: each service as it answers, every 10 s who is still awaited, and each answer ignored
+    because its source is not the service's it names (the service named and the count: nothing personal)."""
 
     def __init__(self, expected: tuple[str, ...]) -> None:
         self.expected, self.seen, self.next_note = expected, 0, 10.0
+        self.refused: dict[str, int] = {}
 
-    def __call__(self, answers: dict[str, PrivacyAnswered], waited: float) -> None:
-        if len(answers) > self.seen:
-            self.seen = len(answers)
-            say(f"  answered ({self.seen} of {len(self.expected)}): {', '.join(sorted(answers))}")
+    def __call__(self, answers: Answers, waited: float) -> None:
+        for service, count in sorted(answers.refused.items()):
+            if count > self.refused.get(service, 0):
+                say(f"  ignored an answer naming {service} whose CloudEvent source is not in the namespace of "
+                    f"{service} ({SERVICE_SOURCES.get(service, 'none')}): {count} so far")
+        self.refused = dict(answers.refused)
+        if len(answers.by_service) > self.seen:
+            self.seen = len(answers.by_service)
+            say(f"  answered ({self.seen} of {len(self.expected)}): {', '.join(sorted(answers.by_service))}")
         elif waited >= self.next_note:
-            awaiting = [s for s in self.expected if s not in answers]
-            say(f"  waiting {waited:.0f} s for: {', '.join(awaiting)}")
+            say(f"  waiting {waited:.0f} s for: {', '.join(answers.missing)}")
             self.next_note = waited + 10.0
 
 
@@ -156,7 +152,7 @@ async def ask(order: PrivacyOrder, contacts_url: str, key: str, bootstrap: str, 
 def finish(order: PrivacyOrder, request_id: uuid.UUID, asked: dict[str, Any], answers: Answers,
            private_key: X25519PrivateKey, run_dir: Path) -> int:
     made = export.assemble(request_id, order.kind, asked, answers.by_service, answers.missing, private_key,
-                           _schedule())
+                           _schedule(), answers.refused)
     directory = order.out or run_dir / "privacy" / str(request_id)
     try:
         if order.out is None:
@@ -169,6 +165,11 @@ def finish(order: PrivacyOrder, request_id: uuid.UUID, asked: dict[str, Any], an
           "services answered")
     print("\n".join(export.summary_lines(answers.by_service)))
     print(f"export: {json_path} and {html_path} (0600)")
+    for line in export.review_lines(directory):
+        say(line)
+    if answers.refused:
+        say(f"frontdoor-stack privacy: {sum(answers.refused.values())} answer(s) ignored: their CloudEvent source "
+            f"was not the namespace of the service they named ({', '.join(sorted(answers.refused))})")
     if answers.missing:
         say(f"frontdoor-stack privacy: no answer within {order.timeout:g} s from: {', '.join(answers.missing)}")
         return 3
@@ -176,47 +177,3 @@ def finish(order: PrivacyOrder, request_id: uuid.UUID, asked: dict[str, Any], an
         say(f"frontdoor-stack privacy: {export.PART_BROKEN}: {', '.join(made.broken)}")
         return 1
     return 0
-
-
-def cmd_privacy(args: argparse.Namespace) -> int:
-    try:
-        order = order_of(args.kind, {name: getattr(args, name) for name in PERSON_FIELDS},
-                         {name: getattr(args, f"set_{name}") for name in CORRECTABLE}, args.timeout, args.out)
-    except OptionError as error:
-        say(f"frontdoor-stack privacy: {error}")
-        return 2
-    key = args.contacts_key or key_with_role(read_credentials(args.run_dir), "contacts", ADMIN_ROLE)
-    if key is None:
-        say(f"frontdoor-stack privacy: no contacts key with the admin role in {args.run_dir / 'credentials'} "
-            "(give --contacts-key, or start the stack with `frontdoor-stack up`)")
-        return 2
-    try:
-        return asyncio.run(ask(order, args.contacts_url, key, args.bootstrap, tool_security(args.run_dir),
-                               args.run_dir))
-    except KeyboardInterrupt:
-        return 130
-
-
-def add_privacy_parser(sub: argparse._SubParsersAction[Any], bootstrap: str) -> None:
-    """`privacy` on the stack tool's command line."""
-    contacts = next(spec for spec in SERVICES if spec.name == "contacts")
-    parser = sub.add_parser("privacy", help="a subject access, erasure or rectification request across the four "
-                            "services, answered into one private export")
-    parser.add_argument("kind", choices=("access", "erase", "rectify"))
-    person = parser.add_argument_group("the person (one way: an NHS number, a UPN, or name + date of birth + "
-                                       "postcode)")
-    for name in PERSON_FIELDS:
-        person.add_argument(option_name(name), dest=name, default=None, metavar="VALUE")
-    fixes = parser.add_argument_group("rectify's corrections")
-    for name in CORRECTABLE:
-        fixes.add_argument(option_name(name, "set-"), dest=f"set_{name}", default=None, metavar="VALUE")
-    parser.add_argument("--timeout", type=float, default=120.0,
-                        help="seconds to wait for every service's answer (default %(default)s)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="a new directory for the export (default .run/privacy/<request id>/, 0700)")
-    parser.add_argument("--bootstrap", default=bootstrap)
-    parser.add_argument("--contacts-url", default=f"http://127.0.0.1:{contacts.port}",
-                        help="the contacts service (default %(default)s)")
-    parser.add_argument("--contacts-key", default=None,
-                        help="an admin key for it (default: the stack's, from .run/credentials)")
-    parser.set_defaults(func=cmd_privacy)

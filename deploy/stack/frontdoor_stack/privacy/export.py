@@ -4,6 +4,11 @@ one-off private key (its records per class, and the read log's reads of them), a
 a data protection officer can read, `export.html` (Jinja2, autoescaped: the records' text is data, never
 markup), in a directory only its owner can open (0700, the files 0600, never overwritten).
 
+An access export holds more than the person's data: a MASH rationale or a police reference may name a
+parent, a sibling or the person who harmed them. `REVIEW` (printed by the command and at the top of the
+page, `review_lines`) tells the data protection officer to review it for third parties' data before it is
+sent and to delete it once sent (`purge.py`: `frontdoor-stack privacy purge-exports`).
+
 `summary_lines` is what the command prints: services, classes, actions and counts, never a record."""
 
 from __future__ import annotations
@@ -26,6 +31,14 @@ from frontdoor_contracts.retention import Schedule
 
 TEMPLATE = "export.html.j2"
 PART_BROKEN = "its part did not open with this request's key"
+KEEP_DAYS = 30  # an export is kept until the answer is sent: at most the month UK GDPR Art. 12(3) allows
+REVIEW = ("Before it is sent, the data protection officer must review it for other people's data: a MASH "
+          "rationale, a referral's free text or a police reference may name a parent, a sibling or the person who "
+          "harmed the child. Withhold a third party's data unless they consented or disclosing it without their "
+          "consent is reasonable (DPA 2018 Sch. 2 para. 16), and social work, education or health data whose "
+          "disclosure would be likely to cause serious harm to the child or anyone else (DPA 2018 Sch. 3, the "
+          "serious harm test). Delete the export once the answer is sent "
+          f"(`frontdoor-stack privacy purge-exports` deletes those over {KEEP_DAYS} days old).")
 
 
 @dataclass(frozen=True)
@@ -53,9 +66,11 @@ def _titles(schedule: Schedule | None) -> dict[str, str]:
 
 
 def assemble(request_id: uuid.UUID, kind: PrivacyKind, asked: Mapping[str, Any], answers: Mapping[str, PrivacyAnswered],
-             missing: list[str], private_key: X25519PrivateKey, schedule: Schedule | None = None) -> Export:
+             missing: list[str], private_key: X25519PrivateKey, schedule: Schedule | None = None,
+             ignored: Mapping[str, int] | None = None) -> Export:
     """The export's document: `asked` is contacts' 202 answer (how many people, the services asked, why an
-    erasure is refused)."""
+    erasure is refused); `ignored` the answers not taken, by the service they named, because their source was
+    not that service's."""
     titles, services, broken = _titles(schedule), {}, []
     for service, answer in sorted(answers.items()):
         try:
@@ -76,7 +91,8 @@ def assemble(request_id: uuid.UUID, kind: PrivacyKind, asked: Mapping[str, Any],
                 "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "people": asked.get("people"), "erasure_refused": asked.get("erasure_refused"),
                 "complete": not missing and not broken,
-                "not_answered": list(missing), "services": services}
+                "not_answered": list(missing), "review": REVIEW,
+                "answers_ignored": dict(sorted((ignored or {}).items())), "services": services}
     return Export(document, tuple(broken))
 
 
@@ -118,10 +134,16 @@ def cell(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
+def review_lines(directory: Path) -> list[str]:
+    """Where the export is, and what must happen to it before and after it is sent (the command's stderr)."""
+    return [f"the export is in {directory} (readable by you alone); it holds the person's data and may hold "
+            "other people's.", REVIEW]
+
+
 def render_html(document: Mapping[str, Any]) -> str:
     environment = Environment(loader=FileSystemLoader(Path(__file__).parent),
                               autoescape=select_autoescape(default=True, default_for_string=True))
-    environment.globals.update(columns=columns, cell=cell)
+    environment.globals.update(columns=columns, cell=cell, review=REVIEW)
     return environment.get_template(TEMPLATE).render(export=document)
 
 

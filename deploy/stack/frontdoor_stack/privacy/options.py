@@ -1,7 +1,9 @@
 """The privacy command's options, checked before anything is sent: who the request is about (an NHS number,
 a UPN, or given name + family name + date of birth + postcode), a rectify's corrections, the wait and the
 export directory. An error names the option and the rule it broke, never the value (these are a child's
-identifiers), and the request body is built from the checked values alone.
+identifiers), and the request body is built from the checked values alone. The person and the corrections
+come from the command line's options or from a JSON document (`--person-file`, `--stdin`: person_input.py,
+the way for a real person); `Naming` says which, so an error names the option or the document's field.
 
 Pure: no I/O but `export_dir`'s checks of the directory it is given."""
 
@@ -50,6 +52,26 @@ def option_name(name: str, prefix: str = "") -> str:
     return f"--{prefix}{name.replace('_', '-')}"
 
 
+@dataclass(frozen=True)
+class Naming:
+    """How an error names a value: by its option (`--nhs-number`, `--set-upn`), or, given in a JSON document,
+    by the document's option and its field (`--stdin nhs_number`, `--person-file corrections.upn`)."""
+
+    document: str | None = None  # "--person-file" or "--stdin"
+
+    def person(self, name: str) -> str:
+        return option_name(name) if self.document is None else f"{self.document} {name}"
+
+    def correction(self, name: str) -> str:
+        return option_name(name, "set-") if self.document is None else f"{self.document} corrections.{name}"
+
+    def ways(self) -> str:
+        """The ways of naming the person, in the words of where they are given."""
+        if self.document is None:
+            return "--nhs-number, --upn, or --given-name --family-name --date-of-birth --postcode"
+        return f"nhs_number, upn, or given_name, family_name, date_of_birth and postcode in {self.document}"
+
+
 def checked(name: str, raw: str, option: str) -> str:
     """One value checked as the contracts check it (check digits, postcode shape, dates), normalised; the
     OptionError names `option` and the rule."""
@@ -83,34 +105,32 @@ class PrivacyOrder:
         return body
 
 
-def person_of(values: dict[str, str | None]) -> dict[str, str]:
+def person_of(values: dict[str, str | None], naming: Naming = Naming()) -> dict[str, str]:
     """The person named one way, exactly: an NHS number, a UPN, or the four of name, date of birth and
     postcode."""
     given = {name for name in PERSON_FIELDS if values.get(name) is not None}
     ways = [way for way in (BY_NHS, BY_UPN, BY_NAME) if given & set(way)]
     if not ways:
-        raise OptionError("the person", "must be named: --nhs-number, --upn, or --given-name --family-name "
-                          "--date-of-birth --postcode")
+        raise OptionError("the person", f"must be named: {naming.ways()}")
     if len(ways) > 1:
-        raise OptionError("the person", "must be named one way only: --nhs-number, --upn, or name, date of "
-                          "birth and postcode")
-    missing = [option_name(name) for name in ways[0] if name not in given]
+        raise OptionError("the person", f"must be named one way only: {naming.ways()}")
+    missing = [naming.person(name) for name in ways[0] if name not in given]
     if missing:
-        raise OptionError(", ".join(missing), "must be given with the other name, date of birth and postcode "
-                          "options")
-    return {name: checked(name, str(values[name]), option_name(name)) for name in ways[0]}
+        things = "fields" if naming.document else "options"
+        raise OptionError(", ".join(missing), f"must be given with the other name, date of birth and postcode {things}")
+    return {name: checked(name, str(values[name]), naming.person(name)) for name in ways[0]}
 
 
-def corrections_of(kind: PrivacyKind, values: dict[str, str | None]) -> dict[str, str]:
+def corrections_of(kind: PrivacyKind, values: dict[str, str | None], naming: Naming = Naming()) -> dict[str, str]:
     given = {name: value for name in CORRECTABLE if (value := values.get(name)) is not None}
     if kind is not PrivacyKind.RECTIFY:
         if given:
-            raise OptionError(option_name(next(iter(given)), "set-"), "is for rectify only")
+            raise OptionError(naming.correction(next(iter(given))), "is for rectify only")
         return {}
     if not given:
-        raise OptionError("rectify", "needs a correction: --set-given-name, --set-family-name, --set-date-of-"
-                          "birth, --set-postcode, --set-nhs-number or --set-upn")
-    return {name: checked(name, value, option_name(name, "set-")) for name, value in given.items()}
+        raise OptionError("rectify", "needs a correction: " + ", ".join(naming.correction(name)
+                                                                         for name in CORRECTABLE))
+    return {name: checked(name, value, naming.correction(name)) for name, value in given.items()}
 
 
 def timeout_of(value: float) -> float:
@@ -134,14 +154,14 @@ def export_dir(value: Path | None) -> Path | None:
 
 
 def order_of(kind: str, person: dict[str, str | None], corrections: dict[str, str | None], timeout: float,
-             out: Path | None) -> PrivacyOrder:
+             out: Path | None, naming: Naming = Naming()) -> PrivacyOrder:
     """Every option checked, in the order a reader would fix them; OptionError on the first refused."""
     try:
         request_kind = PrivacyKind(kind)
     except ValueError:
         raise OptionError("the request", "must be access, erase or rectify") from None
-    return PrivacyOrder(kind=request_kind, person=person_of(person),
-                        corrections=corrections_of(request_kind, corrections),
+    return PrivacyOrder(kind=request_kind, person=person_of(person, naming),
+                        corrections=corrections_of(request_kind, corrections, naming),
                         timeout=timeout_of(timeout), out=export_dir(out))
 
 
