@@ -1,7 +1,9 @@
 """Events in, notifications out: each child of a DA incident gets one
 notification for its school (or a MASH worklist item when the school is not
 known, or a record that no school is involved), once its sealed fields are
-opened with its key (until the key comes it waits: `waiting.py`), and
+opened with its key (until the key comes it waits: `waiting.py`; a child
+whose sealed fields do not open is recorded unreadable and put on the MASH
+worklist, each child on its own, its incident dead-lettered once), and
 allocation events become messages for the lead agency's contact and the
 Early Help manager. A person's key is kept when it comes; a tombstone drops
 it and erases the personal data of the notifications about them. Each runs
@@ -21,10 +23,11 @@ from sqlmodel import Session
 from frontdoor_contracts.allocation import CaseAllocated, OfferOverdue
 from frontdoor_contracts.contacts import DAChildPersonal, DAChildReported, DAIncidentReported, today_in_england
 from frontdoor_contracts.envelope import CloudEvent, encode_event
+from frontdoor_contracts.errors import InvalidEvent
 from frontdoor_contracts.notifications import NotificationKind, SchoolUnknown, UnknownReason
 from frontdoor_contracts.personal import PersonKeyIssued
 from frontdoor_contracts.topics import NOTIFICATIONS_SCHOOL_UNKNOWN
-from frontdoor_platform.routes import Consumed
+from frontdoor_platform.routes import Consumed, Incoming, add_dead_letter
 from frontdoor_platform.tracing import traceparent_now
 
 from . import directory, store
@@ -34,11 +37,12 @@ from .domain.school_days import SchoolCalendar, notify_by
 from .domain.schools import Resolution, find_school
 from .incoming import check_child, open_child
 from .keys import PersonKeys
-from .models import DAChildRow, NotificationRow, RecipientRow, WorklistRow
+from .models import DAChildRow, NotificationRow, OutboxEvent, RecipientRow, WorklistRow
 from .outgoing import emit
 
 NOTIFICATION_NAMESPACE = uuid.UUID("9e3f1b7a-2c5d-4e8f-a6b1-0d2c3e4f5a6b")
 WORKLIST_NAMESPACE = uuid.UUID("1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b")
+UNREADABLE = "unreadable"  # the worklist's kind for a child whose sealed fields do not open
 
 
 @dataclass(frozen=True)
@@ -70,29 +74,47 @@ def worklist(session: Session, *, kind: str, reason: str, now: datetime, **ids: 
 
 def on_da_incident(session: Session, event: CloudEvent[DAIncidentReported], where: Consumed, rules: Rules,
                    outcome: Outcome) -> None:
-    """Each child not seen before: opened with its key and routed to its school now; erased (its key gone:
-    nobody is told); or, its key not come yet (another topic), waiting for it with the incident as read
-    (`waiting.py` routes it when the key comes). A child's sealed fields that are not its own or do not open
-    with its key dead-letter the record (InvalidEvent)."""
+    """Each child not seen before, on its own: opened with its key and routed to its school now; erased (its
+    key gone: nobody is told); or, its key not come yet (another topic), waiting for it with the incident as
+    read (`waiting.py` routes it when the key comes). A child whose sealed fields are not its own or do not
+    open with its key is unreadable (`child_unreadable`); its siblings are told all the same."""
     incident, now = event.data, where.now
-    for index, child in enumerate(incident.children):
-        check_child(index, child)
     for index, child in enumerate(incident.children):
         if session.get(DAChildRow, (incident.contact_id, child.child_id)) is not None \
                 or store.is_waiting(session, incident.contact_id, child.child_id):
             continue
-        held = rules.keys.held(session, child.child_id)
+        try:
+            check_child(index, child)
+            held = rules.keys.held(session, child.child_id)
+            personal = open_child(held.key, incident.contact_id, index, child) if held and held.key else None
+        except InvalidEvent as broken:
+            as_read = Incoming(where.topic, where.partition, where.offset, str(incident.contact_id).encode(),
+                               encode_event(event))
+            child_unreadable(session, as_read, broken, incident.contact_id, child.child_id, now, outcome)
+            continue
         if held is None:
             store.park_child(session, contact_id=incident.contact_id, child_id=child.child_id,
                              incident=encode_event(event).decode(), topic=where.topic, partition=where.partition,
                              offset=where.offset, now=now)
             outcome.waiting += 1
-        elif held.key is None:
+        elif personal is None:
             record_child(session, incident.contact_id, child.child_id, Resolution.ERASED, now, outcome)
         else:
-            personal = open_child(held.key, incident.contact_id, index, child)
             route_child(session, f"{event.source}\n{event.id}", incident, child, personal, rules, now, outcome,
                         traceparent_now())
+
+
+def child_unreadable(session: Session, record: Incoming, broken: InvalidEvent, contact_id: uuid.UUID,
+                     child_id: uuid.UUID, now: datetime, outcome: Outcome) -> None:
+    """A child's sealed fields are not its own or do not open with its key: the record's fault, but only
+    this child's. The incident goes to the dead-letter topic as evidence (as it was read, re-encoded: its
+    sealed values still sealed; once per record, however many of its children are broken, counted once);
+    the child is recorded unreadable (counted) and put on the MASH worklist (`unreadable`, with the rule
+    broken), so a person finds the child by id and phones the school."""
+    if add_dead_letter(session, OutboxEvent, record, broken, now):
+        outcome.dead_lettered.append((record.topic, broken.reason))
+    record_child(session, contact_id, child_id, Resolution.UNREADABLE, now, outcome)
+    worklist(session, kind=UNREADABLE, reason=broken.reason[:30], now=now, contact_id=contact_id, child_id=child_id)
 
 
 def record_child(session: Session, contact_id: uuid.UUID, child_id: uuid.UUID, resolution: Resolution,

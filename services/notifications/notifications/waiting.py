@@ -10,9 +10,10 @@ read, sealed fields and all), and the consumer goes on.
   so nothing is lost and nothing is told twice (the child's row and the
   notification's id are the same either way). A child erased meanwhile (a
   tombstone) is recorded erased, nobody told. A sealed value that does not
-  open with the key is the record's fault: the incident is dead-lettered
-  as it was read (re-encoded; once per record, counted) and the child put on
-  the MASH worklist (`unreadable`).
+  open with the key is that child's record's fault, as on the direct path
+  (`handlers.child_unreadable`): the incident is dead-lettered as it was
+  read (re-encoded; once per record, counted), the child recorded unreadable
+  and put on the MASH worklist (`unreadable`).
 - `sweep`, on the timers' tick: the backstop. A child whose key is here
   is resumed (two workers committing the key and the incident at once see
   neither the other); a child waiting longer than `wait` goes on the MASH
@@ -31,17 +32,17 @@ from sqlmodel import Session, col, select
 
 from frontdoor_contracts.contacts import DAIncidentReported
 from frontdoor_contracts.errors import InvalidEvent, parse_event
-from frontdoor_platform.routes import Incoming, add_dead_letter
+from frontdoor_platform.routes import Incoming
 
 from . import handlers
 from .domain.outcome import Outcome
 from .domain.schools import Resolution
 from .handlers import Rules
 from .incoming import open_child
-from .models import DAChildRow, OutboxEvent, PersonKeyRow, WaitingChildRow, WorklistRow
+from .models import DAChildRow, PersonKeyRow, WaitingChildRow, WorklistRow
 
 BATCH = 500
-KEY_MISSING, UNREADABLE = "key_missing", "unreadable"
+KEY_MISSING = "key_missing"
 
 
 def resume(session: Session, person_id: uuid.UUID, rules: Rules, now: datetime, outcome: Outcome, *,
@@ -84,15 +85,11 @@ def _resume_one(session: Session, row: WaitingChildRow, key: bytes | None, rules
 
 def _unreadable(session: Session, row: WaitingChildRow, broken: InvalidEvent, now: datetime,
                 outcome: Outcome) -> None:
-    """The child's sealed fields do not open with its key: the incident to the dead-letter topic (as it was
-    read), the child recorded unreadable and on the MASH worklist."""
+    """The child's sealed fields do not open with its key: as on the direct path (`handlers.child_unreadable`),
+    the incident as it was read to the dead-letter topic, the child recorded unreadable and on the worklist."""
     record = Incoming(row.topic, row.partition, row.record_offset, str(row.contact_id).encode(),
                       row.incident.encode())
-    if add_dead_letter(session, OutboxEvent, record, broken, now):
-        outcome.dead_lettered.append((row.topic, broken.reason))
-    handlers.record_child(session, row.contact_id, row.child_id, Resolution.UNREADABLE, now, outcome)
-    handlers.worklist(session, kind=UNREADABLE, reason=broken.reason[:30], now=now, contact_id=row.contact_id,
-                      child_id=row.child_id)
+    handlers.child_unreadable(session, record, broken, row.contact_id, row.child_id, now, outcome)
 
 
 def sweep(session: Session, rules: Rules, now: datetime, wait: timedelta, outcome: Outcome) -> int:

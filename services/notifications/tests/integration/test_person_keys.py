@@ -17,11 +17,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from frontdoor_platform.database import for_writing
+from frontdoor_platform.outbox_table import stored_headers
 from notifications.models import (
     DAChildRow,
     DeliveryRow,
     NotificationRow,
-    OutboxEvent,
     PersonKeyRow,
     WaitingChildRow,
     WorklistRow,
@@ -103,16 +103,16 @@ def test_a_sealed_value_that_does_not_open_is_dead_lettered_before_or_after_its_
     world = World(engine)
     amelia, oliver = world.child("Amelia"), world.child("Oliver")
     broken = world.incident(tampered(amelia))
-    assert world.consume(world.key(amelia), broken) == [(DA, "sealed_broken")]  # its key here: dead at once
-    assert world.rows(NotificationRow) == [] and world.rows(DAChildRow) == []
+    assert world.consume(world.key(amelia), broken) == []  # its key here: unreadable at once (the child's fault)
+    assert world.rows(NotificationRow) == [] and [r.resolution for r in world.rows(DAChildRow)] == ["unreadable"]
     late = world.incident(tampered(oliver))
     assert world.consume(late) == []  # no key yet: it waits
     assert world.consume(world.key(oliver)) == []  # the key is fine: the incident is the fault
-    letters = [r for r in world.rows(OutboxEvent) if r.topic == f"{DA}.dlq"]
+    letters = world.dead_letters()
     assert sorted(r.event_id for r in letters) == sorted(f"dlq:{DA}:0:{r.offset}" for r in (broken, late))
-    assert [r.resolution for r in world.rows(DAChildRow)] == ["unreadable"]
-    [item] = world.rows(WorklistRow)
-    assert (item.kind, item.reason, item.child_id) == ("unreadable", "sealed_broken", uuid.UUID(oliver["child_id"]))
+    assert [r.resolution for r in world.rows(DAChildRow)] == ["unreadable", "unreadable"]
+    assert sorted((i.kind, i.reason, i.child_id) for i in world.rows(WorklistRow)) == sorted(
+        ("unreadable", "sealed_broken", uuid.UUID(child["child_id"])) for child in (amelia, oliver))
     assert world.rows(WaitingChildRow) == [] and world.rows(NotificationRow) == []
 
 
@@ -121,9 +121,10 @@ def test_sealed_fields_under_another_key_and_key_records_not_for_this_service_ar
     world = World(engine)
     amelia, oliver = world.child("Amelia"), world.child("Oliver")
     moved = {**amelia, "personal": oliver["personal"]}  # Oliver's sealed fields on Amelia's entry
-    assert world.consume(world.key(oliver), world.incident(moved)) == [(DA, "sealed_for_another")]
-    other = world.key(amelia, wrapped={"allocation": world.keys.key_event(
-        uuid.UUID(amelia["child_id"])).data.model_dump(mode="json")["wrapped"][SERVICE]})
+    assert world.consume(world.key(oliver), world.incident(moved)) == []
+    [letter] = world.dead_letters()
+    assert dict(stored_headers(letter))["dlq.reason"] == b"sealed_for_another"
+    other = world.key(amelia, wrapped={"allocation": world.key_data(amelia)["wrapped"][SERVICE]})
     stolen = world.key(amelia, person_id=oliver["child_id"])  # wrapped for Amelia, claimed for Oliver
     assert sorted(world.consume(other, stolen, record(KEYS, None, "not-a-uuid"))) == [
         (KEYS, "key_does_not_unwrap"), (KEYS, "no_key_for_service"), (KEYS, "undecodable")]
