@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -84,6 +85,11 @@ def _answer(session: Session, privacy: Responder, step: Step, request: PrivacyRe
     return {answer_id(answered.request_id, privacy.service)} if answered is not None else set()
 
 
+def view_row(family: Family, th: Thresholds, now: datetime) -> dict[str, Any]:
+    """The family's `FamilyViewRow` as of `now` (the day in England, not in UTC), as column values."""
+    return {"family_id": family.family_id, "document": family_view(family, day_of(now), th).model_dump_json(),
+            "updated_at": now}
+
+
 def write_view(session: Session, family: Family, th: Thresholds, now: datetime) -> None:
-    document = family_view(family, day_of(now), th).model_dump_json()  # the day in England, not in UTC
-    session.merge(FamilyViewRow(family_id=family.family_id, document=document, updated_at=now))
+    session.merge(FamilyViewRow(**view_row(family, th, now)))

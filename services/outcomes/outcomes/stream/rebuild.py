@@ -36,6 +36,7 @@ from datetime import datetime
 from operator import itemgetter
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -44,6 +45,7 @@ from frontdoor_platform.kafka_security import PLAINTEXT, KafkaSecurity
 from frontdoor_platform.routes import Incoming
 
 from ..domain.thresholds import Thresholds
+from ..models import FamilyViewRow
 from ..readmodel.apply import buffered
 from ..readmodel.report import kpi_report
 from ..readmodel.report_models import KpiReport
@@ -104,8 +106,9 @@ class Projections:
             with Session(for_writing(self.engine)) as session:
                 with buffered(session):
                     ledger.record(session, [reviewed], self.th, self.now, publish=False, views=False)
-                for key in keys:
-                    ledger.write_view(session, self.pictures[key], self.th, self.now)
+                # the rebuild's database had no views (emptied; the batches write none): inserted, not merged
+                session.execute(insert(FamilyViewRow), [ledger.view_row(self.pictures[key], self.th, self.now)
+                                                        for key in keys])
                 session.commit()
             self.processor.commit()
             self.pictures.trim()

@@ -72,7 +72,7 @@ def run(items: list[Incoming], pictures: dict[str, Family] | Pictures, batch: in
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 10_000), keep=st.integers(1, 3), batch=st.integers(1, 9))
 def test_the_rules_over_pictures_mostly_on_disk_give_what_a_dict_gives(seed: int, keep: int, batch: int) -> None:
-    items = records(random.Random(seed), families=12, count=60)
+    items = records(random.Random(seed), families=20, count=60)
     expected = run(items, {}, batch)
     assert len(expected) > 3 and any(item.topic == CONTACTS_FAMILIES_MERGED.name for item in items)
     with Pictures(keep) as pictures:
