@@ -1,13 +1,13 @@
-"""The notifications service's own tables (SQLModel). Only this service reads them."""
+"""The notifications service's own tables (SQLModel). Only this service reads them. The DA children and
+the people's keys are in `people.py`, the base class in `base.py`; all are named here."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, Index, Text, false
-from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel, col
+from sqlalchemy import Column, Index, Text, false
+from sqlmodel import Field, col
 
 from frontdoor_contracts.topics import NOTIFICATIONS_AUDIT
 from frontdoor_platform.apikeys import ApiClientFields
@@ -16,9 +16,13 @@ from frontdoor_platform.database import utc_column
 from frontdoor_platform.outbox import OutboxFields
 from frontdoor_platform.reads import ReadFields, ReadPurgeFields, ReadTables
 
+from .base import NotificationsTable
+from .people import DAChildRow, PersonKeyRow, WaitingChildRow
 
-class NotificationsTable(SQLModel, registry=registry()):
-    """Base of this service's tables: their own metadata (each service owns its database)."""
+__all__ = ["READ_LOG", "ApiClient", "AuditEntry", "DAChildRow", "DeliveryAttemptRow", "DeliveryRow", "EnrolmentRow",
+           "KeyAdultRow", "NotificationRow", "NotificationsTable", "OutboxEvent", "PageSessionRow", "PasswordLinkRow",
+           "PersonKeyRow", "ReadEntry", "ReadPurge", "RecipientRow", "SigningSecretRow", "WaitingChildRow",
+           "WorklistRow"]
 
 
 class OutboxEvent(OutboxFields, NotificationsTable, table=True):
@@ -224,20 +228,6 @@ class DeliveryAttemptRow(NotificationsTable, table=True):
     duration_ms: int
 
 
-class DAChildRow(NotificationsTable, table=True):
-    """What became of each child of each incident (once, however often the
-    event is redelivered): notified, school unknown, or not of school age."""
-
-    __tablename__ = "da_children"
-
-    contact_id: uuid.UUID = Field(primary_key=True)
-    child_id: uuid.UUID = Field(primary_key=True)
-    resolution: str = Field(max_length=24, index=True)
-    school_urn: str | None = Field(default=None, max_length=6)
-    notification_id: uuid.UUID | None = None
-    recorded_at: datetime = Field(sa_column=utc_column())
-
-
 class WorklistRow(NotificationsTable, table=True):
     """The MASH worklist: children whose school is unknown, and deliveries
     escalated (a person phones the school). Ids only."""
@@ -254,40 +244,6 @@ class WorklistRow(NotificationsTable, table=True):
     created_at: datetime = Field(sa_column=utc_column(index=True))
     resolved_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     resolved_by: str | None = Field(default=None, max_length=80)
-
-
-class PersonKeyRow(NotificationsTable, table=True):
-    """A person's data key as `contacts.person-keys.v1` gave it: wrapped with this service's wrapping key, never
-    stored open (keys.py unwraps it when a sealed field is opened). A tombstone leaves the row with no key and
-    `erased_at` set: the person was erased, so an incident about them read later is not waited on."""
-
-    __tablename__ = "person_keys"
-
-    person_id: uuid.UUID = Field(primary_key=True)
-    service_key_id: str | None = Field(default=None, max_length=32)
-    nonce: str | None = Field(default=None, max_length=16)
-    ciphertext: str | None = Field(default=None, max_length=200)
-    issued_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
-    recorded_at: datetime = Field(sa_column=utc_column())
-    erased_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
-
-
-class WaitingChildRow(NotificationsTable, table=True):
-    """A child of a DA incident whose data key has not come yet (the key and the incident are on different
-    topics): the incident as read (its sealed fields and all, re-encoded) and where it was read, until the key
-    opens it (waiting.py: then routed as any child, and deleted), or the person is erased."""
-
-    __tablename__ = "da_children_waiting"
-
-    contact_id: uuid.UUID = Field(primary_key=True)
-    child_id: uuid.UUID = Field(primary_key=True)
-    person_id: uuid.UUID = Field(index=True)  # whose key opens it (the sealed value's key_id)
-    incident: str = Field(sa_column=Column(Text, nullable=False))
-    topic: str = Field(max_length=249)
-    partition: int
-    record_offset: int = Field(sa_column=Column(BigInteger, nullable=False))  # Kafka offsets are 64-bit
-    received_at: datetime = Field(sa_column=utc_column(index=True))
-    escalated_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))  # key_missing
 
 
 class ReadEntry(ReadFields, NotificationsTable, table=True):
