@@ -121,6 +121,11 @@ NOTIFICATIONS = Group("frontdoor-notifications.alerts", (
     Alert("NotificationEscalated", went_up(f'{_N}delivery_escalations_total{{reason!="deadline_near"}}', "15m"),
           TICKET, "a notification could not be delivered and went to the MASH worklist ({{ $labels.reason }})",
           "Every automatic attempt failed: a person must tell the school or agency, and its address be fixed."),
+    Alert("FrontDoorPersonKeyMissing", went_up(f"{_N}key_missing_total", "15m"), TICKET,
+          "a DA child's data key did not reach notifications in time: the child went to the MASH worklist",
+          "The child's name and police reference are sealed with a key from contacts (contacts.person-keys.v1) "
+          "that has not come within NOTIFICATIONS_KEY_WAIT_MINUTES: the school cannot be told who the child is "
+          "until it does. The MASH phones the school meanwhile."),
     Alert("DANotificationUnacknowledged", went_up(f"{_N}unacknowledged_total", "1h"), TICKET,
           "a DA notification was not acknowledged by the start of the school day ({{ $labels.phase }} school)",
           "The key adult has not confirmed they know: the MASH phones the school (Operation Encompass)."),
