@@ -52,6 +52,7 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
     from frontdoor_platform.database import build_engine
 
     from .readmodel.calculations import year_before
+    from .stream.partitions import StalledError
     from .stream.pictures import KEEP
     from .stream.rebuild import rebuild, report_of
     from .stream.wipe import empty
@@ -72,9 +73,14 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
     engine = build_engine(args.into)
     empty(engine)
     SCHEMA.migrate(engine)
-    done = rebuild(settings.kafka_bootstrap, engine, load_thresholds(settings.thresholds), settings.source_uri,
-                   now, show=not args.quiet, security=KafkaSecurity.of(settings),
-                   keep=args.families_in_memory or KEEP)
+    try:
+        done = rebuild(settings.kafka_bootstrap, engine, load_thresholds(settings.thresholds), settings.source_uri,
+                       now, show=not args.quiet, security=KafkaSecurity.of(settings),
+                       keep=args.families_in_memory or KEEP)
+    except StalledError as error:
+        print(f"the rebuild stopped: {error}", file=sys.stderr)
+        engine.dispose()
+        return 1
     report = report_of(engine, start, end, now).model_dump_json(indent=2)
     if args.report:
         args.report.write_text(report + "\n")
