@@ -35,11 +35,11 @@ from .term_dates import load_calendar
 
 
 def rules_from(settings: Settings) -> Rules:
-    """The rules, with the people's keys under this service's wrapping key (ValueError naming
-    NOTIFICATIONS_WRAPPING_KEY when it is wrong, or unset in production)."""
+    """The rules, with the people's keys under this service's wrapping key and the previous one (ValueError
+    naming NOTIFICATIONS_WRAPPING_KEY[_PREVIOUS] when it is wrong, or unset in production)."""
     _, calendar = load_calendar(settings.term_dates)
     return Rules(source_uri=settings.source_uri, calendar=calendar, early_help_manager=settings.early_help_manager,
-                 keys=PersonKeys(settings.own_wrapping_key(SERVICE)))
+                 keys=PersonKeys(settings.own_wrapping_key(SERVICE), settings.previous_wrapping_key()))
 
 
 def create_app(settings: Settings | None = None, *, publisher: EventPublisher | None = None,

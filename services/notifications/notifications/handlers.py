@@ -32,7 +32,7 @@ from frontdoor_platform.tracing import traceparent_now
 
 from . import directory, store
 from .delivery.queue import enqueue
-from .domain.outcome import Outcome
+from .domain.outcome import UNREADABLE_KEY, Outcome
 from .domain.school_days import SchoolCalendar, notify_by
 from .domain.schools import Resolution, find_school
 from .incoming import check_child, open_child
@@ -217,9 +217,13 @@ def on_offer_overdue(session: Session, event_id: str, data: OfferOverdue, rules:
 
 
 def on_person_key(session: Session, issued: PersonKeyIssued, rules: Rules, now: datetime, outcome: Outcome) -> None:
-    """Keep a person's key (InvalidEvent when it is not for this service or does not unwrap); one of a person
-    erased here is not kept."""
-    outcome.keys["issued" if rules.keys.issued(session, issued, now) else "ignored"] += 1
+    """Keep a person's key; one this service cannot unwrap is recorded unreadable (keys.py: no key material
+    kept, nothing dead-lettered) and counted by reason; one of a person erased here is not kept."""
+    change = rules.keys.issued(session, issued, now)
+    if change in UNREADABLE_KEY:
+        outcome.unreadable_keys[change] += 1
+    else:
+        outcome.keys[change] += 1
 
 
 def on_person_erased(session: Session, person_id: uuid.UUID, rules: Rules, now: datetime, outcome: Outcome) -> None:

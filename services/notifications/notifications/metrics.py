@@ -14,7 +14,7 @@ from prometheus_client import Counter, Histogram
 from frontdoor_contracts.notifications import FailureReason
 from frontdoor_platform.metrics import KitMetrics
 
-from .domain.outcome import Outcome
+from .domain.outcome import UNREADABLE_KEY, Outcome
 from .responses import SchoolPhase
 
 # From 50 ms (a webhook straight after the incident) to days (an alert read after a weekend).
@@ -76,6 +76,11 @@ class Metrics(KitMetrics):
                                    "People's data keys kept (issued), dropped (erased: a tombstone) or not kept "
                                    "(ignored: the person was erased here)", ["change"],
                                    registry=self.registry)
+        self.person_keys_unreadable = Counter(
+            "frontdoor_notifications_person_keys_unreadable_total",
+            "Key records this service cannot unwrap, recorded unreadable (no key kept, nothing dead-lettered), by "
+            "reason (no_key_for_service, unknown_key_id: a wrapping key id it does not hold, does_not_unwrap)",
+            ["reason"], registry=self.registry)
         self.children_waiting = Counter(
             "frontdoor_notifications_children_waiting_for_key_total",
             "DA children read before their key came: they wait for it (routed when it comes)", registry=self.registry)
@@ -89,6 +94,8 @@ class Metrics(KitMetrics):
             registry=self.registry)
         for change in ("issued", "erased", "ignored"):
             self.person_keys.labels(change)
+        for reason in UNREADABLE_KEY:
+            self.person_keys_unreadable.labels(reason)
         for reason in FailureReason:
             self.delivery_escalations.labels(reason.value)
             if reason is not FailureReason.DEADLINE_NEAR:  # a reason to escalate, never a send's outcome
@@ -101,6 +108,8 @@ class Metrics(KitMetrics):
             self.children_reported.labels(present).inc(n)
         for change, n in outcome.keys.items():
             self.person_keys.labels(change).inc(n)
+        for reason, n in outcome.unreadable_keys.items():
+            self.person_keys_unreadable.labels(reason).inc(n)
         self.children_waiting.inc(outcome.waiting)
         self.key_missing.inc(outcome.key_missing)
         self.erased_for_person.inc(outcome.erased_for_person)

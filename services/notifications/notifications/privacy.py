@@ -8,7 +8,8 @@ people, per class:
 - `enrolments`: the school roll's rows for the UPNs in the service's sealed
   share (`shared["upns"]`: enrolments are keyed by UPN alone);
 - `person_keys`: their data keys held here (wrapped; the export shows only
-  that one is held and since when, never the key);
+  that one is held and since when, never the key), or recorded unreadable
+  (and why);
 - `da_incidents`: their DA incidents waiting here for a key (sealed);
 - `case_records`: who was told what, when (ids, codes and times): the
   children's rows, their notifications' deliveries and attempts, their
@@ -114,7 +115,7 @@ def _find(session: Session, request: PrivacyRequested, shared: Mapping[str, Any]
         notices=store.notifications_of(session, people),
         enrolments=session.exec(select(EnrolmentRow).where(col(EnrolmentRow.upn).in_(upns))).all() if upns else [],
         keys=session.exec(select(PersonKeyRow).where(col(PersonKeyRow.person_id).in_(people),
-                                                     col(PersonKeyRow.ciphertext).is_not(None))).all()
+                                                     col(PersonKeyRow.erased_at).is_(None))).all()
         if people else [],
         waiting=session.exec(select(WaitingChildRow).where(col(WaitingChildRow.child_id).in_(people))).all()
         if people else [])
@@ -177,7 +178,7 @@ class NotificationsPrivacy:
             classes={
                 NOTIFICATIONS: records_in(found.notices, *NOTICE_FIELDS),
                 ENROLMENTS: records_in(found.enrolments, "upn", "school_urn", "starts_on", "ends_on", "recorded_at"),
-                PERSON_KEYS: records_in(found.keys, "person_id", "issued_at", "recorded_at"),
+                PERSON_KEYS: records_in(found.keys, "person_id", "issued_at", "recorded_at", "unreadable"),
                 DA_INCIDENTS: [{**r, "personal_fields": "sealed"} for r in records_in(
                     found.waiting, "contact_id", "child_id", "received_at", "escalated_at")],
                 CASE_RECORDS: _case_records(session, request, found.notices)},

@@ -19,7 +19,7 @@ from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validato
 from pydantic_settings import SettingsConfigDict
 
 from frontdoor_platform.settings import ENVIRONMENT_VARIABLE, ServiceSettings
-from frontdoor_platform.wrapping import development_key
+from frontdoor_platform.wrapping import WrappingKey, development_key, parse_key
 
 from .sealing import DEVELOPMENT_KEY_ID, Keys, development_keys
 from .term_dates import SHIPPED
@@ -114,6 +114,10 @@ class Settings(ServiceSettings):
     # on the MASH worklist (`key_missing`); it is still told when the key comes. The key usually comes first,
     # or within a second.
     key_wait_minutes: float = Field(default=10.0, gt=0)
+    # The wrapping key before NOTIFICATIONS_WRAPPING_KEY and its id, to unwrap people's keys wrapped under it
+    # (never to wrap or open anything else). Rotation is not supported yet (README, "People's keys").
+    wrapping_key_previous: SecretStr | None = None
+    wrapping_key_previous_id: str | None = None
 
     @field_validator("page_address_limit", "page_account_limit")
     @classmethod
@@ -165,6 +169,26 @@ class Settings(ServiceSettings):
         id; unset, the development key, refused in production (with the other insecure defaults below)."""
         if self.environment != "production" or self.wrapping_key is not None:
             self.own_wrapping_key(SERVICE)  # refused here, naming the setting, when it is not a key
+        return self
+
+    def previous_wrapping_key(self) -> WrappingKey | None:
+        """NOTIFICATIONS_WRAPPING_KEY_PREVIOUS with its id, or None; ValueError naming the setting."""
+        if self.wrapping_key_previous is None:
+            if self.wrapping_key_previous_id is not None:
+                raise ValueError("wrapping_key_previous_id is set without wrapping_key_previous")
+            return None
+        previous = parse_key(self.wrapping_key_previous_id or "", self.wrapping_key_previous.get_secret_value(),
+                             "NOTIFICATIONS_WRAPPING_KEY_PREVIOUS")
+        if previous.key_id == self.wrapping_key_id:
+            raise ValueError("wrapping_key_previous_id must differ from wrapping_key_id (the ids say which key "
+                             "wrapped a person's key)")
+        if self.environment == "production" and previous.key == development_key(SERVICE).key:
+            raise ValueError("wrapping_key_previous must not be the development key in production")
+        return previous
+
+    @model_validator(mode="after")
+    def _a_previous_wrapping_key_that_opens(self) -> Settings:
+        self.previous_wrapping_key()  # refused here, naming the setting, when it is not a key
         return self
 
     @model_validator(mode="after")

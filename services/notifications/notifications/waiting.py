@@ -18,7 +18,9 @@ read, sealed fields and all), and the consumer goes on.
   is resumed (two workers committing the key and the incident at once see
   neither the other); a child waiting longer than `wait` goes on the MASH
   worklist once (`key_missing`: the MASH finds the child by id and phones
-  the school), an item resolved by itself when the key comes.
+  the school; reason `no_key_yet`, or `key_unreadable` when a key record
+  came that this service cannot unwrap), an item resolved by itself when a
+  key that opens comes.
 
 Callers own the transaction."""
 
@@ -42,7 +44,7 @@ from .incoming import open_child
 from .models import DAChildRow, PersonKeyRow, WaitingChildRow, WorklistRow
 
 BATCH = 500
-KEY_MISSING = "key_missing"
+KEY_MISSING, NO_KEY_YET, KEY_UNREADABLE = "key_missing", "no_key_yet", "key_unreadable"
 
 
 def resume(session: Session, person_id: uuid.UUID, rules: Rules, now: datetime, outcome: Outcome, *,
@@ -96,7 +98,8 @@ def sweep(session: Session, rules: Rules, now: datetime, wait: timedelta, outcom
     """The timers' backstop: resume the waiting children whose key is here (or who were erased); put those
     waiting longer than `wait` on the MASH worklist, once. How many rows it changed."""
     ready = session.exec(select(WaitingChildRow.person_id).join(
-        PersonKeyRow, col(PersonKeyRow.person_id) == col(WaitingChildRow.person_id)).distinct().limit(BATCH)).all()
+        PersonKeyRow, (col(PersonKeyRow.person_id) == col(WaitingChildRow.person_id))
+        & col(PersonKeyRow.unreadable).is_(None)).distinct().limit(BATCH)).all()
     changed = sum(resume(session, person_id, rules, now, outcome, skip_locked=True) for person_id in ready)
     overdue: Sequence[WaitingChildRow] = session.exec(select(WaitingChildRow).where(
         col(WaitingChildRow.escalated_at).is_(None), col(WaitingChildRow.received_at) <= now - wait)
@@ -104,7 +107,8 @@ def sweep(session: Session, rules: Rules, now: datetime, wait: timedelta, outcom
     for row in overdue:
         row.escalated_at = now
         session.add(row)
-        handlers.worklist(session, kind=KEY_MISSING, reason="no_key_yet", now=now, contact_id=row.contact_id,
+        reason = NO_KEY_YET if session.get(PersonKeyRow, row.person_id) is None else KEY_UNREADABLE
+        handlers.worklist(session, kind=KEY_MISSING, reason=reason, now=now, contact_id=row.contact_id,
                           child_id=row.child_id)
         outcome.key_missing += 1
     return changed + len(overdue)

@@ -31,8 +31,10 @@ class DAChildRow(NotificationsTable, table=True):
 
 class PersonKeyRow(NotificationsTable, table=True):
     """A person's data key as `contacts.person-keys.v1` gave it: wrapped with this service's wrapping key, never
-    stored open (keys.py unwraps it when a sealed field is opened). A tombstone leaves the row with no key and
-    `erased_at` set: the person was erased, so an incident about them read later is not waited on."""
+    stored open (keys.py unwraps it when a sealed field is opened). A key record this service cannot unwrap
+    leaves the row with no key, `unreadable` saying why (and the wrapping key id it named): nothing of the
+    wrapped key is kept. A tombstone leaves the row with no key and `erased_at` set: the person was erased,
+    so an incident about them read later is not waited on."""
 
     __tablename__ = "person_keys"
 
@@ -43,6 +45,7 @@ class PersonKeyRow(NotificationsTable, table=True):
     issued_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     recorded_at: datetime = Field(sa_column=utc_column())
     erased_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    unreadable: str | None = Field(default=None, max_length=30)  # no_key_for_service | unknown_key_id | ...
 
 
 class WaitingChildRow(NotificationsTable, table=True):

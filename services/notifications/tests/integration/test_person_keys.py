@@ -1,9 +1,10 @@
 """A DA child's sealed fields and its key, on different topics, through the
 kit's consumer and the service's routes on a real database (SQLite and
 PostgreSQL): the key first or the incident first, nothing lost and nothing
-told twice; a tombstone erases; a sealed value that does not open is
-dead-lettered, whether its key came first or later; a key that never comes
-reaches the MASH worklist."""
+told twice; a tombstone erases; a sealed value that does not open makes
+its child unreadable (on the worklist, the incident dead-lettered), whether
+its key came first or later; a key that never comes reaches the MASH
+worklist."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import json
 import uuid
 from datetime import timedelta
 
-from person_keys_world import DA, KEYS, NOW, REPORTED, World, record
+from person_keys_world import DA, NOW, REPORTED, World, record
 from sealed_children import tampered
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -26,7 +27,6 @@ from notifications.models import (
     WaitingChildRow,
     WorklistRow,
 )
-from notifications.settings import SERVICE
 
 
 def test_the_key_first_then_the_incident_tells_the_school_the_childs_name(engine: Engine) -> None:
@@ -116,19 +116,15 @@ def test_a_sealed_value_that_does_not_open_is_dead_lettered_before_or_after_its_
     assert world.rows(WaitingChildRow) == [] and world.rows(NotificationRow) == []
 
 
-def test_sealed_fields_under_another_key_and_key_records_not_for_this_service_are_dead_lettered(
-        engine: Engine) -> None:
+def test_sealed_fields_under_another_key_are_unreadable_and_dead_lettered(engine: Engine) -> None:
+    """(Key records this service cannot unwrap: test_unreadable_keys.py.)"""
     world = World(engine)
     amelia, oliver = world.child("Amelia"), world.child("Oliver")
     moved = {**amelia, "personal": oliver["personal"]}  # Oliver's sealed fields on Amelia's entry
     assert world.consume(world.key(oliver), world.incident(moved)) == []
     [letter] = world.dead_letters()
     assert dict(stored_headers(letter))["dlq.reason"] == b"sealed_for_another"
-    other = world.key(amelia, wrapped={"allocation": world.key_data(amelia)["wrapped"][SERVICE]})
-    stolen = world.key(amelia, person_id=oliver["child_id"])  # wrapped for Amelia, claimed for Oliver
-    assert sorted(world.consume(other, stolen, record(KEYS, None, "not-a-uuid"))) == [
-        (KEYS, "key_does_not_unwrap"), (KEYS, "no_key_for_service"), (KEYS, "undecodable")]
-    assert {k.person_id for k in world.rows(PersonKeyRow)} == {uuid.UUID(oliver["child_id"])}
+    assert [r.resolution for r in world.rows(DAChildRow)] == ["unreadable"] and world.rows(NotificationRow) == []
 
 
 def test_a_key_that_never_comes_reaches_the_mash_worklist_and_the_item_closes_when_it_does(engine: Engine) -> None:
