@@ -9,7 +9,13 @@ discarded parked rows):
   marked erased at the service's clock's now, and counted in
   `purged_rows_total{class="notifications"}` and `erased_total`;
 - enrolments that ended the enrolments class's period ago (current ones,
-  without an end, are kept).
+  without an end, are kept);
+- the DA children still waiting for their key the da_incidents class's
+  period after their incident was read (`da_children_waiting`, the sealed
+  incident as read): deleted, each on the MASH worklist (`key_missing`)
+  first if the timers' sweep had not put it there (`waiting.purge`), counted
+  in `purged_rows_total{class="da_incidents"}` and, escalated here,
+  `key_missing_total`.
 
 `check_settings` refuses a NOTIFICATIONS_RETENTION_DAYS that is not the
 schedule's figure, so the timers and the purge keep one period. The read log is
@@ -23,13 +29,14 @@ from prometheus_client import Counter
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from frontdoor_contracts.retention import ENROLMENTS, NOTIFICATIONS, Schedule
+from frontdoor_contracts.retention import DA_INCIDENTS, ENROLMENTS, NOTIFICATIONS, Schedule
 from frontdoor_platform.clock import Clock
-from frontdoor_platform.purge import Delete, Purge, as_utc, delete_rows, read_log_purge
+from frontdoor_platform.purge import Delete, Purge, as_utc, delete_rows, earliest, read_log_purge
 from frontdoor_platform.service import Plumbing
 
+from . import waiting
 from .metrics import Metrics
-from .models import READ_LOG, EnrolmentRow, NotificationRow
+from .models import READ_LOG, EnrolmentRow, NotificationRow, WaitingChildRow
 from .settings import Settings
 from .timers import erase_expired
 
@@ -72,12 +79,31 @@ def oldest_enrolment(session: Session) -> datetime | None:
     return None if found is None else datetime.combine(found, time(0), UTC)
 
 
-def service_purges(clock: Clock, erased: Counter | None = None) -> tuple[Purge, ...]:
-    """Notifications' erasure and enrolments' deletion (the read log's is the kit's)."""
-    return (Purge(NOTIFICATIONS, notification_erasure(clock, erased), oldest_notification),
-            Purge(ENROLMENTS, delete_enrolments, oldest_enrolment))
+def waiting_purge(clock: Clock, key_missing: Counter | None = None) -> Delete:
+    """The purge's delete for the children waiting for their key; those it puts on the worklist counted on
+    `key_missing` too."""
+
+    def purge(session: Session, cutoff: datetime, limit: int) -> int:
+        deleted, escalated = waiting.purge(session, cutoff, limit, clock())
+        if key_missing is not None and escalated:
+            key_missing.inc(escalated)
+        return deleted
+
+    return purge
+
+
+def oldest_waiting(session: Session) -> datetime | None:
+    return earliest(session, col(WaitingChildRow.received_at))
+
+
+def service_purges(clock: Clock, metrics: Metrics | None = None) -> tuple[Purge, ...]:
+    """Notifications' erasure, enrolments' deletion and the waiting children's (the read log's is the kit's)."""
+    return (Purge(NOTIFICATIONS, notification_erasure(clock, metrics.erased if metrics else None),
+                  oldest_notification),
+            Purge(ENROLMENTS, delete_enrolments, oldest_enrolment),
+            Purge(DA_INCIDENTS, waiting_purge(clock, metrics.key_missing if metrics else None), oldest_waiting))
 
 
 def purges(parts: Plumbing) -> tuple[Purge, ...]:
-    erased = parts.metrics.erased if isinstance(parts.metrics, Metrics) else None
-    return (*service_purges(parts.clock, erased), read_log_purge(READ_LOG))
+    metrics = parts.metrics if isinstance(parts.metrics, Metrics) else None
+    return (*service_purges(parts.clock, metrics), read_log_purge(READ_LOG))

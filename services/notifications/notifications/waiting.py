@@ -21,6 +21,9 @@ read, sealed fields and all), and the consumer goes on.
   the school; reason `no_key_yet`, or `key_unreadable` when a key record
   came that this service cannot unwrap), an item resolved by itself when a
   key that opens comes.
+- `purge`, the retention purge's (`retention.py`, the da_incidents class):
+  a child still waiting the class's period after its incident was read is
+  deleted (on the worklist first, if the sweep had not put it there).
 
 Callers own the transaction."""
 
@@ -30,6 +33,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete, tuple_
 from sqlmodel import Session, col, select
 
 from frontdoor_contracts.contacts import DAIncidentReported
@@ -107,8 +111,34 @@ def sweep(session: Session, rules: Rules, now: datetime, wait: timedelta, outcom
     for row in overdue:
         row.escalated_at = now
         session.add(row)
-        reason = NO_KEY_YET if session.get(PersonKeyRow, row.person_id) is None else KEY_UNREADABLE
-        handlers.worklist(session, kind=KEY_MISSING, reason=reason, now=now, contact_id=row.contact_id,
-                          child_id=row.child_id)
+        escalate(session, row.contact_id, row.child_id, row.person_id, now)
         outcome.key_missing += 1
     return changed + len(overdue)
+
+
+def escalate(session: Session, contact_id: uuid.UUID, child_id: uuid.UUID, person_id: uuid.UUID,
+             now: datetime) -> None:
+    """The child on the MASH worklist (`key_missing`, once): no key record came, or none this service can
+    unwrap."""
+    reason = NO_KEY_YET if session.get(PersonKeyRow, person_id) is None else KEY_UNREADABLE
+    handlers.worklist(session, kind=KEY_MISSING, reason=reason, now=now, contact_id=contact_id, child_id=child_id)
+
+
+def purge(session: Session, cutoff: datetime, limit: int, now: datetime) -> tuple[int, int]:
+    """The retention purge (da_incidents class): at most `limit` children waiting since `cutoff` or before
+    are deleted, each put on the MASH worklist first unless the sweep did (so a child whose key never came
+    is never dropped unseen). How many were deleted, and how many of those were escalated here."""
+    chosen = session.exec(select(WaitingChildRow.contact_id, WaitingChildRow.child_id, WaitingChildRow.person_id,
+                                 WaitingChildRow.escalated_at)
+                          .where(col(WaitingChildRow.received_at) <= cutoff).limit(limit)
+                          .with_for_update(skip_locked=True)).all()
+    escalated = 0
+    for contact_id, child_id, person_id, escalated_at in chosen:
+        if escalated_at is None:
+            escalate(session, contact_id, child_id, person_id, now)
+            escalated += 1
+    if chosen:
+        session.execute(delete(WaitingChildRow).where(tuple_(col(WaitingChildRow.contact_id),
+                                                             col(WaitingChildRow.child_id))
+                                                      .in_([(c, k) for c, k, _, _ in chosen])))
+    return len(chosen), escalated
