@@ -4,19 +4,17 @@ through it: a police contact with a DA incident (the child named by UPN, their s
 enrolment), a MASH decision for Early Help whose rationale names the child, the family's case allocated,
 offered, accepted and closed through the allocation API, the DA notification delivered to the school, and
 a read of the child's record in each service's API. `journey` holds the ids, the original records (to be
-redelivered after the erasure) and the KPI report then."""
+redelivered after the erasure) and the KPI report then. The child, the journey and the evidence's helpers:
+privacy_e2e_kit.py."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import random
-import string
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -27,7 +25,6 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from frontdoor_contracts.contacts import contact_id_for
-from frontdoor_contracts.identifiers import nhs_check_digit, upn_check_letter
 from frontdoor_contracts.topics import (
     CONTACTS_DA_INCIDENT_REPORTED,
     FRONTDOOR_CONTACTS,
@@ -40,73 +37,9 @@ from frontdoor_stack.kafka_broker import free_port
 from frontdoor_stack.services import SERVICES, ServiceSpec
 from frontdoor_stack.stack import LocalStack, key_with_role
 
+from .privacy_e2e_kit import Child, Journey, poll
+
 CE_HEADERS = [("content-type", b"application/cloudevents+json")]
-WAIT = 90.0  # seconds for one step of the flow on a loaded 2-core machine (typically one or two)
-
-
-def poll(fetch: Callable[[], Any], what: str, timeout: float = WAIT, every: float = 0.3) -> Any:
-    """`fetch()` until it gives something truthy; that. Fails naming `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            found = fetch()
-        except httpx.HTTPError:
-            found = None
-        if found:
-            return found
-        time.sleep(every)
-    raise AssertionError(f"{what}: not within {timeout:.0f} s")
-
-
-@dataclass(frozen=True)
-class Child:
-    """A synthetic child whose every detail is unique to this run (so a byte found is theirs)."""
-
-    given_name: str
-    family_name: str
-    date_of_birth: str
-    nhs_number: str
-    upn: str
-    postcode: str
-    police_reference: str
-
-    @classmethod
-    def made(cls, rng: random.Random) -> Child:
-        def word() -> str:
-            return rng.choice(string.ascii_uppercase) + "".join(rng.choices("aeiouxzqvkw", k=7))
-
-        while True:
-            nine = f"999{rng.randrange(10**6):06d}"
-            check = nhs_check_digit(nine)
-            if check is not None:
-                break
-        body = f"{rng.randrange(10**10, 10**11)}{rng.randrange(10)}"
-        born = date(2012, 1, 1) + timedelta(days=rng.randrange(6 * 365))
-        return cls(word(), word(), born.isoformat(), f"{nine}{check}", upn_check_letter(body) + body,
-                   f"ZZ9{rng.randrange(10)} {rng.randrange(10)}{rng.choice('ABDEFGHJ')}{rng.choice('LNPQRSTU')}",
-                   f"PRV/{rng.randrange(10**7):07d}/26")
-
-    def needles(self) -> dict[str, bytes]:
-        """What must not be found anywhere after the erasure, by what it is."""
-        return {"given name": self.given_name.encode(), "family name": self.family_name.encode(),
-                "date of birth": self.date_of_birth.encode(), "NHS number": self.nhs_number.encode(),
-                "UPN": self.upn.encode(), "postcode": self.postcode.encode(),
-                "police reference": self.police_reference.encode()}
-
-
-@dataclass
-class Journey:
-    child: Child
-    contact_event: bytes
-    contact_key: bytes
-    contact_id: str
-    person_id: str = ""
-    family_id: str = ""
-    case_id: str = ""
-    notification_id: str = ""
-    da_record: tuple[bytes, bytes, list[tuple[str, bytes]]] | None = None  # value, key, headers
-    window: tuple[str, str] = ("", "")
-    kpis: dict[str, Any] = field(default_factory=dict)
 
 
 def url_of(stack: LocalStack, service: str) -> str:

@@ -1,15 +1,18 @@
 """Done means (issue 16): a child through contact, decision, case, DA notification and outcomes on the stack
-(conftest.py), then, with the real `frontdoor-stack privacy` command:
+(conftest.py), then, with the real `frontdoor-stack privacy` command (the person on its standard input):
 
 - `privacy access` gets every service's part (4 of 4) with the reads made on the way, and prints nothing
-  personal;
-- `privacy erase`, then a redelivery of the original contact and of the DA incident record: no service's
-  database file (WAL included, after the services stopped) and no service log holds the child's name, date of
-  birth, NHS number, UPN, postcode or police reference, byte for byte; on the broker they are only in the
-  senders' own topics (intake, enrolments: the schedule keeps those transit copies); every record about the
-  child on every topic the services write still parses, and its sealed fields open with no key any service
-  holds (the child's key is gone from contacts and notifications, its topic has the tombstone); the KPI report
-  is unchanged, and an outcomes rebuild from the topics gives the same report;
+  personal (nor has it in its command line);
+- `privacy erase`, then a redelivery of the original contact and of the DA incident record: no file of the
+  stack's run directory (the services' databases with their WAL, while they run and after they stopped,
+  every log, the credentials, the receiver's and the monitoring's files) holds the child's name, date of
+  birth, NHS number, UPN, postcode or police reference, byte for byte, but two: on the broker's disk they are
+  only in the senders' own topics (intake, enrolments, decisions: the schedule keeps those transit copies),
+  and the privacy exports hold them because the access export is the requester's own copy (left out of the
+  search for that reason alone; once `privacy purge-exports` deleted it, nothing is left); every record
+  about the child on every topic the services write still parses, and its sealed fields open with no key
+  any service holds (the child's key is gone from contacts and notifications, its topic has the tombstone);
+  the KPI report is unchanged, and an outcomes rebuild from the topics gives the same report;
 - (compaction then removes the key record under the tombstone: tests/e2e/stack/test_person_keys_topic.py).
 
 The figures (records found before, bytes found after) are printed and recorded as properties."""
@@ -17,22 +20,17 @@ The figures (records found before, bytes found after) are printed and recorded a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import sqlite3
 import subprocess
 import sys
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from frontdoor_contracts.contacts import da_child_context
 from frontdoor_contracts.errors import parse_event
-from frontdoor_contracts.personal import PersonKeyIssued, SealBroken, Sealed, WrappedKey, open_sealed, unwrap_key
+from frontdoor_contracts.personal import PersonKeyIssued
 from frontdoor_contracts.topics import (
     CONTACTS_DA_INCIDENT_REPORTED,
     CONTACTS_PERSON_KEYS,
@@ -41,131 +39,36 @@ from frontdoor_contracts.topics import (
     SERVICES,
     dead_letter_topic,
 )
-from frontdoor_platform.wrapping import development_key
 from frontdoor_stack.stack import LocalStack
+
+from .privacy_e2e_kit import (
+    Asked,
+    about,
+    checkpoint,
+    every_record,
+    exports_folder,
+    found_in_files,
+    held_keys,
+    openable,
+    printed_nothing_personal,
+    privacy,
+    records_of,
+    stack_files,
+    topics_holding,
+)
 
 pytestmark = pytest.mark.e2e
 WRITTEN_BY_SERVICES = [spec for spec in DOMAIN_TOPICS if set(spec.producers) <= set(SERVICES)]
 SENDERS_COPIES = {name for spec in DOMAIN_TOPICS if not set(spec.producers) <= set(SERVICES)
                   for name in (spec.name, dead_letter_topic(spec.name))}
-
-
-@dataclass
-class Asked:
-    code: int
-    out: str
-    err: str
-    export: dict[str, Any] = field(default_factory=dict)
-
-
-def privacy(flow: Any, kind: str, trip: Any) -> Asked:
-    """The real command line, as an admin runs it on the stack (its key from the stack's credentials file)."""
-    stack = flow.stack
-    command = [str(Path(sys.executable).parent / "frontdoor-stack"), "--run-dir", str(stack.root), "privacy", kind,
-               "--nhs-number", trip.child.nhs_number, "--bootstrap", stack.bootstrap,
-               "--contacts-url", flow.url("contacts"), "--timeout", "180"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    exports = sorted((stack.root / "privacy").glob("*/export.json"), key=lambda p: p.stat().st_mtime)
-    return Asked(done.returncode, done.stdout, done.stderr, json.loads(exports[-1].read_text()) if exports else {})
-
-
-def printed_nothing_personal(asked: Asked, trip: Any) -> None:
-    for what, needle in trip.child.needles().items():
-        assert needle.decode() not in asked.out and needle.decode() not in asked.err, what
-
-
-def records_of(document: dict[str, Any]) -> int:
-    return sum(c["records"] for part in document["services"].values() for c in part["classes"])
-
-
-# -- bytes at rest -----------------------------------------------------------------------------------------------
-
-def found_in_files(paths: list[Path], needles: dict[str, bytes]) -> dict[str, dict[str, int]]:
-    """Per file, how many times each needle is in its bytes."""
-    found: dict[str, dict[str, int]] = {}
-    for path in paths:
-        raw = path.read_bytes()
-        hits = {what: raw.count(needle) for what, needle in needles.items() if needle in raw}
-        if hits:
-            found[str(path)] = hits
-    return found
-
-
-def service_files(stack: LocalStack) -> list[Path]:
-    """Every file of the services' data (SQLite databases with their -wal and -shm, the stream's directory)
-    and their logs."""
-    return sorted(p for folder in (stack.root / "data", stack.root / "logs") for p in folder.rglob("*") if p.is_file())
-
-
-def topics_holding(stack: LocalStack, needles: dict[str, bytes]) -> set[str]:
-    """The topics whose log segments on the broker's disk hold a needle."""
-    hits = found_in_files(sorted((stack.root / "kafka" / "data").glob("*/*.log")), needles)
-    return {Path(path).parent.name.rsplit("-", 1)[0] for path in hits}
-
-
-# -- the log -------------------------------------------------------------------------------------------------------
-
-async def every_record(bootstrap: str, topics: list[str]) -> list[tuple[str, bytes | None, bytes | None]]:
-    """(topic, key, value) of every record of `topics` up to their end now."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    found: list[tuple[str, bytes | None, bytes | None]] = []
-    try:
-        partitions = [TopicPartition(spec.name, p) for spec in DOMAIN_TOPICS if spec.name in topics
-                      for p in range(spec.partitions)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        left = {tp for tp, end in ends.items() if end > 0}
-        while left:
-            for tp, records in (await consumer.getmany(*left, timeout_ms=1000)).items():
-                found += [(tp.topic, r.key, r.value) for r in records if r.offset < ends[tp]]
-            left = {tp for tp in left if await consumer.position(tp) < ends[tp]}
-    finally:
-        await consumer.stop()
-    return found
-
-
-def about(trip: Any, key: bytes | None, value: bytes | None) -> bool:
-    ids = [trip.contact_id, trip.person_id, trip.family_id, trip.case_id, trip.notification_id]
-    return any(i.encode() in (key or b"") + (value or b"") for i in ids)
-
-
-def held_keys(stack: LocalStack) -> dict[tuple[str, str], bytes]:
-    """Every data key the services hold at rest, unwrapped with their (development) wrapping keys, by (service,
-    person id)."""
-    held: dict[tuple[str, str], bytes] = {}
-    for service, columns in (("contacts", "wrapping_key_id"), ("notifications", "service_key_id")):
-        with sqlite3.connect(stack.root / "data" / f"{service}.db") as db:
-            rows = db.execute(f"SELECT person_id, {columns}, nonce, ciphertext FROM person_keys "
-                              "WHERE ciphertext IS NOT NULL").fetchall()
-        for person, key_id, nonce, ciphertext in rows:
-            person_id = uuid.UUID(str(person))
-            wrapped = WrappedKey(service_key_id=key_id, nonce=nonce, ciphertext=ciphertext)
-            held[(service, str(person_id))] = unwrap_key(service, development_key(service).key, person_id, wrapped)
-    return held
-
-
-def openable(trip: Any, records: list[tuple[str, bytes | None, bytes | None]], keys: list[bytes]) -> int:
-    """How many sealed values about the child on the DA topic open with one of `keys`."""
-    opened = 0
-    for topic, _, value in records:
-        if topic != CONTACTS_DA_INCIDENT_REPORTED.name or value is None:
-            continue
-        data = json.loads(value)["data"]
-        for child in data["children"]:
-            context = da_child_context(uuid.UUID(data["contact_id"]), uuid.UUID(child["child_id"]))
-            for key in keys:
-                with contextlib.suppress(SealBroken):
-                    opened += open_sealed(key, Sealed.model_validate(child["personal"]), context) is not None
-    return opened
+Found = dict[str, dict[str, int]]  # file -> what -> occurrences
 
 
 # -- the request and the erasure, once each ------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def accessed(flow: Any, journey: Any) -> Asked:
-    return privacy(flow, "access", journey)
+    return privacy(flow.stack, flow.url("contacts"), "access", journey)
 
 
 @dataclass
@@ -174,13 +77,17 @@ class Erased:
     asked: Asked
     kpis_after: dict[str, Any]
     kpis_after_redelivery: dict[str, Any]
-    files_after: dict[str, dict[str, int]]
-    files_after_checkpoint: dict[str, dict[str, int]]
+    files_running: Found  # after the erasure and the redelivery, the services still running
+    files_after: Found  # the services stopped
+    files_after_checkpoint: Found  # and their WAL checkpointed by the test
+    exports: Found  # the privacy exports (the requester's own copy)
+    files_after_purge: Found  # every file of the run directory but the broker's, the exports purged
     topics_after: set[str]
     records: list[tuple[str, bytes | None, bytes | None]]
     keys_after: dict[tuple[str, str], bytes]
     rebuilt: dict[str, Any]
     contact_after: Any
+    restarts: dict[str, int]  # "consumer failed; restarting" lines in each service's log
 
 
 @pytest.fixture(scope="module")
@@ -191,33 +98,41 @@ def erased(flow: Any, journey: Any, accessed: Asked, tmp_path_factory: pytest.Te
     records = asyncio.run(every_record(stack.bootstrap, topics))
     keys = held_keys(stack)
     before = {"records_exported": records_of(accessed.export),
-              "files": found_in_files(service_files(stack), needles),
+              "files": found_in_files(stack_files(stack), needles),
               "topic_records_about_the_child": sum(about(journey, k, v) for _, k, v in records),
-              "sealed_values_open": openable(journey, records, list(keys.values())),
+              "sealed_values_open": openable(records, list(keys.values())),
               "keys_held": sorted(service for service, person in keys if person == journey.person_id)}
-    asked = privacy(flow, "erase", journey)
+    asked = privacy(stack, flow.url("contacts"), "erase", journey)
     kpis_after = flow.kpis(journey)
     redeliver(flow, journey)
     kpis_after_redelivery = flow.kpis(journey)
     contact_after = flow.got(f"{flow.url('contacts')}/v1/contacts/{journey.contact_id}",
                              flow.bearer("contacts", "read"))
     records = asyncio.run(every_record(stack.bootstrap, topics))
+    files_running = found_in_files(stack_files(stack), needles)
+    restarts = {log.stem: log.read_text().count("consumer failed; restarting")
+                for log in (stack.root / "logs").glob("*.log")}
     for process in stack.processes:
-        process.stop()  # SQLite checkpoints its WAL as the last connection closes
-    files_after = found_in_files(service_files(stack), needles)
+        process.stop()  # each service checkpoints its SQLite WAL as it stops (the kit)
+    files_after = found_in_files(stack_files(stack), needles)
     checkpoint(stack)
+    files_after_checkpoint = found_in_files(stack_files(stack), needles)
     rebuilt = rebuild(stack, journey, tmp_path_factory.mktemp("rebuilt"))
-    return Erased(before, asked, kpis_after, kpis_after_redelivery, files_after,
-                  found_in_files(service_files(stack), needles), topics_holding(stack, needles), records,
-                  held_keys(stack), rebuilt, contact_after)
+    exports = found_in_files(sorted(p for p in exports_folder(stack).rglob("*") if p.is_file()), needles)
+    purge_exports(stack)
+    left = stack_files(stack) + sorted(p for p in exports_folder(stack).rglob("*") if p.is_file())
+    files_after_purge = found_in_files(left, needles)
+    return Erased(before, asked, kpis_after, kpis_after_redelivery, files_running, files_after,
+                  files_after_checkpoint, exports, files_after_purge, topics_holding(stack, needles), records,
+                  held_keys(stack), rebuilt, contact_after, restarts)
 
 
-def checkpoint(stack: LocalStack) -> None:
-    """Each stopped service's SQLite WAL written into its database and emptied (what a service's own checkpoint
-    does), so what the WAL alone held shows apart from what the database holds."""
-    for database in (stack.root / "data").glob("*.db"):
-        with contextlib.closing(sqlite3.connect(database)) as db:
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+def purge_exports(stack: LocalStack) -> None:
+    """What the DPO does once the answer is sent: every export deleted."""
+    done = subprocess.run([str(Path(sys.executable).parent / "frontdoor-stack"), "--run-dir", str(stack.root),
+                           "privacy", "purge-exports", "--older-than", "0"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and "2 deleted" in done.stdout, done.stdout + done.stderr
 
 
 def redeliver(flow: Any, trip: Any) -> None:
@@ -252,6 +167,7 @@ def test_access_returns_every_services_part_with_the_reads_made_on_the_way(
     printed_nothing_personal(accessed, journey)
     export = accessed.export
     assert export["kind"] == "access" and export["complete"] is True and sorted(export["services"]) == sorted(SERVICES)
+    assert "the export is in" in accessed.err and "DPA 2018 Sch. 2 para. 16" in export["review"]  # the DPO's notice
     held = {service: json.dumps([c["held"] for c in part["classes"]]) for service, part in export["services"].items()}
     reads = {service: [r["record"] for r in part["reads"]] for service, part in export["services"].items()}
     assert journey.child.given_name in held["contacts"] and journey.child.upn in held["contacts"]
@@ -279,20 +195,35 @@ def test_erase_is_answered_by_every_service_and_prints_nothing_personal(erased: 
     print(f"\nprivacy erase:\n{erased.asked.out}")
 
 
+def occurrences(found: Found) -> int:
+    return sum(sum(hits.values()) for hits in found.values())
+
+
 def test_no_service_database_or_log_holds_the_child_byte_for_byte(erased: Erased, record_property: Any) -> None:
+    """Every file of the stack's run directory but the broker's segments (next test) and the privacy exports:
+    the exports are left out only because the access export is the requester's own copy, the data the DPO
+    asked for (it holds the child, and must: shown here); once purged, nothing is left there either."""
     before = erased.before["files"]
     assert any(path.endswith("contacts.db") or path.endswith("contacts.db-wal") for path in before), before
     assert any("notifications.db" in path for path in before), before
-    bytes_before = sum(sum(hits.values()) for hits in before.values())
-    bytes_after = sum(sum(hits.values()) for hits in erased.files_after.values())
-    checkpointed = sum(sum(hits.values()) for hits in erased.files_after_checkpoint.values())
+    bytes_before, bytes_after = occurrences(before), occurrences(erased.files_after)
     record_property("privacy_bytes_found_before", bytes_before)
     record_property("privacy_bytes_found_after", bytes_after)
-    print(f"\nthe child's details in the services' files: {bytes_before} occurrences in {len(before)} files before "
-          f"the erasure ({json.dumps(before, sort_keys=True)}); after it, the services stopped: {bytes_after} "
-          f"({json.dumps(erased.files_after, sort_keys=True)}); after a checkpoint of their WAL: {checkpointed}")
+    record_property("privacy_bytes_found_while_running", occurrences(erased.files_running))
+    print(f"\nthe child's details in the stack's files: {bytes_before} occurrences in {len(before)} files before "
+          f"the erasure ({json.dumps(before, sort_keys=True)}); after it, the services running: "
+          f"{occurrences(erased.files_running)} ({json.dumps(erased.files_running, sort_keys=True)}); stopped: "
+          f"{bytes_after} ({json.dumps(erased.files_after, sort_keys=True)}); after a checkpoint of their WAL: "
+          f"{occurrences(erased.files_after_checkpoint)}; in the privacy exports (the requester's own copy): "
+          f"{occurrences(erased.exports)}, after purge-exports: {occurrences(erased.files_after_purge)}")
     assert erased.files_after_checkpoint == {}, "the databases themselves hold the child"
     assert erased.files_after == {}, "a stopped service's SQLite WAL still holds the erased child"
+    assert erased.files_running == {}, (
+        "a running service's SQLite WAL still holds the erased child: its checkpoint after the erasing batch did not "
+        f"truncate it (consumer restarts logged: {erased.restarts})")
+    assert occurrences(erased.exports) > 0  # the access export is theirs: why the folder is left out
+    assert all(Path(path).name == "export.json" or Path(path).name == "export.html" for path in erased.exports)
+    assert erased.files_after_purge == {}, "a file is left with the child once the exports are purged"
 
 
 def test_on_the_broker_the_child_is_only_in_the_senders_own_copies(erased: Erased) -> None:
@@ -318,7 +249,7 @@ def test_every_record_about_the_child_parses_and_opens_with_no_key_any_service_h
     assert erased.before["keys_held"] == ["contacts", "notifications"]
     assert not [held for held in erased.keys_after if held[1] == journey.person_id]
     sealed_before = erased.before["sealed_values_open"]
-    assert sealed_before >= 1 and openable(journey, erased.records, list(erased.keys_after.values())) == 0
+    assert sealed_before >= 1 and openable(erased.records, list(erased.keys_after.values())) == 0
     record_property("privacy_topic_records_about_the_child", len(mine))
     earlier = erased.before["topic_records_about_the_child"]
     print(f"\n{len(mine)} records about the child on the services' topics ({earlier} before the erasure), every "
