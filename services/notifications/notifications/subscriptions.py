@@ -4,7 +4,9 @@ their sealed fields (a tombstone erases the person), allocation events
 (messages to agencies), the enrolments that tell a child's school from its
 UPN, and privacy requests (the kit's Responder with this service's hooks).
 Each route decodes, hands the event to `handlers` (or `store`, `waiting`)
-and counts what the batch did once it is committed."""
+and counts what the batch did once it is committed; the person-key route
+says when a tombstone erased (`erased_personal`), so the kit's consumer
+checkpoints SQLite's write-ahead log after that batch."""
 
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from frontdoor_platform.routes import Consumed, Route, Routes
 
 from . import handlers, store, waiting
 from .domain.outcome import Outcome
+from .domain.schools import Resolution
 from .handlers import Rules
 from .keys import PersonErased, erased_from_key
 from .metrics import Metrics
@@ -51,6 +54,13 @@ def responder(rules: Rules, schedule: Schedule) -> Responder:
     return Responder(service="notifications", source=rules.source_uri, hooks=NotificationsPrivacy(rules.keys),
                      schedule=schedule, reads=READ_LOG, outbox=OutboxEvent,
                      wrapping_key=lambda: rules.keys.wrapping.key)
+
+
+def erased_personal(outcome: Outcome) -> bool:
+    """A tombstone erased something here (a key dropped, a notification's personal fields, a sealed incident
+    waiting): the kit's consumer then checkpoints SQLite's write-ahead log after the commit, so the erased
+    bytes leave it at once."""
+    return bool(outcome.keys["erased"] or outcome.erased_for_person or outcome.resolutions[Resolution.ERASED])
 
 
 def _decoder(model: type[EventData]) -> Callable[[bytes], CloudEvent[Any]]:
@@ -105,7 +115,7 @@ def routes(rules: Rules, metrics: Metrics, created: Callable[[], None], schedule
             decode=_decoder(DAIncidentReported), apply=incident, after_commit=counted, trace=_trace))
         .add(CONTACTS_PERSON_KEYS.name, Route(
             decode=_decoder(PersonKeyIssued), apply=person_key, after_commit=counted, trace=_trace,
-            tombstone=erased_from_key))
+            tombstone=erased_from_key, erased=erased_personal))
         .add(ALLOCATION_CASE_ALLOCATED.name, Route(
             decode=_decoder(CaseAllocated), apply=allocated, after_commit=counted, trace=_trace))
         .add(ALLOCATION_OFFER_OVERDUE.name, Route(

@@ -52,6 +52,7 @@ class World:
     def __init__(self, engine: Engine, settings: Settings | None = None):
         self.engine, self.keys, self.contact = engine, ChildKeys(), uuid.uuid4()
         self.rules, self.metrics = rules_from(settings or Settings()), Metrics()
+        self.erasing: list[bool] = []
         with Session(engine) as session:
             directory.put_recipient(session, "100001", kind=directory.SCHOOL, name="School", phase="primary",
                                     channel="inbox", webhook_url=None, alert_email=None, calendar=None, now=NOW)
@@ -76,11 +77,13 @@ class World:
 
     def consume(self, *records: ConsumerRecord[bytes, bytes], now: datetime = NOW) -> list[tuple[str, str]]:
         """The records through the kit's batch transaction; what the kit dead-lettered. The batch's counts go
-        to `self.metrics`, as after a commit."""
+        to `self.metrics`, as after a commit; `self.erasing` says, per record handled, whether its route says
+        it erased (after such a batch the kit's consumer checkpoints SQLite's write-ahead log)."""
         consumer = BatchConsumer(bootstrap="unused:9092", group="g", client_id="t", engine=self.engine,
                                  routes=subscriptions.routes(self.rules, self.metrics, lambda: None),
                                  outbox=OutboxEvent, metrics=self.metrics, clock=lambda: now)
         result = consumer.apply_batch(list(records))
+        self.erasing = [route.erased(outcome) for route, outcome in result.handled]
         for route, outcome in result.handled:
             if route.after_commit is not None:
                 route.after_commit(outcome)

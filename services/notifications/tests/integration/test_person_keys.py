@@ -90,6 +90,17 @@ def test_a_tombstone_drops_the_key_and_erases_the_childs_notifications(engine: E
     assert sorted(r.resolution for r in world.rows(DAChildRow)) == ["erased", "on_event", "on_event"]
 
 
+def test_a_tombstone_that_erased_says_so_and_the_kits_consumer_checkpoints_the_wal(engine: Engine) -> None:
+    """(The checkpoint itself, through the kit's consumer on a broker: tests/e2e/notifications.)"""
+    world = World(engine)
+    amelia, oliver = world.child("Amelia"), world.child("Oliver")
+    assert world.consume(world.key(amelia), world.incident(amelia)) == [] and world.erasing == [False, False]
+    assert world.consume(world.tombstone(amelia)) == [] and world.erasing == [True]
+    assert world.consume(world.tombstone(amelia)) == [] and world.erasing == [False]  # nothing left to erase
+    assert world.consume(world.incident(oliver)) == [] and world.consume(world.tombstone(oliver)) == []
+    assert world.erasing == [True]  # the sealed incident waiting for his key: deleted, recorded erased
+
+
 def test_a_child_waiting_for_a_key_that_is_tombstoned_is_recorded_erased(engine: Engine) -> None:
     world = World(engine)
     amelia = world.child("Amelia")
