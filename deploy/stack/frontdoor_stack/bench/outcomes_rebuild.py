@@ -9,7 +9,10 @@ opened, case-allocated, offer-made, offer-answered, case-closed.v1, closed
 with the 2015 split). Then `frontdoor-outcomes rebuild --into <a fresh
 SQLite file> --report FILE --quiet` runs as its own process, as an operator
 would run it: records/s and seconds from its start to its exit (its own
-read / apply split beside), and the same extrapolated to 1M records.
+read / apply split beside), its peak resident memory and CPU time (the
+kernel's ru_maxrss and ru_utime + ru_stime of that process alone, read by
+a small parent that only waits for it), and the same extrapolated to 1M
+records (`--rebuild-events 1000000` measures it).
 
 The families are generated a thousand at a time, each thousand's events in
 the order of their business times, so memory stays flat at 1M. What the
@@ -22,6 +25,7 @@ import json
 import os
 import random
 import re
+import sys
 import time
 import uuid
 from collections import Counter
@@ -79,6 +83,17 @@ CHUNK_FAMILIES = 1000
 SOURCES = {"contacts": "urn:frontdoor:contacts", "allocation": "urn:frontdoor:allocation"}
 TARGET_DAYS = 10
 SUMMARY = re.compile(r"rebuilt (\d+) families from (\d+) records: read in ([\d.]+) s, applied in ([\d.]+) s")
+USAGE = re.compile(r"^peak resident (\d+) KiB, CPU ([\d.]+) s$", re.MULTILINE)
+# Runs the command as its only child and prints that child's peak resident set (Linux: ru_maxrss in KiB) and CPU
+# time (user and system) after it: the rebuild's alone, whatever the bench itself or its other children hold. CPU
+# time moves less than wall time with what else the machine runs.
+USAGE_PARENT = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.run(sys.argv[1:]).returncode\n"
+    "used = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(f'peak resident {used.ru_maxrss} KiB, CPU {used.ru_utime + used.ru_stime:.1f} s', flush=True)\n"
+    "sys.exit(code)\n"
+)
 
 
 class RebuildError(RuntimeError):
@@ -99,6 +114,12 @@ class RebuildResult:
     report_closures: int
     report_identified: int
     cleared: int = 0  # records the earlier parts had left on those topics, deleted first
+    peak_rss_bytes: int | None = None  # the rebuild process's peak resident memory
+    cpu_seconds: float | None = None  # its CPU time, user and system
+
+    @property
+    def peak_rss_mb(self) -> float | None:
+        return None if self.peak_rss_bytes is None else self.peak_rss_bytes / 1e6
 
     @property
     def per_second(self) -> float:
@@ -321,8 +342,8 @@ async def measure(ctx: BenchContext) -> RebuildResult:
     into, report = ctx.workdir / "outcomes-rebuilt.db", ctx.workdir / "outcomes-rebuild-report.json"
     # the "live" database it refuses to rebuild into: never made (no service runs here)
     env = {**os.environ, **ServiceSpec("outcomes", 0).environment(ctx.bootstrap, ctx.workdir / "outcomes-live")}
-    command = [executable("frontdoor-outcomes"), "rebuild", "--into", f"sqlite:///{into}", "--report", str(report),
-               "--quiet"]
+    command = [sys.executable, "-c", USAGE_PARENT, executable("frontdoor-outcomes"), "rebuild", "--into",
+               f"sqlite:///{into}", "--report", str(report), "--quiet"]
     began = time.monotonic()
     output = await run_bounded(command, 300 + count / 500, RebuildError, "frontdoor-outcomes rebuild", env)
     seconds = time.monotonic() - began
@@ -332,10 +353,15 @@ async def measure(ctx: BenchContext) -> RebuildResult:
     families, records, read_seconds, apply_seconds = (int(found[1]), int(found[2]), float(found[3]),
                                                       float(found[4]))
     contacts, closures, identified = _report_figures(report)
+    usage = USAGE.search(output)
     result = RebuildResult(events=sent, by_topic=by_topic, publish_seconds=publish_seconds, records=records,
                            families=families, seconds=seconds, read_seconds=read_seconds,
                            apply_seconds=apply_seconds, report_contacts=contacts, report_closures=closures,
-                           report_identified=identified, cleared=cleared)
+                           report_identified=identified, cleared=cleared,
+                           peak_rss_bytes=int(usage[1]) * 1024 if usage else None,
+                           cpu_seconds=float(usage[2]) if usage else None)
+    resident = (f"peak resident {result.peak_rss_mb:,.0f} MB, CPU {result.cpu_seconds:,.0f} s; "
+                if result.peak_rss_mb is not None and result.cpu_seconds is not None else "")
     ctx.progress.done(f"outcomes rebuild {result.per_second:,.0f} records/s ({records:,} records in "
-                      f"{seconds:,.1f} s; 1M extrapolated {result.extrapolated_seconds / 60:,.1f} min)")
+                      f"{seconds:,.1f} s; {resident}1M extrapolated {result.extrapolated_seconds / 60:,.1f} min)")
     return result

@@ -23,7 +23,7 @@ family of a few contacts and facts): the most recently used `keep` are
 held, the others pickled into a temporary file of the rebuild's own
 (`pictures.py`), so memory stays flat in the number of families too; each
 picture is read back for the final review and its view, and whenever a
-record finds it gone from memory (then about a millisecond)."""
+record finds it gone from memory (then up to a millisecond)."""
 
 from __future__ import annotations
 
