@@ -119,8 +119,9 @@ def checkpoint(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
         return
     for attempt in range(20):  # a reader inside a transaction makes it busy: wait for it, briefly
-        with engine.connect() as connection:
-            busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
+        with engine.connect() as connection:  # on the driver's own connection: outside any transaction (a
+            raw = connection.connection.driver_connection  # writer engine would BEGIN IMMEDIATE: "table is locked")
+            busy = raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] if raw is not None else 1
         if not busy:
             return
         time.sleep(0.05 * (attempt + 1))
