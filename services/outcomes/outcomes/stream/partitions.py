@@ -8,8 +8,9 @@ a partition again only once what it fetched is handed over (at most
 `PARTITION_FETCH_BYTES` of raw records each), a chunk is at most `chunk`
 records, and a partition read to its end is paused. Every wait is bounded:
 a partition that gives nothing for `stall_seconds` while short of its end
-is an error naming it and the offsets (the broker down, records deleted
-under the reader), never a stall."""
+is an error naming it and the offsets (the broker down or out of reach),
+never a stall. (A batch larger than the fetch size still comes whole: the
+broker always returns the first one.)"""
 
 from __future__ import annotations
 
