@@ -25,7 +25,8 @@ class Role(StrEnum):
     INTAKE = "intake"  # submit contacts (as the referrer sources the key names)
     DECIDE = "decide"  # record MASH decisions
     READ = "read"  # read contacts and children's histories
-    ADMIN = "admin"  # read the audit trail
+    ADMIN = "admin"  # read the audit trail and the read log
+    PRIVACY = "privacy"  # the data protection officer's: subject access, erasure and rectification requests
 
 
 SCHOOL_URN = re.compile(r"^[1-9][0-9]{5}$")
