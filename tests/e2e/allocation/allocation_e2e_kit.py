@@ -40,14 +40,14 @@ def _cli(env: dict[str, str], *args: str) -> str:
                           check=True, timeout=60).stdout.strip()
 
 
-async def _group_at_the_end(bootstrap: str, group: str) -> None:
+async def group_at_the_end(bootstrap: str, group: str) -> None:
     """Commit `group`'s offsets at the end of every topic allocation consumes, as they are now."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
-        existing = await consumer.topics()
+        existing = await consumer.topics()  # names only: the consumer's own metadata may not list them yet
         partitions = [TopicPartition(spec.name, p) for spec in topics_consumed_by("allocation")
-                      if spec.name in existing for p in consumer.partitions_for_topic(spec.name) or ()]
+                      if spec.name in existing for p in range(spec.partitions)]
         if partitions:
             consumer.assign(partitions)
             await consumer.commit(await consumer.end_offsets(partitions))
@@ -62,7 +62,7 @@ def start_allocation(tmp: Path, bootstrap: str, previous: AllocationService | No
     waits on a loaded machine."""
     if previous is None:
         group = f"allocation-e2e-{uuid.uuid4().hex[:8]}"
-        run_coroutine_in_thread(_group_at_the_end(bootstrap, group))
+        run_coroutine_in_thread(group_at_the_end(bootstrap, group))
         env = {**os.environ, "ALLOCATION_KAFKA_BOOTSTRAP": bootstrap,
                "ALLOCATION_DATABASE_URL": f"sqlite:///{tmp / 'allocation.db'}",
                "ALLOCATION_CONSUMER_GROUP": group,
