@@ -23,9 +23,9 @@ from frontdoor_contracts.topics import FRONTDOOR_DECISIONS, dead_letter_topic
 from frontdoor_contracts.vocabulary import Channel, Decision
 from frontdoor_platform import outbox
 
-from . import matching, outgoing, person_keys, store
+from . import locks, matching, outgoing, person_keys, store
 from .domain.referrals import RE_REFERRAL_WINDOW_MONTHS, is_re_referral, referral_flags
-from .lookups import Lookups, lookups_for
+from .lookups import Lookups, contact_locks, lookups_for
 from .models import ChildReferral, Contact, ContactPerson, MashDecision, OutboxEvent, PendingDecision, Person
 from .person_keys import Sealing
 
@@ -67,6 +67,7 @@ def record_contact(
     A contact already recorded (a redelivery) changes nothing: not even of a person erased since."""
     contact_id = contact_id_for(event.source, event.id)
     lookups = lookups_for(session)
+    lookups.hold(contact_locks(contact_id, event.data))  # a batch's prefetch took them all at once
     if lookups.contact_known(contact_id):
         return Outcome(contact_id, duplicate=True)
     people = matching.match_contact(lookups, session, event.data, contact_id, now)
@@ -147,6 +148,7 @@ def record_decision(session: Session, event: CloudEvent[DecisionSubmitted], sour
         raise DecisionRejected(
             "decided_in_future", [FieldError("data.decided_at", "in_future", "a decision cannot be in the future")]
         )
+    locks.hold(session, [locks.contact(data.contact_id)])  # its contact being recorded, or another decision
     contact = session.get(Contact, data.contact_id)
     key = decision_key(event)
     if contact is None:
@@ -166,6 +168,7 @@ def record_decision(session: Session, event: CloudEvent[DecisionSubmitted], sour
         )
     # Two entries of one contact can be the same child: count each child once.
     child_ids = list(dict.fromkeys(link.person_id for link in store.contact_children(session, contact.id)))
+    locks.hold(session, [locks.referrals(child_id) for child_id in child_ids])  # each child's history
     flags = referral_flags(data.decision, data.decided_at, child_ids, store.previous_referrals(session, child_ids),
                            window_months)
     any_referral = any(f.referral for f in flags)

@@ -19,11 +19,11 @@ from typing import Protocol
 
 from sqlmodel import Session, col, select
 
-from frontdoor_contracts.contacts import ContactSubmitted, contact_id_for
+from frontdoor_contracts.contacts import ContactSubmitted, DecisionSubmitted, contact_id_for
 from frontdoor_contracts.envelope import CloudEvent
-from frontdoor_contracts.partners import PartnerRecord
+from frontdoor_contracts.partners import PartnerPerson, PartnerRecord
 
-from . import store
+from . import locks, store
 from .domain.partner_facts import delivery_key, person_facts
 from .domain.people import PersonFacts, demographic_key
 from .models import Contact, PartnerRecordApplied, PendingDecision, Person
@@ -53,6 +53,10 @@ class Lookups(Protocol):
     def partner_record_known(self, key: uuid.UUID) -> bool: ...
 
     def note_partner_record(self, key: uuid.UUID) -> None: ...
+
+    def hold(self, names: Iterable[str]) -> None: ...
+
+    def settle(self, people: Sequence[Person]) -> None: ...
 
 
 class QueryLookups:
@@ -92,6 +96,19 @@ class QueryLookups:
     def note_partner_record(self, key: uuid.UUID) -> None:
         pass  # the database knows it once flushed
 
+    def hold(self, names: Iterable[str]) -> None:
+        """One record's locks (`locks`), taken before it looks anything up."""
+        locks.hold(self._session, names)
+
+    def settle(self, people: Sequence[Person]) -> None:
+        """The people's families locked, and the people read again until those are still their families."""
+        locks.settle(self._session, lambda: self._refreshed(people), people)
+
+    def _refreshed(self, people: Sequence[Person]) -> Sequence[Person]:
+        for person in people:
+            self._session.refresh(person)
+        return people
+
 
 class BatchLookups:
     def __init__(self) -> None:
@@ -102,6 +119,7 @@ class BatchLookups:
         self._pending: dict[uuid.UUID, list[PendingDecision]] = defaultdict(list)
         self._uprn: dict[str, list[Person]] = defaultdict(list)
         self._partner_records: set[uuid.UUID] = set()
+        self._wanted: dict[str, set[str]] = {"nhs": set(), "upn": set(), "key": set(), "uprn": set()}
 
     def by_nhs(self, nhs_number: str | None) -> Person | None:
         return self._nhs.get(nhs_number) if nhs_number else None
@@ -152,57 +170,99 @@ class BatchLookups:
     def note_partner_record(self, key: uuid.UUID) -> None:
         self._partner_records.add(key)
 
+    def hold(self, names: Iterable[str]) -> None:
+        pass  # the whole batch's, taken by the prefetch
+
+    def settle(self, people: Sequence[Person]) -> None:
+        pass  # the prefetch settled the families of everyone it read; the batch's own changes stay in them
+
     def load(self, session: Session, events: Iterable[CloudEvent[ContactSubmitted]]) -> BatchLookups:
-        """Three queries for the people, two for the contacts: the whole batch."""
-        contact_ids: set[uuid.UUID] = set()
-        people: list[PersonFacts] = []
-        for event in events:
-            contact_ids.add(contact_id_for(event.source, event.id))
-            data = event.data
-            people += [PersonFacts(c.given_name, c.family_name, c.date_of_birth, c.nhs_number, c.upn, c.postcode)
-                       for c in data.children]
-            people += [PersonFacts(a.given_name, a.family_name, a.date_of_birth, a.nhs_number, None, a.postcode)
-                       for a in data.adults]
-        self._load_people(session, people)
-        if contact_ids:
-            self._contacts |= set(session.exec(select(Contact.id).where(col(Contact.id).in_(contact_ids))).all())
-            waiting = (select(PendingDecision).where(col(PendingDecision.contact_id).in_(contact_ids))
+        """The batch's locks (`contact_locks`: each contact and each person's keys, taken at once), then three
+        queries for the people, two for the contacts, and the people's families locked (`settle`)."""
+        named = {contact_id_for(event.source, event.id): event.data for event in events}
+        locks.hold(session, [name for cid, data in named.items() for name in contact_locks(cid, data)])
+        self._load_people(session, [facts for data in named.values() for _, facts in people_named(data)])
+        if named:
+            self._contacts |= set(session.exec(select(Contact.id).where(col(Contact.id).in_(named))).all())
+            waiting = (select(PendingDecision).where(col(PendingDecision.contact_id).in_(named))
                        .order_by(col(PendingDecision.received_at)))
             for pending in session.exec(waiting).all():
                 self._pending[pending.contact_id].append(pending)
+        locks.settle(session, lambda: self._reload(session), self._people())
         return self
 
     def load_partner_records(self, session: Session, events: Sequence[CloudEvent[PartnerRecord]]) -> BatchLookups:
-        """Four queries for the people (by UPRN too), one for the deliveries already applied."""
-        keys = {delivery_key(event.source, event.id) for event in events}
-        people = [person_facts(event.data.person) for event in events]
-        self._load_people(session, people, {uprn for e in events if (uprn := e.data.person.uprn)})
+        """The batch's locks (`partner_locks`), four queries for the people (by UPRN too), one for the
+        deliveries already applied, and the people's families locked (`settle`)."""
+        keys = {delivery_key(event.source, event.id): event.data.person for event in events}
+        locks.hold(session, [name for key, person in keys.items() for name in partner_locks(key, person)])
+        self._load_people(session, [person_facts(person) for person in keys.values()],
+                          {uprn for person in keys.values() if (uprn := person.uprn)})
         if keys:
             applied = select(PartnerRecordApplied.id).where(col(PartnerRecordApplied.id).in_(keys))
             self._partner_records |= set(session.exec(applied).all())
+        locks.settle(session, lambda: self._reload(session), self._people())
         return self
 
     def _load_people(self, session: Session, people: Iterable[PersonFacts], uprns: set[str] | None = None) -> None:
-        nhs: set[str] = set()
-        upns: set[str] = set()
-        keys: set[str] = set()
         for facts in people:
-            nhs.update([facts.nhs_number] if facts.nhs_number else [])
-            upns.update([facts.upn] if facts.upn else [])
+            self._wanted["nhs"].update([facts.nhs_number] if facts.nhs_number else [])
+            self._wanted["upn"].update([facts.upn] if facts.upn else [])
             key = demographic_key(facts)
-            keys.update([key] if key else [])
+            self._wanted["key"].update([key] if key else [])
+        self._wanted["uprn"].update(uprns or ())
+        for person in self._query_people(session):
+            self.remember(person)
+
+    def _query_people(self, session: Session, again: bool = False) -> list[Person]:
+        """Everyone the batch looks up (`again`: read from the database over what the session holds)."""
+        wanted = self._wanted
         found: list[Person] = []
-        if nhs:
-            found += session.exec(select(Person).where(col(Person.nhs_number).in_(nhs))).all()
-        if upns:
-            found += session.exec(select(Person).where(col(Person.upn).in_(upns))).all()
-        if keys:
-            query = select(Person).where(col(Person.demographic_key).in_(keys)).order_by(col(Person.created_at))
-            found += session.exec(query).all()
-        if uprns:
-            found += session.exec(store.at_uprns(uprns)).all()
+        queries = [
+            select(Person).where(col(Person.nhs_number).in_(wanted["nhs"])) if wanted["nhs"] else None,
+            select(Person).where(col(Person.upn).in_(wanted["upn"])) if wanted["upn"] else None,
+            select(Person).where(col(Person.demographic_key).in_(wanted["key"])).order_by(col(Person.created_at))
+            if wanted["key"] else None,
+            store.at_uprns(wanted["uprn"]) if wanted["uprn"] else None,
+        ]
+        for query in queries:
+            if query is not None:
+                found += session.exec(query.execution_options(populate_existing=again)).all()
+        return found
+
+    def _reload(self, session: Session) -> list[Person]:
+        """The people read again once their families are locked (a merge may have moved them meanwhile)."""
+        for cache in (self._nhs, self._upn, self._demographic, self._uprn):
+            cache.clear()
+        found = self._query_people(session, again=True)
         for person in found:
             self.remember(person)
+        return found
+
+    def _people(self) -> list[Person]:
+        found = {p.id: p for p in (*self._nhs.values(), *self._upn.values())}
+        found.update((p.id, p) for same in (*self._demographic.values(), *self._uprn.values()) for p in same)
+        return list(found.values())
+
+
+def people_named(contact: ContactSubmitted) -> list[tuple[str, PersonFacts]]:
+    """What the contact says of each child, then of each adult, as far as matching cares."""
+    children = [("child", PersonFacts(c.given_name, c.family_name, c.date_of_birth, c.nhs_number, c.upn, c.postcode))
+                for c in contact.children]
+    adults = [("adult", PersonFacts(a.given_name, a.family_name, a.date_of_birth, a.nhs_number, None, a.postcode))
+              for a in contact.adults]
+    return children + adults
+
+
+def contact_locks(contact_id: uuid.UUID, contact: ContactSubmitted) -> list[str]:
+    """What recording the contact decides about: the contact, and each person it names by their keys."""
+    return [locks.contact(contact_id), *(name for _, facts in people_named(contact)
+                                         for name in locks.person_keys(facts))]
+
+
+def partner_locks(key: uuid.UUID, person: PartnerPerson) -> list[str]:
+    """What applying a partner record's delivery decides about: the delivery, its person's keys and UPRN."""
+    return [locks.delivery(key), *locks.person_keys(person_facts(person)), *locks.uprn(person.uprn)]
 
 
 def _batch_lookups(session: Session) -> BatchLookups:
@@ -219,6 +279,16 @@ def prefetch(session: Session, events: Sequence[CloudEvent[ContactSubmitted]]) -
 
 def prefetch_partner_records(session: Session, events: Sequence[CloudEvent[PartnerRecord]]) -> None:
     _batch_lookups(session).load_partner_records(session, events)
+
+
+def prefetch_decisions(session: Session, events: Sequence[CloudEvent[DecisionSubmitted]]) -> None:
+    """The contacts the batch's decisions are about, then the referral histories of their children known
+    now, locked at once (each decision takes its own again; those of a contact recorded later in the batch
+    are taken then)."""
+    contact_ids = [event.data.contact_id for event in events]
+    locks.hold(session, [locks.contact(contact_id) for contact_id in contact_ids])
+    if locks.in_force(session):
+        locks.hold(session, [locks.referrals(child_id) for child_id in store.children_of(session, contact_ids)])
 
 
 def lookups_for(session: Session) -> Lookups:

@@ -21,7 +21,7 @@ from frontdoor_contracts.contacts import Adult, Child, ContactSubmitted
 
 from . import store
 from .domain.people import Candidates, KnownPerson, PersonFacts, Refusal, demographic_key, judge, plan_family
-from .lookups import Lookups
+from .lookups import Lookups, people_named
 from .models import Person
 
 
@@ -56,7 +56,7 @@ def match_contact(lookups: Lookups, session: Session, contact: ContactSubmitted,
     """Match every child, then every adult, and place them: the children in the family `plan_family` gives
     (merging the others it names), an adult without a family in it too."""
     people: list[Person] = []
-    for kind, facts in _people_named(contact):
+    for kind, facts in people_named(contact):
         people.append(_match(lookups, session, facts, kind, now).person)
     children = list(zip(contact.children, people[:len(contact.children)], strict=True))
     adults = list(zip(contact.adults, people[len(contact.children):], strict=True))
@@ -84,8 +84,9 @@ def match_partner_person(lookups: Lookups, session: Session, facts: PersonFacts,
     person = matched.person
     if matched.created:
         person.created_from_fact_id = fact_id
-    at_uprn = [p.family_id for p in lookups.by_uprn(uprn) if p.id != person.id]
-    family_id = plan_family([person.family_id], at_uprn).family_id
+    at_uprn = [p for p in lookups.by_uprn(uprn) if p.id != person.id]
+    lookups.settle(at_uprn)
+    family_id = plan_family([person.family_id], [p.family_id for p in at_uprn]).family_id
     person.family_id, person.uprn = family_id, uprn or person.uprn
     session.add(person)
     lookups.remember(person)
@@ -109,6 +110,7 @@ def _match(lookups: Lookups, session: Session, facts: PersonFacts, kind: str, no
     by_nhs, by_upn = _live(lookups.by_nhs(facts.nhs_number)), _live(lookups.by_upn(facts.upn))
     by_demographics = {p.id: p for p in lookups.by_demographics(key, kind) if _live(p) is not None}
     rows = {p.id: p for p in (by_nhs, by_upn, *by_demographics.values()) if p is not None}
+    lookups.settle(list(rows.values()))  # their families locked: nobody moves them until this commits
     known = {p.id: KnownPerson(p.id, p.nhs_number, p.upn, p.postcode, p.date_of_birth, p.demographic_key)
              for p in rows.values()}
     found = Candidates(known[by_nhs.id] if by_nhs is not None else None,
@@ -134,12 +136,3 @@ def _live(person: Person | None) -> Person | None:
     """An erased person is nobody's match (their identifiers are blank; a batch's cache may still hold them
     as they were before the erasure)."""
     return person if person is not None and person.erased_at is None else None
-
-
-def _people_named(contact: ContactSubmitted) -> list[tuple[str, PersonFacts]]:
-    """What the contact says of each child, then of each adult, as far as matching cares."""
-    children = [("child", PersonFacts(c.given_name, c.family_name, c.date_of_birth, c.nhs_number, c.upn, c.postcode))
-                for c in contact.children]
-    adults = [("adult", PersonFacts(a.given_name, a.family_name, a.date_of_birth, a.nhs_number, None, a.postcode))
-              for a in contact.adults]
-    return children + adults

@@ -65,7 +65,7 @@ from frontdoor_platform import outbox
 from . import matching
 from .domain.partner_facts import delivery_key, fact_id_for, measure_day, person_facts, under_18_on
 from .domain.people import Refusal
-from .lookups import lookups_for
+from .lookups import lookups_for, partner_locks
 from .models import OutboxEvent, PartnerRecordApplied
 
 PartnerEvent = TypeVar("PartnerEvent", AttendanceRecorded, OffendingRecorded, EmploymentRecorded, HealthNeedRecorded)
@@ -103,6 +103,7 @@ def record_partner_fact(session: Session, event: CloudEvent[PartnerEvent], sourc
     key = delivery_key(event.source, event.id)
     fact_id = fact_id_for(event.source, dataset, data.record_ref)
     lookups = lookups_for(session)
+    lookups.hold(partner_locks(key, data.person))  # a batch's prefetch took them all at once
     if lookups.partner_record_known(key):
         return FactOutcome(dataset, fact_id, duplicate=True)
     day_field, day = measure_day(data.measure)

@@ -73,6 +73,16 @@ def contact_children(session: Session, contact_id: uuid.UUID) -> Sequence[Contac
     return session.exec(query).all()
 
 
+def children_of(session: Session, contact_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """The children the contacts name (their people's ids)."""
+    ids = list(contact_ids)
+    if not ids:
+        return set()
+    query = select(ContactPerson.person_id).where(col(ContactPerson.contact_id).in_(ids),
+                                                  ContactPerson.role == "child")
+    return set(session.exec(query).all())
+
+
 def contact_people(session: Session, contact_id: uuid.UUID) -> Sequence[tuple[ContactPerson, Person]]:
     query = (
         select(ContactPerson, Person)

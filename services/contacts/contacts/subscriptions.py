@@ -56,6 +56,7 @@ def routes(settings: Settings, metrics: Metrics, schedule: Schedule | None = Non
             after_commit=count.contact, trace=_trace, describe=lambda r: _describe(r.outcome)))
         .add(FRONTDOOR_DECISIONS.name, Route(
             decode=lambda raw: parse_event(raw, DecisionSubmitted, lenient=True), apply=apply.decision,
+            prefetch=lookups.prefetch_decisions,
             after_commit=lambda outcome: count.outcome(FRONTDOOR_DECISIONS.name, outcome), trace=_trace,
             describe=_describe))
     )

@@ -34,11 +34,13 @@ from frontdoor_contracts.topics import CONTACTS_PERSON_KEYS
 from frontdoor_platform.outbox_table import TOMBSTONE_HEADER
 from frontdoor_platform.privacy import records_in
 
+from .. import locks
 from ..domain.people import PersonFacts, demographic_key
 from ..models import ChildReferral, Contact, ContactPerson, MashDecision, OutboxEvent, PendingDecision, Person
 
 PERSON_FIELDS = ("id", "kind", "given_name", "family_name", "date_of_birth", "nhs_number", "upn", "postcode", "uprn",
                  "school_urn", "family_id", "created_at", "erased_at")
+CORRECTABLE = ("given_name", "family_name", "date_of_birth", "nhs_number", "upn", "postcode")
 SCAN_ROWS = 1000  # outbox rows read at a time when looking for a person's details in payloads
 
 
@@ -48,10 +50,26 @@ def secure_delete(session: Session) -> None:
         session.connection().exec_driver_sql("PRAGMA secure_delete = ON")
 
 
-def people(session: Session, ids: Iterable[uuid.UUID]) -> Sequence[Person]:
+def people(session: Session, ids: Iterable[uuid.UUID], again: bool = False) -> Sequence[Person]:
+    """The people (`again`: read from the database over what the session holds)."""
     wanted = list(ids)
-    return session.exec(select(Person).where(col(Person.id).in_(wanted)).order_by(col(Person.created_at))).all() \
-        if wanted else ()
+    query = select(Person).where(col(Person.id).in_(wanted)).order_by(col(Person.created_at))
+    return session.exec(query.execution_options(populate_existing=again)).all() if wanted else ()
+
+
+def hold(session: Session, request: PrivacyRequested) -> None:
+    """Lock what an erasure or a correction changes (`locks`): the contacts (a decision on one waits), and
+    each person's keys and family (nobody matches them or moves them meanwhile), the people read again
+    until the keys and families held are theirs."""
+    if not locks.in_force(session):
+        return
+    locks.hold(session, [locks.contact(contact_id) for contact_id in request.contact_ids])
+    held: set[str] = set()
+    found = people(session, request.person_ids)
+    while wanted := {name for p in found for name in (*locks.held_keys(p), locks.family(p))} - held:
+        locks.hold(session, wanted)
+        held |= wanted
+        found = people(session, request.person_ids, again=True)
 
 
 def case_records(session: Session, request: PrivacyRequested) -> list[dict[str, Any]]:
@@ -113,6 +131,8 @@ def rectify_people(session: Session, ids: Sequence[uuid.UUID], corrections: dict
     demographic key follows the corrected name, date of birth and postcode."""
     changed = 0
     for person in people(session, ids):
+        corrected = {name: corrections.get(name, getattr(person, name)) for name in CORRECTABLE}
+        locks.hold(session, locks.person_keys(PersonFacts(**corrected)))  # the keys they will have
         for name, value in corrections.items():
             if name in ("nhs_number", "upn") and _held_by_another(session, name, value, person.id):
                 continue

@@ -34,6 +34,9 @@ class ContactsPrivacy:
     """`PrivacyHooks` for the contacts service."""
 
     def held(self, session: Session, request: PrivacyRequested, shared: Mapping[str, Any] | None) -> Holding:
+        """What is held about them, once nothing about them can change until this transaction ends
+        (`erasure.hold`: what the answer counts is what an erasure or a correction then finds)."""
+        erasure.hold(session, request)
         people = erasure.people(session, request.person_ids)
         rows = erasure.outbox_rows(session, request, erasure.Markers.of(people))
         keys = person_keys.held(session, request.person_ids)
