@@ -5,7 +5,8 @@ one a single worker gives, reached without a failed transaction (no careful re-r
 Each case: two contacts naming the same child (by NHS number, by UPN, by name + date of birth + postcode
 alone), the same adult, two families linked by two contacts in opposite orders, two DA incidents about
 one child (one key), two referrals of one child (the later is a re-referral), a decision racing its own
-contact (applied, not left waiting)."""
+contact (applied, not left waiting), an erasure racing a DA incident about the child (she stays erased,
+with no key)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from typing import Any
 import pytest
 from concurrency_testkit import CONTACTS, DECISIONS, Race, race, records
 from concurrency_testkit import Worker as Applier
-from contacts_testkit import decision_event, make_contact, nhs_number, upn
+from contacts_testkit import NOW, SEALING, decision_event, make_contact, nhs_number, upn
+from privacy_testkit import ADMIN, REQUESTS, SOURCE, Child, by_nhs
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -32,8 +34,10 @@ from contacts.models import (
     Person,
     PersonKey,
 )
+from contacts.privacy import requests
 from frontdoor_contracts.contacts import contact_id_for
 from frontdoor_contracts.envelope import CloudEvent, encode_event
+from frontdoor_platform.database import for_writing
 
 JUDGE = (matching, "judge")  # called once a person's candidates were looked up
 
@@ -192,4 +196,31 @@ def test_a_decision_racing_its_own_contact_is_applied_not_left_waiting(
         events = session.exec(select(OutboxEvent).where(col(OutboxEvent.topic) == "contacts.decided.v1")).all()
     assert [d.contact_id for d in decided] == [cid(event)] and waiting == [], (waiting, how)
     assert len(events) == 1
+    went_cleanly(how)
+
+
+def test_an_erasure_racing_a_da_incident_about_the_child_leaves_her_erased_and_without_a_key(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    her = Child.made(77)
+    facts = {"ref": "c1", "given_name": her.given_name, "family_name": her.family_name,
+             "date_of_birth": her.date_of_birth, "nhs_number": her.nhs_number, "upn": her.upn,
+             "postcode": her.postcode}
+    applied(engine, contact(facts))
+    [person] = everyone(engine)
+    with Session(for_writing(engine)) as session:
+        accepted = requests.submit(session, by_nhs("erase", her), ADMIN, SEALING, SOURCE, NOW)
+        session.commit()
+        request = session.exec(select(OutboxEvent).where(col(OutboxEvent.topic) == REQUESTS,
+                                                         col(OutboxEvent.key) == str(accepted.request_id))).one()
+    incident = police({**facts, "postcode": "RG9 9ZZ"}, reference="TVP-RACE-3")
+    how = race(engine, monkeypatch, JUDGE, [on(CONTACTS, incident)], [(REQUESTS, request.payload)])
+    with Session(engine) as session:
+        erased = session.get(Person, person.id)
+        keys = session.exec(select(PersonKey)).all()
+        published = [(r.payload == b"") for r in session.exec(select(OutboxEvent).where(
+            col(OutboxEvent.topic) == "contacts.person-keys.v1", col(OutboxEvent.key) == str(person.id))
+            .order_by(col(OutboxEvent.id))).all()]
+    assert erased is not None and erased.erased_at is not None, how
+    assert (erased.postcode, erased.nhs_number, keys) == (None, None, []), how
+    assert published in ([], [True]), published  # a key made before the erasure: its row deleted, a tombstone
     went_cleanly(how)
