@@ -6,7 +6,7 @@ Each case: two contacts naming the same child (by NHS number, by UPN, by name + 
 alone), the same adult, two families linked by two contacts in opposite orders, two DA incidents about
 one child (one key), two referrals of one child (the later is a re-referral), a decision racing its own
 contact (applied, not left waiting), an erasure racing a DA incident about the child (she stays erased,
-with no key)."""
+with no key), two partner records about two new adults at one UPRN (one household)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,16 @@ from typing import Any
 import pytest
 from concurrency_testkit import CONTACTS, DECISIONS, Race, race, records
 from concurrency_testkit import Worker as Applier
-from contacts_testkit import NOW, SEALING, decision_event, make_contact, nhs_number, upn
+from contacts_testkit import (
+    NOW,
+    SEALING,
+    decision_event,
+    make_contact,
+    nhs_number,
+    partner_person,
+    partner_record,
+    upn,
+)
 from privacy_testkit import ADMIN, REQUESTS, SOURCE, Child, by_nhs
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -223,4 +232,15 @@ def test_an_erasure_racing_a_da_incident_about_the_child_leaves_her_erased_and_w
     assert erased is not None and erased.erased_at is not None, how
     assert (erased.postcode, erased.nhs_number, keys) == (None, None, []), how
     assert published in ([], [True]), published  # a key made before the erasure: its row deleted, a tombstone
+    went_cleanly(how)
+
+
+def test_two_partner_records_about_two_new_adults_at_one_uprn_make_one_household(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    employment = "partners.employment.v1"
+    first = partner_record(employment, person=partner_person(uprn="100012345678"))
+    second = partner_record(employment, person=partner_person(date_of_birth="1990-01-01", uprn="100012345678"))
+    how = race(engine, monkeypatch, JUDGE, [on(employment, first)], [on(employment, second)])
+    people = everyone(engine)
+    assert len(people) == 2 and len({p.family_id for p in people}) == 1, (people, how)
     went_cleanly(how)
