@@ -1,14 +1,18 @@
 """What recording a contact or a partner record needs to look up: people by
 NHS number, UPN, demographic key and UPRN, whether a contact (or a partner
-record's delivery) is known, the decisions waiting for a contact.
+record's delivery) is known, the decisions waiting for a contact; and the
+locks (`locks`) those reads rest on, taken before them.
 
 `BatchLookups` answers from a few queries made once for a whole consumed
-batch (one per kind of key, not one per person) and remembers the people
-the batch creates, so two contacts in one batch about the same child match
-each other. Every route of a batch loads into the same one (a contact and a
-partner record in one batch about the same person match each other too).
-`QueryLookups` asks the database each time (the API's path, and
-the consumer's careful re-run of a batch that held a poison record)."""
+batch (one per kind of key, not one per person), after the batch's locks
+are taken at once (its prefetch: each contact or delivery and each person's
+keys, then the people's families, the people read again until the families
+locked are theirs), and remembers the people the batch creates, so two
+contacts in one batch about the same child match each other. Every route of
+a batch loads into the same one (a contact and a partner record in one
+batch about the same person match each other too). `QueryLookups` asks the
+database each time, one record's locks at a time (the consumer's careful
+re-run of a batch that held a poison record, and handlers called alone)."""
 
 from __future__ import annotations
 
