@@ -257,4 +257,4 @@ def test_a_wrong_key_is_named_as_such(contacts: tuple[Contacts, str], kafka_boot
     _, url = contacts
     code = cli.main(["--run-dir", str(tmp_path), "privacy", "access", "--nhs-number", NHS, "--bootstrap",
                      kafka_bootstrap, "--contacts-url", url, "--contacts-key", "fdk_not-it"])
-    assert code == 2 and "needs its admin role" in capsys.readouterr().err
+    assert code == 2 and "needs its privacy role" in capsys.readouterr().err

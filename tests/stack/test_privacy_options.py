@@ -120,10 +120,10 @@ def test_a_refused_option_stops_the_command_before_anything_is_sent(capsys: pyte
     assert code == 2 and "--nhs-number: NHS number fails the modulus 11 check" in err and "9434765918" not in err
 
 
-def test_without_an_admin_key_nothing_is_sent(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_without_a_privacy_key_nothing_is_sent(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     (tmp_path / "credentials").write_text("contacts: name=dev roles=intake,decide,read api_key=fdk_x\n")
     code = cli.main(["--run-dir", str(tmp_path), "privacy", "access", "--upn", UPN, "--bootstrap", "127.0.0.1:1"])
-    assert code == 2 and "no contacts key with the admin role" in capsys.readouterr().err
+    assert code == 2 and "no contacts key with the privacy role" in capsys.readouterr().err
 
 
 def test_redaction_keeps_the_choices_and_the_option() -> None:

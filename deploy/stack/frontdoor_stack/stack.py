@@ -39,8 +39,8 @@ RECEIVER = "school-receiver"  # its pid file's and log's name
 PROMETHEUS, ALERTMANAGER = local_monitoring.PROMETHEUS, local_monitoring.ALERTMANAGER  # their pid files' names
 DEV_CLIENT_NAME = "local-dev"
 # The services that issue API keys, and the roles of the local key each gets.
-DEV_CLIENT_ROLES = {"contacts": "intake,decide,read,admin", "allocation": "coordinator,read", "notifications": "admin",
-                    "outcomes": "manager"}
+DEV_CLIENT_ROLES = {"contacts": "intake,decide,read,admin,privacy", "allocation": "coordinator,read",
+                    "notifications": "admin", "outcomes": "manager"}
 # What a local key says its holder is: contacts' is the MASH's front-door system's, claiming every referrer source.
 DEV_CLIENT_CLAIMS = {"contacts": ("--sources", "all")}
 CREDENTIALS_FILE = "credentials"

@@ -23,11 +23,12 @@ from contacts.app import create_app
 from contacts.migrations import migrate
 from contacts.settings import Settings
 from frontdoor_contracts.envelope import TRACEPARENT_PATTERN
+from frontdoor_contracts.personal import new_reply_keys
 from frontdoor_platform.database import build_engine, for_writing
 from frontdoor_platform.testing import MemoryPublisher
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-ROLES = ("intake", "decide", "read", "admin")
+ROLES = ("intake", "decide", "read", "admin", "privacy")
 
 
 @pytest.fixture
@@ -171,7 +172,7 @@ ROUTES = [  # (method, path, role it needs)
     ("GET", "/v1/children/00000000-0000-0000-0000-000000000001/contacts", "read"),
     ("GET", "/v1/audit?target=contact:00000000-0000-0000-0000-000000000001", "admin"),
     ("GET", "/v1/reads?record=person:00000000-0000-0000-0000-000000000001", "admin"),
-    ("POST", "/v1/privacy/requests", "admin"),
+    ("POST", "/v1/privacy/requests", "privacy"),
 ]
 
 
@@ -181,7 +182,7 @@ def body_for(path: str) -> dict[str, object] | None:
     if path.endswith("/decision"):
         return {"decision": "early_help", "level_of_need": 2, "rationale": "r", "decided_by": "w"}
     if path == "/v1/privacy/requests":  # nobody on the index: 404 once let through
-        return {"kind": "access", "reply_key": "A" * 43 + "=", "nhs_number": nhs_number(99)}
+        return {"kind": "access", "reply_key": new_reply_keys()[1], "nhs_number": nhs_number(99)}
     return None
 
 

@@ -56,7 +56,7 @@ def engine(settings: Settings) -> Iterator[Engine]:
 def keys(engine: Engine) -> dict[str, str]:
     with Session(for_writing(engine)) as session:
         return {"front_door": keyring().create(session, "mash-front-door", {"intake", "decide"}, NOW, sources={"*"}),
-                "admin": keyring().create(session, "audit-reader", {"admin"}, NOW),
+                "admin": keyring().create(session, "audit-reader", {"admin", "privacy"}, NOW),
                 "read": keyring().create(session, "reader", {"read"}, NOW)}
 
 

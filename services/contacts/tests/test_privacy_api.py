@@ -50,7 +50,7 @@ def engine(settings: Settings) -> Iterator[Engine]:
 @pytest.fixture
 def keys(engine: Engine) -> dict[str, str]:
     with Session(for_writing(engine)) as session:
-        return {"admin": keyring().create(session, "dpo", {"admin"}, NOW),
+        return {"admin": keyring().create(session, "dpo", {"privacy"}, NOW),
                 "read": keyring().create(session, "case-system", {"read"}, NOW),
                 "intake": keyring().create(session, "front-door", {"intake", "decide"}, NOW, sources={"*"})}
 

@@ -1,7 +1,7 @@
 """`frontdoor-stack privacy access|erase|rectify`: the options checked (`command_line.py`, `options.py`,
 `person_input.py`), the reply topic's reader started (so an unreachable broker stops it before anything is
 asked), a one-off X25519 key pair made, contacts' `POST /v1/privacy/requests` called with the stack's
-contacts admin key, every service's answer awaited (progress on stderr; an answer whose source is not the
+contacts privacy key, every service's answer awaited (progress on stderr; an answer whose source is not the
 service's it names is ignored and said so), the export written (`export.py`), what each service did
 printed, and where the export is and what the DPO must do with it (review it for third parties' data,
 delete it once sent) said on stderr.
@@ -81,7 +81,7 @@ def _refusal(response: httpx.Response) -> tuple[str, int]:
     if response.status_code == 404:
         return "nobody in the people index matches the person named (contacts answered 404)", 1
     if response.status_code in (401, 403):
-        return f"contacts refused the key ({response.status_code}): the request needs its admin role", 2
+        return f"contacts refused the key ({response.status_code}): the request needs its privacy role", 2
     errors: list[str] = []
     try:
         problem = response.json()

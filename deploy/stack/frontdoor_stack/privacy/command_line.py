@@ -27,7 +27,7 @@ from .options import CORRECTABLE, PERSON_FIELDS, Naming, OptionError, PrivacyOrd
 from .person_input import given_on_the_command_line, read_person_file, read_stdin, values_of
 from .purge import purge_exports
 
-ADMIN_ROLE = "admin"
+PRIVACY_ROLE = "privacy"
 KINDS = {"access": "a subject access request: what every service holds about the person, and who read it",
          "erase": "an erasure request: the person's data erased where the retention schedule allows",
          "rectify": "a rectification request: the person's details corrected"}
@@ -73,9 +73,9 @@ def cmd_privacy(args: argparse.Namespace) -> int:
     except OptionError as error:
         say(f"frontdoor-stack privacy: {error}")
         return 2
-    key = args.contacts_key or key_with_role(read_credentials(args.run_dir), "contacts", ADMIN_ROLE)
+    key = args.contacts_key or key_with_role(read_credentials(args.run_dir), "contacts", PRIVACY_ROLE)
     if key is None:
-        say(f"frontdoor-stack privacy: no contacts key with the admin role in {args.run_dir / 'credentials'} "
+        say(f"frontdoor-stack privacy: no contacts key with the privacy role in {args.run_dir / 'credentials'} "
             "(give --contacts-key, or start the stack with `frontdoor-stack up`)")
         return 2
     try:
@@ -125,7 +125,7 @@ def _request_parser(kinds: argparse._SubParsersAction[Any], kind: str, bootstrap
     parser.add_argument("--contacts-url", default=f"http://127.0.0.1:{contacts.port}",
                         help="the contacts service (default %(default)s)")
     parser.add_argument("--contacts-key", default=None,
-                        help="an admin key for it (default: the stack's, from .run/credentials)")
+                        help="a key with the privacy role for it (default: the stack's, from .run/credentials)")
     parser.set_defaults(func=cmd_privacy)
 
 
