@@ -26,7 +26,8 @@ from frontdoor_platform.purge import PurgeRunner, outbox_purges
 SERVICES = ("contacts", "allocation", "notifications", "outcomes")
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 PURGED = {"contacts": {"outbox", "partner_records", "read_log"}, "allocation": {"outbox", "read_log"},
-          "notifications": {"outbox", "enrolments", "read_log"}, "outcomes": {"outbox", "read_log"}}
+          "notifications": {"outbox", "enrolments", "read_log", "da_children_waiting"},
+          "outcomes": {"outbox", "read_log"}}
 
 
 def statements_sent(engine: Engine, run: Any) -> list[tuple[str, Any]]:
