@@ -31,11 +31,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import text
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from .domain.people import PersonFacts, demographic_key
 from .models import Person
@@ -43,6 +43,10 @@ from .models import Person
 INDEX = 0x46440C01  # the contacts service's locks as a whole (beside frontdoor_platform.database.MIGRATION_LOCK)
 BUDGET = 512  # the most locks one transaction holds (PostgreSQL's default lock table holds about 12,000)
 FIRST_AT_MOST = BUDGET // 2  # a first call asking more goes exclusive at once (its families may double it)
+# The index shared (the first number), then each value's lock, in the array's order (one statement).
+SHARED_THEN_EACH = text("SELECT count(CASE WHEN n = 1 THEN pg_advisory_xact_lock_shared(k) "
+                        "ELSE pg_advisory_xact_lock(k) END) FROM unnest(CAST(:keys AS bigint[])) "
+                        "WITH ORDINALITY AS wanted(k, n)")
 BOOK = "contacts.locks"  # session.info: what this transaction holds (copied and restored with a savepoint)
 
 
@@ -106,22 +110,22 @@ def hold(session: Session, names: Iterable[str]) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:index)"), {"index": INDEX})
         book["exclusive"] = True
         return
-    session.execute(text("SELECT pg_advisory_xact_lock_shared(:index)"), {"index": INDEX})
-    session.execute(text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k"),
-                    {"keys": wanted})
+    session.execute(SHARED_THEN_EACH, {"keys": [INDEX, *wanted]})
     book["count"] += len(wanted)
 
 
-def settle(session: Session, reread: Callable[[], Sequence[Person]], people: Sequence[Person]) -> None:
-    """Hold the family lock of each of `people` (read after their keys were locked), reading them again
-    (`reread`, from the database) until their families are all held: one merged meanwhile shows."""
-    if not in_force(session) or _book(session)["exclusive"]:  # alone: nobody else moves anyone meanwhile
+def settle(session: Session, people: Sequence[Person]) -> None:
+    """Hold the family lock of each of `people` (read after their keys were locked), then read them again
+    (over what the session holds) until their families are all held: what another worker changed before
+    letting a family go (a merge, a postcode) shows."""
+    if not people or not in_force(session) or _book(session)["exclusive"]:  # alone: nobody changes anyone
         return
-    held: set[str] = set()
+    ids, held = [person.id for person in people], set[str]()
     while wanted := {family(person) for person in people} - held:
         hold(session, wanted)
         held |= wanted
-        people = reread()
+        people = session.exec(select(Person).where(col(Person.id).in_(ids))
+                              .execution_options(populate_existing=True)).all()
 
 
 def _book(session: Session) -> dict[str, Any]:

@@ -106,12 +106,7 @@ class QueryLookups:
 
     def settle(self, people: Sequence[Person]) -> None:
         """The people's families locked, and the people read again until those are still their families."""
-        locks.settle(self._session, lambda: self._refreshed(people), people)
-
-    def _refreshed(self, people: Sequence[Person]) -> Sequence[Person]:
-        for person in people:
-            self._session.refresh(person)
-        return people
+        locks.settle(self._session, people)
 
 
 class BatchLookups:
@@ -123,7 +118,6 @@ class BatchLookups:
         self._pending: dict[uuid.UUID, list[PendingDecision]] = defaultdict(list)
         self._uprn: dict[str, list[Person]] = defaultdict(list)
         self._partner_records: set[uuid.UUID] = set()
-        self._wanted: dict[str, set[str]] = {"nhs": set(), "upn": set(), "key": set(), "uprn": set()}
 
     def by_nhs(self, nhs_number: str | None) -> Person | None:
         return self._nhs.get(nhs_number) if nhs_number else None
@@ -185,14 +179,14 @@ class BatchLookups:
         queries for the people, two for the contacts, and the people's families locked (`settle`)."""
         named = {contact_id_for(event.source, event.id): event.data for event in events}
         locks.hold(session, [name for cid, data in named.items() for name in contact_locks(cid, data)])
-        self._load_people(session, [facts for data in named.values() for _, facts in people_named(data)])
+        found = self._load_people(session, [facts for data in named.values() for _, facts in people_named(data)])
         if named:
             self._contacts |= set(session.exec(select(Contact.id).where(col(Contact.id).in_(named))).all())
             waiting = (select(PendingDecision).where(col(PendingDecision.contact_id).in_(named))
                        .order_by(col(PendingDecision.received_at)))
             for pending in session.exec(waiting).all():
                 self._pending[pending.contact_id].append(pending)
-        locks.settle(session, lambda: self._reload(session), self._people())
+        locks.settle(session, list({person.id: person for person in found}.values()))
         return self
 
     def load_partner_records(self, session: Session, events: Sequence[CloudEvent[PartnerRecord]]) -> BatchLookups:
@@ -200,53 +194,38 @@ class BatchLookups:
         deliveries already applied, and the people's families locked (`settle`)."""
         keys = {delivery_key(event.source, event.id): event.data.person for event in events}
         locks.hold(session, [name for key, person in keys.items() for name in partner_locks(key, person)])
-        self._load_people(session, [person_facts(person) for person in keys.values()],
-                          {uprn for person in keys.values() if (uprn := person.uprn)})
+        found = self._load_people(session, [person_facts(person) for person in keys.values()],
+                                  {uprn for person in keys.values() if (uprn := person.uprn)})
         if keys:
             applied = select(PartnerRecordApplied.id).where(col(PartnerRecordApplied.id).in_(keys))
             self._partner_records |= set(session.exec(applied).all())
-        locks.settle(session, lambda: self._reload(session), self._people())
+        locks.settle(session, list({person.id: person for person in found}.values()))
         return self
 
-    def _load_people(self, session: Session, people: Iterable[PersonFacts], uprns: set[str] | None = None) -> None:
+    def _load_people(self, session: Session, people: Iterable[PersonFacts], uprns: set[str] | None = None
+                     ) -> list[Person]:
+        nhs: set[str] = set()
+        upns: set[str] = set()
+        keys: set[str] = set()
         for facts in people:
-            self._wanted["nhs"].update([facts.nhs_number] if facts.nhs_number else [])
-            self._wanted["upn"].update([facts.upn] if facts.upn else [])
+            nhs.update([facts.nhs_number] if facts.nhs_number else [])
+            upns.update([facts.upn] if facts.upn else [])
             key = demographic_key(facts)
-            self._wanted["key"].update([key] if key else [])
-        self._wanted["uprn"].update(uprns or ())
-        for person in self._query_people(session):
-            self.remember(person)
-
-    def _query_people(self, session: Session, again: bool = False) -> list[Person]:
-        """Everyone the batch looks up (`again`: read from the database over what the session holds)."""
-        wanted = self._wanted
+            keys.update([key] if key else [])
         found: list[Person] = []
-        queries = [
-            select(Person).where(col(Person.nhs_number).in_(wanted["nhs"])) if wanted["nhs"] else None,
-            select(Person).where(col(Person.upn).in_(wanted["upn"])) if wanted["upn"] else None,
-            select(Person).where(col(Person.demographic_key).in_(wanted["key"])).order_by(col(Person.created_at))
-            if wanted["key"] else None,
-            store.at_uprns(wanted["uprn"]) if wanted["uprn"] else None,
-        ]
-        for query in queries:
-            if query is not None:
-                found += session.exec(query.execution_options(populate_existing=again)).all()
-        return found
-
-    def _reload(self, session: Session) -> list[Person]:
-        """The people read again once their families are locked (a merge may have moved them meanwhile)."""
-        for cache in (self._nhs, self._upn, self._demographic, self._uprn):
-            cache.clear()
-        found = self._query_people(session, again=True)
+        if nhs:
+            found += session.exec(select(Person).where(col(Person.nhs_number).in_(nhs))).all()
+        if upns:
+            found += session.exec(select(Person).where(col(Person.upn).in_(upns))).all()
+        if keys:
+            query = select(Person).where(col(Person.demographic_key).in_(keys)).order_by(col(Person.created_at))
+            found += session.exec(query).all()
+        if uprns:
+            found += session.exec(store.at_uprns(uprns)).all()
         for person in found:
             self.remember(person)
         return found
 
-    def _people(self) -> list[Person]:
-        found = {p.id: p for p in (*self._nhs.values(), *self._upn.values())}
-        found.update((p.id, p) for same in (*self._demographic.values(), *self._uprn.values()) for p in same)
-        return list(found.values())
 
 
 def people_named(contact: ContactSubmitted) -> list[tuple[str, PersonFacts]]:

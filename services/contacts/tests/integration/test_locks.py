@@ -59,5 +59,5 @@ def test_nothing_is_taken_on_sqlite(tmp_path: Path) -> None:
     with Session(engine) as session:
         assert not locks.in_force(session)
         locks.hold(session, ["nhs:9434765919"])
-        locks.settle(session, lambda: [], [])
+        locks.settle(session, [])
     engine.dispose()
