@@ -130,7 +130,7 @@ def rectify_people(session: Session, ids: Sequence[uuid.UUID], corrections: dict
     """The people's details corrected (an identifier another person holds now is left as it was); the
     demographic key follows the corrected name, date of birth and postcode."""
     changed = 0
-    for person in people(session, ids):
+    for person in (p for p in people(session, ids) if p.erased_at is None):  # an erased person stays erased
         corrected = {name: corrections.get(name, getattr(person, name)) for name in CORRECTABLE}
         locks.hold(session, locks.person_keys(PersonFacts(**corrected)))  # the keys they will have
         for name, value in corrections.items():
