@@ -124,7 +124,7 @@ async def test_the_streamed_rebuild_applies_the_one_sorts_order_and_builds_the_s
             assert inputs.total == len(ordered), "records were added to the input topics meanwhile"
             rebuilt = await replay(inputs, after, lambda _: None, BATCH)
         families_after = after.finish()
-        assert every.spilled == 0 and five.spilled > families_after and five.read_back > families_after
+        assert every.spilled == 0 and five.spilled > families_after // 2 and five.read_back > families_after // 2
         assert five.path.exists()
     assert not five.path.exists()
 

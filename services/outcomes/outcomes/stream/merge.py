@@ -55,6 +55,7 @@ class Merge(Generic[T]):
             if chunk:
                 heap.append((key(chunk[0]), index))
         heapq.heapify(heap)
+        replace, pop = heapq.heapreplace, heapq.heappop
         last: Any = None
         while heap:
             least, index = heap[0]
@@ -70,9 +71,9 @@ class Merge(Generic[T]):
                 chunks[index] = chunk
             places[index] = place
             if place < len(chunk):
-                heapq.heapreplace(heap, (key(chunk[place]), index))
+                replace(heap, (key(chunk[place]), index))
             else:
-                heapq.heappop(heap)
+                pop(heap)
             if len(batch) >= size:
                 yield self._out(batch)
                 batch = []

@@ -120,7 +120,7 @@ class InputPartitions:
             chunk = [((r.timestamp, r.topic, r.partition, r.offset),
                       Incoming(r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers or ())))
                      for r in got if r.offset < end]
-            done = (bool(got) and got[-1].offset >= end - 1) or await consumer.position(tp) >= end
+            done = got[-1].offset >= end - 1 if got else await consumer.position(tp) >= end
             if done:
                 consumer.pause(tp)
             if chunk or done:

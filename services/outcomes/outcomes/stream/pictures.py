@@ -58,19 +58,25 @@ class Pictures(MutableMapping[str, Family]):
         self._db.close()
         self.path.unlink(missing_ok=True)
 
-    def __getitem__(self, key: str) -> Family:
+    def get(self, key: str, default: Family | None = None) -> Family | None:  # type: ignore[override]
         family = self._held.get(key)
         if family is not None:
             self._held.move_to_end(key)
             return family
         row = self._db.execute("SELECT picture FROM pictures WHERE family_id = ?", (key,)).fetchone()
         if row is None:
-            raise KeyError(key)
+            return default
         family = pickle.loads(row[0])  # written by this process, to this private file, a moment ago
         if not isinstance(family, Family):
             raise TypeError("the rebuild's pictures file holds something other than a picture")
         self.read_back += 1
         self._held[key] = family
+        return family
+
+    def __getitem__(self, key: str) -> Family:
+        family = self.get(key)
+        if family is None:
+            raise KeyError(key)
         return family
 
     def __setitem__(self, key: str, family: Family) -> None:
@@ -82,6 +88,12 @@ class Pictures(MutableMapping[str, Family]):
         gone = self._db.execute("DELETE FROM pictures WHERE family_id = ?", (key,)).rowcount
         if held is None and not gone:
             raise KeyError(key)
+
+    def drop(self, keys: list[str]) -> None:
+        """Remove these pictures, held or on disk, at once (the final pass, done with them)."""
+        for key in keys:
+            self._held.pop(key, None)
+        self._db.executemany("DELETE FROM pictures WHERE family_id = ?", [(key,) for key in keys])
 
     def trim(self) -> None:
         """Write the least recently used pictures to the file until `keep` are held (between batches)."""

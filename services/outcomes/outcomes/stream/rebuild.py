@@ -98,7 +98,8 @@ class Projections:
 
     def finish(self) -> int:
         """Every family reviewed as of now (a sustain or quiet period ended) in the order of their ids, and
-        its view written, `BATCH` families a transaction; how many families."""
+        its view written, `BATCH` families a transaction, then dropped (neither kept nor written back: the
+        pictures are done with); how many families."""
         families = self.pictures.ordered()
         count = 0
         while keys := list(itertools.islice(families, BATCH)):
@@ -111,7 +112,7 @@ class Projections:
                                                         for key in keys])
                 session.commit()
             self.processor.commit()
-            self.pictures.trim()
+            self.pictures.drop(keys)
             count += len(keys)
         return count
 
