@@ -5,8 +5,9 @@ would: one person per child and parent, one family per household (merged once wh
 two), one data key per child of a DA incident published once, every contact, link, decision and outbox
 event once, the re-referral flags that follow from the decision times, nothing dead-lettered, nothing
 left waiting. One worker takes small batches (a lock per value), another large ones (the whole index,
-alone); a third joins in the middle of the burst, and one of the first leaves, so partitions move while
-batches are in flight: nothing is lost, and what is applied twice changes nothing."""
+alone). And while a worker holds a batch in its transaction, two more join and then it leaves, so its
+partitions move while its batch is in flight: nothing is lost, and what is applied twice changes
+nothing."""
 
 from __future__ import annotations
 
@@ -188,18 +189,18 @@ async def test_two_workers_on_a_burst_about_the_same_households_give_what_one_gi
     print("consumer restarts:", workers.counted("frontdoor_contacts_consumer_restarts_total"))
 
 
-async def test_a_worker_joining_and_one_leaving_mid_batch_lose_nothing_and_apply_nothing_twice(
+async def test_workers_joining_and_one_leaving_mid_batch_lose_nothing_and_apply_nothing_twice(
         kafka_bootstrap: str, postgres_engine: Engine) -> None:
     burst = Burst.of(households=10, start=40)
     workers = await Workers.on_new_topics(kafka_bootstrap, postgres_engine, partitions=6)
     records = burst.records(workers.contacts_topic, workers.decisions_topic)
     half, gate = len(records) // 2, Gate()
-    workers.start("worker-1", batch_size=20, gate=gate)
-    workers.start("worker-2", batch_size=10)
+    workers.start("worker-1", batch_size=20, gate=gate)  # alone at first: it is sure to hold contacts
     try:
         await produce(kafka_bootstrap, records[:half])
         await workers.until(async_check(gate.reached.is_set), "worker-1 holding a batch")
-        workers.start("worker-3", batch_size=10)  # the group rebalances while worker-1's batch is in flight
+        workers.start("worker-2", batch_size=10)  # the group rebalances while worker-1's batch is in flight
+        workers.start("worker-3", batch_size=10)
         await produce(kafka_bootstrap, records[half:])
         await workers.stop("worker-1")  # it leaves mid-batch: its partitions move on from its last commit
         gate.opened.set()  # and its batch commits in the database, its offsets never
