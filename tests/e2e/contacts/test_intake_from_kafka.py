@@ -13,7 +13,9 @@ import pytest
 from contacts_e2e_kit import ContactsService, Kafka, data_of, header, metric
 from contacts_testkit import child, contact_data, make_contact, nhs_number
 
-from frontdoor_contracts.contacts import ContactSubmitted, contact_id_for
+from frontdoor_contracts.contacts import ContactSubmitted, DAIncidentReported, contact_id_for, da_child_context
+from frontdoor_contracts.personal import PersonKeyIssued, open_sealed, unwrap_key
+from frontdoor_platform.wrapping import development_key
 
 pytestmark = pytest.mark.e2e
 IN, RECORDED, DLQ = "frontdoor.contacts.v1", "contacts.recorded.v1", "frontdoor.contacts.v1.dlq"
@@ -131,7 +133,19 @@ async def test_a_da_incident_with_two_children_reports_both(kafka: Kafka, contac
     assert len(reported) == 1
     children = data_of(reported[0])["children"]
     assert [(c["school_urn"], c["present"]) for c in children] == [("123456", True), ("654321", False)]
-    assert data_of(reported[0])["police_reference"] == "TVP/26/12345"
+    # The police reference and the children's details travel sealed with each child's key, which contacts
+    # published first on contacts.person-keys.v1, wrapped for notifications (its development key here).
+    assert "police_reference" not in data_of(reported[0]) and b"TVP/26/12345" not in reported[0].value
+    incident = DAIncidentReported.model_validate(data_of(reported[0]))
+    for reported_child in incident.children:
+        [keyed] = await kafka.collect("contacts.person-keys.v1",
+                                      lambda r, c=reported_child: r.key == str(c.child_id).encode())
+        issued = PersonKeyIssued.model_validate(data_of(keyed))
+        key = unwrap_key("notifications", development_key("notifications").key, reported_child.child_id,
+                         issued.wrapped["notifications"])
+        fields = open_sealed(key, reported_child.personal,
+                             da_child_context(incident.contact_id, reported_child.child_id))
+        assert fields is not None and fields["police_reference"] == "TVP/26/12345"
 
 
 async def test_a_decision_published_before_its_contact_is_applied_when_it_arrives(
