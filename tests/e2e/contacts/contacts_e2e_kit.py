@@ -122,8 +122,14 @@ class Kafka:
 
 
 def data_of(record: ConsumerRecord[bytes, bytes]) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(record.value or b"{}")
-    return document.get("data", {})
+    """The event's data; {} for a record that is not a JSON object (another test's hostile bytes on the
+    session broker's shared topics must not crash a matcher)."""
+    try:
+        document = json.loads(record.value or b"{}")
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return {}
+    data = document.get("data", {}) if isinstance(document, dict) else {}
+    return data if isinstance(data, dict) else {}
 
 
 def header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:
