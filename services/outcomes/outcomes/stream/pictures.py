@@ -1,21 +1,21 @@
 """The families' pictures during a rebuild, in bounded memory: the `keep`
-most recently used held as objects, the others pickled into a temporary
+most recently used held as objects, the others as JSON in a temporary
 SQLite file of their own (created readable by this user alone, removed at
 the end, whatever happens). The stream's processor reads and writes them
 as a plain mapping (`objects=True`: it mutates what it loaded, and stores
 every picture a batch changed when the batch commits), so a picture
 leaves memory only between batches (`trim`), never while a batch holds it.
 
-A picture read back is the object that was written (pickle, no
-validation: a pydantic round trip through JSON costs about 1 ms a
-family); the file holds what the rebuild's database holds anyway (ids,
-dates and measures, no names), and lives as long as the rebuild."""
+A picture goes to the file as the live stream's tables keep it (its JSON,
+about 2 kB) and comes back validated, as they give it back (about 0.1 ms
+a family, twice as fast as pickle here and no code in the file); the
+file holds what the rebuild's database holds anyway (ids, dates and
+measures, no names), and lives as long as the rebuild."""
 
 from __future__ import annotations
 
 import heapq
 import os
-import pickle
 import sqlite3
 import tempfile
 from collections import OrderedDict
@@ -41,7 +41,7 @@ class Pictures(MutableMapping[str, Family]):
         self.path = Path(name)
         self._db = sqlite3.connect(self.path)
         self._db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; "
-                               "CREATE TABLE pictures (family_id TEXT PRIMARY KEY, picture BLOB NOT NULL);")
+                               "CREATE TABLE pictures (family_id TEXT PRIMARY KEY, picture TEXT NOT NULL);")
         self._held: OrderedDict[str, Family] = OrderedDict()
         self.spilled = 0  # pictures written to the file
         self.read_back = 0  # pictures read from it
@@ -66,9 +66,7 @@ class Pictures(MutableMapping[str, Family]):
         row = self._db.execute("SELECT picture FROM pictures WHERE family_id = ?", (key,)).fetchone()
         if row is None:
             return default
-        family = pickle.loads(row[0])  # written by this process, to this private file, a moment ago
-        if not isinstance(family, Family):
-            raise TypeError("the rebuild's pictures file holds something other than a picture")
+        family = Family.model_validate_json(row[0])
         self.read_back += 1
         self._held[key] = family
         return family
@@ -102,7 +100,7 @@ class Pictures(MutableMapping[str, Family]):
 
     def _write(self, out: list[tuple[str, Family]]) -> None:
         self._db.executemany("INSERT OR REPLACE INTO pictures (family_id, picture) VALUES (?, ?)",
-                             [(key, pickle.dumps(family, protocol=pickle.HIGHEST_PROTOCOL)) for key, family in out])
+                             [(key, family.model_dump_json()) for key, family in out])
         self.spilled += len(out)
 
     def __len__(self) -> int:
