@@ -24,7 +24,6 @@ from sqlmodel import Session
 from contacts import handlers
 from contacts.access import keyring
 from contacts.app import create_app
-from contacts.migrations import migrate
 from contacts.models import AuditEntry, OutboxEvent
 from contacts.settings import Settings
 from frontdoor_contracts.contacts import ContactSubmitted
@@ -37,19 +36,6 @@ NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 TOPIC = "contacts.audit.v1"
 DECISION = {"decision": "early_help", "level_of_need": 2, "rationale": "r", "decided_by": "sw-1042"}
 REPLY_KEY = new_reply_keys()[1]
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path / 'contacts.db'}", run_consumer=False)
-
-
-@pytest.fixture
-def engine(settings: Settings) -> Iterator[Engine]:
-    built = build_engine(settings.database_url)
-    migrate(built)
-    yield built
-    built.dispose()
 
 
 @pytest.fixture

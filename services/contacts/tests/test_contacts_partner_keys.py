@@ -46,11 +46,6 @@ DECISION = {"decision": "early_help", "level_of_need": 2, "rationale": "r", "dec
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path / 'contacts.db'}", run_consumer=False)
-
-
-@pytest.fixture
 def keys(settings: Settings) -> dict[str, str]:
     engine = build_engine(settings.database_url)
     migrate(engine)

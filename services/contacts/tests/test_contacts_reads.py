@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from contacts_testkit import SEALING, contact_data
@@ -21,27 +20,13 @@ from sqlmodel import Session
 from contacts import handlers
 from contacts.access import keyring
 from contacts.app import create_app
-from contacts.migrations import migrate
 from contacts.settings import Settings
 from frontdoor_contracts.contacts import ContactSubmitted
 from frontdoor_contracts.errors import parse_event
-from frontdoor_platform.database import build_engine, for_writing
+from frontdoor_platform.database import for_writing
 from frontdoor_platform.testing import MemoryPublisher
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path / 'contacts.db'}", run_consumer=False)
-
-
-@pytest.fixture
-def engine(settings: Settings) -> Iterator[Engine]:
-    built = build_engine(settings.database_url)
-    migrate(built)
-    yield built
-    built.dispose()
 
 
 @pytest.fixture

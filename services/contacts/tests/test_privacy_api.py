@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,30 +20,16 @@ from sqlmodel import Session, col, select
 
 from contacts.access import keyring
 from contacts.app import create_app
-from contacts.migrations import migrate
 from contacts.models import AuditEntry, OutboxEvent
 from contacts.settings import Settings
 from frontdoor_contracts.personal import new_reply_keys
-from frontdoor_platform.database import build_engine, for_writing
+from frontdoor_platform.database import for_writing
 from frontdoor_platform.testing import MemoryPublisher
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 PATH = "/v1/privacy/requests"
 REPLY_KEY = new_reply_keys()[1]
 SERVICES = ["contacts", "allocation", "notifications", "outcomes"]
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path / 'contacts.db'}", run_consumer=False)
-
-
-@pytest.fixture
-def engine(settings: Settings) -> Iterator[Engine]:
-    built = build_engine(settings.database_url)
-    migrate(built)
-    yield built
-    built.dispose()
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import base64
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from contacts_testkit import nhs_number
@@ -26,11 +25,10 @@ from sqlmodel import Session, col, select
 
 from contacts.access import keyring
 from contacts.app import create_app
-from contacts.migrations import migrate
 from contacts.models import AuditEntry, OutboxEvent
 from contacts.settings import Settings
 from frontdoor_contracts.personal import new_reply_keys
-from frontdoor_platform.database import build_engine, for_writing
+from frontdoor_platform.database import for_writing
 from frontdoor_platform.testing import MemoryPublisher
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -44,19 +42,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path / 'contacts.db'}", run_consumer=False)
-
-
-@pytest.fixture
-def engine(settings: Settings) -> Iterator[Engine]:
-    built = build_engine(settings.database_url)
-    migrate(built)
-    yield built
-    built.dispose()
 
 
 @pytest.fixture
