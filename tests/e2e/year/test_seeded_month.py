@@ -144,10 +144,31 @@ def expected_figures(found: Expected) -> dict[str, Any]:
     }
 
 
+RETIMED_FIGURES = ("by_days", "within_target")  # what a move made at the service's time can move
+
+
+def moved(live: dict[int, int], wanted: dict[int, int]) -> int:
+    """How many offers sit on another day than the stream's (the same offers, some counted a day out)."""
+    return sum(abs(live.get(d, 0) - wanted.get(d, 0)) for d in set(live) | set(wanted)) // 2
+
+
 def test_the_live_kpi_report_of_the_month_equals_the_streams_own_figures(month: Month) -> None:
     found = expected(month.events, month.plan.start, month.plan.end, month.plan.horizon)
     assert found.offers and found.closures_cases and found.late_offers  # a month worth comparing
-    assert live_figures(month.outcome.report) == expected_figures(found), month.outcome.tally.lines()
+    live, wanted = live_figures(month.outcome.report), expected_figures(found)
+    retimed = sum(month.outcome.tally.retimed.values())
+    if not retimed:
+        assert live == wanted, month.outcome.tally.lines()
+        return
+    # The player fell behind a case the service dated itself, and made that many moves at the service's time
+    # (the tally says so): those offers' days taken are the service's, not the stream's. Every other figure is
+    # still exact, and no more offers are a day out than moves were retimed.
+    assert {k: v for k, v in live.items() if k not in RETIMED_FIGURES} == \
+        {k: v for k, v in wanted.items() if k not in RETIMED_FIGURES}, month.outcome.tally.lines()
+    assert sum(live["by_days"].values()) == sum(wanted["by_days"].values())
+    assert moved(live["by_days"], wanted["by_days"]) <= retimed, month.outcome.tally.lines()
+    assert live["within_target"][1] == wanted["within_target"][1]
+    assert abs(live["within_target"][0] - wanted["within_target"][0]) <= retimed
 
 
 def slack(month: Month) -> timedelta:
