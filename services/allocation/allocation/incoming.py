@@ -7,7 +7,7 @@ from frontdoor_contracts.allocation import StepDownRequested
 from frontdoor_contracts.contacts import ContactDecided
 from frontdoor_contracts.envelope import CloudEvent
 from frontdoor_contracts.outcomes import FamilyIdentified
-from frontdoor_contracts.vocabulary import CaseSource
+from frontdoor_contracts.vocabulary import CaseSource, ReferrerSource
 
 from .domain.triggers import NfaReviewPolicy, Trigger, case_source_for_decision
 
@@ -28,6 +28,8 @@ def trigger_from_decided(event: CloudEvent[ContactDecided], policy: NfaReviewPol
         decision=data.decision,
         level_of_need=data.level_of_need,
         concerns=tuple(data.concerns),
+        referrer_source=str(data.referrer_source.value if isinstance(data.referrer_source, ReferrerSource)
+                            else data.referrer_source),
     )
 
 

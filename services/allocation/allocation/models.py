@@ -36,12 +36,20 @@ class CaseRow(AllocationTable, table=True):
     due_at: datetime = Field(sa_column=utc_column(index=True))
     version: int = 1
     document: str = Field(sa_column=Column(Text, nullable=False))
+    # The caseloads' columns (migration 0009): copied from the document on every save.
+    lead_agency_id: str | None = Field(default=None, max_length=64)
+    lead_professional_ref: str | None = Field(default=None, max_length=64)
+    closed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 # One open case per family, kept by the database whatever several workers do at once (migration 0008).
 OPEN = "is_open"
 Index("ux_cases_one_open_per_family", col(CaseRow.family_id), unique=True, sqlite_where=text(OPEN),
       postgresql_where=text(OPEN))
+
+# An agency's caseload: its open cases, and those it closed since a quarter began (migration 0009).
+Index("ix_cases_agency_open", col(CaseRow.lead_agency_id), col(CaseRow.is_open))
+Index("ix_cases_agency_closed_at", col(CaseRow.lead_agency_id), col(CaseRow.closed_at))
 
 
 class TimelineEntry(AllocationTable, table=True):

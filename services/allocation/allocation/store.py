@@ -87,6 +87,14 @@ def cases_awaiting_offer_due_by(session: Session, moment: datetime, *, lock: boo
     return _loaded(session, session.exec(_locked(query.order_by(col(CaseRow.case_id)), lock, skip_locked=True)).all())
 
 
+def _caseload_columns(case: Case) -> dict[str, Any]:
+    """The columns a caseload is read by, from the case (its document holds them too)."""
+    allocation = case.allocation
+    return {"lead_agency_id": allocation.lead_agency_id if allocation else None,
+            "lead_professional_ref": allocation.lead_professional_ref if allocation else None,
+            "closed_at": case.closed_at}
+
+
 def insert_case(session: Session, case: Case) -> bool:
     """Insert a new case; False, inserting nothing, when a case with its id or another open case of its
     family is there (committed by another writer: PostgreSQL waits for it to commit or roll back)."""
@@ -94,7 +102,7 @@ def insert_case(session: Session, case: Case) -> bool:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     values = {"case_id": case.case_id, "family_id": case.family_id, "status": case.status.value,
               "is_open": case.is_open, "source": case.source.value, "started_at": case.started_at,
-              "due_at": case.due_at, "version": 1, "document": dump_case(case)}
+              "due_at": case.due_at, "version": 1, "document": dump_case(case), **_caseload_columns(case)}
     inserted = session.execute(insert(CaseRow).values(**values).on_conflict_do_nothing()
                                .returning(col(CaseRow.case_id))).first()
     if inserted is None:
@@ -116,11 +124,26 @@ def save_case(session: Session, case: Case) -> None:
         update(CaseRow)
         .where(col(CaseRow.case_id) == case.case_id, col(CaseRow.version) == read_at)
         .values(status=case.status.value, is_open=case.is_open, family_id=case.family_id, document=dump_case(case),
-                version=read_at + 1)
+                version=read_at + 1, **_caseload_columns(case))
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise StaleCase(str(case.case_id))
     versions[case.case_id] = read_at + 1
+
+
+def caseload_cases(session: Session, closed_since: datetime, *, agency: str | None = None,
+                   professional: str | None = None) -> tuple[list[Case], list[Case]]:
+    """The open allocated cases, and the cases closed at or after `closed_since`: of every agency, or of
+    `agency` (and of its lead professional `professional`), each oldest first."""
+    scope = [col(CaseRow.lead_agency_id).is_not(None)]
+    if agency is not None:
+        scope.append(col(CaseRow.lead_agency_id) == agency)
+    if professional is not None:
+        scope.append(col(CaseRow.lead_professional_ref) == professional)
+    open_query = select(CaseRow).where(col(CaseRow.is_open).is_(True), *scope).order_by(col(CaseRow.started_at))
+    closed_query = select(CaseRow).where(col(CaseRow.closed_at) >= closed_since, *scope).order_by(
+        col(CaseRow.closed_at))
+    return _loaded(session, session.exec(open_query).all()), _loaded(session, session.exec(closed_query).all())
 
 
 def add_timeline(session: Session, case_id: uuid.UUID, at: datetime, kind: str, **detail: Any) -> None:

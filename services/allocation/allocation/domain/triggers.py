@@ -80,6 +80,9 @@ class Trigger:
     level_of_need: LevelOfNeed | None = None
     concerns: tuple[Concern, ...] = ()
     headline_problems: tuple[HeadlineProblem, ...] = field(default=())
+    referrer_source: str | None = None
+    """Who made the contact (a `ReferrerSource` code, or a newer producer's code kept as it came); None for
+    a step-down or a family identified in data, and for cases stored before it was kept."""
 
     @property
     def case_id(self) -> uuid.UUID:

@@ -318,34 +318,3 @@ def test_a_case_closed_before_its_offer_is_owed_no_warning(engine: Engine) -> No
     assert run(engine, handlers.sla_sweep, RULES, case.due_at + timedelta(days=1)) == []
     with Session(engine) as session:
         assert store.overdue_count(session, case.due_at + timedelta(days=1)) == 0
-
-
-def test_migration_0003_opens_cases_accepted_before_closures_existed(database_url: str) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    from allocation.domain.cases import Case
-    from allocation.migrations import SCHEMA, migrate
-    from frontdoor_platform.database import build_engine
-
-    built = build_engine(database_url)
-    try:
-        config = Config()
-        config.set_main_option("script_location", str(SCHEMA.folder))
-        with built.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0002")
-        case = (Case.open(trigger(uuid.uuid4()), opened_at=DECIDED)
-                .allocate(lead_agency_id="vs-1", agency_kind=AgencyKind.VOLUNTARY_SECTOR, lead_professional_ref="s-1",
-                          allocated_by="c", allocated_at=DECIDED, at_meeting=False)
-                .record_offer(DECIDED).record_answer(OfferAnswer.ACCEPTED, DECIDED))
-        with Session(built) as session:  # as the code before closures stored it
-            session.add(CaseRow(case_id=case.case_id, family_id=case.family_id, status="accepted", is_open=False,
-                                source=case.source.value, started_at=case.started_at, due_at=case.due_at,
-                                document=store.dump_case(case)))
-            session.commit()
-        migrate(built)
-        with Session(built) as session:
-            assert [c.case_id for c in store.open_cases(session)] == [case.case_id]
-    finally:
-        built.dispose()
