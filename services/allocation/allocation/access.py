@@ -25,6 +25,11 @@ class Role(StrEnum):
 IMPLIED = {Role.COORDINATOR.value: frozenset({Role.AGENCY.value, Role.READ.value})}
 
 
+def may(roles: frozenset[str], role: str) -> bool:
+    """Whether these roles (an API key's or a member of staff's) include `role`, directly or by implication."""
+    return role in roles or any(role in IMPLIED.get(held, frozenset()) for held in roles)
+
+
 def acting_agency(roles: frozenset[str], scope: str | None, *, reading: bool) -> str | None:
     """The agency a caller is held to (None: any case). A coordinator acts on
     every case, a reader reads every case; an agency key only its own."""

@@ -4,7 +4,7 @@ build them; FastAPI checks them against these). Ids, codes and dates only."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
 
@@ -21,6 +21,7 @@ class CaseView(Body):
     level_of_need: int | None
     concerns: list[str]
     headline_problems: list[str]
+    referrer_sources: list[str]
     children: int
     started_at: datetime
     due_at: datetime
@@ -68,3 +69,52 @@ class CaseWithTimeline(CaseView):
 class Leads(Body):
     lead_organisations_by_kind: dict[str, int]
 
+
+
+class StatusGroup(Body):
+    status: str
+    cases: list[CaseView]
+
+
+class MeetingBoard(Body):
+    """The next meeting, its agenda (None for an agency: unallocated cases are nobody's yet) and the open
+    cases the caller may see, by status."""
+
+    meeting_at: datetime
+    agenda: list[AgendaCase] | None
+    open_by_status: list[StatusGroup]
+
+
+class CaseloadCounts(Body):
+    open_cases: int
+    offers_outstanding: int
+    awaiting_answer: int
+    closed_this_quarter: int
+    closed_by_outcome: dict[str, int]
+
+
+class ProfessionalCounts(CaseloadCounts):
+    lead_professional_ref: str
+
+
+class AgencyCounts(CaseloadCounts):
+    lead_agency_id: str
+    lead_professionals: list[ProfessionalCounts]
+
+
+class Caseloads(Body):
+    quarter_start: date
+    agencies: list[AgencyCounts]
+
+
+class HeldCaseView(CaseView):
+    days_since_allocation: int
+    offer_outstanding: bool
+
+
+class Caseload(CaseloadCounts):
+    lead_agency_id: str
+    lead_professional_ref: str | None
+    quarter_start: date
+    lead_professionals: list[ProfessionalCounts]
+    cases: list[HeldCaseView]

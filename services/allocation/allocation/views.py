@@ -4,11 +4,12 @@ names, no free text)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from .domain.calendar import BankHolidays
+from .domain.caseloads import Caseload, HeldCase
 from .domain.cases import Case
 from .domain.meetings import AgendaItem
 from .models import FamilyAlias, TimelineEntry
@@ -21,7 +22,8 @@ def case_view(case: Case, now: datetime, bank_holidays: BankHolidays) -> dict[st
         "status": case.status.value, "level_of_need": int(case.level_of_need) if case.level_of_need else None,
         "concerns": [c.value for c in case.concerns],
         "headline_problems": [h.value for h in case.headline_problems],
-        "children": len(case.child_ids), "started_at": case.started_at.isoformat(), "due_at": case.due_at.isoformat(),
+        "referrer_sources": referrer_sources(case), "children": len(case.child_ids),
+        "started_at": case.started_at.isoformat(), "due_at": case.due_at.isoformat(),
         "target_days": case.target_days, "target_calendar": case.target_calendar.value,
         "days_waiting": case.days_waiting(now, bank_holidays),
         "days_left": case.days_left(now, bank_holidays) if case.awaiting_offer else None,
@@ -35,6 +37,26 @@ def case_view(case: Case, now: datetime, bank_holidays: BankHolidays) -> dict[st
         "closed_at": case.closure.closed_at.isoformat() if case.closure else None,
         "outcome": case.closure.outcome.value if case.closure else None,
     }
+
+
+def referrer_sources(case: Case) -> list[str]:
+    """Who made the contacts that brought the case, each once, in the order they came (codes)."""
+    return list(dict.fromkeys(t.referrer_source for t in case.triggers if t.referrer_source))
+
+
+def caseload_summary(load: Caseload) -> dict[str, Any]:
+    return {"open_cases": load.open_cases, "offers_outstanding": load.offers_outstanding,
+            "awaiting_answer": load.awaiting_answer, "closed_this_quarter": load.closed_this_quarter,
+            "closed_by_outcome": {outcome.value: n for outcome, n in load.closed_by_outcome.items()}}
+
+
+def professionals(loads: Mapping[str, Caseload]) -> list[dict[str, Any]]:
+    return [{"lead_professional_ref": ref, **caseload_summary(load)} for ref, load in loads.items()]
+
+
+def held_view(held: HeldCase, now: datetime, bank_holidays: BankHolidays) -> dict[str, Any]:
+    return {**case_view(held.case, now, bank_holidays), "days_since_allocation": held.days_since_allocation,
+            "offer_outstanding": held.offer_outstanding}
 
 
 def agenda_view(meeting_at: datetime, items: Sequence[AgendaItem[Case]], now: datetime,
