@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import func, or_, update
+from sqlalchemy import ColumnElement, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -135,7 +135,7 @@ def caseload_cases(session: Session, closed_since: datetime, *, agency: str | No
                    professional: str | None = None) -> tuple[list[Case], list[Case]]:
     """The open allocated cases, and the cases closed at or after `closed_since`: of every agency, or of
     `agency` (and of its lead professional `professional`), each oldest first."""
-    scope = [col(CaseRow.lead_agency_id).is_not(None)]
+    scope: list[ColumnElement[bool]] = [col(CaseRow.lead_agency_id).is_not(None)]
     if agency is not None:
         scope.append(col(CaseRow.lead_agency_id) == agency)
     if professional is not None:
