@@ -31,9 +31,11 @@ from datetime import datetime
 from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka.errors import CommitFailedError
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from opentelemetry.trace import SpanKind
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from frontdoor_contracts.envelope import CloudEvent
@@ -41,14 +43,14 @@ from frontdoor_contracts.errors import FieldError, InvalidEvent
 from frontdoor_contracts.sources import check_source
 
 from .clock import Clock, utc_now
-from .consumer_faults import CONFLICT, RECORD_FAULTS, Poison, guarded, restore_info, snapshot_info
+from .consumer_faults import CONFLICT, RECORD_FAULTS, Poison, again_on_conflict, guarded, restore_info, snapshot_info
 from .database import checkpoint, for_writing
 from .kafka_security import PLAINTEXT, KafkaSecurity
 from .logs import log_context
 from .metrics import KitMetrics
 from .outbox_table import OutboxFields
-from .poison import database_answers, decode_record, handler_failed, is_infrastructure
-from .routes import Consumed, Incoming, Route, Routes, add_dead_letter
+from .poison import database_answers, dead_letter_once, decode_record, handler_failed, is_infrastructure
+from .routes import Consumed, Incoming, Route, Routes
 from .tracing import span
 
 log = logging.getLogger("frontdoor.consumer")
@@ -86,11 +88,16 @@ class BatchConsumer:
         """Apply a batch in one transaction. Fast path: every record in one
         go. If a record turns out to be poison, the transaction is rolled
         back and the batch applied again with a savepoint per record, so the
-        fault is pinned on the right record and only it is dead-lettered."""
-        try:
-            return self._transaction(records, careful=False)
-        except Poison:
-            return self._transaction(records, careful=True)
+        fault is pinned on the right record and only it is dead-lettered. A
+        deadlock or serialization failure with another worker rolls the batch
+        back and applies it again here (a few times), without leaving the group."""
+        def once() -> BatchResult:
+            try:
+                return self._transaction(records, careful=False)
+            except Poison:
+                return self._transaction(records, careful=True)
+
+        return again_on_conflict(once, len(records))
 
     def _transaction(self, records: Sequence[Record], careful: bool) -> BatchResult:
         result = BatchResult()
@@ -144,7 +151,9 @@ class BatchConsumer:
                          where: Consumed, result: BatchResult) -> None:
         """One record in its own savepoint: applied, or dead-lettered when the fault is its own. A handler
         that raises something unexpected is run once more; failing again with the database answering, it
-        is the record's fault. A database that does not answer fails the whole batch (retried later)."""
+        is the record's fault. So is a conflict (a unique key) met twice: met once, it may be another worker's
+        row committed while this one waited for it. A database that does not answer fails the whole batch
+        (retried later)."""
         failure: Exception | None = None
         for _ in range(2):
             kept = snapshot_info(session.info)
@@ -155,8 +164,11 @@ class BatchConsumer:
                 restore_info(session.info, kept)
                 self._dead_letter(session, record, error, now=where.now, result=result)
                 return
-            except RECORD_FAULTS:
+            except RECORD_FAULTS as exc:
                 restore_info(session.info, kept)
+                if failure is None and isinstance(exc, IntegrityError):  # another worker may have written the
+                    failure = exc  # same row and committed meanwhile: run once more; it sees that row now
+                    continue
                 self._dead_letter(session, record, CONFLICT, now=where.now, result=result)
                 return
             except Exception as exc:
@@ -189,7 +201,7 @@ class BatchConsumer:
 
     def _dead_letter(self, session: Session, record: Record, error: InvalidEvent, now: datetime,
                      result: BatchResult) -> None:
-        if add_dead_letter(session, self._outbox, Incoming.of(record), error, now):
+        if dead_letter_once(session, self._outbox, Incoming.of(record), error, now):
             result.dead_lettered.append((record.topic, error.reason))  # counted (it pages) once, not per replay
         result.wrote = True
 
@@ -251,8 +263,14 @@ class BatchConsumer:
                     self._after_commit(result)
                     if any(route.erased(outcome) for route, outcome in result.handled):
                         await self._checkpoint()
-                    await consumer.commit({tp: OffsetAndMetadata(part[-1].offset + 1, "")
-                                           for tp, part in batches.items() if part})
+                    try:
+                        await consumer.commit({tp: OffsetAndMetadata(part[-1].offset + 1, "")
+                                               for tp, part in batches.items() if part})
+                    except CommitFailedError:  # a rebalance moved partitions mid-batch: their new owners read
+                        log.warning("offsets not committed: the group rebalanced during the batch; the "  # again
+                                    "records are applied again where they went (idempotent)",
+                                    extra={"records": len(records)})
+                        continue
                     log.info("batch committed", extra={"records": len(records), "handled": len(result.handled),
                                                        "dead_lettered": len(result.dead_lettered)})
                     self._count(records, result, time.perf_counter() - started)

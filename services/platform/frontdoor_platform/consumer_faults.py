@@ -1,11 +1,15 @@
 """Pinning a fault on the right record of a batch: what the database refusing a record means
 (`CONFLICT`, `RECORD_FAULTS`), the fast path's guard that turns any fault that may be a record's into
 `Poison` (so the batch is applied again with a savepoint per record), and what a handler keeps in
-`session.info`, taken back when its savepoint is.
+`session.info`, taken back when its savepoint is; and a batch applied again, in place, when another
+worker's transaction deadlocked with it or made it fail to serialize (`again_on_conflict`).
 """
 
 from __future__ import annotations
 
+import logging
+import random
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -13,7 +17,9 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from frontdoor_contracts.errors import FieldError, InvalidEvent
 
-from .poison import handler_failed, is_infrastructure
+from .poison import handler_failed, is_infrastructure, transient_conflict
+
+log = logging.getLogger("frontdoor.consumer")
 
 R = TypeVar("R")
 CONFLICT = InvalidEvent("integrity_conflict", [FieldError("", "conflict", "the record conflicts with stored data")])
@@ -52,3 +58,23 @@ def guarded(index: int, work: Callable[..., R], *args: Any) -> R:
         if is_infrastructure(exc):
             raise
         raise Poison(index, handler_failed(exc)) from None
+
+
+CONFLICT_RETRIES = 5
+
+
+def again_on_conflict(work: Callable[[], R], records: int, retries: int = CONFLICT_RETRIES) -> R:
+    """`work()` (a whole batch's transaction), run again when it was rolled back by a deadlock or a
+    serialization failure with another worker, up to `retries` times in all, after a short random pause so
+    the two do not meet again; the consumer neither restarts nor leaves its group. Anything else, or the
+    last attempt's failure, is raised."""
+    for attempt in range(1, retries + 1):
+        try:
+            return work()
+        except Exception as exc:
+            if not transient_conflict(exc) or attempt == retries:
+                raise
+            log.warning("batch rolled back by a deadlock or serialization failure with another worker; applying "
+                        "it again", extra={"records": records, "attempt": attempt})
+            time.sleep(random.uniform(0.01, 0.05) * attempt)
+    raise AssertionError("retries must be at least 1")

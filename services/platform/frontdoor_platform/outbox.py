@@ -16,6 +16,15 @@ the later rows of its topic and key wait behind it, so a key's order holds,
 until an operator re-sends it (`resend`: the relay tries it again) or
 discards it (`discard`: kept, never published, no longer in the way).
 
+Several workers of a service (each runs a relay) share one outbox: on
+PostgreSQL a relay publishes a batch only while it holds the table's advisory
+lock (`RelayLock`), taken for the batch (read, publish, mark) and let go
+after it, so two relays never send the same rows at once (duplicates) nor a
+key's rows out of order; a relay that finds the lock taken tries again
+shortly, so rows its worker wrote are published by whichever relay runs next.
+A worker killed mid-batch loses its connection, and the lock with it. SQLite
+has one worker and no lock.
+
 The table's columns and queries live in `outbox_table.py` (its names are
 importable from here too); this module is the relay.
 """
@@ -26,12 +35,13 @@ import asyncio
 import contextlib
 import logging
 import time
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import update
-from sqlalchemy.engine import Engine
+from sqlalchemy import text, update
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col
 
 from .clock import Clock, utc_now
@@ -72,6 +82,53 @@ __all__ = [
 log = logging.getLogger("frontdoor.outbox")
 
 
+RELAY_LOCKS = 0x46440002  # the advisory locks' first key: the outbox relays (the second: the table's)
+BUSY_RETRY_SECONDS = 0.05  # a relay that found the lock taken tries again this soon
+
+
+class RelayLock:
+    """One relay of an outbox at a time: PostgreSQL's session advisory lock, on a connection the relay holds
+    from `acquire` to `release` (blocking calls: run them in a thread). Always granted on SQLite (one worker)."""
+
+    def __init__(self, engine: Engine, table: type[OutboxFields]):
+        self._engine = engine
+        self._key = zlib.crc32(str(table.__tablename__).encode()) - 2**31  # a signed 32-bit key per table
+        self._connection: Connection | None = None
+
+    def _locking(self, sql: str) -> bool:
+        assert self._connection is not None
+        return bool(self._connection.execute(text(sql), {"a": RELAY_LOCKS, "b": self._key}).scalar())
+
+    def acquire(self) -> bool:
+        """Take the lock if no other relay holds it: True when this relay may publish a batch."""
+        if self._engine.dialect.name != "postgresql":
+            return True
+        self._connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            taken = self._locking("SELECT pg_try_advisory_lock(:a, :b)")
+        except Exception:
+            self._close()
+            raise
+        if not taken:
+            self._close()
+        return taken
+
+    def release(self) -> None:
+        """Let the lock go and give the connection back (a connection lost took the lock with it)."""
+        if self._connection is None:
+            return
+        try:
+            self._locking("SELECT pg_advisory_unlock(:a, :b)")
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.close()
+
+
 @dataclass(frozen=True)
 class _Row:
     id: int
@@ -91,6 +148,8 @@ class OutboxRelay:
         self._idle = idle_seconds
         self._wake = Wakeup()
         self._full = False
+        self._lock = RelayLock(engine, table)
+        self.busy = False  # another worker's relay held the lock at the last try
         self.healthy = True
 
     def wake(self) -> None:
@@ -124,10 +183,21 @@ class OutboxRelay:
         self._metrics.outbox_parked_rows.set(counts[1])
 
     async def publish_pending(self) -> int:
-        """Publish one batch; return how many rows it settled (acknowledged or
-        parked). BrokerUnavailable once the rest is marked, if the broker did
-        not take a row (a row held back behind a row parked just now waits:
+        """Publish one batch, holding the relays' lock; return how many rows it
+        settled (acknowledged or parked); 0 with `busy` set when another relay
+        holds the lock. BrokerUnavailable once the rest is marked, if the broker
+        did not take a row (a row held back behind a row parked just now waits:
         that is no failure)."""
+        self.busy = not await asyncio.to_thread(self._lock.acquire)
+        if self.busy:
+            self._full = False
+            return 0
+        try:
+            return await self._publish_batch()
+        finally:
+            await asyncio.shield(asyncio.to_thread(self._lock.release))
+
+    async def _publish_batch(self) -> int:
         rows = await asyncio.to_thread(self._read)
         self._full = len(rows) >= self._batch_size
         if not rows:
@@ -189,6 +259,6 @@ class OutboxRelay:
                 continue
             delay = 0.5
             self.healthy = True
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._idle):  # not wait_for: on 3.11 it can swallow a cancel
+            with contextlib.suppress(TimeoutError):  # not wait_for below: on 3.11 it can swallow a cancel
+                async with asyncio.timeout(BUSY_RETRY_SECONDS if self.busy else self._idle):
                     await self._wake.wait()

@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from sqlalchemy import JSON, ColumnElement, Index, LargeBinary, and_, delete, exists, func, text, update
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased, declared_attr
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -61,6 +63,20 @@ def add_record(session: Session, table: type[OutboxFields], topic: str, key: str
                       created_at=now))
 
 
+def add_record_once(session: Session, table: type[OutboxFields], topic: str, key: str, payload: bytes,
+                    record_id: str, now: datetime, headers: Headers = ()) -> bool:
+    """`add_record`, unless a row with that event id is there (`INSERT ... ON CONFLICT DO NOTHING`): False then.
+    Two workers writing the same record at once (a partition moved mid-batch) make one row, and the second
+    waits for the first's commit instead of failing its batch. Written now (the session's pending rows first,
+    so the ids keep the order the rows were added in)."""
+    session.flush()
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    values = {"event_id": record_id, "topic": topic, "key": key, "payload": payload,
+              "headers": _store_headers(headers), "created_at": now}
+    statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=["event_id"])
+    return session.execute(statement.returning(col(table.id))).first() is not None
+
+
 TOMBSTONE_HEADER = "frontdoor-tombstone"  # an outbox row published as a null value (a compacted topic's delete)
 
 
@@ -81,6 +97,13 @@ def add_event(session: Session, table: type[OutboxFields], topic: str, key: str,
               now: datetime) -> None:
     """A CloudEvent in structured mode (the Kafka binding's content-type header)."""
     add_record(session, table, topic, key, encode_event(event), event.id, now, [CLOUDEVENTS_CONTENT_TYPE])
+
+
+def add_event_once(session: Session, table: type[OutboxFields], topic: str, key: str, event: CloudEvent[Any],
+                   now: datetime) -> bool:
+    """`add_event` through `add_record_once`: False when the event id is in the outbox already."""
+    return add_record_once(session, table, topic, key, encode_event(event), event.id, now,
+                           [CLOUDEVENTS_CONTENT_TYPE])
 
 
 def _unsent(table: type[OutboxFields]) -> ColumnElement[bool]:

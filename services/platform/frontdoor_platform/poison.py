@@ -8,20 +8,33 @@ handler failure that happens again when the record is run again with the
 database answering. What is left, the database or the broker not answering,
 is never pinned on a record: that would dead-letter good records during an
 outage. Reasons and messages name the failure's type, never its text (which
-may quote the record)."""
+may quote the record).
+
+Two workers of a service may meet on one record (a partition moved by a
+rebalance while its batch was being applied): its dead letter is written
+once (`dead_letter_once`: `INSERT ... ON CONFLICT DO NOTHING` on the outbox's
+event id), and a deadlock or a serialization failure between them
+(`transient_conflict`) is retried, never a record's fault."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 
+from frontdoor_contracts.deadletters import dead_letter_headers
 from frontdoor_contracts.errors import FieldError, InvalidEvent
+from frontdoor_contracts.topics import dead_letter_topic
+
+from .outbox_table import TOMBSTONE_HEADER, OutboxFields, add_record_once
+from .routes import MAX_DEAD_LETTER_BYTES, MAX_DEAD_LETTER_KEY, Incoming, dead_letter_id
 
 T = TypeVar("T")
 
@@ -31,6 +44,16 @@ INFRASTRUCTURE = (OperationalError, InterfaceError, DisconnectionError, PoolTime
 
 def is_infrastructure(exc: BaseException) -> bool:
     return isinstance(exc, INFRASTRUCTURE)
+
+
+# PostgreSQL's serialization_failure and deadlock_detected: two transactions met; either may go again.
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def transient_conflict(exc: BaseException) -> bool:
+    """A deadlock or a serialization failure: the transaction was rolled back because another one (another
+    worker's) met it, not because of a record or an outage; run it again."""
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
 
 
 def undecodable(exc: BaseException) -> InvalidEvent:
@@ -54,6 +77,31 @@ def decode_record(decode: Callable[[bytes], T], value: bytes | None) -> T:
         if is_infrastructure(exc):
             raise
         raise undecodable(exc) from None
+
+
+log = logging.getLogger("frontdoor.consumer")
+
+
+def dead_letter_once(session: Session, table: type[OutboxFields], record: Incoming, error: InvalidEvent,
+                     now: datetime) -> bool:
+    """The original bytes and headers to the topic's dead-letter topic, through the outbox in the caller's
+    transaction, once per record however many workers read it; False when the record was dead-lettered
+    already (a replay, or another worker's: count nothing)."""
+    # A header only the outbox may set (a tombstone) never comes in from a record: its dead letter is
+    # published as the bytes received, whatever headers the sender put on it.
+    received = [(name, value) for name, value in record.headers if name != TOMBSTONE_HEADER]
+    headers = dead_letter_headers(error, record.topic, record.partition, record.offset, received)
+    key = record.key.decode(errors="replace")[:MAX_DEAD_LETTER_KEY] if record.key is not None else ""
+    value = record.value or b""
+    if len(value) > MAX_DEAD_LETTER_BYTES:  # it could never be published whole: keep where to find it
+        headers.append(("dlq.truncated_from", str(len(value)).encode()))
+        value = value[:MAX_DEAD_LETTER_BYTES]
+    added = add_record_once(session, table, dead_letter_topic(record.topic), key, value, dead_letter_id(record),
+                            now, headers)
+    log.warning("dead-lettered" if added else "dead-lettered already (a replay)",
+                extra={"topic": record.topic, "partition": record.partition, "offset": record.offset,
+                       "reason": error.reason, "field": error.field})
+    return added
 
 
 def database_answers(session: Session) -> bool:

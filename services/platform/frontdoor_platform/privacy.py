@@ -6,7 +6,9 @@ schedule's `on_request`, and the request's `erasure_refused`), adds the
 read log's reads of the people's records to an access export, seals the
 export to the requester, and puts the one answer in the outbox, in the
 caller's transaction. A request read again (a replay) is answered once:
-the answer's outbox id is the request's and the service's. An access or
+the answer's outbox id is the request's and the service's, written with
+`ON CONFLICT DO NOTHING`, so two workers reading it at once (a partition
+moved mid-batch) answer it once and neither fails its batch. An access or
 rectify request older than the outbox keeps its rows (7 days: the answer may
 be gone) is not answered (the command that asked waits minutes, not days);
 an erasure is applied however late (erasing again changes nothing).
@@ -41,7 +43,7 @@ from frontdoor_contracts.privacy import (
 from frontdoor_contracts.retention import OUTBOX, Schedule
 from frontdoor_contracts.topics import PRIVACY_REPLIES, PRIVACY_REQUESTS
 
-from .outbox_table import OutboxFields, add_event
+from .outbox_table import OutboxFields, add_event_once
 from .reads import ReadTables, record_of
 from .routes import Consumed, Route, Routes
 
@@ -122,8 +124,9 @@ class Responder:
         answers, part = self._act(session, request, shared, holding, now)
         answered = PrivacyAnswered(request_id=request.request_id, service=self.service, kind=request.kind,
                                    answered_at=now, classes=answers, part=part)
-        add_event(session, self.outbox, PRIVACY_REPLIES.name, str(request.request_id),
-                  new_event(answered, source=self.source, event_id=event_id, time=now), now)
+        if not add_event_once(session, self.outbox, PRIVACY_REPLIES.name, str(request.request_id),
+                              new_event(answered, source=self.source, event_id=event_id, time=now), now):
+            return None  # another worker answered it meanwhile (its erasure and this one's change the same rows)
         log.info("privacy request answered", extra={"request_id": str(request.request_id), "kind": request.kind.value,
                                                     "classes": len(answers)})
         return answered
