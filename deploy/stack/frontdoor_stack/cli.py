@@ -4,7 +4,8 @@
                              simulated clock, playing the seeds' year at a business day every few seconds (so the
                              board, dashboards and alerts move visibly), foreground (Ctrl-C stops all); --demo: the
                              demo stream in real time instead
-    frontdoor-stack up       the same stack in the background (no demo); `down` stops it
+    frontdoor-stack up       the same stack in the background (no demo); `down` stops it; --brokers 3: a replicated
+                             cluster of three KRaft brokers (every topic on each, min.insync.replicas=2)
     frontdoor-stack down     stop what `up` (or an interrupted `run`) started; idempotent
     frontdoor-stack fetch    download the pinned Kafka broker jars once (cached in .cache/kafka)
     frontdoor-stack broker   just the Kafka broker, foreground
@@ -62,9 +63,11 @@ DEFAULT_BOOTSTRAP = f"127.0.0.1:{KAFKA_PORT}"
 
 def cmd_run(args: argparse.Namespace) -> int:
     if not args.demo:
+        if args.brokers != 1:
+            raise StackError("--brokers goes with --demo (the seeds' year runs on the single broker)")
         return run_year_visibly(args)
     interrupt_on_sigterm()
-    stack = LocalStack(root=args.run_dir, monitoring=True, secured=secured_from_env())
+    stack = LocalStack(root=args.run_dir, monitoring=True, secured=secured_from_env(), brokers=args.brokers)
     try:
         stack.start()
         print(stack.summary(), flush=True)
@@ -83,7 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    stack = LocalStack(root=args.run_dir, monitoring=True, secured=secured_from_env())
+    stack = LocalStack(root=args.run_dir, monitoring=True, secured=secured_from_env(), brokers=args.brokers)
     stack.start()
     stack.detach()
     print(stack.summary())
@@ -224,6 +227,19 @@ def _stack_options(parser: argparse.ArgumentParser, service: str, url_help: str,
                         help=f"{key_help} for it (default: the stack's, from .run/credentials)")
 
 
+def _brokers(text: str) -> int:
+    brokers = int(text)
+    if brokers not in (1, 3):
+        raise argparse.ArgumentTypeError("1 (the embedded broker) or 3 (a replicated cluster)")
+    return brokers
+
+
+def _brokers_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--brokers", type=_brokers, default=1, choices=(1, 3),
+                        help="1: the single embedded broker (default); 3: a replicated KRaft cluster on this machine "
+                             "(clients on 9092, 9094, 9096; every topic replicated 3 times, min.insync.replicas=2)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = QuietParser(prog="frontdoor-stack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -236,8 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--demo", action="store_true",
                      help="feed the demo stream in real time instead (--count, --rate, --seed, --no-case-worker)")
     _demo_options(run, count=200)
+    _brokers_option(run)
     run.set_defaults(func=cmd_run)
-    sub.add_parser("up", help="the whole stack in the background").set_defaults(func=cmd_up)
+    up = sub.add_parser("up", help="the whole stack in the background")
+    _brokers_option(up)
+    up.set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop what `up` started").set_defaults(func=cmd_down)
 
     sub.add_parser("fetch", help="download the pinned Kafka broker jars (once)").set_defaults(func=cmd_fetch)

@@ -91,9 +91,13 @@ def prepare(workdir: Path, names: Iterable[str] | None = None) -> KafkaAccess:
 
 def load(workdir: Path) -> KafkaAccess | None:
     """The access of the broker last started from `workdir` if it was secured (its properties say SASL_SSL), as
-    `prepare` left it; None for a plaintext broker or none (`frontdoor-stack demo` and `seeds` ask)."""
+    `prepare` left it; None for a plaintext broker or none (`frontdoor-stack demo` and `seeds` ask). A cluster's
+    nodes keep their properties in `node-<id>/` and share the principals and TLS files of `workdir` (the layout
+    last started is the one whose properties were written last)."""
+    written = [path for path in (workdir / "server.properties", workdir / "node-1" / "server.properties")
+               if path.is_file()]
     try:
-        secured = "SASL_SSL://" in (workdir / "server.properties").read_text()
+        secured = "SASL_SSL://" in max(written, key=lambda path: path.stat().st_mtime).read_text()
         passwords = json.loads((workdir / PRINCIPALS_FILE).read_text())
     except (OSError, ValueError):
         return None

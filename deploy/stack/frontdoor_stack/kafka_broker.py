@@ -12,6 +12,11 @@ port unless one is given): Prometheus scrapes it as job "kafka".
 
 `secured=True` starts it with SASL SCRAM-SHA-512 over TLS, the StandardAuthorizer and the ACLs generated from
 the topic declarations (`kafka_access.py`); `broker.access` then says how each principal connects.
+
+One node of a cluster (`kafka_cluster.py`) is this same broker given its `node_id`, the quorum's `voters`, the
+cluster's id, the settings it adds and the directory its principals and TLS files are shared from; the cluster
+launches its nodes together (no node answers before a majority of the quorum runs) and applies the users and
+ACLs once.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from string import Template
 from types import TracebackType
@@ -59,6 +65,11 @@ class KafkaBroker:
         startup_timeout: float = 90.0,
         secured: bool = False,
         metrics_port: int | None = None,
+        node_id: int = 1,
+        voters: str | None = None,
+        cluster_id: str | None = None,
+        settings: Mapping[str, str] | None = None,
+        access_dir: Path | None = None,
     ) -> None:
         self.workdir = Path(workdir).resolve()
         self.port = port
@@ -71,6 +82,11 @@ class KafkaBroker:
         self.secured = secured
         self.access: KafkaAccess | None = None  # set by start() when secured
         self.metrics_port = metrics_port or free_port()  # the JMX exporter agent's /metrics
+        self.node_id = node_id
+        self.voters = voters or f"{node_id}@127.0.0.1:{controller_port}"  # controller.quorum.voters
+        self.cluster_id = cluster_id  # None: a new one at the first format
+        self.settings = dict(settings or {})  # a cluster's replication settings, over the template's
+        self.access_dir = Path(access_dir).resolve() if access_dir is not None else self.workdir
 
     # -- paths ---------------------------------------------------------------
     @property
@@ -147,8 +163,10 @@ class KafkaBroker:
         template = Template((self._deploy / "server.properties.template").read_text())
         text = template.substitute(port=self.port, controller_port=self.controller_port, log_dirs=self.data_dir,
                                    max_record_bytes=MAX_RECORD_BYTES)
+        node = {"node.id": str(self.node_id), "controller.quorum.voters": self.voters, **self.settings}
         if self.access is not None:
-            text = kafka_access.merged(text, kafka_access.broker_settings(self.access, self.port, self.controller_port))
+            node.update(kafka_access.broker_settings(self.access, self.port, self.controller_port))
+        text = kafka_access.merged(text, node)
         self.properties_file.touch(mode=0o600)
         self.properties_file.chmod(0o600)
         self.properties_file.write_text(text)
@@ -161,10 +179,7 @@ class KafkaBroker:
                 raise KafkaBrokerError(f"the broker's data in {self.data_dir} was made for a plaintext broker (it "
                                        "has no SCRAM users): remove it (`make clean`) to start a secured one")
             return  # already formatted: keep the data across restarts
-        cluster_id = subprocess.run(
-            [*self._java(), "kafka.tools.StorageTool", "random-uuid"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip().splitlines()[-1]
+        cluster_id = self.cluster_id or new_cluster_id(self._java())
         arguments = ["format", "-t", cluster_id, "-c", str(self.properties_file)]
         arguments += kafka_access.format_arguments(self.access) if self.access is not None else []
         argument_file = self.workdir / "format.args"  # passwords stay off the command line; StorageTool's @-file:
@@ -185,8 +200,28 @@ class KafkaBroker:
                 f"-Dfrontdoor.kafka.log={self.log_file}"]
 
     def start(self) -> KafkaBroker:
+        """Launch, wait until it answers and (secured) apply the users and ACLs."""
         if self.process is not None and self.process.poll() is None:
             return self
+        self.launch()
+        try:
+            self.wait_ready()
+            if self.access is not None:
+                self.apply_access(self.bootstrap)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def apply_access(self, bootstrap: str) -> None:
+        """Every user upserted and the declarations' ACLs made exact, through `bootstrap`."""
+        assert self.access is not None
+        kafka_access.apply_access(self.access, bootstrap, [
+            *self._java(), f"-Dlog4j2.configurationFile={self._deploy / 'log4j2.xml'}",
+            f"-Dfrontdoor.kafka.log={self.workdir / 'access.log'}"])
+
+    def launch(self) -> None:
+        """The node's process started on its formatted storage (formatted first when new); not yet answering."""
         self.fetch()
         for port in (self.port, self.controller_port, self.metrics_port):
             if port_in_use(port):
@@ -197,7 +232,7 @@ class KafkaBroker:
         private_directory(self.workdir, tighten=True)  # 0700: the topics' records are children's data
         private_directory(self.data_dir, tighten=True)
         if self.secured:
-            self.access = kafka_access.prepare(self.workdir)
+            self.access = kafka_access.prepare(self.access_dir)
         self.write_properties()
         self._format_storage()
         with open(self.workdir / "broker.stdout", "ab") as out:
@@ -207,16 +242,6 @@ class KafkaBroker:
                 cwd=self.workdir, start_new_session=True,  # Ctrl-C reaches us, and we stop it cleanly
             )
         (self.workdir / "broker.pid").write_text(f"{self.process.pid}\n")
-        try:
-            self.wait_ready()
-            if self.access is not None:
-                kafka_access.apply_access(self.access, self.bootstrap, [
-                    *self._java(), f"-Dlog4j2.configurationFile={self._deploy / 'log4j2.xml'}",
-                    f"-Dfrontdoor.kafka.log={self.workdir / 'access.log'}"])
-        except BaseException:
-            self.stop()
-            raise
-        return self
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout
@@ -261,6 +286,12 @@ class KafkaBroker:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def new_cluster_id(java: list[str]) -> str:
+    """A fresh cluster id from Kafka's StorageTool (`java`: java with the broker's class path)."""
+    return subprocess.run([*java, "kafka.tools.StorageTool", "random-uuid"], capture_output=True, text=True,
+                          check=True).stdout.strip().splitlines()[-1]
 
 
 def min_heap(heap: str) -> str:

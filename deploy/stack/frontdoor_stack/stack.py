@@ -4,8 +4,10 @@ the notifications directory for the demo, and (for `run` and `up`, when
 they are installed) Prometheus and Alertmanager watching it; and its
 teardown. `secured` (FRONTDOOR_KAFKA_SECURITY=sasl_ssl) starts the broker
 with SASL SCRAM-SHA-512 over TLS and the declarations' ACLs, each service
-connecting as its own principal. `frontdoor-stack run` holds it in the foreground; `up` leaves it
-running with pid files in .run/pids/ for `down`."""
+connecting as its own principal. `brokers=3` (`frontdoor-stack up --brokers 3`) starts a replicated
+cluster of three KRaft nodes instead (`kafka_cluster.py`: the same security on each, every declared topic
+replicated three times with min.insync.replicas=2). `frontdoor-stack run` holds it in the foreground; `up`
+leaves it running with pid files in .run/pids/ for `down`."""
 
 from __future__ import annotations
 
@@ -23,20 +25,30 @@ from frontdoor_stack.processes import ProcessError
 from .case_worker import CaseWorkerSettings
 from .kafka_access import KafkaAccess
 from .kafka_broker import KafkaBroker, run_coroutine_in_thread
+from .kafka_cluster import KafkaCluster
 from .monitoring import local as local_monitoring
 from .paths import run_dir
-from .school_receiver import MODULE as RECEIVER_MODULE
+from .pid_files import (
+    ALERTMANAGER,
+    KAFKA,
+    PROMETHEUS,
+    RECEIVER,
+    kafka_name,
+    kafka_names,
+    pids_dir,
+    running_pid,
+    stop_recorded,
+    write_pid,
+)
 from .school_receiver import ReceiverProcess
 from .seed import Seeded, SeedError, seed_directory
-from .services import SERVICES, ServiceProcess, ServiceSpec, alive, terminate
+from .services import SERVICES, ServiceProcess, ServiceSpec
 from .topics import ensure_topics
 
 KAFKA_PORT = 9092
 KAFKA_CONTROLLER_PORT = 9093
 RECEIVER_PORT = 8090  # the demo school system's webhooks
 SMTP_PORT = 8025  # its SMTP sink, where email alerts go
-RECEIVER = "school-receiver"  # its pid file's and log's name
-PROMETHEUS, ALERTMANAGER = local_monitoring.PROMETHEUS, local_monitoring.ALERTMANAGER  # their pid files' names
 DEV_CLIENT_NAME = "local-dev"
 # The services that issue API keys, and the roles of the local key each gets.
 DEV_CLIENT_ROLES = {"contacts": "intake,decide,read,admin,privacy", "allocation": "coordinator,read",
@@ -47,60 +59,13 @@ CREDENTIALS_FILE = "credentials"
 COORDINATOR = "coordinator"  # the allocation role the demo's case worker acts with
 
 Say = Callable[[str], None]
+# Importable from here as before (the CLI, the year's command and the tests take them from this module).
+__all__ = ["ALERTMANAGER", "PROMETHEUS", "RECEIVER", "LocalStack", "StackError", "running_pid", "stop_recorded",
+           "write_pid"]
 
 
 class StackError(RuntimeError):
     pass
-
-
-def pids_dir(root: Path) -> Path:
-    return root / "pids"
-
-
-def _expected_cmdline(name: str) -> str:
-    if name == RECEIVER:
-        return RECEIVER_MODULE
-    if name in (PROMETHEUS, ALERTMANAGER):
-        return local_monitoring.PROMETHEUS_MARK if name == PROMETHEUS else local_monitoring.ALERTMANAGER_MARK
-    return "kafka.Kafka" if name == "kafka" else f"frontdoor-{name}"
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def running_pid(root: Path, name: str) -> int | None:
-    """The pid in .run/pids/<name>.pid if that process is alive and is ours."""
-    pid_file = pids_dir(root) / f"{name}.pid"
-    try:
-        pid = int(pid_file.read_text().strip())
-    except (OSError, ValueError):
-        return None
-    if alive(pid) and _expected_cmdline(name) in _cmdline(pid):
-        return pid
-    return None
-
-
-def write_pid(root: Path, name: str, pid: int) -> None:
-    pids_dir(root).mkdir(parents=True, exist_ok=True)
-    (pids_dir(root) / f"{name}.pid").write_text(f"{pid}\n")
-
-
-def stop_recorded(root: Path) -> list[str]:
-    """Stop every process the pid files name (Prometheus and Alertmanager
-    first, then the services, the school receiver, Kafka). Idempotent: stale
-    or foreign pids are ignored; pid files are removed."""
-    stopped = []
-    for name in [PROMETHEUS, ALERTMANAGER, *(spec.name for spec in reversed(SERVICES)), RECEIVER, "kafka"]:
-        pid = running_pid(root, name)
-        if pid is not None:
-            terminate(pid, timeout=30.0 if name == "kafka" else 15.0)
-            stopped.append(name)
-        (pids_dir(root) / f"{name}.pid").unlink(missing_ok=True)
-    return stopped
 
 
 @dataclass
@@ -148,6 +113,10 @@ class LocalStack:
     root: Path = field(default_factory=run_dir)
     kafka_port: int = KAFKA_PORT
     controller_port: int = KAFKA_CONTROLLER_PORT
+    # 1: the single embedded broker; more: a replicated cluster, node i on kafka_port + 2(i-1) and
+    # controller_port + 2(i-1) unless `node_ports` gives each node's (client, controller) ports.
+    brokers: int = 1
+    node_ports: tuple[tuple[int, int], ...] = ()
     services: tuple[ServiceSpec, ...] = SERVICES
     receiver_port: int = RECEIVER_PORT
     smtp_port: int = SMTP_PORT
@@ -162,7 +131,7 @@ class LocalStack:
     monitor: local_monitoring.LocalMonitoring | None = None
     # One simulated clock for every service (`frontdoor-stack year`); None: real time.
     clock: SimulatedClock | None = None
-    broker: KafkaBroker | None = None
+    broker: KafkaBroker | KafkaCluster | None = None
     receiver: ReceiverProcess | None = None
     processes: list[ServiceProcess] = field(default_factory=list)
     credentials: list[Credentials] = field(default_factory=list)
@@ -171,20 +140,42 @@ class LocalStack:
 
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.kafka_port}"
+        return ",".join(f"127.0.0.1:{port}" for port, _ in self.kafka_ports())
+
+    def kafka_ports(self) -> list[tuple[int, int]]:
+        """Each broker's (client, controller) ports."""
+        if self.node_ports:
+            return list(self.node_ports)
+        return [(self.kafka_port + 2 * i, self.controller_port + 2 * i) for i in range(self.brokers)]
+
+    def new_broker(self) -> KafkaBroker | KafkaCluster:
+        if self.brokers == 1 and not self.node_ports:
+            return KafkaBroker(self.root / KAFKA, port=self.kafka_port, controller_port=self.controller_port,
+                               secured=self.secured)
+        return KafkaCluster(self.root / KAFKA, self.kafka_ports(), secured=self.secured)
+
+    def kafka_pids(self) -> dict[str, int]:
+        """The broker's pid, or each node's, by pid file name."""
+        nodes = self.broker.nodes if isinstance(self.broker, KafkaCluster) else [self.broker]
+        return {kafka_name(node.node_id if isinstance(self.broker, KafkaCluster) else None): node.process.pid
+                for node in nodes if node is not None and node.process is not None}
 
     @property
     def access(self) -> KafkaAccess | None:
         """How each principal connects to the secured broker (None: plaintext)."""
         return self.broker.access if self.broker is not None else None
 
+    @property
+    def clustered(self) -> bool:
+        return isinstance(self.broker, KafkaCluster) or self.brokers > 1 or bool(self.node_ports)
+
     def kafka_env(self, spec: ServiceSpec) -> dict[str, str]:
         """A service's own Kafka principal, on a secured broker."""
         return self.access.service_env(spec.name, spec.prefix) if self.access is not None else {}
 
     def start(self, say: Say = print) -> None:
-        already = [name for name in ["kafka", RECEIVER, *(s.name for s in self.services), PROMETHEUS, ALERTMANAGER]
-                   if running_pid(self.root, name)]
+        already = [name for name in [*kafka_names(self.root), RECEIVER, *(s.name for s in self.services),
+                                     PROMETHEUS, ALERTMANAGER] if running_pid(self.root, name)]
         if already:
             raise StackError(
                 f"the stack is already running ({', '.join(already)}): `frontdoor-stack down` stops it"
@@ -196,17 +187,19 @@ class LocalStack:
             raise
 
     def _start(self, say: Say) -> None:
-        self.broker = KafkaBroker(self.root / "kafka", port=self.kafka_port, controller_port=self.controller_port,
-                                  secured=self.secured)
+        self.broker = self.new_broker()
         if not self.broker.is_fetched():
             say("fetching the Kafka broker jars from Maven Central (once)...")
             self.broker.fetch()
-        say(f"starting Kafka on {self.bootstrap}{' (SASL_SSL, ACLs)' if self.secured else ''} "
+        nodes = f" ({len(self.kafka_ports())} nodes, every topic replicated on each)" if self.clustered else ""
+        say(f"starting Kafka on {self.bootstrap}{nodes}{' (SASL_SSL, ACLs)' if self.secured else ''} "
             f"(log: {self.broker.log_file})...")
         self.broker.start()
-        assert self.broker.process is not None
-        write_pid(self.root, "kafka", self.broker.process.pid)
-        result = run_coroutine_in_thread(ensure_topics(self.bootstrap, security=self.broker.security))
+        for name, pid in self.kafka_pids().items():
+            write_pid(self.root, name, pid)
+        replication = len(self.kafka_ports()) if self.clustered else None
+        result = run_coroutine_in_thread(ensure_topics(self.bootstrap, replication_factor=replication,
+                                                       security=self.broker.security))
         say(f"topics: {len(result.created)} created, {len(result.existing)} already there")
         self.receiver = ReceiverProcess(self.receiver_port, self.secrets_file, self.root / "logs" / f"{RECEIVER}.log",
                                         smtp_port=self.smtp_port)
@@ -240,11 +233,17 @@ class LocalStack:
         try:
             self.monitor = local_monitoring.for_stack(
                 self.root / "monitoring", self.services, self.prometheus_port, self.alertmanager_port, say,
-                kafka=self.broker.metrics_address if self.broker is not None else None)
+                kafka=self.kafka_metrics())
         except ProcessError as error:
             raise StackError(str(error)) from None
         for name, pid in self.monitor.pids().items() if self.monitor else ():
             write_pid(self.root, name, pid)
+
+    def kafka_metrics(self) -> str | None:
+        """host:port of the broker's /metrics, or of every node's, comma-separated."""
+        if isinstance(self.broker, KafkaCluster):
+            return ",".join(self.broker.metrics_addresses)
+        return self.broker.metrics_address if self.broker is not None else None
 
     @property
     def secrets_file(self) -> Path:
@@ -349,7 +348,8 @@ class LocalStack:
         if self.broker is not None:
             self.broker.stop()
             self.broker = None
-            (pids_dir(self.root) / "kafka.pid").unlink(missing_ok=True)
+            for name in kafka_names(self.root):
+                (pids_dir(self.root) / f"{name}.pid").unlink(missing_ok=True)
 
     def summary(self) -> str:
         lines = ["", "Front Door is running:", ""]
@@ -361,7 +361,8 @@ class LocalStack:
             )
         lines += [
             "",
-            f"  Kafka bootstrap  {self.bootstrap}   (log: .run/kafka/broker.log)",
+            f"  Kafka bootstrap  {self.bootstrap}   (log: .run/kafka/"
+            f"{'node-*/' if self.clustered else ''}broker.log)",
             *([f"  Kafka security   SASL_SSL, SCRAM-SHA-512; CA {self.root / 'kafka' / 'tls' / 'ca.pem'}, each "
                f"principal's password in {self.root / 'kafka' / 'principals.json'} (0600)"] if self.secured else []),
             "  Data             .run/data/*.db (sqlite)",

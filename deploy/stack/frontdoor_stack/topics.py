@@ -128,3 +128,36 @@ async def ensure_topics(
     finally:
         await admin.close()
     return result
+
+
+async def differences(bootstrap: str, replication_factor: int, security: KafkaSecurity = PLAINTEXT,
+                      specs: Iterable[TopicSpec] | None = None, schedule: Schedule | None = None) -> list[str]:
+    """What the broker holds that does not follow from the declarations on a layout of `replication_factor`
+    replicas: a topic missing, its partition count, any partition's replicas, any declared config (their
+    min.insync.replicas from the replication); one line a difference (names and settings, no record)."""
+    specs = tuple(all_topics() if specs is None else specs)
+    schedule = schedule or retention.configured()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000, **security.client_kwargs())
+    await admin.start()
+    try:
+        present = {t["topic"]: t for t in await admin.describe_topics([spec.name for spec in specs])}
+        responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, s.name) for s in specs])
+    finally:
+        await admin.close()
+    found = {resource[3]: {entry[0]: entry[1] for entry in resource[4]}
+             for response in responses for resource in response.resources}
+    lines = []
+    for spec in specs:
+        topic = present.get(spec.name)
+        if topic is None or topic["error_code"] != 0:
+            lines.append(f"{spec.name}: missing")
+            continue
+        if len(topic["partitions"]) != spec.partitions:
+            lines.append(f"{spec.name}: {len(topic['partitions'])} partitions, declared {spec.partitions}")
+        replicas = sorted({len(partition["replicas"]) for partition in topic["partitions"]})
+        if replicas != [replication_factor]:
+            lines.append(f"{spec.name}: replicas {replicas}, wanted {replication_factor}")
+        for key, value in configs_of(spec, replication_factor, schedule).items():
+            if found.get(spec.name, {}).get(key) != value:
+                lines.append(f"{spec.name}: {key}={found.get(spec.name, {}).get(key)}, declared {value}")
+    return lines

@@ -31,10 +31,10 @@ def compose_targets() -> dict[str, str]:
 def prometheus_config(targets: Mapping[str, str], alertmanager: str, rule_files: Sequence[str],
                       interval: str = "15s", kafka: str | None = None) -> dict[str, Any]:
     """Scrape each service's /metrics (`targets`: service name -> host:port) as job `frontdoor` with a
-    `service` label, and the broker's (`kafka`: host:port) as job `kafka` when given; evaluate `rule_files`
-    and send alerts to `alertmanager` (host:port)."""
+    `service` label, and the brokers' (`kafka`: host:port, comma-separated for a cluster) as job `kafka` when
+    given; evaluate `rule_files` and send alerts to `alertmanager` (host:port)."""
     brokers = [{"job_name": KAFKA_JOB, "metrics_path": "/metrics",
-                "static_configs": [{"targets": [kafka]}]}] if kafka else []
+                "static_configs": [{"targets": kafka.split(",")}]}] if kafka else []
     return {
         "global": {"scrape_interval": interval, "evaluation_interval": interval,
                    "external_labels": {"platform": "frontdoor"}},
