@@ -1,6 +1,7 @@
 """Composition root: builds everything in the lifespan (nothing at import
-time): engine, rules, publisher, outbox relay, trigger consumer, SLA timer.
-Tests pass their own publisher, engine and clock."""
+time): engine, rules, publisher, outbox relay, trigger consumer, SLA timer;
+the API's routes and the staff pages under /board (`page`). Tests pass their
+own publisher, engine and clock."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from .domain.triggers import NfaReviewPolicy
 from .metrics import Metrics, WaitingCases
 from .migrations import migrate
 from .models import OutboxEvent
+from .page import install as install_pages
 from .runtime import Runtime
 from .settings import Settings
 
@@ -105,4 +107,5 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
     app = service_app("Front Door allocation service", "Early Help allocation: every family from SPA decision to "
                       "offer within the target.", __version__, lifespan, config)
     app.include_router(router)
+    install_pages(app, config)
     return app

@@ -17,6 +17,7 @@ from frontdoor_platform.audit import AuditFields
 from frontdoor_platform.database import utc_column
 from frontdoor_platform.outbox import OutboxFields
 from frontdoor_platform.reads import ReadFields, ReadPurgeFields, ReadTables
+from frontdoor_platform.staff import StaffAccountFields, StaffLinkFields, StaffSessionFields
 
 
 class AllocationTable(SQLModel, registry=registry()):
@@ -112,3 +113,22 @@ class ReadPurge(ReadPurgeFields, AllocationTable, table=True):
 
 
 READ_LOG = ReadTables(ReadEntry, ReadPurge)  # reads_of (subject access) and purge_reads (retention)
+
+
+class StaffAccountRow(StaffAccountFields, AllocationTable, table=True):
+    """A member of staff who signs in to the board and the caseloads (the kit's columns: argon2id hash, roles,
+    the agency as scope, an optional second factor sealed)."""
+
+    __tablename__ = "staff_accounts"
+
+
+class StaffSessionRow(StaffSessionFields, AllocationTable, table=True):
+    """A staff session (only its token's SHA-256 kept)."""
+
+    __tablename__ = "staff_sessions"
+
+
+class StaffLinkRow(StaffLinkFields, AllocationTable, table=True):
+    """A one-time set-password link (only its SHA-256 kept)."""
+
+    __tablename__ = "staff_password_links"

@@ -6,9 +6,13 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from frontdoor_platform.settings import ServiceSettings
+from frontdoor_platform.staff import StaffPageSettings
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, StaffPageSettings):
+    """The service's settings; the staff pages' sign-in (sessions, throttle) tuned by the kit's fields
+    (`ALLOCATION_SESSION_HOURS`, `ALLOCATION_PAGE_DELAY_MAX_SECONDS`, ...)."""
+
     model_config = SettingsConfigDict(env_prefix="ALLOCATION_", extra="ignore")
 
     port: int = 8002
@@ -27,3 +31,8 @@ class Settings(ServiceSettings):
     meeting_weekday: str = "tuesday"
     meeting_time: str = Field(default="10:00", pattern=r"^\d{2}:\d{2}$")
     sla_check_seconds: float = Field(default=30.0, gt=0)
+    # The board (/board/) reloads itself this often while a meeting runs (from a quarter of an hour before it
+    # starts until `meeting_minutes` after), and this often otherwise (0: never).
+    board_refresh_seconds: int = Field(default=30, ge=5, le=3600)
+    board_idle_refresh_seconds: int = Field(default=300, ge=0, le=86400)
+    meeting_minutes: int = Field(default=180, ge=15, le=720)

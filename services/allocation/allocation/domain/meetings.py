@@ -133,3 +133,10 @@ def agenda(
         )
         for case in waiting
     ]
+
+
+def meeting_running(now: datetime, schedule: MeetingSchedule, bank_holidays: BankHolidays | None = None, *,
+                    before: timedelta = timedelta(minutes=15), length: timedelta = timedelta(hours=3)) -> bool:
+    """Whether a meeting runs at `now`: from `before` its start until `length` after it."""
+    start = next_meeting(now - length, schedule, bank_holidays)
+    return start - before <= now < start + length
