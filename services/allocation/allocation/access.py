@@ -22,6 +22,15 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class StaffRole(StrEnum):
+    """The roles of a staff account on the board's pages (the API's, but for admin: the audit trail and the
+    read log are the API's alone). An agency account names its agency as its scope."""
+
+    COORDINATOR = Role.COORDINATOR.value
+    AGENCY = Role.AGENCY.value
+    READ = Role.READ.value
+
+
 IMPLIED = {Role.COORDINATOR.value: frozenset({Role.AGENCY.value, Role.READ.value})}
 
 

@@ -29,7 +29,7 @@ from frontdoor_platform.http import app_runtime
 from frontdoor_platform.problems import ProblemError
 from frontdoor_platform.staff import Staff, StaffPages, StaffTexts
 
-from ..access import Role
+from ..access import StaffRole
 from ..models import ReadEntry, StaffAccountRow, StaffLinkRow, StaffSessionRow
 from ..moves import Actor
 from ..runtime import Runtime
@@ -37,7 +37,7 @@ from ..runtime import Runtime
 PREFIX = "/board"
 PAGES = StaffPages(
     prefix=PREFIX, title="Early Help allocations", accounts=StaffAccountRow, sessions=StaffSessionRow,
-    links=StaffLinkRow, roles=Role, templates="allocation.page",
+    links=StaffLinkRow, roles=StaffRole, templates="allocation.page",
     texts=StaffTexts(ask="the Early Help coordinator", home="Go to the board"),
     flashes={"allocated": "The case is allocated. The agency sees it in its caseload now.",
              "offer-recorded": "The offer is recorded.", "answer-recorded": "The family's answer is recorded.",
@@ -45,8 +45,7 @@ PAGES = StaffPages(
 RuntimeDep = Annotated[Runtime, Depends(app_runtime)]
 SignedIn = Annotated[Staff, Depends(PAGES.signed_in)]
 SignedInForm = Annotated[Staff, Depends(PAGES.signed_in_with_csrf)]
-# Roles that give an account nothing on these pages (the admin role is the API's audit reader).
-PAGE_ROLES = frozenset({Role.COORDINATOR.value, Role.AGENCY.value, Role.READ.value})
+PAGE_ROLES = frozenset(role.value for role in StaffRole)  # an account with none of them sees nothing here
 
 
 def actor(staff: Staff) -> Actor:

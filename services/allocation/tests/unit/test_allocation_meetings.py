@@ -9,7 +9,7 @@ import pytest
 
 from allocation.domain.calendar import LONDON, TargetPolicy
 from allocation.domain.cases import Case
-from allocation.domain.meetings import MeetingSchedule, agenda, next_meeting, urgency_key
+from allocation.domain.meetings import MeetingSchedule, agenda, meeting_running, next_meeting, urgency_key
 from allocation.domain.triggers import Trigger
 from frontdoor_contracts.vocabulary import AgencyKind, CaseSource, TargetCalendar
 
@@ -135,3 +135,14 @@ def test_urgency_key_orders_by_due_then_start_then_id() -> None:
 def test_an_empty_agenda() -> None:
     assert agenda([], now=london(2027, 1, 18, 9, 0), meeting_at=london(2027, 1, 19, 10, 0)) == []
     assert date(2027, 1, 19).weekday() == TUESDAY_10.weekday
+
+
+@pytest.mark.parametrize(("moment", "running"), [
+    (datetime(2026, 12, 22, 9, 44, tzinfo=LONDON), False),  # Tuesday, before the quarter of an hour before
+    (datetime(2026, 12, 22, 9, 45, tzinfo=LONDON), True),
+    (datetime(2026, 12, 22, 12, 59, tzinfo=LONDON), True),
+    (datetime(2026, 12, 22, 13, 0, tzinfo=LONDON), False),  # three hours after the start
+    (datetime(2026, 12, 23, 10, 30, tzinfo=LONDON), False),  # Wednesday
+])
+def test_a_meeting_runs_from_a_quarter_before_it_until_its_length_after(moment: datetime, running: bool) -> None:
+    assert meeting_running(moment, MeetingSchedule(), length=timedelta(hours=3)) is running
