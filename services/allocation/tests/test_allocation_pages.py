@@ -129,6 +129,8 @@ def test_the_coordinator_allocates_from_the_page_through_the_api_s_move(
     shown = coordinator.get(done.headers["location"]).text
     assert "The case is allocated" in shown and "Allocated: offer not yet made" in shown
     assert "school-100001 (School)" in shown and "recorded by coord-1" in shown
+    # Started last Friday 09:00 UTC: due by the end of Monday week (the tenth day), in Europe/London.
+    assert '<dd id="case-due"><time datetime="2026-12-28">Monday 28 December 2026</time></dd>' in shown
     topics = [row.topic for row in _rows(board_settings, OutboxEvent)]
     assert "allocation.case-allocated.v1" in topics
     assert [(a.actor, a.action) for a in _rows(board_settings, AuditEntry) if a.action.startswith("case.")] == [

@@ -12,6 +12,7 @@ from typing import Any
 from frontdoor_contracts.vocabulary import AgencyKind, CaseStatus, ClosureOutcome
 from frontdoor_platform.staff import london
 
+from ..domain.calendar import due_date_of
 from ..domain.transitions import CLOSE_AS
 
 SOURCES: Mapping[str, str] = {
@@ -54,6 +55,12 @@ def _when(iso: str | None) -> dict[str, str] | None:
     return {"iso": iso, "text": london(datetime.fromisoformat(iso))}
 
 
+def due_day(iso: str) -> dict[str, str]:
+    """The last day an offer meets the target (`due_at` is the first instant after it), in Europe/London."""
+    day = due_date_of(datetime.fromisoformat(iso))
+    return {"iso": day.isoformat(), "text": f"{day:%A} {day.day} {day:%B %Y}"}
+
+
 def days_left(case: Mapping[str, Any]) -> str:
     """How long the family has left on the clock, in the case's own calendar's days."""
     left = case["days_left"]
@@ -77,7 +84,7 @@ def case_row(case: Mapping[str, Any]) -> dict[str, Any]:
         "concern_texts": [words(c) for c in case["concerns"]],
         "problem_texts": [words(p) for p in case["headline_problems"]],
         "referrer_texts": [words(r) for r in case["referrer_sources"]],
-        "days_left_text": days_left(case), "started": _when(case["started_at"]), "due": _when(case["due_at"]),
+        "days_left_text": days_left(case), "started": _when(case["started_at"]), "due": due_day(case["due_at"]),
         "offered": _when(case["offered_at"]), "closed": _when(case["closed_at"]),
         "outcome_text": label(OUTCOMES, case["outcome"]) if case["outcome"] else None,
         "agency_kind_text": label(AGENCY_KINDS, case["agency_kind"]) if case["agency_kind"] else None,

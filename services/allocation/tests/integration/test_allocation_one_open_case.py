@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine
@@ -20,9 +21,13 @@ from allocation.domain.triggers import Trigger
 from allocation.migrations import SCHEMA, migrate
 from allocation.models import CaseRow, TimelineEntry
 from frontdoor_contracts.vocabulary import AgencyKind, CaseSource, OfferAnswer
-from frontdoor_platform.database import build_engine, for_writing
+from frontdoor_platform.database import UTCDateTime, build_engine, for_writing
 
 AT = datetime(2026, 10, 5, 11, 0, tzinfo=UTC)
+OLD_CASES = sa.table("cases", *(sa.column(name, kind) for name, kind in (
+    ("case_id", sa.Uuid()), ("family_id", sa.Uuid()), ("status", sa.String()), ("is_open", sa.Boolean()),
+    ("source", sa.String()), ("started_at", UTCDateTime()), ("due_at", UTCDateTime()), ("version", sa.Integer()),
+    ("document", sa.Text()))))
 
 
 def opened(family: uuid.UUID, at: datetime) -> Case:
@@ -69,9 +74,12 @@ def test_migration_0008_joins_the_open_cases_of_a_family_that_had_two(database_u
             command.upgrade(config, "0007")
         family, alone = uuid.uuid4(), uuid.uuid4()
         earlier, later, other = opened(family, AT), opened(family, AT + timedelta(days=2)), opened(alone, AT)
-        with Session(built) as session:  # as two workers racing before 0008 could leave them
-            session.add_all([row(later), row(earlier), row(other)])
-            session.commit()
+        with built.begin() as connection:  # as two workers racing before 0008 could leave them
+            for case in (later, earlier, other):  # the columns of the cases table before 0009
+                connection.execute(OLD_CASES.insert().values(
+                    case_id=case.case_id, family_id=case.family_id, status=case.status.value, is_open=case.is_open,
+                    source=case.source.value, started_at=case.started_at, due_at=case.due_at, version=1,
+                    document=store.dump_case(case)))
         migrate(built)
         with Session(built) as session:
             rows = {r.case_id: r for r in session.exec(select(CaseRow)).all()}
