@@ -1,7 +1,9 @@
 """The school directory (and agency contacts), owned here and managed by
 the admin API: who is told, how, and on which calendar; its webhook
-signing secrets, sealed at rest (sealing.py). Callers own the
-transaction."""
+signing secrets, sealed at rest (sealing.py). An entry and a key adult are
+inserted with `ON CONFLICT DO NOTHING` and then changed under a row lock, so
+two API processes writing one at once take turns (never a unique-key 500).
+Callers own the transaction."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from sqlalchemy import CursorResult, delete
 from sqlmodel import Session, col, or_, select
 
 from frontdoor_contracts.errors import FieldError, InvalidEvent
+from frontdoor_platform.database import insert_once
 
 from .domain import destinations
 from .domain.school_days import SchoolCalendar, Term
@@ -63,11 +66,11 @@ def put_recipient(session: Session, recipient_id: str, *, kind: str, name: str, 
     callers pass the `local_webhooks` setting (True, the default, refuses only what the body's type does).
     `require_second_factor`: a school's key adults sign in with a TOTP code too."""
     check_webhook_url(webhook_url, local=local_webhooks)
-    row = session.get(RecipientRow, recipient_id)
-    created = row is None
-    if row is None:
-        row = RecipientRow(recipient_id=recipient_id, kind=kind, name=name, channel=channel, updated_at=now)
-    elif row.kind != kind:
+    created = insert_once(session, RecipientRow(recipient_id=recipient_id, kind=kind, name=name, channel=channel,
+                                                updated_at=now))
+    row = session.get(RecipientRow, recipient_id, with_for_update=True, populate_existing=True)
+    assert row is not None  # inserted now, or there and locked: two admins' PUTs take turns
+    if row.kind != kind:
         raise DirectoryConflict("the id is already in the directory as another kind of recipient")
     row.name, row.phase, row.channel = name, phase, channel
     row.webhook_url, row.alert_email = webhook_url, alert_email
@@ -95,10 +98,10 @@ def put_key_adults(session: Session, urn: str, adults: Sequence[tuple[str, str |
             session.execute(delete(PageSessionRow).where(col(PageSessionRow.staff_id) == row.staff_id))
             session.execute(delete(PasswordLinkRow).where(col(PasswordLinkRow.staff_id) == row.staff_id))
     for staff_id, email in wanted.items():
-        adult = session.get(KeyAdultRow, staff_id)
-        if adult is None:
-            session.add(KeyAdultRow(staff_id=staff_id, school_urn=urn, email=email, updated_at=now))
+        if insert_once(session, KeyAdultRow(staff_id=staff_id, school_urn=urn, email=email, updated_at=now)):
             continue
+        adult = session.get(KeyAdultRow, staff_id, with_for_update=True, populate_existing=True)
+        assert adult is not None
         if adult.school_urn != urn:
             raise DirectoryConflict("a key adult's staff id is already registered at another school")
         adult.email, adult.updated_at = email, now

@@ -8,7 +8,13 @@ allocation events become messages for the lead agency's contact and the
 Early Help manager. A person's key is kept when it comes; a tombstone drops
 it and erases the personal data of the notifications about them. Each runs
 in the consumer's batch transaction; the delivery queue takes it from
-there."""
+there. Several workers may meet on one record (a partition moved mid-batch)
+or one child (its key and its incident read on two partitions at once): a
+notification, its delivery and a worklist item are inserted once
+(`ON CONFLICT DO NOTHING` on their derived ids), so the one that comes
+second does nothing; a child's row that two insert at once fails one batch
+on its key, and the kit's consumer runs that record again, seeing the
+other's row."""
 
 from __future__ import annotations
 
@@ -27,7 +33,9 @@ from frontdoor_contracts.errors import InvalidEvent
 from frontdoor_contracts.notifications import NotificationKind, SchoolUnknown, UnknownReason
 from frontdoor_contracts.personal import PersonKeyIssued
 from frontdoor_contracts.topics import NOTIFICATIONS_SCHOOL_UNKNOWN
-from frontdoor_platform.routes import Consumed, Incoming, add_dead_letter
+from frontdoor_platform.database import insert_once
+from frontdoor_platform.poison import dead_letter_once
+from frontdoor_platform.routes import Consumed, Incoming
 from frontdoor_platform.tracing import traceparent_now
 
 from . import directory, store
@@ -66,10 +74,11 @@ def worklist_item_id(kind: str, **ids: Any) -> uuid.UUID:
 
 
 def worklist(session: Session, *, kind: str, reason: str, now: datetime, **ids: Any) -> None:
-    """A MASH worklist item, once (its id is derived from its kind and ids)."""
+    """A MASH worklist item, once (its id is derived from its kind and ids; two workers adding it at once
+    make one)."""
     item_id = worklist_item_id(kind, **ids)
     if session.get(WorklistRow, item_id) is None:
-        session.add(WorklistRow(item_id=item_id, kind=kind, reason=reason, created_at=now, **ids))
+        insert_once(session, WorklistRow(item_id=item_id, kind=kind, reason=reason, created_at=now, **ids))
 
 
 def on_da_incident(session: Session, event: CloudEvent[DAIncidentReported], where: Consumed, rules: Rules,
@@ -111,7 +120,7 @@ def child_unreadable(session: Session, record: Incoming, broken: InvalidEvent, c
     sealed values still sealed; once per record, however many of its children are broken, counted once);
     the child is recorded unreadable (counted) and put on the MASH worklist (`unreadable`, with the rule
     broken), so a person finds the child by id and phones the school."""
-    if add_dead_letter(session, OutboxEvent, record, broken, now):
+    if dead_letter_once(session, OutboxEvent, record, broken, now):
         outcome.dead_lettered.append((record.topic, broken.reason))
     record_child(session, contact_id, child_id, Resolution.UNREADABLE, now, outcome)
     worklist(session, kind=UNREADABLE, reason=broken.reason[:30], now=now, contact_id=contact_id, child_id=child_id)
@@ -178,9 +187,8 @@ def _school_unknown(session: Session, incident: DAIncidentReported, child: DAChi
 
 def _create(session: Session, notice: NotificationRow, recipient: RecipientRow, now: datetime,
             outcome: Outcome) -> None:
-    if session.get(NotificationRow, notice.notification_id) is not None:
-        return
-    session.add(notice)
+    if session.get(NotificationRow, notice.notification_id) is not None or not insert_once(session, notice):
+        return  # made already: by this record read before, or by another worker at the same moment
     enqueue(session, notice.notification_id, recipient.channel, now)
     outcome.created[(notice.kind, recipient.phase or recipient.kind)] += 1
 

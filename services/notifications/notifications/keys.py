@@ -16,7 +16,9 @@ supported yet: besides its key, the service holds at most the previous one
 
 A tombstone leaves the person's row without a key and marked erased, so an
 incident about them read later is not waited on, and a key record of theirs
-read again is not kept. Callers own the transaction.
+read again is not kept. A key record, its tombstone and an erasure request
+about one person lock the person's row (`_locked`), whichever worker reads
+them. Callers own the transaction.
 
 Nothing here logs or raises a key, a ciphertext or a person's details."""
 
@@ -49,6 +51,14 @@ class PersonErased:
 def erased_from_key(key: bytes) -> PersonErased:
     """The tombstone's event, from the record's key (the person's id); anything else raises (poison)."""
     return PersonErased(uuid.UUID(key.decode("ascii")))
+
+
+def _locked(session: Session, person_id: uuid.UUID) -> PersonKeyRow | None:
+    """The person's row, locked until the caller's commit (PostgreSQL; SQLite has one writer): a key and a
+    tombstone or an erasure request applied by two workers at once take turns, so a key never lands on a
+    row erased meanwhile. Two inserting a new row at once: one fails its batch on the key, and the kit's
+    consumer runs that record again, seeing the other's row."""
+    return session.get(PersonKeyRow, person_id, with_for_update=True, populate_existing=True)
 
 
 @dataclass(frozen=True)
@@ -92,7 +102,7 @@ class PersonKeys:
         here: an old key record read again (the topics are read apart) never brings their data back. One of
         UNREADABLE_KEY when this service cannot unwrap it: recorded so (no key material kept) unless a key is
         held already, which stays."""
-        row = session.get(PersonKeyRow, issued.person_id)
+        row = _locked(session, issued.person_id)
         if row is not None and row.erased_at is not None:
             return IGNORED
         wrapped = issued.wrapped.get(SERVICE)
@@ -119,7 +129,7 @@ class PersonKeys:
 
     def erased(self, session: Session, person_id: uuid.UUID, now: datetime) -> bool:
         """Drop the person's key and mark them erased; False when they were erased already."""
-        row = session.get(PersonKeyRow, person_id)
+        row = _locked(session, person_id)
         if row is not None and row.erased_at is not None and row.ciphertext is None:
             return False
         row = row or PersonKeyRow(person_id=person_id, recorded_at=now)

@@ -6,6 +6,9 @@ import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from .domain.schools import Enrolment
@@ -22,17 +25,19 @@ from .models import (
 
 def record_enrolment(session: Session, *, upn: str, school_urn: str, starts_on: date, ends_on: date | None,
                      event_id: uuid.UUID, now: datetime) -> bool:
-    """Insert, or replace the leaving date of, a pupil's enrolment. False when nothing changed."""
-    row = session.get(EnrolmentRow, (upn, school_urn, starts_on))
-    if row is None:
-        session.add(EnrolmentRow(upn=upn, school_urn=school_urn, starts_on=starts_on, ends_on=ends_on,
-                                 event_id=event_id, recorded_at=now))
-        return True
-    if row.ends_on == ends_on:
-        return False
-    row.ends_on, row.event_id, row.recorded_at = ends_on, event_id, now
-    session.add(row)
-    return True
+    """Insert, or replace the leaving date of, a pupil's enrolment, in one statement (`INSERT ... ON CONFLICT
+    DO UPDATE`: two workers recording it at once make one row). False when nothing changed."""
+    table: Table = EnrolmentRow.__table__  # type: ignore[attr-defined]
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    statement = insert(table).values(upn=upn, school_urn=school_urn, starts_on=starts_on, ends_on=ends_on,
+                                     event_id=event_id, recorded_at=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.upn, table.c.school_urn, table.c.starts_on],
+        set_={"ends_on": statement.excluded.ends_on, "event_id": statement.excluded.event_id,
+              "recorded_at": statement.excluded.recorded_at},
+        where=table.c.ends_on.is_distinct_from(statement.excluded.ends_on))
+    session.flush()
+    return session.execute(statement.returning(table.c.upn)).first() is not None
 
 
 def enrolments_of(session: Session, upn: str) -> Sequence[Enrolment]:

@@ -104,6 +104,23 @@ def build_engine(database_url: str, pool_size: int = 10) -> Engine:
     return engine
 
 
+def insert_once(session: Any, row: Any) -> bool:
+    """Insert a table row (a SQLModel instance, not added to the session) unless a row with one of its unique
+    keys is there: `INSERT ... ON CONFLICT DO NOTHING`, written now (the session's pending rows first). True
+    when inserted. Two workers inserting the same row at once make one: the second waits for the first's
+    commit and inserts nothing, where `session.add` would fail its batch on the unique key."""
+    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    session.flush()
+    table = type(row).__table__
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    values = {column.key: getattr(row, column.key) for column in table.columns
+              if getattr(row, column.key, None) is not None}
+    statement = insert(table).values(**values).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    return session.execute(statement).first() is not None
+
+
 def answers(engine: Engine) -> bool:
     """Does the database answer a trivial query? (Blocking: call in a thread.)"""
     with engine.connect() as connection:
