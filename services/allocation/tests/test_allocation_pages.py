@@ -216,3 +216,47 @@ def test_a_page_view_is_in_the_read_log_with_the_member_of_staff(
     browser("reader-1").get(f"/board/cases/{case}")
     rows = [(r.reader, r.route, r.record) for r in _rows(board_settings, ReadEntry)]
     assert ("staff:reader-1", "GET /board/cases/{case_id}", f"case:{case}") in rows
+
+
+def test_any_request_gets_a_page_never_a_500(browser: Callable[[str], TestClient], open_case: Opener,
+                                             board_settings: Settings) -> None:
+    case = open_case(MONDAY - timedelta(days=3))
+    coordinator = browser("coord-1")
+    token = token_of(coordinator.get(f"/board/cases/{case}"))
+    answers = [
+        coordinator.get(f"/board/cases/{uuid_like}") for uuid_like in ("00000000-0000-0000-0000-000000000000",
+                                                                        "not-a-case", "%00", "..%2F..%2Fetc")
+    ] + [
+        coordinator.get(path) for path in ("/board/caseloads/%3Cscript%3E", "/board/caseloads/a/b/c",
+                                           "/board/caseloads/" + "x" * 500)
+    ] + [
+        coordinator.post(f"/board/cases/{case}/allocate", data={"csrf_token": token, "lead_agency_id": "x" * 10000,
+                                                                "agency_kind": "<b>bold</b>",
+                                                                "lead_professional_ref": "\x00"}),
+        coordinator.post(f"/board/cases/{case}/close", content=f"csrf_token={token}&outcome=%ff%fe%00".encode(),
+                         headers={"Content-Type": "application/x-www-form-urlencoded"}),
+        coordinator.post(f"/board/cases/{case}/answer", content=b"\xff\xfe\x00garbage",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"}),
+        coordinator.post(f"/board/cases/{case}/offer", content=b"--broken\r\n\r\n",
+                         headers={"Content-Type": "multipart/form-data; boundary=broken"}),
+        coordinator.post(f"/board/cases/{case}/offer", json={"csrf_token": token}),
+    ]
+    for response in answers:
+        assert response.status_code in (400, 403, 404, 422), response.status_code
+        assert "<b>bold</b>" not in response.text and "xxxxxxxxxx" not in response.text
+    assert "Waiting for allocation" in coordinator.get(f"/board/cases/{case}").text  # nothing moved
+
+
+def test_an_agency_account_without_its_agency_is_refused(app: Any, board_settings: Settings) -> None:
+    engine = build_engine(board_settings.database_url)
+    with Session(engine) as db:
+        db.add(PAGES.tables.accounts.for_staff("lost-1", frozenset({"agency"}), None, MONDAY))
+        db.flush()
+        accounts.set_password(db, PAGES.tables, "lost-1", PASSWORD, MONDAY)
+        db.commit()
+    engine.dispose()
+    with TestClient(app) as client:
+        form = client.get("/board/sign-in")
+        client.post("/board/sign-in", data={"staff_id": "lost-1", "password": PASSWORD, "csrf_token": token_of(form)})
+        refused = client.get("/board/")
+        assert refused.status_code == 403 and "You cannot do this" in refused.text
