@@ -72,10 +72,12 @@ def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
     chrome.quit()
 
 
-def screenshot(browser: webdriver.Chrome, tmp_path: Path, name: str) -> None:
-    """The whole page, saved for a person to look at (the temporary directory and .run/e2e-board/)."""
+def screenshot(browser: webdriver.Chrome, tmp_path: Path, name: str, width: int = 1366) -> None:
+    """The whole page at `width` (a laptop's, or a phone's), saved for a person to look at (the temporary
+    directory and .run/e2e-board/)."""
+    browser.set_window_size(width, 1000)
     height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.set_window_size(1366, max(1000, int(height) + 100))
+    browser.set_window_size(width, max(1000, int(height) + 100))
     for folder in (tmp_path / "screenshots", RUN_FOLDER):
         folder.mkdir(parents=True, exist_ok=True)
         assert browser.save_screenshot(str(folder / f"{name}.png"))
@@ -132,6 +134,7 @@ async def test_a_decision_is_allocated_offered_accepted_and_closed_from_the_page
     assert "Level 3" in row and "Neglect" in row and "2 days" in row
     assert "(GMT)" in browser.page_source or "(BST)" in browser.page_source
     screenshot(browser, tmp_path, "1-board-coordinator")
+    screenshot(browser, tmp_path, "1-board-coordinator-phone", width=400)
     browser.find_element(By.CSS_SELECTOR, f"#agenda-{case_id} a.button-link").click()
     browser.find_element(By.ID, "lead_agency_id").send_keys("hv-team-3")
     Select(browser.find_element(By.ID, "agency_kind")).select_by_value("health_visiting")

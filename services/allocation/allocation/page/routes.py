@@ -88,7 +88,8 @@ def caseloads_page(request: Request, staff: SignedIn, rt: RuntimeDep, db: ReadSe
         shown = board.caseloads(rt, db, actor(staff))
         agencies = [{**a, "outcomes": views.outcome_rows(a["closed_by_outcome"])} for a in shown["agencies"]]
         return PAGES.render(request, "caseloads.html", staff=staff, title="Caseloads",
-                            quarter_start=shown["quarter_start"], agencies=agencies)
+                            quarter_start=shown["quarter_start"],
+                            quarter_text=views.day_text(shown["quarter_start"]), agencies=agencies)
 
     return answer(request, staff, page)
 

@@ -6,7 +6,7 @@ pages show what the API would answer, worded."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from frontdoor_contracts.vocabulary import AgencyKind, CaseStatus, ClosureOutcome
@@ -58,7 +58,7 @@ def _when(iso: str | None) -> dict[str, str] | None:
 def due_day(iso: str) -> dict[str, str]:
     """The last day an offer meets the target (`due_at` is the first instant after it), in Europe/London."""
     day = due_date_of(datetime.fromisoformat(iso))
-    return {"iso": day.isoformat(), "text": f"{day:%A} {day.day} {day:%B %Y}"}
+    return {"iso": day.isoformat(), "text": day_text(day.isoformat())}
 
 
 def days_left(case: Mapping[str, Any]) -> str:
@@ -104,8 +104,13 @@ def outcome_rows(counts: Mapping[str, int]) -> list[dict[str, Any]]:
     return [{"text": label(OUTCOMES, code), "count": n} for code, n in counts.items()]
 
 
+def day_text(iso: str) -> str:
+    day = date.fromisoformat(iso)
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
 def caseload_page(shown: Mapping[str, Any]) -> dict[str, Any]:
-    return {**shown, "cases": [case_row(c) for c in shown["cases"]], "outcomes": outcome_rows(
+    return {**shown, "quarter_text": day_text(shown["quarter_start"]), "cases": [case_row(c) for c in shown["cases"]], "outcomes": outcome_rows(
         shown["closed_by_outcome"]), "lead_professionals": [
         {**p, "outcomes": outcome_rows(p["closed_by_outcome"])} for p in shown["lead_professionals"]]}
 
