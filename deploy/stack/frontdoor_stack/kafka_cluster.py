@@ -155,6 +155,10 @@ class KafkaCluster:
             time.sleep(0.5)
 
     def stop(self, timeout: float = 30.0) -> None:
+        """Every node asked to stop at once (one by one, the last would wait for a quorum that has gone)."""
+        for node in self.nodes:
+            if node.process is not None and node.process.poll() is None:
+                node.process.send_signal(signal.SIGTERM)
         for node in reversed(self.nodes):
             node.stop(timeout)
 
