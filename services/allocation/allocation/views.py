@@ -77,9 +77,9 @@ def _at(moment: datetime | None) -> str | None:
 
 
 def case_export(case: Case, timeline: Sequence[TimelineEntry]) -> dict[str, Any]:
-    """A case whole, as a subject access export shows it: what brought it (each trigger's event, contact and
-    children by id), its status, agency and lead professional (a staff reference, as the API shows it), its
-    times and its timeline."""
+    """A case whole, as a subject access export shows it: what brought it (each trigger's event, contact,
+    referrer source and children by id), its status, agency and lead professional (a staff reference, as the
+    API shows it), its times and its timeline."""
     allocation, closure = case.allocation, case.closure
     return {
         "table": "cases", "case_id": str(case.case_id), "family_id": str(case.family_id),
@@ -93,6 +93,7 @@ def case_export(case: Case, timeline: Sequence[TimelineEntry]) -> dict[str, Any]
         "triggers": [{"source": t.source.value, "event_id": t.event_id, "occurred_at": t.occurred_at.isoformat(),
                       "contact_id": str(t.contact_id) if t.contact_id else None,
                       "decision": t.decision.value if t.decision else None,
+                      "referrer_source": t.referrer_source,
                       "child_ids": [str(c) for c in t.child_ids]} for t in case.triggers],
         "lead_agency_id": allocation.lead_agency_id if allocation else None,
         "agency_kind": allocation.agency_kind.value if allocation else None,

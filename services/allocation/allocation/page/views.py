@@ -110,9 +110,9 @@ def day_text(iso: str) -> str:
 
 
 def caseload_page(shown: Mapping[str, Any]) -> dict[str, Any]:
-    return {**shown, "quarter_text": day_text(shown["quarter_start"]), "cases": [case_row(c) for c in shown["cases"]], "outcomes": outcome_rows(
-        shown["closed_by_outcome"]), "lead_professionals": [
-        {**p, "outcomes": outcome_rows(p["closed_by_outcome"])} for p in shown["lead_professionals"]]}
+    professionals = [{**p, "outcomes": outcome_rows(p["closed_by_outcome"])} for p in shown["lead_professionals"]]
+    return {**shown, "quarter_text": day_text(shown["quarter_start"]), "cases": [case_row(c) for c in shown["cases"]],
+            "outcomes": outcome_rows(shown["closed_by_outcome"]), "lead_professionals": professionals}
 
 
 def timeline_rows(entries: list[Mapping[str, Any]]) -> list[dict[str, Any]]:

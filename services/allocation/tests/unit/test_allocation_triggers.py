@@ -3,6 +3,7 @@ Step-downs and families identified in data always."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -13,6 +14,7 @@ from allocation.incoming import trigger_from_decided, trigger_from_family_identi
 from frontdoor_contracts.allocation import StepDownRequested, case_id_for
 from frontdoor_contracts.contacts import ContactDecided, DecidedChild
 from frontdoor_contracts.envelope import CloudEvent, new_event
+from frontdoor_contracts.errors import parse_event
 from frontdoor_contracts.outcomes import FamilyIdentified
 from frontdoor_contracts.vocabulary import (
     CaseSource,
@@ -90,7 +92,16 @@ def test_a_decided_event_becomes_a_trigger_with_the_decision_time() -> None:
     assert trigger.contact_id == event.data.contact_id and trigger.decision is Decision.EARLY_HELP
     assert trigger.level_of_need is LevelOfNeed.TARGETED
     assert trigger.concerns == (Concern.SCHOOL_ATTENDANCE, Concern.NEGLECT)
+    assert trigger.referrer_source == "school"
     assert trigger.case_id == case_id_for("urn:frontdoor:contacts", event.id)
+
+
+def test_a_newer_producer_s_referrer_source_is_kept_as_it_came() -> None:
+    raw = decided(Decision.EARLY_HELP).model_dump(mode="json")
+    raw["data"]["referrer_source"] = "youth_club"  # a value a newer contacts service may add
+    event = parse_event(json.dumps(raw).encode(), ContactDecided, lenient=True)
+    trigger = trigger_from_decided(event, ALL)
+    assert trigger is not None and trigger.referrer_source == "youth_club"
 
 
 def test_a_redelivered_decision_maps_to_the_same_case_id() -> None:
