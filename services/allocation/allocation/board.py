@@ -39,29 +39,29 @@ def _shown(log: reads.Reads, db: Session, cases: list[Case]) -> None:
         reads.record_of("case", c.case_id), reads.record_of("family", c.family_id))])
 
 
-def _agenda(rt: Runtime, db: Session) -> tuple[dict[str, Any], list[Case]]:
+def _agenda(rt: Runtime, cases: list[Case]) -> tuple[dict[str, Any], list[Case]]:
     now = rt.clock()
     meeting_at = next_meeting(now, rt.meeting, rt.rules.bank_holidays)
-    items = agenda(store.open_cases(db), now=now, meeting_at=meeting_at, bank_holidays=rt.rules.bank_holidays)
+    items = agenda(cases, now=now, meeting_at=meeting_at, bank_holidays=rt.rules.bank_holidays)
     return views.agenda_view(meeting_at, items, now, rt.rules.bank_holidays), [item.case for item in items]
 
 
 def meeting_agenda(rt: Runtime, db: Session, log: reads.Reads) -> dict[str, Any]:
     """The next meeting and every unallocated case, most urgent first (the roles check is the caller's)."""
-    shown, cases = _agenda(rt, db)
+    shown, cases = _agenda(rt, store.open_cases(db))
     _shown(log, db, cases)
     return shown
 
 
-def _open_cases(rt: Runtime, db: Session, agency: str | None, family_id: uuid.UUID | None = None) -> list[Case]:
-    found = store.open_cases(db) if family_id is None else store.open_family_cases(db, family_id)
-    return [c for c in found if agency is None or (c.allocation is not None and c.allocation.lead_agency_id == agency)]
+def _held_by(cases: list[Case], agency: str | None) -> list[Case]:
+    return [c for c in cases if agency is None or (c.allocation is not None and c.allocation.lead_agency_id == agency)]
 
 
 def open_cases(rt: Runtime, db: Session, who: Actor, log: reads.Reads,
                family_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
     """Every open case `who` may see (with `family_id`, only that family's), soonest due first."""
-    cases = _open_cases(rt, db, agency_of(who, reading=True), family_id)
+    found = store.open_cases(db) if family_id is None else store.open_family_cases(db, family_id)
+    cases = _held_by(found, agency_of(who, reading=True))
     shown = [views.case_view(c, rt.clock(), rt.rules.bank_holidays) for c in cases]
     _shown(log, db, cases)
     return shown
@@ -71,13 +71,13 @@ def meeting_board(rt: Runtime, db: Session, who: Actor, log: reads.Reads) -> dic
     """The board: the next meeting's agenda (for those who see every case; None for an agency), and the open
     cases `who` may see by status, each group longest waiting first."""
     agency = agency_of(who, reading=True)
-    now = rt.clock()
+    now, found = rt.clock(), store.open_cases(db)  # read once: the agenda and the groups agree
     if agency is None:
-        agenda_shown, _ = _agenda(rt, db)
+        agenda_shown, _ = _agenda(rt, found)
     else:
         agenda_shown = {"meeting_at": next_meeting(now, rt.meeting, rt.rules.bank_holidays).isoformat(),
                         "cases": None}
-    cases = _open_cases(rt, db, agency)
+    cases = _held_by(found, agency)
     groups = [{"status": status.value, "cases": [
         views.case_view(c, now, rt.rules.bank_holidays)
         for c in sorted((c for c in cases if c.status is status), key=lambda c: (c.started_at, c.case_id))]}
