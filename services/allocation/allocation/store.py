@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from .domain.cases import Case
-from .models import CaseRow, FamilyAlias, TimelineEntry
+from .models import CaseRow, FamilyAlias, StaffAccountRow, TimelineEntry
 
 _CASE = TypeAdapter(Case)
 
@@ -144,6 +144,17 @@ def caseload_cases(session: Session, closed_since: datetime, *, agency: str | No
     closed_query = select(CaseRow).where(col(CaseRow.closed_at) >= closed_since, *scope).order_by(
         col(CaseRow.closed_at))
     return _loaded(session, session.exec(open_query).all()), _loaded(session, session.exec(closed_query).all())
+
+
+def known_leads(session: Session) -> tuple[list[str], list[tuple[str, str]]]:
+    """What the allocation form suggests: the agencies cases were allocated to or staff accounts are bound to,
+    and the agencies' staff accounts (staff id, agency), each sorted."""
+    agencies = set(session.exec(select(CaseRow.lead_agency_id).where(
+        col(CaseRow.lead_agency_id).is_not(None)).distinct()).all())
+    staff = [(row.staff_id, row.scope) for row in session.exec(select(StaffAccountRow).where(
+        col(StaffAccountRow.scope).is_not(None))).all() if "agency" in row.staff_roles() and row.scope]
+    agencies |= {scope for _, scope in staff}
+    return sorted(a for a in agencies if a), sorted(staff)
 
 
 def add_timeline(session: Session, case_id: uuid.UUID, at: datetime, kind: str, **detail: Any) -> None:

@@ -124,6 +124,9 @@ def test_the_coordinator_allocates_from_the_page_through_the_api_s_move(
         browser: Callable[[str], TestClient], open_case: Opener, board_settings: Settings) -> None:
     case = open_case(MONDAY - timedelta(days=3))
     coordinator = browser("coord-1")
+    form = coordinator.get(f"/board/cases/{case}").text  # the agencies' staff accounts suggested
+    assert '<option value="school-100001"></option>' in form and '<option value="vs-42"></option>' in form
+    assert '<option value="staff-9">staff-9 (school-100001)</option>' in form and "coord-1 (" not in form
     done = allocate(coordinator, case)
     assert done.status_code == 303 and done.headers["location"] == f"/board/cases/{case}?done=allocated"
     shown = coordinator.get(done.headers["location"]).text

@@ -22,7 +22,7 @@ from fastapi.responses import Response
 from frontdoor_platform.http import ReadSession
 from frontdoor_platform.problems import ProblemError
 
-from .. import board
+from .. import board, store
 from ..access import Role, may
 from ..domain.meetings import meeting_running
 from . import views
@@ -71,10 +71,12 @@ def case_page(case_id: str, request: Request, staff: SignedIn, rt: RuntimeDep, d
         shown = board.case_with_timeline(rt, db, actor(staff), log_of(request, staff), _id(case_id))
         case = views.case_row(shown)
         status, acts = shown["status"], may(staff.roles, Role.AGENCY.value)
+        can_allocate = status == "open" and may(staff.roles, Role.COORDINATOR.value)
+        agencies, professionals = store.known_leads(db) if can_allocate else ([], [])
         return PAGES.render(
             request, "case.html", staff=staff, title=f"Case {case['short_id']}", case=case,
             timeline=views.timeline_rows(shown["timeline"]),
-            can_allocate=status == "open" and may(staff.roles, Role.COORDINATOR.value),
+            can_allocate=can_allocate, known_agencies=agencies, known_professionals=professionals,
             can_offer=acts and status == "allocated", can_answer=acts and status == "offer_made",
             can_step_up=acts and status in ("open", "allocated", "offer_made"),
             closing=views.closing_outcomes(status) if acts else [], agency_kinds=views.agency_kinds())
