@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                         description=__doc__, keyring=keyring(),
                         serve_help="run the API, the faust stream and the outbox relay",
                         default_roles="analyst", settings=Settings, app=_app,
+                        scope_help="the agency an agency key acts for (its families' chronologies only)",
                         database_url=lambda s: s.database_url, schema=SCHEMA,
                         extra={"rebuild": ExtraCommand("rebuild every projection from the topics' first offsets "
                                                        "into another database, and print its KPI report",

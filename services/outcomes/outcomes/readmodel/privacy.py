@@ -8,7 +8,9 @@ families merged into them and those they were merged into); each family's
 picture as the stream last left it (`family_views`: problems, plans,
 progress, events by id and category) and its merges; the KPI facts about
 those families, their contacts (and the request's), their cases and the
-request's people as children (ids, codes, counts and times). A delivered
+request's people as children (ids, codes, counts and times); the families'
+chronologies (`chronology`: each event's ids, categories and times) and
+their contacts' re-referral corrections. A delivered
 notification's fact names no family or person (`kpi_deliveries`): it is
 not found here. An access export also carries the read log's reads of the
 families (`family:<id>`, as `GET /v1/families/{id}` logs them).
@@ -36,6 +38,7 @@ from frontdoor_platform.privacy import Holding, Responder, records_in
 from frontdoor_platform.reads import record_of
 
 from ..models import READ_LOG, FamilyAliasRow, FamilyViewRow, OutboxEvent, OutcomesTable
+from .chronology import ChronologyEntry
 from .tables import (
     KpiAllocation,
     KpiCaseOpened,
@@ -105,6 +108,8 @@ def held_records(session: Session, families: list[uuid.UUID], people: Collection
         cases.update(row.case_id for row in found if hasattr(row, "case_id"))
         records += _rows(table, found)
     records += _rows(KpiClosureChild, _where(session, KpiClosureChild, child_id=people, case_id=cases))
+    # The families' chronologies, and the re-referral corrections of their contacts (which name no family).
+    records += _rows(ChronologyEntry, _where(session, ChronologyEntry, family_id=families, contact_id=their_contacts))
     return records
 
 

@@ -1,5 +1,5 @@
 """The SQL side of a batch of steps, in one transaction: the read model's
-facts, the outputs into the outbox (each once: its event id is unique), the
+facts and the families' chronologies, the outputs into the outbox (each once: its event id is unique), the
 family views for the API, the dead letters, and the answers to privacy
 requests (the kit's responder: once per request, its id the request's and
 the service's). Everything here is idempotent, so a replayed record changes
@@ -26,6 +26,7 @@ from ..domain.family import Family
 from ..domain.thresholds import Thresholds
 from ..domain.view import family_view
 from ..models import FamilyAliasRow, FamilyViewRow, OutboxEvent
+from ..readmodel import chronology
 from ..readmodel.apply import apply as apply_fact
 from .processor import Step
 
@@ -52,7 +53,9 @@ def record(session: Session, steps: Iterable[Step], th: Thresholds, now: datetim
             continue
         if step.event is not None and step.incoming is not None:
             apply_fact(session, step.incoming.topic, step.event)
+            chronology.apply(session, step.incoming.topic, step.event)
         for topic, event in step.outputs:
+            chronology.apply(session, topic, event)
             # Published once: its KPI fact row (kept as long as the read model, not purged like the outbox's
             # rows after 7 days) says whether this output was ever made, whatever a deep replay brings back.
             new = apply_fact(session, topic, event)

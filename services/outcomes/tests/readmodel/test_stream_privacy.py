@@ -120,7 +120,8 @@ def answers(engine: Engine) -> list[PrivacyAnswered]:
 def tables(engine: Engine) -> dict[str, list[Any]]:
     """Every row of the read model's tables and the family views (the class the schedule keeps)."""
     names = ("family_views", "family_view_aliases", "kpi_contacts", "kpi_decisions", "kpi_decision_children",
-             "kpi_family_aliases", "kpi_cases_opened", "kpi_allocations", "kpi_closures", "kpi_closure_children")
+             "kpi_family_aliases", "kpi_cases_opened", "kpi_allocations", "kpi_closures", "kpi_closure_children",
+             "chronology")
     with engine.connect() as connection:
         return {name: sorted(map(tuple, connection.execute(METADATA.tables[name].select())), key=str)
                 for name in names}
@@ -152,6 +153,8 @@ async def test_an_access_request_is_answered_once_with_the_familys_picture_and_f
     for table in ("kpi_cases_opened", "kpi_allocations", "kpi_closures", "kpi_closure_children"):
         assert [r["case_id"] for r in by_table[table]] == [str(family.case)], table
     assert by_table["kpi_allocations"][0]["lead_agency_id"] == "school-9"
+    assert {r["kind"] for r in by_table["chronology"]} >= {"contact_recorded", "case_opened", "case_allocated"}
+    assert {r["family_id"] for r in by_table["chronology"]} <= {str(family.into), str(family.merged), None}
     assert {(r["merged_family_id"], r["family_id"]) for r in by_table["kpi_family_aliases"]} == {
         (str(family.merged), str(family.into))}
     assert [(r["family_id"], r["now_family_id"]) for r in by_table["family_view_aliases"]] == [
