@@ -22,7 +22,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from frontdoor_contracts.contacts import Child as ChildData
-from frontdoor_contracts.contacts import ContactSubmitted, DAChild, DAIncident
+from frontdoor_contracts.contacts import ContactSubmitted, DAChild, DAIncident, contact_id_for
 from frontdoor_contracts.envelope import new_event
 from frontdoor_contracts.topics import CONTACTS_DA_INCIDENT_REPORTED, FRONTDOOR_CONTACTS, all_topics
 from frontdoor_contracts.vocabulary import Concern, ReferrerSource
@@ -96,10 +96,12 @@ def consumed_by(service: str) -> list[str]:
 
 
 class Probes:
-    """DA contacts and when each was sent, by police reference."""
+    """DA contacts and when each was sent, by police reference; and each one's contact id (the DA event on Kafka
+    carries the reference sealed, the contact id in clear)."""
 
     def __init__(self, first: int = 0) -> None:
         self.sent: dict[str, float] = {}
+        self.contact_ids: dict[str, str] = {}  # contact id -> police reference
         self._n = first
 
     def next(self) -> tuple[str, str]:
@@ -112,6 +114,7 @@ class Probes:
         started = time.time()
         await producer.send_and_wait(FRONTDOOR_CONTACTS.name, value, key=key, headers=[CLOUDEVENTS_HEADER])
         self.sent[reference] = started
+        self.contact_ids[str(contact_id_for(POLICE_SOURCE, key.decode()))] = reference
 
 
 async def paced(rate: float, duration: float, send: Any) -> tuple[int, float]:
@@ -153,8 +156,9 @@ async def load(bootstrap: str, background: list[tuple[bytes, bytes]], rate: floa
     return sent, seconds
 
 
-async def incident_times(bootstrap: str, references: set[str], timeout: float = 30.0) -> dict[str, float]:
-    """police reference -> the record timestamp (s) of its contacts.da-incident-reported.v1 event."""
+async def incident_times(bootstrap: str, references: dict[str, str], timeout: float = 30.0) -> dict[str, float]:
+    """police reference -> the record timestamp (s) of its contacts.da-incident-reported.v1 event, found by its
+    contact id (`references`: contact id -> police reference, `Probes.contact_ids`)."""
     found: dict[str, float] = {}
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                                 auto_offset_reset="earliest", client_id="bench-da-incidents")
@@ -166,9 +170,9 @@ async def incident_times(bootstrap: str, references: set[str], timeout: float = 
         while time.monotonic() < deadline and len(found) < len(references):
             for records in (await consumer.getmany(timeout_ms=250, max_records=5000)).values():
                 for record in records:
-                    reference = json.loads(record.value or b"{}").get("data", {}).get("police_reference")
-                    if reference in references:
-                        found.setdefault(reference, record.timestamp / 1000.0)
+                    contact_id = json.loads(record.value or b"{}").get("data", {}).get("contact_id")
+                    if contact_id in references:
+                        found.setdefault(references[contact_id], record.timestamp / 1000.0)
     finally:
         await consumer.stop()
     return found

@@ -145,7 +145,7 @@ async def window(rig: Rig, probes: Probes, offset: int = 0) -> DaWebhookResult:
     arrived = await asyncio.to_thread(arrivals, rig.receiver_url)
     by_reference = await asyncio.to_thread(references, rig.notifications.url, rig.keys)
     counts = await asyncio.to_thread(received, rig.receiver_url)
-    emitted = await incident_times(bootstrap, set(probes.sent))
+    emitted = await incident_times(bootstrap, probes.contact_ids)
     delivered = {ref: arrived[by_reference[ref]] for ref in probes.sent
                  if ref in by_reference and by_reference[ref] in arrived}
     latencies = [(at - probes.sent[ref]) * 1000 for ref, at in delivered.items()]

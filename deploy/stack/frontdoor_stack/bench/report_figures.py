@@ -32,6 +32,8 @@ def figures(r: Results) -> list[Row]:
         *(_contacts_http_rows(r.contacts_http, s) if r.contacts_http else []),
         *(_flow_rows("allocation decisions → cases opened", "decisions/s", r.allocation, 1) if r.allocation else []),
         *(_webhook_rows(r.da_webhook) if r.da_webhook else []),
+        *(_webhook_rows(r.da_webhook_cluster, " on 3 brokers (replication 3, min.insync.replicas=2)")
+          if r.da_webhook_cluster else []),
         *(_hammer_rows(r.da_sign_in_hammer) if r.da_sign_in_hammer else []),
         *(_rebuild_rows(r.outcomes_rebuild) if r.outcomes_rebuild else []),
     ]
@@ -68,8 +70,8 @@ def _contacts_http_rows(h: ContactsHttpResult, s: Sizes) -> list[Row]:
              f"{h.in_flight:,} more recorded that were in flight when a load stopped (answer never read)")]
 
 
-def _webhook_rows(d: DaWebhookResult) -> list[Row]:
-    return [(f"DA contact → verified school webhook, beside {d.target_rate:g} contacts/s",
+def _webhook_rows(d: DaWebhookResult, where: str = "") -> list[Row]:
+    return [(f"DA contact → verified school webhook{where}, beside {d.target_rate:g} contacts/s",
              f"p50 {millis(d.p50_ms)}, p99 {millis(d.p99_ms)}", _da_detail(d))]
 
 

@@ -30,6 +30,11 @@ def how_measured(s: Sizes) -> list[str]:
         "it verified with the `standardwebhooks` library (same machine's clock); a webhook is tied to its "
         "contact through the school's inbox (notification id = webhook-id, police reference). Percentiles "
         "are nearest-rank.",
+        "- DA contact → school webhook on 3 brokers (frontdoor_stack.bench.da_cluster): the same part, fresh "
+        "services and load, on a cluster of three KRaft brokers (each broker and controller, on this machine) "
+        "started for it, every topic replicated three times with min.insync.replicas=2 (an acks=all write waits "
+        "for a second broker's copy); the single broker idles meanwhile. Both plaintext, like the rest of the "
+        "bench.",
         "- DA contact → school webhook while the sign-in page is hammered (frontdoor_stack.bench.da_sign_in_hammer): "
         "the DA part's services and load, twice in a row on the same services: quiet, then while 32 clients post "
         "bogus sign-ins to /page/sign-in as fast as they are answered, each from its own loopback address "

@@ -28,6 +28,7 @@ class Results:
     contacts_http: ContactsHttpResult | None = None
     allocation: FlowResult | None = None
     da_webhook: DaWebhookResult | None = None
+    da_webhook_cluster: DaWebhookResult | None = None  # the same on three brokers (replication 3)
     da_sign_in_hammer: HammerResult | None = None
     outcomes_rebuild: RebuildResult | None = None
     failures: dict[str, str] = field(default_factory=dict)

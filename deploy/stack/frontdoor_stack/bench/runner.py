@@ -2,7 +2,8 @@
 ports with the declared topics, the payloads, the anchors (Kafka's tools,
 the bare aiokafka loop, the bare FastAPI endpoint), then the project
 (contacts from Kafka, contacts over HTTP, allocation, a DA contact to the
-school's signed webhook under a background load, the same while 32 clients
+school's signed webhook under a background load, the same on a cluster of
+three brokers of its own, the same while 32 clients
 hammer the schools' sign-in page, `frontdoor-outcomes rebuild` of
 synthetic events), each service its own process. `wrk` and `hey` are
 needed only by the anchors and the contacts part. A step that
@@ -34,6 +35,7 @@ from . import (
     anchors_kafka_tools,
     contacts_http,
     contacts_kafka,
+    da_cluster,
     da_sign_in_hammer,
     da_webhook,
     outcomes_rebuild,
@@ -48,8 +50,8 @@ from .processes import BenchService, stop_all
 
 T = TypeVar("T")
 # The parts `--only` selects, and the progress steps each has.
-PARTS = {"anchors": 3, "contacts": 2, "allocation": 1, "da-webhook": 1, "da-sign-in-hammer": 1,
-         "outcomes-rebuild": 2}
+PARTS = {"anchors": 3, "contacts": 2, "allocation": 1, "da-webhook": 1, "da-webhook-3-brokers": 1,
+         "da-sign-in-hammer": 1, "outcomes-rebuild": 2}
 HTTP_LOAD_PARTS = frozenset({"anchors", "contacts"})  # the parts that load with wrk and hey
 BENCH_TOPICS = (anchors_kafka_tools.TOOLS_TOPIC, anchor_aiokafka.SOURCE_TOPIC, anchor_aiokafka.SINK_TOPIC)
 
@@ -116,6 +118,10 @@ async def _run(bootstrap: str, workdir: Path, sizes: Sizes, seed: int, progress:
     if "da-webhook" in parts:
         results.da_webhook = await _guarded(results, "DA contact → school webhook", progress,
                                             da_webhook.measure(ctx, seed))
+
+    if "da-webhook-3-brokers" in parts:
+        results.da_webhook_cluster = await _guarded(results, "DA contact → school webhook, 3 brokers", progress,
+                                                    da_cluster.measure(ctx, seed))
 
     if "da-sign-in-hammer" in parts:
         results.da_sign_in_hammer = await _guarded(results, "DA contact → school webhook, sign-in hammered",
