@@ -1,5 +1,6 @@
 """Command line: `frontdoor-notifications serve | migrate | create-client |
-list-clients | revoke-client | secrets rekey`."""
+list-clients | revoke-client | secrets rekey | accounts add` (a key adult's
+page account and its one-time set-password link: the kit's)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from typing import Any
 
 from frontdoor_platform import logs
 from frontdoor_platform.cli import ExtraCommand, service_main
+from frontdoor_platform.staff.cli import accounts_command
 
 from .access import keyring
 from .migrations import SCHEMA
+from .page.pages import PAGES, PREFIX
 from .settings import Settings
 
 DEVELOPMENT_KEY_WARNING = ("secrets_keys holds the development key (published in the source): the signing and TOTP "
@@ -62,7 +65,13 @@ def main(argv: list[str] | None = None) -> int:
                         database_url=lambda s: s.database_url, schema=SCHEMA,
                         scope_help="a school key's school URN (a school sees only its own notifications)",
                         extra={"secrets": ExtraCommand("the secrets at rest: `rekey` seals again under the "
-                                                       "current key", _configure_secrets, _secrets)})
+                                                       "current key", _configure_secrets, _secrets),
+                               "accounts": accounts_command(PAGES, SCHEMA, base_url=_page_base)})
+
+
+def _page_base(settings: Settings) -> str:
+    """The page's public address without its prefix (NOTIFICATIONS_PAGE_URL ends with it)."""
+    return settings.page_url.rstrip("/").removesuffix(PREFIX)
 
 
 if __name__ == "__main__":

@@ -30,12 +30,13 @@ from sqlmodel import Session, col, select
 from frontdoor_contracts.envelope import encode_event
 from frontdoor_platform.consumer import BatchConsumer
 from frontdoor_platform.database import for_writing
+from frontdoor_platform.staff import accounts, sessions
 from frontdoor_platform.testing import MemoryPublisher
 from notifications import subscriptions
 from notifications.app import create_app, rules_from
 from notifications.metrics import Metrics
 from notifications.models import AuditEntry, KeyAdultRow, NotificationRow, OutboxEvent, PageSessionRow, RecipientRow
-from notifications.page import accounts, sessions
+from notifications.page.pages import PAGES
 from notifications.settings import Settings
 
 START = datetime(2026, 12, 7, 6, 30, tzinfo=UTC)  # a Monday morning, GMT
@@ -91,8 +92,8 @@ def seed(engine: Engine) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
         db.add(KeyAdultRow(staff_id="dsl-b", school_urn=URN_B, updated_at=START))
         db.add_all([a1, a2, b1])
         db.commit()
-        assert accounts.set_password(db, "dsl-a", PASSWORD_A, START)
-        assert accounts.set_password(db, "dsl-b", PASSWORD_B, START)
+        assert accounts.set_password(db, PAGES.tables, "dsl-a", PASSWORD_A, START)
+        assert accounts.set_password(db, PAGES.tables, "dsl-b", PASSWORD_B, START)
         db.commit()
         return a1.notification_id, a2.notification_id, b1.notification_id
 
@@ -385,7 +386,7 @@ def test_the_page_is_accessible_html_outside_the_openapi_document(page: Page) ->
     assert 'href="#main"' in form and 'id="main"' in form
     for field in ["staff_id", "password"]:
         assert f'<label for="{field}">' in form and f'id="{field}"' in form
-    css = page.client.get("/page/static/page.css")
+    css = page.client.get("/page/static/staff.css")
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
     sign_in(page.client, "dsl-a", PASSWORD_A)
     shown = page.client.get(f"/page/notifications/{page.a1}").text

@@ -19,10 +19,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from frontdoor_platform.database import for_writing
+from frontdoor_platform.staff import accounts
 from frontdoor_platform.testing import MemoryPublisher
 from notifications.app import create_app
 from notifications.models import KeyAdultRow, NotificationRow, RecipientRow
-from notifications.page import accounts
+from notifications.page.pages import PAGES
 from notifications.settings import Settings
 
 START = datetime(2026, 12, 7, 6, 30, tzinfo=UTC)
@@ -49,7 +50,7 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
                 date_of_birth=date(2017, 3, 14), upn="A123456789012", police_reference="PR/2026/0042",
                 incident_at=START - timedelta(hours=9), child_present=False))
             db.commit()
-            assert accounts.set_password(db, "dsl-a", PASSWORD, START)
+            assert accounts.set_password(db, PAGES.tables, "dsl-a", PASSWORD, START)
             db.commit()
         token = re.search(r'name="csrf_token" value="([^"]+)"', made.get("/page/sign-in").text)
         assert token is not None

@@ -24,10 +24,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from frontdoor_platform.database import for_writing
+from frontdoor_platform.staff import accounts
 from frontdoor_platform.testing import MemoryPublisher
 from notifications.app import create_app
 from notifications.models import AuditEntry, KeyAdultRow, PageSessionRow, RecipientRow
-from notifications.page import accounts
+from notifications.page.pages import PAGES
 from notifications.settings import Settings
 
 START = datetime(2026, 12, 7, 6, 30, tzinfo=UTC)
@@ -68,7 +69,7 @@ def site(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Site]:
                 db.add(KeyAdultRow(staff_id=f"dsl-{urn}", school_urn=urn, updated_at=START))
             db.commit()
             for urn in (OPTIONAL, REQUIRED):
-                assert accounts.set_password(db, f"dsl-{urn}", PASSWORD, START)
+                assert accounts.set_password(db, PAGES.tables, f"dsl-{urn}", PASSWORD, START)
             db.commit()
         yield Site(client, clock, engine)
     logged = capsys.readouterr()

@@ -16,7 +16,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import registry
 from sqlmodel import Session, SQLModel
 
+from frontdoor_platform import problems
 from frontdoor_platform.database import build_engine
+from frontdoor_platform.problems import ProblemError
 from frontdoor_platform.staff import Staff, StaffAccountFields, StaffLinkFields, StaffPages, StaffSessionFields
 from frontdoor_platform.staff import accounts as staff_accounts
 
@@ -65,7 +67,26 @@ def staff_app(engine: Engine, clock: Callable[[], datetime], **settings: Any) ->
     """An app with the pages installed and two routes of its own: a page (with whatever a case is called,
     shown escaped) and a form."""
     app = FastAPI()
+    problems.install(app)  # the service's problem+json answers, which the pages turn into HTML under /board
     app.state.auth = SimpleNamespace(engine=engine, clock=clock)
+
+    @app.get("/board/busy")
+    async def busy(staff: Annotated[Staff, Depends(PAGES.signed_in)]) -> Response:
+        raise ProblemError(503, "the database is not answering", headers={"Retry-After": "1"})
+
+    @app.get("/board/broken")
+    async def broken(staff: Annotated[Staff, Depends(PAGES.signed_in)]) -> Response:
+        raise RuntimeError("a fault of ours")
+
+    @app.get("/board/coordination")
+    async def coordination(request: Request,
+                           staff: Annotated[Staff, Depends(PAGES.with_roles(Role.COORDINATOR))]) -> Response:
+        return PAGES.render(request, "board_test.html", staff=staff, title="Coordination", label="all agencies",
+                            moment=clock())
+
+    @app.get("/v1/things/{thing_id}")
+    async def thing(thing_id: int) -> dict[str, int]:
+        return {"thing_id": thing_id}
 
     @app.get("/board/")
     async def board(request: Request, staff: Annotated[Staff, Depends(PAGES.signed_in)]) -> Response:

@@ -183,3 +183,32 @@ def test_what_a_page_shows_is_escaped(client: TestClient) -> None:
     client.cookies.clear()
     unknown = sign_in(client, staff_id='<b onload="x">')
     assert unknown.status_code == 401 and '<b onload' not in unknown.text and "&lt;b onload=" in unknown.text
+
+
+def test_an_error_under_the_prefix_is_a_page_that_says_what_to_do(engine: Engine, clock: FakeClock) -> None:
+    with TestClient(staff_app(engine, clock), raise_server_exceptions=False) as client:
+        missing = client.get("/board/no-such-page")
+        assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")
+        assert "Page not found" in missing.text and "check it is correct" in missing.text
+        wrong = client.delete("/board/sign-in")
+        assert wrong.status_code == 405 and "use its links and buttons" in wrong.text
+        assert sign_in(client).status_code == 303
+        busy = client.get("/board/busy")
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+        assert "Not available just now" in busy.text and "try again in a minute" in busy.text
+        broken = client.get("/board/broken")
+        assert broken.status_code == 500 and "Something went wrong" in broken.text
+        assert "a fault of ours" not in broken.text and "RuntimeError" not in broken.text
+        api = client.get("/v1/things/not-a-number")  # outside the prefix: the app's problem+json, untouched
+        assert api.status_code == 422 and api.headers["content-type"] == "application/problem+json"
+
+
+def test_a_page_for_a_role_refuses_staff_without_it(client: TestClient, engine: Engine) -> None:
+    add_account(engine, "worker-1", frozenset({"agency"}), "agency-b")
+    assert sign_in(client).status_code == 303
+    assert client.get("/board/coordination").status_code == 200
+    client.cookies.clear()
+    assert sign_in(client, staff_id="worker-1").status_code == 303
+    refused = client.get("/board/coordination")
+    assert refused.status_code == 403 and "does not have the role this page needs" in refused.text
+    assert client.get("/board/").status_code == 200  # signed in all the same

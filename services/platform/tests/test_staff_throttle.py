@@ -1,4 +1,4 @@
-"""The sign-in throttle's parts: the delay (free failures, doubling,
+"""The staff pages' sign-in throttle's parts: the delay (free failures, doubling,
 capped), its book per account and address (one attempt at a time, a
 refusal that does not lengthen the wait, forgotten after a quiet spell,
 bounded), the limits and the trusted address around one attempt, the
@@ -13,8 +13,8 @@ import pytest
 from pydantic import ValidationError
 from starlette.requests import Request
 
-from notifications.page.throttle import Delays, Throttle, client_address, delay_seconds, trusted_proxies
-from notifications.settings import Settings
+from frontdoor_platform.staff import StaffConfig, StaffPageSettings
+from frontdoor_platform.staff.throttle import Delays, Throttle, client_address, delay_seconds, trusted_proxies
 
 NOW = datetime(2026, 12, 7, 7, 30, tzinfo=UTC)
 KEY = ("dsl-100001", "198.51.100.7")
@@ -100,7 +100,7 @@ async def admit(throttle: Throttle, account: str, address: str) -> bool:
 
 
 async def test_around_one_attempt_the_limits_count_and_a_sign_in_makes_the_address_trusted() -> None:
-    throttle = Throttle(Settings(page_address_limit="2/hour", page_account_limit="3/hour", page_free_failures=0))
+    throttle = Throttle(StaffConfig(page_address_limit="2/hour", page_account_limit="3/hour", page_free_failures=0))
     address = "198.51.100.7"
     for staff_id in ("dsl-1", "dsl-2"):
         assert await admit(throttle, staff_id, address)
@@ -125,7 +125,7 @@ def request(peer: str, *forwarded: str) -> Request:
 
 def test_the_client_address_is_the_peer_unless_a_trusted_proxy_forwards_it() -> None:
     assert client_address(request("203.0.113.9", "198.51.100.7"), []) == "203.0.113.9"  # off by default
-    proxies = trusted_proxies(Settings(page_trusted_proxies=["10.0.0.0/8", "192.0.2.1"]))
+    proxies = trusted_proxies(StaffConfig(page_trusted_proxies=("10.0.0.0/8", "192.0.2.1")))
     assert client_address(request("203.0.113.9", "198.51.100.7"), proxies) == "203.0.113.9"  # not a proxy
     assert client_address(request("10.1.2.3", "198.51.100.7"), proxies) == "198.51.100.7"
     # what the client itself wrote to the left of the real address is not believed
@@ -141,10 +141,10 @@ def test_the_client_address_is_the_peer_unless_a_trusted_proxy_forwards_it() -> 
                                                 ("page_trusted_proxies", ["proxy.example"])])
 def test_the_settings_refuse_what_the_throttle_cannot_use(setting: str, value: object) -> None:
     with pytest.raises(ValidationError) as refused:
-        Settings(**{setting: value})
+        StaffPageSettings.model_validate({setting: value})
     assert setting in str(refused.value)
 
 
 def test_the_delay_cannot_start_above_its_maximum() -> None:
     with pytest.raises(ValidationError, match="page_delay_max_seconds"):
-        Settings(page_delay_first_seconds=60, page_delay_max_seconds=30)
+        StaffPageSettings(page_delay_first_seconds=60, page_delay_max_seconds=30)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 
-from notifications.domain import totp
+from frontdoor_platform.staff import totp
 
 NOW = datetime(2026, 12, 7, 7, 30, 10, tzinfo=UTC)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Column, Index, Text, false
 from sqlmodel import Field, col
@@ -15,14 +16,17 @@ from frontdoor_platform.audit import AuditFields
 from frontdoor_platform.database import utc_column
 from frontdoor_platform.outbox import OutboxFields
 from frontdoor_platform.reads import ReadFields, ReadPurgeFields, ReadTables
+from frontdoor_platform.staff import StaffAccountBase, StaffLinkFields, StaffSessionFields
 
 from .base import NotificationsTable
 from .people import DAChildRow, PersonKeyRow, WaitingChildRow
 
-__all__ = ["READ_LOG", "ApiClient", "AuditEntry", "DAChildRow", "DeliveryAttemptRow", "DeliveryRow", "EnrolmentRow",
-           "KeyAdultRow", "NotificationRow", "NotificationsTable", "OutboxEvent", "PageSessionRow", "PasswordLinkRow",
-           "PersonKeyRow", "ReadEntry", "ReadPurge", "RecipientRow", "SigningSecretRow", "WaitingChildRow",
-           "WorklistRow"]
+KEY_ADULT_ROLES = frozenset({"key_adult"})  # the schools' page has one role
+
+__all__ = ["KEY_ADULT_ROLES", "READ_LOG", "ApiClient", "AuditEntry", "DAChildRow", "DeliveryAttemptRow",
+           "DeliveryRow", "EnrolmentRow", "KeyAdultRow", "NotificationRow", "NotificationsTable", "OutboxEvent",
+           "PageSessionRow", "PasswordLinkRow", "PersonKeyRow", "ReadEntry", "ReadPurge", "RecipientRow",
+           "SigningSecretRow", "WaitingChildRow", "WorklistRow"]
 
 
 class OutboxEvent(OutboxFields, NotificationsTable, table=True):
@@ -93,62 +97,45 @@ class SigningSecretRow(NotificationsTable, table=True):
     expires_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
-class KeyAdultRow(NotificationsTable, table=True):
+class KeyAdultRow(StaffAccountBase, NotificationsTable, table=True):
     """A school's key adult (usually the Designated Safeguarding Lead): staff
-    id, contact address, and a page account (argon2 hash; a TOTP secret,
-    sealed, once enrolled). `account_id` is new each time the staff id is
-    added: sessions and set-password links name it, so a key adult removed
-    and added back starts with none."""
+    id, school, contact address, and a page account (the kit's staff account
+    columns: an argon2 hash; a TOTP secret, sealed, once enrolled). Their
+    role is the page's one (`key_adult`), their scope their school's URN.
+    `account_id` is new each time the staff id is added: sessions and
+    set-password links name it, so a key adult removed and added back starts
+    with none."""
 
     __tablename__ = "key_adults"
 
-    staff_id: str = Field(primary_key=True, max_length=64)
     school_urn: str = Field(max_length=6, index=True)
-    account_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     email: str | None = Field(default=None, max_length=320)
-    password_hash: str | None = Field(default=None, max_length=200)
-    failed_attempts: int = 0
-    locked_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
-    updated_at: datetime = Field(sa_column=utc_column())
-    totp_secret: str | None = Field(default=None, max_length=200)  # sealed
-    totp_key_id: str | None = Field(default=None, max_length=32)
-    totp_last_step: int | None = None  # the 30-second step of the last code accepted: no code is taken twice
-    totp_enrolled_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+    def staff_roles(self) -> frozenset[str]:
+        return KEY_ADULT_ROLES
+
+    def staff_scope(self) -> str | None:
+        return self.school_urn
+
+    @classmethod
+    def for_staff(cls, staff_id: str, roles: frozenset[str], scope: str | None, now: datetime,
+                  **extra: Any) -> KeyAdultRow:
+        if not scope:
+            raise ValueError("a key adult's scope is their school's URN (--scope)")
+        return cls(staff_id=staff_id, school_urn=scope, updated_at=now, **extra)
 
 
-class PageSessionRow(NotificationsTable, table=True):
-    """A key adult's page session: only the token's hash is kept. `stage`
-    is signed_in, or a sign-in half done (the password was right; a TOTP
-    code, or enrolling one, is next); it ends at `expires_at` (absolute) or
-    after the idle timeout since `last_seen_at`. A TOTP secret being
-    enrolled waits here, sealed, until a first code confirms it."""
+class PageSessionRow(StaffSessionFields, NotificationsTable, table=True):
+    """A key adult's page session (the kit's staff session columns: only the token's hash is kept)."""
 
     __tablename__ = "page_sessions"
 
-    token_hash: str = Field(primary_key=True, max_length=64)
-    staff_id: str = Field(max_length=64, index=True)
-    account_id: uuid.UUID
-    stage: str = Field(max_length=16)  # signed_in | code | enrol
-    csrf_token: str = Field(max_length=64)
-    created_at: datetime = Field(sa_column=utc_column())
-    last_seen_at: datetime = Field(sa_column=utc_column())
-    expires_at: datetime = Field(sa_column=utc_column())
-    code_failures: int = 0
-    enrol_secret: str | None = Field(default=None, max_length=200)  # sealed
-    enrol_key_id: str | None = Field(default=None, max_length=32)
 
-
-class PasswordLinkRow(NotificationsTable, table=True):
+class PasswordLinkRow(StaffLinkFields, NotificationsTable, table=True):
     """A one-time set-password link (or code) the admin gave a key adult:
     only its SHA-256 is kept; gone once used, useless once expired."""
 
     __tablename__ = "page_password_links"
-
-    token_hash: str = Field(primary_key=True, max_length=64)
-    staff_id: str = Field(max_length=64, index=True)
-    account_id: uuid.UUID
-    created_at: datetime = Field(sa_column=utc_column())
-    expires_at: datetime = Field(sa_column=utc_column())
 
 
 class NotificationRow(NotificationsTable, table=True):

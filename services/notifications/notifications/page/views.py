@@ -1,24 +1,16 @@
 """What the page shows of notifications: times as people at the school read
-them (Europe/London), one line of the list, one notification's page."""
+them (Europe/London: the kit's `london`), one line of the list, one
+notification's page."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
+
+from frontdoor_platform.staff import london
 
 from ..domain.schools import SchoolNotice, notice_for
 from ..models import NotificationRow
-
-LONDON = ZoneInfo("Europe/London")
-
-
-def london(moment: datetime | None) -> str:
-    """A time as people at the school read it: Europe/London, e.g. "Monday 7 December 2026, 08:45 (GMT)"."""
-    if moment is None:
-        return "not set"
-    local = moment.astimezone(LONDON)
-    return f"{local:%A} {local.day} {local:%B %Y, %H:%M} ({local.tzname()})"
 
 
 def _day(day: date | None) -> str:

@@ -1,4 +1,5 @@
-"""A sign-in's database work, on SQLite and PostgreSQL: wrong passwords
+"""A sign-in's database work (the kit's, on the key adults' tables and this
+service's migrations), on SQLite and PostgreSQL: wrong passwords
 counted by one atomic UPDATE however many arrive at once (no lost update),
 no connection (so no transaction) held while argon2 runs, and a password
 changed during a verification refusing that attempt."""
@@ -15,13 +16,18 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from frontdoor_platform.database import for_writing
+from frontdoor_platform.staff import StaffConfig, accounts, sessions, signin
 from notifications.models import KeyAdultRow, PageSessionRow
-from notifications.page import accounts, sessions, signin
-from notifications.settings import Settings
+from notifications.page.pages import PAGES, school_requires_second_factor
 
 NOW = datetime(2026, 12, 7, 7, 30, tzinfo=UTC)
 PASSWORD = "correct horse battery staple"
 AT_ONCE = 12
+TABLES = PAGES.tables
+
+
+def book(**settings: float) -> signin.Book:
+    return signin.Book(TABLES, StaffConfig(**settings), school_requires_second_factor)
 
 
 class WatchingHasher(PasswordHasher):
@@ -49,7 +55,7 @@ def with_account(engine: Engine) -> None:
     with Session(engine) as db:
         db.add(KeyAdultRow(staff_id="dsl-1", school_urn="100001", updated_at=NOW))
         db.commit()
-        assert accounts.set_password(db, "dsl-1", PASSWORD, NOW)
+        assert accounts.set_password(db, TABLES, "dsl-1", PASSWORD, NOW)
         db.commit()
 
 
@@ -62,8 +68,8 @@ def test_wrong_passwords_at_once_are_all_counted(engine: Engine) -> None:
         try:
             with Session(for_writing(engine)) as db:
                 start.wait(10)
-                accounts.record_failure(db, "dsl-1", NOW)
-                accounts.record_failure(db, "nobody", NOW)  # an unknown staff id changes nothing
+                accounts.record_failure(db, TABLES, "dsl-1", NOW)
+                accounts.record_failure(db, TABLES, "nobody", NOW)  # an unknown staff id changes nothing
                 db.commit()
         except BaseException as exc:  # reported below, not lost in the thread
             errors.append(exc)
@@ -82,11 +88,11 @@ def test_wrong_passwords_at_once_are_all_counted(engine: Engine) -> None:
 def test_argon2_runs_with_no_connection_held_and_the_outcome_is_written_after(engine: Engine) -> None:
     with_account(engine)
     hasher = WatchingHasher(engine)
-    settings = Settings(session_hours=8)
-    assert signin.sign_in(engine, "dsl-1", "a wrong password, once", lambda: NOW, settings, hasher) is None
-    assert signin.sign_in(engine, "nobody", "a wrong password, once", lambda: NOW, settings, hasher) is None
+    settings = book(session_hours=8)
+    assert signin.sign_in(engine, settings, "dsl-1", "a wrong password, once", lambda: NOW, hasher) is None
+    assert signin.sign_in(engine, settings, "nobody", "a wrong password, once", lambda: NOW, hasher) is None
     assert key_adult(engine).failed_attempts == 1
-    started = signin.sign_in(engine, "dsl-1", PASSWORD, lambda: NOW, settings, hasher)
+    started = signin.sign_in(engine, settings, "dsl-1", PASSWORD, lambda: NOW, hasher)
     assert started is not None and started.stage is sessions.Stage.SIGNED_IN
     assert key_adult(engine).failed_attempts == 0
     with Session(engine) as db:
@@ -100,12 +106,12 @@ def test_a_password_changed_during_the_verification_refuses_the_attempt(engine: 
 
     def change_it() -> None:  # a new password is set (a one-time link used) while argon2 checks the old one
         with Session(for_writing(engine)) as db:
-            assert accounts.set_password(db, "dsl-1", "a brand new passphrase", NOW)
+            assert accounts.set_password(db, TABLES, "dsl-1", "a brand new passphrase", NOW)
             db.commit()
 
     hasher = WatchingHasher(engine, change_it)
-    assert signin.sign_in(engine, "dsl-1", PASSWORD, lambda: NOW, Settings(), hasher) is None
+    assert signin.sign_in(engine, book(), "dsl-1", PASSWORD, lambda: NOW, hasher) is None
     with Session(engine) as db:
         assert db.exec(select(PageSessionRow)).all() == []
     hasher.meanwhile = lambda: None
-    assert signin.sign_in(engine, "dsl-1", "a brand new passphrase", lambda: NOW, Settings(), hasher) is not None
+    assert signin.sign_in(engine, book(), "dsl-1", "a brand new passphrase", lambda: NOW, hasher) is not None

@@ -17,13 +17,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from frontdoor_platform.database import build_engine
+from frontdoor_platform.staff import Staff, Stage, second_factor, totp
 from notifications import directory
 from notifications.delivery import signing
-from notifications.domain import totp
 from notifications.migrations import migrate
 from notifications.models import KeyAdultRow, PageSessionRow
-from notifications.page import second_factor
-from notifications.page.sessions import SignedIn, Stage
+from notifications.page.pages import PAGES
 from notifications.rekey import UnknownKeys, rekey
 from notifications.sealing import Keys, totp_context
 
@@ -58,11 +57,11 @@ def test_every_sealed_secret_is_sealed_again_under_the_current_key(engine: Engin
         rekey(engine, NEW)  # the old key is not configured: nothing changes
     done = rekey(engine, BOTH)
     assert (done.signing_secrets, done.second_factors, done.enrolments) == (1, 1, 1)
-    signed = SignedIn("dsl-1", "100001", "c", Stage.SIGNED_IN, account, "h" * 64)
+    signed = Staff(account, "dsl-1", frozenset({"key_adult"}), "100001", "c", Stage.SIGNED_IN, "h" * 64)
     with Session(engine) as db:  # the old key gone, everything opens
         assert signing.valid_secrets(db, "100001", NOW, NEW) == [webhook]
-        assert second_factor.check(db, signed, pyotp.TOTP(enrolled).at(NOW), NOW, NEW)
-        assert second_factor.confirm(db, signed, pyotp.TOTP(enrolling).at(NOW + timedelta(seconds=30)),
+        assert second_factor.check(db, PAGES.tables, signed, pyotp.TOTP(enrolled).at(NOW), NOW, NEW)
+        assert second_factor.confirm(db, PAGES.tables, signed, pyotp.TOTP(enrolling).at(NOW + timedelta(seconds=30)),
                                      NOW + timedelta(seconds=30), NEW)
         db.commit()
     assert rekey(engine, NEW) == type(done)(0, 0, 0)

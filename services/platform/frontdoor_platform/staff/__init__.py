@@ -15,8 +15,9 @@ caseloads, outcomes' chronology).
 - One-time set-password links (`links.py`), issued by the service's admin
   API or `accounts add` (`cli.py`).
 - The web side (`pages.py`: `StaffPages`; `routes.py`, `factor_routes.py`;
-  templates `staff_base.html`, `staff_error.html`, the sign-in pages, the
-  `london` filter).
+  `errors.py`: HTML error pages under the prefix; templates
+  `staff_base.html`, `staff_error.html`, the sign-in pages, the `london`
+  filter).
 
 A service declares its three tables with the column mixins (`tables.py`),
 makes a `StaffPages`, installs it on its app and guards its own routes with

@@ -131,9 +131,9 @@ def add_second_factor(router: APIRouter, pages: StaffPages) -> None:
         secret = await in_thread(writing, engine, lambda db: second_factor.hold(db, tables, signed, keys))
         if secret is None:
             return pages.to_sign_in()
+        uri = totp.provisioning_uri(secret, signed.staff_id, pages.issuer or pages.title)
         return pages.render(request, ENROL, staff=signed, title="Set up a second factor", error=None, shown=True,
-                            secret=grouped(secret), uri=totp.provisioning_uri(secret, signed.staff_id, pages.title),
-                            required=signed.stage is Stage.ENROL)
+                            secret=grouped(secret), uri=uri, required=signed.stage is Stage.ENROL)
 
     @router.post("/second-factor/new")
     async def enrol_confirmed(request: Request) -> Response:

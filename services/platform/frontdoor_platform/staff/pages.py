@@ -13,7 +13,7 @@ carries (no caching, no framing, no referrer, a strict CSP)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
@@ -87,6 +87,7 @@ class StaffPages:
     audit_subject: str = "staff"  # audited as "<subject>.password_set" on "<subject>:<staff id>"
     texts: StaffTexts = field(default_factory=StaffTexts)
     flashes: Mapping[str, str] = field(default_factory=dict)  # the service's own flash codes
+    issuer: str | None = None  # the name authenticator apps show for a second factor (None: the title)
 
     @property
     def tables(self) -> StaffTables:
@@ -112,6 +113,7 @@ class StaffPages:
     def install(self, app: FastAPI, settings: Any) -> None:
         """On `app`: the sign-in, sign-out, set-password and second-factor routes, the stylesheet, the error
         pages' handler, and this app's throttle and argon2 bound. Engine and clock: `app.state.auth`'s."""
+        from .errors import install_error_pages
         from .routes import router_for
 
         config = StaffConfig.of(settings)
@@ -126,9 +128,10 @@ class StaffPages:
         book = Book(self.tables, config, self.second_factor_required, record)
         sealer: Sealer | None = self.sealing(settings) if self.sealing is not None else None
         webs: dict[str, Web] = getattr(app.state, "staff_pages", None) or {}
-        webs[self.prefix] = Web(config, SignIns(book), trusted_proxies(config), sealer)
+        webs[self.prefix] = Web(config, settings, SignIns(book), trusted_proxies(config), sealer)
         app.state.staff_pages = webs
         app.add_exception_handler(Elsewhere, _elsewhere)
+        install_error_pages(app, self)
         app.include_router(router_for(self))
 
     def web(self, request: Request) -> Web:
@@ -177,6 +180,20 @@ class StaffPages:
         staff = await self.signed_in(request)
         await self.check_csrf(request, staff)
         return staff
+
+    def with_roles(self, *roles: str, csrf_checked: bool = False) -> Callable[[Request], Awaitable[Staff]]:
+        """A dependency: `signed_in` (or `signed_in_with_csrf`), and one of `roles` held, else a 403 page."""
+        wanted = frozenset(str(role) for role in roles)
+
+        async def dependency(request: Request) -> Staff:
+            staff = await (self.signed_in_with_csrf if csrf_checked else self.signed_in)(request)
+            if not staff.roles & wanted:
+                raise Elsewhere(self.error(request, 403, "You cannot use this page", "Your account does not "
+                                           f"have the role this page needs. If you should, ask {self.texts.ask}.",
+                                           staff=staff))
+            return staff
+
+        return dependency
 
     async def check_csrf(self, request: Request, staff: Staff) -> None:
         form = await request.form()

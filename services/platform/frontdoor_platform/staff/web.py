@@ -90,6 +90,7 @@ class Web:
     """One app's staff pages at run time (on `app.state`, made by `StaffPages.install`)."""
 
     config: StaffConfig
+    settings: Any  # the service's own settings, as given to `install`
     sign_ins: SignIns
     proxies: Networks
     sealer: Sealer | None
