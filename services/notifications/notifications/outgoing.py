@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from frontdoor_contracts.envelope import EventData, new_event
 from frontdoor_contracts.topics import TopicSpec
-from frontdoor_platform import outbox
+from frontdoor_platform import outbox_table as outbox
 
 from .models import OutboxEvent
 
@@ -27,6 +27,7 @@ def event_id_for(subject: uuid.UUID, kind: str) -> str:
 
 def emit(session: Session, *, source_uri: str, topic: TopicSpec, key: uuid.UUID, data: EventData, time: datetime,
          now: datetime) -> None:
-    """One event about `key` (a notification or a contact) of `topic`'s kind: once per key and topic."""
+    """One event about `key` (a notification or a contact) of `topic`'s kind: once per key and topic, however
+    many workers emit it at once (`ON CONFLICT DO NOTHING` on its derived id)."""
     event = new_event(data, source=source_uri, subject=str(key), time=time, event_id=event_id_for(key, topic.name))
-    outbox.add_event(session, OutboxEvent, topic.name, str(key), event, now)
+    outbox.add_event_once(session, OutboxEvent, topic.name, str(key), event, now)

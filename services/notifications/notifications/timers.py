@@ -55,7 +55,7 @@ def report_unacknowledged(session: Session, now: datetime, source_uri: str) -> l
     rows = session.exec(select(NotificationRow).where(
         col(NotificationRow.kind) == NotificationKind.DA_INCIDENT, col(NotificationRow.deadline) <= now,
         col(NotificationRow.acknowledged_at).is_(None), col(NotificationRow.unacknowledged_at).is_(None),
-    ).limit(BATCH)).all()
+    ).limit(BATCH).with_for_update(skip_locked=True)).all()  # several workers' timers: each row to one of them
     for row in rows:
         assert row.deadline is not None
         row.unacknowledged_at = now
@@ -75,7 +75,7 @@ def erase_expired(session: Session, now: datetime, retention: timedelta, limit: 
         col(NotificationRow.erased_at).is_(None),
         or_(col(NotificationRow.acknowledged_at) <= cutoff,
             and_(col(NotificationRow.acknowledged_at).is_(None), col(NotificationRow.created_at) <= cutoff)),
-    ).limit(limit)).all()
+    ).limit(limit).with_for_update(skip_locked=True)).all()
     for row in rows:
         store.erase_personal(row, now)
         session.add(row)

@@ -121,6 +121,65 @@ def insert_once(session: Any, row: Any) -> bool:
     return session.execute(statement).first() is not None
 
 
+HOLDER_LOCKS = 0x46440003  # the advisory locks' first key: one holder among a service's workers
+
+
+class HeldLock:
+    """A PostgreSQL session advisory lock held on a connection of its own until released: one holder among
+    several processes (e.g. the one active stream among a service's workers; a killed holder's connection
+    closes and lets it go). Always granted on SQLite (one worker). Blocking calls: run them in a thread."""
+
+    def __init__(self, engine: Engine, name: str):
+        import zlib
+
+        self._engine = engine
+        self._key = zlib.crc32(name.encode()) - 2**31  # a signed 32-bit key per name
+        self._connection: Connection | None = None
+
+    def try_acquire(self) -> bool:
+        if self._engine.dialect.name != "postgresql":
+            return True
+        if self._connection is None:
+            self._connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            taken = bool(self._connection.execute(text("SELECT pg_try_advisory_lock(:a, :b)"),
+                                                  {"a": HOLDER_LOCKS, "b": self._key}).scalar())
+        except Exception:
+            self._drop()
+            raise
+        if not taken:
+            self._drop()
+        return taken
+
+    def still_held(self) -> bool:
+        """Does the connection holding the lock still answer? (A lost connection lost the lock.)"""
+        if self._engine.dialect.name != "postgresql":
+            return True
+        try:
+            return self._connection is not None and self._connection.execute(text("SELECT 1")).scalar() == 1
+        except Exception:
+            return False
+
+    def release(self) -> None:
+        """Let the lock go: unlocked, or its connection closed for good (never back in the pool holding it)."""
+        connection = self._connection
+        if connection is None:
+            return
+        try:
+            connection.execute(text("SELECT pg_advisory_unlock(:a, :b)"), {"a": HOLDER_LOCKS, "b": self._key})
+        except Exception:
+            connection.invalidate()  # the server session ends, and the lock with it
+        self._drop()
+
+    def _drop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except Exception:
+                log.warning("a lock's connection did not close cleanly")
+
+
 def answers(engine: Engine) -> bool:
     """Does the database answer a trivial query? (Blocking: call in a thread.)"""
     with engine.connect() as connection:

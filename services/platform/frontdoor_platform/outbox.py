@@ -119,6 +119,9 @@ class RelayLock:
             return
         try:
             self._locking("SELECT pg_advisory_unlock(:a, :b)")
+        except Exception:
+            self._connection.invalidate()  # never back in the pool holding the lock: its session ends instead
+            raise
         finally:
             self._close()
 

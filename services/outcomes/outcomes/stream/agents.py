@@ -31,7 +31,7 @@ from sqlmodel import Session
 
 from frontdoor_contracts.topics import PRIVACY_REQUESTS
 from frontdoor_platform.clock import Clock
-from frontdoor_platform.database import for_writing
+from frontdoor_platform.database import HeldLock, for_writing
 from frontdoor_platform.http import in_thread
 from frontdoor_platform.kafka_security import KafkaSecurity
 from frontdoor_platform.outbox import OutboxRelay
@@ -93,17 +93,30 @@ class FaustStream:
         self.app.timer(settings.review_seconds, on_leader=False, name="review")(self._review)
 
     async def run(self) -> None:
+        """One worker of the service runs the stream at a time (`HeldLock`, PostgreSQL): the families' pictures,
+        aliases and counts are tables keyed by family, while the input topics are keyed by contact or case, so
+        partitions split between two workers would split a family's picture between them. The others stand
+        by (ready) and the first to take the lock after the holder stops (or is killed: its connection closes)
+        runs it from the offsets in SQL and the tables' changelogs."""
         private_directory(self.settings.stream_data_dir, tighten=True)  # 0700: the stream's tables hold families
-        self.applied = await in_thread(gaps.applied_offsets, self.engine)
-        await self.app.start()
-        self.running = True
+        lock = HeldLock(self.engine, f"outcomes-stream:{self.group}")
+        self.running, started = True, False  # a standby is ready: it takes over when the active worker goes
         try:
-            while True:
-                await asyncio.sleep(3600)
+            while not await in_thread(lock.try_acquire):
+                await asyncio.sleep(1.0)
+            log.info("this worker runs the stream now")
+            self.applied = await in_thread(gaps.applied_offsets, self.engine)
+            started = True
+            await self.app.start()
+            while await in_thread(lock.still_held):
+                await asyncio.sleep(5.0)
+            raise RuntimeError("the stream's lock was lost with its database connection: stopping the stream")
         finally:
             self.running = False
-            await self.app.stop()
+            if started:
+                await self.app.stop()
             await self.reader.stop()
+            await in_thread(lock.release)
 
     async def _agent(self, stream: Any) -> None:
         async for events in stream.take_events(BATCH, within=BATCH_WITHIN_SECONDS):
