@@ -22,7 +22,7 @@ from test_batch_consumer import decode, record
 from frontdoor_contracts.errors import FieldError, InvalidEvent
 from frontdoor_platform.consumer import BatchConsumer
 from frontdoor_platform.consumer_faults import again_on_conflict
-from frontdoor_platform.database import build_engine
+from frontdoor_platform.database import HeldLock, build_engine
 from frontdoor_platform.kafka import OutboundRecord, Verdict
 from frontdoor_platform.metrics import KitMetrics
 from frontdoor_platform.outbox import OutboxRelay, add_record, count_pending
@@ -224,3 +224,18 @@ def test_an_outbox_row_added_once_keeps_its_place_after_the_rows_added_before_it
         session.commit()
         rows = session.exec(select(KitOutbox).order_by(col(KitOutbox.id))).all()
     assert [row.payload for row in rows] == [b"first", b"second"]
+
+
+def test_one_holder_of_a_held_lock_among_workers_and_the_next_takes_it_when_the_holder_goes(pg: Engine) -> None:
+    first, second = HeldLock(pg, "stream:g"), HeldLock(pg, "stream:g")
+    assert first.try_acquire() and first.still_held()
+    assert not second.try_acquire()  # a standby
+    first.release()
+    assert second.try_acquire()  # the holder stopped: the standby runs
+    assert not first.try_acquire()
+    assert second._connection is not None
+    second._connection.invalidate()  # its connection gone (a killed worker's): the lock with it
+    assert not second.still_held()
+    assert first.try_acquire()
+    first.release()
+    assert HeldLock(pg, "another").try_acquire()  # one lock per name
