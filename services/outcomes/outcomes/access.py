@@ -27,6 +27,13 @@ class Role(StrEnum):
 IMPLIED = {Role.MANAGER.value: frozenset({Role.ANALYST.value})}
 
 
+class StaffRole(StrEnum):
+    """The chronology page's accounts (`accounts add --role`): the manager, or an agency's staff (`--scope`)."""
+
+    MANAGER = Role.MANAGER.value
+    AGENCY = Role.AGENCY.value
+
+
 def key_policy(roles: frozenset[str], sources: frozenset[str], scope: str | None) -> None:
     """An agency key names its agency (`--scope`); no other key carries one."""
     if Role.AGENCY.value in roles and scope is None:

@@ -1,7 +1,8 @@
 """Composition root: the kit's plumbing, built in the lifespan (nothing at
 import time), with faust agents in place of the kit's consumer loop (the
-worker process runs them), the KPI gauges, and the API. Tests pass their
-own publisher, engine and clock."""
+worker process runs them), the KPI gauges, the API and the chronology page
+(the kit's staff sign-in installed on the app). Tests pass their own
+publisher, engine and clock."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from .api import router
 from .metrics import Metrics
 from .migrations import migrate
 from .models import OutboxEvent
+from .page import PAGES
+from .page import router as page_router
 from .readmodel import privacy
 from .readmodel.gauges import kpi_collector
 from .runtime import Runtime
@@ -58,4 +61,6 @@ def create_app(settings: Settings | None = None, *, publisher: EventPublisher | 
     app = service_app("Front Door outcomes service", "Families found in data, sustained outcomes and the "
                       "partnership's KPIs.", __version__, lifespan, config)
     app.include_router(router)
+    PAGES.install(app, config)
+    app.include_router(page_router)
     return app

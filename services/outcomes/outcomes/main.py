@@ -1,5 +1,6 @@
 """Command line: `frontdoor-outcomes serve | consume | migrate | rebuild |
-create-client | list-clients | revoke-client`."""
+create-client | list-clients | revoke-client | accounts add` (the chronology
+page's staff accounts: the kit's `accounts` command)."""
 
 from __future__ import annotations
 
@@ -91,6 +92,14 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _accounts() -> ExtraCommand:
+    from frontdoor_platform.staff.cli import accounts_command
+
+    from .page import PAGES
+
+    return accounts_command(PAGES, SCHEMA)
+
+
 def main(argv: list[str] | None = None) -> int:
     return service_main(argv, prog="frontdoor-outcomes", module="outcomes.main",
                         description=__doc__, keyring=keyring(),
@@ -98,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
                         default_roles="analyst", settings=Settings, app=_app,
                         scope_help="the agency an agency key acts for (its families' chronologies only)",
                         database_url=lambda s: s.database_url, schema=SCHEMA,
-                        extra={"rebuild": ExtraCommand("rebuild every projection from the topics' first offsets "
+                        extra={"accounts": _accounts(),
+                               "rebuild": ExtraCommand("rebuild every projection from the topics' first offsets "
                                                        "into another database, and print its KPI report",
                                                        _configure_rebuild, _rebuild)})
 

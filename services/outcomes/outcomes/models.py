@@ -1,6 +1,7 @@
 """The outcomes service's own tables (SQLModel), on `OutcomesTable`'s metadata:
-the outbox, API clients, the audit trail, the family views and the stream's
-offsets. Only this service reads them. The KPI read model's fact tables are on
+the outbox, API clients, the audit trail, the family views, the stream's
+offsets, the read log and the chronology page's staff accounts, sessions and
+set-password links (the kit's columns). Only this service reads them. The KPI read model's fact tables are on
 the same metadata in `readmodel/tables.py`; `migrations` gathers both."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from frontdoor_platform.audit import AuditFields
 from frontdoor_platform.database import utc_column
 from frontdoor_platform.outbox import OutboxFields
 from frontdoor_platform.reads import ReadFields, ReadPurgeFields, ReadTables
+from frontdoor_platform.staff import StaffAccountFields, StaffLinkFields, StaffSessionFields
 
 
 class OutcomesTable(SQLModel, registry=registry()):
@@ -92,7 +94,21 @@ class ReadPurge(ReadPurgeFields, OutcomesTable, table=True):
 READ_LOG = ReadTables(ReadEntry, ReadPurge)  # reads_of (subject access) and purge_reads (retention)
 
 
+class StaffAccountRow(StaffAccountFields, OutcomesTable, table=True):
+    """A staff account of the chronology page: its roles (manager, agency) and scope (an agency's id)."""
+
+    __tablename__ = "staff_accounts"
+
+
+class StaffSessionRow(StaffSessionFields, OutcomesTable, table=True):
+    __tablename__ = "staff_sessions"
+
+
+class StaffLinkRow(StaffLinkFields, OutcomesTable, table=True):
+    __tablename__ = "staff_password_links"
+
+
 OWN_TABLES: tuple[type[OutcomesTable], ...] = (
     OutboxEvent, ApiClient, AuditEntry, FamilyViewRow, StreamOffsetRow, FamilyAliasRow, ReadEntry,
-    ReadPurge,
+    ReadPurge, StaffAccountRow, StaffSessionRow, StaffLinkRow,
 )

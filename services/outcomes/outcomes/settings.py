@@ -8,11 +8,14 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from frontdoor_platform.settings import ServiceSettings
+from frontdoor_platform.staff import StaffPageSettings
 
 from .thresholds_loader import SHIPPED
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, StaffPageSettings):
+    """The service's settings, and its chronology page's (`StaffPageSettings`: sessions, cookies, throttle)."""
+
     model_config = SettingsConfigDict(env_prefix="OUTCOMES_", extra="ignore")
 
     port: int = 8004

@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from frontdoor_contracts.allocation import CaseAllocated, CaseClosed, CaseOpened, OfferAnswered, OfferMade
 from frontdoor_contracts.contacts import (
@@ -48,7 +50,11 @@ from frontdoor_contracts.vocabulary import (
     SchoolTerm,
     TargetCalendar,
 )
+from frontdoor_platform.database import for_writing
 from frontdoor_platform.routes import Incoming
+from outcomes.domain.thresholds import Thresholds
+from outcomes.stream import ledger
+from outcomes.stream.processor import Processor
 
 Item = tuple[str, CloudEvent[Any]]
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -76,6 +82,8 @@ class Story:
     case_id: uuid.UUID = field(default_factory=uuid.uuid4)
     children: list[uuid.UUID] = field(default_factory=lambda: [uuid.uuid4(), uuid.uuid4()])
     offsets: dict[str, int] = field(default_factory=dict)  # each topic's next offset (`records`)
+    pictures: dict[str, Any] = field(default_factory=dict)  # the families' pictures (`fed`)
+    aliases: dict[str, str] = field(default_factory=dict)
 
     def case(self, started: datetime) -> dict[str, Any]:
         return dict(case_id=self.case_id, family_id=self.family_id, source=CaseSource.EARLY_HELP_DECISION,
@@ -144,6 +152,23 @@ class Story:
             offsets[topic] = offset + 1
             found.append(Incoming(topic, 0, offset, b"k", encode_event(event)))
         return found
+
+
+def feed(engine: Engine, story: Story, items: list[Item], now: datetime) -> None:
+    """The events through the stream's logic and its SQL side (`ledger.record`: facts, chronology, views), as
+    one batch; the pictures held by the story between batches."""
+    processor = Processor(story.pictures, story.aliases, Thresholds(), "urn:frontdoor:outcomes", objects=True)
+    steps = [processor.step(incoming) for incoming in story.records(items)]
+    with Session(for_writing(engine)) as session:
+        ledger.record(session, steps, Thresholds(), now)
+        session.commit()
+    processor.commit()
+
+
+@pytest.fixture
+def fed() -> Any:
+    """`fed(engine, story, items, now)`: the events applied as the live stream applies them."""
+    return feed
 
 
 @pytest.fixture
