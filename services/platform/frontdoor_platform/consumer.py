@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
-from aiokafka.errors import CommitFailedError
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 from opentelemetry.trace import SpanKind
 from sqlalchemy.engine import Engine
@@ -266,8 +266,8 @@ class BatchConsumer:
                     try:
                         await consumer.commit({tp: OffsetAndMetadata(part[-1].offset + 1, "")
                                                for tp, part in batches.items() if part})
-                    except CommitFailedError:  # a rebalance moved partitions mid-batch: their new owners read
-                        log.warning("offsets not committed: the group rebalanced during the batch; the "  # again
+                    except (CommitFailedError, IllegalStateError):  # a rebalance moved partitions mid-batch
+                        log.warning("offsets not committed: the group rebalanced during the batch; the "
                                     "records are applied again where they went (idempotent)",
                                     extra={"records": len(records)})
                         continue
