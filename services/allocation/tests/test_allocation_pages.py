@@ -35,17 +35,28 @@ STAFF = {"coord-1": ({"coordinator"}, None), "reader-1": ({"read"}, None),
          "staff-9": ({"agency"}, "school-100001"), "vs-worker-1": ({"agency"}, "vs-42")}
 
 
-@pytest.fixture
-def app(board_settings: Settings, board_keys: dict[str, str]) -> Iterator[Any]:
-    engine = build_engine(board_settings.database_url)
+def add_staff(settings: Settings, staff: dict[str, tuple[set[str], str | None]]) -> None:
+    engine = build_engine(settings.database_url)
     with Session(engine) as db:
-        for staff_id, (roles, scope) in STAFF.items():
+        for staff_id, (roles, scope) in staff.items():
             db.add(PAGES.tables.accounts.for_staff(staff_id, frozenset(roles), scope, MONDAY))
             db.flush()
             accounts.set_password(db, PAGES.tables, staff_id, PASSWORD, MONDAY)
         db.commit()
     engine.dispose()
+
+
+@pytest.fixture
+def app(board_settings: Settings, board_keys: dict[str, str]) -> Iterator[Any]:
+    add_staff(board_settings, STAFF)
     yield create_app(board_settings, clock=lambda: MONDAY)
+
+
+def sign_in(client: TestClient, staff_id: str) -> None:
+    form = client.get("/board/sign-in")
+    signed = client.post("/board/sign-in", data={"staff_id": staff_id, "password": PASSWORD,
+                                                 "csrf_token": token_of(form)}, follow_redirects=False)
+    assert signed.status_code == 303, signed.text
 
 
 @pytest.fixture
@@ -57,10 +68,7 @@ def browser(app: Any) -> Callable[[str], TestClient]:
         client = TestClient(app)
         client.__enter__()
         made.append(client)
-        form = client.get("/board/sign-in")
-        signed = client.post("/board/sign-in", data={"staff_id": staff_id, "password": PASSWORD,
-                                                     "csrf_token": token_of(form)}, follow_redirects=False)
-        assert signed.status_code == 303, signed.text
+        sign_in(client, staff_id)
         return client
 
     yield signed_in  # type: ignore[misc]
@@ -251,15 +259,20 @@ def test_any_request_gets_a_page_never_a_500(browser: Callable[[str], TestClient
 
 
 def test_an_agency_account_without_its_agency_is_refused(app: Any, board_settings: Settings) -> None:
-    engine = build_engine(board_settings.database_url)
-    with Session(engine) as db:
-        db.add(PAGES.tables.accounts.for_staff("lost-1", frozenset({"agency"}), None, MONDAY))
-        db.flush()
-        accounts.set_password(db, PAGES.tables, "lost-1", PASSWORD, MONDAY)
-        db.commit()
-    engine.dispose()
+    add_staff(board_settings, {"lost-1": ({"agency"}, None)})
     with TestClient(app) as client:
-        form = client.get("/board/sign-in")
-        client.post("/board/sign-in", data={"staff_id": "lost-1", "password": PASSWORD, "csrf_token": token_of(form)})
+        sign_in(client, "lost-1")
         refused = client.get("/board/")
         assert refused.status_code == 403 and "You cannot do this" in refused.text
+
+
+def test_the_board_reloads_every_half_minute_while_the_meeting_runs(
+        board_settings: Settings, board_keys: dict[str, str]) -> None:
+    add_staff(board_settings, {"coord-1": ({"coordinator"}, None)})
+    tuesday = datetime(2026, 12, 22, 10, 30, tzinfo=UTC)  # half an hour into the meeting
+    with TestClient(create_app(board_settings, clock=lambda: tuesday)) as client:
+        sign_in(client, "coord-1")
+        page = client.get("/board/").text
+    assert '<meta http-equiv="refresh" content="30">' in page
+    assert "Tuesday 22 December 2026, 10:00 (GMT)</time> is running" in page
+    assert re.search(r"The next one:\s*<time[^>]*>Tuesday 29 December 2026, 10:00 \(GMT\)", page)

@@ -136,7 +136,8 @@ def agenda(
 
 
 def meeting_running(now: datetime, schedule: MeetingSchedule, bank_holidays: BankHolidays | None = None, *,
-                    before: timedelta = timedelta(minutes=15), length: timedelta = timedelta(hours=3)) -> bool:
-    """Whether a meeting runs at `now`: from `before` its start until `length` after it."""
+                    before: timedelta = timedelta(minutes=15),
+                    length: timedelta = timedelta(hours=3)) -> datetime | None:
+    """The start of the meeting running at `now` (from `before` its start until `length` after it), or None."""
     start = next_meeting(now - length, schedule, bank_holidays)
-    return start - before <= now < start + length
+    return start if start - before <= now < start + length else None

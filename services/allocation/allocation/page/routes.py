@@ -57,8 +57,9 @@ def board_page(request: Request, staff: SignedIn, rt: RuntimeDep, db: ReadSessio
         now = rt.clock()
         running = meeting_running(now, rt.meeting, rt.rules.bank_holidays,
                                   length=timedelta(minutes=rt.settings.meeting_minutes))
-        refresh = rt.settings.board_refresh_seconds if running else rt.settings.board_idle_refresh_seconds
-        return PAGES.render(request, "board.html", staff=staff, title="The board", now=now, running=running,
+        refresh = rt.settings.board_refresh_seconds if running is not None else rt.settings.board_idle_refresh_seconds
+        return PAGES.render(request, "board.html", staff=staff, title="The board", now=now,
+                            running=views.when(running.isoformat()) if running else None,
                             refresh_seconds=refresh, can_allocate=may(staff.roles, Role.COORDINATOR.value),
                             **views.board_page(shown))
 

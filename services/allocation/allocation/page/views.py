@@ -49,7 +49,7 @@ def label(labels: Mapping[str, str], code: str | None) -> str:
     return labels.get(code or "", words(code))
 
 
-def _when(iso: str | None) -> dict[str, str] | None:
+def when(iso: str | None) -> dict[str, str] | None:
     if not iso:
         return None
     return {"iso": iso, "text": london(datetime.fromisoformat(iso))}
@@ -84,8 +84,8 @@ def case_row(case: Mapping[str, Any]) -> dict[str, Any]:
         "concern_texts": [words(c) for c in case["concerns"]],
         "problem_texts": [words(p) for p in case["headline_problems"]],
         "referrer_texts": [words(r) for r in case["referrer_sources"]],
-        "days_left_text": days_left(case), "started": _when(case["started_at"]), "due": due_day(case["due_at"]),
-        "offered": _when(case["offered_at"]), "closed": _when(case["closed_at"]),
+        "days_left_text": days_left(case), "started": when(case["started_at"]), "due": due_day(case["due_at"]),
+        "offered": when(case["offered_at"]), "closed": when(case["closed_at"]),
         "outcome_text": label(OUTCOMES, case["outcome"]) if case["outcome"] else None,
         "agency_kind_text": label(AGENCY_KINDS, case["agency_kind"]) if case["agency_kind"] else None,
     }
@@ -93,7 +93,7 @@ def case_row(case: Mapping[str, Any]) -> dict[str, Any]:
 
 def board_page(shown: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "meeting": _when(shown["meeting_at"]),
+        "meeting": when(shown["meeting_at"]),
         "agenda": None if shown["agenda"] is None else [case_row(c) for c in shown["agenda"]],
         "groups": [{"status": g["status"], "heading": label(STATUSES, g["status"]),
                     "cases": [case_row(c) for c in g["cases"]]} for g in shown["open_by_status"]],
@@ -126,7 +126,7 @@ def timeline_rows(entries: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
             what = f"Closed: {label(OUTCOMES, entry.get('outcome'))}"
         elif entry["kind"] == "allocated":
             what = f"Allocated to {entry.get('lead_agency_id', '')}"
-        rows.append({"when": _when(entry["at"]), "what": what, "by": entry.get("by") or None})
+        rows.append({"when": when(entry["at"]), "what": what, "by": entry.get("by") or None})
     return rows
 
 

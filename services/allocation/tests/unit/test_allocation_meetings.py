@@ -145,4 +145,5 @@ def test_an_empty_agenda() -> None:
     (datetime(2026, 12, 23, 10, 30, tzinfo=LONDON), False),  # Wednesday
 ])
 def test_a_meeting_runs_from_a_quarter_before_it_until_its_length_after(moment: datetime, running: bool) -> None:
-    assert meeting_running(moment, MeetingSchedule(), length=timedelta(hours=3)) is running
+    started = meeting_running(moment, MeetingSchedule(), length=timedelta(hours=3))
+    assert started == (datetime(2026, 12, 22, 10, 0, tzinfo=LONDON) if running else None)
