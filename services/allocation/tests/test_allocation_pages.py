@@ -123,7 +123,7 @@ def test_the_coordinator_sees_the_agenda_most_urgent_first_with_needs_and_marks(
     page = browser("coord-1").get("/board/").text
     assert page.index(f"agenda-{urgent}") < page.index(f"agenda-{later}")
     assert "Due today" in page and "8 days left" in page
-    assert "Target passes before the meeting" in page and "Stepped down from social care" in page
+    assert "Target passes before the next meeting" in page and "Stepped down from social care" in page
     assert "Level 3 – targeted" in page and "Neglect" in page and "Referred by School" in page
     assert "2 children" in page and f"/board/cases/{urgent}#allocate" in page
 
