@@ -52,6 +52,30 @@ PAGES = StaffPages(prefix="/board", title="Early Help allocations", accounts=Kit
                    templates=str(Path(__file__).parent / "staff_templates"))
 
 
+@dataclass(frozen=True)
+class Sealed:
+    key_id: str
+    ciphertext: str
+
+
+class ReversingSealer:
+    """A stand-in for a service's sealer: "seals" by reversing, bound to the context (never use outside tests)."""
+
+    def seal(self, plaintext: str, context: str) -> Sealed:
+        return Sealed("test", f"{context}|{plaintext}"[::-1])
+
+    def open(self, key_id: str | None, ciphertext: str, context: str) -> str:
+        opened_context, _, plaintext = ciphertext[::-1].partition("|")
+        assert key_id == "test" and opened_context == context
+        return plaintext
+
+
+TWO_STEP = StaffPages(prefix="/chronology", title="Family chronology", accounts=KitStaffAccount,
+                      sessions=KitStaffSession, links=KitStaffLink, roles=Role, sealing=lambda _: ReversingSealer(),
+                      templates=str(Path(__file__).parent / "staff_templates"),
+                      second_factor_required=lambda db, account: "coordinator" in account.staff_roles())
+
+
 @dataclass
 class Clock:
     now: datetime = START
@@ -98,7 +122,13 @@ def staff_app(engine: Engine, clock: Callable[[], datetime], **settings: Any) ->
     async def allocate(case_id: str, staff: Annotated[Staff, Depends(PAGES.signed_in_with_csrf)]) -> Response:
         return PAGES.redirect(f"/board/?done=allocated-{case_id}-{staff.scope}")
 
+    @app.get("/chronology/")
+    async def chronology(request: Request, staff: Annotated[Staff, Depends(TWO_STEP.signed_in)]) -> Response:
+        return TWO_STEP.render(request, "board_test.html", staff=staff, title="Chronology", label="one family",
+                               moment=clock())
+
     PAGES.install(app, SimpleNamespace(**settings))
+    TWO_STEP.install(app, SimpleNamespace(**settings))
     return app
 
 
