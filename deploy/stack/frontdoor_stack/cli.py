@@ -300,8 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="synthetic events on the outcomes topics for `frontdoor-outcomes rebuild` (default "
                             "100000)")
     bench.add_argument("--only", action="append", default=None, metavar="PART[,PART]",
-                       help="run only these parts: anchors, contacts, allocation, da-webhook, "
-                            "da-webhook-3-brokers, da-sign-in-hammer, outcomes-rebuild "
+                       help="run only these parts: anchors, contacts, allocation, two-workers-postgresql, "
+                            "da-webhook, da-webhook-3-brokers, da-sign-in-hammer, outcomes-rebuild "
                             "(then the results go to .run/bench/results.md unless --results says otherwise)")
     bench.add_argument("--seed", type=int, default=2024, help="seed of the synthetic contacts")
     bench.add_argument("--results", type=Path, default=None,

@@ -31,6 +31,10 @@ def figures(r: Results) -> list[Row]:
         *(_flow_rows("contacts Kafka intake", "contacts/s", r.contacts_kafka, 1) if r.contacts_kafka else []),
         *(_contacts_http_rows(r.contacts_http, s) if r.contacts_http else []),
         *(_flow_rows("allocation decisions → cases opened", "decisions/s", r.allocation, 1) if r.allocation else []),
+        *(_flow_rows("contacts Kafka intake, 2 workers on PostgreSQL", "contacts/s", r.contacts_kafka_postgresql, 1)
+          if r.contacts_kafka_postgresql else []),
+        *(_flow_rows("allocation decisions → cases opened, 2 workers on PostgreSQL", "decisions/s",
+                     r.allocation_postgresql, 1) if r.allocation_postgresql else []),
         *(_webhook_rows(r.da_webhook) if r.da_webhook else []),
         *(_webhook_rows(r.da_webhook_cluster, " on 3 brokers (replication 3, min.insync.replicas=2)")
           if r.da_webhook_cluster else []),

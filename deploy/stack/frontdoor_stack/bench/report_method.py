@@ -21,6 +21,12 @@ def how_measured(s: Sizes) -> list[str]:
         "so a server that falls behind shows as a lower achieved rate.",
         "- The contacts service is restarted before the HTTP phase with its consumer group moved past what the "
         "time-capped Kafka phase left, so HTTP contacts are not queued behind that backlog.",
+        "- Two workers on PostgreSQL (frontdoor_stack.bench.workers_postgresql): the contacts and allocation "
+        "flows again, each service as `serve` (its API and its own `consume` child) plus a second `consume` in "
+        "the same consumer group, on one database of a PostgreSQL server (Debian's, fsync off like the tests') "
+        "started for the part, schema migrated once first; the flows' input and output topics emptied "
+        "(delete-records) and the same contacts, or fresh decisions, pre-loaded again; measured as the SQLite "
+        "lines (one worker: `serve`'s child alone).",
         "- DA contact → school webhook (frontdoor_stack.bench.da_webhook): fresh contacts and notifications "
         "services (own databases, consumer groups moved past the earlier phases' records), the demo school "
         "system (frontdoor_stack.school_receiver) and three schools put in the directory by webhook through the "

@@ -27,6 +27,9 @@ class Results:
     contacts_kafka: FlowResult | None = None
     contacts_http: ContactsHttpResult | None = None
     allocation: FlowResult | None = None
+    # The same two flows with two `consume` workers per service on PostgreSQL (the lines above: one, SQLite).
+    contacts_kafka_postgresql: FlowResult | None = None
+    allocation_postgresql: FlowResult | None = None
     da_webhook: DaWebhookResult | None = None
     da_webhook_cluster: DaWebhookResult | None = None  # the same on three brokers (replication 3)
     da_sign_in_hammer: HammerResult | None = None

@@ -1,7 +1,8 @@
 """`frontdoor-stack bench`: one run, in order: a fresh Kafka broker on free
 ports with the declared topics, the payloads, the anchors (Kafka's tools,
 the bare aiokafka loop, the bare FastAPI endpoint), then the project
-(contacts from Kafka, contacts over HTTP, allocation, a DA contact to the
+(contacts from Kafka, contacts over HTTP, allocation, the same two with two
+workers per service on PostgreSQL, a DA contact to the
 school's signed webhook under a background load, the same on a cluster of
 three brokers of its own, the same while 32 clients
 hammer the schools' sign-in page, `frontdoor-outcomes rebuild` of
@@ -40,6 +41,7 @@ from . import (
     da_webhook,
     outcomes_rebuild,
     report,
+    workers_postgresql,
 )
 from .context import BenchContext, BenchProgress, Sizes
 from .http_load import LoadError as BenchError
@@ -50,8 +52,8 @@ from .processes import BenchService, stop_all
 
 T = TypeVar("T")
 # The parts `--only` selects, and the progress steps each has.
-PARTS = {"anchors": 3, "contacts": 2, "allocation": 1, "da-webhook": 1, "da-webhook-3-brokers": 1,
-         "da-sign-in-hammer": 1, "outcomes-rebuild": 2}
+PARTS = {"anchors": 3, "contacts": 2, "allocation": 1, "two-workers-postgresql": 2, "da-webhook": 1,
+         "da-webhook-3-brokers": 1, "da-sign-in-hammer": 1, "outcomes-rebuild": 2}
 HTTP_LOAD_PARTS = frozenset({"anchors", "contacts"})  # the parts that load with wrk and hey
 BENCH_TOPICS = (anchors_kafka_tools.TOOLS_TOPIC, anchor_aiokafka.SOURCE_TOPIC, anchor_aiokafka.SINK_TOPIC)
 
@@ -71,7 +73,7 @@ async def _run(bootstrap: str, workdir: Path, sizes: Sizes, seed: int, progress:
                load_before: float, parts: frozenset[str]) -> report.Results:
     results = report.Results(sizes, load_before=load_before, parts=None if parts == frozenset(PARTS) else parts)
     # the Kafka paths' payloads only when a part uses them (a DA-only run makes two)
-    count = sizes.contacts if parts & {"anchors", "contacts"} else 2
+    count = sizes.contacts if parts & {"anchors", "contacts", "two-workers-postgresql"} else 2
     step = progress.step("topics and payloads", count)
     await ensure_topics(bootstrap)
     await create_topics(bootstrap, BENCH_TOPICS)
@@ -114,6 +116,10 @@ async def _run(bootstrap: str, workdir: Path, sizes: Sizes, seed: int, progress:
             results.allocation = await _guarded(results, "allocation", progress, allocation.measure(ctx, allocator))
         finally:
             await asyncio.to_thread(allocator.stop)
+
+    if "two-workers-postgresql" in parts:  # after the SQLite lines: it empties their topics and loads them again
+        scaled = await _guarded(results, "two workers on PostgreSQL", progress, workers_postgresql.measure(ctx))
+        results.contacts_kafka_postgresql, results.allocation_postgresql = scaled or (None, None)
 
     if "da-webhook" in parts:
         results.da_webhook = await _guarded(results, "DA contact → school webhook", progress,
