@@ -197,6 +197,10 @@ class DecidedChild(EventData):
     child_id: uuid.UUID
     referral: bool
     re_referral: bool = Field(description="A referral within 12 months of this child's previous one")
+    age_years: int | None = Field(default=None, ge=0, le=25,
+                                  description="The child's age in whole years on the day of the decision (what the "
+                                              "allocations meeting needs to recognise the family, never the date "
+                                              "of birth); absent when the date of birth is not known")
 
 
 class ContactDecided(EventData):

@@ -24,6 +24,7 @@ from frontdoor_contracts.vocabulary import Channel, Decision
 from frontdoor_platform import outbox
 
 from . import locks, matching, outgoing, person_keys, store
+from .domain.ages import age_on
 from .domain.referrals import RE_REFERRAL_WINDOW_MONTHS, is_re_referral, referral_flags
 from .lookups import Lookups, contact_locks, lookups_for
 from .models import ChildReferral, Contact, ContactPerson, MashDecision, OutboxEvent, PendingDecision, Person
@@ -184,7 +185,9 @@ def record_decision(session: Session, event: CloudEvent[DecisionSubmitted], sour
                                       re_referral=flag.re_referral))
     outcome = Outcome(contact.id, decisions=[data.decision], referrals=sum(f.referral for f in flags),
                       re_referrals=sum(f.re_referral for f in flags))
-    outcome.emitted += outgoing.write(session, [outgoing.contact_decided(contact, data, flags)], event, source_uri, now)
+    ages = {child: age_on(born, data.decided_at.date()) for child, born in store.dates_of_birth(session, child_ids)}
+    decided = outgoing.contact_decided(contact, data, flags, ages)
+    outcome.emitted += outgoing.write(session, [decided], event, source_uri, now)
     if any_referral:
         _correct_later_referrals(session, outcome, contact.id, data.decided_at,
                                  [f.child_id for f in flags if f.referral], event, source_uri, now, window_months)

@@ -109,13 +109,15 @@ def da_incident_reported(contact_id: uuid.UUID, people: ContactPeople, contact: 
                               reported_at=contact.received_at, children=children)
 
 
-def contact_decided(contact: Contact, decision: DecisionSubmitted, flags: Sequence[ReferralFlags]) -> Emit:
-    """contacts.decided.v1: the decision, with each child's referral and re-referral flags."""
+def contact_decided(contact: Contact, decision: DecisionSubmitted, flags: Sequence[ReferralFlags],
+                    ages: Mapping[uuid.UUID, int | None]) -> Emit:
+    """contacts.decided.v1: the decision, with each child's referral and re-referral flags and age in years."""
     decided = ContactDecided(
         contact_id=contact.id, family_id=contact.family_id, decision=decision.decision,
         level_of_need=decision.level_of_need, decided_at=decision.decided_at,
         referrer_source=contact.referrer_source, concerns=contact.concerns,
-        children=[DecidedChild(child_id=f.child_id, referral=f.referral, re_referral=f.re_referral) for f in flags],
+        children=[DecidedChild(child_id=f.child_id, referral=f.referral, re_referral=f.re_referral,
+                               age_years=ages.get(f.child_id)) for f in flags],
         referral=any(f.referral for f in flags), re_referral=any(f.re_referral for f in flags),
     )
     return Emit(CONTACTS_DECIDED.name, str(contact.id), contact.id, "decided", decided, decision.decided_at)

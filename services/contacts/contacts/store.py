@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -71,6 +71,14 @@ def contact_children(session: Session, contact_id: uuid.UUID) -> Sequence[Contac
         .order_by(col(ContactPerson.ref))
     )
     return session.exec(query).all()
+
+
+def dates_of_birth(session: Session, person_ids: Sequence[uuid.UUID]) -> list[tuple[uuid.UUID, date | None]]:
+    """Each person's date of birth (None when unknown or erased)."""
+    if not person_ids:
+        return []
+    query = select(Person).where(col(Person.id).in_(list(person_ids)))
+    return [(person.id, person.date_of_birth) for person in session.exec(query).all()]
 
 
 def children_of(session: Session, contact_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:

@@ -56,6 +56,18 @@ def test_a_second_referral_within_twelve_months_is_a_re_referral(engine: Engine,
     assert "rationale" not in latest
 
 
+def test_the_decision_tells_each_childs_age_on_its_day_never_the_date_of_birth(
+    engine: Engine, make_contact: ContactFactory
+) -> None:
+    children = [child("a", nhs_number=nhs_number(6161), date_of_birth="2016-04-01"),
+                child("b", nhs_number=nhs_number(6262), date_of_birth="2021-11-30")]
+    contact = record(engine, make_contact(children=children))
+    decide(engine, decision_event(contact, "early_help", "2026-03-02T10:00:00+00:00"))
+    latest = decided_events(engine)[-1]
+    assert sorted(c["age_years"] for c in latest["children"]) == [4, 9]  # type: ignore[attr-defined]
+    assert "2016-04-01" not in json.dumps(latest) and "date_of_birth" not in json.dumps(latest)
+
+
 def test_a_referral_after_twelve_months_is_not_a_re_referral(engine: Engine, make_contact: ContactFactory) -> None:
     nhs = nhs_number(777)
     first = record(engine, make_contact(children=[child(nhs_number=nhs)]))
