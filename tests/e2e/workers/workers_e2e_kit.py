@@ -6,6 +6,8 @@ enrolled; workers started, SIGKILLed and restarted; and what each database holds
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -13,6 +15,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -31,7 +34,7 @@ from frontdoor_stack import processes
 from frontdoor_stack.kafka_broker import run_coroutine_in_thread
 from frontdoor_stack.school_receiver import SchoolSystem, Secrets, recipient_path, serve, webhook_url
 
-SERVICES = ("contacts", "allocation", "notifications")
+SERVICES = ("contacts", "allocation", "notifications", "outcomes")
 SCHOOL = "100018"
 SECRET = "whsec_" + "d29ya2Vycy1lMmUtc2Nob29sLXNlY3JldC0zMmJ5dGVz"  # base64 of 32 bytes, this test's own
 DEADLINE_SECONDS = 240.0  # a hang guard only: everything settles long before, or the test fails saying so
@@ -84,11 +87,14 @@ class Fleet:
                f"{prefix}_PUBLISH_TIMEOUT_SECONDS": "5", f"{prefix}_LOG_LEVEL": "WARNING"}
         if service == "notifications":
             env |= {"NOTIFICATIONS_LOCAL_WEBHOOKS": "true", "NOTIFICATIONS_TIMERS_INTERVAL_SECONDS": "1"}
+        if service == "outcomes":
+            env |= {"OUTCOMES_STREAM_ID": self.groups[service], "OUTCOMES_STREAM_SESSION_TIMEOUT_SECONDS": "6",
+                    "OUTCOMES_STREAM_DATA_DIR": str(self.root / f"stream-{self.started}")}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         return env
 
     def start(self, service: str) -> Worker:
-        self.started += 1
+        self.started += 1  # before env(): a worker's own stream folder
         name = f"{service}-{self.started}"
         log = self.root / f"{name}.log"
         process = processes.start([sys.executable, "-m", f"{service}.main", "consume"], self.env(service), log)
@@ -135,7 +141,7 @@ def fleet(bootstrap: str, postgres_server: Any, root: Path) -> Fleet:
         urls[service] = postgres_server if isinstance(postgres_server, str) else postgres_server.create_database(name)
         engines[service] = build_engine(urls[service])
         _migrate(service, engines[service])
-        groups[service] = f"{service}-workers-{uuid.uuid4().hex[:8]}"
+        groups[service] = f"{service}-workers-{uuid.uuid4().hex[:8]}"  # outcomes: its faust app's id
         run_coroutine_in_thread(_group_at_the_end(bootstrap, groups[service], service))
     return Fleet(bootstrap, root, urls, engines, groups)
 
@@ -174,3 +180,26 @@ def wait_until(done: Callable[[], bool], what: str, fleet: Fleet | None = None) 
         if time.monotonic() > deadline:
             raise AssertionError(f"never: {what}")
         time.sleep(0.25)
+
+
+async def _events(bootstrap: str, topic: str) -> list[dict[str, Any]]:
+    """Every CloudEvent on `topic` now (other tests' too), read from the start."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
+    await consumer.start()
+    found: list[dict[str, Any]] = []
+    try:
+        while batch := await consumer.getmany(timeout_ms=2000, max_records=5000):
+            for records in batch.values():
+                for record in records:
+                    with contextlib.suppress(ValueError):
+                        found.append(json.loads(record.value or b""))
+    finally:
+        await consumer.stop()
+    return [event for event in found if isinstance(event, dict) and isinstance(event.get("data"), dict)]
+
+
+def published(bootstrap: str, topic: str, field_name: str, ids: set[str]) -> Counter[str]:
+    """How often each event about `ids` (by its `data.<field_name>`) was published on `topic`, by event id."""
+    events = run_coroutine_in_thread(_events(bootstrap, topic))
+    return Counter(e["id"] for e in events if str(e["data"].get(field_name)) in ids)
