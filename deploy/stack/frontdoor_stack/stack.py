@@ -23,6 +23,7 @@ from frontdoor_platform.clock import SimulatedClock
 from frontdoor_stack.processes import ProcessError
 
 from .case_worker import CaseWorkerSettings
+from .credentials import CREDENTIALS_FILE, Credentials, coordinator_key, key_with_role, read_credentials
 from .kafka_access import KafkaAccess
 from .kafka_broker import KafkaBroker, run_coroutine_in_thread
 from .kafka_cluster import KafkaCluster
@@ -55,57 +56,15 @@ DEV_CLIENT_ROLES = {"contacts": "intake,decide,read,admin,privacy", "allocation"
                     "notifications": "admin", "outcomes": "manager"}
 # What a local key says its holder is: contacts' is the MASH's front-door system's, claiming every referrer source.
 DEV_CLIENT_CLAIMS = {"contacts": ("--sources", "all")}
-CREDENTIALS_FILE = "credentials"
-COORDINATOR = "coordinator"  # the allocation role the demo's case worker acts with
 
 Say = Callable[[str], None]
 # Importable from here as before (the CLI, the year's command and the tests take them from this module).
-__all__ = ["ALERTMANAGER", "PROMETHEUS", "RECEIVER", "LocalStack", "StackError", "running_pid", "stop_recorded",
-           "write_pid"]
+__all__ = ["ALERTMANAGER", "PROMETHEUS", "RECEIVER", "Credentials", "LocalStack", "StackError", "coordinator_key",
+           "key_with_role", "read_credentials", "running_pid", "stop_recorded", "write_pid"]
 
 
 class StackError(RuntimeError):
     pass
-
-
-@dataclass
-class Credentials:
-    service: str
-    name: str
-    roles: str
-    api_key: str
-    scope: str | None = None
-
-    def line(self) -> str:
-        scope = f" scope={self.scope}" if self.scope else ""
-        return f"{self.service}: name={self.name} roles={self.roles}{scope} api_key={self.api_key}\n"
-
-
-def read_credentials(root: Path) -> list[Credentials]:
-    """The dev keys in .run/credentials (as `write_credentials` wrote them); none when there is no file."""
-    try:
-        text = (root / CREDENTIALS_FILE).read_text()
-    except OSError:
-        return []
-    found = []
-    for line in text.splitlines():
-        service, _, rest = line.partition(": ")
-        fields = dict(part.split("=", 1) for part in rest.split() if "=" in part)
-        if service != "page" and {"name", "roles", "api_key"} <= fields.keys():
-            found.append(Credentials(service, fields["name"], fields["roles"], fields["api_key"], fields.get("scope")))
-    return found
-
-
-def key_with_role(credentials: list[Credentials], service: str, role: str) -> str | None:
-    """`service`'s unscoped key with `role` (the newest: the file is rewritten at each start)."""
-    keys = [c.api_key for c in credentials
-            if c.service == service and role in c.roles.split(",") and c.scope is None]
-    return keys[-1] if keys else None
-
-
-def coordinator_key(credentials: list[Credentials]) -> str | None:
-    """The allocation key with the coordinator role."""
-    return key_with_role(credentials, "allocation", COORDINATOR)
 
 
 @dataclass
