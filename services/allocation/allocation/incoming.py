@@ -30,6 +30,7 @@ def trigger_from_decided(event: CloudEvent[ContactDecided], policy: NfaReviewPol
         concerns=tuple(data.concerns),
         referrer_source=str(data.referrer_source.value if isinstance(data.referrer_source, ReferrerSource)
                             else data.referrer_source),
+        child_ages=tuple((child.child_id, child.age_years) for child in data.children if child.age_years is not None),
     )
 
 

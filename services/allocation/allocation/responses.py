@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Body(BaseModel):
@@ -23,6 +23,8 @@ class CaseView(Body):
     headline_problems: list[str]
     referrer_sources: list[str]
     children: int
+    ages: list[int | None] = Field(description="The children's ages in whole years on the day of the decision, "
+                                               "oldest first; null for a child whose age is not known")
     started_at: datetime
     due_at: datetime
     target_days: int

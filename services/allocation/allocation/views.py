@@ -4,6 +4,7 @@ names, no free text)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,7 @@ def case_view(case: Case, now: datetime, bank_holidays: BankHolidays) -> dict[st
         "status": case.status.value, "level_of_need": int(case.level_of_need) if case.level_of_need else None,
         "concerns": [c.value for c in case.concerns],
         "headline_problems": [h.value for h in case.headline_problems],
-        "referrer_sources": referrer_sources(case), "children": len(case.child_ids),
+        "referrer_sources": referrer_sources(case), "children": len(case.child_ids), "ages": ages(case),
         "started_at": case.started_at.isoformat(), "due_at": case.due_at.isoformat(),
         "target_days": case.target_days, "target_calendar": case.target_calendar.value,
         "days_waiting": case.days_waiting(now, bank_holidays),
@@ -42,6 +43,14 @@ def case_view(case: Case, now: datetime, bank_holidays: BankHolidays) -> dict[st
 def referrer_sources(case: Case) -> list[str]:
     """Who made the contacts that brought the case, each once, in the order they came (codes)."""
     return list(dict.fromkeys(t.referrer_source for t in case.triggers if t.referrer_source))
+
+
+def ages(case: Case) -> list[int | None]:
+    """The case's children's ages in years, oldest first (None: not known), each as the latest decision told it."""
+    known: dict[uuid.UUID, int] = {}
+    for trigger in sorted(case.triggers, key=lambda t: t.occurred_at):
+        known.update(trigger.child_ages)
+    return sorted((known.get(child) for child in case.child_ids), key=lambda age: (age is None, -(age or 0)))
 
 
 def caseload_summary(load: Caseload) -> dict[str, Any]:

@@ -83,6 +83,9 @@ class Trigger:
     referrer_source: str | None = None
     """Who made the contact (a `ReferrerSource` code, or a newer producer's code kept as it came); None for
     a step-down or a family identified in data, and for cases stored before it was kept."""
+    child_ages: tuple[tuple[uuid.UUID, int], ...] = ()
+    """Each child's age in whole years on the day of the decision, as contacts told it (children whose age it
+    did not know are absent; empty for a step-down, a family identified in data, and cases stored before)."""
 
     @property
     def case_id(self) -> uuid.UUID:

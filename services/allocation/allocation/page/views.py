@@ -5,7 +5,7 @@ pages show what the API would answer, worded."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -74,6 +74,16 @@ def days_left(case: Mapping[str, Any]) -> str:
     return f"{left} {unit}{'' if left == 1 else 's'} left"
 
 
+def ages_text(ages: Sequence[int | None]) -> str | None:
+    """'aged 9 and 4', 'aged 9, one age not known'; None when no age is known."""
+    known = [str(age) for age in ages if age is not None]
+    if not known:
+        return None
+    told = known[0] if len(known) == 1 else f"{', '.join(known[:-1])} and {known[-1]}"
+    unknown = len(ages) - len(known)
+    return f"aged {told}" + (f", {unknown} age{'s' if unknown > 1 else ''} not known" if unknown else "")
+
+
 def case_row(case: Mapping[str, Any]) -> dict[str, Any]:
     """One case as a row of the board or a caseload (what the meeting needs to recognise it and decide)."""
     level = case["level_of_need"]
@@ -84,6 +94,7 @@ def case_row(case: Mapping[str, Any]) -> dict[str, Any]:
         "concern_texts": [words(c) for c in case["concerns"]],
         "problem_texts": [words(p) for p in case["headline_problems"]],
         "referrer_texts": [words(r) for r in case["referrer_sources"]],
+        "ages_text": ages_text(case.get("ages", [])),
         "days_left_text": days_left(case), "started": when(case["started_at"]), "due": due_day(case["due_at"]),
         "offered": when(case["offered_at"]), "closed": when(case["closed_at"]),
         "outcome_text": label(OUTCOMES, case["outcome"]) if case["outcome"] else None,

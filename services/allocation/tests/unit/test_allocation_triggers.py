@@ -152,3 +152,32 @@ def test_a_policy_by_level_names_levels_and_only_it_does() -> None:
         NfaReviewPolicy(NfaReview.BY_LEVEL)
     with pytest.raises(ValueError, match="only apply"):
         NfaReviewPolicy(NfaReview.ALL, frozenset({LevelOfNeed.TARGETED}))
+
+
+def test_a_decision_keeps_the_ages_contacts_told_and_the_case_shows_them_oldest_first() -> None:
+    from dataclasses import replace
+
+    from allocation.domain.cases import Case
+    from allocation.views import ages
+
+    sibling, unknown = uuid.uuid4(), uuid.uuid4()
+    plain = decided(Decision.EARLY_HELP)
+    children = [DecidedChild(child_id=CHILD, referral=False, re_referral=False, age_years=4),
+                DecidedChild(child_id=sibling, referral=False, re_referral=False, age_years=11),
+                DecidedChild(child_id=unknown, referral=False, re_referral=False)]
+    event = plain.model_copy(update={"data": plain.data.model_copy(update={"children": children})})
+    trigger = trigger_from_decided(event, ALL)
+    assert trigger is not None and dict(trigger.child_ages) == {CHILD: 4, sibling: 11}
+    case = Case.open(trigger, opened_at=DECIDED_AT)
+    assert ages(case) == [11, 4, None]
+    later = replace(trigger, event_id="later", occurred_at=datetime(2027, 1, 5, tzinfo=UTC), child_ages=((CHILD, 5),))
+    assert ages(case.attach(later)) == [11, 5, None]  # the latest decision's age of a child
+
+
+def test_the_board_says_the_ages_in_words() -> None:
+    from allocation.page.views import ages_text
+
+    assert ages_text([11, 4]) == "aged 11 and 4"
+    assert ages_text([9]) == "aged 9"
+    assert ages_text([9, 7, None, None]) == "aged 9 and 7, 2 ages not known"
+    assert ages_text([None]) is None and ages_text([]) is None
