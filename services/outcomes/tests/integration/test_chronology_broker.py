@@ -3,14 +3,17 @@ and its faust worker) reads a family's story as the producers publish it (a cont
 partner's fact, the case opened, allocated, offered, accepted, a re-referral flag corrected, the case closed)
 and `GET /v1/families/{family_id}/chronology` shows every step in order, to the manager and to the lead
 agency, and to no other agency; the same events published again (same ids) add nothing once the stream has
-applied them; the lead agency's worker, signed in to the page with an account `accounts add` made, sees the
-same steps."""
+applied them. In headless Chromium (Debian's chromium and chromium-driver, `make chromium`), the lead agency's
+worker, signed in to the page with an account `accounts add` made, finds the family by its id and sees the same
+steps; another agency's worker gets "Family not found". Screenshots (laptop and phone widths) are saved in the
+test's temporary directory and .run/e2e-chronology/."""
 
 from __future__ import annotations
 
-import html
-import re
+import asyncio
+import shutil
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,12 +21,17 @@ from typing import Any
 import httpx
 import pytest
 from outcomes_e2e_kit import Out, OutcomesService, cli, publish_all, start_outcomes, stop_outcomes, until, wait_applied
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from frontdoor_contracts.topics import all_topics
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a long pass phrase for the e2e lead"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+RUN_FOLDER = Path(__file__).resolve().parents[4] / ".run" / "e2e-chronology"
 RULES_OWN = {"family_identified", "outcome_achieved", "claim_eligible", "target_met"}
 
 
@@ -45,22 +53,70 @@ def chronology(service: OutcomesService, token: str, family_id: uuid.UUID) -> ht
                      timeout=10)
 
 
-def page_kinds(service: OutcomesService, family_id: uuid.UUID) -> list[str]:
-    """The kinds of the rows the lead's page shows, signed in through the kit's sign-in."""
-    with httpx.Client(base_url=service.url, timeout=30, follow_redirects=True) as browser:
-        form = browser.get("/chronology/sign-in")
-        token = CSRF.search(form.text)
-        assert token is not None
-        signed = browser.post("/chronology/sign-in", data={"staff_id": "lead-e2e", "password": PASSWORD,
-                                                           "csrf_token": html.unescape(token.group(1))})
-        assert signed.status_code == 200, signed.status_code
-        shown = browser.get(f"/chronology/families/{family_id}")
-        assert shown.status_code == 200
-        return re.findall(r'<tr class="event event-([a-z_]+)">', shown.text)
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    assert chromium and driver, "headless Chromium is needed: `make chromium` installs Debian's chromium and driver"
+    options = Options()
+    options.binary_location = chromium
+    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     "--window-size=1366,1000", "--no-first-run", f"--user-data-dir={tmp_path / 'chromium'}"]:
+        options.add_argument(argument)
+    chrome = webdriver.Chrome(service=Service(executable_path=driver, log_output=str(tmp_path / "driver.log")),
+                              options=options)
+    chrome.set_page_load_timeout(30)
+    yield chrome
+    chrome.quit()
+
+
+def screenshot(browser: webdriver.Chrome, tmp_path: Path, name: str, width: int = 1366) -> None:
+    """The whole page at `width` (a laptop's, or a phone's), saved for a person to look at (the test's temporary
+    directory and .run/e2e-chronology/)."""
+    browser.set_window_size(width, 1000)
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(width, max(1000, int(height) + 100))
+    for folder in (tmp_path / "screenshots", RUN_FOLDER):
+        folder.mkdir(parents=True, exist_ok=True)
+        assert browser.save_screenshot(str(folder / f"{name}.png"))
+    browser.set_window_size(1366, 1000)
+
+
+def sign_in(browser: webdriver.Chrome, url: str, staff_id: str) -> None:
+    browser.get(f"{url}/chronology/")
+    assert browser.current_url == f"{url}/chronology/sign-in"  # signed out: sent to sign in
+    browser.find_element(By.ID, "staff_id").send_keys(staff_id)
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    WebDriverWait(browser, 15).until(lambda b: b.current_url == f"{url}/chronology/")
+
+
+def kinds_shown(browser: webdriver.Chrome) -> list[str]:
+    rows = browser.find_elements(By.CSS_SELECTOR, "#chronology tbody tr")
+    return [str(row.get_attribute("class")).removeprefix("event event-") for row in rows]
+
+
+def the_page(browser: webdriver.Chrome, service: OutcomesService, story: Any, tmp_path: Path) -> None:
+    """The lead's worker finds the family by its id and reads its chronology; another agency's worker finds
+    nothing (the family's id nowhere in the page but the address)."""
+    sign_in(browser, service.url, "lead-e2e")
+    browser.find_element(By.ID, "family_id").send_keys(str(story.family_id))
+    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    WebDriverWait(browser, 15).until(lambda b: f"/chronology/families/{story.family_id}" in b.current_url)
+    assert [kind for kind in kinds_shown(browser) if kind not in RULES_OWN] == story.KINDS
+    assert "Case allocated" in browser.page_source and "positive outcome" in browser.page_source
+    screenshot(browser, tmp_path, "chronology")
+    screenshot(browser, tmp_path, "chronology-phone", width=390)
+    browser.find_element(By.CSS_SELECTOR, "form.sign-out button").click()
+    WebDriverWait(browser, 15).until(lambda b: "/chronology/sign-in" in b.current_url)
+    sign_in(browser, service.url, "other-e2e")
+    browser.get(f"{service.url}/chronology/families/{story.family_id}")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Family not found"
+    assert kinds_shown(browser) == [] and story.agency not in browser.page_source
+    screenshot(browser, tmp_path, "chronology-another-agency")
 
 
 async def test_a_familys_chronology_fills_from_the_topics_once(kafka_bootstrap: str, tmp_path: Path,
-                                                               new_story: Any) -> None:
+                                                               new_story: Any, browser: webdriver.Chrome) -> None:
     # Closed 30 days ago: the stream's review (on the wall clock) identifies it in data only after 90 quiet days.
     story = new_story(agency=f"agency-{uuid.uuid4().hex[:8]}", start=datetime.now(UTC) - timedelta(days=120))
     service = start_outcomes(tmp_path, kafka_bootstrap, review_seconds=2.0)
@@ -69,8 +125,9 @@ async def test_a_familys_chronology_fills_from_the_topics_once(kafka_bootstrap: 
                    "--scope", story.agency).stdout.strip()
         other = cli(service.env, "create-client", "--name", "e2e-other", "--roles", "agency",
                     "--scope", "agency-elsewhere").stdout.strip()
-        cli(service.env, "accounts", "add", "--staff-id", "lead-e2e", "--role", "agency", "--scope", story.agency,
-            "--password", PASSWORD)
+        for staff_id, agency in (("lead-e2e", story.agency), ("other-e2e", "agency-elsewhere")):
+            cli(service.env, "accounts", "add", "--staff-id", staff_id, "--role", "agency", "--scope", agency,
+                "--password", PASSWORD)
         items = story.events()
         await publish_all(kafka_bootstrap, outs(items))
 
@@ -91,6 +148,6 @@ async def test_a_familys_chronology_fills_from_the_topics_once(kafka_bootstrap: 
         await publish_all(kafka_bootstrap, outs(items))  # the same events again: a producer's retry
         await wait_applied(kafka_bootstrap, service.database_url, sorted({topic for topic, _ in items}), 180)
         assert chronology(service, service.manager, story.family_id).json() == first
-        assert [kind for kind in page_kinds(service, story.family_id) if kind not in RULES_OWN] == story.KINDS
+        await asyncio.to_thread(the_page, browser, service, story, tmp_path)
     finally:
         stop_outcomes(service)
