@@ -5,6 +5,9 @@ that process is alive and is the one the file names."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 from pathlib import Path
 
 from .monitoring import local as local_monitoring
@@ -65,14 +68,20 @@ def kafka_names(root: Path) -> list[str]:
 
 def stop_recorded(root: Path) -> list[str]:
     """Stop every process the pid files name (Prometheus and Alertmanager
-    first, then the services, the school receiver, Kafka's broker or nodes).
-    Idempotent: stale or foreign pids are ignored; pid files are removed."""
+    first, then the services, the school receiver, Kafka's broker or nodes:
+    a cluster's nodes asked at once, since one by one the last would wait
+    for a quorum that has gone). Idempotent: stale or foreign pids are
+    ignored; pid files are removed."""
     stopped = []
-    for name in [PROMETHEUS, ALERTMANAGER, *(spec.name for spec in reversed(SERVICES)), RECEIVER,
-                 *kafka_names(root)]:
-        pid = running_pid(root, name)
-        if pid is not None:
-            terminate(pid, timeout=30.0 if name.startswith(KAFKA) else 15.0)
-            stopped.append(name)
-        (pids_dir(root) / f"{name}.pid").unlink(missing_ok=True)
+    others = [PROMETHEUS, ALERTMANAGER, *(spec.name for spec in reversed(SERVICES)), RECEIVER]
+    for group in (others, kafka_names(root)):
+        running = {name: running_pid(root, name) for name in group}
+        for found in [pid for pid in running.values() if pid is not None] if group is not others else []:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(found, signal.SIGTERM)
+        for name, pid in running.items():
+            if pid is not None:
+                terminate(pid, timeout=30.0 if name.startswith(KAFKA) else 15.0)
+                stopped.append(name)
+            (pids_dir(root) / f"{name}.pid").unlink(missing_ok=True)
     return stopped
