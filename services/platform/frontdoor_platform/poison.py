@@ -18,7 +18,6 @@ event id), and a deadlock or a serialization failure between them
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
@@ -29,12 +28,10 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, Opera
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 
-from frontdoor_contracts.deadletters import dead_letter_headers
 from frontdoor_contracts.errors import FieldError, InvalidEvent
-from frontdoor_contracts.topics import dead_letter_topic
 
-from .outbox_table import TOMBSTONE_HEADER, OutboxFields, add_record_once
-from .routes import MAX_DEAD_LETTER_BYTES, MAX_DEAD_LETTER_KEY, Incoming, dead_letter_id
+from .outbox_table import OutboxFields, add_record_once, stored_headers
+from .routes import Incoming, add_dead_letter
 
 T = TypeVar("T")
 
@@ -79,29 +76,20 @@ def decode_record(decode: Callable[[bytes], T], value: bytes | None) -> T:
         raise undecodable(exc) from None
 
 
-log = logging.getLogger("frontdoor.consumer")
-
-
 def dead_letter_once(session: Session, table: type[OutboxFields], record: Incoming, error: InvalidEvent,
                      now: datetime) -> bool:
     """The original bytes and headers to the topic's dead-letter topic, through the outbox in the caller's
     transaction, once per record however many workers read it; False when the record was dead-lettered
-    already (a replay, or another worker's: count nothing)."""
-    # A header only the outbox may set (a tombstone) never comes in from a record: its dead letter is
-    # published as the bytes received, whatever headers the sender put on it.
-    received = [(name, value) for name, value in record.headers if name != TOMBSTONE_HEADER]
-    headers = dead_letter_headers(error, record.topic, record.partition, record.offset, received)
-    key = record.key.decode(errors="replace")[:MAX_DEAD_LETTER_KEY] if record.key is not None else ""
-    value = record.value or b""
-    if len(value) > MAX_DEAD_LETTER_BYTES:  # it could never be published whole: keep where to find it
-        headers.append(("dlq.truncated_from", str(len(value)).encode()))
-        value = value[:MAX_DEAD_LETTER_BYTES]
-    added = add_record_once(session, table, dead_letter_topic(record.topic), key, value, dead_letter_id(record),
-                            now, headers)
-    log.warning("dead-lettered" if added else "dead-lettered already (a replay)",
-                extra={"topic": record.topic, "partition": record.partition, "offset": record.offset,
-                       "reason": error.reason, "field": error.field})
-    return added
+    already (a replay, or another worker's: count nothing). The row is the one `routes.add_dead_letter`
+    builds, written with `INSERT ... ON CONFLICT DO NOTHING` instead of added to the session."""
+    with session.no_autoflush:
+        before = {id(row) for row in session.new}
+        add_dead_letter(session, table, record, error, now)
+        built = [row for row in session.new if id(row) not in before and isinstance(row, table)]
+    for row in built:
+        session.expunge(row)
+    return any([add_record_once(session, table, row.topic, row.key, row.payload, row.event_id, now,
+                                stored_headers(row)) for row in built])
 
 
 def database_answers(session: Session) -> bool:
