@@ -5,7 +5,8 @@ min.insync.replicas=2, the demo school system, the four services, the dev
 keys and the seeded notifications directory), secured as
 FRONTDOOR_KAFKA_SECURITY=sasl_ssl makes it (SASL SCRAM-SHA-512 over TLS, the
 declarations' ACLs, each service its own principal), on free ports in a
-temporary run directory, once for these tests."""
+temporary run directory, once for a test module (three JVMs and four services:
+not left running for the rest of a session)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def wait_ready(url: str, timeout: float = 90.0) -> None:
     raise AssertionError(f"{url} was not ready within {timeout:.0f}s")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cluster_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     root: Path = tmp_path_factory.mktemp("cluster-stack")
     running = LocalStack(root=root, brokers=BROKERS,
@@ -54,7 +55,7 @@ def cluster_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSta
         running.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def cluster(cluster_stack: LocalStack) -> KafkaCluster:
     assert isinstance(cluster_stack.broker, KafkaCluster)
     return cluster_stack.broker

@@ -1,22 +1,26 @@
-"""Done means: on the replicated cluster (`frontdoor-stack up --brokers 3`,
-secured), the demo stream at load (contacts, decisions, partner data, as
-`frontdoor-stack demo` publishes it, in runs of CHUNK contacts until the
-crashes are over) goes on while one broker is killed with SIGKILL and
-restarted, and then another: nothing is lost and nothing happens twice, and
-the services answer HTTP throughout.
+"""Done means, on the replicated cluster as `frontdoor-stack up --brokers 3`
+starts it, secured (the cluster started once for this module):
 
-Hop by hop, each against what the hop before it holds:
-- every contact and every decision published (acks=all) is recorded once by
-  contacts, and announced once on contacts.recorded.v1 / contacts.decided.v1;
-- every DA incident is announced once, and every child in it reached
-  notifications (a notification, the worklist, or not of school age), the
-  webhook notifications each delivered to the demo school system and verified,
-  exactly once (the receiver counts deliveries by `webhook-id`);
-- every decision that opens a case has its family's case in allocation, and
-  each case was opened once (one allocation.case-opened.v1 each, as many as
-  allocation holds);
-- every /healthz of the four services, asked every quarter second meanwhile,
-  answered 200."""
+- every declared topic follows from its declaration on three brokers (its
+  partitions, three replicas of each, each declared config with
+  min.insync.replicas=2), the internal topics are replicated on all three and
+  every node answers as a broker of the one cluster;
+- every node has the single broker's security (tests/e2e/test_secured_kafka.py
+  checks it there in full): its door refuses a client without credentials,
+  with TLS alone or a wrong password, and the ACLs, applied once, hold;
+- the demo stream at load (contacts, decisions, partner data, as `frontdoor-stack
+  demo` publishes it, in runs of CHUNK contacts until the crashes are over)
+  goes on while one broker is killed with SIGKILL and restarted, then another,
+  and nothing is lost or happens twice, hop by hop, each against what the hop
+  before it holds: every contact and decision published (acks=all) recorded
+  once by contacts and announced once; every DA incident announced once, every
+  child in it reached notifications, each webhook notification delivered to the
+  demo school system and verified exactly once (the receiver counts deliveries
+  by `webhook-id`); every decision that opens a case has its family's case, each
+  case opened once (one allocation.case-opened.v1 each, as many as allocation
+  holds); and every /healthz of the four services, asked every quarter second
+  meanwhile, answered 200."""
+
 
 from __future__ import annotations
 
@@ -33,7 +37,12 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.conn import create_conn
+from aiokafka.errors import KafkaConnectionError, SaslAuthenticationFailed, TopicAuthorizationFailedError
+from aiokafka.protocol.metadata import MetadataRequest
 
 from allocation.domain.triggers import NfaReviewPolicy, case_source_for_decision
 from frontdoor_contracts.topics import (
@@ -41,13 +50,17 @@ from frontdoor_contracts.topics import (
     CONTACTS_DA_INCIDENT_REPORTED,
     CONTACTS_DECIDED,
     CONTACTS_RECORDED,
+    SCHOOLS_ENROLMENTS,
 )
 from frontdoor_contracts.vocabulary import Decision, LevelOfNeed
 from frontdoor_stack.demo_feed import DemoResult, publish
 from frontdoor_stack.kafka_cluster import KafkaCluster
 from frontdoor_stack.stack import LocalStack
+from frontdoor_stack.topics import differences
 
 pytestmark = pytest.mark.e2e
+
+
 CHUNK, RATE, SEED = 100, 20.0, 2718  # 5 s of the demo stream a run, each run its own seed
 SETTLE_SECONDS = 180.0  # the longest wait for the services to work through what was published
 
@@ -206,3 +219,82 @@ async def test_two_brokers_killed_in_turn_lose_nothing_and_do_nothing_twice(clus
     prober.stopping.set()
     prober.join()
     assert prober.asked > 4 * 100 and prober.failures == []
+
+
+# -- the topics as declared ------------------------------------------------------------------------------------------
+
+async def test_every_declared_topic_follows_from_its_declaration_on_three_brokers(cluster_stack: LocalStack,
+                                                                                   cluster: KafkaCluster) -> None:
+    assert await differences(cluster_stack.bootstrap, 3, security=cluster.security) == []
+
+
+async def test_the_internal_topics_and_the_brokers_replicate_on_every_node(cluster: KafkaCluster) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=cluster.bootstrap, **cluster.security.client_kwargs())
+    await admin.start()
+    try:
+        described = await admin.describe_cluster()
+        [offsets] = await admin.describe_topics(["__consumer_offsets"])  # made when the services' groups joined
+        responses = await admin.describe_configs([ConfigResource(ConfigResourceType.BROKER, str(node.node_id))
+                                                  for node in cluster.nodes])
+    finally:
+        await admin.close()
+    assert sorted(broker["node_id"] for broker in described["brokers"]) == [1, 2, 3]
+    assert offsets["error_code"] == 0 and offsets["partitions"]
+    assert {len(partition["replicas"]) for partition in offsets["partitions"]} == {3}
+    settings: list[dict[str, Any]] = [{entry[0]: entry[1] for entry in resource[4]}
+                                      for response in responses for resource in response.resources]
+    assert len(settings) == 3
+    for broker in settings:
+        assert broker["min.insync.replicas"] == "2"
+        assert broker["default.replication.factor"] == "3"
+        assert broker["offsets.topic.replication.factor"] == "3"
+        assert broker["transaction.state.log.replication.factor"] == "3"
+        assert broker["transaction.state.log.min.isr"] == "2"
+        assert broker["unclean.leader.election.enable"] == "false"  # an out-of-sync replica never leads
+
+
+# -- every node secured ----------------------------------------------------------------------------------------------
+
+async def attempt(port: int, **options: Any) -> None:
+    conn = await create_conn("127.0.0.1", port, request_timeout_ms=5000, **options)
+    try:
+        await conn.send(MetadataRequest([]))
+    finally:
+        conn.close()
+
+
+async def test_each_nodes_door_takes_only_a_known_principal_with_its_password(cluster_stack: LocalStack,
+                                                                            cluster: KafkaCluster) -> None:
+    access = cluster_stack.access
+    assert access is not None
+    context = access.admin.ssl_context()
+    sasl = {"security_protocol": "SASL_SSL", "ssl_context": context, "sasl_mechanism": "SCRAM-SHA-512"}
+    for node in cluster.nodes:
+        with pytest.raises(KafkaConnectionError):
+            await attempt(node.port)  # plaintext
+        with pytest.raises(KafkaConnectionError):
+            await attempt(node.port, security_protocol="SSL", ssl_context=context)  # TLS, no SASL
+        with pytest.raises(SaslAuthenticationFailed):
+            await attempt(node.port, sasl_plain_username="allocation", sasl_plain_password="not-its-password",
+                          **sasl)
+        await attempt(node.port, sasl_plain_username="allocation", sasl_plain_password=access.passwords["allocation"],
+                      **sasl)  # the same door with the right password: answered
+
+
+async def test_the_acls_hold_on_the_cluster(cluster_stack: LocalStack) -> None:
+    access = cluster_stack.access
+    assert access is not None
+    reader = AIOKafkaConsumer(CONTACTS_DA_INCIDENT_REPORTED.name, bootstrap_servers=cluster_stack.bootstrap,
+                              group_id="allocation", **access.connection("allocation").client_kwargs())
+    with pytest.raises(TopicAuthorizationFailedError):
+        await reader.start()
+    await reader.stop()
+    writer = AIOKafkaProducer(bootstrap_servers=cluster_stack.bootstrap, acks="all", enable_idempotence=True,
+                              **access.connection("contacts").client_kwargs())
+    await writer.start()
+    try:
+        for partition in range(SCHOOLS_ENROLMENTS.partitions):  # led by different nodes
+            with pytest.raises(TopicAuthorizationFailedError):
+                await writer.send_and_wait(SCHOOLS_ENROLMENTS.name, b"{}", key=b"100000", partition=partition)
+    finally:
+        await writer.stop()
