@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from read_log_testkit import read_rows
+from read_log_testkit import drop_the_log, read_rows
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -138,3 +138,12 @@ def test_an_agency_key_is_made_only_with_its_agency(engine: Engine) -> None:
             keyring().create(session, "no-agency", {"agency"}, NOW)
         with pytest.raises(ValueError, match="only an agency key"):
             keyring().create(session, "scoped-manager", {"manager"}, NOW, scope="agency-1")
+
+
+def test_a_read_log_that_cannot_be_written_is_503_never_the_data(api: TestClient, keys: dict[str, str],
+                                                                 engine: Engine, story: Any, fed: Any) -> None:
+    fed(engine, story, story.events(), NOW)
+    drop_the_log(engine)
+    answer = get(api, keys, "manager", story.family_id)
+    assert (answer.status_code, answer.headers.get("retry-after")) == (503, "1")
+    assert answer.headers["content-type"] == "application/problem+json" and str(story.case_id) not in answer.text

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from read_log_testkit import read_rows
+from read_log_testkit import drop_the_log, read_rows
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -175,3 +175,14 @@ def test_accounts_add_makes_an_account_that_signs_in(database_file: str, engine:
     fed(engine, story, story.events(), NOW)
     sign_in(page, "lead-9", "another long pass phrase")
     assert kinds_shown(page.get(f"/chronology/families/{story.family_id}").text) == story.KINDS
+
+
+def test_a_read_log_that_cannot_be_written_is_the_not_available_page_never_the_data(
+        page: TestClient, engine: Engine, story: Any, fed: Any) -> None:
+    fed(engine, story, story.events(), NOW)
+    sign_in(page, "manager-1")
+    drop_the_log(engine)
+    answer = page.get(f"/chronology/families/{story.family_id}")
+    assert (answer.status_code, answer.headers.get("retry-after")) == (503, "1")
+    assert "Not available just now" in answer.text and 'class="event' not in answer.text
+    assert str(story.case_id) not in answer.text
