@@ -31,10 +31,10 @@ def figures(r: Results) -> list[Row]:
         *(_flow_rows("contacts Kafka intake", "contacts/s", r.contacts_kafka, 1) if r.contacts_kafka else []),
         *(_contacts_http_rows(r.contacts_http, s) if r.contacts_http else []),
         *(_flow_rows("allocation decisions → cases opened", "decisions/s", r.allocation, 1) if r.allocation else []),
-        *(_flow_rows("contacts Kafka intake, 2 workers on PostgreSQL", "contacts/s", r.contacts_kafka_postgresql, 1)
-          if r.contacts_kafka_postgresql else []),
-        *(_flow_rows("allocation decisions → cases opened, 2 workers on PostgreSQL", "decisions/s",
-                     r.allocation_postgresql, 1) if r.allocation_postgresql else []),
+        *(_scaled_rows("contacts Kafka intake", "contacts/s", r.contacts_kafka_postgresql,
+                       r.postgresql_cpu_seconds.get("contacts")) if r.contacts_kafka_postgresql else []),
+        *(_scaled_rows("allocation decisions → cases opened", "decisions/s", r.allocation_postgresql,
+                       r.postgresql_cpu_seconds.get("allocation")) if r.allocation_postgresql else []),
         *(_webhook_rows(r.da_webhook) if r.da_webhook else []),
         *(_webhook_rows(r.da_webhook_cluster, " on 3 brokers (replication 3, min.insync.replicas=2)")
           if r.da_webhook_cluster else []),
@@ -47,6 +47,16 @@ def _producer_rows(p: ProducerResult) -> list[Row]:
     return [("Kafka ProducerPerformance (anchor)", f"{number(p.per_second)} msg/s",
              f"{p.records:,} records of the contacts, acks=all, {p.mb_per_second:g} MB/s, "
              f"send p99 {number(p.p99_ms)} ms")]
+
+
+def _scaled_rows(what: str, unit: str, flow: FlowResult, cpu: float | None) -> list[Row]:
+    """A flow with two workers on PostgreSQL, with the CPU its service's processes used (per record: the cost a
+    region divides its cores by)."""
+    [(name, figure, detail)] = _flow_rows(f"{what}, 2 workers on PostgreSQL", unit, flow, 1)
+    if cpu is not None and flow.arrived:
+        detail += (f"; {cpu:,.1f} s of CPU over the service's processes (API, workers; not PostgreSQL's nor the "
+                   f"broker's), {cpu / flow.arrived * 1000:,.2f} ms a record")
+    return [(name, figure, detail)]
 
 
 def _consumer_rows(c: ConsumerResult) -> list[Row]:

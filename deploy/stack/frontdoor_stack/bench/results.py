@@ -30,6 +30,7 @@ class Results:
     # The same two flows with two `consume` workers per service on PostgreSQL (the lines above: one, SQLite).
     contacts_kafka_postgresql: FlowResult | None = None
     allocation_postgresql: FlowResult | None = None
+    postgresql_cpu_seconds: dict[str, float] = field(default_factory=dict)  # by service: its processes' CPU meanwhile
     da_webhook: DaWebhookResult | None = None
     da_webhook_cluster: DaWebhookResult | None = None  # the same on three brokers (replication 3)
     da_sign_in_hammer: HammerResult | None = None

@@ -119,7 +119,9 @@ async def _run(bootstrap: str, workdir: Path, sizes: Sizes, seed: int, progress:
 
     if "two-workers-postgresql" in parts:  # after the SQLite lines: it empties their topics and loads them again
         scaled = await _guarded(results, "two workers on PostgreSQL", progress, workers_postgresql.measure(ctx))
-        results.contacts_kafka_postgresql, results.allocation_postgresql = scaled or (None, None)
+        if scaled:
+            (results.contacts_kafka_postgresql, contacts_cpu), (results.allocation_postgresql, cases_cpu) = scaled
+            results.postgresql_cpu_seconds = {"contacts": contacts_cpu, "allocation": cases_cpu}
 
     if "da-webhook" in parts:
         results.da_webhook = await _guarded(results, "DA contact → school webhook", progress,

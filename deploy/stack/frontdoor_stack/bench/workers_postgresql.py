@@ -15,6 +15,7 @@ first to last output record, counted by event id and contact id."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -54,12 +55,41 @@ class Workers(BenchService):
             log_file = self.log_file.with_name(f"{self.spec.name}-consume-{i + 2}.log")
             self.more.append(processes.start([executable(self.spec.command), "consume"], self.env(), log_file))
 
+    def pids(self) -> list[int]:
+        """`serve`, the children it started and the other workers."""
+        serve = [self.process.pid] if self.process is not None else []
+        children = [int(stat.parent.name) for stat in Path("/proc").glob("[0-9]*/stat")
+                    if _parent(_read(stat)) in serve]
+        return [*serve, *children, *(process.pid for process in self.more)]
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) all of them have used so far."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.pids():
+            fields = _read(Path(f"/proc/{pid}/stat")).rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12]) if len(fields) > 12 else 0  # utime, stime
+        return total / ticks
+
     def stop(self, timeout: float = 15.0) -> None:
         more, self.more = self.more, []
         for process in more:
             terminate(process.pid, timeout)
             process.poll()
         super().stop(timeout)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def _parent(stat: str) -> int | None:
+    """The parent pid in a /proc/<pid>/stat line (after the command's closing parenthesis: state, ppid)."""
+    fields = stat.rpartition(")")[2].split()
+    return int(fields[1]) if len(fields) > 1 else None
 
 
 async def _joined(bootstrap: str, group: str, members: int, timeout: float = 90.0) -> None:
@@ -81,9 +111,10 @@ async def _joined(bootstrap: str, group: str, members: int, timeout: float = 90.
 
 
 async def _flow(ctx: BenchContext, server: PostgresServer, service: str, records: list[tuple[bytes, bytes]],
-                expected: set[str], select: Select) -> FlowResult:
+                expected: set[str], select: Select) -> tuple[FlowResult, float]:
     """One service's flow: its topics emptied, WORKERS workers started and settled in their group, then the
-    records pre-loaded and the output counted from first to last record."""
+    records pre-loaded and the output counted from first to last record; with the CPU seconds the service's
+    processes used meanwhile."""
     entry, output = TOPICS[service]
     count, cap, label = len(records), ctx.sizes.time_cap, f"{service}, {WORKERS} workers on PostgreSQL"
     step = ctx.progress.step(f"{label}: starting", count)
@@ -98,21 +129,23 @@ async def _flow(ctx: BenchContext, server: PostgresServer, service: str, records
         await asyncio.to_thread(workers.start)
         await asyncio.to_thread(workers.wait_healthy)
         await _joined(ctx.bootstrap, group, WORKERS)
+        cpu = workers.cpu_seconds()
         step.update(0, "pre-loading")
         await preload(ctx.bootstrap, entry, records, step.update)
         step.update(0, f"output (cap {cap:.0f}s)")
         tally, _ = await collect(ctx.bootstrap, output, count, cap, select=select,
                                  on_progress=lambda t: step.update(t.distinct), still_running=workers.running,
                                  partitions=3)
+        cpu = workers.cpu_seconds() - cpu
     finally:
         await asyncio.to_thread(workers.stop)
     flow = FlowResult.of(tally, expected, cap)  # the services were up before the records: no "since ready"
     ctx.progress.done(f"{label} {flow.per_second:,.1f}/s ({flow.arrived:,} of {count:,}"
-                      + ("" if flow.complete else f" within the {cap:.0f}s cap") + ")")
-    return flow
+                      + ("" if flow.complete else f" within the {cap:.0f}s cap") + f"; {cpu:,.1f} s of CPU)")
+    return flow, cpu
 
 
-async def measure(ctx: BenchContext) -> tuple[FlowResult, FlowResult]:
+async def measure(ctx: BenchContext) -> tuple[tuple[FlowResult, float], tuple[FlowResult, float]]:
     """(contacts, allocation) with two workers each on PostgreSQL."""
     server = PostgresServer(free_port())
     await asyncio.to_thread(server.start)
