@@ -1,9 +1,10 @@
 """What the outcomes service purges on the retention schedule's timer,
 besides its outbox (the kit purges every service's: published rows and
-discarded parked rows): its read log, after the read_log class's period. The KPI read model and the family
-views are a projection of the case events, kept as long as they are (a
-rebuild from the topics drops what the topics dropped; see the schedule's
-`kpi_read_model`)."""
+discarded parked rows): its read log, after the read_log class's period. The KPI read model, the family
+views and the families' chronology (`chronology`) are a projection of the case events, kept as long as they
+are (a rebuild from the topics drops what the topics dropped; see the schedule's `kpi_read_model`, which names
+each of their tables). The chronology page's staff accounts, sessions and set-password links are the kit's
+(sessions end by their timeouts, links once used or expired)."""
 
 from __future__ import annotations
 
