@@ -12,8 +12,8 @@ may quote the record).
 
 Two workers of a service may meet on one record (a partition moved by a
 rebalance while its batch was being applied): its dead letter is written
-once (`dead_letter_once`: `INSERT ... ON CONFLICT DO NOTHING` on the outbox's
-event id), and a deadlock or a serialization failure between them
+once (`routes.add_dead_letter`: `INSERT ... ON CONFLICT DO NOTHING` on the
+outbox's event id), and a deadlock or a serialization failure between them
 (`transient_conflict`) is retried, never a record's fault."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from sqlmodel import Session
 
 from frontdoor_contracts.errors import FieldError, InvalidEvent
 
-from .outbox_table import OutboxFields, add_record_once, stored_headers
+from .outbox_table import OutboxFields
 from .routes import Incoming, add_dead_letter
 
 T = TypeVar("T")
@@ -78,18 +78,9 @@ def decode_record(decode: Callable[[bytes], T], value: bytes | None) -> T:
 
 def dead_letter_once(session: Session, table: type[OutboxFields], record: Incoming, error: InvalidEvent,
                      now: datetime) -> bool:
-    """The original bytes and headers to the topic's dead-letter topic, through the outbox in the caller's
-    transaction, once per record however many workers read it; False when the record was dead-lettered
-    already (a replay, or another worker's: count nothing). The row is the one `routes.add_dead_letter`
-    builds, written with `INSERT ... ON CONFLICT DO NOTHING` instead of added to the session."""
-    with session.no_autoflush:
-        before = {id(row) for row in session.new}
-        add_dead_letter(session, table, record, error, now)
-        built = [row for row in session.new if id(row) not in before and isinstance(row, table)]
-    for row in built:
-        session.expunge(row)
-    return any([add_record_once(session, table, row.topic, row.key, row.payload, row.event_id, now,
-                                stored_headers(row)) for row in built])
+    """`routes.add_dead_letter` (which writes the dead letter once, however many workers read the record),
+    by the name the notifications service's handlers call it."""
+    return add_dead_letter(session, table, record, error, now)
 
 
 def database_answers(session: Session) -> bool:

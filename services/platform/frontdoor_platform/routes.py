@@ -2,7 +2,7 @@
 consumer, the outcomes stream, a rebuild): a record as read (`Incoming`),
 where it came from (`Consumed`), one topic's route (`Route`: decode, apply,
 hooks) and a service's routes (`Routes`); and a poison record's dead letter
-through the outbox."""
+through the outbox, written once however many workers meet the record."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ from datetime import datetime
 from typing import Any, Generic, TypeAlias, TypeVar
 
 from aiokafka import ConsumerRecord
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from frontdoor_contracts.deadletters import dead_letter_headers
 from frontdoor_contracts.errors import InvalidEvent
 from frontdoor_contracts.topics import dead_letter_topic
 
-from .outbox import OutboxFields, add_record
-from .outbox_table import TOMBSTONE_HEADER
+from .outbox import OutboxFields
+from .outbox_table import TOMBSTONE_HEADER, add_record_once
 
 log = logging.getLogger("frontdoor.consumer")
 E = TypeVar("E")
@@ -54,23 +54,23 @@ def dead_letter_id(record: Incoming) -> str:
 
 def add_dead_letter(session: Session, table: type[OutboxFields], record: Incoming, error: InvalidEvent,
                     now: datetime) -> bool:
-    """The original bytes and headers to the topic's dead-letter topic,
-    through the outbox in the caller's transaction (once per record); False
-    when the record was dead-lettered already (a replay: count nothing)."""
-    record_id = dead_letter_id(record)
-    added = session.exec(select(table.id).where(col(table.event_id) == record_id)).first() is None
-    if added:
-        # A header only the outbox may set (a tombstone) never comes in from a record: its dead letter is
-        # published as the bytes received, whatever headers the sender put on it.
-        received = [(name, value) for name, value in record.headers if name != TOMBSTONE_HEADER]
-        headers = dead_letter_headers(error, record.topic, record.partition, record.offset, received)
-        key = record.key.decode(errors="replace")[:MAX_DEAD_LETTER_KEY] if record.key is not None else ""
-        value = record.value or b""
-        if len(value) > MAX_DEAD_LETTER_BYTES:  # it could never be published whole: keep where to find it
-            headers.append(("dlq.truncated_from", str(len(value)).encode()))
-            value = value[:MAX_DEAD_LETTER_BYTES]
-        add_record(session, table, dead_letter_topic(record.topic), key, value, record_id, now, headers)
-    log.warning("dead-lettered" if added else "dead-lettered already (a replay)",
+    """The original bytes and headers to the topic's dead-letter topic, through the outbox in the caller's
+    transaction, once per record however many workers read it; False when the record was dead-lettered
+    already (a replay, or another worker's: count nothing). Written at once with `INSERT ... ON CONFLICT DO
+    NOTHING` on the dead letter's event id (`add_record_once`): a second worker dead-lettering the same
+    record waits for the first's commit and writes nothing, instead of failing its batch."""
+    # A header only the outbox may set (a tombstone) never comes in from a record: its dead letter is
+    # published as the bytes received, whatever headers the sender put on it.
+    received = [(name, value) for name, value in record.headers if name != TOMBSTONE_HEADER]
+    headers = dead_letter_headers(error, record.topic, record.partition, record.offset, received)
+    key = record.key.decode(errors="replace")[:MAX_DEAD_LETTER_KEY] if record.key is not None else ""
+    value = record.value or b""
+    if len(value) > MAX_DEAD_LETTER_BYTES:  # it could never be published whole: keep where to find it
+        headers.append(("dlq.truncated_from", str(len(value)).encode()))
+        value = value[:MAX_DEAD_LETTER_BYTES]
+    added = add_record_once(session, table, dead_letter_topic(record.topic), key, value, dead_letter_id(record),
+                            now, headers)
+    log.warning("dead-lettered" if added else "dead-lettered already (a replay, or another worker's)",
                 extra={"topic": record.topic, "partition": record.partition, "offset": record.offset,
                        "reason": error.reason, "field": error.field})
     return added
