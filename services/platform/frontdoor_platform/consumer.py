@@ -49,8 +49,8 @@ from .kafka_security import PLAINTEXT, KafkaSecurity
 from .logs import log_context
 from .metrics import KitMetrics
 from .outbox_table import OutboxFields
-from .poison import database_answers, dead_letter_once, decode_record, handler_failed, is_infrastructure
-from .routes import Consumed, Incoming, Route, Routes
+from .poison import database_answers, decode_record, handler_failed, is_infrastructure
+from .routes import Consumed, Incoming, Route, Routes, add_dead_letter
 from .tracing import span
 
 log = logging.getLogger("frontdoor.consumer")
@@ -90,14 +90,15 @@ class BatchConsumer:
         back and the batch applied again with a savepoint per record, so the
         fault is pinned on the right record and only it is dead-lettered. A
         deadlock or serialization failure with another worker rolls the batch
-        back and applies it again here (a few times), without leaving the group."""
+        back and applies it again here (a few times, each counted in
+        `batch_conflict_retries_total`), without leaving the group."""
         def once() -> BatchResult:
             try:
                 return self._transaction(records, careful=False)
             except Poison:
                 return self._transaction(records, careful=True)
 
-        return again_on_conflict(once, len(records))
+        return again_on_conflict(once, len(records), on_retry=self._metrics.batch_conflict_retries.inc)
 
     def _transaction(self, records: Sequence[Record], careful: bool) -> BatchResult:
         result = BatchResult()
@@ -201,7 +202,7 @@ class BatchConsumer:
 
     def _dead_letter(self, session: Session, record: Record, error: InvalidEvent, now: datetime,
                      result: BatchResult) -> None:
-        if dead_letter_once(session, self._outbox, Incoming.of(record), error, now):
+        if add_dead_letter(session, self._outbox, Incoming.of(record), error, now):
             result.dead_lettered.append((record.topic, error.reason))  # counted (it pages) once, not per replay
         result.wrote = True
 

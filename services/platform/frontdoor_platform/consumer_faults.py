@@ -63,11 +63,12 @@ def guarded(index: int, work: Callable[..., R], *args: Any) -> R:
 CONFLICT_RETRIES = 5
 
 
-def again_on_conflict(work: Callable[[], R], records: int, retries: int = CONFLICT_RETRIES) -> R:
+def again_on_conflict(work: Callable[[], R], records: int, retries: int = CONFLICT_RETRIES,
+                      on_retry: Callable[[], None] = lambda: None) -> R:
     """`work()` (a whole batch's transaction), run again when it was rolled back by a deadlock or a
     serialization failure with another worker, up to `retries` times in all, after a short random pause so
-    the two do not meet again; the consumer neither restarts nor leaves its group. Anything else, or the
-    last attempt's failure, is raised."""
+    the two do not meet again; the consumer neither restarts nor leaves its group. `on_retry` is called
+    before each run again (the consumer counts it). Anything else, or the last attempt's failure, is raised."""
     for attempt in range(1, retries + 1):
         try:
             return work()
@@ -76,5 +77,6 @@ def again_on_conflict(work: Callable[[], R], records: int, retries: int = CONFLI
                 raise
             log.warning("batch rolled back by a deadlock or serialization failure with another worker; applying "
                         "it again", extra={"records": records, "attempt": attempt})
+            on_retry()
             time.sleep(random.uniform(0.01, 0.05) * attempt)
     raise AssertionError("retries must be at least 1")

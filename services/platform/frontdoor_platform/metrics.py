@@ -32,6 +32,9 @@ class KitMetrics:
                                      ["topic", "reason"], registry=r)
         self.consumer_restarts = Counter(p + "consumer_restarts_total", "Times the consumer went back to its last "
                                          "commit after a failure that was not the record's fault", registry=r)
+        self.batch_conflict_retries = Counter(p + "batch_conflict_retries_total", "Consumed batches rolled back by a "
+                                              "deadlock or serialization failure with another worker and applied "
+                                              "again in place", registry=r)
         self.outbox_pending = Gauge(p + "outbox_pending", "Events recorded, not yet published and not parked "
                                     "(rows waiting behind a parked row count here)", registry=r,
                                     multiprocess_mode="livemax")

@@ -27,8 +27,8 @@ from frontdoor_platform.kafka import OutboundRecord, Verdict
 from frontdoor_platform.metrics import KitMetrics
 from frontdoor_platform.outbox import OutboxRelay, add_record, count_pending
 from frontdoor_platform.outbox_table import add_record_once
-from frontdoor_platform.poison import dead_letter_once, transient_conflict
-from frontdoor_platform.routes import Consumed, Incoming, Route, Routes
+from frontdoor_platform.poison import transient_conflict
+from frontdoor_platform.routes import Consumed, Incoming, Route, Routes, add_dead_letter
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -128,11 +128,11 @@ def test_a_dead_letter_written_by_two_workers_at_once_is_written_once_and_neithe
     poison = Incoming("notes.v1", 3, 41, b"k", b"\xffnot json")
     error = InvalidEvent("not_json", [FieldError("", "json_invalid", "not JSON")])
     first = Session(pg)
-    assert dead_letter_once(first, KitOutbox, poison, error, NOW)
+    assert add_dead_letter(first, KitOutbox, poison, error, NOW)
 
     def second() -> bool:
         with Session(pg) as session:
-            added = dead_letter_once(session, KitOutbox, poison, error, NOW)
+            added = add_dead_letter(session, KitOutbox, poison, error, NOW)
             session.commit()
             return added
 
@@ -203,6 +203,32 @@ def test_a_deadlock_between_two_workers_batches_is_applied_again_in_place(pg: En
     assert len(attempts) == 3  # PostgreSQL chose one of the two to roll back; it was applied again
     with Session(pg) as session:
         assert {n.event_id: n.text for n in session.exec(select(Note)).all()} == {"x": "0++", "y": "0++"}
+
+
+def test_a_batch_the_database_rolls_back_as_a_deadlock_is_applied_again_and_counted(pg: Engine) -> None:
+    """The consumer's own batch: PostgreSQL answers its first run with deadlock_detected (40P01); the batch
+    is applied again in place, once, and `batch_conflict_retries_total` moves by one."""
+    runs: list[str] = []
+
+    def apply(session: Session, note: dict[str, str], where: Consumed) -> str:
+        runs.append(note["id"])
+        if len(runs) == 1:
+            session.execute(text("DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '40P01'; END $$"))
+        session.add(Note(event_id=note["id"], text=note["text"]))
+        return note["id"]
+
+    metrics = KitMetrics("kit")
+    kit = BatchConsumer(bootstrap="unused:9092", group="g", client_id="kit", engine=pg, outbox=KitOutbox,
+                        routes=Routes().add("notes.v1", Route(decode=decode, apply=apply)), metrics=metrics,
+                        clock=lambda: NOW)
+    retried = "frontdoor_kit_batch_conflict_retries_total"
+    assert metrics.registry.get_sample_value(retried) == 0
+    result = kit.apply_batch([record(0, b'{"id": "a", "text": "hello"}')])
+    assert [outcome for _, outcome in result.handled] == ["a"] and not result.dead_lettered
+    assert runs == ["a", "a"]
+    assert metrics.registry.get_sample_value(retried) == 1
+    with Session(pg) as session:
+        assert [n.event_id for n in session.exec(select(Note)).all()] == ["a"]
 
 
 def test_a_deadlock_is_a_transient_conflict_and_other_faults_are_not(pg: Engine) -> None:
