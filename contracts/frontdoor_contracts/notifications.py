@@ -50,6 +50,16 @@ class NotificationEvent(EventData):
     notification_id: uuid.UUID = Field(description="Also the webhook-id a school's system receives")
     kind: NotificationKind
     recipient: str = Field(description="The school's URN, or the agency or role told (never a person)")
+    contact_id: uuid.UUID | None = Field(
+        default=None,
+        description="The platform id of the contact the notification is about (DA incidents); an id only, "
+        "absent from older producers and from notifications about no contact",
+    )
+    child_id: uuid.UUID | None = Field(
+        default=None,
+        description="The platform id of the child the school was told about (DA incidents); an id only, "
+        "never a name, date of birth or UPN",
+    )
 
 
 class NotificationDelivered(NotificationEvent):
