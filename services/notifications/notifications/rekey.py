@@ -14,9 +14,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from frontdoor_platform.database import for_writing
+from frontdoor_platform.staff.second_factor import totp_context
 
 from .models import KeyAdultRow, PageSessionRow, SigningSecretRow
-from .sealing import Keys, signing_context, totp_context
+from .sealing import Keys, signing_context
 
 
 class UnknownKeys(ValueError):

@@ -6,9 +6,10 @@ key can rotate: `secrets_keys` maps key ids to keys (base64 of 32 bytes),
 row's key id, and `frontdoor-notifications secrets rekey` seals again
 under the current key whatever an older key sealed.
 
-Each ciphertext is bound to what it belongs to (the associated data, e.g.
-`signing-secret:<recipient id>`), so a ciphertext copied onto another row
-does not open. Stored as base64 of the 12-byte random nonce and the
+Each ciphertext is bound to what it belongs to (the associated data:
+`signing-secret:<recipient id>` here, `totp:<staff id>` by the kit's
+`staff.second_factor.totp_context`), so a ciphertext copied onto another
+row does not open. Stored as base64 of the 12-byte random nonce and the
 ciphertext with its tag. Nothing here logs, and errors never hold a key,
 a secret or a ciphertext.
 
@@ -101,11 +102,6 @@ class Keys:
 def signing_context(recipient_id: str) -> str:
     """What a webhook signing secret's ciphertext is bound to."""
     return f"signing-secret:{recipient_id}"
-
-
-def totp_context(staff_id: str) -> str:
-    """What a key adult's TOTP secret's ciphertext is bound to (enrolled, or being enrolled)."""
-    return f"totp:{staff_id}"
 
 
 def development_keys() -> dict[str, str]:

@@ -24,7 +24,7 @@ from notifications.migrations import migrate
 from notifications.models import KeyAdultRow, PageSessionRow
 from notifications.page.pages import PAGES
 from notifications.rekey import UnknownKeys, rekey
-from notifications.sealing import Keys, totp_context
+from notifications.sealing import Keys
 
 NOW = datetime(2026, 12, 7, 7, 30, tzinfo=UTC)
 OLD = Keys({"old": base64.b64encode(b"o" * 32).decode()}, "old")
@@ -45,10 +45,10 @@ def test_every_sealed_secret_is_sealed_again_under_the_current_key(engine: Engin
     account = uuid.uuid4()
     with Session(engine) as db:
         directory.rotate_secret(db, "100001", webhook, NOW, timedelta(hours=24), OLD)
-        mine = OLD.seal(enrolled, totp_context("dsl-1"))
+        mine = OLD.seal(enrolled, second_factor.totp_context("dsl-1"))
         db.add(KeyAdultRow(staff_id="dsl-1", school_urn="100001", account_id=account, updated_at=NOW,
                            totp_secret=mine.ciphertext, totp_key_id=mine.key_id))
-        held = OLD.seal(enrolling, totp_context("dsl-1"))
+        held = OLD.seal(enrolling, second_factor.totp_context("dsl-1"))
         db.add(PageSessionRow(token_hash="h" * 64, staff_id="dsl-1", account_id=account, stage="signed_in",
                               csrf_token="c", created_at=NOW, last_seen_at=NOW, expires_at=NOW + timedelta(hours=1),
                               enrol_secret=held.ciphertext, enrol_key_id=held.key_id))
