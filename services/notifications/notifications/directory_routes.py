@@ -23,12 +23,13 @@ from frontdoor_platform import reads
 from frontdoor_platform.apikeys import Caller
 from frontdoor_platform.http import ReadSession, WriteSession
 from frontdoor_platform.problems import ProblemError, problem_responses
+from frontdoor_platform.staff import links
 
 from . import directory, views
 from .access import Admin, DirectoryReader
 from .delivery.signing import new_secret
 from .models import ReadEntry
-from .page import links
+from .page.pages import PAGES
 from .responses import (
     ONE,
     READS,
@@ -165,7 +166,7 @@ def issue_password_link(staff_id: Annotated[StaffRef, Path()], rt: RuntimeDep, d
     """A one-time code (and the page's link with it) for the key adult to set their own password on the page:
     shown once, stored only as a hash, usable once until `password_link_minutes` (a newer one replaces it). The
     password itself is never the admin's to know. Audited without the code: who issued it, for whom, when."""
-    issued = links.issue(db, staff_id, rt.clock(), timedelta(minutes=rt.settings.password_link_minutes))
+    issued = links.issue(db, PAGES.tables, staff_id, rt.clock(), timedelta(minutes=rt.settings.password_link_minutes))
     if issued is None:
         raise ProblemError(404, "no such key adult")
     code, expires = issued
