@@ -16,7 +16,7 @@ from frontdoor_contracts.notifications import NotificationAcknowledged, Notifica
 from frontdoor_contracts.topics import NOTIFICATIONS_ACKNOWLEDGED
 
 from .models import NotificationRow
-from .outgoing import emit
+from .outgoing import about, emit
 
 
 def of_school(session: Session, urn: str, *, limit: int = 200) -> Sequence[NotificationRow]:
@@ -42,10 +42,12 @@ def acknowledge(session: Session, row: NotificationRow, *, by: str, now: datetim
         return False
     row.acknowledged_at, row.acknowledged_by = now, by
     session.add(row)
+    contact_id, child_id = about(row)
     emit(session, source_uri=source_uri, topic=NOTIFICATIONS_ACKNOWLEDGED, key=row.notification_id, time=now, now=now,
          data=NotificationAcknowledged(notification_id=row.notification_id, kind=NotificationKind(row.kind),
                                        recipient=row.recipient_id, acknowledged_by=by, acknowledged_at=now,
-                                       deadline=row.deadline, before_deadline=before(now, row.deadline)))
+                                       deadline=row.deadline, before_deadline=before(now, row.deadline),
+                                       contact_id=contact_id, child_id=child_id))
     return True
 
 

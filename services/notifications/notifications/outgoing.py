@@ -13,16 +13,26 @@ from datetime import datetime
 from sqlmodel import Session
 
 from frontdoor_contracts.envelope import EventData, new_event
+from frontdoor_contracts.notifications import NotificationKind
 from frontdoor_contracts.topics import TopicSpec
 from frontdoor_platform import outbox_table as outbox
 
-from .models import OutboxEvent
+from .models import NotificationRow, OutboxEvent
 
 EVENT_NAMESPACE = uuid.UUID("4c7e2a91-8d3b-4f6a-b5e0-1a2b3c4d5e6f")
 
 
 def event_id_for(subject: uuid.UUID, kind: str) -> str:
     return str(uuid.uuid5(EVENT_NAMESPACE, f"{subject}\n{kind}"))
+
+
+def about(note: NotificationRow) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """(contact_id, child_id) a notification event names: a DA notification's incident (its subject) and child,
+    ids only (the child's id is gone once the child is erased); nothing for the other kinds (their subject is a
+    case)."""
+    if note.kind != NotificationKind.DA_INCIDENT:
+        return None, None
+    return note.subject_id, note.child_id
 
 
 def emit(session: Session, *, source_uri: str, topic: TopicSpec, key: uuid.UUID, data: EventData, time: datetime,

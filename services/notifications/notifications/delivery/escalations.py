@@ -23,6 +23,7 @@ from frontdoor_contracts.topics import NOTIFICATIONS_DELIVERY_FAILED
 from frontdoor_platform.database import for_writing
 
 from ..models import DeliveryRow, NotificationRow, WorklistRow
+from ..outgoing import about
 from ..settings import Settings
 from .queue import PENDING, WORKLIST_KIND, Emitter, worklist_item_id
 
@@ -42,9 +43,11 @@ def escalate(session: Session, emit: Emitter, note: NotificationRow, row: Delive
                                 contact_id=note.subject_id if da else None, child_id=note.child_id,
                                 notification_id=note.notification_id, recipient_id=note.recipient_id,
                                 created_at=now))
+    contact_id, child_id = about(note)
     data = DeliveryFailed(notification_id=note.notification_id, kind=NotificationKind(note.kind),
                           recipient=note.recipient_id, channel=Channel(row.channel), reason=reason,
-                          attempts=row.attempts, deadline=note.deadline, escalated_at=now)
+                          attempts=row.attempts, deadline=note.deadline, escalated_at=now, contact_id=contact_id,
+                          child_id=child_id)
     emit(session, NOTIFICATIONS_DELIVERY_FAILED, note.notification_id, data, now)
     log.warning("delivery escalated to the MASH", extra={"notification_id": str(note.notification_id),
                                                          "reason": reason.value, "attempts": row.attempts})

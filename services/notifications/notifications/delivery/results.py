@@ -27,6 +27,7 @@ from frontdoor_platform.database import for_writing
 
 from ..domain.backoff import Backoff, Random
 from ..models import DeliveryAttemptRow, DeliveryRow, NotificationRow
+from ..outgoing import about
 from ..settings import Settings
 from .escalations import back_on_worklist, escalate
 from .queue import DELIVERED, FAILED, PENDING, Emitter, Job, Recorded
@@ -99,7 +100,9 @@ class Results:
         recorded.delivered = True
         recorded.timing = "no_deadline" if before is None else "before_deadline" if before else "late"
         recorded.latency_seconds = max(0.0, (now - note.reported_at).total_seconds())
+        contact_id, child_id = about(note)
         data = NotificationDelivered(notification_id=note.notification_id, kind=NotificationKind(note.kind),
                                      recipient=note.recipient_id, channel=Channel(row.channel), delivered_at=now,
-                                     deadline=deadline, before_deadline=before, attempts=row.attempts)
+                                     deadline=deadline, before_deadline=before, attempts=row.attempts,
+                                     contact_id=contact_id, child_id=child_id)
         self.emit(session, NOTIFICATIONS_DELIVERED, note.notification_id, data, now)

@@ -207,6 +207,7 @@ def test_acknowledged_once_unacknowledged_once_and_personal_data_erased_after_re
     school(engine, "100001")
     school(engine, "100002")
     amelia, oliver = child(keys, "Amelia", school_urn="100001"), child(keys, "Oliver", school_urn="100002")
+    amelia_id = amelia["child_id"]
     assert consume(engine, *with_keys(keys, amelia, oliver), incident(0, amelia, oliver)) == []
     with Session(engine) as session:
         [amelia] = inbox.of_school(session, "100001")
@@ -234,6 +235,9 @@ def test_acknowledged_once_unacknowledged_once_and_personal_data_erased_after_re
     assert erased["100001"].acknowledged_by == "DSL-1" and erased["100001"].deadline == NEXT_MONDAY  # kept for KPIs
     assert topics(engine).count("notifications.acknowledged.v1") == 1
     assert topics(engine).count("notifications.unacknowledged.v1") == 1
+    [acknowledged] = [json.loads(r.payload)["data"] for r in rows(engine, OutboxEvent)
+                      if r.topic == "notifications.acknowledged.v1"]
+    assert (acknowledged["contact_id"], acknowledged["child_id"]) == (str(CONTACT), amelia_id)  # ids only
 
 
 def test_the_retention_pass_deletes_signing_secrets_whose_overlap_ended_and_keeps_the_rest(engine: Engine) -> None:
