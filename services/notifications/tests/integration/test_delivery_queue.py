@@ -612,7 +612,8 @@ async def test_an_inbox_notification_is_delivered_on_the_first_pass_once(engine:
     [delivered] = events(engine, NOTIFICATIONS_DELIVERED.name, notification_id)
     assert delivered["data"]["channel"] == "inbox" and delivered["data"]["attempts"] == 1
     note = notification(engine, notification_id)  # the incident's contact and child, by id only
-    assert (delivered["data"]["contact_id"], delivered["data"]["child_id"]) == (str(note.subject_id), str(note.child_id))
+    data = delivered["data"]
+    assert (data["contact_id"], data["child_id"]) == (str(note.subject_id), str(note.child_id))
 
 
 async def test_an_erased_notification_is_never_sent(engine: Engine, receiver: WebhookReceiver) -> None:
