@@ -1,24 +1,28 @@
 """The one settings object of the notifications service (env prefix NOTIFICATIONS_).
 
+The schools' page's sessions, cookies and sign-in throttle are the kit's
+staff pages' settings (`StaffPageSettings`, same names under this prefix:
+NOTIFICATIONS_SESSION_HOURS, NOTIFICATIONS_PAGE_FREE_FAILURES, ...).
+
 With FRONTDOOR_ENV=production (the kit's `environment`) every insecure
-default below is refused at start, each naming its setting: the page's
-cookies without `Secure` (`cookie_secure`), a page URL that is not https
-(`page_url`: the link email alerts give), the development key for the
-secrets at rest (`secrets_keys`), webhooks to this machine
-(`local_webhooks`), email without STARTTLS (`smtp_starttls`) and the
-development wrapping key (`wrapping_key`: people's keys and privacy
-requests' shares are sealed for this service with it)."""
+default below is refused at start, each naming its setting: a page URL
+that is not https (`page_url`: the link email alerts give), the
+development key for the secrets at rest (`secrets_keys`), webhooks to this
+machine (`local_webhooks`), email without STARTTLS (`smtp_starttls`) and
+the development wrapping key (`wrapping_key`: people's keys and privacy
+requests' shares are sealed for this service with it). The page's cookies
+are `Secure` there: NOTIFICATIONS_COOKIE_SECURE unset means so in
+production, and false is refused (the kit's check)."""
 
 from __future__ import annotations
 
-from ipaddress import ip_network
 from pathlib import Path
 
-from limits import parse
-from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from frontdoor_platform.settings import ENVIRONMENT_VARIABLE, ServiceSettings
+from frontdoor_platform.staff import StaffPageSettings
 from frontdoor_platform.wrapping import WrappingKey, development_key, parse_key
 
 from .sealing import DEVELOPMENT_KEY_ID, Keys, development_keys
@@ -27,7 +31,7 @@ from .term_dates import SHIPPED
 SERVICE = "notifications"  # the name the contacts service wraps people's keys for (NOTIFICATIONS_WRAPPING_KEY)
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, StaffPageSettings):
     # an error never shows what was given (secrets_keys, smtp_password, kafka_password...): only the rule
     model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore", hide_input_in_errors=True)
 
@@ -78,33 +82,11 @@ class Settings(ServiceSettings):
     smtp_from: str = "frontdoor-notifications@council.example"
     page_url: str = "http://127.0.0.1:8003/page/"
 
-    # The page for schools' key adults. A session ends session_hours after sign-in whatever happens, and
-    # session_idle_minutes after the last request; its cookie has no Max-Age (it dies with the browser).
-    session_hours: float = Field(default=8.0, gt=0)
-    session_idle_minutes: float = Field(default=30.0, gt=0)
-    cookie_secure: bool = False  # the cookies' Secure flag: off for http://127.0.0.1 in development only
-    # A one-time set-password link or code the admin gives a key adult: usable once, for this long.
-    password_link_minutes: float = Field(default=60.0, gt=0)
-    # Sign-in attempts (page/throttle.py says why these and not a lockout). Per account and address: the
-    # first failures are free, then each makes the next attempt wait twice as long, up to the maximum;
-    # forgotten after a quiet spell.
-    page_free_failures: int = Field(default=2, ge=0)
-    page_delay_first_seconds: float = Field(default=1.0, gt=0)
-    page_delay_max_seconds: float = Field(default=300.0, gt=0)
-    page_delay_forget_hours: float = Field(default=24.0, gt=0)
-    # Attempts per client address (across accounts) and per account (across addresses), as `limits` strings;
-    # neither stops an account at an address it signed in from within page_trusted_days.
-    page_address_limit: str = "30/hour"
-    page_account_limit: str = "100/hour"
-    page_trusted_days: int = Field(default=30, ge=1)
-    # argon2 verifications at once, besides one kept for addresses accounts signed in from; past it the page
-    # answers 503 with Retry-After. One verification (~160 ms, four lanes) already takes both cores of a 2-core
-    # machine: a second at once adds no throughput there, only CPU taken from the consumer and the deliveries.
-    page_verifications_at_once: int = Field(default=1, ge=1)
-    # Where the limits live: one process is fine in memory; several share e.g. "async+redis://host:6379".
-    page_limits_storage: str = "async+memory://"
-    # Proxies whose X-Forwarded-For is believed (addresses or networks); none by default: the peer's address.
-    page_trusted_proxies: list[str] = Field(default_factory=list)
+    # The page for schools' key adults: its sessions, cookies, set-password links and sign-in throttle are the
+    # kit's staff pages' settings (`StaffPageSettings`, frontdoor_platform/staff/config.py; the throttle's rules
+    # in frontdoor_platform/staff/throttle.py), read here as NOTIFICATIONS_SESSION_HOURS,
+    # NOTIFICATIONS_COOKIE_SECURE, NOTIFICATIONS_PAGE_DELAY_MAX_SECONDS, ... One verification (argon2, ~160 ms,
+    # four lanes) already takes both cores of a 2-core machine: page_verifications_at_once stays 1 there.
 
     # Personal data in a notification is erased this long after acknowledgement
     # (or after it was made, when never acknowledged).
@@ -118,32 +100,6 @@ class Settings(ServiceSettings):
     # (never to wrap or open anything else). Rotation is not supported yet (README, "People's keys").
     wrapping_key_previous: SecretStr | None = None
     wrapping_key_previous_id: str | None = None
-
-    @field_validator("page_address_limit", "page_account_limit")
-    @classmethod
-    def _a_limit(cls, value: str) -> str:
-        try:
-            parse(value)
-        except ValueError:
-            raise ValueError("must be a rate limit such as '30/hour' or '5 per 10 minutes'") from None
-        return value
-
-    @field_validator("page_limits_storage")
-    @classmethod
-    def _an_async_storage(cls, value: str) -> str:
-        if not value.startswith("async+"):
-            raise ValueError("must be an async `limits` storage URI such as 'async+memory://'")
-        return value
-
-    @field_validator("page_trusted_proxies")
-    @classmethod
-    def _networks(cls, value: list[str]) -> list[str]:
-        for entry in value:
-            try:
-                ip_network(entry, strict=False)
-            except ValueError:
-                raise ValueError("each entry must be an IP address or network") from None
-        return value
 
     _keys: Keys | None = PrivateAttr(default=None)
 
@@ -197,8 +153,6 @@ class Settings(ServiceSettings):
         if self.environment != "production":
             return self
         refused = []
-        if not self.cookie_secure:
-            refused.append("cookie_secure must be true (the page's cookies over HTTPS only)")
         if not self.page_url.startswith("https://"):
             refused.append("page_url must be an https URL (the link email alerts give)")
         if self.sealing_keys.development:
@@ -213,12 +167,6 @@ class Settings(ServiceSettings):
                            "service with it; the development key is published)")
         if refused:
             raise ValueError(f"refused when {ENVIRONMENT_VARIABLE}=production: " + "; ".join(refused))
-        return self
-
-    @model_validator(mode="after")
-    def _the_delay_grows_to_its_maximum(self) -> Settings:
-        if self.page_delay_max_seconds < self.page_delay_first_seconds:
-            raise ValueError("page_delay_max_seconds must be at least page_delay_first_seconds")
         return self
 
     @model_validator(mode="after")

@@ -1,6 +1,7 @@
 """FRONTDOOR_ENV=production refuses every insecure default of the
 notifications service at start, naming the setting and never its value:
-the page's cookies without Secure, a page URL that is not https, the
+the page's cookies set not Secure (unset, they are Secure there: the kit's
+staff page settings), a page URL that is not https, the
 development key for the secrets at rest, webhooks to this machine, email
 without STARTTLS. Development takes them all, warning about the
 development key when the service starts. A wrapping key that is not one
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from frontdoor_platform.staff import StaffConfig
 from frontdoor_platform.wrapping import development_key
 from notifications import main
 from notifications.sealing import DEVELOPMENT_KEY
@@ -39,7 +41,6 @@ def test_production_takes_settings_with_nothing_insecure() -> None:
 
 
 @pytest.mark.parametrize(("insecure", "named"), [
-    ({"cookie_secure": False}, "cookie_secure must be true"),
     ({"page_url": "http://frontdoor.example/page/"}, "page_url must be an https URL"),
     ({"secrets_keys": {"development": DEVELOPMENT_KEY}, "secrets_key_id": "development"}, "secrets_keys must not"),
     ({"secrets_keys": {"2026-12": OWN_KEY, "old": DEVELOPMENT_KEY}}, "secrets_keys must not hold the development"),
@@ -66,9 +67,17 @@ def test_production_refuses_the_defaults_from_the_environment_all_named(monkeypa
     with pytest.raises(ValidationError) as refused:
         Settings()
     message = str(refused.value)
-    for setting in ("cookie_secure", "page_url", "secrets_keys", "local_webhooks", "smtp_starttls", "wrapping_key"):
+    for setting in ("page_url", "secrets_keys", "local_webhooks", "smtp_starttls", "wrapping_key"):
         assert setting in message, setting
     assert "a kafka password" not in message
+
+
+def test_the_page_cookies_are_secure_in_production_unless_set_false_which_is_refused() -> None:
+    unset = Settings(**{**SECURE, "cookie_secure": None})
+    assert StaffConfig.of(unset).cookie_secure
+    with pytest.raises(ValidationError) as refused:
+        Settings(**{**SECURE, "cookie_secure": False})
+    assert "cookie_secure must not be false in production" in str(refused.value)
 
 
 def test_development_takes_the_defaults() -> None:
