@@ -22,6 +22,7 @@ import httpx
 from frontdoor_platform.clock import SimulatedClock
 from frontdoor_stack.processes import ProcessError
 
+from . import staff_logins
 from .case_worker import CaseWorkerSettings
 from .credentials import CREDENTIALS_FILE, Credentials, coordinator_key, key_with_role, read_credentials
 from .kafka_access import KafkaAccess
@@ -96,6 +97,7 @@ class LocalStack:
     credentials: list[Credentials] = field(default_factory=list)
     seeded: Seeded | None = None
     school_key: Credentials | None = None  # a school-scoped inbox key for the demo school
+    staff: list[staff_logins.StaffLogin] = field(default_factory=list)  # the demo's sign-ins to the staff pages
 
     @property
     def bootstrap(self) -> str:
@@ -182,6 +184,8 @@ class LocalStack:
             process.wait_healthy()
             say(f"{process.spec.name} is healthy on {process.spec.base_url}")
         self.credentials = self.create_credentials()
+        self.staff = staff_logins.create(self.processes)
+        self.write_credentials()
         if any(process.spec.name == "notifications" for process in self.processes):
             self.seed_notifications(say)
         if self.monitoring:
@@ -217,6 +221,8 @@ class LocalStack:
         """What the stack adds to a service's four settings: notifications' email alerts go to the sink, and
         its webhooks may go to the demo school system on this machine (plain http to 127.0.0.1: a development
         setting, refused in production)."""
+        if spec.name == "allocation":  # the board shows the demo's moves as they come, meeting or not
+            return {"ALLOCATION_BOARD_IDLE_REFRESH_SECONDS": "30"}
         if spec.name != "notifications":
             return {}
         return {"NOTIFICATIONS_SMTP_HOST": "127.0.0.1", "NOTIFICATIONS_SMTP_PORT": str(self.smtp_port),
@@ -246,6 +252,7 @@ class LocalStack:
         """Every dev key and key adult's page password, 0600 from the start."""
         path = self.root / CREDENTIALS_FILE
         lines = [c.line() for c in [*self.credentials, *([self.school_key] if self.school_key else [])]]
+        lines += [login.line() for login in self.staff]
         if self.seeded is not None:
             lines += [f"page: staff_id={school.staff_id} school={school.urn} "
                       f"password={self.seeded.passwords[school.staff_id]}\n"
@@ -334,7 +341,8 @@ class LocalStack:
                 f"  Dev API key for {credentials.service} ({credentials.name}, roles {credentials.roles}), shown once:",
                 f"    Authorization: Bearer {credentials.api_key}",
             ]
-        return "\n".join(lines + self._schools_summary()) + "\n"
+        staff = staff_logins.summary_lines(self.staff, {spec.name: spec.base_url for spec in self.services})
+        return "\n".join(lines + staff + self._schools_summary()) + "\n"
 
     def _schools_summary(self) -> list[str]:
         if self.seeded is None:

@@ -119,3 +119,28 @@ def test_down_stops_a_recorded_receiver(tmp_path: Path) -> None:
     finally:
         receiver.stop()
 
+
+
+def test_the_demo_staff_sign_in_to_the_board_and_the_chronology_with_the_printed_passwords(
+        stack: LocalStack) -> None:
+    summary, credentials = stack.summary(), (stack.root / "credentials").read_text()
+    urls = {spec.name: spec.base_url for spec in stack.services}
+    assert {(login.service, login.role) for login in stack.staff} == \
+        {("allocation", "coordinator"), ("allocation", "agency"), ("outcomes", "manager")}
+    for login in stack.staff:
+        assert f"{urls[login.service]}{login.page}" in summary and login.password in summary
+        assert login.line() in credentials
+        prefix = login.page.rstrip("/")
+        with httpx.Client(base_url=urls[login.service], timeout=10) as browser:
+            form = browser.get(f"{prefix}/sign-in")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+            assert token, form.text[:300]
+            wrong = browser.post(f"{prefix}/sign-in", data={"csrf_token": token.group(1), "staff_id": login.staff_id,
+                                                            "password": "not-the-password-at-all"})
+            assert wrong.status_code == 401
+            signed = browser.post(f"{prefix}/sign-in", data={"csrf_token": token.group(1),
+                                                             "staff_id": login.staff_id, "password": login.password})
+            assert signed.status_code == 303, signed.text[:300]
+            page = browser.get(login.page)
+            assert page.status_code == 200 and "sign-in" not in str(page.url), page.text[:300]
+            assert login.staff_id in page.text  # the page says who is signed in
