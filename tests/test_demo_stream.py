@@ -53,6 +53,7 @@ from frontdoor_contracts.topics import (
     PARTNERS_OFFENDING,
 )
 from frontdoor_contracts.vocabulary import CaseStatus, ClosureOutcome, OfferAnswer, ReferrerSource, SchoolTerm
+from frontdoor_platform.staff.accounts import check_password_policy
 from frontdoor_stack.bench.context import Sizes
 from frontdoor_stack.bench.da_webhook import background_contacts, da_contact, percentile
 from frontdoor_stack.bench.outcomes_rebuild import RebuildResult, synthetic_events
@@ -80,7 +81,6 @@ from frontdoor_stack.demo_feed import Kind, Outgoing, demo_batches
 from frontdoor_stack.demo_partners import DATA_ONLY_EVERY, DATA_ONLY_LA_CODE, PartnerFeed, recent_terms
 from frontdoor_stack.school_receiver import SchoolSystem, Secrets, read_secrets, write_secrets
 from frontdoor_stack.seed import EMAIL, INBOX, WEBHOOK, agency_plan, new_password, school_plan
-from frontdoor_platform.staff.accounts import check_password_policy
 from notifications.responses import AgencyRequest, SchoolRequest
 from outcomes.domain import outputs, updates
 from outcomes.domain.family import Family as OutcomesFamily
