@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from frontdoor_platform.settings import ServiceSettings
@@ -36,3 +36,12 @@ class Settings(ServiceSettings, StaffPageSettings):
     board_refresh_seconds: int = Field(default=30, ge=5, le=3600)
     board_idle_refresh_seconds: int = Field(default=300, ge=0, le=86400)
     meeting_minutes: int = Field(default=180, ge=15, le=720)
+    # The outcomes service's chronology page (for example https://outcomes.council.example/chronology): the
+    # board, a case and the caseloads link each case's family to `{chronology_url}/families/{family_id}`
+    # (None: no link).
+    chronology_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://[^\s\"'<>]+$")
+
+    @field_validator("chronology_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return None if value is None else value.rstrip("/")

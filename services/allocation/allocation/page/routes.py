@@ -61,7 +61,7 @@ def board_page(request: Request, staff: SignedIn, rt: RuntimeDep, db: ReadSessio
         return PAGES.render(request, "board.html", staff=staff, title="The board", now=now,
                             running=views.when(running.isoformat()) if running else None,
                             refresh_seconds=refresh, can_allocate=may(staff.roles, Role.COORDINATOR.value),
-                            **views.board_page(shown))
+                            chronology_url=rt.settings.chronology_url, **views.board_page(shown))
 
     return answer(request, staff, page)
 
@@ -80,7 +80,8 @@ def case_page(case_id: str, request: Request, staff: SignedIn, rt: RuntimeDep, d
             can_allocate=can_allocate, known_agencies=agencies, known_professionals=professionals,
             can_offer=acts and status == "allocated", can_answer=acts and status == "offer_made",
             can_step_up=acts and status in ("open", "allocated", "offer_made"),
-            closing=views.closing_outcomes(status) if acts else [], agency_kinds=views.agency_kinds())
+            closing=views.closing_outcomes(status) if acts else [], agency_kinds=views.agency_kinds(),
+            chronology_url=rt.settings.chronology_url)
 
     return answer(request, staff, page)
 
@@ -102,7 +103,7 @@ def agency_page(agency_id: str, request: Request, staff: SignedIn, rt: RuntimeDe
     def page() -> Response:
         shown = board.agency_caseload(rt, db, actor(staff), log_of(request, staff), _identifier(agency_id))
         return PAGES.render(request, "caseload.html", staff=staff, title=f"Caseload of {shown['lead_agency_id']}",
-                            **views.caseload_page(shown))
+                            chronology_url=rt.settings.chronology_url, **views.caseload_page(shown))
 
     return answer(request, staff, page)
 
@@ -114,6 +115,7 @@ def professional_page(agency_id: str, lead_professional_ref: str, request: Reque
         shown = board.agency_caseload(rt, db, actor(staff), log_of(request, staff), _identifier(agency_id),
                                       _identifier(lead_professional_ref))
         return PAGES.render(request, "caseload.html", staff=staff,
-                            title=f"Caseload of {shown['lead_professional_ref']}", **views.caseload_page(shown))
+                            title=f"Caseload of {shown['lead_professional_ref']}",
+                            chronology_url=rt.settings.chronology_url, **views.caseload_page(shown))
 
     return answer(request, staff, page)
