@@ -18,6 +18,8 @@ LONDON = ZoneInfo("Europe/London")
 
 WHAT: dict[Kind, str] = {
     Kind.CONTACT_RECORDED: "Contact recorded",
+    Kind.SCHOOL_NOTIFIED: "School notified (domestic abuse incident)",
+    Kind.SCHOOL_ACKNOWLEDGED: "School acknowledged the notification",
     Kind.CONTACT_DECIDED: "MASH decision",
     Kind.RE_REFERRAL_CORRECTED: "Re-referral flag corrected",
     Kind.FAMILIES_MERGED: "Families found to be one",
@@ -36,7 +38,9 @@ WHAT: dict[Kind, str] = {
 }
 
 LABELS: dict[str, str] = {
-    "source": "Source", "channel": "Channel", "concerns": "Concerns", "da_incident": "Domestic abuse incident",
+    "source": "Source", "channel": "Channel", "recipient": "School (URN)",
+    "before_deadline": "Before the school day's deadline", "concerns": "Concerns",
+    "da_incident": "Domestic abuse incident",
     "child_ids": "Children", "adults": "Adults", "decision": "Decision", "level_of_need": "Level of need",
     "referral": "Referral to social care", "re_referral": "Re-referral",
     "re_referred_child_ids": "Children re-referred", "problems": "Headline problems", "targets": "Targets measured",

@@ -23,6 +23,8 @@ from frontdoor_contracts.contacts import (
     ReReferralCorrected,
 )
 from frontdoor_contracts.envelope import CloudEvent, EventData, encode_event, new_event
+from frontdoor_contracts.notifications import Channel as NotificationChannel
+from frontdoor_contracts.notifications import NotificationAcknowledged, NotificationDelivered, NotificationKind
 from frontdoor_contracts.partners import AttendanceMeasure, PartnerFactMatched
 from frontdoor_contracts.topics import (
     ALLOCATION_CASE_ALLOCATED,
@@ -35,6 +37,8 @@ from frontdoor_contracts.topics import (
     CONTACTS_PARTNER_FACT_MATCHED,
     CONTACTS_RE_REFERRAL_CORRECTED,
     CONTACTS_RECORDED,
+    NOTIFICATIONS_ACKNOWLEDGED,
+    NOTIFICATIONS_DELIVERED,
 )
 from frontdoor_contracts.vocabulary import (
     AgencyKind,
@@ -74,6 +78,11 @@ class Story:
     KINDS: ClassVar[list[str]] = [
         "contact_recorded", "contact_decided", "case_opened", "plan_made", "partner_fact", "case_allocated",
         "offer_made", "offer_answered", "re_referral_corrected", "case_closed"]
+    # With the school told of a DA incident (`school_told`): notified the evening of the contact, acknowledged
+    # the next morning.
+    TOLD_KINDS: ClassVar[list[str]] = [
+        "contact_recorded", "school_notified", "contact_decided", "case_opened", "plan_made", "school_acknowledged",
+        *KINDS[4:]]
 
     agency: str = "agency-1"
     start: datetime = T0
@@ -135,6 +144,22 @@ class Story:
             **self.case(self.start + 2 * HOUR), allocated_at=at, lead_agency_id=agency,
             agency_kind=AgencyKind.VOLUNTARY_SECTOR, lead_professional_ref="lp-8", allocated_by="coordinator-1",
             at_meeting=False), at)
+
+    def school_told(self, *, ids: bool = True) -> list[Item]:
+        """The first child's school notified of a DA incident the evening of the contact and acknowledging it
+        the next morning, as notifications publishes them (`ids=False`: an older producer's, naming no contact
+        or child)."""
+        delivered_at, acknowledged_at = self.start + 1 * HOUR, self.start + 22 * HOUR
+        deadline, notification_id = self.start + 23 * HOUR, uuid.uuid4()
+        about: dict[str, Any] = dict(contact_id=self.contact_id, child_id=self.children[0]) if ids else {}
+        common = dict(notification_id=notification_id, kind=NotificationKind.DA_INCIDENT, recipient="100001",
+                      deadline=deadline, before_deadline=True, **about)
+        return [
+            _event(NOTIFICATIONS_DELIVERED.name, NotificationDelivered(
+                **common, channel=NotificationChannel.WEBHOOK, delivered_at=delivered_at, attempts=1), delivered_at),
+            _event(NOTIFICATIONS_ACKNOWLEDGED.name, NotificationAcknowledged(
+                **common, acknowledged_by="DSL-0042", acknowledged_at=acknowledged_at), acknowledged_at),
+        ]
 
     def merged_into(self, family_id: uuid.UUID, at: datetime) -> Item:
         return _event(CONTACTS_FAMILIES_MERGED.name, FamiliesMerged(

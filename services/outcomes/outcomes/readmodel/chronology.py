@@ -6,9 +6,11 @@ Ids, bounded categories, counts and times only, never a name, a date of
 birth, an identifier of a person or free text: what each event says is
 its `facts` (a `Facts` as JSON), chosen field by field below. Keyed by the
 event id and inserted with ON CONFLICT DO NOTHING, so a record applied
-twice adds nothing. A re-referral correction names a contact, not a
-family: its row has no family, and a family's chronology finds it through
-the family's contacts (in whichever order the two arrived)."""
+twice adds nothing. A re-referral correction and a school's notification
+(delivered, acknowledged) name a contact, not a family: their rows have no
+family, and a family's chronology finds them through the family's contacts
+(in whichever order the two arrived). A notification that names no
+contact (an older producer's, or not a DA incident's) adds no row."""
 
 from __future__ import annotations
 
@@ -31,7 +33,8 @@ from frontdoor_contracts.allocation import (
     SteppedUp,
 )
 from frontdoor_contracts.contacts import ContactDecided, ContactRecorded, FamiliesMerged, ReReferralCorrected
-from frontdoor_contracts.envelope import CloudEvent
+from frontdoor_contracts.envelope import CloudEvent, EventData
+from frontdoor_contracts.notifications import NotificationAcknowledged, NotificationDelivered, NotificationKind
 from frontdoor_contracts.outcomes import ClaimEligible, FamilyIdentified, OutcomeAchieved
 from frontdoor_contracts.partners import AttendanceMeasure, EmploymentMeasure, OffendingMeasure, PartnerFactMatched
 from frontdoor_contracts.topics import (
@@ -46,6 +49,8 @@ from frontdoor_contracts.topics import (
     CONTACTS_PARTNER_FACT_MATCHED,
     CONTACTS_RE_REFERRAL_CORRECTED,
     CONTACTS_RECORDED,
+    NOTIFICATIONS_ACKNOWLEDGED,
+    NOTIFICATIONS_DELIVERED,
     OUTCOMES_CLAIM_ELIGIBLE,
     OUTCOMES_FAMILY_IDENTIFIED,
     OUTCOMES_OUTCOME_ACHIEVED,
@@ -61,6 +66,8 @@ class Kind(StrEnum):
     """What happened, in the order events of the same instant are shown."""
 
     CONTACT_RECORDED = "contact_recorded"
+    SCHOOL_NOTIFIED = "school_notified"  # a DA incident's notification delivered to the child's school
+    SCHOOL_ACKNOWLEDGED = "school_acknowledged"  # ... and acknowledged by its key adult
     CONTACT_DECIDED = "contact_decided"
     RE_REFERRAL_CORRECTED = "re_referral_corrected"
     FAMILIES_MERGED = "families_merged"
@@ -89,6 +96,8 @@ class Facts(BaseModel):
 
     source: str | None = None  # the referrer's source (a contact), what opened the case
     channel: str | None = None
+    recipient: str | None = None  # the school's URN told (an organisation's identifier, never a person's)
+    before_deadline: bool | None = None  # before the start of the next school day
     concerns: list[str] | None = None
     da_incident: bool | None = None
     child_ids: list[uuid.UUID] | None = None
@@ -237,16 +246,35 @@ def _achieved(d: OutcomeAchieved) -> Row:
         problems=_names(d.plan), progress_since=d.progress_since), case_id=d.case_id)
 
 
+def _school(kind: Kind, d: NotificationDelivered | NotificationAcknowledged, at: datetime, facts: Facts
+            ) -> Row | None:
+    if d.contact_id is None or d.kind != NotificationKind.DA_INCIDENT:
+        return None  # names no contact (an older producer's event): no family to show it in
+    facts.recipient, facts.before_deadline = d.recipient, d.before_deadline
+    facts.child_ids = None if d.child_id is None else [d.child_id]
+    return _row(kind, None, at, facts, contact_id=d.contact_id)
+
+
+def _notified(d: NotificationDelivered) -> Row | None:
+    return _school(Kind.SCHOOL_NOTIFIED, d, d.delivered_at, Facts(channel=str(d.channel)))
+
+
+def _acknowledged(d: NotificationAcknowledged) -> Row | None:
+    return _school(Kind.SCHOOL_ACKNOWLEDGED, d, d.acknowledged_at, Facts())
+
+
 def _claim(d: ClaimEligible) -> Row:
     return _row(Kind.CLAIM_ELIGIBLE, d.family_id, d.eligible_at, Facts(basis=d.basis), case_id=d.case_id)
 
 
-ENTRIES: dict[str, Callable[[Any], Row]] = {
+ENTRIES: dict[str, Callable[[Any], Row | None]] = {
     CONTACTS_RECORDED.name: _recorded,
     CONTACTS_DECIDED.name: _decided,
     CONTACTS_RE_REFERRAL_CORRECTED.name: _corrected,
     CONTACTS_FAMILIES_MERGED.name: _merged,
     CONTACTS_PARTNER_FACT_MATCHED.name: _fact,
+    NOTIFICATIONS_DELIVERED.name: _notified,
+    NOTIFICATIONS_ACKNOWLEDGED.name: _acknowledged,
     ALLOCATION_CASE_OPENED.name: _opened,
     ALLOCATION_CASE_ALLOCATED.name: _allocated,
     ALLOCATION_OFFER_MADE.name: _offered,
@@ -257,12 +285,17 @@ ENTRIES: dict[str, Callable[[Any], Row]] = {
     OUTCOMES_OUTCOME_ACHIEVED.name: _achieved,
     OUTCOMES_CLAIM_ELIGIBLE.name: _claim,
 }
-"""The topics the chronology shows, and what each event's row says."""
+"""The topics the chronology shows, and what each event's row says (None: no row)."""
+
+MODELS: dict[str, type[EventData]] = {NOTIFICATIONS_ACKNOWLEDGED.name: NotificationAcknowledged}
+"""The topics read for the chronology alone (no rule and no KPI uses them), and the event each carries."""
 
 
 def apply(session: Session, topic: str, event: CloudEvent[Any]) -> bool:
-    """The event's row, once (True when new); a topic the chronology does not show adds nothing."""
+    """The event's row, once (True when new); a topic the chronology does not show, or an event it shows no row
+    for, adds nothing."""
     entry = ENTRIES.get(topic)
-    if entry is None:
+    row = None if entry is None else entry(event.data)
+    if row is None:
         return False
-    return insert_new(session, ChronologyEntry, [{"event_id": event.id, **entry(event.data)}])
+    return insert_new(session, ChronologyEntry, [{"event_id": event.id, **row}])

@@ -47,6 +47,7 @@ from ..domain.days import day_of
 from ..domain.family import Family
 from ..domain.thresholds import Thresholds
 from ..readmodel.apply import MODELS as READ_MODEL_TOPICS
+from ..readmodel.chronology import MODELS as CHRONOLOGY_TOPICS
 
 Apply = Callable[[Family, Any], None]
 
@@ -76,8 +77,9 @@ FAMILY_TOPICS: dict[str, FamilyTopic] = {
                                                 updates.on_answered),
 }
 MODELS: dict[str, type[EventData]] = {**READ_MODEL_TOPICS, **{t: f.model for t, f in FAMILY_TOPICS.items()},
-                                      CONTACTS_FAMILIES_MERGED.name: FamiliesMerged}
-# What the stream reads: every topic the outcomes service consumes that a rule or the read model uses.
+                                      **CHRONOLOGY_TOPICS, CONTACTS_FAMILIES_MERGED.name: FamiliesMerged}
+# What the stream reads: every topic the outcomes service consumes that a rule, the read model or the
+# chronology uses.
 INPUT_TOPICS = tuple(sorted(spec.name for spec in topics_consumed_by("outcomes") if spec.name in MODELS))
 # What the live stream also reads and a rebuild never does: privacy requests, answered in the batch's transaction
 # (stream/ledger.py), changing no picture and no fact.

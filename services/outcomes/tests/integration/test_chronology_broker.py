@@ -1,6 +1,7 @@
 """The chronology fills from the topics, through the real broker: the outcomes service as a process (its API
 and its faust worker) reads a family's story as the producers publish it (a contact, the MASH decision, a
-partner's fact, the case opened, allocated, offered, accepted, a re-referral flag corrected, the case closed)
+partner's fact, the case opened, allocated, offered, accepted, a re-referral flag corrected, the case closed,
+the school told of a DA incident and acknowledging it)
 and `GET /v1/families/{family_id}/chronology` shows every step in order, to the manager and to the lead
 agency, and to no other agency; the same events published again (same ids) add nothing once the stream has
 applied them. In headless Chromium (Debian's chromium and chromium-driver, `make chromium`), the lead agency's
@@ -102,8 +103,9 @@ def the_page(browser: webdriver.Chrome, service: OutcomesService, story: Any, tm
     browser.find_element(By.ID, "family_id").send_keys(str(story.family_id))
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
     WebDriverWait(browser, 15).until(lambda b: f"/chronology/families/{story.family_id}" in b.current_url)
-    assert [kind for kind in kinds_shown(browser) if kind not in RULES_OWN] == story.KINDS
+    assert [kind for kind in kinds_shown(browser) if kind not in RULES_OWN] == story.TOLD_KINDS
     assert "Case allocated" in browser.page_source and "positive outcome" in browser.page_source
+    assert "School notified" in browser.page_source and "School acknowledged" in browser.page_source
     screenshot(browser, tmp_path, "chronology")
     screenshot(browser, tmp_path, "chronology-phone", width=390)
     browser.find_element(By.CSS_SELECTOR, "form.sign-out button").click()
@@ -128,7 +130,7 @@ async def test_a_familys_chronology_fills_from_the_topics_once(kafka_bootstrap: 
         for staff_id, agency in (("lead-e2e", story.agency), ("other-e2e", "agency-elsewhere")):
             cli(service.env, "accounts", "add", "--staff-id", staff_id, "--role", "agency", "--scope", agency,
                 "--password", PASSWORD)
-        items = story.events()
+        items = story.events() + story.school_told()  # the school told of a DA incident, by notifications
         await publish_all(kafka_bootstrap, outs(items))
 
         def complete() -> dict[str, Any] | None:
@@ -136,10 +138,10 @@ async def test_a_familys_chronology_fills_from_the_topics_once(kafka_bootstrap: 
             if answer.status_code != 200:
                 return None
             body: dict[str, Any] = answer.json()
-            return body if steps(body) == story.KINDS else None
+            return body if steps(body) == story.TOLD_KINDS else None
 
         first = await until(complete, timeout=180, what="the family's chronology with every step")
-        published = [event.id for _, event in items]
+        published = [event.id for _, event in story.events()]  # the told ones' places: TOLD_KINDS
         assert [i["event_id"] for i in first["items"] if i["event_id"] in published] == published
         assert chronology(service, lead, story.family_id).json() == first
         refused = chronology(service, other, story.family_id)

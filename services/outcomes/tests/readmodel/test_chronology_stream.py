@@ -131,3 +131,37 @@ async def test_an_access_request_finds_the_familys_rows_and_its_contacts_correct
     rows = [r for r in records if r["table"] == "chronology"]
     assert len(rows) == len(story.events())
     assert {r["kind"] for r in rows} >= {"contact_recorded", "re_referral_corrected", "case_closed"}
+
+
+async def test_the_schools_notification_and_acknowledgement_are_shown_in_order_once(
+        stream: FaustStream, engine: Engine, story: Any) -> None:
+    told = story.school_told()
+    await stream._handle(story.records(told))  # before the contact: no family known yet
+    assert read(engine, story.family_id) is None
+    await stream._handle(story.records(story.events()))
+    found = read(engine, story.family_id)
+    assert found is not None
+    kinds = [i.kind.value for i in found.items]
+    assert kinds == story.TOLD_KINDS
+    notified, acknowledged = (next(i for i in found.items if i.kind.value == kind)
+                              for kind in ("school_notified", "school_acknowledged"))
+    assert (notified.facts.channel, notified.facts.recipient, notified.facts.before_deadline) == (
+        "webhook", "100001", True)
+    assert notified.contact_id == acknowledged.contact_id == story.contact_id
+    assert notified.facts.child_ids == acknowledged.facts.child_ids == [story.children[0]]
+    assert acknowledged.facts.before_deadline is True and acknowledged.facts.channel is None
+    assert "DSL-0042" not in found.model_dump_json()  # the key adult's staff id is not the family's
+    rows = count(engine)
+    await stream._handle(story.records(told, replay=True))  # a replay of the same offsets
+    await stream._handle(story.records(told))  # the same events published again
+    assert count(engine) == rows
+    assert read(engine, story.family_id) == found
+
+
+async def test_a_notification_naming_no_contact_adds_nothing(stream: FaustStream, engine: Engine,
+                                                             story: Any) -> None:
+    await stream._handle(story.records(story.events()))
+    rows, before = count(engine), read(engine, story.family_id)
+    await stream._handle(story.records(story.school_told(ids=False)))  # an older producer's events
+    assert count(engine) == rows
+    assert read(engine, story.family_id) == before
