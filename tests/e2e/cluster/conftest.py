@@ -11,6 +11,7 @@ not left running for the rest of a session)."""
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,3 +60,19 @@ def cluster_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSta
 def cluster(cluster_stack: LocalStack) -> KafkaCluster:
     assert isinstance(cluster_stack.broker, KafkaCluster)
     return cluster_stack.broker
+
+
+@pytest.fixture(scope="module")
+def http_checks(cluster_stack: LocalStack) -> list[tuple[str, dict[str, str], int]]:
+    """Every service's /healthz, and a read of its database through its API with the stack's keys: allocation's
+    board, outcomes' KPIs, the demo school's inbox, a contact nobody sent (404)."""
+    def key(service: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {next(c.api_key for c in cluster_stack.credentials if c.service == service)}"}
+
+    url = {spec.name: f"http://127.0.0.1:{spec.port}" for spec in cluster_stack.services}
+    assert cluster_stack.school_key is not None
+    return [*((f"{base}/healthz", {}, 200) for base in url.values()),
+            (f"{url['allocation']}/v1/cases", key("allocation"), 200),
+            (f"{url['outcomes']}/v1/kpis", key("outcomes"), 200),
+            (f"{url['notifications']}/v1/inbox", {"Authorization": f"Bearer {cluster_stack.school_key.api_key}"}, 200),
+            (f"{url['contacts']}/v1/contacts/{uuid.uuid4()}", key("contacts"), 404)]
