@@ -116,7 +116,7 @@ down:
 demo: venv
 	$(BIN)/frontdoor-stack demo
 
-# Throughput beside its anchors, one run of about 5-8 minutes (not part of `make test`); writes
+# Throughput beside its anchors, one run of about 8-11 minutes (not part of `make test`); writes
 # deploy/bench/results.md. Sizes: BENCH_ARGS="--contacts N --decisions N --duration S --time-cap S".
 .PHONY: bench
 bench: venv kafka
