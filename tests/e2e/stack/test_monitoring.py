@@ -222,7 +222,8 @@ def test_the_dashboards_return_data_wherever_the_services_have_data(prometheus: 
 
 
 def test_the_rules_and_dashboards_name_only_what_the_services_export(
-        stack: LocalStack, contacts_poisoned: list[dict[str, Any]]) -> None:
+        stack: LocalStack, traffic: dict[str, str], contacts_poisoned: list[dict[str, Any]]) -> None:
+    # the traffic's refusals and poison make the names that exist only once something happened (in any order)
     scraped = poll(lambda: scrape(stack), lambda m: "frontdoor_contacts_dead_lettered_total" in m["contacts"])
     scraped["kafka"] = broker_metrics(stack)  # the broker's JMX exporter, live
     exported = set().union(*(exported_names(text) for text in scraped.values()))
