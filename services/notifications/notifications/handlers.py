@@ -34,8 +34,7 @@ from frontdoor_contracts.notifications import NotificationKind, SchoolUnknown, U
 from frontdoor_contracts.personal import PersonKeyIssued
 from frontdoor_contracts.topics import NOTIFICATIONS_SCHOOL_UNKNOWN
 from frontdoor_platform.database import insert_once
-from frontdoor_platform.poison import dead_letter_once
-from frontdoor_platform.routes import Consumed, Incoming
+from frontdoor_platform.routes import Consumed, Incoming, add_dead_letter
 from frontdoor_platform.tracing import traceparent_now
 
 from . import directory, store
@@ -120,7 +119,7 @@ def child_unreadable(session: Session, record: Incoming, broken: InvalidEvent, c
     sealed values still sealed; once per record, however many of its children are broken, counted once);
     the child is recorded unreadable (counted) and put on the MASH worklist (`unreadable`, with the rule
     broken), so a person finds the child by id and phones the school."""
-    if dead_letter_once(session, OutboxEvent, record, broken, now):
+    if add_dead_letter(session, OutboxEvent, record, broken, now):
         outcome.dead_lettered.append((record.topic, broken.reason))
     record_child(session, contact_id, child_id, Resolution.UNREADABLE, now, outcome)
     worklist(session, kind=UNREADABLE, reason=broken.reason[:30], now=now, contact_id=contact_id, child_id=child_id)

@@ -41,7 +41,7 @@ from . import directory, store, waiting
 from .domain.outcome import Outcome
 from .domain.school_days import SchoolCalendar
 from .models import NotificationRow
-from .outgoing import emit
+from .outgoing import about, emit
 from .runtime import Runtime
 from .term_dates import LAST_DAY_METRIC, last_school_day_start
 
@@ -60,10 +60,12 @@ def report_unacknowledged(session: Session, now: datetime, source_uri: str) -> l
         assert row.deadline is not None
         row.unacknowledged_at = now
         session.add(row)
+        contact_id, child_id = about(row)
         emit(session, source_uri=source_uri, topic=NOTIFICATIONS_UNACKNOWLEDGED, key=row.notification_id, time=now,
              now=now, data=NotificationUnacknowledged(
                  notification_id=row.notification_id, kind=NotificationKind.DA_INCIDENT, recipient=row.recipient_id,
-                 deadline=row.deadline, delivered=row.delivered_at is not None))
+                 deadline=row.deadline, delivered=row.delivered_at is not None, contact_id=contact_id,
+                 child_id=child_id))
     return [row.phase for row in rows]
 
 

@@ -19,7 +19,6 @@ outbox's event id), and a deadlock or a serialization failure between them
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import text
@@ -29,9 +28,6 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 
 from frontdoor_contracts.errors import FieldError, InvalidEvent
-
-from .outbox_table import OutboxFields
-from .routes import Incoming, add_dead_letter
 
 T = TypeVar("T")
 
@@ -74,13 +70,6 @@ def decode_record(decode: Callable[[bytes], T], value: bytes | None) -> T:
         if is_infrastructure(exc):
             raise
         raise undecodable(exc) from None
-
-
-def dead_letter_once(session: Session, table: type[OutboxFields], record: Incoming, error: InvalidEvent,
-                     now: datetime) -> bool:
-    """`routes.add_dead_letter` (which writes the dead letter once, however many workers read the record),
-    by the name the notifications service's handlers call it."""
-    return add_dead_letter(session, table, record, error, now)
 
 
 def database_answers(session: Session) -> bool:

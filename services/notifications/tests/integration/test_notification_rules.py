@@ -238,6 +238,9 @@ def test_acknowledged_once_unacknowledged_once_and_personal_data_erased_after_re
     [acknowledged] = [json.loads(r.payload)["data"] for r in rows(engine, OutboxEvent)
                       if r.topic == "notifications.acknowledged.v1"]
     assert (acknowledged["contact_id"], acknowledged["child_id"]) == (str(CONTACT), amelia_id)  # ids only
+    [unacknowledged] = [json.loads(r.payload)["data"] for r in rows(engine, OutboxEvent)
+                        if r.topic == "notifications.unacknowledged.v1"]
+    assert (unacknowledged["contact_id"], unacknowledged["child_id"]) == (str(CONTACT), oliver["child_id"])
 
 
 def test_the_retention_pass_deletes_signing_secrets_whose_overlap_ended_and_keeps_the_rest(engine: Engine) -> None:
