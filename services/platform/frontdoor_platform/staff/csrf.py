@@ -13,7 +13,6 @@ from __future__ import annotations
 import secrets
 
 FIELD = "csrf_token"
-PRESESSION_COOKIE = "fd_page_signin"  # the same name under each prefix (scoped by path)
 TOKEN_BYTES = 32
 MAX_TOKEN_LENGTH = 64
 
