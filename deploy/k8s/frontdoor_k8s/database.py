@@ -35,7 +35,11 @@ def cluster() -> list[dict[str, Any]]:
         "spec": {
             "instances": INSTANCES,
             "storage": {"size": "20Gi"},
-            "postgresql": {"synchronous": {"method": "any", "number": 1, "dataDurability": "required"}},
+            "postgresql": {"synchronous": {"method": "any", "number": 1, "dataDurability": "required"},
+                           # A worker's node lost without a goodbye: its session (and the relay's and the outcomes
+                           # stream's advisory locks it holds) ends within about 2 minutes, not the kernel's 2 h.
+                           "parameters": {"tcp_keepalives_idle": "60", "tcp_keepalives_interval": "10",
+                                          "tcp_keepalives_count": "6", "tcp_user_timeout": "120000"}},
             "managed": {"roles": [{"name": service, "ensure": "present", "login": True,
                                    "passwordSecret": {"name": role_secret(service)}} for service in SERVICES]},
             "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "1Gi"}},
