@@ -31,8 +31,8 @@ def own_settings(spec: ServiceSpec) -> dict[str, str]:
         "KAFKA_CA_FILE": f"{KAFKA_CA_DIR}/ca.crt",
         "CONSUMER_PROCESS": "false",  # the worker runs in its own pods, never as a child of `serve`
     }
-    if spec.name == "outcomes":
-        settings["STREAM_DATA_DIR"] = OUTCOMES_STREAM_DIR
+    if spec.name == "outcomes":  # its faust changelogs replicated as the declared topics are (3 nodes)
+        settings.update({"STREAM_DATA_DIR": OUTCOMES_STREAM_DIR, "STREAM_REPLICATION_FACTOR": "3"})
     if spec.name == "notifications":
         settings.update({"SMTP_HOST": "smtp.council.example", "SMTP_PORT": "587", "SMTP_STARTTLS": "true",
                          "SMTP_FROM": "frontdoor-notifications@council.example",

@@ -131,8 +131,12 @@ class LocalStack:
         return isinstance(self.broker, KafkaCluster) or self.brokers > 1 or bool(self.node_ports)
 
     def kafka_env(self, spec: ServiceSpec) -> dict[str, str]:
-        """A service's own Kafka principal, on a secured broker."""
-        return self.access.service_env(spec.name, spec.prefix) if self.access is not None else {}
+        """A service's own Kafka principal, on a secured broker; on a cluster, outcomes' own topics replicated
+        as the declared ones are."""
+        env = self.access.service_env(spec.name, spec.prefix) if self.access is not None else {}
+        if spec.name == "outcomes" and self.clustered:
+            env = {**env, "OUTCOMES_STREAM_REPLICATION_FACTOR": str(len(self.kafka_ports()))}
+        return env
 
     def start(self, say: Say = print) -> None:
         already = [name for name in [*kafka_names(self.root), RECEIVER, *(s.name for s in self.services),
@@ -222,7 +226,9 @@ class LocalStack:
         its webhooks may go to the demo school system on this machine (plain http to 127.0.0.1: a development
         setting, refused in production)."""
         if spec.name == "allocation":  # the board shows the demo's moves as they come, meeting or not
-            return {"ALLOCATION_BOARD_IDLE_REFRESH_SECONDS": "30"}
+            outcomes = next((s for s in self.services if s.name == "outcomes"), None)
+            return {"ALLOCATION_BOARD_IDLE_REFRESH_SECONDS": "30",
+                    **({"ALLOCATION_CHRONOLOGY_URL": f"{outcomes.base_url}/chronology"} if outcomes else {})}
         if spec.name != "notifications":
             return {}
         return {"NOTIFICATIONS_SMTP_HOST": "127.0.0.1", "NOTIFICATIONS_SMTP_PORT": str(self.smtp_port),

@@ -30,6 +30,9 @@ class Settings(ServiceSettings, StaffPageSettings):
     # The faust app: its id names the consumer group and the tables' changelog topics.
     stream_id: str = "frontdoor-outcomes"
     stream_data_dir: Path = Path(".data/outcomes-stream")
+    # Replicas of the topics faust makes for itself (the tables' changelogs): as many as the declared topics
+    # have on the cluster (3), so a write with acks=all meets the brokers' min.insync.replicas; 1 on one broker.
+    stream_replication_factor: int = Field(default=1, ge=1, le=7)
     # How often every family is reviewed with today's date (sustained progress, the quiet period).
     review_seconds: float = Field(default=30.0, gt=0)
     # Families reviewed at a time on the event loop (about 50 µs each), records and requests served between.

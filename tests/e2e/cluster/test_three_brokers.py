@@ -222,6 +222,14 @@ async def test_two_brokers_killed_in_turn_lose_nothing_and_do_nothing_twice(
     assert set(opened.values()) == {1}
     assert len(opened) == rows(allocation_db, "SELECT count(*) FROM cases")[0][0]
 
+    # outcomes: its stream (faust, writing its tables' changelogs with acks=all) counted every contact and
+    # decision once: it stops if its own topics have fewer replicas than the brokers' min.insync.replicas
+    outcomes_db = data / "outcomes.db"
+    settle(lambda: rows(outcomes_db, "SELECT count(*) FROM kpi_contacts")[0][0] >= fed.contacts
+           and rows(outcomes_db, "SELECT count(*) FROM kpi_decisions")[0][0] >= fed.decisions)
+    assert rows(outcomes_db, "SELECT count(*) FROM kpi_contacts")[0][0] == fed.contacts
+    assert rows(outcomes_db, "SELECT count(*) FROM kpi_decisions")[0][0] == fed.decisions
+
     prober.stopping.set()
     prober.join()
     assert prober.asked > 8 * 100 and prober.failures == []
@@ -240,6 +248,8 @@ async def test_the_internal_topics_and_the_brokers_replicate_on_every_node(clust
     try:
         described = await admin.describe_cluster()
         [offsets] = await admin.describe_topics(["__consumer_offsets"])  # made when the services' groups joined
+        streams = [name for name in await admin.list_topics() if name.startswith("frontdoor-outcomes")]
+        changelogs = await admin.describe_topics(streams)  # the topics outcomes' faust app made for itself
         responses = await admin.describe_configs([ConfigResource(ConfigResourceType.BROKER, str(node.node_id))
                                                   for node in cluster.nodes])
     finally:
@@ -247,6 +257,7 @@ async def test_the_internal_topics_and_the_brokers_replicate_on_every_node(clust
     assert sorted(broker["node_id"] for broker in described["brokers"]) == [1, 2, 3]
     assert offsets["error_code"] == 0 and offsets["partitions"]
     assert {len(partition["replicas"]) for partition in offsets["partitions"]} == {3}
+    assert streams and {len(p["replicas"]) for topic in changelogs for p in topic["partitions"]} == {3}
     settings: list[dict[str, Any]] = [{entry[0]: entry[1] for entry in resource[4]}
                                       for response in responses for resource in response.resources]
     assert len(settings) == 3

@@ -75,7 +75,7 @@ class FaustStream:
             settings.stream_id, broker=f"kafka://{settings.kafka_bootstrap}", store="memory://",
             broker_credentials=security.faust_credentials(),
             datadir=str(settings.stream_data_dir), web_enabled=False, topic_partitions=PARTITIONS,
-            topic_replication_factor=1, consumer_auto_offset_reset="earliest",
+            topic_replication_factor=settings.stream_replication_factor, consumer_auto_offset_reset="earliest",
             broker_session_timeout=settings.stream_session_timeout_seconds,
             broker_heartbeat_interval=max(1.0, settings.stream_session_timeout_seconds / 5),
             producer_acks=-1, stream_wait_empty=False, autodiscover=False)
