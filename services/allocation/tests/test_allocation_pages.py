@@ -112,7 +112,7 @@ def test_the_board_is_empty_and_says_so(browser: Callable[[str], TestClient]) ->
     assert page.status_code == 200
     assert "No family is waiting for allocation" in page.text
     assert page.text.count('<p class="empty">None.</p>') == 4
-    assert '<meta http-equiv="refresh" content="300">' in page.text  # no meeting running: every 5 minutes
+    assert '<meta http-equiv="refresh" content="300; url=/board/?refreshed=1">' in page.text  # no meeting: 5 min
     assert "Tuesday 22 December 2026, 10:00 (GMT)" in page.text
 
 
@@ -273,6 +273,6 @@ def test_the_board_reloads_every_half_minute_while_the_meeting_runs(
     with TestClient(create_app(board_settings, clock=lambda: tuesday)) as client:
         sign_in(client, "coord-1")
         page = client.get("/board/").text
-    assert '<meta http-equiv="refresh" content="30">' in page
+    assert '<meta http-equiv="refresh" content="30; url=/board/?refreshed=1">' in page
     assert "Tuesday 22 December 2026, 10:00 (GMT)</time> is running" in page
     assert re.search(r"The next one:\s*<time[^>]*>Tuesday 29 December 2026, 10:00 \(GMT\)", page)

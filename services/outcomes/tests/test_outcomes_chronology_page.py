@@ -100,7 +100,8 @@ def test_the_manager_and_the_lead_agency_see_the_story_oldest_first(
     assert "Mon 2 Mar 2026, 09:00" in shown.text  # the contact: 09:00 UTC is 09:00 GMT
     assert "Thu 5 Mar 2026, 09:00" in shown.text  # the allocation
     assert "positive outcome" in shown.text and "early help" in shown.text and "neglect" in shown.text
-    assert '<meta http-equiv="refresh" content="120">' in shown.text
+    reload = f"/chronology/families/{story.family_id}?refreshed=1"  # its own reload never extends the session
+    assert f'<meta http-equiv="refresh" content="120; url={reload}">' in shown.text
     assert shown.headers["cache-control"] == "no-store"
     assert [(r["reader"], r["route"], r["record"]) for r in read_rows(engine)] == [
         (f"staff:{staff_id}", "GET /chronology/families/{family_id}", f"family:{story.family_id}")]

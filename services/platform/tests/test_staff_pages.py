@@ -69,7 +69,7 @@ def test_no_session_goes_to_sign_in_and_the_right_password_signs_in(client: Test
     assert page.status_code == 200
     assert 'id="signed-in-as"' in page.text and "coord-1" in page.text
     assert '<p id="scope">agency-a</p>' in page.text
-    assert '<meta http-equiv="refresh" content="60">' in page.text
+    assert '<meta http-equiv="refresh" content="60; url=/board/?refreshed=1">' in page.text
     assert "Monday 7 December 2026, 07:30 (GMT)" in page.text  # the london filter
     assert page.headers["cache-control"] == "no-store" and page.headers["x-frame-options"] == "DENY"
     assert "Early Help allocations" in page.text
@@ -112,6 +112,20 @@ def test_the_session_ends_after_the_idle_and_the_absolute_timeouts(client: TestC
         clock.advance(minutes=25)
         client.get("/board/", follow_redirects=False)
     assert client.get("/board/", follow_redirects=False).headers["location"] == "/board/sign-in"
+
+
+def test_a_page_reloading_itself_never_keeps_an_unattended_session_alive(client: TestClient,
+                                                                         clock: FakeClock) -> None:
+    assert sign_in(client).status_code == 303
+    for _ in range(4):  # a board left open on a projector: its own reloads for 40 minutes
+        clock.advance(minutes=10)
+        reload = client.get("/board/?refreshed=1", follow_redirects=False)
+    assert reload.status_code == 303 and reload.headers["location"] == "/board/sign-in"  # idle since sign-in
+    assert sign_in(client).status_code == 303
+    clock.advance(minutes=20)
+    assert client.get("/board/", follow_redirects=False).status_code == 200  # someone at the keyboard: touched
+    clock.advance(minutes=20)
+    assert client.get("/board/?refreshed=1", follow_redirects=False).status_code == 200  # 20 minutes idle
 
 
 def test_a_form_without_the_sessions_csrf_token_is_refused(client: TestClient) -> None:

@@ -36,6 +36,8 @@ from .tables import StaffAccountBase, StaffLinkFields, StaffSessionFields, Staff
 from .throttle import client_address, trusted_proxies
 from .web import HEADERS, Web, environment, form_value, reading, writing
 
+REFRESHED = "refreshed"  # the query parameter of a page's own periodic reload
+
 BUSY = "Sign-in is busy just now. Please wait a few seconds and try again."
 BUSY_RETRY_AFTER_SECONDS = 2
 FLASHES: Mapping[str, str] = {  # by code (a query parameter): fixed texts, never what the request sent
@@ -156,7 +158,9 @@ class StaffPages:
         config, tables = self.web(request).config, self.tables
         found: Staff | None = await in_thread(
             reading, engine, lambda db: sessions.current(db, tables, token, clock(), config))
-        if found is not None and found.touch:
+        # A page reloading itself (`refresh_seconds`: its URL carries REFRESHED) is no one at the keyboard: it
+        # never extends the idle timeout, so a board left open on a projector signs out like any other.
+        if found is not None and found.touch and REFRESHED not in request.query_params:
             await in_thread(writing, engine, lambda db: sessions.touch(db, tables, found.token_hash, clock()))
         return found
 
@@ -207,6 +211,9 @@ class StaffPages:
         field, the flash message the URL's `done` names, and `context`."""
         full = staff is not None and staff.stage is Stage.SIGNED_IN
         context.setdefault("title", self.title)
+        if context.get("refresh_seconds"):
+            again = request.url.include_query_params(**{REFRESHED: "1"})  # this page, as a path (whatever the proxy)
+            context.setdefault("refresh_url", f"{again.path}?{again.query}")
         body = self.env.get_template(template).render(
             service_title=self.title, prefix=self.prefix, home=self.home, texts=self.texts, signed_in=full,
             staff=staff if full else None, csrf_token=staff.csrf_token if staff else "", csrf_field=csrf.FIELD,
