@@ -97,5 +97,7 @@ def family_chronology(family_id: uuid.UUID, db: SessionDep, who: ManagerOrAgency
     found = chronology(db, family_id, agency)
     if found is None:
         raise ProblemError(404, "no such family")
-    log.shown_from_thread(db, [reads.record_of("family", i) for i in dict.fromkeys((family_id, found.now_family_id))])
+    # every family whose events are shown (a merged-in family's subject access request finds this read)
+    shown = dict.fromkeys((family_id, found.now_family_id, *found.family_ids))
+    log.shown_from_thread(db, [reads.record_of("family", i) for i in shown])
     return found

@@ -96,7 +96,7 @@ async def family(request: Request, family_id: str, staff: Signed) -> Response:
         return _not_found(request, staff)
     try:
         await reads.staff_reads(request, ReadEntry, staff.staff_id).shown(
-            [reads.record_of("family", i) for i in dict.fromkeys((asked, found.now_family_id))])
+            [reads.record_of("family", i) for i in dict.fromkeys((asked, found.now_family_id, *found.family_ids))])
     except ProblemError:
         return PAGES.unavailable(request, staff)
     return PAGES.render(request, "chronology.html", staff=staff, title="Family chronology", chronology=found,

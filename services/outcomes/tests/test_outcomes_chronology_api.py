@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -147,3 +147,13 @@ def test_a_read_log_that_cannot_be_written_is_503_never_the_data(api: TestClient
     answer = get(api, keys, "manager", story.family_id)
     assert (answer.status_code, answer.headers.get("retry-after")) == (503, "1")
     assert answer.headers["content-type"] == "application/problem+json" and str(story.case_id) not in answer.text
+
+
+def test_a_read_of_a_merged_family_is_logged_against_every_family_whose_events_it_shows(
+        api: TestClient, keys: dict[str, str], engine: Engine, story: Any, new_story: Any, fed: Any) -> None:
+    other = new_story()
+    fed(engine, story, [*story.events(), *other.events()], NOW)
+    fed(engine, story, [story.merged_into(other.family_id, story.start + timedelta(days=100))], NOW)
+    assert get(api, keys, "manager", other.family_id).status_code == 200
+    # a subject access request about the merged-in family finds this read too
+    assert {r["record"] for r in read_rows(engine)} == {f"family:{other.family_id}", f"family:{story.family_id}"}
