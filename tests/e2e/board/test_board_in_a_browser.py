@@ -11,9 +11,15 @@ caseload with the offer outstanding, records the offer and the family's
 acceptance, and closes it with a positive outcome, which their caseload
 counts; the charity's worker sees none of it (the case's address is "page
 not found"). Each move is on Kafka (allocated, offer made, answered,
-closed), by the staff id that made it. Screenshots of the board, the case
-and the caseload are saved in the test's temporary directory and in
-`.run/e2e-board/` for a person to look at.
+closed), by the staff id that made it. The outcomes service runs on the
+same broker, with staff accounts made by its CLI; the contact the decision
+was made on is published first (contacts.recorded.v1: the same contact and
+family); at the end the family's chronology page shows the Early Help
+manager and the health visiting team every step in order, from the contact
+to the closure with its outcome, and tells the charity "Family not found".
+Screenshots of the board, the case, the caseload and the chronology are
+saved in the test's temporary directory and in `.run/e2e-board/` for a
+person to look at.
 
 The browser is Debian's chromium and chromium-driver (`make chromium`)."""
 
@@ -30,6 +36,8 @@ from pathlib import Path
 import pytest
 from allocation_e2e_kit import AllocationService, decided, start_allocation, stop_allocation
 from contacts_e2e_kit import Kafka, data_of
+from e2e.board import board_chronology as chronology
+from outcomes_e2e_kit import OutcomesService, stop_outcomes
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
@@ -41,7 +49,7 @@ from frontdoor_contracts.allocation import case_id_for
 pytestmark = pytest.mark.e2e
 RUN_FOLDER = Path(__file__).resolve().parents[3] / ".run" / "e2e-board"
 PASSWORDS = {"coord-e2e": "a long passphrase for the coordinator", "hv-worker-1": "a long passphrase for the worker",
-             "vs-worker-1": "a long passphrase for the charity"}
+             "vs-worker-1": "a long passphrase for the charity", "eh-manager-e2e": "a long passphrase for the manager"}
 
 
 @pytest.fixture
@@ -54,6 +62,13 @@ def service(kafka_bootstrap: str, tmp_path: Path) -> Iterator[AllocationService]
                        env=started.env, capture_output=True, text=True, check=True, timeout=60)
     yield started
     stop_allocation(started)
+
+
+@pytest.fixture
+def outcomes(kafka_bootstrap: str, tmp_path: Path) -> Iterator[OutcomesService]:
+    started = chronology.start_with_accounts(tmp_path / "outcomes", kafka_bootstrap, PASSWORDS)
+    yield started
+    stop_outcomes(started)
 
 
 @pytest.fixture
@@ -120,10 +135,13 @@ def heading(browser: webdriver.Chrome) -> str:
 
 
 async def test_a_decision_is_allocated_offered_accepted_and_closed_from_the_pages(
-        kafka: Kafka, service: AllocationService, browser: webdriver.Chrome, tmp_path: Path) -> None:
+        kafka: Kafka, service: AllocationService, outcomes: OutcomesService, browser: webdriver.Chrome,
+        tmp_path: Path) -> None:
     url = service.url
     event = decided("early_help", datetime.now(UTC) - timedelta(days=2), family_id=uuid.uuid4())
     case_id = str(case_id_for(event.source, event.id))
+    contact = chronology.recorded_before(event)  # the contact the decision was made on, recorded first
+    await kafka.publish_event("contacts.recorded.v1", contact, key=str(contact.data.contact_id))
     await kafka.publish_event("contacts.decided.v1", event, key=str(event.data.family_id))
 
     # The coordinator: the decision on the board's agenda with its days left; allocated from the page.
@@ -184,6 +202,20 @@ async def test_a_decision_is_allocated_offered_accepted_and_closed_from_the_page
         assert len(found) == 1, topic
         if by:
             assert data_of(found[0])[by] == "coord-e2e"
-    logged = service.log.read_text()
-    for secret in PASSWORDS.values():
-        assert secret not in logged
+
+    # The family's chronology: every step in order to the manager and the lead agency; the charity, nothing.
+    family_id, ids = str(event.data.family_id), {"case_id": case_id, "contact_id": str(event.data.contact_id)}
+    for staff_id in ("eh-manager-e2e", "hv-worker-1"):
+        chronology.sign_in(browser, outcomes.url, staff_id, PASSWORDS[staff_id])
+        chronology.open_family(browser, outcomes.url, family_id)
+        chronology.assert_the_story(browser, ids)
+        screenshot(browser, tmp_path, f"4-chronology-{staff_id}")
+        chronology.sign_out(browser, outcomes.url)
+    chronology.sign_in(browser, outcomes.url, "vs-worker-1", PASSWORDS["vs-worker-1"])
+    browser.get(f"{outcomes.url}/chronology/families/{family_id}")
+    assert heading(browser) == "Family not found" and chronology.kinds_shown(browser) == []
+    assert case_id not in browser.page_source and "hv-team-3" not in browser.page_source
+    for log in (service.log, outcomes.log):
+        logged = log.read_text()
+        for secret in PASSWORDS.values():
+            assert secret not in logged
