@@ -51,6 +51,7 @@ log = logging.getLogger("outcomes.stream")
 BATCH = 500
 BATCH_WITHIN_SECONDS = 0.2
 PARTITIONS = 3  # the input topics' (contracts/topics.py): the tables are co-partitioned with them
+HOLD_CHECK_SECONDS = 1.0  # how often the worker running the stream checks it still holds its lock
 
 
 class FaustStream:
@@ -102,14 +103,19 @@ class FaustStream:
         lock = HeldLock(self.engine, f"outcomes-stream:{self.group}")
         self.running, started = True, False  # a standby is ready: it takes over when the active worker goes
         try:
+            stood_by = False
             while not await in_thread(lock.try_acquire):
+                stood_by = True
                 await asyncio.sleep(1.0)
+            if stood_by:  # a holder that lost its database connection alive stops within a check and its group
+                # session: never two workers in the group at once (they would split the families' pictures)
+                await asyncio.sleep(2 * HOLD_CHECK_SECONDS + self.settings.stream_session_timeout_seconds)
             log.info("this worker runs the stream now")
             self.applied = await in_thread(gaps.applied_offsets, self.engine)
             started = True
             await self.app.start()
             while await in_thread(lock.still_held):
-                await asyncio.sleep(5.0)
+                await asyncio.sleep(HOLD_CHECK_SECONDS)
             raise RuntimeError("the stream's lock was lost with its database connection: stopping the stream")
         finally:
             self.running = False
