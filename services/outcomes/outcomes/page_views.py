@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,7 +44,8 @@ LABELS: dict[str, str] = {
     "child_ids": "Children", "adults": "Adults", "decision": "Decision", "level_of_need": "Level of need",
     "referral": "Referral to social care", "re_referral": "Re-referral",
     "re_referred_child_ids": "Children re-referred", "problems": "Headline problems", "targets": "Targets measured",
-    "due_at": "Offer due by", "agency_kind": "Agency kind", "lead_professional": "Lead professional (staff ID)",
+    "due_at": "Offer due by the end of", "agency_kind": "Agency kind",
+    "lead_professional": "Lead professional (staff ID)",
     "at_meeting": "At the allocations meeting", "days_taken": "Days to the offer", "within_target": "Within target",
     "answer": "Answer", "status_before": "Status before", "outcome": "Outcome", "dataset": "Dataset",
     "category": "Category", "about_on": "About the day", "person_id": "Person", "is_child": "A child",
@@ -94,8 +95,15 @@ def shown(value: Any) -> str:
     return str(value)
 
 
+def last_day(due_at: datetime) -> date:
+    """The last day an offer is on time: allocation's `due_at` is the first instant after it (midnight, London)."""
+    return (due_at - timedelta(microseconds=1)).astimezone(LONDON).date()
+
+
 def fact_pairs(facts: Facts) -> list[tuple[str, str]]:
-    return [(LABELS.get(name, words(name)), shown(getattr(facts, name)))
+    return [(LABELS.get(name, words(name)),
+             day(last_day(value)) if name == "due_at" and isinstance(value := getattr(facts, name), datetime)
+             else shown(getattr(facts, name)))
             for name in facts.model_dump(exclude_none=True)]
 
 
