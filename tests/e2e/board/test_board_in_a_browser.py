@@ -25,7 +25,6 @@ The browser is Debian's chromium and chromium-driver (`make chromium`)."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import uuid
@@ -35,12 +34,11 @@ from pathlib import Path
 
 import pytest
 from allocation_e2e_kit import AllocationService, decided, start_allocation, stop_allocation
+from browser_kit import chromium
 from contacts_e2e_kit import Kafka, data_of
 from e2e.board import board_chronology as chronology
 from outcomes_e2e_kit import OutcomesService, stop_outcomes
 from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -73,18 +71,8 @@ def outcomes(kafka_bootstrap: str, tmp_path: Path) -> Iterator[OutcomesService]:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    assert chromium and driver, "headless Chromium is needed: `make chromium` installs Debian's chromium and driver"
-    options = Options()
-    options.binary_location = chromium
-    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=1366,1000", "--no-first-run", f"--user-data-dir={tmp_path / 'chromium'}"]:
-        options.add_argument(argument)
-    chrome = webdriver.Chrome(service=Service(executable_path=driver, log_output=str(tmp_path / "driver.log")),
-                              options=options)
-    chrome.set_page_load_timeout(30)
-    yield chrome
-    chrome.quit()
+    with chromium(tmp_path) as chrome:
+        yield chrome
 
 
 def screenshot(browser: webdriver.Chrome, tmp_path: Path, name: str, width: int = 1366) -> None:

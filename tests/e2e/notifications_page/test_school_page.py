@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 import uuid
@@ -38,12 +37,11 @@ from pathlib import Path
 import httpx
 import pyotp
 import pytest
+from browser_kit import chromium
 from contacts_e2e_kit import Kafka, data_of
 from notifications_e2e_kit import publish_tombstone
 from sealed_children import PERSON_KEYS, ChildKeys, incident_data, incident_event
 from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -105,18 +103,8 @@ def page_service(kafka_bootstrap: str, tmp_path: Path) -> Iterator[PageService]:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    assert chromium and driver, "headless Chromium is needed: `make chromium` installs Debian's chromium and driver"
-    options = Options()
-    options.binary_location = chromium
-    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=1280,1000", "--no-first-run", f"--user-data-dir={tmp_path / 'chromium'}"]:
-        options.add_argument(argument)
-    chrome = webdriver.Chrome(service=Service(executable_path=driver, log_output=str(tmp_path / "driver.log")),
-                              options=options)
-    chrome.set_page_load_timeout(30)
-    yield chrome
-    chrome.quit()
+    with chromium(tmp_path, width=1280) as chrome:
+        yield chrome
 
 
 def a_upn() -> str:

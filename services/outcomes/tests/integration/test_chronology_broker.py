@@ -12,7 +12,6 @@ test's temporary directory and .run/e2e-chronology/."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,10 +20,9 @@ from typing import Any
 
 import httpx
 import pytest
+from browser_kit import chromium
 from outcomes_e2e_kit import Out, OutcomesService, cli, publish_all, start_outcomes, stop_outcomes, until, wait_applied
 from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -56,18 +54,8 @@ def chronology(service: OutcomesService, token: str, family_id: uuid.UUID) -> ht
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    assert chromium and driver, "headless Chromium is needed: `make chromium` installs Debian's chromium and driver"
-    options = Options()
-    options.binary_location = chromium
-    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=1366,1000", "--no-first-run", f"--user-data-dir={tmp_path / 'chromium'}"]:
-        options.add_argument(argument)
-    chrome = webdriver.Chrome(service=Service(executable_path=driver, log_output=str(tmp_path / "driver.log")),
-                              options=options)
-    chrome.set_page_load_timeout(30)
-    yield chrome
-    chrome.quit()
+    with chromium(tmp_path) as chrome:
+        yield chrome
 
 
 def screenshot(browser: webdriver.Chrome, tmp_path: Path, name: str, width: int = 1366) -> None:
