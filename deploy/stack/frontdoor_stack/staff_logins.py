@@ -58,7 +58,8 @@ def create(processes: Sequence[ServiceProcess]) -> list[StaffLogin]:
         if process is None:
             continue
         process.run_command("accounts", "add", "--staff-id", login.staff_id, "--role", login.role,
-                            *(["--scope", login.scope] if login.scope else []), "--password", login.password)
+                            *(["--scope", login.scope] if login.scope else []),
+                            f"--password={login.password}")  # one argument: a password may begin with "-"
         made.append(login)
     return made
 
