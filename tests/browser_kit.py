@@ -30,3 +30,14 @@ def chromium(tmp_path: Path, width: int = 1366) -> Iterator[webdriver.Chrome]:
         yield chrome
     finally:
         chrome.quit()
+
+
+def save_page(browser: webdriver.Chrome, folders: tuple[Path, ...], name: str, width: int = 1366) -> None:
+    """The whole page at `width` (a laptop's, or a phone's), saved in each folder for a person to look at."""
+    browser.set_window_size(width, 1000)
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(width, max(1000, int(height) + 100))
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+        assert browser.save_screenshot(str(folder / f"{name}.png"))
+    browser.set_window_size(1366, 1000)

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from browser_kit import chromium
+from browser_kit import chromium, save_page
 from outcomes_e2e_kit import Out, OutcomesService, cli, publish_all, start_outcomes, stop_outcomes, until, wait_applied
 from selenium import webdriver
 from selenium.webdriver.common.by import By
@@ -61,13 +61,7 @@ def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
 def screenshot(browser: webdriver.Chrome, tmp_path: Path, name: str, width: int = 1366) -> None:
     """The whole page at `width` (a laptop's, or a phone's), saved for a person to look at (the test's temporary
     directory and .run/e2e-chronology/)."""
-    browser.set_window_size(width, 1000)
-    height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.set_window_size(width, max(1000, int(height) + 100))
-    for folder in (tmp_path / "screenshots", RUN_FOLDER):
-        folder.mkdir(parents=True, exist_ok=True)
-        assert browser.save_screenshot(str(folder / f"{name}.png"))
-    browser.set_window_size(1366, 1000)
+    save_page(browser, (tmp_path / "screenshots", RUN_FOLDER), name, width)
 
 
 def sign_in(browser: webdriver.Chrome, url: str, staff_id: str) -> None:
