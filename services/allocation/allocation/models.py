@@ -81,10 +81,6 @@ class OutboxEvent(OutboxFields, AllocationTable, table=True):
     __tablename__ = "outbox"
 
 
-# The retention purge deletes discarded rows by when they were discarded (published_at has its own index).
-Index("ix_outbox_discarded_at", col(OutboxEvent.discarded_at))
-
-
 class ApiClient(ApiClientFields, AllocationTable, table=True):
     """An API client: a bearer key stored only as its SHA-256 hash, with roles
     (and, for an agency key, the agency it acts for as its scope)."""

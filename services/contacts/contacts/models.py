@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, UniqueConstraint, orm
+from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint, orm
 from sqlalchemy.orm import registry
-from sqlmodel import Field, Relationship, SQLModel, col
+from sqlmodel import Field, Relationship, SQLModel
 
 from frontdoor_contracts.topics import CONTACTS_AUDIT
 from frontdoor_platform.apikeys import ApiClientFields, ApiClientSources
@@ -137,10 +137,6 @@ class OutboxEvent(OutboxFields, ContactsTable, table=True):
     published by the kit's relay afterwards (transactional outbox)."""
 
     __tablename__ = "outbox"
-
-
-# The retention purge deletes discarded rows by when they were discarded (published_at has its own index).
-Index("ix_outbox_discarded_at", col(OutboxEvent.discarded_at))
 
 
 class ApiClient(ApiClientFields, ApiClientSources, ContactsTable, table=True):

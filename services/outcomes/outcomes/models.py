@@ -9,9 +9,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import Column, Text
 from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel, col
+from sqlmodel import Field, SQLModel
 
 from frontdoor_contracts.topics import OUTCOMES_AUDIT
 from frontdoor_platform.apikeys import ApiClientFields
@@ -28,10 +28,6 @@ class OutcomesTable(SQLModel, registry=registry()):
 
 class OutboxEvent(OutboxFields, OutcomesTable, table=True):
     __tablename__ = "outbox"
-
-
-# The retention purge deletes discarded rows by when they were discarded (published_at has its own index).
-Index("ix_outbox_discarded_at", col(OutboxEvent.discarded_at))
 
 
 class ApiClient(ApiClientFields, OutcomesTable, table=True):

@@ -7,8 +7,8 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Text, false
-from sqlmodel import Field, col
+from sqlalchemy import Column, Text, false
+from sqlmodel import Field
 
 from frontdoor_contracts.topics import NOTIFICATIONS_AUDIT
 from frontdoor_platform.apikeys import ApiClientFields
@@ -31,10 +31,6 @@ __all__ = ["KEY_ADULT_ROLES", "READ_LOG", "ApiClient", "AuditEntry", "DAChildRow
 
 class OutboxEvent(OutboxFields, NotificationsTable, table=True):
     __tablename__ = "outbox"
-
-
-# The retention purge deletes discarded rows by when they were discarded (published_at has its own index).
-Index("ix_outbox_discarded_at", col(OutboxEvent.discarded_at))
 
 
 class ApiClient(ApiClientFields, NotificationsTable, table=True):
