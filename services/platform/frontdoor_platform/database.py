@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.types import TypeDecorator
 
 from .private_files import private_directory, private_file
+from .sqlite_turns import WriterTurns, take_turns
 
 log = logging.getLogger("frontdoor.database")
 
@@ -48,6 +49,7 @@ def utc_column(nullable: bool = False, index: bool = False) -> Any:
 
 
 WRITER_OPTION = "frontdoor_writer"
+SQLITE_BUSY_SECONDS = 30.0  # how long a SQLite writer waits for the lock before its statement fails
 
 
 def for_writing(engine: Engine) -> Engine:
@@ -81,8 +83,8 @@ def build_engine(database_url: str, pool_size: int = 10) -> Engine:
         return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size, pool_timeout=10)
     if url.database and url.database != ":memory:" and not _is_uri(url.database, url.query):
         private_sqlite_file(Path(url.database))
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=pool_size,
-                           max_overflow=pool_size, pool_timeout=10)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS},
+                           pool_size=pool_size, max_overflow=pool_size, pool_timeout=10)
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -96,9 +98,14 @@ def build_engine(database_url: str, pool_size: int = 10) -> Engine:
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
+    turns = WriterTurns(wait_seconds=SQLITE_BUSY_SECONDS)
+    take_turns(engine, turns)
+
     @event.listens_for(engine, "begin")
     def _sqlite_begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get(WRITER_OPTION, False)
+        if immediate:  # queue in this process first: SQLite's own waiting can starve a writer (sqlite_turns)
+            turns.take(connection.connection.dbapi_connection)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine

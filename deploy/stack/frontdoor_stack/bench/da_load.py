@@ -52,6 +52,8 @@ class DaWebhookResult:
     # The two halves, split at the DA event's record timestamp on contacts.da-incident-reported.v1:
     contacts_p50_ms: float | None = None  # published -> the contacts service's DA event on Kafka
     notifications_p50_ms: float | None = None  # that event -> the verified webhook
+    contacts_p99_ms: float | None = None  # the halves' tails: which side a slow delivery lost its time on
+    notifications_p99_ms: float | None = None
 
     @property
     def complete(self) -> bool:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -150,14 +151,19 @@ async def window(rig: Rig, probes: Probes, offset: int = 0) -> DaWebhookResult:
                  if ref in by_reference and by_reference[ref] in arrived}
     latencies = [(at - probes.sent[ref]) * 1000 for ref, at in delivered.items()]
     halves = [ref for ref in delivered if ref in emitted]
+    first_half = [(emitted[r] - probes.sent[r]) * 1000 for r in halves]
+    second_half = [(delivered[r] - emitted[r]) * 1000 for r in halves]
+    timeline = [{"sent": probes.sent[r], "contacts_ms": round(a, 1), "notifications_ms": round(b, 1)}
+                for r, a, b in zip(halves, first_half, second_half, strict=True)]
+    (rig.ctx.logs / "da-webhook-probes.json").write_text(json.dumps(sorted(timeline, key=lambda p: p["sent"])))
     return DaWebhookResult(
         probes=len(probes.sent), delivered=len(latencies), p50_ms=percentile(latencies, 0.50),
         p99_ms=percentile(latencies, 0.99), max_ms=max(latencies) if latencies else None, background=sent,
         background_rate=sent / seconds if seconds else 0.0, target_rate=rate, probe_rate=probe_rate,
         duration=duration, rejected=counts["rejected"] - before["rejected"],
         duplicates=counts["duplicates"] - before["duplicates"], time_cap=cap,
-        contacts_p50_ms=percentile([(emitted[r] - probes.sent[r]) * 1000 for r in halves], 0.5),
-        notifications_p50_ms=percentile([(delivered[r] - emitted[r]) * 1000 for r in halves], 0.5))
+        contacts_p50_ms=percentile(first_half, 0.5), notifications_p50_ms=percentile(second_half, 0.5),
+        contacts_p99_ms=percentile(first_half, 0.99), notifications_p99_ms=percentile(second_half, 0.99))
 
 
 async def measure(ctx: BenchContext, seed: int) -> DaWebhookResult:

@@ -135,9 +135,10 @@ def _rebuild_detail(o: RebuildResult) -> str:
 def _da_detail(d: DaWebhookResult) -> str:
     within = "" if d.complete else f" within the {d.time_cap:.0f} s cap"
     return (f"{d.delivered:,} of {d.probes:,} DA contacts ({d.probe_rate:g}/s for {d.duration:g} s) delivered "
-            f"and verified{within}, max {millis(d.max_ms)}; p50 of the halves: contacts (published → DA event on "
-            f"Kafka) {millis(d.contacts_p50_ms)}, notifications (DA event → verified webhook) "
-            f"{millis(d.notifications_p50_ms)}; {d.rejected:,} rejected, {d.duplicates:,} duplicate deliveries; "
+            f"and verified{within}, max {millis(d.max_ms)}; p50 / p99 of the halves: contacts (published → DA "
+            f"event on Kafka) {millis(d.contacts_p50_ms)} / {millis(d.contacts_p99_ms)}, notifications (DA event → "
+            f"verified webhook) {millis(d.notifications_p50_ms)} / {millis(d.notifications_p99_ms)}; "
+            f"{d.rejected:,} rejected, {d.duplicates:,} duplicate deliveries; "
             f"background {d.background:,} non-DA contacts at {number(d.background_rate, 1)}/s")
 
 
