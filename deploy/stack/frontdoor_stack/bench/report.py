@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..paths import repo_root
 from .outcomes_rebuild import ONE_MILLION
-from .report_figures import figures, ratios
+from .report_figures import figures, footprint, ratios
 from .report_format import number, table
 from .report_goals import MET, NOT_MEASURED, NOT_MET, goals
 from .report_method import how_measured
@@ -51,7 +51,7 @@ def one_million_line(r: Results, kept: str | None = None) -> str:
     if o is not None and o.events >= ONE_MILLION:
         return (f"{ONE_MILLION_LINE} {o.records:,} records rebuilt in {o.seconds:,.0f} s ({o.seconds / 60:,.1f} "
                 f"min, {number(o.per_second)} records/s; read {o.read_seconds:,.0f} s, applied {o.apply_seconds:,.0f} "
-                f"s) on {r.started:%Y-%m-%d} at {git_commit()}, in this run")
+                f"s{footprint(o)}) on {r.started:%Y-%m-%d} at {git_commit()}, in this run")
     if kept:
         return kept
     return (f"{ONE_MILLION_LINE} … (not yet: `frontdoor-stack bench --only outcomes-rebuild --rebuild-events "

@@ -126,10 +126,18 @@ def _rebuild_detail(o: RebuildResult) -> str:
             f"{number(o.events / o.publish_seconds if o.publish_seconds else None)}/s{cleared}"
             + f"; its own split: read {o.read_seconds:,.1f} s, applied {o.apply_seconds:,.1f} s "
             f"({number(o.records / o.apply_seconds if o.apply_seconds else None)}/s), start-up, migrations and the "
-            f"report {o.overhead_seconds:,.1f} s; {o.families:,} families; its KPI report: {o.report_contacts:,} "
+            f"report {o.overhead_seconds:,.1f} s{footprint(o)}; {o.families:,} families; its KPI report: "
+            f"{o.report_contacts:,} "
             f"contacts, {o.report_closures:,} closures, {o.report_identified:,} families identified; "
             f"**1M extrapolated: {o.extrapolated_seconds:,.0f} s ({o.extrapolated_seconds / 60:,.1f} min)**, "
             "linear in the records read and applied")
+
+
+def footprint(o: RebuildResult) -> str:
+    """The rebuild process's own peak resident memory and CPU time, when the bench measured them."""
+    if o.peak_rss_mb is None or o.cpu_seconds is None:
+        return ""
+    return f"; peak resident {o.peak_rss_mb:,.0f} MB, CPU {o.cpu_seconds:,.0f} s"
 
 
 def _da_detail(d: DaWebhookResult) -> str:

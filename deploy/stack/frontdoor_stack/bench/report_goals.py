@@ -15,7 +15,40 @@ def verdict(ok: bool | None) -> str:
 
 
 def goals(r: Results) -> list[Row]:
-    return _throughput_goals(r) + _http_goals(r) + _loss_goals(r) + _webhook_goals(r)
+    return (_throughput_goals(r) + _anchor_goals(r) + _http_goals(r) + _loss_goals(r) + _webhook_goals(r)
+            + _rebuild_goals(r))
+
+
+def _anchor_goals(r: Results) -> list[Row]:
+    """Issue 20's goals, each a ratio to its anchor measured in this run."""
+    al, bl, h, bare = r.allocation, r.bare_loop, r.contacts_http, r.bare_http
+    share = al.per_second / bl.per_second if al and bl and bl.per_second else None
+    http = h.closed.per_second / bare[0].per_second if h and bare and bare[0].per_second else None
+    p99s = (h.fixed.p99_ms, bare[1].p99_ms) if h and bare else (None, None)
+    times = p99s[0] / p99s[1] if p99s[0] is not None and p99s[1] else None
+    return [
+        ("allocation ≥ 50% of the bare loop", percent(al.per_second if al else None, bl.per_second if bl else None),
+         verdict(None if share is None else share >= 0.5)),
+        ("contacts HTTP ≥ 70% of bare FastAPI (req/s at 64 connections)",
+         percent(h.closed.per_second if h else None, bare[0].per_second if bare else None),
+         verdict(None if http is None else http >= 0.7)),
+        ("contacts HTTP p99 ≤ 2× bare FastAPI's at the fixed rate",
+         "–" if times is None else f"{times:,.1f}×", verdict(None if times is None else times <= 2)),
+    ]
+
+
+def _rebuild_goals(r: Results) -> list[Row]:
+    """The 1M rebuild, judged only when this run rebuilt a million records (else the line kept below says)."""
+    o = r.outcomes_rebuild
+    measured = o is not None and o.events >= 1_000_000
+    seconds = o.seconds if o is not None and measured else None
+    peak = o.peak_rss_mb if o is not None and measured else None
+    return [
+        ("outcomes rebuild of 1M records < 5 min", "–" if seconds is None else f"{seconds / 60:,.1f} min",
+         verdict(None if seconds is None else seconds < 300)),
+        ("outcomes rebuild of 1M records < 1 GB resident", "–" if peak is None else f"{peak:,.0f} MB",
+         verdict(None if peak is None else peak < 1024)),
+    ]
 
 
 def _throughput_goals(r: Results) -> list[Row]:
