@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.types import TypeDecorator
 
 from .private_files import private_directory, private_file
-from .sqlite_turns import WriterTurns, take_turns
+from .sqlite_turns import FileTurn, WriterTurns, take_turns
 
 log = logging.getLogger("frontdoor.database")
 
@@ -98,7 +98,9 @@ def build_engine(database_url: str, pool_size: int = 10) -> Engine:
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
-    turns = WriterTurns(wait_seconds=SQLITE_BUSY_SECONDS)
+    on_disk = url.database and url.database != ":memory:" and not _is_uri(url.database, url.query)
+    across = FileTurn(Path(f"{url.database}.writers")) if on_disk else None
+    turns = WriterTurns(wait_seconds=SQLITE_BUSY_SECONDS, across=across)
     take_turns(engine, turns)
 
     @event.listens_for(engine, "begin")

@@ -10,27 +10,67 @@ BEGINs IMMEDIATE first queues for its turn; the connection gives the turn to
 the next in the queue when its transaction ends, or it goes back to the
 pool, closes or is invalidated.
 
+Writers in other processes (the API's audit entries beside the worker's
+batches) meet at a lock on a companion file (`<database>.writers`, flock),
+asked for every millisecond while it is taken: no FIFO across processes, but
+no sleeps of 100 ms either, and the kernel lets it go when a process dies.
+
 The turn only orders writers that would otherwise poll: SQLite's own lock
 still decides. A writer that has waited `wait_seconds` goes on without its
 turn (SQLite's busy timeout then applies as before), so a turn never kept,
-whatever the reason, delays writers but never stops them. Writers in other
-processes (the API beside the worker) still meet SQLite's polling.
+whatever the reason, delays writers but never stops them.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
+import time
 import weakref
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+POLL_SECONDS = 0.001  # how often a writer asks for the file's lock while another process holds it
+
+
+class FileTurn:
+    """The writers' lock across processes: flock on a companion file, taken by this process's turn holder."""
+
+    def __init__(self, path: Path):
+        self._path = path
+        self._fd: int | None = None
+        self.held = False
+
+    def take(self, wait_seconds: float) -> bool:
+        if self._fd is None:
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(POLL_SECONDS)
+                continue
+            self.held = True
+            return True
+
+    def give_back(self) -> None:
+        if self.held and self._fd is not None:
+            self.held = False
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
 
 class WriterTurns:
-    def __init__(self, wait_seconds: float):
+    def __init__(self, wait_seconds: float, across: FileTurn | None = None):
         self._wait = wait_seconds
+        self._across = across
         self._mutex = threading.Lock()
         self._holder: object | None = None
         self._queue: deque[tuple[threading.Event, object]] = deque()
@@ -44,28 +84,35 @@ class WriterTurns:
         return len(self._queue)
 
     def take(self, owner: object) -> bool:
-        """Wait for `owner`'s turn (at once when it has it, or nobody has); False when it went on without one."""
+        """Wait for `owner`'s turn (at once when it has it, or nobody has), then for the other processes'
+        writers; False when it went on without one of them."""
         with self._mutex:
             if self._holder is owner:
                 return True
+            entry = (threading.Event(), owner)
             if self._holder is None and not self._queue:
                 self._holder = owner
-                return True
-            entry = (threading.Event(), owner)
-            self._queue.append(entry)
-        if entry[0].wait(self._wait):
-            return True
-        with self._mutex:
-            if self._holder is owner:  # handed over just as the wait ended
-                return True
-            self._queue.remove(entry)
-            return False
+                entry[0].set()
+            else:
+                self._queue.append(entry)
+        if not entry[0].wait(self._wait):
+            with self._mutex:
+                if self._holder is not owner:  # not handed over as the wait ended: go on without
+                    self._queue.remove(entry)
+                    return False
+        return self._across_processes()
+
+    def _across_processes(self) -> bool:
+        """The turn holder's wait for the file's lock (only it asks: one at a time in this process)."""
+        return self._across is None or self._across.take(self._wait)
 
     def give_back(self, owner: object) -> None:
         """`owner`'s turn ends (nothing when it has none): the next in the queue has it."""
         with self._mutex:
             if self._holder is not owner:
                 return
+            if self._across is not None:
+                self._across.give_back()
             self._holder = None
             if self._queue:
                 ticket, self._holder = self._queue.popleft()

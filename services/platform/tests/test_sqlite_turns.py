@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from frontdoor_platform.database import build_engine, for_writing
-from frontdoor_platform.sqlite_turns import WriterTurns, turns_of
+from frontdoor_platform.sqlite_turns import FileTurn, WriterTurns, turns_of
 
 
 def wait_for(condition: object, seconds: float = 5.0) -> None:
@@ -105,4 +105,33 @@ def test_a_turn_is_given_back_when_the_transaction_fails(tmp_path: Path) -> None
     with writer.begin() as connection:  # the next writer is not kept waiting
         connection.execute(text("CREATE TABLE t (x INTEGER)"))
     assert turns.holder is None
+    engine.dispose()
+
+
+def test_writers_in_other_processes_meet_at_the_databases_companion_lock(tmp_path: Path) -> None:
+    """Two FileTurns on one path stand for two processes (flock is per open file): while one holds the
+    lock the other waits for it, and has it as soon as it is given back."""
+    path = tmp_path / "db.sqlite.writers"
+    worker, api = FileTurn(path), FileTurn(path)
+    assert worker.take(wait_seconds=1)
+    assert api.take(wait_seconds=0.02) is False  # waited its time: goes on without, SQLite decides
+    took: list[bool] = []
+    asking = threading.Thread(target=lambda: took.append(api.take(wait_seconds=5)))
+    asking.start()
+    time.sleep(0.01)
+    worker.give_back()
+    asking.join(5)
+    assert took == [True] and api.held and not worker.held
+    api.give_back()
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_kit_engine_on_a_file_takes_the_companion_lock_for_each_write(tmp_path: Path) -> None:
+    engine = build_engine(f"sqlite:///{tmp_path / 'turns.db'}")
+    other_process = FileTurn(tmp_path / "turns.db.writers")
+    with for_writing(engine).begin() as connection:
+        connection.execute(text("CREATE TABLE t (x INTEGER)"))
+        assert other_process.take(wait_seconds=0.02) is False  # the writer holds it
+    assert other_process.take(wait_seconds=1)  # given back with the commit
+    other_process.give_back()
     engine.dispose()
