@@ -1,11 +1,11 @@
-"""Writers of one SQLite file, in one process, take turns in the order they asked.
+"""Writers of one SQLite file take turns: in one process in the order they asked, across processes at a lock.
 
 SQLite lets one writer in at a time, and a writer that finds the lock taken
 polls for it, sleeping longer each time (up to 100 ms a try). A consumer that
 commits a small batch every few milliseconds takes the lock back between
 those tries, so the outbox relay's update, in the same process, could wait
 most of a second for a free moment: the DA alerts' stalls of about 600 ms
-every few seconds in the bench (deploy/bench/results.md). Here a writer that
+every few seconds in the bench (deploy/bench/profiles.md). Here a writer that
 BEGINs IMMEDIATE first queues for its turn; the connection gives the turn to
 the next in the queue when its transaction ends, or it goes back to the
 pool, closes or is invalidated.
