@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -55,11 +56,6 @@ from .tracing import span
 
 log = logging.getLogger("frontdoor.consumer")
 
-# How long the broker may hold a fetch that finds no new records. aiokafka fetches again only for partitions
-# with nothing buffered, so records arriving on the others wait for the fetch in flight: at the broker's
-# default, 500 ms, that held one DA contact in fifty for 500-700 ms beside 200 contacts/s (the bench, with the
-# relay's and the consumer's timings logged). An idle consumer asks twenty times a second instead of twice.
-FETCH_MAX_WAIT_MS = 50
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 
 
@@ -73,11 +69,12 @@ class BatchResult:
 class BatchConsumer:
     def __init__(self, *, bootstrap: str, group: str, client_id: str, routes: Routes, engine: Engine,
                  outbox: type[OutboxFields], metrics: KitMetrics, on_commit: Callable[[], None] = lambda: None,
-                 batch_size: int = 500, clock: Clock = utc_now, security: KafkaSecurity = PLAINTEXT):
+                 batch_size: int = 500, clock: Clock = utc_now, security: KafkaSecurity = PLAINTEXT,
+                 fetch_wait_ms: int = 500):
         self._bootstrap, self._group, self._client_id, self._security = bootstrap, group, client_id, security
         self._routes, self._engine, self._outbox = routes, for_writing(engine), outbox
         self._metrics, self._on_commit = metrics, on_commit
-        self._batch_size, self._clock = batch_size, clock
+        self._batch_size, self._clock, self._fetch_wait_ms = batch_size, clock, fetch_wait_ms  # settings.py says why
         self.running = False
 
     @property
@@ -223,10 +220,7 @@ class BatchConsumer:
     def _count(self, records: Sequence[Record], result: BatchResult, seconds: float) -> None:
         for topic, reason in result.dead_lettered:
             self._metrics.dead_lettered.labels(topic, reason).inc()
-        by_topic: dict[str, int] = {}
-        for record in records:
-            by_topic[record.topic] = by_topic.get(record.topic, 0) + 1
-        for topic, count in by_topic.items():
+        for topic, count in Counter(record.topic for record in records).items():
             self._metrics.consumed.labels(topic).inc(count)
         self._metrics.batch_seconds.observe(seconds)
         self._metrics.batch_records.observe(len(records))
@@ -252,7 +246,7 @@ class BatchConsumer:
         consumer = AIOKafkaConsumer(
             *self._routes.topics, bootstrap_servers=self._bootstrap, group_id=self._group, client_id=self._client_id,
             enable_auto_commit=False, auto_offset_reset="earliest", max_partition_fetch_bytes=4 * 1024 * 1024,
-            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+            fetch_max_wait_ms=self._fetch_wait_ms,
             **self._security.client_kwargs(),
         )
         await consumer.start()

@@ -82,7 +82,7 @@ async def build(settings: ServiceSettings, *, database_url: str, client_id: str,
     consuming = consumer(db, relay) if consumer is not None else BatchConsumer(
         bootstrap=settings.kafka_bootstrap, group=settings.consumer_group, client_id=client_id, routes=routes(),
         engine=db, outbox=outbox, metrics=metrics, on_commit=relay.wake, batch_size=settings.consumer_batch_size,
-        clock=clock, security=security)
+        clock=clock, security=security, fetch_wait_ms=settings.consumer_fetch_wait_ms)
     watch = GroupWatch(client_id, settings.kafka_bootstrap, consuming.group, consuming.topics,
                        worker_up=lambda: _worker_alive(settings, relay, consuming), security=security)
     metrics.add_collector(watch)
