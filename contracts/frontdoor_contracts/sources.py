@@ -33,10 +33,10 @@ SOURCE_NOT_ALLOWED = "source_not_allowed"
 
 def claimed_service(source: str) -> str | None:
     """The service whose namespace `source` is in, or None (an outside system's source)."""
-    for service, prefix in SERVICE_SOURCES.items():
-        if source == prefix or source.startswith(prefix + ":"):
-            return service
-    return None
+    if not source.startswith(NAMESPACE + ":"):
+        return None
+    service = source[len(NAMESPACE) + 1:].split(":", 1)[0]  # `urn:frontdoor:<service>` or `...:<service>:...`
+    return service if service in SERVICE_SOURCES else None
 
 
 def source_allowed(spec: TopicSpec, source: str) -> bool:

@@ -17,6 +17,7 @@ from pydantic import ValidationError, ValidationInfo, ValidatorFunctionWrapHandl
 from .vocabulary import Concern, ReferrerSource
 
 LENIENT = "frontdoor.lenient"
+_CONCERNS = frozenset(c.value for c in Concern)
 
 
 def lenient(info: ValidationInfo) -> bool:
@@ -34,8 +35,7 @@ def _keep_unknown(value: Any, handler: ValidatorFunctionWrapHandler, info: Valid
 
 def _drop_unknown_concerns(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
     if lenient(info) and isinstance(value, list):
-        known = {c.value for c in Concern}
-        value = [item for item in value if not isinstance(item, str) or item in known]
+        value = [item for item in value if not isinstance(item, str) or item in _CONCERNS]
     return handler(value)
 
 
