@@ -71,7 +71,7 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
     if start >= end:
         print("--start must be before --end", file=sys.stderr)
         return 2
-    engine = build_engine(args.into)
+    engine = build_engine(args.into, durable=False)  # emptied first, built again from the topics if stopped
     empty(engine)
     SCHEMA.migrate(engine)
     try:
