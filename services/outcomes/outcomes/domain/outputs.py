@@ -84,8 +84,8 @@ def identification(family: Family, at: datetime, th: Thresholds) -> Identified |
 def plan_outputs(family: Family, on: date, th: Thresholds) -> list[Output]:
     """The latest plan's outcome and claim, each once."""
     plan = family.plan
-    if plan is None:
-        return []
+    if plan is None or (plan.achieved_on is not None and plan.claim_basis is not None):
+        return []  # nothing left to say of this plan: not evaluated again (it was a tenth of a rebuild)
     progress = evaluate(family, plan, on, th)
     found: list[Output] = []
     if plan.achieved_on is None and progress.achieved_on is not None and progress.since is not None:
