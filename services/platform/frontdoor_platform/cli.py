@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from frontdoor_contracts.retention import ScheduleError
 
-from . import audit, workers
+from . import audit, collector, workers
 from .apikeys import ANY_SOURCE, KeyRing
 from .clock import utc_now
 from .database import Schema, build_engine, for_writing
@@ -204,6 +204,7 @@ def service_main(argv: list[str] | None, *, prog: str, module: str, description:
 
 
 def _run_service(command: str, app: Callable[[ServiceSettings], Any], module: str, config: ServiceSettings) -> int:
+    collector.tune()  # the API and its worker: see collector.py
     if command == "serve":
         import uvicorn
 

@@ -40,6 +40,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from frontdoor_platform.collector import fewer_collections
 from frontdoor_platform.database import for_writing
 from frontdoor_platform.kafka_security import PLAINTEXT, KafkaSecurity
 from frontdoor_platform.routes import Incoming
@@ -145,8 +146,10 @@ async def _read_and_apply(bootstrap: str, security: KafkaSecurity, projections: 
 
 def rebuild(bootstrap: str, engine: Engine, th: Thresholds, source_uri: str, now: datetime, *,
             show: bool = True, security: KafkaSecurity = PLAINTEXT, chunk: int = CHUNK, keep: int = KEEP) -> Rebuilt:
-    with Pictures(keep) as pictures, Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                              TimeRemainingColumn(), disable=not show) as progress:
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   disable=not show)
+    # the collector walked the pictures held at every few hundred allocations: 45% of a rebuild's time
+    with fewer_collections(), Pictures(keep) as pictures, bar as progress:
         projections = Projections(engine, th, source_uri, now, pictures)
         task = progress.add_task("rebuilding from the topics", total=None)
         done = asyncio.run(_read_and_apply(bootstrap, security, projections, chunk,
