@@ -99,9 +99,15 @@ class RelayLock:
         assert self._connection is not None
         return bool(self._connection.execute(text(sql), {"a": RELAY_LOCKS, "b": self._key}).scalar())
 
+    @property
+    def needed(self) -> bool:
+        """Only PostgreSQL's relays take the lock (SQLite has one worker): the others skip two thread hops a batch,
+        each a wait for the GIL beside a busy consumer thread, on the DA alerts' path."""
+        return self._engine.dialect.name == "postgresql"
+
     def acquire(self) -> bool:
         """Take the lock if no other relay holds it: True when this relay may publish a batch."""
-        if self._engine.dialect.name != "postgresql":
+        if not self.needed:
             return True
         self._connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
@@ -191,6 +197,8 @@ class OutboxRelay:
         holds the lock. BrokerUnavailable once the rest is marked, if the broker
         did not take a row (a row held back behind a row parked just now waits:
         that is no failure)."""
+        if not self._lock.needed:
+            return await self._publish_batch()
         self.busy = not await asyncio.to_thread(self._lock.acquire)
         if self.busy:
             self._full = False
