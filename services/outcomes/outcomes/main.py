@@ -50,7 +50,7 @@ def _at_least_one(text: str) -> int:
 
 def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
     from frontdoor_platform.clock import configured_clock
-    from frontdoor_platform.database import build_engine
+    from frontdoor_platform.database import build_engine, checkpoint
 
     from .readmodel.calculations import year_before
     from .stream.partitions import StalledError
@@ -59,7 +59,7 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
     from .stream.wipe import empty
     from .thresholds_loader import load_thresholds
 
-    if args.into == settings.database_url:
+    if same_database(args.into, settings.database_url):
         print("refusing to rebuild into the live database: give another --into", file=sys.stderr)
         return 2
     now = configured_clock()()
@@ -71,7 +71,7 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
     if start >= end:
         print("--start must be before --end", file=sys.stderr)
         return 2
-    engine = build_engine(args.into, durable=False)  # emptied first, built again from the topics if stopped
+    engine = build_engine(args.into, durable=False)  # emptied first: run again from the topics if stopped
     empty(engine)
     SCHEMA.migrate(engine)
     try:
@@ -83,13 +83,27 @@ def _rebuild(args: argparse.Namespace, settings: Settings) -> int:
         engine.dispose()
         return 1
     report = report_of(engine, start, end, now).model_dump_json(indent=2)
+    checkpoint(engine)  # the log written into the file and synced (durable=False): only then is it said done
+    engine.dispose()
     if args.report:
         args.report.write_text(report + "\n")
     else:
         print(report)
     print(done.summary(), file=sys.stderr)
-    engine.dispose()
     return 0
+
+
+def same_database(one: str, other: str) -> bool:
+    """The same database, however its URL is spelt: SQLite files by their resolved paths (a relative and an
+    absolute path of the live file are the live file), others by their URLs without the password."""
+    from sqlalchemy.engine import make_url
+
+    first, second = make_url(one), make_url(other)
+    files = [url.database for url in (first, second) if url.get_backend_name() == "sqlite"
+             and url.database and url.database != ":memory:" and not url.database.startswith("file:")]
+    if len(files) == 2:
+        return Path(files[0]).resolve() == Path(files[1]).resolve()
+    return first.render_as_string(hide_password=True) == second.render_as_string(hide_password=True)
 
 
 def _accounts() -> ExtraCommand:
