@@ -52,6 +52,7 @@ class ServiceSettings(BaseSettings):
     # for the fetch in flight: at 500 ms that held one DA contact in fifty for 500-700 ms beside 200
     # contacts/s (deploy/bench/profiles.md). The services on the DA alerts' path (contacts, notifications)
     # ask with 50 ms; at 50 ms an idle consumer asks twenty times a second, about 2% of a core more each.
+    # The kit's consumer only: outcomes' faust stream has its own fetch settings.
     consumer_fetch_wait_ms: int = Field(default=500, ge=1, le=10_000)
     outbox_batch_size: int = Field(default=1000, ge=1)
     database_pool_size: int = Field(default=10, ge=1)
