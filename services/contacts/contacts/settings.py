@@ -22,7 +22,6 @@ class Settings(ServiceSettings):
         validation_alias=AliasChoices("CONTACTS_DATABASE_URL", "DATABASE_URL"),
     )
     consumer_group: str = "contacts"
-    consumer_fetch_wait_ms: int = Field(default=50, ge=1, le=10_000)  # on the DA alerts' path (the kit's setting)
     source_uri: str = "urn:frontdoor:contacts"
     # A referral for a child referred within this many months before is a re-referral (DfE: 12).
     re_referral_window_months: int = Field(default=12, ge=1, le=60)

@@ -41,7 +41,6 @@ class Settings(ServiceSettings, StaffPageSettings):
         validation_alias=AliasChoices("NOTIFICATIONS_DATABASE_URL", "DATABASE_URL"),
     )
     consumer_group: str = "notifications"
-    consumer_fetch_wait_ms: int = Field(default=50, ge=1, le=10_000)  # on the DA alerts' path (the kit's setting)
     source_uri: str = "urn:frontdoor:notifications"
 
     # The local authority's term dates and INSET days (versioned file; schools may override in the directory).

@@ -70,7 +70,7 @@ class BatchConsumer:
     def __init__(self, *, bootstrap: str, group: str, client_id: str, routes: Routes, engine: Engine,
                  outbox: type[OutboxFields], metrics: KitMetrics, on_commit: Callable[[], None] = lambda: None,
                  batch_size: int = 500, clock: Clock = utc_now, security: KafkaSecurity = PLAINTEXT,
-                 fetch_wait_ms: int = 500):
+                 fetch_wait_ms: int = 50):
         self._bootstrap, self._group, self._client_id, self._security = bootstrap, group, client_id, security
         self._routes, self._engine, self._outbox = routes, for_writing(engine), outbox
         self._metrics, self._on_commit = metrics, on_commit

@@ -12,7 +12,7 @@ pool, closes or is invalidated.
 
 Writers in other processes (the API's audit entries beside the worker's
 batches) meet at a lock on a companion file (`<database>.writers`, flock),
-asked for every 1-2 ms while it is taken: no FIFO across processes, but
+asked for every millisecond while it is taken: no FIFO across processes, but
 no sleeps of 100 ms either, and the kernel lets it go when a process dies.
 
 The turn only orders writers that would otherwise poll: SQLite's own lock
@@ -35,10 +35,10 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-# How often a writer asks for the file's lock while another process holds it: after 1 ms, then every 2 ms.
-# No queue across processes: a waiter gets in only by asking in a gap between the other's turns, so the
-# one that waited longest must not ask least often (the API's audit entries beside a busy worker).
-POLL_SECONDS, POLL_MAX_SECONDS = 0.001, 0.002
+# How often a writer asks for the file's lock while another process holds it: every millisecond. No queue
+# across processes: a waiter gets in only by asking in a gap between the other's turns, so it must not ask
+# less often the longer it waits (the API's audit entries beside a busy worker).
+POLL_SECONDS = POLL_MAX_SECONDS = 0.001
 
 
 class FileTurn:

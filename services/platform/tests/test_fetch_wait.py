@@ -40,10 +40,10 @@ def test_the_consumer_asks_the_broker_with_its_wait(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr("frontdoor_platform.consumer.AIOKafkaConsumer", Recorder)
     engine = build_engine(f"sqlite:///{tmp_path / 'kit.db'}")
     kit = BatchConsumer(bootstrap="unused:9092", group="g", client_id="t", routes=Routes(), engine=engine,
-                        outbox=KitOutbox, metrics=KitMetrics("fetchwait"), fetch_wait_ms=50)
+                        outbox=KitOutbox, metrics=KitMetrics("fetchwait"), fetch_wait_ms=120)
     with pytest.raises(Refused):
         asyncio.run(kit._consume())
-    assert asked["fetch_max_wait_ms"] == 50
+    assert asked["fetch_max_wait_ms"] == 120
 
 
 class WaitSettings(ServiceSettings):
@@ -52,7 +52,7 @@ class WaitSettings(ServiceSettings):
 
 def test_the_service_wiring_hands_the_setting_to_its_consumer(tmp_path: Path) -> None:
     engine = build_engine(f"sqlite:///{tmp_path / 'kit.db'}")
-    settings = WaitSettings(consumer_fetch_wait_ms=50)
+    settings = WaitSettings(consumer_fetch_wait_ms=120)
 
     async def wired() -> Any:
         return await service.build(settings, database_url="unused", client_id="fetchwait", outbox=KitOutbox,
@@ -61,4 +61,4 @@ def test_the_service_wiring_hands_the_setting_to_its_consumer(tmp_path: Path) ->
 
     parts = asyncio.run(wired())
     assert isinstance(parts.consumer, BatchConsumer)
-    assert parts.consumer._fetch_wait_ms == 50
+    assert parts.consumer._fetch_wait_ms == 120
