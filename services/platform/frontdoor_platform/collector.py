@@ -6,13 +6,12 @@ the families' pictures it holds.
 At Python's default thresholds (a young collection every 700 allocations
 net, the middle generation every 10 of those) the collector kept walking
 the long-lived heap: 45% of an outcomes rebuild's time, and a contacts
-worker recorded 12-30% more contacts a second without it (profiles.md in
-deploy/bench). In the services, the objects start-up
-made (modules, classes, settings) are frozen out of every collection; in
-them and in a rebuild, the young generation is collected every 50,000
-allocations net. Objects
-freed by their reference count (almost all here) are freed at once as
-before; only garbage in reference cycles waits longer, and a full
+worker recorded 12-30% more contacts a second with the settings here (in
+deploy/bench/profiles.md). In the services, the objects start-up made (modules,
+classes, settings) are frozen out of every collection; in them and in a
+rebuild, the young generation is collected every 50,000 allocations net.
+Objects freed by their reference count (almost all here) are freed at once
+as before; only garbage in reference cycles waits longer, and a full
 collection still runs every 200 young ones once the long-lived heap has
 grown by a quarter.
 """
