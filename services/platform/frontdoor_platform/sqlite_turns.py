@@ -38,7 +38,7 @@ from sqlalchemy.engine import Connection, Engine
 # How often a writer asks for the file's lock while another process holds it: every millisecond. No queue
 # across processes: a waiter gets in only by asking in a gap between the other's turns, so it must not ask
 # less often the longer it waits (the API's audit entries beside a busy worker).
-POLL_SECONDS = POLL_MAX_SECONDS = 0.001
+POLL_SECONDS = 0.001
 
 
 class FileTurn:
@@ -52,15 +52,14 @@ class FileTurn:
     def take(self, wait_seconds: float) -> bool:
         if self._fd is None:
             self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        deadline, pause = time.monotonic() + wait_seconds, POLL_SECONDS
+        deadline = time.monotonic() + wait_seconds
         while True:
             try:
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     return False
-                time.sleep(pause)
-                pause = min(pause * 2, POLL_MAX_SECONDS)
+                time.sleep(POLL_SECONDS)
                 continue
             self.held = True
             return True
