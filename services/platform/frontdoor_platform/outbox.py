@@ -84,6 +84,7 @@ log = logging.getLogger("frontdoor.outbox")
 
 RELAY_LOCKS = 0x46440002  # the advisory locks' first key: the outbox relays (the second: the table's)
 BUSY_RETRY_SECONDS = 0.05  # a relay that found the lock taken tries again this soon
+STOP_GRACE_SECONDS = 10.0  # a stop waits this long at most for the batch in flight to be marked
 
 
 class RelayLock:
@@ -196,7 +197,26 @@ class OutboxRelay:
         settled (acknowledged or parked); 0 with `busy` set when another relay
         holds the lock. BrokerUnavailable once the rest is marked, if the broker
         did not take a row (a row held back behind a row parked just now waits:
-        that is no failure)."""
+        that is no failure).
+
+        A stop (the task cancelled) lets a batch in flight settle first, for up to
+        `STOP_GRACE_SECONDS`: cancelled between publishing and marking, its rows
+        would reach the broker as the publisher stops and be sent again by the
+        next relay (a duplicate on the topic at every rolling restart)."""
+        batch = asyncio.ensure_future(self._locked_batch())
+        try:
+            return await asyncio.shield(batch)
+        except asyncio.CancelledError:
+            try:
+                await asyncio.wait({batch}, timeout=STOP_GRACE_SECONDS)
+            finally:
+                if batch.done():
+                    _ = batch.cancelled() or batch.exception()  # settled: its outcome no longer matters
+                else:
+                    batch.cancel()
+            raise
+
+    async def _locked_batch(self) -> int:
         if not self._lock.needed:
             return await self._publish_batch()
         self.busy = not await asyncio.to_thread(self._lock.acquire)

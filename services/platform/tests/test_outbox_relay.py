@@ -134,3 +134,52 @@ async def test_a_stop_that_arrives_with_a_wake_up_stops_the_relay(engine: Engine
     task.cancel()
     done, _ = await asyncio.wait([task], timeout=5)
     assert done == {task} and task.cancelled()
+
+
+class SlowBroker(FlakyBroker):
+    """Acknowledges after `delay` seconds (or never, with `delay=None`), as a broker does under load."""
+
+    def __init__(self, delay: float | None) -> None:
+        super().__init__()
+        self.delay, self.asked = delay, asyncio.Event()
+
+    async def publish_many(self, records: Sequence[OutboundRecord]) -> list[Verdict]:
+        self.asked.set()
+        await (asyncio.sleep(self.delay) if self.delay is not None else asyncio.Event().wait())
+        return await super().publish_many(records)
+
+
+async def test_a_stop_mid_batch_lets_the_batch_be_marked_so_the_next_relay_does_not_send_it_again(
+        engine: Engine) -> None:
+    """A rolling restart cancels the relay while the broker acknowledges: the batch settles (marked published)
+    before the relay stops, so the worker that follows does not publish the same rows a second time."""
+    fill(engine, [b"a", b"b"])
+    broker = SlowBroker(delay=0.3)
+    relay = OutboxRelay(engine, KitOutbox, broker, KitMetrics("kit"), clock=lambda: NOW, idle_seconds=30)
+    task = asyncio.create_task(relay.run())
+    await asyncio.wait_for(broker.asked.wait(), 5)
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=5)
+    assert done == {task} and task.cancelled()  # it still stops
+    with Session(engine) as session:
+        assert count_pending(session, KitOutbox) == 0
+    follower = FlakyBroker()
+    assert await OutboxRelay(engine, KitOutbox, follower, KitMetrics("kit"), clock=lambda: NOW).publish_pending() == 0
+    assert follower.sent == []
+
+
+async def test_a_stop_waits_for_a_batch_that_never_settles_only_so_long(engine: Engine,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A broker that never answers does not hold the stop: after the grace the batch is cancelled, unmarked
+    (the next relay sends it: at least once)."""
+    monkeypatch.setattr("frontdoor_platform.outbox.STOP_GRACE_SECONDS", 0.2)
+    fill(engine, [b"a"])
+    broker = SlowBroker(delay=None)
+    relay = OutboxRelay(engine, KitOutbox, broker, KitMetrics("kit"), clock=lambda: NOW, idle_seconds=30)
+    task = asyncio.create_task(relay.run())
+    await asyncio.wait_for(broker.asked.wait(), 5)
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=5)
+    assert done == {task} and task.cancelled()
+    with Session(engine) as session:
+        assert count_pending(session, KitOutbox) == 1
