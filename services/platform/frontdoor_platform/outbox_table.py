@@ -9,16 +9,19 @@ the parked rows with `resend` and `discard`, and the purge of settled rows
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import JSON, ColumnElement, Index, LargeBinary, and_, delete, exists, func, text, update
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased, declared_attr
+from sqlalchemy.sql.dml import Insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from frontdoor_contracts.envelope import CloudEvent, encode_event
@@ -64,8 +67,17 @@ def stored_headers(row: OutboxFields) -> list[tuple[str, bytes]]:
 
 def add_record(session: Session, table: type[OutboxFields], topic: str, key: str, payload: bytes, record_id: str,
                now: datetime, headers: Headers = ()) -> None:
-    session.add(table(event_id=record_id, topic=topic, key=key, payload=payload, headers=_store_headers(headers),
-                      created_at=now))
+    """A row written now, by one prepared statement on the session's connection: in its transaction and any
+    savepoint (whose rollback takes the row back), in the order rows are added (their ids). No ORM object:
+    the unit of work carrying two or three rows a contact to the commit was a tenth of a worker's time."""
+    session.connection().execute(_insert(table), {"event_id": record_id, "topic": topic, "key": key,
+                                                  "payload": payload, "headers": _store_headers(headers),
+                                                  "created_at": now})
+
+
+@functools.cache
+def _insert(table: type[OutboxFields]) -> Insert:
+    return sa_insert(table.__table__)  # type: ignore[attr-defined]
 
 
 def add_record_once(session: Session, table: type[OutboxFields], topic: str, key: str, payload: bytes,
