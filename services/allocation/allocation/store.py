@@ -10,14 +10,17 @@ was read at (`save_case`)."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import ColumnElement, func, or_, update
+from sqlalchemy import ColumnElement, Select, Table, bindparam, func, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import ReturningInsert, Update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -40,15 +43,7 @@ def load_case(document: str) -> Case:
     return _CASE.validate_json(document)
 
 
-def _unflushed(session: Session) -> Any:
-    """Read or write cases and aliases without flushing what waits in the session first. Cases are written by
-    statements at once and aliases flushed as they are added, so what waits (timeline entries, outbox rows) is
-    never what these read: flushing it here, once a record, cost a batch most of its time (py-spy, the bench);
-    it goes in one flush at the commit."""
-    return session.no_autoflush
-
-
-def _loaded(session: Session, rows: Sequence[CaseRow]) -> list[Case]:
+def _loaded(session: Session, rows: Sequence[Any]) -> list[Case]:
     """Remember the version each case was read at, for save_case's check."""
     versions: dict[uuid.UUID, int] = session.info.setdefault("case_versions", {})
     cases = []
@@ -65,17 +60,24 @@ def _locked(query: SelectOfScalar[CaseRow], lock: bool, skip_locked: bool = Fals
     return query.with_for_update(skip_locked=skip_locked).execution_options(populate_existing=True)
 
 
+def _stored(session: Session, where: ColumnElement[bool], lock: bool) -> list[Case]:
+    """The cases `where` picks, by case id, as a plain statement on the session's connection reads them: as
+    stored now (no ORM object, no identity map to hold an older copy), locked with `lock`. Nothing waiting in
+    the session is flushed first: cases are written by statements at once and aliases flushed as they are
+    added, so what waits (timeline entries, outbox rows) is never what this reads; flushing it once a record
+    cost a batch most of its time (py-spy, the bench), and it goes in one flush at the commit."""
+    table = _cases()
+    query = sa_select(table.c.case_id, table.c.version, table.c.document).where(where).order_by(table.c.case_id)
+    return _loaded(session, session.connection().execute(query.with_for_update() if lock else query).all())
+
+
 def get_case(session: Session, case_id: uuid.UUID, *, lock: bool = False) -> Case | None:
-    query = _locked(select(CaseRow).where(CaseRow.case_id == case_id), lock)
-    with _unflushed(session):
-        found = _loaded(session, session.exec(query).all())
+    found = _stored(session, _cases().c.case_id == case_id, lock)
     return found[0] if found else None
 
 
 def family_cases(session: Session, family_id: uuid.UUID, *, lock: bool = False) -> list[Case]:
-    query = _locked(select(CaseRow).where(CaseRow.family_id == family_id).order_by(col(CaseRow.case_id)), lock)
-    with _unflushed(session):
-        return _loaded(session, session.exec(query).all())
+    return _stored(session, _cases().c.family_id == family_id, lock)
 
 
 def open_cases(session: Session) -> list[Case]:
@@ -105,17 +107,33 @@ def _caseload_columns(case: Case) -> dict[str, Any]:
             "closed_at": case.closed_at}
 
 
+def _cases() -> Table:
+    return CaseRow.__table__  # type: ignore[attr-defined,no-any-return]
+
+
+@functools.cache
+def _case_update() -> Update:
+    """The update of a case at the version it was read at, built once: its values are bound at each call."""
+    table = _cases()
+    return update(table).where(table.c.case_id == bindparam("at_id"), table.c.version == bindparam("at_version"))
+
+
+@functools.cache
+def _case_insert(dialect: str) -> ReturningInsert[tuple[uuid.UUID]]:
+    """`INSERT ... ON CONFLICT DO NOTHING RETURNING case_id`, built once: its values are bound at each call."""
+    table = _cases()
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing().returning(table.c.case_id)
+
+
 def insert_case(session: Session, case: Case) -> bool:
     """Insert a new case; False, inserting nothing, when a case with its id or another open case of its
     family is there (committed by another writer: PostgreSQL waits for it to commit or roll back)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     values = {"case_id": case.case_id, "family_id": case.family_id, "status": case.status.value,
               "is_open": case.is_open, "source": case.source.value, "started_at": case.started_at,
               "due_at": case.due_at, "version": 1, "document": dump_case(case), **_caseload_columns(case)}
-    with _unflushed(session):
-        inserted = session.execute(insert(CaseRow).values(**values).on_conflict_do_nothing()
-                                   .returning(col(CaseRow.case_id))).first()
+    connection = session.connection()  # the statement as it is, not the ORM's: nothing waiting is flushed
+    inserted = connection.execute(_case_insert(connection.dialect.name), values).first()
     if inserted is None:
         return False
     session.info.setdefault("case_versions", {})[case.case_id] = 1
@@ -131,14 +149,11 @@ def save_case(session: Session, case: Case) -> None:
         if not insert_case(session, case):
             raise StaleCase(str(case.case_id))
         return
-    with _unflushed(session):
-        result = session.execute(
-            update(CaseRow)
-            .where(col(CaseRow.case_id) == case.case_id, col(CaseRow.version) == read_at)
-            .values(status=case.status.value, is_open=case.is_open, family_id=case.family_id,
-                    document=dump_case(case), version=read_at + 1, **_caseload_columns(case))
-        )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    result = session.connection().execute(_case_update(), {
+        "at_id": case.case_id, "at_version": read_at, "status": case.status.value, "is_open": case.is_open,
+        "family_id": case.family_id, "document": dump_case(case), "version": read_at + 1,
+        **_caseload_columns(case)})
+    if result.rowcount != 1:
         raise StaleCase(str(case.case_id))
     versions[case.case_id] = read_at + 1
 
@@ -200,6 +215,14 @@ def lead_organisations_by_kind(session: Session) -> dict[str, int]:
     return {kind: len(ids) for kind, ids in sorted(seen.items())}
 
 
+@functools.cache
+def _aliases_into() -> Select[tuple[uuid.UUID, uuid.UUID]]:
+    """Where the families merged: a plain statement, built once (asked at every record)."""
+    table = FamilyAlias.__table__  # type: ignore[attr-defined]
+    return sa_select(table.c.merged_family_id, table.c.family_id).where(
+        table.c.merged_family_id.in_(bindparam("merged", expanding=True)))
+
+
 def families_now(session: Session, family_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
     """The family each of these is part of now (itself, unless it was merged; followed through merges of
     merges), as committed when asked: one query a step of the longest chain."""
@@ -207,10 +230,8 @@ def families_now(session: Session, family_ids: Collection[uuid.UUID]) -> dict[uu
     seen = {family_id: {family_id} for family_id in family_ids}
     moving = set(now)
     while moving:
-        query = select(FamilyAlias.merged_family_id, FamilyAlias.family_id).where(
-            col(FamilyAlias.merged_family_id).in_({now[f] for f in moving}))
-        with _unflushed(session):
-            into = {merged: target for merged, target in session.exec(query).all()}
+        asked = session.connection().execute(_aliases_into(), {"merged": list({now[f] for f in moving})})
+        into: dict[uuid.UUID, uuid.UUID] = {row.merged_family_id: row.family_id for row in asked}
         still = set()
         for family_id in moving:
             target = into.get(now[family_id])
@@ -239,7 +260,7 @@ def add_family_aliases(session: Session, family_id: uuid.UUID, merged: Sequence[
                                                                    merged_at=now)
         alias.family_id = family_id
         session.add(alias)
-    session.flush()  # written now: the lookups of what a family is part of now do not flush (`_unflushed`)
+    session.flush()  # written now: what a family is part of now is read by plain statements, which flush nothing
 
 
 def related_families(session: Session, family_ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
