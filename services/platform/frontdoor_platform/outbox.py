@@ -171,7 +171,7 @@ class OutboxRelay:
         with Session(self._engine) as session:
             return [_Row(row.id, row.event_id, OutboundRecord(row.topic, row.key, *outbound_value(row.payload,
                                                                                        stored_headers(row))))
-                    for row in pending(session, self._table, self._batch_size) if row.id is not None]
+                    for row in pending(session, self._table, self._batch_size)]
 
     def _counts(self, session: Session | None = None) -> tuple[int, int]:
         if session is None:
