@@ -84,7 +84,7 @@ log = logging.getLogger("frontdoor.outbox")
 
 RELAY_LOCKS = 0x46440002  # the advisory locks' first key: the outbox relays (the second: the table's)
 BUSY_RETRY_SECONDS = 0.05  # a relay that found the lock taken tries again this soon
-STOP_GRACE_SECONDS = 10.0  # a stop waits this long at most for the batch in flight to be marked
+STOP_GRACE_SECONDS = 12.0  # a stop waits this long at most for the batch in flight (publish timeout, mark)
 
 
 class RelayLock:
@@ -146,6 +146,12 @@ class _Row:
     record: OutboundRecord
 
 
+def _settled(batch: asyncio.Future[int]) -> None:
+    """A batch's outcome, read whoever waited for it (a stop may have stopped waiting): never left unread."""
+    if not batch.cancelled():
+        batch.exception()
+
+
 class OutboxRelay:
     def __init__(self, engine: Engine, table: type[OutboxFields], publisher: EventPublisher, metrics: KitMetrics,
                  batch_size: int = 500, clock: Clock = utc_now, idle_seconds: float = 1.0):
@@ -202,18 +208,18 @@ class OutboxRelay:
         A stop (the task cancelled) lets a batch in flight settle first, for up to
         `STOP_GRACE_SECONDS`: cancelled between publishing and marking, its rows
         would reach the broker as the publisher stops and be sent again by the
-        next relay (a duplicate on the topic at every rolling restart)."""
+        next relay (a duplicate on the topic at every rolling restart). A stop
+        asked for before the batch begins begins none."""
+        await asyncio.sleep(0)  # a stop already asked for ends the relay here, before new work
         batch = asyncio.ensure_future(self._locked_batch())
+        batch.add_done_callback(_settled)
         try:
             return await asyncio.shield(batch)
         except asyncio.CancelledError:
             try:
                 await asyncio.wait({batch}, timeout=STOP_GRACE_SECONDS)
             finally:
-                if batch.done():
-                    _ = batch.cancelled() or batch.exception()  # settled: its outcome no longer matters
-                else:
-                    batch.cancel()
+                batch.cancel()  # past the grace (nothing when it settled): unmarked rows go again, at least once
             raise
 
     async def _locked_batch(self) -> int:
