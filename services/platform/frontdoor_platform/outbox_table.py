@@ -21,7 +21,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased, declared_attr
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.dml import Insert, ReturningInsert
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from frontdoor_contracts.envelope import CloudEvent, encode_event
@@ -84,14 +84,19 @@ def add_record_once(session: Session, table: type[OutboxFields], topic: str, key
                     record_id: str, now: datetime, headers: Headers = ()) -> bool:
     """`add_record`, unless a row with that event id is there (`INSERT ... ON CONFLICT DO NOTHING`): False then.
     Two workers writing the same record at once (a partition moved mid-batch) make one row, and the second
-    waits for the first's commit instead of failing its batch. Written now (the session's pending rows first,
-    so the ids keep the order the rows were added in)."""
-    session.flush()
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    waits for the first's commit instead of failing its batch. Written now, like `add_record` (so the ids keep
+    the order the rows were added in); nothing else in the session is flushed."""
+    connection = session.connection()
     values = {"event_id": record_id, "topic": topic, "key": key, "payload": payload,
               "headers": _store_headers(headers), "created_at": now}
-    statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=["event_id"])
-    return session.execute(statement.returning(col(table.id))).first() is not None
+    return connection.execute(_insert_once(table, connection.dialect.name), values).first() is not None
+
+
+@functools.cache
+def _insert_once(table: type[OutboxFields], dialect: str) -> ReturningInsert[tuple[int]]:
+    columns = table.__table__  # type: ignore[attr-defined]
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    return insert(columns).on_conflict_do_nothing(index_elements=["event_id"]).returning(columns.c.id)
 
 
 TOMBSTONE_HEADER = "frontdoor-tombstone"  # an outbox row published as a null value (a compacted topic's delete)
