@@ -22,7 +22,6 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import ReturningInsert, Update
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from .domain.cases import Case
 from .models import CaseRow, FamilyAlias, StaffAccountRow, TimelineEntry
@@ -53,50 +52,46 @@ def _loaded(session: Session, rows: Sequence[Any]) -> list[Case]:
     return cases
 
 
-def _locked(query: SelectOfScalar[CaseRow], lock: bool, skip_locked: bool = False) -> SelectOfScalar[CaseRow]:
-    """The rows locked for this transaction (PostgreSQL; ignored on SQLite) and read as they are now."""
-    if not lock:
-        return query
-    return query.with_for_update(skip_locked=skip_locked).execution_options(populate_existing=True)
-
-
-def _stored(session: Session, where: ColumnElement[bool], lock: bool) -> list[Case]:
-    """The cases `where` picks, by case id, as a plain statement on the session's connection reads them: as
-    stored now (no ORM object, no identity map to hold an older copy), locked with `lock`. Nothing waiting in
-    the session is flushed first: cases are written by statements at once and aliases flushed as they are
-    added, so what waits (timeline entries, outbox rows) is never what this reads; flushing it once a record
-    cost a batch most of its time (py-spy, the bench), and it goes in one flush at the commit."""
+def _stored(session: Session, *where: ColumnElement[bool], order_by: Any = None, lock: bool = False,
+            skip_locked: bool = False) -> list[Case]:
+    """The cases `where` picks (by case id, or `order_by`), as a plain statement on the session's connection
+    reads them: as stored now, never an older copy an identity map kept (cases are written by statements);
+    with `lock`, locked for this transaction (PostgreSQL; SQLite's writer holds the whole database). Nothing
+    waiting in the session is flushed first: cases are written at once and aliases flushed as they are added,
+    so what waits (timeline entries) is never what this reads; flushing it once a record cost a batch most of
+    its time (py-spy, the bench), and it goes in one flush at the commit."""
     table = _cases()
-    query = sa_select(table.c.case_id, table.c.version, table.c.document).where(where).order_by(table.c.case_id)
-    return _loaded(session, session.connection().execute(query.with_for_update() if lock else query).all())
+    query = sa_select(table.c.case_id, table.c.version, table.c.document).where(*where)
+    query = query.order_by(table.c.case_id if order_by is None else order_by)
+    if lock:
+        query = query.with_for_update(skip_locked=skip_locked)
+    return _loaded(session, session.connection().execute(query).all())
 
 
 def get_case(session: Session, case_id: uuid.UUID, *, lock: bool = False) -> Case | None:
-    found = _stored(session, _cases().c.case_id == case_id, lock)
+    found = _stored(session, _cases().c.case_id == case_id, lock=lock)
     return found[0] if found else None
 
 
 def family_cases(session: Session, family_id: uuid.UUID, *, lock: bool = False) -> list[Case]:
-    return _stored(session, _cases().c.family_id == family_id, lock)
+    return _stored(session, _cases().c.family_id == family_id, lock=lock)
 
 
 def open_cases(session: Session) -> list[Case]:
-    query = select(CaseRow).where(col(CaseRow.is_open).is_(True)).order_by(col(CaseRow.due_at))
-    return _loaded(session, session.exec(query).all())
+    return _stored(session, col(CaseRow.is_open).is_(True), order_by=col(CaseRow.due_at))
 
 
 def open_family_cases(session: Session, family_id: uuid.UUID) -> list[Case]:
     """The open cases of the family `family_id` is part of now (its own, or the one it was merged into)."""
-    query = select(CaseRow).where(CaseRow.family_id == family_now(session, family_id),
-                                  col(CaseRow.is_open).is_(True)).order_by(col(CaseRow.started_at))
-    return _loaded(session, session.exec(query).all())
+    return _stored(session, col(CaseRow.family_id) == family_now(session, family_id), col(CaseRow.is_open).is_(True),
+                   order_by=col(CaseRow.started_at))
 
 
 def cases_awaiting_offer_due_by(session: Session, moment: datetime, *, lock: bool = False) -> list[Case]:
     """Open cases without an offer whose due time is at or before `moment`; with `lock`, only those no
     other transaction holds (skipped, not waited for: another worker's sweep has them)."""
-    query = select(CaseRow).where(col(CaseRow.status).in_(("open", "allocated")), col(CaseRow.due_at) <= moment)
-    return _loaded(session, session.exec(_locked(query.order_by(col(CaseRow.case_id)), lock, skip_locked=True)).all())
+    return _stored(session, col(CaseRow.status).in_(("open", "allocated")), col(CaseRow.due_at) <= moment,
+                   lock=lock, skip_locked=True)
 
 
 def _caseload_columns(case: Case) -> dict[str, Any]:
@@ -167,10 +162,8 @@ def caseload_cases(session: Session, closed_since: datetime, *, agency: str | No
         scope.append(col(CaseRow.lead_agency_id) == agency)
     if professional is not None:
         scope.append(col(CaseRow.lead_professional_ref) == professional)
-    open_query = select(CaseRow).where(col(CaseRow.is_open).is_(True), *scope).order_by(col(CaseRow.started_at))
-    closed_query = select(CaseRow).where(col(CaseRow.closed_at) >= closed_since, *scope).order_by(
-        col(CaseRow.closed_at))
-    return _loaded(session, session.exec(open_query).all()), _loaded(session, session.exec(closed_query).all())
+    return (_stored(session, col(CaseRow.is_open).is_(True), *scope, order_by=col(CaseRow.started_at)),
+            _stored(session, col(CaseRow.closed_at) >= closed_since, *scope, order_by=col(CaseRow.closed_at)))
 
 
 def known_leads(session: Session) -> tuple[list[str], list[tuple[str, str]]]:
@@ -208,8 +201,9 @@ def overdue_count(session: Session, now: datetime) -> int:
 def lead_organisations_by_kind(session: Session) -> dict[str, int]:
     """Distinct lead agencies per kind, over every case ever allocated."""
     seen: dict[str, set[str]] = {}
-    for row in session.exec(select(CaseRow).where(col(CaseRow.status) != "open")).all():
-        allocation = load_case(row.document).allocation
+    for document in session.connection().execute(sa_select(_cases().c.document).where(col(CaseRow.status) != "open")
+                                                 ).scalars():
+        allocation = load_case(document).allocation
         if allocation is not None:
             seen.setdefault(allocation.agency_kind.value, set()).add(allocation.lead_agency_id)
     return {kind: len(ids) for kind, ids in sorted(seen.items())}
@@ -289,5 +283,4 @@ def aliases_of(session: Session, family_ids: Sequence[uuid.UUID]) -> Sequence[Fa
 
 def cases_of_families(session: Session, family_ids: Sequence[uuid.UUID]) -> list[Case]:
     """Every case, open or closed, of these families, oldest first."""
-    query = select(CaseRow).where(col(CaseRow.family_id).in_(family_ids)).order_by(col(CaseRow.started_at))
-    return _loaded(session, session.exec(query).all())
+    return _stored(session, col(CaseRow.family_id).in_(family_ids), order_by=col(CaseRow.started_at))
