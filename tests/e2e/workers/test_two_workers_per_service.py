@@ -104,6 +104,12 @@ def test_two_workers_per_service_lose_nothing_and_do_nothing_twice_through_a_kil
         for service in ("contacts", "outcomes"):
             f.start(service)
             wait_until(lambda s=service: stable(f, s), f"{service} stable after the kill", f)
+        # the first burst recorded and its events all published before any stop: what the rolling restart
+        # publishes is the second burst's, so a stop that published anything twice shows there
+        wait_until(lambda: f.count("contacts", "SELECT count(*) FROM contacts") == len(first.contacts)
+                   and f.count("contacts", "SELECT count(*) FROM decisions") == len(first.decisions)
+                   and f.count("contacts", "SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0,
+                   "the first burst recorded and published", f)
 
         restarts: list[str] = []
         feeding = threading.Thread(target=publish, args=(f, second, 1818))
