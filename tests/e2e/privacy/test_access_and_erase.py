@@ -85,7 +85,8 @@ class Erased:
     topics_after: set[str]
     records: list[tuple[str, bytes | None, bytes | None]]
     keys_after: dict[tuple[str, str], bytes]
-    rebuilt: dict[str, Any]
+    rebuilt: dict[str, Any]  # by `frontdoor-outcomes rebuild` after the erasure, the services stopped
+    rebuilt_before: dict[str, Any]  # and before it, the services running
     contact_after: Any
     restarts: dict[str, int]  # "consumer failed; restarting" lines in each service's log
 
@@ -102,6 +103,7 @@ def erased(flow: Any, journey: Any, accessed: Asked, tmp_path_factory: pytest.Te
               "topic_records_about_the_child": sum(about(journey, k, v) for _, k, v in records),
               "sealed_values_open": openable(records, list(keys.values())),
               "keys_held": sorted(service for service, person in keys if person == journey.person_id)}
+    rebuilt_before = rebuild(stack, journey, tmp_path_factory.mktemp("rebuilt-before"))
     asked = privacy(stack, flow.url("contacts"), "erase", journey)
     kpis_after = flow.kpis(journey)
     redeliver(flow, journey)
@@ -124,7 +126,7 @@ def erased(flow: Any, journey: Any, accessed: Asked, tmp_path_factory: pytest.Te
     files_after_purge = found_in_files(left, needles)
     return Erased(before, asked, kpis_after, kpis_after_redelivery, files_running, files_after,
                   files_after_checkpoint, exports, files_after_purge, topics_holding(stack, needles), records,
-                  held_keys(stack), rebuilt, contact_after, restarts)
+                  held_keys(stack), rebuilt, rebuilt_before, contact_after, restarts)
 
 
 def purge_exports(stack: LocalStack) -> None:
@@ -258,9 +260,18 @@ def test_every_record_about_the_child_parses_and_opens_with_no_key_any_service_h
 
 
 def test_the_kpi_report_is_unchanged_and_the_rebuild_gives_the_same(erased: Erased, journey: Any) -> None:
+    """The erasure changes no figure, live or rebuilt. The rebuild's figures are the live ones but for the
+    families identified: the rebuild applies the records in broker-time order, the live stream in faust's
+    interleaving of the topics, and a family is identified only between the decision that makes its second
+    problem and its case opening (services/outcomes/README.md, "What a replay cannot promise"). When the
+    stream applies the case opening first (its partition's records ahead of the decision's in a fetch), live
+    says 0 and the rebuild 1: seen once under a full CI run's load, with or without an erasure."""
     assert erased.kpis_after == journey.kpis
     assert erased.kpis_after_redelivery == journey.kpis
-    assert erased.rebuilt == journey.kpis
+    assert erased.rebuilt == erased.rebuilt_before
+    assert {k: v for k, v in erased.rebuilt.items() if k != "families"} == {
+        k: v for k, v in journey.kpis.items() if k != "families"}
+    assert erased.rebuilt["families"]["identified"] in (0, 1) and journey.kpis["families"]["identified"] in (0, 1)
 
 
 def test_a_redelivered_contact_does_not_bring_the_child_back(erased: Erased, journey: Any) -> None:
