@@ -205,11 +205,9 @@ class OutboxRelay:
         did not take a row (a row held back behind a row parked just now waits:
         that is no failure).
 
-        A stop (the task cancelled) lets a batch in flight settle first, for up to
-        `STOP_GRACE_SECONDS`: cancelled between publishing and marking, its rows
-        would reach the broker as the publisher stops and be sent again by the
-        next relay (a duplicate on the topic at every rolling restart). A stop
-        asked for before the batch begins begins none."""
+        A stop (the task cancelled) lets a batch in flight settle first, for up to `STOP_GRACE_SECONDS`:
+        cancelled between publishing and marking, its rows would reach the broker as the publisher stops and
+        be sent again by the next relay (a duplicate at every rolling restart). A stop asked for first begins none."""
         await asyncio.sleep(0)  # a stop already asked for ends the relay here, before new work
         batch = asyncio.ensure_future(self._locked_batch())
         batch.add_done_callback(_settled)
