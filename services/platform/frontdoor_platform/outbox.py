@@ -23,7 +23,8 @@ after it, so two relays never send the same rows at once (duplicates) nor a
 key's rows out of order; a relay that finds the lock taken tries again
 shortly, so rows its worker wrote are published by whichever relay runs next.
 A worker killed mid-batch loses its connection, and the lock with it. SQLite
-has one worker and no lock.
+has one worker and no lock; there the relay is pipelined (`pipelined`): see
+`OutboxRelay.__init__`.
 
 The table's columns and queries live in `outbox_table.py` (its names are
 importable from here too); this module is the relay.
@@ -35,13 +36,12 @@ import asyncio
 import contextlib
 import logging
 import time
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import text, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from .clock import Clock, utc_now
@@ -67,6 +67,7 @@ from .outbox_table import (
     resend,
     stored_headers,
 )
+from .relay_lock import RelayLock
 from .wakeup import Wakeup
 
 if TYPE_CHECKING:  # prometheus_client must not load before `serve` sets up multiprocess metrics
@@ -75,68 +76,13 @@ if TYPE_CHECKING:  # prometheus_client must not load before `serve` sets up mult
 # The table's names stay importable from here, where the services have always found them.
 __all__ = [
     "PARKED_NOW", "OutboxFields", "OutboxRelay", "ParkedRow", "_store_headers", "add_event", "add_record",
-    "add_tombstone",
-    "count_parked", "count_pending", "discard", "park", "parked_rows", "pending", "resend", "stored_headers",
+    "add_tombstone", "count_parked", "count_pending", "discard", "park", "parked_rows", "pending", "resend",
+    "stored_headers",
 ]
-
 log = logging.getLogger("frontdoor.outbox")
-
-
-RELAY_LOCKS = 0x46440002  # the advisory locks' first key: the outbox relays (the second: the table's)
 BUSY_RETRY_SECONDS = 0.05  # a relay that found the lock taken tries again this soon
 STOP_GRACE_SECONDS = 12.0  # a stop waits this long at most for the batch in flight (publish timeout, mark)
-
-
-class RelayLock:
-    """One relay of an outbox at a time: PostgreSQL's session advisory lock, on a connection the relay holds
-    from `acquire` to `release` (blocking calls: run them in a thread). Always granted on SQLite (one worker)."""
-
-    def __init__(self, engine: Engine, table: type[OutboxFields]):
-        self._engine = engine
-        self._key = zlib.crc32(str(table.__tablename__).encode()) - 2**31  # a signed 32-bit key per table
-        self._connection: Connection | None = None
-
-    def _locking(self, sql: str) -> bool:
-        assert self._connection is not None
-        return bool(self._connection.execute(text(sql), {"a": RELAY_LOCKS, "b": self._key}).scalar())
-
-    @property
-    def needed(self) -> bool:
-        """Only PostgreSQL's relays take the lock (SQLite has one worker): the others skip two thread hops a batch,
-        each a wait for the GIL beside a busy consumer thread, on the DA alerts' path."""
-        return self._engine.dialect.name == "postgresql"
-
-    def acquire(self) -> bool:
-        """Take the lock if no other relay holds it: True when this relay may publish a batch."""
-        if not self.needed:
-            return True
-        self._connection = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            taken = self._locking("SELECT pg_try_advisory_lock(:a, :b)")
-        except Exception:
-            self._close()
-            raise
-        if not taken:
-            self._close()
-        return taken
-
-    def release(self) -> None:
-        """Let the lock go and give the connection back (a connection lost took the lock with it)."""
-        if self._connection is None:
-            return
-        try:
-            self._locking("SELECT pg_advisory_unlock(:a, :b)")
-        except Exception:
-            self._connection.invalidate()  # never back in the pool holding the lock: its session ends instead
-            raise
-        finally:
-            self._close()
-
-    def _close(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            with contextlib.suppress(Exception):
-                connection.close()
+Key = tuple[str, str | None]  # a row's topic and key: its order holds
 
 
 @dataclass(frozen=True)
@@ -144,6 +90,16 @@ class _Row:
     id: int
     event_id: str
     record: OutboundRecord
+
+
+@dataclass(frozen=True)
+class _Marking:
+    """A pipelined relay's batch published and its mark in flight: its rows are not read again meanwhile, nor
+    the rows behind one it parks."""
+
+    task: asyncio.Future[tuple[int, int]]
+    rows: frozenset[int]
+    parking: frozenset[Key]
 
 
 def _settled(batch: asyncio.Future[int]) -> None:
@@ -154,7 +110,7 @@ def _settled(batch: asyncio.Future[int]) -> None:
 
 class OutboxRelay:
     def __init__(self, engine: Engine, table: type[OutboxFields], publisher: EventPublisher, metrics: KitMetrics,
-                 batch_size: int = 500, clock: Clock = utc_now, idle_seconds: float = 1.0):
+                 batch_size: int = 500, clock: Clock = utc_now, idle_seconds: float = 1.0, pipelined: bool = False):
         self._engine = engine
         self._table = table
         self._publisher = publisher
@@ -165,6 +121,12 @@ class OutboxRelay:
         self._wake = Wakeup()
         self._full = False
         self._lock = RelayLock(engine, table)
+        # Pipelined (where no lock is taken: SQLite's one worker), a batch is published while the one before is
+        # marked (a mark waits for SQLite's write turn, which a busy consumer holds for its whole batch), never
+        # reading a row being marked nor one behind a row being parked; a stop waits for the last mark (up to the
+        # grace); a mark that fails is raised, and its rows are sent again (at least once).
+        self._pipelined = pipelined and not self._lock.needed
+        self._marking: _Marking | None = None
         self.busy = False  # another worker's relay held the lock at the last try
         self.healthy = True
 
@@ -173,11 +135,14 @@ class OutboxRelay:
         from any thread (a route running in the thread pool calls it)."""
         self._wake.wake()
 
-    def _read(self) -> list[_Row]:
+    def _read(self, marking: frozenset[int], parking: frozenset[Key]) -> list[_Row]:
+        """The next batch: not the rows being marked, nor those behind a row being parked."""
         with Session(self._engine) as session:
+            found = pending(session, self._table, self._batch_size + len(marking))
             return [_Row(row.id, row.event_id, OutboundRecord(row.topic, row.key, *outbound_value(row.payload,
                                                                                        stored_headers(row))))
-                    for row in pending(session, self._table, self._batch_size)]
+                    for row in found if row.id not in marking and (row.topic, row.key) not in parking
+                    ][:self._batch_size]
 
     def _counts(self, session: Session | None = None) -> tuple[int, int]:
         if session is None:
@@ -233,7 +198,14 @@ class OutboxRelay:
             await asyncio.shield(asyncio.to_thread(self._lock.release))
 
     async def _publish_batch(self) -> int:
-        rows = await asyncio.to_thread(self._read)
+        if self._marking is not None and self._marking.task.done():
+            await self._marked()  # its error, if it failed, is raised here (its rows are read again after)
+        marking = self._marking
+        rows = await asyncio.to_thread(self._read, marking.rows if marking else frozenset(),
+                                       marking.parking if marking else frozenset())
+        if not rows and marking is not None:  # all it found is being marked or behind a row being parked
+            await self._marked()
+            marking, rows = None, await asyncio.to_thread(self._read, frozenset(), frozenset())
         self._full = len(rows) >= self._batch_size
         if not rows:
             self._show(await asyncio.to_thread(self._counts))
@@ -242,7 +214,7 @@ class OutboxRelay:
         verdicts = await self._publisher.publish_many([row.record for row in rows])
         done: list[int] = []
         parked: dict[int, str] = {}
-        blocked: set[tuple[str, str | None]] = set()
+        blocked: set[Key] = set()
         failed = 0
         for row, verdict in zip(rows, verdicts, strict=True):
             key = (row.record.topic, row.record.key)
@@ -253,7 +225,12 @@ class OutboxRelay:
                 done.append(row.id)
             elif key not in blocked:
                 failed += 1
-        self._show(await asyncio.to_thread(self._mark, done, parked))
+        await self._marked()  # the batch before's (its failure stops this batch here: these rows go again)
+        task = asyncio.ensure_future(asyncio.to_thread(self._mark, done, parked))
+        task.add_done_callback(self._mark_shown)
+        self._marking = _Marking(task, frozenset(done) | frozenset(parked), frozenset(blocked))
+        if failed or not self._pipelined:
+            await self._marked()
         self._metrics.outbox_published.inc(len(done))
         self._metrics.outbox_batch_seconds.observe(time.perf_counter() - started)
         for row in rows:
@@ -262,6 +239,20 @@ class OutboxRelay:
         if failed:
             raise BrokerUnavailable(f"{failed} records not acknowledged")
         return len(done) + len(parked)
+
+    async def _marked(self) -> None:
+        """Wait for the mark in flight, if any. Its error is raised: its rows, not marked, are read again."""
+        marking = self._marking
+        if marking is None:
+            return
+        try:
+            await marking.task
+        finally:
+            self._marking = None
+
+    def _mark_shown(self, task: asyncio.Future[tuple[int, int]]) -> None:
+        if not task.cancelled() and task.exception() is None:
+            self._show(task.result())
 
     def _parked(self, row: _Row, reason: str) -> None:
         self._metrics.outbox_parked.labels(row.record.topic, reason).inc()
@@ -274,7 +265,15 @@ class OutboxRelay:
     async def run(self) -> None:
         """Publish until cancelled; a broker or database failure pauses the
         relay (and makes the service not ready), it never ends it; a parked
-        row does neither."""
+        row does neither. A stop lets a pipelined relay's last mark end first (up to the grace), so the
+        next relay does not publish those rows again."""
+        try:
+            await self._run()
+        finally:
+            if self._marking is not None:
+                await asyncio.wait({self._marking.task}, timeout=STOP_GRACE_SECONDS)
+
+    async def _run(self) -> None:
         self._wake.bind()
         delay = 0.5
         while True:

@@ -78,7 +78,7 @@ async def build(settings: ServiceSettings, *, database_url: str, client_id: str,
     broker = publisher or Publisher(settings.kafka_bootstrap, settings.publish_timeout_seconds, client_id=client_id,
                                     security=security)
     broker.start()
-    relay = OutboxRelay(db, outbox, broker, metrics, settings.outbox_batch_size, clock)
+    relay = OutboxRelay(db, outbox, broker, metrics, settings.outbox_batch_size, clock, pipelined=True)
     consuming = consumer(db, relay) if consumer is not None else BatchConsumer(
         bootstrap=settings.kafka_bootstrap, group=settings.consumer_group, client_id=client_id, routes=routes(),
         engine=db, outbox=outbox, metrics=metrics, on_commit=relay.wake, batch_size=settings.consumer_batch_size,

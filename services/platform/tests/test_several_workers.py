@@ -75,8 +75,8 @@ async def test_two_relays_on_one_outbox_publish_each_row_once_and_each_key_in_or
             add_record(session, KitOutbox, "t.v1", f"k{i % 7}", str(i).encode(), f"id-{i}", NOW)
         session.commit()
     broker = SlowBroker()
-    relays = [OutboxRelay(pg, KitOutbox, broker, KitMetrics("kit"), batch_size=40, clock=lambda: NOW)
-              for _ in range(2)]
+    relays = [OutboxRelay(pg, KitOutbox, broker, KitMetrics("kit"), batch_size=40, clock=lambda: NOW,
+                          pipelined=True) for _ in range(2)]  # as the services make them: no pipelining here
     tasks = [asyncio.create_task(relay.run()) for relay in relays]
     try:
         async with asyncio.timeout(60):  # a guard against a hang, not a speed assertion
@@ -93,6 +93,17 @@ async def test_two_relays_on_one_outbox_publish_each_row_once_and_each_key_in_or
     for key in {key for key, _ in broker.sent}:
         mine = [int(value or b"") for k, value in broker.sent if k == key]
         assert mine == sorted(mine)  # each key in the order it was written
+
+
+async def test_a_relay_that_takes_the_lock_marks_its_batch_before_letting_it_go(pg: Engine) -> None:
+    """Asked to pipeline (publish a batch while the one before is marked), a relay on PostgreSQL does not:
+    the next relay to take the lock could read rows still being marked and publish them again."""
+    with Session(pg) as session:
+        add_record(session, KitOutbox, "t.v1", "k", b"1", "id-1", NOW)
+        session.commit()
+    relay = OutboxRelay(pg, KitOutbox, SlowBroker(), KitMetrics("kit"), clock=lambda: NOW, pipelined=True)
+    assert await relay.publish_pending() == 1
+    assert _pending(pg) == 0
 
 
 def _pending(engine: Engine) -> int:
