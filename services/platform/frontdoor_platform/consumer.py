@@ -29,11 +29,11 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeAlias
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
-from aiokafka.errors import CommitFailedError, IllegalStateError
-from aiokafka.structs import OffsetAndMetadata, TopicPartition
+from aiokafka.structs import TopicPartition
 from opentelemetry.trace import SpanKind
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -49,6 +49,7 @@ from .database import checkpoint, for_writing
 from .kafka_security import PLAINTEXT, KafkaSecurity
 from .logs import log_context
 from .metrics import KitMetrics
+from .offset_commits import OffsetCommits
 from .outbox_table import OutboxFields
 from .poison import database_answers, decode_record, handler_failed, is_infrastructure
 from .routes import Consumed, Incoming, Route, Routes, add_dead_letter
@@ -251,6 +252,7 @@ class BatchConsumer:
         )
         await consumer.start()
         self.running = True
+        offsets = OffsetCommits(consumer)  # committed while the next batch is applied (offset_commits.py)
         try:
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self._batch_size)
@@ -265,21 +267,17 @@ class BatchConsumer:
                     self._after_commit(result)
                     if any(route.erased(outcome) for route, outcome in result.handled):
                         await self._checkpoint()
-                    try:
-                        await consumer.commit({tp: OffsetAndMetadata(part[-1].offset + 1, "")
-                                               for tp, part in batches.items() if part})
-                    except (CommitFailedError, IllegalStateError):  # a rebalance moved partitions mid-batch
-                        log.warning("offsets not committed: the group rebalanced during the batch; the "
-                                    "records are applied again where they went (idempotent)",
-                                    extra={"records": len(records)})
-                        continue
-                    log.info("batch committed", extra={"records": len(records), "handled": len(result.handled),
-                                                       "dead_lettered": len(result.dead_lettered)})
-                    self._count(records, result, time.perf_counter() - started)
+                    await offsets.commit(batches, partial(self._committed, records, result, started))
                 await self._update_lag(consumer)
         finally:
             self.running = False
+            await offsets.stop()
             await consumer.stop()
+
+    def _committed(self, records: Sequence[Record], result: BatchResult, started: float) -> None:
+        log.info("batch committed", extra={"records": len(records), "handled": len(result.handled),
+                                           "dead_lettered": len(result.dead_lettered)})
+        self._count(records, result, time.perf_counter() - started)
 
     async def _checkpoint(self) -> None:
         """The erased bytes out of SQLite's write-ahead log now; a failure is logged, never the batch's (the

@@ -105,7 +105,7 @@ async def test_a_mark_that_fails_is_raised_and_its_rows_are_published_again(engi
     fill(engine, [b"a"])
     broker = FlakyBroker()
     relay = relay_of(engine, broker)
-    mark, failed = relay._mark, []
+    mark, failed = relay._mark, list[bool]()
 
     def fails_once(done: Sequence[int], parked: Mapping[int, str]) -> tuple[int, int]:
         if not failed:

@@ -1,0 +1,70 @@
+"""A batch's offsets committed to the broker while the consumer goes on to the next batch.
+
+The offsets go only after the batch's database transaction has committed, as before; what changes is that
+the consumer no longer waits for the broker's answer (a round trip, 2-4 ms beside 200 contacts/s, a quarter
+of a small batch's fixed cost) before it fetches and applies the next. Commits go one at a time, in order:
+a batch's offsets are sent once the batch before's are answered. A commit the group refuses (a rebalance
+moved the partitions) is logged, and those records are applied again where they went (idempotent, as
+before). Any other failure is raised at the next batch's commit or at the stop, and the consumer starts
+again from the last commit (the batches since are applied again: idempotent). A stop waits for the last
+commit (up to `STOP_WAIT_SECONDS`), so a rolling restart does not apply the last batch again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka.structs import OffsetAndMetadata, TopicPartition
+
+log = logging.getLogger("frontdoor.consumer")
+
+STOP_WAIT_SECONDS = 10.0
+
+
+class OffsetCommits:
+    def __init__(self, consumer: AIOKafkaConsumer):
+        self._consumer = consumer
+        self._last: asyncio.Task[None] | None = None
+
+    async def commit(self, batches: Mapping[TopicPartition, Sequence[ConsumerRecord[bytes, bytes]]],
+                     committed: Callable[[], None]) -> None:
+        """Commit the offsets after `batches` once the batch before's are answered (its failure is raised here);
+        `committed` runs when the broker took them."""
+        await self.settled()
+        offsets = {tp: OffsetAndMetadata(part[-1].offset + 1, "") for tp, part in batches.items() if part}
+        self._last = asyncio.create_task(self._commit(offsets, sum(len(part) for part in batches.values()),
+                                                      committed))
+
+    async def settled(self) -> None:
+        """Wait for the commit in flight (a cancel of the caller leaves it running); raise its failure."""
+        last = self._last
+        if last is not None:
+            await asyncio.shield(last)  # cancelled here, `stop` still waits for it
+            self._last = None
+
+    async def stop(self) -> None:
+        """Let the last commit end (up to `STOP_WAIT_SECONDS`); its failure is only logged: the consumer stops."""
+        last, self._last = self._last, None
+        if last is None:
+            return
+        done, _ = await asyncio.wait({last}, timeout=STOP_WAIT_SECONDS)
+        if not done:
+            last.cancel()
+            log.warning("offsets not committed before the stop: the last batch is applied again (idempotent)")
+        elif not last.cancelled() and last.exception() is not None:
+            log.warning("offsets not committed before the stop: the last batch is applied again (idempotent)",
+                        extra={"error": type(last.exception()).__name__})
+
+    async def _commit(self, offsets: dict[TopicPartition, OffsetAndMetadata], records: int,
+                      committed: Callable[[], None]) -> None:
+        try:
+            await self._consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError):  # a rebalance moved partitions mid-batch
+            log.warning("offsets not committed: the group rebalanced during the batch; the records are applied "
+                        "again where they went (idempotent)", extra={"records": records})
+            return
+        committed()
