@@ -40,9 +40,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from .clock import Clock, utc_now
 from .database import for_writing
@@ -60,6 +59,7 @@ from .outbox_table import (
     count_parked,
     count_pending,
     discard,
+    mark_published,
     outbound_value,
     park,
     parked_rows,
@@ -152,12 +152,11 @@ class OutboxRelay:
 
     def _mark(self, done: Sequence[int], parked: Mapping[int, str]) -> tuple[int, int]:
         with Session(for_writing(self._engine)) as session:
-            if done:
-                session.execute(update(self._table).where(col(self._table.id).in_(done))
-                                .values(published_at=self._clock()))
+            if done:  # a statement built once, on the connection: the turn held for the update alone
+                mark_published(session, self._table, done, self._clock())
             park(session, self._table, parked, self._clock())
             session.commit()
-            return self._counts(session)
+        return self._counts()  # read apart: on the writing session it took SQLite's write turn again to count
 
     def _show(self, counts: tuple[int, int]) -> None:
         self._metrics.outbox_pending.set(counts[0])

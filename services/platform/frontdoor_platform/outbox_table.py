@@ -9,12 +9,26 @@ the parked rows with `resend` and `discard`, and the purge of settled rows
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import JSON, ColumnElement, Index, LargeBinary, and_, delete, exists, func, text, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Index,
+    LargeBinary,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    text,
+    update,
+)
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -143,6 +157,19 @@ def pending(session: Session, table: type[OutboxFields], limit: int) -> Sequence
                        col(table.headers))
              .where(_unsent(table), ~exists(in_the_way)).order_by(col(table.id)).limit(limit))
     return session.connection().execute(query).all()
+
+
+@functools.cache
+def _published(table: type[OutboxFields]) -> Update:
+    rows = table.__table__  # type: ignore[attr-defined]
+    return (update(rows).where(rows.c.id.in_(bindparam("ids", expanding=True)))
+            .values(published_at=bindparam("at", type_=rows.c.published_at.type)))
+
+
+def mark_published(session: Session, table: type[OutboxFields], ids: Sequence[int], now: datetime) -> None:
+    """Mark the rows published; the caller commits. A statement built once, run on the session's connection:
+    the relay's mark holds SQLite's write turn for the update alone, not the ORM's execution around it."""
+    session.connection().execute(_published(table), {"ids": list(ids), "at": now})
 
 
 def count_pending(session: Session, table: type[OutboxFields]) -> int:
