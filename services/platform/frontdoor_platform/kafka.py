@@ -87,8 +87,9 @@ class Publisher:
         self._bootstrap, self._security = bootstrap, security
         self._timeout = timeout_seconds
         self._client_id = client_id
-        # No linger: a relay's batch is appended whole before the producer's sender runs, and so are the API's
-        # requests that come between two of its turns; 5 ms more cost each DA alert 5-10 ms (profiles.md).
+        # No linger: a relay's batch is appended before the producer's sender runs (up to a produce batch, 16 kB,
+        # a partition; past it the sender is on its way), and so are the API's requests between two of its
+        # turns; 5 ms more cost each DA alert 5-10 ms (profiles.md).
         self._linger_ms = linger_ms
         self._probe_interval = probe_interval
         self._producer: AIOKafkaProducer | None = None

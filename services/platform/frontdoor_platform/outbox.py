@@ -68,6 +68,7 @@ from .outbox_table import (
     stored_headers,
 )
 from .relay_lock import RelayLock
+from .relay_marks import Key, Marking, last_mark
 from .wakeup import Wakeup
 
 if TYPE_CHECKING:  # prometheus_client must not load before `serve` sets up multiprocess metrics
@@ -82,7 +83,6 @@ __all__ = [
 log = logging.getLogger("frontdoor.outbox")
 BUSY_RETRY_SECONDS = 0.05  # a relay that found the lock taken tries again this soon
 STOP_GRACE_SECONDS = 12.0  # a stop waits this long at most for the batch in flight (publish timeout, mark)
-Key = tuple[str, str | None]  # a row's topic and key: its order holds
 
 
 @dataclass(frozen=True)
@@ -90,16 +90,6 @@ class _Row:
     id: int
     event_id: str
     record: OutboundRecord
-
-
-@dataclass(frozen=True)
-class _Marking:
-    """A pipelined relay's batch published and its mark in flight: its rows are not read again meanwhile, nor
-    the rows behind one it parks."""
-
-    task: asyncio.Future[tuple[int, int]]
-    rows: frozenset[int]
-    parking: frozenset[Key]
 
 
 def _settled(batch: asyncio.Future[int]) -> None:
@@ -126,7 +116,8 @@ class OutboxRelay:
         # reading a row being marked nor one behind a row being parked; a stop waits for the last mark (up to the
         # grace); a mark that fails is raised, and its rows are sent again (at least once).
         self._pipelined = pipelined and not self._lock.needed
-        self._marking: _Marking | None = None
+        self._marking: Marking | None = None
+        self._stop_asked: float | None = None
         self.busy = False  # another worker's relay held the lock at the last try
         self.healthy = True
 
@@ -135,14 +126,16 @@ class OutboxRelay:
         from any thread (a route running in the thread pool calls it)."""
         self._wake.wake()
 
-    def _read(self, marking: frozenset[int], parking: frozenset[Key]) -> list[_Row]:
-        """The next batch: not the rows being marked, nor those behind a row being parked."""
+    def _read(self, marking: frozenset[int], parking: frozenset[Key]) -> tuple[list[_Row], bool]:
+        """The next batch (not the rows being marked, nor those behind a row being parked), and whether more
+        may be waiting (the read found as many rows as it asked for)."""
+        limit = self._batch_size + len(marking)
         with Session(self._engine) as session:
-            found = pending(session, self._table, self._batch_size + len(marking))
+            found = pending(session, self._table, limit)
             return [_Row(row.id, row.event_id, OutboundRecord(row.topic, row.key, *outbound_value(row.payload,
                                                                                        stored_headers(row))))
                     for row in found if row.id not in marking and (row.topic, row.key) not in parking
-                    ][:self._batch_size]
+                    ][:self._batch_size], len(found) >= limit
 
     def _counts(self, session: Session | None = None) -> tuple[int, int]:
         if session is None:
@@ -178,6 +171,7 @@ class OutboxRelay:
         try:
             return await asyncio.shield(batch)
         except asyncio.CancelledError:
+            self._stop_asked = time.monotonic()  # one grace for the batch and, after it, its mark (`run`)
             try:
                 await asyncio.wait({batch}, timeout=STOP_GRACE_SECONDS)
             finally:
@@ -200,12 +194,11 @@ class OutboxRelay:
         if self._marking is not None and self._marking.task.done():
             await self._marked()  # its error, if it failed, is raised here (its rows are read again after)
         marking = self._marking
-        rows = await asyncio.to_thread(self._read, marking.rows if marking else frozenset(),
-                                       marking.parking if marking else frozenset())
+        rows, self._full = await asyncio.to_thread(self._read, marking.rows if marking else frozenset(),
+                                                   marking.parking if marking else frozenset())
         if not rows and marking is not None:  # all it found is being marked or behind a row being parked
             await self._marked()
-            marking, rows = None, await asyncio.to_thread(self._read, frozenset(), frozenset())
-        self._full = len(rows) >= self._batch_size
+            rows, self._full = await asyncio.to_thread(self._read, frozenset(), frozenset())
         if not rows:
             self._show(await asyncio.to_thread(self._counts))
             return 0
@@ -224,17 +217,18 @@ class OutboxRelay:
                 done.append(row.id)
             elif key not in blocked:
                 failed += 1
-        await self._marked()  # the batch before's (its failure stops this batch here: these rows go again)
-        task = asyncio.ensure_future(asyncio.to_thread(self._mark, done, parked))
+        previous, task = self._marking, asyncio.ensure_future(asyncio.to_thread(self._mark, done, parked))
         task.add_done_callback(self._mark_shown)
-        self._marking = _Marking(task, frozenset(done) | frozenset(parked), frozenset(blocked))
-        if failed or not self._pipelined:
-            await self._marked()
+        self._marking = Marking(task, frozenset(done) | frozenset(parked), frozenset(blocked))
         self._metrics.outbox_published.inc(len(done))
         self._metrics.outbox_batch_seconds.observe(time.perf_counter() - started)
         for row in rows:
             if row.id in parked:
                 self._parked(row, parked[row.id])
+        if previous is not None:  # the batch before's mark: its failure is raised (its rows go again, not these)
+            await previous.task
+        if failed or not self._pipelined:
+            await self._marked()
         if failed:
             raise BrokerUnavailable(f"{failed} records not acknowledged")
         return len(done) + len(parked)
@@ -270,7 +264,7 @@ class OutboxRelay:
             await self._run()
         finally:
             if self._marking is not None:
-                await asyncio.wait({self._marking.task}, timeout=STOP_GRACE_SECONDS)
+                await last_mark(self._marking, self._stop_asked, STOP_GRACE_SECONDS)
 
     async def _run(self) -> None:
         self._wake.bind()

@@ -32,12 +32,14 @@ class Broker:
         self.answered: list[int] = []
         self.answer = asyncio.Event()
         self.failure: Exception | None = None
+        self.failures: list[Exception | None] = []  # one a commit, in turn, before `failure`
 
     async def commit(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
         self.asked.append(offsets[TP].offset)
         await self.answer.wait()
-        if self.failure is not None:
-            raise self.failure
+        failure = self.failures.pop(0) if self.failures else self.failure
+        if failure is not None:
+            raise failure
         self.answered.append(offsets[TP].offset)
 
 
@@ -66,19 +68,18 @@ async def test_a_failed_commit_is_raised_at_the_next_batch() -> None:
     await offsets.commit(batch(0), lambda: None)
     with pytest.raises(KafkaConnectionError):
         await offsets.commit(batch(1), lambda: None)
+    await offsets.stop()
     assert broker.asked == [1]  # the second batch's offsets were never sent
 
 
 async def test_a_rebalance_refusing_the_commit_is_logged_and_the_consumer_goes_on(
         caplog: pytest.LogCaptureFixture) -> None:
     broker, done = Broker(), list[Any]()
-    broker.failure = CommitFailedError("rebalanced")
+    broker.failures = [CommitFailedError("rebalanced"), None]
     broker.answer.set()
     offsets = commits(broker)
     await offsets.commit(batch(0), lambda: done.append("first"))
-    await offsets.settled()  # refused: not raised
-    broker.failure = None
-    await offsets.commit(batch(1), lambda: done.append("second"))
+    await offsets.commit(batch(1), lambda: done.append("second"))  # the first's refusal is not raised
     await offsets.stop()
     assert done == ["second"] and "the group rebalanced" in caplog.text
 
@@ -90,6 +91,20 @@ async def test_a_stop_waits_for_the_last_commit(monkeypatch: pytest.MonkeyPatch)
     asyncio.get_running_loop().call_later(0.2, broker.answer.set)
     await offsets.stop()
     assert done == [5]
+
+
+async def test_a_stop_while_the_next_batch_waits_for_the_commit_before_still_commits_it() -> None:
+    """The consumer cancelled while it waits for the batch before's commit: the batch it applied is committed
+    too before the stop ends (it is queued before anything is awaited)."""
+    broker, done = Broker(), list[int]()
+    offsets = commits(broker)
+    await offsets.commit(batch(0), lambda: done.append(1))
+    waiting = asyncio.create_task(offsets.commit(batch(1), lambda: done.append(2)))
+    await asyncio.sleep(0.05)
+    waiting.cancel()
+    broker.answer.set()
+    await offsets.stop()
+    assert broker.answered == [1, 2] and done == [1, 2]
 
 
 async def test_a_stop_waits_for_a_commit_that_never_answers_only_so_long(monkeypatch: pytest.MonkeyPatch,

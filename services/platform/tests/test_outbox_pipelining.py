@@ -121,3 +121,50 @@ async def test_a_mark_that_fails_is_raised_and_its_rows_are_published_again(engi
     assert await relay.publish_pending() == 1  # sent again: at least once, never lost
     await until(lambda: pending_rows(engine) == 0)
     assert broker.sent == [b"a", b"a"]
+
+
+async def test_a_mark_that_fails_while_the_next_batch_is_published_sends_only_its_own_rows_again(
+        engine: Engine) -> None:
+    """The batch before's mark fails once the next batch is out: that batch's rows are marked all the same;
+    only the failed mark's rows go again."""
+    fill(engine, [b"a", b"b", b"c"], keys=["a", "b", "c"])
+    broker = FlakyBroker()
+    relay = relay_of(engine, broker)
+    gate, mark, failed = threading.Event(), relay._mark, list[bool]()
+
+    def first_fails(done: Sequence[int], parked: Mapping[int, str]) -> tuple[int, int]:
+        if not failed:
+            failed.append(True)
+            assert gate.wait(10)
+            raise OperationalError("UPDATE", {}, Exception("database gone"))
+        return mark(done, parked)
+
+    relay._mark = first_fails  # type: ignore[method-assign]
+    assert await relay.publish_pending() == 1  # "a", its mark held, to fail
+    second = asyncio.create_task(relay.publish_pending())
+    await until(lambda: broker.sent == [b"a", b"b"])
+    gate.set()
+    with pytest.raises(OperationalError):
+        await second
+    while await relay.publish_pending():
+        pass
+    await until(lambda: pending_rows(engine) == 0)
+    assert sorted(broker.sent) == [b"a", b"a", b"b", b"c"]  # "a" twice (its mark failed), "b" and "c" once
+
+
+async def test_rows_left_out_behind_a_row_being_parked_do_not_stop_the_relay_going_on(engine: Engine) -> None:
+    """A batch made short by the rows it left out (behind a row being parked) is not the end of the outbox:
+    the relay goes on at once, not at its next idle wake-up (30 s here)."""
+    fill(engine, [b"poison", b"x", b"after", b"y", b"z"], keys=["a", "b", "a", "b", "b"])
+    broker = FlakyBroker()
+    relay = relay_of(engine, broker, batch_size=2)
+    gate = hold_marks(relay)
+    task = asyncio.create_task(relay.run())
+    try:  # the second batch reads four rows (two being marked), leaves out "after", sends "y" and not "z"
+        await until(lambda: broker.sent == [b"x", b"y"])
+        gate.set()
+        await until(lambda: broker.sent == [b"x", b"y", b"z"])
+    finally:
+        gate.set()
+        task.cancel()
+        await asyncio.wait([task], timeout=10)
