@@ -126,15 +126,16 @@ class OutboxRelay:
         from any thread (a route running in the thread pool calls it)."""
         self._wake.wake()
 
-    def _read(self, marking: frozenset[int], parking: frozenset[Key]) -> tuple[list[_Row], bool]:
+    def _read(self, marking: Marking | None) -> tuple[list[_Row], bool]:
         """The next batch (not the rows being marked, nor those behind a row being parked), and whether more
         may be waiting (the read found as many rows as it asked for)."""
-        limit = self._batch_size + len(marking)
+        skipped, parking = (marking.rows, marking.parking) if marking is not None else (frozenset(), frozenset())
+        limit = self._batch_size + len(skipped)
         with Session(self._engine) as session:
             found = pending(session, self._table, limit)
             return [_Row(row.id, row.event_id, OutboundRecord(row.topic, row.key, *outbound_value(row.payload,
                                                                                        stored_headers(row))))
-                    for row in found if row.id not in marking and (row.topic, row.key) not in parking
+                    for row in found if row.id not in skipped and (row.topic, row.key) not in parking
                     ][:self._batch_size], len(found) >= limit
 
     def _counts(self, session: Session | None = None) -> tuple[int, int]:
@@ -193,12 +194,10 @@ class OutboxRelay:
     async def _publish_batch(self) -> int:
         if self._marking is not None and self._marking.task.done():
             await self._marked()  # its error, if it failed, is raised here (its rows are read again after)
-        marking = self._marking
-        rows, self._full = await asyncio.to_thread(self._read, marking.rows if marking else frozenset(),
-                                                   marking.parking if marking else frozenset())
-        if not rows and marking is not None:  # all it found is being marked or behind a row being parked
+        rows, self._full = await asyncio.to_thread(self._read, self._marking)
+        if not rows and self._marking is not None:  # all it found is being marked or behind a row being parked
             await self._marked()
-            rows, self._full = await asyncio.to_thread(self._read, frozenset(), frozenset())
+            rows, self._full = await asyncio.to_thread(self._read, None)
         if not rows:
             self._show(await asyncio.to_thread(self._counts))
             return 0
